@@ -1,0 +1,50 @@
+//! The lock2build store: where every byte a build uses lives.
+//!
+//! ```text
+//! <root>/                       Store::default_root(): $LOCK2BUILD_STORE, else
+//!                               $XDG_CACHE_HOME/lock2build/store, else ~/.cache/lock2build/store
+//!   sources/sha256-<hex>        a verified source file (read-only), named by its sha256
+//!   sources/sha512-<hex>        symlink to the sha256 name (also sha1-, sha384-): lookups by
+//!                               whatever hash a lockfile pins
+//!   outputs/<node-id>/          a build output, named by its node identity
+//!   meta/<node-id>.json         the outputs an output refers to (kept alive with it by gc)
+//!   partial/<algo>-<hex>        an interrupted download, resumed by the next fetch
+//!   tmp/<key>@<pid>-<n>         work in progress; renamed into place when complete
+//!   locks/store.lock            shared by every open store, exclusive for gc
+//!   locks/<key>.lock            one per entry being written
+//!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
+//!   plans/<name>.json           the sources and outputs a recent plan needs
+//! ```
+//!
+//! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after
+//! its bytes are complete (and, for sources, verified and fsynced), so a
+//! crash — `kill -9` included — leaves at most junk in `tmp/`, which the next
+//! [`Store::open`] removes. Writers of one entry serialise on its lock file,
+//! so several processes can share a store; the second one finds the entry
+//! the first one made instead of making it again.
+//!
+//! Also here: node identity ([`NodeId`], [`ToolchainId`]), garbage
+//! collection ([`Store::gc`]) and archive unpacking with guards against
+//! hostile archives ([`unpack()`]).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod digest;
+mod error;
+mod gc;
+mod identity;
+mod lock;
+mod output;
+mod source;
+mod store;
+mod unpack;
+
+pub use digest::{Digests, MultiHasher};
+pub use error::StoreError;
+pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
+pub use identity::{NodeId, ToolchainId};
+pub use lock::EntryLock;
+pub use output::{BuildError, BuiltOutput, OutputDirs};
+pub use store::Store;
+pub use unpack::{single_top_dir, unpack, ArchiveFormat, UnpackError, NORMALIZED_MTIME};

@@ -1,0 +1,110 @@
+//! Build outputs, addressed by node identity.
+//!
+//! `outputs/<node-id>/` appears by one rename of a finished build
+//! directory. While a node builds, its entry lock is held: a second process
+//! asking for the same node waits, then finds the output and does not build.
+
+use crate::error::{io_err, StoreError};
+use crate::identity::NodeId;
+use crate::store::{remove_any, sync_dir, write_atomic, Store};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::PathBuf;
+
+/// What a builder may return as its error.
+pub type BuildError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Where a builder writes.
+#[derive(Debug, Clone)]
+pub struct OutputDirs {
+    /// The empty directory to fill (in `tmp/`; renamed when the build succeeds).
+    pub building: PathBuf,
+    /// Where the output will live once complete. A sandboxed builder mounts
+    /// `building` here, so paths the build embeds in its output stay valid.
+    pub final_path: PathBuf,
+}
+
+/// An output in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltOutput {
+    /// `outputs/<node-id>`.
+    pub path: PathBuf,
+    /// Whether this call built it (false: it was already there).
+    pub built: bool,
+}
+
+/// `meta/<node-id>.json`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct OutputMeta {
+    /// Outputs this one refers to (its inputs): gc keeps them while it lives.
+    pub references: Vec<NodeId>,
+}
+
+impl Store {
+    /// The output of `node`, if built.
+    pub fn output(&self, node: &NodeId) -> Option<PathBuf> {
+        let path = self.dir("outputs").join(node.as_str());
+        path.is_dir().then_some(path)
+    }
+
+    /// Returns the output of `node`, building it first if absent.
+    ///
+    /// `build` fills [`OutputDirs::building`]; on success the directory is
+    /// renamed to `outputs/<node-id>`, on failure it is removed. `references`
+    /// are the outputs this one uses at run time (gc keeps them alive with
+    /// it). The entry lock is held throughout, so concurrent callers build
+    /// a node once.
+    pub fn build_output(
+        &self,
+        node: &NodeId,
+        references: &[NodeId],
+        build: impl FnOnce(&OutputDirs) -> Result<(), BuildError>,
+    ) -> Result<BuiltOutput, StoreError> {
+        let lock = self.lock_entry(&format!("out-{node}"))?;
+        if let Some(path) = self.output(node) {
+            return Ok(BuiltOutput { path, built: false });
+        }
+        let building = self.tmp_path(&lock);
+        fs::create_dir(&building).map_err(io_err("create directory", &building))?;
+        let final_path = self.dir("outputs").join(node.as_str());
+        let dirs = OutputDirs {
+            building: building.clone(),
+            final_path: final_path.clone(),
+        };
+        if let Err(source) = build(&dirs) {
+            let _ = remove_any(&building);
+            return Err(StoreError::Build {
+                node: node.to_string(),
+                source,
+            });
+        }
+        let mut refs = references.to_vec();
+        refs.sort();
+        refs.dedup();
+        let meta = serde_json::to_vec_pretty(&OutputMeta { references: refs })
+            .map_err(|e| StoreError::Identity(e.to_string()))?;
+        let commit = (|| {
+            write_atomic(&self.dir("meta").join(format!("{node}.json")), &meta)?;
+            fs::rename(&building, &final_path).map_err(io_err("rename into place", &final_path))
+        })();
+        if let Err(e) = commit {
+            let _ = remove_any(&building);
+            return Err(e);
+        }
+        sync_dir(&self.dir("outputs"));
+        drop(lock);
+        Ok(BuiltOutput {
+            path: final_path,
+            built: true,
+        })
+    }
+
+    pub(crate) fn output_references(&self, node: &str) -> Vec<NodeId> {
+        let path = self.dir("meta").join(format!("{node}.json"));
+        fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<OutputMeta>(&bytes).ok())
+            .map(|m| m.references)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,186 @@
+//! Opening a store: its directories, the store-wide lock and the cleanup of
+//! work left behind by crashed processes.
+
+use crate::error::{io_err, StoreError};
+use crate::lock::{self, EntryLock};
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Directories every store has.
+const DIRS: [&str; 8] = [
+    "sources", "outputs", "meta", "partial", "tmp", "locks", "gcroots", "plans",
+];
+
+/// An open store. Holds a shared lock on `locks/store.lock` for its
+/// lifetime, so `gc` (which takes it exclusively) never runs while another
+/// process uses the store.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    pub(crate) guard: File,
+    counter: AtomicU64,
+}
+
+impl Store {
+    /// Where the store lives unless told otherwise: `$LOCK2BUILD_STORE`,
+    /// else `$XDG_CACHE_HOME/lock2build/store`, else
+    /// `~/.cache/lock2build/store`.
+    pub fn default_root() -> Result<PathBuf, StoreError> {
+        let non_empty = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(root) = non_empty("LOCK2BUILD_STORE") {
+            return Ok(root);
+        }
+        let cache = non_empty("XDG_CACHE_HOME")
+            .filter(|p| p.is_absolute())
+            .or_else(|| non_empty("HOME").map(|home| home.join(".cache")))
+            .ok_or(StoreError::NoRoot)?;
+        Ok(cache.join("lock2build").join("store"))
+    }
+
+    /// Opens (creating if needed) the store at `root`, and removes the
+    /// temporary work of processes that died while writing.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store, StoreError> {
+        let root: PathBuf = root.into();
+        let root = std::path::absolute(&root).map_err(io_err("resolve", &root))?;
+        for dir in DIRS {
+            let path = root.join(dir);
+            fs::create_dir_all(&path).map_err(io_err("create directory", &path))?;
+        }
+        let guard_path = root.join("locks").join("store.lock");
+        let guard = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&guard_path)
+            .map_err(io_err("open lock file", &guard_path))?;
+        guard.lock_shared().map_err(io_err("lock", &guard_path))?;
+        let store = Store {
+            root,
+            guard,
+            counter: AtomicU64::new(0),
+        };
+        store.clean_tmp()?;
+        Ok(store)
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Takes the exclusive lock on one entry, waiting for other writers.
+    pub fn lock_entry(&self, key: &str) -> Result<EntryLock, StoreError> {
+        lock::lock(&self.dir("locks"), key)
+    }
+
+    /// A fresh path in `tmp/` for work on `key`; the caller must hold the
+    /// entry lock of `key` while the path exists (that is how cleanup tells
+    /// abandoned work from work in progress).
+    pub(crate) fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        self.dir("tmp")
+            .join(format!("{}@{}-{n}", entry.key(), std::process::id()))
+    }
+
+    /// Removes everything in `tmp/` whose entry lock nobody holds: the
+    /// leftovers of crashed or killed processes.
+    fn clean_tmp(&self) -> Result<(), StoreError> {
+        let tmp = self.dir("tmp");
+        let entries = fs::read_dir(&tmp).map_err(io_err("read directory", &tmp))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((key, _)) = name.split_once('@') else {
+                remove_any(&entry.path())?;
+                continue;
+            };
+            if let Some(_lock) = lock::try_lock(&self.dir("locks"), key)? {
+                remove_any(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes a file, symlink or directory tree (making directories writable
+/// first); a missing path is fine.
+pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("inspect", path)(e)),
+    };
+    if meta.is_dir() {
+        make_tree_writable(path);
+        fs::remove_dir_all(path).map_err(io_err("remove", path))
+    } else {
+        fs::remove_file(path).map_err(io_err("remove", path))
+    }
+}
+
+fn make_tree_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if meta.is_dir() {
+            let mode = meta.permissions().mode();
+            if mode & 0o700 != 0o700 {
+                let _ = fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o700));
+            }
+            if let Ok(entries) = fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    make_tree_writable(&entry.path());
+                }
+            }
+        }
+    }
+}
+
+/// Total size in bytes of a file or tree (symlinks count as their own size).
+pub(crate) fn disk_size(path: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if meta.is_dir() {
+        fs::read_dir(path)
+            .map(|entries| entries.flatten().map(|e| disk_size(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        meta.len()
+    }
+}
+
+/// Makes a rename in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` atomically (tmp file in the same directory,
+/// fsync, rename).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+    let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
+    f.write_all(bytes).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("sync", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
+    sync_dir(dir);
+    Ok(())
+}
