@@ -83,6 +83,9 @@ pub(crate) fn declare(list: &mut Vec<DeclaredDependency>, dependency: DeclaredDe
     }
 }
 
+/// Finds the `package.json` line of a dependency: (map, name) → line.
+pub(crate) type ManifestLines<'f> = dyn Fn(&str, &str) -> Option<usize> + 'f;
+
 /// Typed access to the fields of one JSON object of the lockfile, with
 /// errors that name the entry and its line.
 pub(crate) struct Fields<'a> {
@@ -196,7 +199,7 @@ impl<'a> Fields<'a> {
         &self,
         ctx: &Context,
         with_dev: bool,
-        manifest_lines: Option<&dyn Fn(&str, &str) -> Option<usize>>,
+        manifest_lines: Option<&ManifestLines>,
     ) -> Result<Vec<DeclaredDependency>, ImportError> {
         let mut kinds = vec![
             ("peerDependencies", DepKind::Peer),

@@ -48,22 +48,18 @@ pub use source::DEFAULT_REGISTRY;
 /// beside it through `input.files` when present.
 pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
     let value: Value = serde_json::from_str(input.contents).map_err(|e| {
-        ImportError::new(input.path, format!("package-lock.json is not valid JSON: {e}"))
+        ImportError::new(input.path, format!("the lockfile is not valid JSON: {e}"))
             .at(e.line(), e.column())
             .with_help("the lockfile is damaged (a merge conflict?): fix it or regenerate it with `npm install --package-lock-only`")
     })?;
     let ctx = Context::new(input.path, input.contents);
     let Value::Object(top) = value else {
         return Err(ctx
-            .lock_error("package-lock.json is not a JSON object", Some(1))
+            .lock_error("the lockfile is not a JSON object", Some(1))
             .with_help(HELP_REGENERATE));
     };
     let version_line = ctx.lock_lines.line(&["lockfileVersion"]);
-    let version = match top.get("lockfileVersion") {
-        Some(Value::Number(n)) => n.as_u64(),
-        None => None,
-        Some(_) => None,
-    };
+    let version = top.get("lockfileVersion").and_then(Value::as_u64);
     let manifest = Manifest::read(&ctx, input.files)?;
     match version {
         Some(1) => import_v1(&ctx, &top, manifest.as_ref()),
