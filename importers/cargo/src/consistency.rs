@@ -74,7 +74,7 @@ fn check_one(
     if locked.is_empty() {
         return Err(located(ImportError::new(
             manifest.path(),
-            format!("{} declares the dependency {described} in [{}], but Cargo.lock has no package `{}`", manifest.path().display(), dep.table, dep.package),
+            format!("the dependency {described} in [{}] has no package `{}` in Cargo.lock", dep.table, dep.package),
         ))
         .with_help(format!(
             "Cargo.lock is out of date: run `cargo update -p {}` (or `cargo generate-lockfile`) and commit the new lock",
@@ -97,9 +97,9 @@ fn check_one(
     Err(located(ImportError::new(
         manifest.path(),
         format!(
-            "{} requires {described} `{req}` in [{}], but Cargo.lock has only {}",
-            manifest.path().display(),
+            "the dependency {described} `{req}` in [{}] is not met by Cargo.lock, which has {} {}",
             dep.table,
+            dep.package,
             locked.join(", ")
         ),
     ))

@@ -110,16 +110,17 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedLock, ImportError> 
     check_version(path, text, raw.version.as_ref())?;
     screen_checksums(path, text, &raw)?;
 
-    let lockfile = Lockfile::from_str(text).map_err(|e| cargo_lock_error(path, e))?;
+    let lockfile = Lockfile::from_str(text).map_err(|e| cargo_lock_error(path, text, e))?;
+    let lines = LineIndex::new(text);
     let package_lines: Vec<Option<usize>> = if raw.package.len() == lockfile.packages.len() {
         raw.package
             .iter()
-            .map(|p| Some(line_at(text, p.span().start)))
+            .map(|p| Some(lines.line_at(p.span().start)))
             .collect()
     } else {
         vec![None; lockfile.packages.len()]
     };
-    let root_line = raw.root.as_ref().map(|r| line_at(text, r.span().start));
+    let root_line = raw.root.as_ref().map(|r| lines.line_at(r.span().start));
     Ok(ParsedLock {
         lockfile,
         package_lines,
@@ -127,9 +128,31 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedLock, ImportError> 
     })
 }
 
-/// The 1-based line of a byte offset.
-pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+/// The 1-based line of a byte offset (one scan of the text).
+fn line_at(text: &str, offset: usize) -> usize {
     lock2build_model::line_column(text, offset).0
+}
+
+/// Where each line starts, for many line look-ups in one text.
+struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        LineIndex { newlines }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_at(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&n| n < offset) + 1
+    }
 }
 
 fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ImportError {
@@ -213,7 +236,7 @@ fn screen_checksums(path: &Path, text: &str, raw: &RawLock) -> Result<(), Import
 
 /// Turns a `cargo-lock` error into an [`ImportError`], with the position
 /// `toml` put in its message (`TOML parse error at line L, column C`).
-fn cargo_lock_error(path: &Path, error: cargo_lock::Error) -> ImportError {
+fn cargo_lock_error(path: &Path, lock_text: &str, error: cargo_lock::Error) -> ImportError {
     let text = match &error {
         cargo_lock::Error::Parse(message) => message.clone(),
         other => other.to_string(),
@@ -232,6 +255,15 @@ fn cargo_lock_error(path: &Path, error: cargo_lock::Error) -> ImportError {
     // reported at the document's start: no useful position.
     if let Some((line, column)) = position.filter(|&p| p != (1, 1)) {
         e = e.at(line, column);
+    } else if let Some(name) = reason.split("couldn't resolve dependency: ").nth(1) {
+        // A `dependencies` entry naming no package: find it.
+        let quoted = format!("\"{}", name.trim());
+        let entry = lock_text.lines().position(|l| {
+            l.trim_start()
+                .strip_prefix(quoted.as_str())
+                .is_some_and(|rest| rest.starts_with(['"', ' ']))
+        });
+        e.line = entry.map(|i| i + 1);
     }
     e
 }
@@ -247,6 +279,19 @@ fn position_in_message(message: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_agrees_with_a_scan() {
+        let text = "a\nbc\n\nd\n";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() {
+            assert_eq!(
+                index.line_at(offset),
+                line_at(text, offset),
+                "offset {offset}"
+            );
+        }
+    }
 
     #[test]
     fn reads_positions_from_toml_messages() {
