@@ -1,0 +1,213 @@
+//! Proofs that a sandboxed step cannot reach the network or write outside
+//! its output, sees a clean environment and a home that is not the user's.
+//! Each test runs only where bubblewrap works, and says so when skipping.
+
+use lock2build_sandbox::{
+    Mount, Sandbox, SandboxError, SandboxSpec, SANDBOX_HOME, SOURCE_DATE_EPOCH,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn sandbox() -> Option<Sandbox> {
+    match Sandbox::detect() {
+        Ok(s) => Some(s),
+        Err(e @ (SandboxError::BubblewrapMissing | SandboxError::BubblewrapBroken(_))) => {
+            eprintln!("SKIPPED: no usable bubblewrap here: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+struct Dirs {
+    _root: tempfile::TempDir,
+    input: PathBuf,
+    output: PathBuf,
+    secret: PathBuf,
+    log: PathBuf,
+}
+
+fn dirs() -> Dirs {
+    let root = tempfile::tempdir().unwrap();
+    let input = root.path().join("input");
+    let output = root.path().join("tmp-output");
+    let secret = root.path().join("users-files");
+    for d in [&input, &output, &secret] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::write(input.join("data.txt"), "input data").unwrap();
+    let log = root.path().join("build.log");
+    Dirs {
+        input,
+        output,
+        secret,
+        log,
+        _root: root,
+    }
+}
+
+const OUT: &str = "/store/outputs/abc-demo";
+
+fn spec(d: &Dirs, script: &str) -> SandboxSpec {
+    SandboxSpec {
+        command: vec!["/usr/bin/bash".into(), "-c".into(), script.into()],
+        env: BTreeMap::from([
+            ("OUT".to_owned(), OUT.to_owned()),
+            ("DEMO_KNOB".to_owned(), "1".to_owned()),
+        ]),
+        read_only: vec![Mount::new(&d.input, "/build/in")],
+        output: Mount::new(&d.output, OUT),
+        scratch: vec![],
+        workdir: "/build/in".into(),
+        toolchain_dirs: vec![],
+    }
+}
+
+fn log(d: &Dirs) -> String {
+    std::fs::read_to_string(&d.log).unwrap()
+}
+
+#[test]
+fn a_step_cannot_open_a_network_connection() {
+    let Some(sandbox) = sandbox() else { return };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    let d = dirs();
+    let script = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo CONNECTED");
+
+    // The probe works: without a sandbox it connects.
+    let status = Sandbox::unsandboxed()
+        .run(&spec(&d, &script), &d.log)
+        .unwrap();
+    assert!(status.success(), "{}", log(&d));
+    assert!(log(&d).contains("CONNECTED"));
+
+    let status = sandbox.run(&spec(&d, &script), &d.log).unwrap();
+    assert!(
+        !status.success(),
+        "connected from inside the sandbox: {}",
+        log(&d)
+    );
+    assert!(!log(&d).contains("CONNECTED"));
+}
+
+#[test]
+fn a_step_writes_its_output_and_nothing_else() {
+    let Some(sandbox) = sandbox() else { return };
+    let d = dirs();
+    let secret = d.secret.display();
+    let script = format!(
+        "set -u
+         echo built > \"$OUT/result.txt\" && echo OUTPUT-OK
+         cat /build/in/data.txt >> \"$OUT/result.txt\"
+         echo x > /build/in/new.txt 2>/dev/null && echo WROTE-INPUT
+         echo x > {secret}/pwned 2>/dev/null && echo WROTE-SECRET
+         echo x > /usr/pwned 2>/dev/null && echo WROTE-USR
+         echo x > /pwned 2>/dev/null && echo WROTE-ROOT
+         test -e {secret} && echo SEES-USER-FILES
+         exit 0"
+    );
+    let status = sandbox.run(&spec(&d, &script), &d.log).unwrap();
+    let out = log(&d);
+    assert!(status.success(), "{out}");
+    assert!(out.contains("OUTPUT-OK"), "{out}");
+    for bad in [
+        "WROTE-INPUT",
+        "WROTE-SECRET",
+        "WROTE-USR",
+        "WROTE-ROOT",
+        "SEES-USER-FILES",
+    ] {
+        assert!(!out.contains(bad), "{bad}: {out}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.output.join("result.txt")).unwrap(),
+        "built\ninput data"
+    );
+    assert!(!d.input.join("new.txt").exists());
+    assert!(!d.secret.join("pwned").exists());
+
+    // A build whose job is to write outside its output fails.
+    let status = sandbox
+        .run(&spec(&d, "echo x > /build/in/new.txt"), &d.log)
+        .unwrap();
+    assert!(!status.success());
+    assert!(!d.input.join("new.txt").exists());
+}
+
+#[test]
+fn a_step_sees_a_clean_environment_and_a_private_home_and_tmp() {
+    let Some(sandbox) = sandbox() else { return };
+    let d = dirs();
+    let real_home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let marker = format!("lock2build-sandbox-test-{}", std::process::id());
+    let script = format!(
+        "env | sort
+         echo USER=$(id -un)
+         echo HOME_ENTRIES=$(ls -A \"$HOME\" | wc -l)
+         test -e {real_home} && echo SEES-REAL-HOME
+         echo x > \"$TMPDIR/{marker}\" && echo TMP-WRITABLE
+         touch \"$HOME/.cache-test\" && echo HOME-WRITABLE"
+    );
+    let status = sandbox.run(&spec(&d, &script), &d.log).unwrap();
+    let out = log(&d);
+    assert!(status.success(), "{out}");
+    let env: BTreeMap<&str, &str> = out.lines().filter_map(|l| l.split_once('=')).collect();
+    assert_eq!(env.get("HOME"), Some(&SANDBOX_HOME));
+    assert_ne!(env.get("HOME"), Some(&real_home.as_str()));
+    assert_eq!(env.get("TMPDIR"), Some(&"/tmp"));
+    assert_eq!(env.get("SOURCE_DATE_EPOCH"), Some(&SOURCE_DATE_EPOCH));
+    assert_eq!(env.get("DEMO_KNOB"), Some(&"1"));
+    assert_eq!(env.get("USER"), Some(&"build"), "{out}");
+    assert_eq!(env.get("HOME_ENTRIES"), Some(&"0"));
+    // Nothing of this test process's environment (cargo sets dozens of
+    // CARGO_* variables) leaks in.
+    let leaked: Vec<&&str> = env
+        .keys()
+        .filter(|k| k.starts_with("CARGO") || k.starts_with("RUST"))
+        .collect();
+    assert!(leaked.is_empty(), "leaked: {leaked:?}");
+    assert!(!out.contains("SEES-REAL-HOME"), "{out}");
+    assert!(
+        out.contains("TMP-WRITABLE") && out.contains("HOME-WRITABLE"),
+        "{out}"
+    );
+    assert!(
+        !Path::new("/tmp").join(&marker).exists(),
+        "TMPDIR is the host's /tmp"
+    );
+    assert!(!std::env::temp_dir().join(&marker).exists());
+}
+
+#[test]
+fn unsandboxed_runs_the_same_step_on_host_paths() {
+    let d = dirs();
+    let s = Sandbox::unsandboxed();
+    let sp = spec(&d, "echo made > result.txt; pwd");
+    let mut sp2 = sp.clone();
+    // Without a sandbox the step must be given host paths.
+    sp2.command[2] = format!(
+        "echo made > {}/result.txt",
+        s.visible_path(&sp, Path::new(OUT)).display()
+    )
+    .into();
+    let status = s.run(&sp2, &d.log).unwrap();
+    assert!(status.success(), "{}", log(&d));
+    assert_eq!(
+        std::fs::read_to_string(d.output.join("result.txt")).unwrap(),
+        "made\n"
+    );
+}
+
+#[test]
+fn host_toolchains_run_read_only() {
+    let Some(sandbox) = sandbox() else { return };
+    let d = dirs();
+    let mut sp = spec(&d, "cc --version | head -1 && python3 -c 'print(6*7)' && touch /usr/bin/x 2>/dev/null || echo USR-RO");
+    sp.toolchain_dirs = vec!["/usr/bin".into()];
+    let status = sandbox.run(&sp, &d.log).unwrap();
+    let out = log(&d);
+    assert!(status.success(), "{out}");
+    assert!(out.contains("42") && out.contains("USR-RO"), "{out}");
+}
