@@ -79,8 +79,42 @@ fn exported_count(case: &str) -> usize {
 }
 
 #[test]
+fn old_uv_snapshot() {
+    insta::assert_json_snapshot!("old-uv-0.4", load("old-uv-0.4"));
+}
+
+/// uv 0.4.30 wrote no `revision` and kept dev dependencies in
+/// `tool.uv.dev-dependencies`; the lock still says `version = 1`.
+#[test]
+fn lock_without_revision_from_uv_0_4() {
+    let graph = load("old-uv-0.4");
+    assert_eq!(graph.format, "uv.lock v1");
+    let root = graph.package(graph.roots[0]);
+    assert_eq!(root.name, "oldproj");
+    let kinds: Vec<(&str, DepKind, &[String])> = root
+        .dependencies
+        .iter()
+        .map(|d| (d.name.as_str(), d.kind, d.groups.as_slice()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("attrs", DepKind::Normal, &[][..]),
+            ("packaging", DepKind::Normal, &[][..]),
+            ("click", DepKind::Optional, &["cli".to_owned()][..]),
+            ("iniconfig", DepKind::Dev, &["dev".to_owned()][..]),
+        ]
+    );
+}
+
+#[test]
 fn counts_match_the_lock_and_uv_export() {
-    for (case, total) in [("project", 19), ("native-app", 9), ("workspace", 6)] {
+    for (case, total) in [
+        ("project", 19),
+        ("native-app", 9),
+        ("workspace", 6),
+        ("old-uv-0.4", 5),
+    ] {
         let graph = load(case);
         assert_eq!(graph.packages.len(), total, "{case}");
         assert_eq!(graph.packages.len(), header_count(case), "{case}");
@@ -348,7 +382,7 @@ fn workspace_members_url_and_path_sources() {
 
 #[test]
 fn every_package_is_reachable_from_the_roots() {
-    for case in ["project", "workspace", "native-app"] {
+    for case in ["project", "workspace", "native-app", "old-uv-0.4"] {
         let graph = load(case);
         let mut seen = vec![false; graph.packages.len()];
         let mut stack: Vec<PackageIndex> = graph.roots.clone();
