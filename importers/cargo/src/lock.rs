@@ -29,7 +29,7 @@
 use cargo_lock::{Checksum, Lockfile, ResolveVersion};
 use lock2build_model::ImportError;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -47,7 +47,12 @@ pub(crate) struct ParsedLock {
     pub(crate) package_lines: Vec<Option<usize>>,
     /// The line of the legacy `[root]` table, if any.
     pub(crate) root_line: Option<usize>,
+    /// v1 only: the `[metadata]` checksums.
+    v1_checksums: HashMap<ChecksumKey, Checksum>,
 }
+
+/// Name, version and source identity of a package.
+type ChecksumKey = (String, String, Option<String>);
 
 impl ParsedLock {
     /// The format version as a number (1 to 4).
@@ -70,22 +75,39 @@ impl ParsedLock {
     /// whose name, version and source all match (`cargo-lock` matches on
     /// name and version only).
     pub(crate) fn v1_metadata_checksum(&self, package: &cargo_lock::Package) -> Option<Checksum> {
-        if self.lockfile.version != ResolveVersion::V1 {
-            return None;
-        }
-        let wanted = package.source.as_ref().map(crate::source::identity);
-        self.lockfile.metadata.iter().find_map(|(key, value)| {
-            let dep = key.checksum_dependency().ok()?;
-            let same = dep.name == package.name
-                && dep.version == package.version
-                && dep.source.as_ref().map(crate::source::identity) == wanted;
-            if same {
-                value.checksum().ok()
-            } else {
-                None
-            }
-        })
+        let source = package.source.as_ref().map(crate::source::identity);
+        self.v1_checksums
+            .get(&(
+                package.name.as_str().to_owned(),
+                package.version.to_string(),
+                source,
+            ))
+            .cloned()
     }
+}
+
+/// A v1 lock's `[metadata]` checksums by name, version and source identity
+/// (entries that are not checksums, or `<none>`, are left out).
+fn v1_checksums(lockfile: &Lockfile) -> HashMap<ChecksumKey, Checksum> {
+    if lockfile.version != ResolveVersion::V1 {
+        return HashMap::new();
+    }
+    lockfile
+        .metadata
+        .iter()
+        .filter_map(|(key, value)| {
+            let dep = key.checksum_dependency().ok()?;
+            let source = dep.source.as_ref().map(crate::source::identity);
+            Some((
+                (
+                    dep.name.as_str().to_owned(),
+                    dep.version.to_string(),
+                    source,
+                ),
+                value.checksum().ok()?,
+            ))
+        })
+        .collect()
 }
 
 /// The shape of a lockfile, just enough for positions and screening.
@@ -121,10 +143,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ParsedLock, ImportError> 
         vec![None; lockfile.packages.len()]
     };
     let root_line = raw.root.as_ref().map(|r| lines.line_at(r.span().start));
+    let v1_checksums = v1_checksums(&lockfile);
     Ok(ParsedLock {
         lockfile,
         package_lines,
         root_line,
+        v1_checksums,
     })
 }
 

@@ -314,3 +314,125 @@ fn without_manifests_path_packages_are_roots_at_dot() {
         }));
     assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
 }
+
+/// A lockfile copied from cargo-lock's test data (no manifests).
+fn import_upstream(file: &str) -> Graph {
+    let text = std::fs::read_to_string(fixture_dir("upstream-cargo-lock").join(file))
+        .expect("upstream lock");
+    common::import_with(&text, &lock2build_model::MemoryFiles::empty())
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+#[test]
+fn upstream_v1_lock_from_an_old_cargo() {
+    let graph = import_upstream("Cargo.lock.v1");
+    assert_eq!(graph.format, "Cargo.lock v1");
+    assert_eq!(graph.packages.len(), 141);
+    let registry: Vec<_> = graph
+        .packages
+        .iter()
+        .filter(|p| matches!(p.source, Source::Registry { .. }))
+        .collect();
+    assert_eq!(registry.len(), 136);
+    assert!(registry
+        .iter()
+        .all(|p| p.artifacts.len() == 1 && p.artifacts[0].hashes.len() == 1));
+    let roots: Vec<&str> = graph
+        .roots
+        .iter()
+        .map(|&r| graph.package(r).name.as_str())
+        .collect();
+    assert_eq!(
+        roots,
+        [
+            "cargo",
+            "cargo-platform",
+            "cargo-test-macro",
+            "cargo-test-support",
+            "crates-io"
+        ]
+    );
+    // Every edge lands on a package of the name it was written with.
+    for p in &graph.packages {
+        for d in &p.dependencies {
+            assert_eq!(graph.package(d.target).name, d.name);
+        }
+    }
+}
+
+/// The version and `cargo metadata`-style source of `from`'s dependency
+/// named `to`.
+fn edge(graph: &Graph, from: &str, to: &str) -> (String, String) {
+    let from = graph
+        .find(from)
+        .map(|i| graph.package(i))
+        .next()
+        .expect("from");
+    let dep = from
+        .dependencies
+        .iter()
+        .find(|d| d.name == to)
+        .expect("edge");
+    let target = graph.package(dep.target);
+    (target.version.clone(), cargo_source(&target.source))
+}
+
+#[test]
+fn dependencies_pick_their_package_by_version_and_source() {
+    let crates_io = "registry+https://github.com/rust-lang/crates.io-index".to_owned();
+    let rustsec_registry = "registry+https://github.com/rustsec/rustsec".to_owned();
+    let cases = [
+        (
+            "single_version_different_registries",
+            ("1.2.1", rustsec_registry.clone()),
+            ("1.2.1", crates_io.clone()),
+        ),
+        (
+            "single_version_different_source_types",
+            (
+                "1.2.1",
+                "git+https://github.com/rustsec/rustsec#19152556777da5248ee0e7b562fdb37c76457c4b"
+                    .to_owned(),
+            ),
+            ("1.2.1", crates_io.clone()),
+        ),
+        (
+            "two_versions_different_registries",
+            ("0.6.0", rustsec_registry),
+            ("1.2.1", crates_io.clone()),
+        ),
+        (
+            "two_versions_different_source_types",
+            (
+                "0.6.0",
+                "git+https://github.com/rustsec/rustsec#d6629dbc30725ed892f781042adb3393a43ad4be"
+                    .to_owned(),
+            ),
+            ("1.2.1", crates_io.clone()),
+        ),
+        (
+            "two_versions_same_registry",
+            ("0.6.0", crates_io.clone()),
+            ("1.2.1", crates_io),
+        ),
+    ];
+    for (file, from_example, from_bytestring) in cases {
+        let graph = import_upstream(&format!("Cargo.lock.{file}"));
+        let owned = |(v, s): (&str, String)| (v.to_owned(), s);
+        assert_eq!(
+            edge(&graph, "example", "bytes"),
+            owned(from_example),
+            "{file}"
+        );
+        assert_eq!(
+            edge(&graph, "bytestring", "bytes"),
+            owned(from_bytestring),
+            "{file}"
+        );
+        assert_eq!(
+            graph.packages.iter().filter(|p| p.name == "bytes").count(),
+            2,
+            "{file}"
+        );
+    }
+}
