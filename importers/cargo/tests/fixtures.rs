@@ -436,3 +436,44 @@ fn dependencies_pick_their_package_by_version_and_source() {
         );
     }
 }
+
+#[test]
+fn legacy_root_table_is_a_package_and_a_root() {
+    // The layout of the oldest v1 locks: the root package in `[root]`.
+    let lock = r#"[root]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "itoa 0.4.8 (registry+https://github.com/rust-lang/crates.io-index)",
+]
+
+[[package]]
+name = "itoa"
+version = "0.4.8"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[metadata]
+"checksum itoa 0.4.8 (registry+https://github.com/rust-lang/crates.io-index)" = "b71991ff56294aa922b450139ee08b3bfc70982c6b2c7562771375cf73542dd4"
+"#;
+    let files = lock2build_model::MemoryFiles::empty().with(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n[dependencies]\nitoa = \"0.4\"\n",
+    );
+    let graph = common::import_with(lock, &files).expect("imports");
+    assert_eq!(graph.format, "Cargo.lock v1");
+    let root = graph.package(graph.roots[0]);
+    assert_eq!((root.name.as_str(), root.line), ("app", Some(1)));
+    assert_eq!(
+        root.source,
+        Source::Directory {
+            path: ".".to_owned(),
+            editable: false
+        }
+    );
+    let itoa = graph.package(root.dependencies[0].target);
+    assert_eq!(
+        itoa.artifacts[0].hashes[0].hex(),
+        "b71991ff56294aa922b450139ee08b3bfc70982c6b2c7562771375cf73542dd4"
+    );
+    assert!(graph.warnings.is_empty(), "{:?}", graph.warnings);
+}
