@@ -56,8 +56,10 @@ impl Constraint {
         let specifiers = any_of
             .iter()
             .map(|clauses| {
-                let text: Vec<String> =
-                    clauses.iter().map(|c| format!("{}{}", c.op, c.version)).collect();
+                let text: Vec<String> = clauses
+                    .iter()
+                    .map(|c| format!("{}{}", c.op, c.version))
+                    .collect();
                 VersionSpecifiers::from_str(&text.join(",")).ok()
             })
             .collect::<Option<Vec<_>>>()?;
@@ -104,7 +106,13 @@ impl Constraint {
             Some(
                 conjunctions
                     .iter()
-                    .map(|c| if c.contains(" and ") { format!("({c})") } else { c.clone() })
+                    .map(|c| {
+                        if c.contains(" and ") {
+                            format!("({c})")
+                        } else {
+                            c.clone()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" or "),
             )
@@ -117,7 +125,11 @@ fn python_marker_clause(clause: &Clause) -> String {
         return format!("python_version {} \"{prefix}\"", clause.op);
     }
     let parts = clause.version.split('.').count();
-    let field = if parts >= 3 { "python_full_version" } else { "python_version" };
+    let field = if parts >= 3 {
+        "python_full_version"
+    } else {
+        "python_version"
+    };
     format!("{field} {} \"{}\"", clause.op, clause.version)
 }
 
@@ -126,7 +138,10 @@ fn python_marker_clause(clause: &Clause) -> String {
 fn singles(conjunction: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut pending_op = String::new();
-    for token in conjunction.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()) {
+    for token in conjunction
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
         if token.chars().all(|c| "=<>!~^".contains(c)) {
             pending_op.push_str(token);
             continue;
@@ -141,7 +156,10 @@ fn singles(conjunction: &str) -> Vec<String> {
 }
 
 fn clause(op: &'static str, version: impl Into<String>) -> Clause {
-    Clause { op, version: version.into() }
+    Clause {
+        op,
+        version: version.into(),
+    }
 }
 
 /// One Poetry constraint as PEP 440 clauses (none for "any").
@@ -176,7 +194,10 @@ fn parse_single(single: &str) -> Option<Vec<Clause>> {
 
 /// `1.2.x` and `1.2.X` are Poetry spellings of `1.2.*`.
 fn wildcard(version: &str) -> String {
-    match version.strip_suffix(".x").or_else(|| version.strip_suffix(".X")) {
+    match version
+        .strip_suffix(".x")
+        .or_else(|| version.strip_suffix(".X"))
+    {
         Some(prefix) => format!("{prefix}.*"),
         None => version.to_owned(),
     }
@@ -198,7 +219,11 @@ fn release_of(version: &str) -> Option<Vec<u64>> {
 }
 
 fn join(release: &[u64]) -> String {
-    release.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    release
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Poetry's `Version.next_breaking()`.
@@ -228,11 +253,15 @@ mod tests {
     use super::*;
 
     fn pep440(text: &str) -> String {
-        Constraint::parse(text).and_then(|c| c.to_pep440()).unwrap_or_else(|| "<none>".into())
+        Constraint::parse(text)
+            .and_then(|c| c.to_pep440())
+            .unwrap_or_else(|| "<none>".into())
     }
 
     fn has(constraint: &str, version: &str) -> bool {
-        Constraint::parse(constraint).unwrap().contains(&Version::from_str(version).unwrap())
+        Constraint::parse(constraint)
+            .unwrap()
+            .contains(&Version::from_str(version).unwrap())
     }
 
     #[test]
@@ -272,7 +301,10 @@ mod tests {
     #[test]
     fn python_markers() {
         let marker = |c: &str| Constraint::parse(c).unwrap().to_python_marker();
-        assert_eq!(marker("<3.11").as_deref(), Some("python_version < \"3.11\""));
+        assert_eq!(
+            marker("<3.11").as_deref(),
+            Some("python_version < \"3.11\"")
+        );
         assert_eq!(
             marker(">=3.8.1,<4").as_deref(),
             Some("python_full_version >= \"3.8.1\" and python_version < \"4\"")

@@ -35,7 +35,9 @@ pub(crate) fn content_hash(pyproject: &Table, with_dependency_groups: bool) -> O
     } else {
         &empty
     };
-    let tool_poetry = table(pyproject, "tool").and_then(|t| table(t, "poetry")).unwrap_or(&empty);
+    let tool_poetry = table(pyproject, "tool")
+        .and_then(|t| table(t, "poetry"))
+        .unwrap_or(&empty);
 
     let mut relevant_project = Table::new();
     for key in PROJECT_KEYS {
@@ -62,7 +64,10 @@ pub(crate) fn content_hash(pyproject: &Table, with_dependency_groups: bool) -> O
         sections.push(("project", value_json(&Value::Table(relevant_project))?));
     }
     if !groups.is_empty() {
-        sections.push(("dependency-groups", value_json(&Value::Table(groups.clone()))?));
+        sections.push((
+            "dependency-groups",
+            value_json(&Value::Table(groups.clone()))?,
+        ));
     }
     let document = if sections.is_empty() {
         // Backwards compatibility: `[tool.poetry]` content at top level.
@@ -144,7 +149,9 @@ fn write_value(out: &mut String, value: &Value) -> Option<()> {
             }
             out.push(']');
         }
-        Value::Table(t) => write_object(out, t.iter().map(|(k, v)| (k.as_str(), Some(v))).collect())?,
+        Value::Table(t) => {
+            write_object(out, t.iter().map(|(k, v)| (k.as_str(), Some(v))).collect())?
+        }
     }
     Some(())
 }
@@ -155,7 +162,11 @@ fn python_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
@@ -229,7 +240,8 @@ mod tests {
         // python3 -c 'import json,hashlib; print(hashlib.sha256(json.dumps({"dependencies":
         //   {"python": "^3.9"}, "source": None, "extras": None, "dev-dependencies": None},
         //   sort_keys=True).encode()).hexdigest())'
-        let pyproject: Table = toml::from_str("[tool.poetry.dependencies]\npython = \"^3.9\"").unwrap();
+        let pyproject: Table =
+            toml::from_str("[tool.poetry.dependencies]\npython = \"^3.9\"").unwrap();
         assert_eq!(
             content_hash(&pyproject, true).unwrap(),
             "c595a0588c25d58f3e3834ad7169126836d262b925fe6ca9b5d540dcf301d254"

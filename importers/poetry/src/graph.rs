@@ -12,8 +12,8 @@ use crate::manifest::{self, RootRequirement};
 use crate::requirement::{self, Requirement};
 use crate::{content_hash, source};
 use lock2build_model::{
-    line_column, normalize_python_name, DepKind, Dependency, Diagnostic, Ecosystem, Graph, ImportError,
-    LockInput, Package, PackageIndex, Source,
+    line_column, normalize_python_name, DepKind, Dependency, Diagnostic, Ecosystem, Graph,
+    ImportError, LockInput, Package, PackageIndex, Source,
 };
 use pep440_rs::Version;
 use std::collections::BTreeMap;
@@ -31,36 +31,59 @@ pub(crate) fn import(input: &LockInput<'_>) -> Result<Graph, ImportError> {
     let raw = lockfile::parse(path, text)?;
 
     let mut graph = Graph::new(Ecosystem::Pypi, path, format!("poetry.lock {version}"));
-    if KNOWN_MINORS.iter().any(|&(major, minor)| major == version.major && version.minor > minor) {
+    if KNOWN_MINORS
+        .iter()
+        .any(|&(major, minor)| major == version.major && version.minor > minor)
+    {
         graph.warnings.push(Diagnostic {
             file: path.to_path_buf(),
             line: None,
             message: format!(
                 "lock-version {version} is newer than this importer knows; it was read as {}.{}",
                 version.major,
-                KNOWN_MINORS.iter().find(|(m, _)| *m == version.major).map_or(0, |(_, n)| *n)
+                KNOWN_MINORS
+                    .iter()
+                    .find(|(m, _)| *m == version.major)
+                    .map_or(0, |(_, n)| *n)
             ),
         });
     }
     graph.requires_python = raw.metadata.python_versions.as_deref().map(|p| {
-        Constraint::parse(p).and_then(|c| c.to_pep440()).filter(|s| !s.is_empty()).unwrap_or_else(|| p.to_owned())
+        Constraint::parse(p)
+            .and_then(|c| c.to_pep440())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| p.to_owned())
     });
 
     let locked = add_packages(&mut graph, &raw, path, text, version)?;
     add_package_edges(&mut graph, &raw, &locked, path, text)?;
 
     let pyproject_text = input.files.read(Path::new(PYPROJECT));
-    let pyproject_path = path.parent().map_or_else(|| PathBuf::from(PYPROJECT), |dir| dir.join(PYPROJECT));
+    let pyproject_path = path
+        .parent()
+        .map_or_else(|| PathBuf::from(PYPROJECT), |dir| dir.join(PYPROJECT));
     let root = match pyproject_text {
         Some(pyproject_text) => {
             let table: toml::Table = toml::from_str(&pyproject_text).map_err(|e| {
-                lockfile::toml_error(&pyproject_path, &pyproject_text, &e, "pyproject.toml is not valid TOML")
-                    .with_help("fix the syntax error in pyproject.toml")
+                lockfile::toml_error(
+                    &pyproject_path,
+                    &pyproject_text,
+                    &e,
+                    "pyproject.toml is not valid TOML",
+                )
+                .with_help("fix the syntax error in pyproject.toml")
             })?;
             check_content_hash(&mut graph, &raw, &table, path, text);
-            let manifest = manifest::read(&table)
-                .map_err(|message| ImportError::new(&pyproject_path, message).with_help("fix pyproject.toml"))?;
-            root_from_manifest(&mut graph, &locked, &manifest, &pyproject_path, &pyproject_text)?
+            let manifest = manifest::read(&table).map_err(|message| {
+                ImportError::new(&pyproject_path, message).with_help("fix pyproject.toml")
+            })?;
+            root_from_manifest(
+                &mut graph,
+                &locked,
+                &manifest,
+                &pyproject_path,
+                &pyproject_text,
+            )?
         }
         None => {
             graph.warnings.push(Diagnostic {
@@ -106,7 +129,12 @@ impl Locked {
             let direct: Vec<PackageIndex> = all
                 .iter()
                 .copied()
-                .filter(|i| graph.packages.get(i.0).is_some_and(|p| !matches!(p.source, Source::Registry { .. })))
+                .filter(|i| {
+                    graph
+                        .packages
+                        .get(i.0)
+                        .is_some_and(|p| !matches!(p.source, Source::Registry { .. }))
+                })
                 .collect();
             if !direct.is_empty() {
                 return direct;
@@ -129,21 +157,33 @@ fn add_packages(
 ) -> Result<Locked, ImportError> {
     let mut name_counts: BTreeMap<String, usize> = BTreeMap::new();
     for package in &raw.package {
-        *name_counts.entry(normalize_python_name(&package.get_ref().name)).or_default() += 1;
+        *name_counts
+            .entry(normalize_python_name(&package.get_ref().name))
+            .or_default() += 1;
     }
-    let metadata_files: BTreeMap<String, &Vec<lockfile::RawFile>> =
-        raw.metadata.files.iter().map(|(name, files)| (normalize_python_name(name), files)).collect();
+    let metadata_files: BTreeMap<String, &Vec<lockfile::RawFile>> = raw
+        .metadata
+        .files
+        .iter()
+        .map(|(name, files)| (normalize_python_name(name), files))
+        .collect();
 
-    let mut locked = Locked { by_name: BTreeMap::new() };
+    let mut locked = Locked {
+        by_name: BTreeMap::new(),
+    };
     for spanned in &raw.package {
         let line = package_line(text, spanned.span());
         let raw_package = spanned.get_ref();
         let at = |message: String| ImportError::new(path, message).at_line(line);
         let name = normalize_python_name(&raw_package.name);
-        let source = source::source(raw_package.source.as_ref(), raw_package.develop)
-            .map_err(|m| at(format!("package `{name}`: {m}")).with_help("re-create the lockfile with `poetry lock`"))?;
+        let source =
+            source::source(raw_package.source.as_ref(), raw_package.develop).map_err(|m| {
+                at(format!("package `{name}`: {m}"))
+                    .with_help("re-create the lockfile with `poetry lock`")
+            })?;
 
-        let files: Vec<&lockfile::RawFile> = if !raw_package.files.is_empty() || version.major >= 2 {
+        let files: Vec<&lockfile::RawFile> = if !raw_package.files.is_empty() || version.major >= 2
+        {
             raw_package.files.iter().collect()
         } else {
             match metadata_files.get(&name) {
@@ -154,8 +194,10 @@ fn add_packages(
                 None => Vec::new(),
             }
         };
-        let artifacts = source::artifacts(&source, &files)
-            .map_err(|m| at(format!("package `{name}`: {m}")).with_help("re-create the lockfile with `poetry lock`"))?;
+        let artifacts = source::artifacts(&source, &files).map_err(|m| {
+            at(format!("package `{name}`: {m}"))
+                .with_help("re-create the lockfile with `poetry lock`")
+        })?;
 
         let mut package = Package::new(name.clone(), raw_package.version.clone(), source);
         package.artifacts = artifacts;
@@ -167,11 +209,16 @@ fn add_packages(
         };
         package.marker = package_marker(raw_package);
         package.flags.optional = raw_package.optional;
-        package.flags.dev = !package.groups.is_empty() && !package.groups.iter().any(|g| g == "main");
+        package.flags.dev =
+            !package.groups.is_empty() && !package.groups.iter().any(|g| g == "main");
 
         let parsed_version = Version::from_str(&raw_package.version).ok();
         let index = graph.push(package);
-        locked.by_name.entry(name).or_default().push((index, parsed_version));
+        locked
+            .by_name
+            .entry(name)
+            .or_default()
+            .push((index, parsed_version));
     }
     Ok(locked)
 }
@@ -194,7 +241,12 @@ fn package_marker(raw: &RawPackage) -> Option<String> {
             match parts.as_slice() {
                 [] => None,
                 [one] => Some((*one).clone()),
-                many => Some(many.iter().map(|m| format!("({m})")).collect::<Vec<_>>().join(" or ")),
+                many => Some(
+                    many.iter()
+                        .map(|m| format!("({m})"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                ),
             }
         }
     }
@@ -219,7 +271,10 @@ fn add_package_edges(
             })?;
             for req in requirements {
                 let targets = locked.resolve(graph, &req);
-                if targets.is_empty() && !req.optional && !marker_mentions_extra(req.marker.as_deref()) {
+                if targets.is_empty()
+                    && !req.optional
+                    && !marker_mentions_extra(req.marker.as_deref())
+                {
                     graph.warnings.push(Diagnostic {
                         file: path.to_path_buf(),
                         line: Some(line),
@@ -230,7 +285,10 @@ fn add_package_edges(
                     });
                 }
                 let (kind, groups) = if req.optional {
-                    (DepKind::Optional, extras_mentioning(&raw_package.extras, &req.name))
+                    (
+                        DepKind::Optional,
+                        extras_mentioning(&raw_package.extras, &req.name),
+                    )
                 } else {
                     (DepKind::Normal, Vec::new())
                 };
@@ -254,7 +312,10 @@ fn marker_mentions_extra(marker: Option<&str>) -> bool {
 fn extras_mentioning(extras: &BTreeMap<String, Vec<String>>, name: &str) -> Vec<String> {
     extras
         .iter()
-        .filter(|(_, reqs)| reqs.iter().any(|r| requirement::requirement_name(r).as_deref() == Some(name)))
+        .filter(|(_, reqs)| {
+            reqs.iter()
+                .any(|r| requirement::requirement_name(r).as_deref() == Some(name))
+        })
         .map(|(extra, _)| extra.clone())
         .collect()
 }
@@ -274,7 +335,13 @@ fn push_unique(edges: &mut Vec<Dependency>, dependency: Dependency) {
     }
 }
 
-fn check_content_hash(graph: &mut Graph, raw: &RawLock, pyproject: &toml::Table, path: &Path, text: &str) {
+fn check_content_hash(
+    graph: &mut Graph,
+    raw: &RawLock,
+    pyproject: &toml::Table,
+    path: &Path,
+    text: &str,
+) {
     let Some(locked_hash) = raw.metadata.content_hash.as_ref() else {
         return;
     };
@@ -286,7 +353,8 @@ fn check_content_hash(graph: &mut Graph, raw: &RawLock, pyproject: &toml::Table,
         // Poetry before 2.3 did not hash [dependency-groups].
         let old_poetry = lockfile::generated_by(text).is_some_and(|v| v < vec![2, 3, 0]);
         if old_poetry {
-            fresh = content_hash::content_hash(pyproject, false).as_deref() == Some(locked_hash.get_ref());
+            fresh = content_hash::content_hash(pyproject, false).as_deref()
+                == Some(locked_hash.get_ref());
         }
     }
     if !fresh {
@@ -310,7 +378,13 @@ fn root_from_manifest(
     pyproject_text: &str,
 ) -> Result<PackageIndex, ImportError> {
     let mut edges = Vec::new();
-    for RootRequirement { requirement: req, kind, groups, declared_in } in &manifest.requirements {
+    for RootRequirement {
+        requirement: req,
+        kind,
+        groups,
+        declared_in,
+    } in &manifest.requirements
+    {
         let targets = locked.resolve(graph, req);
         if targets.is_empty() {
             let line = find_line(pyproject_text, &req.name);
@@ -340,12 +414,19 @@ fn root_from_manifest(
             push_unique(&mut edges, edge(req, target, *kind, groups.clone()));
         }
     }
-    let name = manifest.name.as_deref().map(normalize_python_name).unwrap_or_else(|| project_name(graph));
+    let name = manifest
+        .name
+        .as_deref()
+        .map(normalize_python_name)
+        .unwrap_or_else(|| project_name(graph));
     let version = manifest.version.clone().unwrap_or_else(|| "0".into());
     let source = if manifest.is_virtual {
         Source::Virtual { path: ".".into() }
     } else {
-        Source::Directory { path: ".".into(), editable: false }
+        Source::Directory {
+            path: ".".into(),
+            editable: false,
+        }
     };
     let mut root = Package::new(name, version, source);
     root.dependencies = edges;
@@ -368,7 +449,14 @@ fn root_without_manifest(graph: &mut Graph, raw: &RawLock) -> PackageIndex {
         }
         edges.push(dependency);
     }
-    let mut root = Package::new(project_name(graph), "0", Source::Directory { path: ".".into(), editable: false });
+    let mut root = Package::new(
+        project_name(graph),
+        "0",
+        Source::Directory {
+            path: ".".into(),
+            editable: false,
+        },
+    );
     root.dependencies = edges;
     graph.push(root)
 }
@@ -389,11 +477,14 @@ fn project_name(graph: &Graph) -> String {
 /// The first line of `text` that starts (after quotes and spaces) with the
 /// dependency `name`, compared normalised.
 fn find_line(text: &str, name: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        let trimmed = line.trim_start().trim_start_matches(['"', '\'']);
-        let head: String =
-            trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-        !head.is_empty() && normalize_python_name(&head) == name
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|line| {
+            let trimmed = line.trim_start().trim_start_matches(['"', '\'']);
+            let head: String = trimmed
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            !head.is_empty() && normalize_python_name(&head) == name
+        })
+        .map(|i| i + 1)
 }

@@ -143,7 +143,12 @@ const RELOCK_HELP: &str =
     "re-create the lockfile with a supported Poetry (1.x or 2.x): run `poetry lock`";
 
 /// Turns a TOML error into an [`ImportError`] at its position.
-pub(crate) fn toml_error(path: &Path, text: &str, error: &toml::de::Error, what: &str) -> ImportError {
+pub(crate) fn toml_error(
+    path: &Path,
+    text: &str,
+    error: &toml::de::Error,
+    what: &str,
+) -> ImportError {
     let message = format!("{what}: {}", error.message().trim_end());
     let base = ImportError::new(path, message);
     match error.span() {
@@ -154,10 +159,10 @@ pub(crate) fn toml_error(path: &Path, text: &str, error: &toml::de::Error, what:
 
 /// Reads and checks `[metadata] lock-version`.
 pub(crate) fn lock_version(path: &Path, text: &str) -> Result<LockVersion, ImportError> {
-    let probe: VersionProbe = toml::from_str(text)
-        .map_err(|e| toml_error(path, text, &e, "poetry.lock is not valid TOML").with_help(
-            "fix the syntax error, or re-create the lockfile with `poetry lock`",
-        ))?;
+    let probe: VersionProbe = toml::from_str(text).map_err(|e| {
+        toml_error(path, text, &e, "poetry.lock is not valid TOML")
+            .with_help("fix the syntax error, or re-create the lockfile with `poetry lock`")
+    })?;
     let Some(spanned) = probe.metadata.and_then(|m| m.lock_version) else {
         return Err(ImportError::new(
             path,
@@ -171,10 +176,19 @@ pub(crate) fn lock_version(path: &Path, text: &str) -> Result<LockVersion, Impor
         other => other.to_string(),
     };
     let parsed = raw.split_once('.').and_then(|(major, minor)| {
-        Some(LockVersion { major: major.trim().parse().ok()?, minor: minor.trim().parse().ok()? })
+        Some(LockVersion {
+            major: major.trim().parse().ok()?,
+            minor: minor.trim().parse().ok()?,
+        })
     });
     match parsed {
-        Some(version) if KNOWN_MINORS.iter().any(|(major, _)| *major == version.major) => Ok(version),
+        Some(version)
+            if KNOWN_MINORS
+                .iter()
+                .any(|(major, _)| *major == version.major) =>
+        {
+            Ok(version)
+        }
         _ => Err(ImportError::new(
             path,
             format!("unsupported poetry.lock lock-version `{raw}` (supported: 1.1, 2.0, 2.1)"),
@@ -187,8 +201,13 @@ pub(crate) fn lock_version(path: &Path, text: &str) -> Result<LockVersion, Impor
 /// Parses the whole lockfile.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<RawLock, ImportError> {
     toml::from_str(text).map_err(|e| {
-        toml_error(path, text, &e, "poetry.lock does not have the layout Poetry writes")
-            .with_help("re-create the lockfile with `poetry lock`")
+        toml_error(
+            path,
+            text,
+            &e,
+            "poetry.lock does not have the layout Poetry writes",
+        )
+        .with_help("re-create the lockfile with `poetry lock`")
     })
 }
 

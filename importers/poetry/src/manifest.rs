@@ -44,7 +44,10 @@ pub(crate) struct Manifest {
 /// Reads the manifest; the error is a message about `pyproject.toml`.
 pub(crate) fn read(pyproject: &Table) -> Result<Manifest, String> {
     let empty = Table::new();
-    let project = pyproject.get("project").and_then(Value::as_table).unwrap_or(&empty);
+    let project = pyproject
+        .get("project")
+        .and_then(Value::as_table)
+        .unwrap_or(&empty);
     let poetry = pyproject
         .get("tool")
         .and_then(Value::as_table)
@@ -64,11 +67,18 @@ pub(crate) fn read(pyproject: &Table) -> Result<Manifest, String> {
     // Run-time dependencies.
     if let Some(list) = project.get("dependencies") {
         for text in strings(list, "[project] dependencies")? {
-            out.push(root(requirement::from_pep508(text)?, DepKind::Normal, vec![], "[project] dependencies"));
+            out.push(root(
+                requirement::from_pep508(text)?,
+                DepKind::Normal,
+                vec![],
+                "[project] dependencies",
+            ));
         }
     } else if let Some(table) = poetry.get("dependencies") {
         let extras = poetry_extras(poetry)?;
-        let table = table.as_table().ok_or("[tool.poetry.dependencies] is not a table")?;
+        let table = table
+            .as_table()
+            .ok_or("[tool.poetry.dependencies] is not a table")?;
         for (name, value) in table {
             if name == "python" {
                 continue;
@@ -80,9 +90,19 @@ pub(crate) fn read(pyproject: &Table) -> Result<Manifest, String> {
                         .filter(|(_, members)| members.contains(&req.name))
                         .map(|(extra, _)| extra.clone())
                         .collect();
-                    out.push(root(req, DepKind::Optional, groups, "[tool.poetry.dependencies]"));
+                    out.push(root(
+                        req,
+                        DepKind::Optional,
+                        groups,
+                        "[tool.poetry.dependencies]",
+                    ));
                 } else {
-                    out.push(root(req, DepKind::Normal, vec![], "[tool.poetry.dependencies]"));
+                    out.push(root(
+                        req,
+                        DepKind::Normal,
+                        vec![],
+                        "[tool.poetry.dependencies]",
+                    ));
                 }
             }
         }
@@ -90,32 +110,50 @@ pub(crate) fn read(pyproject: &Table) -> Result<Manifest, String> {
 
     // Extras.
     if let Some(optional) = project.get("optional-dependencies") {
-        let optional = optional.as_table().ok_or("[project.optional-dependencies] is not a table")?;
+        let optional = optional
+            .as_table()
+            .ok_or("[project.optional-dependencies] is not a table")?;
         for (extra, list) in optional {
             let place = format!("[project.optional-dependencies] {extra}");
             for text in strings(list, &place)? {
-                out.push(root(requirement::from_pep508(text)?, DepKind::Optional, vec![extra.clone()], &place));
+                out.push(root(
+                    requirement::from_pep508(text)?,
+                    DepKind::Optional,
+                    vec![extra.clone()],
+                    &place,
+                ));
             }
         }
     }
 
     // Poetry groups.
     if let Some(dev) = poetry.get("dev-dependencies") {
-        let dev = dev.as_table().ok_or("[tool.poetry.dev-dependencies] is not a table")?;
+        let dev = dev
+            .as_table()
+            .ok_or("[tool.poetry.dev-dependencies] is not a table")?;
         for (name, value) in dev {
             for req in requirement::from_poetry(name, value)? {
-                out.push(root(req, DepKind::Dev, vec!["dev".into()], "[tool.poetry.dev-dependencies]"));
+                out.push(root(
+                    req,
+                    DepKind::Dev,
+                    vec!["dev".into()],
+                    "[tool.poetry.dev-dependencies]",
+                ));
             }
         }
     }
     if let Some(groups) = poetry.get("group") {
-        let groups = groups.as_table().ok_or("[tool.poetry.group] is not a table")?;
+        let groups = groups
+            .as_table()
+            .ok_or("[tool.poetry.group] is not a table")?;
         for (group, body) in groups {
             let place = format!("[tool.poetry.group.{group}.dependencies]");
             let Some(deps) = body.as_table().and_then(|b| b.get("dependencies")) else {
                 continue;
             };
-            let deps = deps.as_table().ok_or_else(|| format!("{place} is not a table"))?;
+            let deps = deps
+                .as_table()
+                .ok_or_else(|| format!("{place} is not a table"))?;
             for (name, value) in deps {
                 for req in requirement::from_poetry(name, value)? {
                     out.push(root(req, DepKind::Dev, vec![group.clone()], &place));
@@ -126,20 +164,37 @@ pub(crate) fn read(pyproject: &Table) -> Result<Manifest, String> {
 
     // PEP 735 groups.
     if let Some(groups) = pyproject.get("dependency-groups") {
-        let groups = groups.as_table().ok_or("[dependency-groups] is not a table")?;
+        let groups = groups
+            .as_table()
+            .ok_or("[dependency-groups] is not a table")?;
         for group in groups.keys() {
             let place = format!("[dependency-groups] {group}");
             let mut seen = BTreeSet::new();
             for text in dependency_group(groups, group, &mut seen)? {
-                out.push(root(requirement::from_pep508(&text)?, DepKind::Dev, vec![group.clone()], &place));
+                out.push(root(
+                    requirement::from_pep508(&text)?,
+                    DepKind::Dev,
+                    vec![group.clone()],
+                    &place,
+                ));
             }
         }
     }
     Ok(manifest)
 }
 
-fn root(requirement: Requirement, kind: DepKind, groups: Vec<String>, declared_in: &str) -> RootRequirement {
-    RootRequirement { requirement, kind, groups, declared_in: declared_in.to_owned() }
+fn root(
+    requirement: Requirement,
+    kind: DepKind,
+    groups: Vec<String>,
+    declared_in: &str,
+) -> RootRequirement {
+    RootRequirement {
+        requirement,
+        kind,
+        groups,
+        declared_in: declared_in.to_owned(),
+    }
 }
 
 fn strings<'a>(value: &'a Value, place: &str) -> Result<Vec<&'a str>, String> {
@@ -154,7 +209,9 @@ fn poetry_extras(poetry: &Table) -> Result<Vec<(String, Vec<String>)>, String> {
     let Some(extras) = poetry.get("extras") else {
         return Ok(Vec::new());
     };
-    let extras = extras.as_table().ok_or("[tool.poetry.extras] is not a table")?;
+    let extras = extras
+        .as_table()
+        .ok_or("[tool.poetry.extras] is not a table")?;
     extras
         .iter()
         .map(|(extra, list)| {
@@ -168,7 +225,11 @@ fn poetry_extras(poetry: &Table) -> Result<Vec<(String, Vec<String>)>, String> {
 }
 
 /// The requirement strings of one PEP 735 group, includes followed.
-fn dependency_group(groups: &Table, group: &str, seen: &mut BTreeSet<String>) -> Result<Vec<String>, String> {
+fn dependency_group(
+    groups: &Table,
+    group: &str,
+    seen: &mut BTreeSet<String>,
+) -> Result<Vec<String>, String> {
     let key = normalize_python_name(group);
     if !seen.insert(key.clone()) {
         return Err(format!("[dependency-groups] `{group}` includes itself"));
@@ -186,9 +247,17 @@ fn dependency_group(groups: &Table, group: &str, seen: &mut BTreeSet<String>) ->
             Value::String(s) => out.push(s.clone()),
             Value::Table(t) => match t.get("include-group").and_then(Value::as_str) {
                 Some(included) => out.extend(dependency_group(groups, included, seen)?),
-                None => return Err(format!("[dependency-groups] {group} has an entry that is not a requirement")),
+                None => {
+                    return Err(format!(
+                        "[dependency-groups] {group} has an entry that is not a requirement"
+                    ))
+                }
             },
-            _ => return Err(format!("[dependency-groups] {group} has an entry that is not a requirement")),
+            _ => {
+                return Err(format!(
+                    "[dependency-groups] {group} has an entry that is not a requirement"
+                ))
+            }
         }
     }
     // Only the groups being expanded count as cycles; a group included

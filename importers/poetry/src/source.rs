@@ -20,22 +20,41 @@ pub(crate) const PYPI_SIMPLE: &str = "https://pypi.org/simple";
 /// The model source of a package; the error names the unknown type.
 pub(crate) fn source(raw: Option<&RawSource>, develop: bool) -> Result<Source, String> {
     let Some(raw) = raw else {
-        return Ok(Source::Registry { url: PYPI_SIMPLE.to_owned() });
+        return Ok(Source::Registry {
+            url: PYPI_SIMPLE.to_owned(),
+        });
     };
     let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     Ok(match raw.kind.as_str() {
         "legacy" | "pypi" => Source::Registry {
-            url: if raw.url.is_empty() { PYPI_SIMPLE.to_owned() } else { raw.url.clone() },
+            url: if raw.url.is_empty() {
+                PYPI_SIMPLE.to_owned()
+            } else {
+                raw.url.clone()
+            },
         },
-        "url" => Source::Url { url: raw.url.clone(), subdirectory: non_empty(&raw.subdirectory) },
-        "file" => Source::File { path: raw.url.clone() },
-        "directory" => Source::Directory { path: raw.url.clone(), editable: develop },
+        "url" => Source::Url {
+            url: raw.url.clone(),
+            subdirectory: non_empty(&raw.subdirectory),
+        },
+        "file" => Source::File {
+            path: raw.url.clone(),
+        },
+        "directory" => Source::Directory {
+            path: raw.url.clone(),
+            editable: develop,
+        },
         "git" => Source::Git {
             url: raw.url.clone(),
             reference: non_empty(&raw.reference),
             commit: non_empty(&raw.resolved_reference)
                 .or_else(|| non_empty(&raw.reference))
-                .ok_or_else(|| format!("the git source {} has no resolved_reference (commit)", raw.url))?,
+                .ok_or_else(|| {
+                    format!(
+                        "the git source {} has no resolved_reference (commit)",
+                        raw.url
+                    )
+                })?,
             subdirectory: non_empty(&raw.subdirectory),
         },
         other => {
@@ -67,7 +86,13 @@ pub(crate) fn artifacts(source: &Source, files: &[&RawFile]) -> Result<Vec<Artif
             Source::File { .. } => (direct_kind(&file.file), None),
             _ => (ArtifactKind::python_from_filename(&file.file), None),
         };
-        out.push(Artifact { kind, filename: Some(file.file.clone()), url, hashes: vec![hash], size: None });
+        out.push(Artifact {
+            kind,
+            filename: Some(file.file.clone()),
+            url,
+            hashes: vec![hash],
+            size: None,
+        });
     }
     Ok(out)
 }
@@ -109,7 +134,10 @@ fn filename_version(filename: &str) -> Option<String> {
 
 fn same_version(a: &str, b: &str) -> bool {
     use std::str::FromStr;
-    match (pep440_rs::Version::from_str(a), pep440_rs::Version::from_str(b)) {
+    match (
+        pep440_rs::Version::from_str(a),
+        pep440_rs::Version::from_str(b),
+    ) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
@@ -121,8 +149,14 @@ mod tests {
 
     #[test]
     fn versions_in_file_names() {
-        assert_eq!(filename_version("PySocks-1.7.1-py27-none-any.whl").as_deref(), Some("1.7.1"));
-        assert_eq!(filename_version("charset-normalizer-3.5.2.tar.gz").as_deref(), Some("3.5.2"));
+        assert_eq!(
+            filename_version("PySocks-1.7.1-py27-none-any.whl").as_deref(),
+            Some("1.7.1")
+        );
+        assert_eq!(
+            filename_version("charset-normalizer-3.5.2.tar.gz").as_deref(),
+            Some("3.5.2")
+        );
         assert_eq!(filename_version("weird"), None);
         assert!(same_version("1.0", "1.0.0"));
         assert_eq!(direct_kind("x-1.0.tar.gz"), ArtifactKind::Sdist);

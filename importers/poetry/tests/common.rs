@@ -6,11 +6,14 @@ use lock2build_model::{Graph, ImportError, LockInput, MemoryFiles, Package};
 use std::path::{Path, PathBuf};
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/poetry").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/poetry")
+        .join(name)
 }
 
 pub fn read(name: &str, file: &str) -> String {
-    std::fs::read_to_string(fixture_dir(name).join(file)).unwrap_or_else(|e| panic!("{name}/{file}: {e}"))
+    std::fs::read_to_string(fixture_dir(name).join(file))
+        .unwrap_or_else(|e| panic!("{name}/{file}: {e}"))
 }
 
 /// The lockfile path as messages and snapshots show it.
@@ -24,7 +27,11 @@ pub fn import_text(name: &str, lock: &str, pyproject: Option<&str>) -> Result<Gr
         None => MemoryFiles::empty(),
     };
     let path = lock_path(name);
-    lock2build_import_poetry::import(&LockInput { path: &path, contents: lock, files: &files })
+    lock2build_import_poetry::import(&LockInput {
+        path: &path,
+        contents: lock,
+        files: &files,
+    })
 }
 
 pub fn import_fixture(name: &str) -> Graph {
@@ -35,8 +42,11 @@ pub fn import_fixture(name: &str) -> Graph {
 
 /// `expected-counts.json`, made by `fixtures/poetry/count_packages.py`.
 pub fn expected(name: &str, key: &str) -> u64 {
-    let counts: serde_json::Value = serde_json::from_str(&read(name, "expected-counts.json")).unwrap();
-    counts[key].as_u64().unwrap_or_else(|| panic!("{name}: no {key}"))
+    let counts: serde_json::Value =
+        serde_json::from_str(&read(name, "expected-counts.json")).unwrap();
+    counts[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name}: no {key}"))
 }
 
 pub fn root(graph: &Graph) -> &Package {
