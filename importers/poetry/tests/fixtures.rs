@@ -368,3 +368,76 @@ fn without_pyproject_the_root_takes_the_main_group() {
         (DepKind::Optional, vec!["pretty".to_owned()])
     );
 }
+
+#[test]
+fn packages_without_a_source_table_come_from_pypi() {
+    // Poetry writes no [package.source] for PyPI itself; this machine can only
+    // lock through a named simple index, so strip the tables from a real lock.
+    let lock = read("flask-pillow", "poetry.lock").replace(
+        "[package.source]\ntype = \"legacy\"\nurl = \"https://pypi.org/simple\"\nreference = \"pypi-simple\"\n",
+        "",
+    );
+    assert!(!lock.contains("[package.source]"));
+    let graph = import_text(
+        "flask-pillow",
+        &lock,
+        Some(&read("flask-pillow", "pyproject.toml")),
+    )
+    .unwrap();
+    assert_eq!(
+        locked_count(&graph) as u64,
+        expected("flask-pillow", "packages")
+    );
+    for package in &graph.packages[..locked_count(&graph)] {
+        assert_eq!(
+            package.source,
+            Source::Registry {
+                url: "https://pypi.org/simple".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn pep735_dependency_groups_are_dev_edges() {
+    let manifest = read("flask-pillow", "pyproject.toml")
+        + "\n[dependency-groups]\ntest = [\"requests>=2\", {include-group = \"web\"}]\nweb = [\"Flask\"]\n";
+    let graph = import_text(
+        "flask-pillow",
+        &read("flask-pillow", "poetry.lock"),
+        Some(&manifest),
+    )
+    .unwrap();
+    let dev: Vec<(&str, Vec<String>)> = root(&graph)
+        .dependencies
+        .iter()
+        .filter(|d| d.kind == DepKind::Dev)
+        .map(|d| (d.name.as_str(), d.groups.clone()))
+        .collect();
+    assert_eq!(
+        dev,
+        [
+            ("requests", vec!["test".to_owned()]),
+            ("flask", vec!["test".to_owned()]),
+            ("flask", vec!["web".to_owned()])
+        ]
+    );
+    // [dependency-groups] is part of Poetry's content-hash.
+    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
+
+    // The hash Poetry 2.5.1 computes for this manifest, from
+    // `Locker(path, tomllib.loads(text))._get_content_hash()`: with it in
+    // the lock there is no warning.
+    let poetry_hash = "683f90c8ead5cf5ee4cae2ab0092f3edc1b57d3434bda1f28a2b83759567fde0";
+    let lock = read("flask-pillow", "poetry.lock").replace(
+        "cee3cb82d335834b164d4e0027e21aa946765f31a1ab1f3c6a109b05113c958f",
+        poetry_hash,
+    );
+    let graph = import_text("flask-pillow", &lock, Some(&manifest)).unwrap();
+    assert!(graph.warnings.is_empty(), "{:?}", graph.warnings);
+    // A lock written by Poetry < 2.3 did not hash [dependency-groups]: the
+    // old hash is accepted from such a lock.
+    let old = read("flask-pillow", "poetry.lock").replace("Poetry 2.5.1", "Poetry 2.1.3");
+    let graph = import_text("flask-pillow", &old, Some(&manifest)).unwrap();
+    assert!(graph.warnings.is_empty(), "{:?}", graph.warnings);
+}
