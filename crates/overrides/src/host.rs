@@ -1,0 +1,209 @@
+//! Is the host ready for a set of ids, and what installs the rest.
+//!
+//! A native library is present when `pkg-config --exists` accepts all its
+//! modules; when it has no modules (or pkg-config itself is missing), when
+//! all its headers are found in the usual include directories; failing that,
+//! when one of its linker names is in the usual library directories. A tool
+//! is present when one of its binaries is on `PATH`.
+
+use crate::providers::{IdKind, Providers};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The outcome of [`host_check`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostReport {
+    /// Ids the host provides.
+    pub present: Vec<String>,
+    /// Ids the host lacks.
+    pub missing: Vec<String>,
+    /// Ids the provider table does not know.
+    pub unknown: Vec<String>,
+}
+
+/// Checks `ids` on this host (runs `pkg-config`, reads `PATH`).
+pub fn host_check(providers: &Providers, ids: &[String]) -> HostReport {
+    host_check_with(providers, ids, &pkg_config_exists, &on_path, &|p: &Path| {
+        p.exists()
+    })
+}
+
+/// [`host_check`] with the probes given: `pkg_config(module)` is `Some(found)`
+/// or `None` when pkg-config cannot run; `on_path(binary)`; `exists(path)`.
+pub fn host_check_with(
+    providers: &Providers,
+    ids: &[String],
+    pkg_config: &dyn Fn(&str) -> Option<bool>,
+    on_path: &dyn Fn(&str) -> bool,
+    exists: &dyn Fn(&Path) -> bool,
+) -> HostReport {
+    let mut report = HostReport::default();
+    for id in ids {
+        let Some(provider) = providers.get(id) else {
+            report.unknown.push(id.clone());
+            continue;
+        };
+        let present = match provider.kind {
+            IdKind::Tool => provider.binaries.iter().any(|b| on_path(b)),
+            IdKind::Native => {
+                let by_pkg_config = if provider.pkg_config.is_empty() {
+                    None
+                } else {
+                    provider
+                        .pkg_config
+                        .iter()
+                        .map(|m| pkg_config(m))
+                        .try_fold(true, |all, one| one.map(|o| all && o))
+                };
+                match by_pkg_config {
+                    Some(found) => found,
+                    None if !provider.headers.is_empty() => provider
+                        .headers
+                        .iter()
+                        .all(|h| include_dirs().iter().any(|d| exists(&d.join(h)))),
+                    None => provider
+                        .libraries
+                        .iter()
+                        .any(|l| library_dirs().iter().any(|d| exists(&d.join(l)))),
+                }
+            }
+        };
+        if present {
+            report.present.push(id.clone());
+        } else {
+            report.missing.push(id.clone());
+        }
+    }
+    report
+}
+
+fn pkg_config_exists(module: &str) -> Option<bool> {
+    Command::new("pkg-config")
+        .args(["--exists", module])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()
+        .map(|s| s.success())
+}
+
+fn on_path(binary: &str) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        let candidate = dir.join(binary);
+        std::fs::metadata(&candidate).is_ok_and(|m| m.is_file() && is_executable(&m))
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+fn include_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![
+        PathBuf::from("/usr/include"),
+        PathBuf::from("/usr/local/include"),
+    ];
+    if let Some(triple) = multiarch() {
+        dirs.push(PathBuf::from("/usr/include").join(triple));
+    }
+    dirs
+}
+
+fn library_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![
+        PathBuf::from("/usr/lib"),
+        PathBuf::from("/usr/local/lib"),
+        PathBuf::from("/lib"),
+    ];
+    if let Some(triple) = multiarch() {
+        dirs.push(PathBuf::from("/usr/lib").join(triple));
+        dirs.push(PathBuf::from("/lib").join(triple));
+    }
+    dirs
+}
+
+fn multiarch() -> Option<&'static str> {
+    match (std::env::consts::ARCH, std::env::consts::OS) {
+        ("x86_64", "linux") => Some("x86_64-linux-gnu"),
+        ("aarch64", "linux") => Some("aarch64-linux-gnu"),
+        _ => None,
+    }
+}
+
+/// A system package manager that [`install_command`] can speak for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageManager {
+    /// apt on Debian, Ubuntu and derivatives (Debian 12 names).
+    Debian,
+    /// Nix (`nix-shell -p` with nixpkgs attributes).
+    Nix,
+    /// Homebrew on macOS.
+    Homebrew,
+}
+
+impl PackageManager {
+    /// Guesses this host's package manager: Homebrew on macOS, Nix on NixOS,
+    /// apt where `/etc/debian_version` exists or os-release says Debian or
+    /// Ubuntu-like, Nix when `nix` is on PATH.
+    pub fn detect() -> Option<PackageManager> {
+        if cfg!(target_os = "macos") {
+            return Some(PackageManager::Homebrew);
+        }
+        if Path::new("/etc/NIXOS").exists() {
+            return Some(PackageManager::Nix);
+        }
+        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let debian_like = os_release.lines().any(|l| {
+            (l.starts_with("ID=") || l.starts_with("ID_LIKE="))
+                && (l.contains("debian") || l.contains("ubuntu"))
+        });
+        if debian_like || Path::new("/etc/debian_version").exists() {
+            return Some(PackageManager::Debian);
+        }
+        on_path("nix").then_some(PackageManager::Nix)
+    }
+}
+
+/// The command that installs `ids` with `manager`, or `None` when no id has
+/// a package there (unknown ids are skipped).
+pub fn install_command(
+    providers: &Providers,
+    ids: &[String],
+    manager: PackageManager,
+) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for provider in ids.iter().filter_map(|id| providers.get(id)) {
+        let list = match manager {
+            PackageManager::Debian => &provider.debian,
+            PackageManager::Nix => &provider.nixpkgs,
+            PackageManager::Homebrew => &provider.homebrew,
+        };
+        for name in list {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let prefix = match manager {
+        PackageManager::Debian => "apt-get install -y",
+        PackageManager::Nix => "nix-shell -p",
+        PackageManager::Homebrew => "brew install",
+    };
+    Some(format!("{prefix} {}", names.join(" ")))
+}
