@@ -276,6 +276,7 @@ impl Changes {
         let Ok(mut doc) = current.parse::<toml_edit::DocumentMut>() else {
             return Ok(());
         };
+        let mut next_position = last_position(doc.as_table()) + 1;
         for section in ["native", "tool"] {
             let Some(ids) = layer.get(section).and_then(|s| s.as_table_like()) else {
                 continue;
@@ -297,12 +298,38 @@ impl Changes {
                     _ => continue,
                 };
                 table.decor_mut().clear();
+                table.decor_mut().set_prefix("\n");
+                // Keep an existing table where it is; new ones go last.
+                let existing = target.get(id).and_then(|t| t.as_table());
+                match existing.and_then(|t| t.position()) {
+                    Some(position) => {
+                        table.set_position(position);
+                        if let Some(old) = existing {
+                            *table.decor_mut() = old.decor().clone();
+                        }
+                    }
+                    None => {
+                        table.set_position(next_position);
+                        next_position += 1;
+                    }
+                }
                 target.insert(id, toml_edit::Item::Table(table));
             }
         }
         self.files.insert(relative, doc.to_string());
         Ok(())
     }
+}
+
+/// The highest position of any table in `table` (recursively).
+fn last_position(table: &toml_edit::Table) -> usize {
+    let mut last = table.position().unwrap_or(0);
+    for (_, item) in table.iter() {
+        if let Some(inner) = item.as_table() {
+            last = last.max(last_position(inner));
+        }
+    }
+    last
 }
 
 fn read_text(path: &Path) -> Result<String, ExportError> {

@@ -48,6 +48,8 @@ pub fn guess_from_log(providers: &Providers, log: &str) -> Vec<String> {
         if line.contains("gyp ERR! find Python") && providers.get("python3").is_some() {
             add("python3");
         }
+        // meson adds "(tried pkgconfig and cmake)": only the name before counts.
+        let line = line.split("found: NO").next().unwrap_or(line);
         // pkg-config ran: its name in this line is not a missing program.
         let line = line
             .replace("pkg-config search path", "")

@@ -1,9 +1,10 @@
 //! Is the host ready for a set of ids, and what installs the rest.
 //!
 //! A native library is present when `pkg-config --exists` accepts all its
-//! modules; when it has no modules (or pkg-config itself is missing), when
-//! all its headers are found in the usual include directories; failing that,
-//! when one of its linker names is in the usual library directories. A tool
+//! modules, or else when one of its linker names (`libjpeg.so`, shipped only
+//! by development packages) is in the usual library directories, or else
+//! when all its headers are in the usual include directories (modules in
+//! non-default directories, such as Debian's OpenBLAS, are found that way). A tool
 //! is present when one of its binaries is on `PATH`.
 
 use crate::providers::{IdKind, Providers};
@@ -47,26 +48,25 @@ pub fn host_check_with(
         let present = match provider.kind {
             IdKind::Tool => provider.binaries.iter().any(|b| on_path(b)),
             IdKind::Native => {
-                let by_pkg_config = if provider.pkg_config.is_empty() {
-                    None
-                } else {
-                    provider
+                let by_pkg_config = !provider.pkg_config.is_empty()
+                    && provider
                         .pkg_config
                         .iter()
-                        .map(|m| pkg_config(m))
-                        .try_fold(true, |all, one| one.map(|o| all && o))
-                };
-                match by_pkg_config {
-                    Some(found) => found,
-                    None if !provider.headers.is_empty() => provider
-                        .headers
-                        .iter()
-                        .all(|h| include_dirs().iter().any(|d| exists(&d.join(h)))),
-                    None => provider
+                        .all(|m| pkg_config(m) == Some(true));
+                let by_library = || {
+                    provider
                         .libraries
                         .iter()
-                        .any(|l| library_dirs().iter().any(|d| exists(&d.join(l)))),
-                }
+                        .any(|l| library_dirs().iter().any(|d| exists(&d.join(l))))
+                };
+                let by_headers = || {
+                    !provider.headers.is_empty()
+                        && provider
+                            .headers
+                            .iter()
+                            .all(|h| include_dirs().iter().any(|d| exists(&d.join(h))))
+                };
+                by_pkg_config || by_library() || by_headers()
             }
         };
         if present {

@@ -93,7 +93,7 @@ impl Loaded {
                     pending.id
                 ),
             };
-            let help = match self.suggest(&pending.id) {
+            let help = match self.suggest(&pending.id, pending.expected) {
                 Some(near) => format!("did you mean `{near}`? Ids are defined in providers.toml"),
                 None => "define it in providers.toml (any layer) or use an existing id".to_owned(),
             };
@@ -106,17 +106,14 @@ impl Loaded {
         }
     }
 
-    fn suggest(&self, id: &str) -> Option<String> {
-        let squash = |s: &str| {
-            s.chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-        };
-        let wanted = squash(id);
-        self.providers.iter().map(|p| p.id.clone()).find(|known| {
-            let k = squash(known);
-            k == wanted || k.trim_start_matches("lib") == wanted.trim_start_matches("lib")
-        })
+    fn suggest(&self, id: &str, expected: IdKind) -> Option<String> {
+        self.providers
+            .iter()
+            .filter(|p| p.kind == expected)
+            .map(|p| (edit_distance(id, &p.id), p.id.clone()))
+            .filter(|(distance, _)| *distance <= 2)
+            .min()
+            .map(|(_, known)| known)
     }
 
     fn load_dir(&mut self, kind: LayerKind, root: &Path) {
@@ -248,7 +245,10 @@ impl Loaded {
             };
             for (name, package) in table {
                 let prefix = format!("overrides.{}.{}", ecosystem.as_str(), name.get_ref());
-                if let Some(problem) = name_problem(ecosystem, name.get_ref()) {
+                // Inline tables may spell names as the registry shows them.
+                if let Some(problem) =
+                    name_problem(ecosystem, &normalize_name(ecosystem, name.get_ref()))
+                {
                     self.errors.push(
                         OverrideError::new(file, problem)
                             .with_key(prefix.clone())
@@ -641,4 +641,20 @@ impl InlinePackageDoc {
 /// checks it (without line numbers).
 fn render_providers(table: &toml::Table) -> Result<String, String> {
     toml::to_string(table).map_err(|e| e.to_string())
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
