@@ -8,8 +8,17 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 const BACKENDS: [&str; 11] = [
-    "setuptools", "wheel", "hatchling", "poetry-core", "flit-core", "pdm-backend", "setuptools-scm", "cython", "maturin",
-    "meson-python", "scikit-build-core",
+    "setuptools",
+    "wheel",
+    "hatchling",
+    "poetry-core",
+    "flit-core",
+    "pdm-backend",
+    "setuptools-scm",
+    "cython",
+    "maturin",
+    "meson-python",
+    "scikit-build-core",
 ];
 
 /// name -> (version, hash count), from `name==version [; marker] \ --hash=...` records.
@@ -31,14 +40,27 @@ fn pins(text: &str) -> BTreeMap<String, (String, usize)> {
             Some(pep508_rs::VersionOrUrl::VersionSpecifier(s)) => s,
             other => panic!("{requirement}: no version specifier ({other:?})"),
         };
-        assert_eq!(specifiers.len(), 1, "{requirement}: want exactly one specifier");
+        assert_eq!(
+            specifiers.len(),
+            1,
+            "{requirement}: want exactly one specifier"
+        );
         let specifier = specifiers.iter().next().unwrap();
-        assert_eq!(specifier.operator().to_string(), "==", "{requirement}: not an exact pin");
+        assert_eq!(
+            specifier.operator().to_string(),
+            "==",
+            "{requirement}: not an exact pin"
+        );
         let count = hashes
             .split_whitespace()
             .filter(|h| {
-                let hex = h.strip_prefix("--hash=sha256:").unwrap_or_else(|| panic!("{requirement}: bad hash {h}"));
-                assert!(hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()), "{requirement}: bad sha256 {hex}");
+                let hex = h
+                    .strip_prefix("--hash=sha256:")
+                    .unwrap_or_else(|| panic!("{requirement}: bad hash {h}"));
+                assert!(
+                    hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+                    "{requirement}: bad sha256 {hex}"
+                );
                 true
             })
             .count();
@@ -60,9 +82,16 @@ fn build_system_pins_are_exact_and_hashed() {
         assert!(pins.contains_key(backend), "{backend} is not pinned");
     }
     let wanted = std::fs::read_to_string(dir.join("requirements.in")).unwrap();
-    for line in wanted.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()) {
+    for line in wanted
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+    {
         let name = lock2build_model::normalize_python_name(line);
-        assert!(pins.contains_key(&name), "{name} is in requirements.in but not pinned");
+        assert!(
+            pins.contains_key(&name),
+            "{name} is in requirements.in but not pinned"
+        );
     }
 }
 
