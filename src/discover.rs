@@ -1,0 +1,156 @@
+//! Finding a project's lockfiles and importing each with its importer.
+//!
+//! A project directory may hold several lockfiles (a Python back end and a
+//! Node front end, say), in the directory itself or in its immediate
+//! subdirectories. Each known file name maps to one importer:
+//!
+//! | file                | importer                          |
+//! |---------------------|-----------------------------------|
+//! | `poetry.lock`       | `lock2build-import-poetry`        |
+//! | `uv.lock`           | `lock2build-import-uv`            |
+//! | `requirements.txt`  | `lock2build-import-requirements`  |
+//! | `package-lock.json` | `lock2build-import-npm`           |
+//! | `Cargo.lock`        | `lock2build-import-cargo`         |
+
+use anyhow::{bail, Result};
+use lock2build_model::{Graph, ImportError, LockInput, ProjectFiles};
+use std::path::{Path, PathBuf};
+
+/// A lockfile format lock2build reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LockKind {
+    /// `poetry.lock`.
+    Poetry,
+    /// `uv.lock`.
+    Uv,
+    /// A hashed `requirements.txt`.
+    Requirements,
+    /// `package-lock.json`.
+    Npm,
+    /// `Cargo.lock`.
+    Cargo,
+}
+
+impl LockKind {
+    /// Every kind, in the order they are looked for.
+    pub const ALL: [LockKind; 5] = [LockKind::Poetry, LockKind::Uv, LockKind::Requirements, LockKind::Npm, LockKind::Cargo];
+
+    /// The file name of this kind of lockfile.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            LockKind::Poetry => "poetry.lock",
+            LockKind::Uv => "uv.lock",
+            LockKind::Requirements => "requirements.txt",
+            LockKind::Npm => "package-lock.json",
+            LockKind::Cargo => "Cargo.lock",
+        }
+    }
+
+    /// The kind a file name stands for.
+    pub fn from_file_name(name: &str) -> Option<LockKind> {
+        LockKind::ALL.into_iter().find(|k| k.file_name() == name)
+    }
+}
+
+/// A lockfile found in a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundLock {
+    /// Its kind.
+    pub kind: LockKind,
+    /// Its path on disk.
+    pub path: PathBuf,
+    /// Its path relative to the project directory (for messages and plans).
+    pub display: PathBuf,
+}
+
+const SKIP_DIRS: &[&str] = &["node_modules", "target", ".venv", "venv", ".git", "result", "__pycache__", "dist", "build"];
+
+/// Lockfiles in `dir` and its immediate subdirectories.
+pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
+    if !dir.is_dir() {
+        bail!("{}: no such directory", dir.display());
+    }
+    let mut found = Vec::new();
+    let mut dirs = vec![(dir.to_path_buf(), PathBuf::new())];
+    let mut subdirs: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (!name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str())).then(|| (e.path(), PathBuf::from(name)))
+        })
+        .collect();
+    subdirs.sort();
+    dirs.extend(subdirs);
+    for (path, rel) in dirs {
+        for kind in LockKind::ALL {
+            let file = path.join(kind.file_name());
+            if file.is_file() {
+                found.push(FoundLock { kind, path: file, display: rel.join(kind.file_name()) });
+            }
+        }
+    }
+    if found.is_empty() {
+        bail!("{}", no_lockfile_message(dir));
+    }
+    Ok(found)
+}
+
+/// The message for a directory with no lockfile: which command makes one.
+fn no_lockfile_message(dir: &Path) -> String {
+    let mut hints = Vec::new();
+    let pyproject = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap_or_default();
+    if pyproject.contains("[tool.poetry") {
+        hints.push("`poetry lock` (this pyproject.toml uses Poetry)");
+    } else if !pyproject.is_empty() {
+        hints.push("`uv lock` or `poetry lock`");
+    }
+    if dir.join("requirements.in").is_file() || dir.join("requirements.txt").is_file() {
+        hints.push("`pip-compile --generate-hashes requirements.in` or `uv pip compile --generate-hashes requirements.in -o requirements.txt`");
+    }
+    if dir.join("package.json").is_file() {
+        hints.push("`npm install --package-lock-only`");
+    }
+    if dir.join("Cargo.toml").is_file() {
+        hints.push("`cargo generate-lockfile`");
+    }
+    let mut msg = format!(
+        "{}: no lockfile found (looked for poetry.lock, uv.lock, requirements.txt, package-lock.json, Cargo.lock here and one directory down)",
+        dir.display()
+    );
+    if hints.is_empty() {
+        msg.push_str("\n  help: lock2build builds from an existing lockfile; make one with your package manager first");
+    } else {
+        msg.push_str(&format!("\n  help: make one with {}", hints.join("; or ")));
+    }
+    msg
+}
+
+/// Reads files beside a lockfile, refusing paths that leave the project.
+struct DirFiles {
+    dir: PathBuf,
+}
+
+impl ProjectFiles for DirFiles {
+    fn read(&self, path: &Path) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(path)).ok()
+    }
+}
+
+/// Imports one lockfile.
+pub fn import(lock: &FoundLock) -> Result<Graph, ImportError> {
+    let contents = std::fs::read_to_string(&lock.path).map_err(|e| {
+        ImportError::new(&lock.display, format!("cannot read the lockfile: {e}"))
+            .with_help("check the file exists and is readable UTF-8 text")
+    })?;
+    let dir = lock.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let files = DirFiles { dir };
+    let input = LockInput { path: &lock.display, contents: &contents, files: &files };
+    match lock.kind {
+        LockKind::Poetry => lock2build_import_poetry::import(&input),
+        LockKind::Uv => lock2build_import_uv::import(&input),
+        LockKind::Requirements => lock2build_import_requirements::import(&input),
+        LockKind::Npm => lock2build_import_npm::import(&input),
+        LockKind::Cargo => lock2build_import_cargo::import(&input),
+    }
+}

@@ -1,0 +1,340 @@
+//! The plan: the versioned JSON document every later step reads (see
+//! `docs/plan.md`), and the operation that makes it from a project
+//! directory: find lockfiles → import → select for the target → find
+//! missing URLs → choose one artifact per package.
+
+use crate::discover::{self, FoundLock};
+use crate::pyindex::{self, IndexClient, IndexOptions, LookupStats};
+use crate::select::{self, Exclusion, SelectOptions, TagRanking};
+use crate::target::Target;
+use anyhow::{anyhow, Result};
+use lock2build_model::{Artifact, ArtifactKind, Diagnostic, Ecosystem, Graph, Hash, Package, PackageFlags, PackageIndex, Platform, Source};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The plan format version written in `"version"`.
+pub const PLAN_VERSION: u32 = 1;
+
+/// The plan document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Format version ([`PLAN_VERSION`]).
+    pub version: u32,
+    /// The program that wrote it.
+    pub generator: String,
+    /// The machine it was made for.
+    pub target: Target,
+    /// One entry per lockfile.
+    pub projects: Vec<Project>,
+    /// Every package that applies, across all projects.
+    pub packages: Vec<Node>,
+}
+
+/// One lockfile of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    /// Lockfile path relative to the project directory.
+    pub lockfile: PathBuf,
+    /// Ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Lock format and version.
+    pub format: String,
+    /// Node ids of the project's roots.
+    pub roots: Vec<String>,
+    /// How many packages of this lockfile apply.
+    pub selected: usize,
+    /// Locked packages left out, and why.
+    pub excluded: Vec<Excluded>,
+    /// Import warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A locked package that does not apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Excluded {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Why.
+    #[serde(flatten)]
+    pub why: Exclusion,
+}
+
+/// One package of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// Stable id: `<ecosystem>:<name>@<version>:<hash>`; the hash covers the
+    /// source, the chosen artifact's hashes and the install location.
+    pub id: String,
+    /// Ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Index into `projects`.
+    pub project: usize,
+    /// True for the project itself / a workspace member.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub root: bool,
+    /// Where it comes from.
+    pub source: Source,
+    /// What to fetch; `null` for local directories and bundled packages.
+    pub artifact: Option<PlanArtifact>,
+    /// Extras active on it (Python).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
+    /// Ids of the packages it depends on (only edges that apply).
+    pub dependencies: Vec<String>,
+    /// npm install location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Lockfile flags.
+    #[serde(skip_serializing_if = "PackageFlags::is_empty")]
+    pub flags: PackageFlags,
+    /// Platform restrictions.
+    #[serde(skip_serializing_if = "Platform::is_empty")]
+    pub platform: Platform,
+    /// Executables.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub bin: BTreeMap<String, String>,
+}
+
+/// The chosen artifact of a node.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanArtifact {
+    /// wheel, sdist, npm, crate, git, archive, directory.
+    pub kind: ArtifactKind,
+    /// Where to download it; `null` only when no URL can be known (a sparse
+    /// registry's crate before its config is read).
+    pub url: Option<String>,
+    /// File name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The strongest locked hash, as SRI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// Every locked hash, as SRI.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<Hash>,
+    /// Size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Git commit, for git sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// What `plan_project` needs besides the directory.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The target.
+    pub target: Target,
+    /// Groups, extras, no-binary.
+    pub select: SelectOptions,
+    /// Index cache and network.
+    pub index: IndexOptions,
+}
+
+/// A plan and what making it did.
+pub struct PlanOutcome {
+    /// The plan.
+    pub plan: Plan,
+    /// Index pages read from cache / network.
+    pub lookups: LookupStats,
+}
+
+/// Makes the plan of the project in `dir`.
+pub fn plan_project(dir: &Path, options: &PlanOptions) -> Result<PlanOutcome> {
+    let locks = discover::find_lockfiles(dir)?;
+    plan_lockfiles(&locks, options)
+}
+
+/// Makes the plan of the given lockfiles.
+pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<PlanOutcome> {
+    let mut graphs = Vec::new();
+    let mut errors = Vec::new();
+    for lock in locks {
+        match discover::import(lock) {
+            Ok(graph) => graphs.push(graph),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(anyhow!("{}", errors.join("\n")));
+    }
+    let client = IndexClient::new(options.index.clone())?;
+    let ranking = TagRanking::new(&options.target);
+    let mut projects = Vec::new();
+    let mut nodes = Vec::new();
+    for (project_index, mut graph) in graphs.into_iter().enumerate() {
+        let walk = select::walk(&graph, &options.target, &options.select)?;
+        let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
+        if graph.ecosystem == Ecosystem::Pypi {
+            pyindex::resolve_urls(&mut graph, &included, &client)?;
+        }
+        let ids: BTreeMap<PackageIndex, String> = included
+            .iter()
+            .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
+            .collect::<Result<_>>()?;
+        let mut chosen_errors = Vec::new();
+        for &i in &included {
+            let package = graph.package(i);
+            let artifact = match select::choose_artifact(package, graph.ecosystem, &ranking, &options.select) {
+                Ok(a) => a.map(|a| plan_artifact(a, &package.source)),
+                Err(e) => {
+                    chosen_errors.push(format!("{}: {}\n  help: {}", graph.lockfile.display(), e.message, e.help));
+                    continue;
+                }
+            };
+            let mut dependencies: Vec<String> = walk
+                .edges
+                .get(&i)
+                .map(|targets| targets.iter().filter_map(|t| ids.get(t).cloned()).collect())
+                .unwrap_or_default();
+            dependencies.sort();
+            dependencies.dedup();
+            nodes.push(Node {
+                id: ids[&i].clone(),
+                ecosystem: graph.ecosystem,
+                name: package.name.clone(),
+                version: package.version.clone(),
+                project: project_index,
+                root: graph.roots.contains(&i),
+                source: package.source.clone(),
+                artifact,
+                extras: walk.included[&i].iter().cloned().collect(),
+                dependencies,
+                location: package.location.clone(),
+                flags: package.flags.clone(),
+                platform: package.platform.clone(),
+                bin: package.bin.clone(),
+            });
+        }
+        if !chosen_errors.is_empty() {
+            return Err(anyhow!("{}", chosen_errors.join("\n")));
+        }
+        let mut excluded: Vec<Excluded> = walk
+            .excluded
+            .iter()
+            .map(|(&i, why)| {
+                let p = graph.package(i);
+                Excluded { name: p.name.clone(), version: p.version.clone(), why: why.clone() }
+            })
+            .collect();
+        excluded.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        projects.push(Project {
+            lockfile: graph.lockfile.clone(),
+            ecosystem: graph.ecosystem,
+            format: graph.format.clone(),
+            roots: graph.roots.iter().filter_map(|r| ids.get(r).cloned()).collect(),
+            selected: included.len(),
+            excluded,
+            warnings: graph.warnings.clone(),
+        });
+    }
+    nodes.sort_by(|a, b| {
+        (a.project, &a.name, &a.version, &a.location, &a.id).cmp(&(b.project, &b.name, &b.version, &b.location, &b.id))
+    });
+    let plan = Plan {
+        version: PLAN_VERSION,
+        generator: format!("lock2build {}", env!("CARGO_PKG_VERSION")),
+        target: options.target.clone(),
+        projects,
+        packages: nodes,
+    };
+    Ok(PlanOutcome { plan, lookups: client.stats() })
+}
+
+fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
+    let commit = match source {
+        Source::Git { commit, .. } => Some(commit.clone()),
+        _ => None,
+    };
+    PlanArtifact {
+        kind: artifact.kind,
+        url: artifact.url.clone(),
+        filename: artifact.filename.clone(),
+        integrity: Hash::strongest(&artifact.hashes).map(Hash::to_sri),
+        hashes: artifact.hashes.clone(),
+        size: artifact.size,
+        commit,
+    }
+}
+
+/// `<ecosystem>:<name>@<version>:<12 hex>`, hashing what makes the package
+/// this package: its source, the hashes of the artifact that will be used,
+/// and its install location.
+fn node_id(graph: &Graph, index: PackageIndex, ranking: &TagRanking, options: &SelectOptions) -> Result<String> {
+    let package: &Package = graph.package(index);
+    let artifact = select::choose_artifact(package, graph.ecosystem, ranking, options).ok().flatten();
+    let identity = serde_json::json!({
+        "ecosystem": graph.ecosystem,
+        "name": package.name,
+        "version": package.version,
+        "source": package.source,
+        "artifact": artifact.map(|a| serde_json::json!({"kind": a.kind, "filename": a.filename, "hashes": a.hashes})),
+        "location": package.location,
+    });
+    let digest = Sha256::digest(serde_json::to_vec(&identity)?);
+    Ok(format!("{}:{}@{}:{}", graph.ecosystem, package.name, package.version, &hex::encode(digest)[..12]))
+}
+
+/// The human summary of a plan.
+pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("target: {}\n", plan.target.describe()));
+    for (i, project) in plan.projects.iter().enumerate() {
+        let roots: Vec<String> = plan
+            .packages
+            .iter()
+            .filter(|n| n.project == i && n.root)
+            .map(|n| format!("{} {}", n.name, n.version))
+            .collect();
+        out.push_str(&format!(
+            "\n{} ({}, {})\n  roots: {}\n  {} packages apply",
+            project.lockfile.display(),
+            project.ecosystem,
+            project.format,
+            if roots.is_empty() { "-".into() } else { roots.join(", ") },
+            project.selected
+        ));
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for n in plan.packages.iter().filter(|n| n.project == i) {
+            let k = n.artifact.as_ref().map(|a| format!("{:?}", a.kind).to_lowercase()).unwrap_or_else(|| "local".into());
+            *kinds.entry(k).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        out.push_str(&format!(" ({})\n", kinds.join(", ")));
+        if !project.excluded.is_empty() {
+            let mut by_reason: BTreeMap<&str, Vec<&Excluded>> = BTreeMap::new();
+            for e in &project.excluded {
+                by_reason.entry(e.why.label()).or_default().push(e);
+            }
+            out.push_str(&format!("  {} left out:\n", project.excluded.len()));
+            for (reason, list) in by_reason {
+                let shown = if verbose { list.len() } else { list.len().min(6) };
+                let names: Vec<String> = list[..shown].iter().map(|e| format!("{} {}", e.name, e.version)).collect();
+                let more = if list.len() > shown { format!(", … (+{})", list.len() - shown) } else { String::new() };
+                out.push_str(&format!("    {reason} ({}): {}{more}\n", list.len(), names.join(", ")));
+            }
+        }
+        for w in &project.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+    }
+    if lookups.cached + lookups.fetched > 0 {
+        out.push_str(&format!(
+            "\nindex pages: {} from cache, {} fetched\n",
+            lookups.cached, lookups.fetched
+        ));
+    }
+    if !verbose {
+        out.push_str("\n(`--json` writes the whole plan; `-v` lists every left-out package)\n");
+    }
+    out
+}

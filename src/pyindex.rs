@@ -1,0 +1,393 @@
+//! Finding the URLs that poetry.lock and requirements.txt leave out.
+//!
+//! Both formats pin files by hash (poetry also by file name) but not by URL.
+//! For every Python package of the plan whose artifacts have no URL, the
+//! package's page on its index is read through the simple API in its JSON
+//! form (PEP 691: `GET <index>/<name>/` with
+//! `Accept: application/vnd.pypi.simple.v1+json`), and each locked file is
+//! matched by file name (poetry) or by hash (requirements.txt). The answer is
+//! cached on disk (`<cache>/index/`), so a second plan needs no network;
+//! the page is fetched again only when a locked file is missing from the
+//! cached copy.
+//!
+//! A locked file the index does not list, or lists with another hash, is an
+//! error naming the package: nothing is guessed.
+
+use anyhow::{anyhow, Context, Result};
+use lock2build_model::{Artifact, ArtifactKind, Graph, Hash, HashAlgorithm, PackageIndex, Source};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One file of an index page, as cached.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IndexFile {
+    /// File name.
+    pub filename: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Hashes the index gives, `algo -> hex`.
+    pub hashes: BTreeMap<String, String>,
+    /// Size in bytes, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedPage {
+    url: String,
+    files: Vec<IndexFile>,
+}
+
+/// How to reach the indexes.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// Where pages are cached.
+    pub cache_dir: PathBuf,
+    /// Never use the network; fail when the cache lacks an answer.
+    pub offline: bool,
+    /// Parallel requests.
+    pub jobs: usize,
+}
+
+/// Counts of what a lookup did, for the summary.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct LookupStats {
+    /// Pages read from the disk cache.
+    pub cached: usize,
+    /// Pages fetched from an index.
+    pub fetched: usize,
+}
+
+/// The default cache directory: `$LOCK2BUILD_CACHE`, else
+/// `$XDG_CACHE_HOME/lock2build`, else `~/.cache/lock2build`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LOCK2BUILD_CACHE") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("lock2build");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    home.join(".cache").join("lock2build")
+}
+
+fn page_url(index: &str, name: &str) -> String {
+    format!("{}/{}/", index.trim_end_matches('/'), name)
+}
+
+fn cache_path(cache_dir: &Path, url: &str) -> PathBuf {
+    let digest = hex::encode(Sha256::digest(url.as_bytes()));
+    cache_dir.join("index").join(format!("{}.json", &digest[..32]))
+}
+
+/// Reads pages through the disk cache.
+pub struct IndexClient {
+    options: IndexOptions,
+    http: Option<reqwest::blocking::Client>,
+    stats: Mutex<LookupStats>,
+}
+
+impl IndexClient {
+    /// A client.
+    pub fn new(options: IndexOptions) -> Result<Self> {
+        let http = if options.offline {
+            None
+        } else {
+            Some(
+                reqwest::blocking::Client::builder()
+                    .user_agent(concat!("lock2build/", env!("CARGO_PKG_VERSION")))
+                    .timeout(std::time::Duration::from_secs(60))
+                    .build()
+                    .context("cannot set up the HTTP client")?,
+            )
+        };
+        Ok(IndexClient { options, http, stats: Mutex::new(LookupStats::default()) })
+    }
+
+    /// What was read from cache and from the network so far.
+    pub fn stats(&self) -> LookupStats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The files of `name` on `index`; `refresh` skips the cache.
+    pub fn page(&self, index: &str, name: &str, refresh: bool) -> Result<Vec<IndexFile>> {
+        let url = page_url(index, name);
+        let cache = cache_path(&self.options.cache_dir, &url);
+        if !refresh {
+            if let Ok(text) = std::fs::read_to_string(&cache) {
+                if let Ok(page) = serde_json::from_str::<CachedPage>(&text) {
+                    if page.url == url {
+                        self.stats.lock().unwrap_or_else(|e| e.into_inner()).cached += 1;
+                        return Ok(page.files);
+                    }
+                }
+            }
+        }
+        let Some(http) = &self.http else {
+            return Err(anyhow!("{url} is not in the index cache and --offline forbids the network"));
+        };
+        let files = fetch_page(http, &url)?;
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
+        let page = CachedPage { url: url.clone(), files };
+        write_atomic(&cache, &serde_json::to_vec(&page)?)
+            .with_context(|| format!("cannot write the index cache {}", cache.display()))?;
+        Ok(page.files)
+    }
+}
+
+/// Fetches one PEP 691 page, with a few retries on network errors and 5xx.
+fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFile>> {
+    #[derive(Deserialize)]
+    struct Page {
+        files: Vec<PageFile>,
+    }
+    #[derive(Deserialize)]
+    struct PageFile {
+        filename: String,
+        url: String,
+        #[serde(default)]
+        hashes: BTreeMap<String, String>,
+        #[serde(default)]
+        size: Option<u64>,
+    }
+    let mut last_error = None;
+    for attempt in 0..4 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(250 << attempt));
+        }
+        let response = http
+            .get(url)
+            .header("Accept", "application/vnd.pypi.simple.v1+json")
+            .send();
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                last_error = Some(anyhow!("GET {url}: {e}"));
+                continue;
+            }
+        };
+        let status = response.status();
+        if status.is_server_error() {
+            last_error = Some(anyhow!("GET {url}: {status}"));
+            continue;
+        }
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(anyhow!("GET {url}: 404, the index has no such project"));
+        }
+        if !status.is_success() {
+            return Err(anyhow!("GET {url}: {status}"));
+        }
+        let base = response.url().clone();
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        if !is_json {
+            return Err(anyhow!(
+                "GET {url}: the index did not answer in the PEP 691 JSON form; lock2build needs an index that supports it (PyPI, devpi, Artifactory and uv's indexes do)"
+            ));
+        }
+        let body = response.text().with_context(|| format!("GET {url}: reading the body"))?;
+        let page: Page = serde_json::from_str(&body).with_context(|| format!("GET {url}: not a PEP 691 page"))?;
+        return page
+            .files
+            .into_iter()
+            .map(|f| {
+                let absolute = base.join(&f.url).with_context(|| format!("bad file URL `{}` on {url}", f.url))?;
+                let mut absolute = absolute.to_string();
+                // The hash fragment is ours to check, not part of the address.
+                if let Some(i) = absolute.find('#') {
+                    absolute.truncate(i);
+                }
+                Ok(IndexFile { filename: f.filename, url: absolute, hashes: f.hashes, size: f.size })
+            })
+            .collect();
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("GET {url} failed")))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn index_hash(file: &IndexFile, algorithm: HashAlgorithm) -> Option<Hash> {
+    let hex = file.hashes.get(algorithm.as_str())?;
+    Hash::from_hex(algorithm, hex).ok()
+}
+
+/// Does `file` carry one of `locked`? `None` when the index gives no hash
+/// we can compare.
+fn file_matches(file: &IndexFile, locked: &[Hash]) -> Option<bool> {
+    let mut comparable = false;
+    for h in locked {
+        if let Some(theirs) = index_hash(file, h.algorithm) {
+            comparable = true;
+            if &theirs == h {
+                return Some(true);
+            }
+        }
+    }
+    comparable.then_some(false)
+}
+
+/// Fills in URLs (and, for requirements.txt, file names and kinds) of the
+/// given packages of `graph` from their index pages.
+pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &IndexClient) -> Result<()> {
+    let lockfile = graph.lockfile.display().to_string();
+    let todo: Vec<PackageIndex> = packages
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let p = graph.package(i);
+            matches!(p.source, Source::Registry { .. }) && p.artifacts.iter().any(|a| a.url.is_none())
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    // Fetch pages in parallel, bounded.
+    let pages: Mutex<BTreeMap<PackageIndex, Result<Vec<IndexFile>>>> = Mutex::new(BTreeMap::new());
+    let next = Mutex::new(0usize);
+    let jobs = client.options.jobs.clamp(1, 16).min(todo.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(&index) = todo.get(i) else { break };
+                let package = graph.package(index);
+                let Source::Registry { url } = &package.source else { continue };
+                let needs = package.artifacts.clone();
+                let mut result = client.page(url, &package.name, false);
+                if let Ok(files) = &result {
+                    if !needs.iter().all(|a| find_file(files, a).is_some()) && !client.options.offline {
+                        result = client.page(url, &package.name, true);
+                    }
+                }
+                pages.lock().unwrap_or_else(|e| e.into_inner()).insert(index, result);
+            });
+        }
+    });
+    let pages = pages.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut errors = Vec::new();
+    for (index, result) in pages {
+        let package = &mut graph.packages[index.0];
+        let files = match result {
+            Ok(files) => files,
+            Err(e) => {
+                errors.push(format!("{lockfile}: {} {}: {e:#}", package.name, package.version));
+                continue;
+            }
+        };
+        let mut resolved = Vec::new();
+        for artifact in &package.artifacts {
+            if artifact.url.is_some() {
+                resolved.push(artifact.clone());
+                continue;
+            }
+            match find_file(&files, artifact) {
+                Some(Ok(file)) => resolved.push(Artifact {
+                    kind: ArtifactKind::python_from_filename(&file.filename),
+                    filename: Some(file.filename.clone()),
+                    url: Some(file.url.clone()),
+                    hashes: artifact.hashes.clone(),
+                    size: artifact.size.or(file.size),
+                }),
+                Some(Err(theirs)) => errors.push(format!(
+                    "{lockfile}: {} {}: the index lists {} with {theirs}, but the lock pins {}; the file changed on the index or the lock was edited: re-lock, or investigate before trusting either",
+                    package.name,
+                    package.version,
+                    artifact.filename.as_deref().unwrap_or("the file"),
+                    artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
+                )),
+                None => errors.push(format!(
+                    "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or point --index-url at a mirror that still has it",
+                    package.name,
+                    package.version,
+                    match &artifact.filename {
+                        Some(f) => f.clone(),
+                        None => artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" / "),
+                    }
+                )),
+            }
+        }
+        package.artifacts = resolved;
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("{}", errors.join("\n")))
+    }
+}
+
+/// Finds the index file for a locked artifact: by file name when the lock
+/// has one (then the hash must agree), else by hash. `Some(Err(hash))`
+/// when the name matches but the index's hash differs.
+fn find_file<'f>(files: &'f [IndexFile], artifact: &Artifact) -> Option<Result<&'f IndexFile, String>> {
+    match &artifact.filename {
+        Some(name) => {
+            let file = files.iter().find(|f| &f.filename == name)?;
+            match file_matches(file, &artifact.hashes) {
+                Some(false) => Some(Err(file
+                    .hashes
+                    .iter()
+                    .map(|(a, h)| format!("{a}:{h}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))),
+                _ => Some(Ok(file)),
+            }
+        }
+        None => files
+            .iter()
+            .find(|f| file_matches(f, &artifact.hashes) == Some(true))
+            .map(Ok),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, sha: &str) -> IndexFile {
+        IndexFile {
+            filename: name.into(),
+            url: format!("https://files.example/{name}"),
+            hashes: [("sha256".to_string(), sha.to_string())].into(),
+            size: None,
+        }
+    }
+
+    #[test]
+    fn matches_by_name_and_hash() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let files = vec![file("x-1.tar.gz", &a), file("x-1-py3-none-any.whl", &b)];
+        let by_name = Artifact {
+            kind: ArtifactKind::Sdist,
+            filename: Some("x-1.tar.gz".into()),
+            url: None,
+            hashes: vec![Hash::from_hex(HashAlgorithm::Sha256, &a).unwrap()],
+            size: None,
+        };
+        assert_eq!(find_file(&files, &by_name).unwrap().unwrap().filename, "x-1.tar.gz");
+        let wrong = Artifact { hashes: vec![Hash::from_hex(HashAlgorithm::Sha256, &b).unwrap()], ..by_name.clone() };
+        assert!(find_file(&files, &wrong).unwrap().is_err());
+        let by_hash = Artifact { kind: ArtifactKind::Archive, filename: None, ..wrong };
+        assert_eq!(find_file(&files, &by_hash).unwrap().unwrap().filename, "x-1-py3-none-any.whl");
+        let missing = Artifact { filename: Some("x-2.tar.gz".into()), ..by_name };
+        assert!(find_file(&files, &missing).is_none());
+    }
+}
