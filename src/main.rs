@@ -3,10 +3,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use lock2build::plan::{self, PlanOptions};
-use lock2build::pyindex::{self, IndexOptions};
-use lock2build::select::SelectOptions;
-use lock2build::target::{Target, TargetOptions};
+use lock2build_plan::plan::{self, PlanOptions};
+use lock2build_plan::pyindex::{self, IndexOptions};
+use lock2build_plan::select::SelectOptions;
+use lock2build_plan::target::{Target, TargetOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

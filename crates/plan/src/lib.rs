@@ -1,10 +1,12 @@
-//! lock2build: build a project hermetically from the lockfile it already has.
+//! From a project directory to a plan.
 //!
 //! The pipeline, one module each: [`discover`] finds the lockfiles of a
 //! project, the importer crates turn each into a graph, [`select`] picks
 //! what applies to the [`target`], [`pyindex`] finds the URLs poetry.lock
 //! and requirements.txt leave out, and [`plan`] writes the plan document that
 //! every later step (fetch, build, shell, sources) reads.
+
+#![forbid(unsafe_code)]
 
 pub mod select;
 pub mod target;
