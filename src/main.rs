@@ -11,6 +11,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod fetch_plan;
+
 /// Build a project hermetically from the lockfile it already has.
 ///
 /// lock2build reads poetry.lock, uv.lock, a hashed requirements.txt,
@@ -43,6 +45,65 @@ enum Command {
     ///   lock2build plan --python-version 3.12 --libc glibc-2.28
     ///   lock2build plan --group dev --extra socks --no-binary pillow
     Plan(PlanArgs),
+    /// Download every artifact of the plan into the store, verified.
+    ///
+    /// Every byte is checked against the lockfile's hash (sha256, sha512 or
+    /// sha1) before it enters the content-addressed store; a mismatch names
+    /// the package, the URL and both hashes, and nothing is stored. Downloads
+    /// run in parallel, retry on timeouts and 5xx (not on 404), and resume
+    /// cut-off transfers. A second run makes no network request.
+    ///
+    /// The store is $LOCK2BUILD_STORE, else ~/.cache/lock2build/store.
+    /// Mirrors: `[mirrors]` in the project's lock2build.toml or
+    /// ~/.config/lock2build/config.toml ("https://registry.npmjs.org" =
+    /// "https://npm.example/"), or LOCK2BUILD_MIRRORS="prefix=replacement,…".
+    /// Credentials come from ~/.netrc ($NETRC) or LOCK2BUILD_AUTH_<HOST>,
+    /// and are never printed.
+    ///
+    /// Examples:
+    ///   lock2build fetch
+    ///   lock2build fetch path/to/project --jobs 16
+    ///   lock2build fetch --offline     # fail fast, naming what is missing
+    Fetch(FetchArgs),
+    /// Remove store entries that no live `result` link or recent plan uses.
+    ///
+    /// Plans recorded by `fetch` in the last 30 days (--keep-days) keep
+    /// their sources alive; `result` links keep their outputs. Prints what
+    /// was removed and how much space was freed.
+    Gc(GcArgs),
+}
+
+#[derive(Args)]
+struct FetchArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Never use the network; fail, naming every artifact not in the store.
+    #[arg(long)]
+    offline: bool,
+    /// Downloads at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// Print the result as JSON (store path of every artifact).
+    #[arg(long)]
+    json: bool,
+    /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
+    #[arg(long, default_value = "auto")]
+    progress: String,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+#[derive(Args)]
+struct GcArgs {
+    /// Plans recorded longer ago than this many days no longer keep anything alive.
+    #[arg(long, default_value_t = 30)]
+    keep_days: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -153,10 +214,104 @@ fn run_plan(args: PlanArgs) -> Result<()> {
     stdout.flush().context("writing to standard output")
 }
 
+fn open_store() -> Result<lock2build_store::Store> {
+    let root = lock2build_store::Store::default_root()?;
+    lock2build_store::Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+}
+
+fn run_fetch(args: FetchArgs) -> Result<()> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    let progress = match args.progress.as_str() {
+        "auto" => ProgressMode::Auto,
+        "bar" => ProgressMode::Bar,
+        "plain" => ProgressMode::Plain,
+        "quiet" => ProgressMode::Quiet,
+        other => anyhow::bail!("--progress {other}: expected auto, bar, plain or quiet"),
+    };
+    let options = PlanOptions {
+        target: args.target.resolve()?,
+        select: args.select.options(),
+        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: args.offline, jobs: 8 },
+    };
+    let outcome = plan::plan_project(&args.dir, &options)?;
+    let store = open_store()?;
+    let fetch_options = FetchOptions {
+        jobs: args.jobs.max(1),
+        offline: args.offline,
+        mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        credentials: Credentials::load(),
+        progress: if args.json && args.progress == "auto" { ProgressMode::Quiet } else { progress },
+        ..FetchOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let summary = fetch_plan::fetch_plan(&outcome.plan, &args.dir, &store, &fetch_options)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &summary)?;
+        writeln!(stdout)?;
+    } else {
+        let what = if summary.downloaded == 0 {
+            "nothing to download".to_owned()
+        } else {
+            format!("{} downloaded ({})", summary.downloaded, human_bytes(summary.bytes_downloaded))
+        };
+        writeln!(
+            stdout,
+            "{} artifacts in the store: {what}, {} already there ({:.2}s)",
+            summary.artifacts,
+            summary.cached,
+            started.elapsed().as_secs_f64()
+        )?;
+        let skipped: Vec<_> = summary.not_fetched.iter().filter(|n| n.reason.starts_with("git")).collect();
+        for n in skipped {
+            writeln!(stdout, "  not fetched: {}: {}", n.id, n.reason)?;
+        }
+    }
+    Ok(())
+}
+
+fn run_gc(args: GcArgs) -> Result<()> {
+    let store = open_store()?;
+    let options = lock2build_store::GcOptions { plan_max_age: std::time::Duration::from_secs(args.keep_days * 86400) };
+    let report = store.gc(&options, || eprintln!("waiting for other lock2build processes to finish with the store…"))?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let removed: Vec<serde_json::Value> = report
+            .removed
+            .iter()
+            .map(|r| serde_json::json!({"kind": format!("{:?}", r.kind).to_lowercase(), "path": r.path, "bytes": r.bytes}))
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut stdout,
+            &serde_json::json!({"removed": removed, "bytes_freed": report.bytes_freed, "kept_outputs": report.kept_outputs}),
+        )?;
+        writeln!(stdout)?;
+    } else {
+        for r in &report.removed {
+            writeln!(stdout, "removed {} ({})", r.path.display(), human_bytes(r.bytes))?;
+        }
+        writeln!(stdout, "freed {} in {} entries", human_bytes(report.bytes_freed), report.removed.len())?;
+    }
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => run_plan(args),
+        Command::Fetch(args) => run_fetch(args),
+        Command::Gc(args) => run_gc(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
