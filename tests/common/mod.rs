@@ -1,0 +1,162 @@
+//! Helpers shared by the CLI tests: run the binary, copy fixtures, serve a
+//! PEP 691 index and files on loopback.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The fixed target every snapshot is made for (the CI machine's own).
+pub const TARGET: &[&str] = &["--python-version", "3.11.7", "--os", "linux", "--arch", "x86_64", "--libc", "glibc-2.36"];
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("fixtures").join(rel)
+}
+
+/// A fresh temporary directory under the target dir.
+pub fn tempdir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The index cache shared by tests that read PyPI (so each page is fetched once per run).
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index-cache")
+}
+
+pub fn lock2build(args: &[&str], cache: &Path, store: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(args)
+        .env("LOCK2BUILD_CACHE", cache)
+        .env("LOCK2BUILD_STORE", store)
+        .env_remove("LOCK2BUILD_MIRRORS")
+        .output()
+        .expect("run lock2build")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// One response the server gives for a path.
+#[derive(Clone)]
+pub struct Route {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// A small HTTP/1.1 server on loopback that answers GETs from a route
+/// table (404 otherwise) and counts requests per path.
+pub struct Server {
+    pub base: String,
+    pub routes: Arc<Mutex<BTreeMap<String, Route>>>,
+    pub hits: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<BTreeMap<String, Route>>> = Arc::default();
+        let hits: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+        let (r, h) = (routes.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (r, h) = (r.clone(), h.clone());
+                std::thread::spawn(move || serve(stream, &r, &h));
+            }
+        });
+        Server { base, routes, hits }
+    }
+
+    pub fn route(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), Route { content_type: content_type.to_owned(), body: body.into() });
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.lock().unwrap().values().sum()
+    }
+}
+
+fn serve(stream: TcpStream, routes: &Mutex<BTreeMap<String, Route>>, hits: &Mutex<BTreeMap<String, usize>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let mut content_length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; content_length];
+        let _ = reader.read_exact(&mut body);
+        *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+        let route = routes.lock().unwrap().get(&path).cloned();
+        let response = match route {
+            Some(route) => {
+                let mut r = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+                    route.content_type,
+                    route.body.len()
+                )
+                .into_bytes();
+                r.extend_from_slice(&route.body);
+                r
+            }
+            None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        };
+        if stream.write_all(&response).is_err() {
+            return;
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
