@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod fetch_plan;
+mod overrides_cmd;
 
 /// Build a project hermetically from the lockfile it already has.
 ///
@@ -71,6 +72,93 @@ enum Command {
     /// their sources alive; `result` links keep their outputs. Prints what
     /// was removed and how much space was freed.
     Gc(GcArgs),
+    /// Which native libraries and tools the project's source builds need,
+    /// which this host has, and the one command that installs the rest.
+    ///
+    /// Reads the plan (sdists, npm packages with install scripts, crates are
+    /// built from source) and the overrides database (community, user and
+    /// project layers). Exits 1 when something is missing.
+    ///
+    /// Example:
+    ///   lock2build doctor path/to/project
+    Doctor(DoctorArgs),
+    /// The overrides database: what lockfiles never say (native libraries,
+    /// build tools, build-system pins, env knobs, patches), and contributing
+    /// to it.
+    ///
+    /// The contribution flow:
+    ///   lock2build overrides new pypi/foo --from-log build.log   # draft in .lock2build/overrides/
+    ///   lock2build overrides check                               # validate the project layer
+    ///   lock2build overrides export -o foo.patch                 # a patch for the community database
+    #[command(subcommand)]
+    Overrides(OverridesCommand),
+}
+
+#[derive(Args)]
+struct DoctorArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Use only the index cache.
+    #[arg(long)]
+    offline: bool,
+}
+
+#[derive(Subcommand)]
+enum OverridesCommand {
+    /// Show what applies to a package, and from which layer and file.
+    ///
+    /// NAME is a package of the project's plan (its locked version is used),
+    /// or ECOSYSTEM/NAME@VERSION for any package.
+    ///
+    /// Examples:
+    ///   lock2build overrides why pillow
+    ///   lock2build overrides why crates/openssl-sys@0.9.103
+    Why {
+        /// NAME, or ECOSYSTEM/NAME@VERSION.
+        package: String,
+        /// The project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Draft an override for ECOSYSTEM/NAME in the project layer
+    /// (.lock2build/overrides/), pre-filled from a failed build's log.
+    ///
+    /// With --from-log, missing headers, pkg-config modules and `-lfoo`
+    /// libraries in the log are mapped to the providers that ship them.
+    New {
+        /// ECOSYSTEM/NAME[@VERSION] (the entry applies from VERSION on; default: every version).
+        package: String,
+        /// A build log to guess native needs from.
+        #[arg(long, value_name = "FILE")]
+        from_log: Option<PathBuf>,
+        /// The project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Replace an existing draft.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the project layer: schema, version ranges, known native ids.
+    Check {
+        /// The project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Write the project layer as a unified diff against the community
+    /// database (`git apply` accepts it), ready for a pull request.
+    Export {
+        /// The project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Write the patch here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -295,6 +383,86 @@ fn run_gc(args: GcArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
+    let options = PlanOptions {
+        target: args.target.resolve()?,
+        select: args.select.options(),
+        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: args.offline, jobs: 8 },
+    };
+    let outcome = plan::plan_project(&args.dir, &options)?;
+    let db = overrides_cmd::load(&args.dir)?;
+    let (text, ok) = overrides_cmd::doctor(&outcome.plan, &db);
+    print!("{text}");
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn run_overrides(command: OverridesCommand) -> Result<()> {
+    match command {
+        OverridesCommand::Why { package, dir } => {
+            let db = overrides_cmd::load(&dir)?;
+            if package.contains('/') && !package.starts_with('@') {
+                let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
+                let version = version.ok_or_else(|| anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0"))?;
+                print!("{}", overrides_cmd::why(&db, ecosystem, &name, &version));
+                return Ok(());
+            }
+            let options = PlanOptions {
+                target: Target::resolve(&TargetOptions::default())?,
+                select: SelectOptions { all_groups: true, all_extras: true, ..Default::default() },
+                index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: false, jobs: 8 },
+            };
+            let outcome = plan::plan_project(&dir, &options)?;
+            let wanted = package.to_ascii_lowercase().replace('_', "-");
+            let nodes: Vec<_> = outcome.plan.packages.iter().filter(|n| n.name.to_ascii_lowercase() == wanted).collect();
+            if nodes.is_empty() {
+                anyhow::bail!(
+                    "`{package}` is not a package of the plan of {}\n  help: name any package as ECOSYSTEM/NAME@VERSION, e.g. pypi/pillow@10.4.0",
+                    dir.display()
+                );
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for n in nodes {
+                if seen.insert((n.ecosystem, n.version.clone())) {
+                    print!("{}", overrides_cmd::why(&db, n.ecosystem, &n.name, &n.version));
+                }
+            }
+            Ok(())
+        }
+        OverridesCommand::New { package, from_log, dir, force } => {
+            let db = overrides_cmd::load(&dir)?;
+            let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
+            let (path, ids) =
+                overrides_cmd::new_override(&db, &dir, ecosystem, &name, version.as_deref().unwrap_or("*"), from_log.as_deref(), force)?;
+            println!("drafted {}", path.display());
+            if from_log.is_some() {
+                if ids.is_empty() {
+                    println!("  the log named no missing header, pkg-config module or library the provider table knows; fill in `native`/`tools` by hand");
+                } else {
+                    println!("  from the log: {}", ids.join(", "));
+                }
+            }
+            println!("next: edit it, then `lock2build overrides check` and `lock2build overrides export`");
+            Ok(())
+        }
+        OverridesCommand::Check { dir } => {
+            let n = overrides_cmd::check(&dir)?;
+            println!("project layer valid: {n} package file(s); they load with the community and user layers");
+            Ok(())
+        }
+        OverridesCommand::Export { dir, output } => {
+            let patch = overrides_cmd::export(&dir)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, &patch).with_context(|| format!("writing {}", path.display()))?;
+                    println!("wrote {} (apply in a lock2build checkout with `git apply {}`)", path.display(), path.display());
+                }
+                None => print!("{patch}"),
+            }
+            Ok(())
+        }
+    }
+}
+
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
@@ -309,12 +477,14 @@ fn human_bytes(n: u64) -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Plan(args) => run_plan(args),
-        Command::Fetch(args) => run_fetch(args),
-        Command::Gc(args) => run_gc(args),
+        Command::Plan(args) => run_plan(args).map(|()| ExitCode::SUCCESS),
+        Command::Fetch(args) => run_fetch(args).map(|()| ExitCode::SUCCESS),
+        Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
+        Command::Doctor(args) => run_doctor(args),
+        Command::Overrides(command) => run_overrides(command).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -1,0 +1,194 @@
+//! `lock2build doctor` and `lock2build overrides …`: what the overrides
+//! database says about a project's packages, which native libraries and
+//! tools the host lacks, and the contribution flow (draft, check, export).
+
+use anyhow::{anyhow, bail, Context, Result};
+use lock2build_model::{ArtifactKind, Ecosystem};
+use lock2build_overrides::{
+    draft_override, export_patch, guess_from_log, host_check, install_command, package_file_path, parse_ecosystem,
+    standard_sources, validate_layer, Database, PackageManager,
+};
+use lock2build_plan::plan::Plan;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The database for a project: community, user and project layers.
+pub fn load(project: &Path) -> Result<Database> {
+    let sources = standard_sources(project).context("reading the override layers")?;
+    Database::load(&sources).map_err(|errors| {
+        anyhow!("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    })
+}
+
+/// Whether a node is built from source on this plan (and so needs its
+/// native libraries and tools at build time).
+fn built_from_source(node: &lock2build_plan::plan::Node) -> bool {
+    match node.ecosystem {
+        Ecosystem::Crates => true,
+        Ecosystem::Npm => node.flags.has_install_script,
+        Ecosystem::Pypi => node.artifact.as_ref().is_some_and(|a| a.kind != ArtifactKind::Wheel),
+    }
+}
+
+/// `lock2build doctor`: the native libraries and tools the plan's source
+/// builds need, which the host has, and the command that installs the rest.
+pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
+    let mut out = String::new();
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut who: Vec<(String, Vec<String>)> = Vec::new();
+    for node in plan.packages.iter().filter(|n| built_from_source(n)) {
+        let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
+        let ids: Vec<String> = resolved.native.iter().chain(resolved.tools.iter()).cloned().collect();
+        if !ids.is_empty() {
+            needed.extend(ids.iter().cloned());
+            who.push((format!("{} {} {}", node.ecosystem, node.name, node.version), ids));
+        }
+    }
+    if needed.is_empty() {
+        out.push_str("No package of this plan is built from source with native needs the overrides database knows of.\n");
+        return (out, true);
+    }
+    let ids: Vec<String> = needed.into_iter().collect();
+    let report = host_check(db.providers(), &ids);
+    let _ = writeln!(out, "Built from source, with native needs:");
+    for (label, ids) in &who {
+        let marked: Vec<String> = ids
+            .iter()
+            .map(|id| if report.missing.contains(id) { format!("{id} (missing)") } else { id.clone() })
+            .collect();
+        let _ = writeln!(out, "  {label}: {}", marked.join(", "));
+    }
+    let _ = writeln!(out, "\nOn this host: {} present, {} missing", report.present.len(), report.missing.len());
+    if !report.unknown.is_empty() {
+        let _ = writeln!(out, "  unknown to the provider table: {}", report.unknown.join(", "));
+    }
+    if report.missing.is_empty() {
+        let _ = writeln!(out, "Everything needed is installed.");
+        return (out, true);
+    }
+    let _ = writeln!(out, "  missing: {}", report.missing.join(", "));
+    let manager = PackageManager::detect().unwrap_or(PackageManager::Debian);
+    if let Some(cmd) = install_command(db.providers(), &report.missing, manager) {
+        let _ = writeln!(out, "\nInstall them with:\n  {cmd}");
+    }
+    if manager != PackageManager::Nix {
+        if let Some(cmd) = install_command(db.providers(), &report.missing, PackageManager::Nix) {
+            let _ = writeln!(out, "Nix users: {cmd}");
+        }
+    }
+    (out, false)
+}
+
+/// Splits `ECOSYSTEM/NAME[@VERSION]`.
+pub fn parse_package(spec: &str) -> Result<(Ecosystem, String, Option<String>)> {
+    let (eco, rest) = spec
+        .split_once('/')
+        .ok_or_else(|| anyhow!("`{spec}`: expected ECOSYSTEM/NAME, e.g. pypi/pillow, npm/canvas, crates/openssl-sys"))?;
+    let ecosystem = parse_ecosystem(eco).ok_or_else(|| anyhow!("`{eco}`: unknown ecosystem (pypi, npm or crates)"))?;
+    // npm scopes contain a slash and an @ at the start.
+    let (name, version) = match rest.rfind('@') {
+        Some(i) if i > 0 => (rest[..i].to_owned(), Some(rest[i + 1..].to_owned())),
+        _ => (rest.to_owned(), None),
+    };
+    Ok((ecosystem, name, version))
+}
+
+/// `lock2build overrides why`: what applies to a package and from where.
+pub fn why(db: &Database, ecosystem: Ecosystem, name: &str, version: &str) -> String {
+    let resolved = db.resolve(ecosystem, name, version);
+    let mut out = format!("{ecosystem}/{name} {version}\n");
+    if resolved.is_empty() {
+        out.push_str("  no override applies (community, user and project layers searched)\n");
+        return out;
+    }
+    for c in &resolved.provenance {
+        let _ = writeln!(
+            out,
+            "  {:?}: {}{}\n      from {}",
+            c.field,
+            c.values.join(", "),
+            if c.replaced { " (replaces earlier layers)" } else { "" },
+            c.origin
+        );
+    }
+    for (origin, note) in &resolved.notes {
+        let _ = writeln!(out, "  note: {note}\n      from {origin}");
+    }
+    out
+}
+
+/// `lock2build overrides new`: drafts a package file in the project layer.
+pub fn new_override(
+    db: &Database,
+    project: &Path,
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    log: Option<&Path>,
+    force: bool,
+) -> Result<(PathBuf, Vec<String>)> {
+    let ids = match log {
+        Some(log) => {
+            let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+            guess_from_log(db.providers(), &text)
+        }
+        None => Vec::new(),
+    };
+    let path = project.join(".lock2build").join("overrides").join(package_file_path(ecosystem, name));
+    if path.exists() && !force {
+        bail!("{} exists; edit it, or pass --force to replace it", path.display());
+    }
+    let text = draft_override(db.providers(), ecosystem, name, version, &ids);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, text)?;
+    Ok((path, ids))
+}
+
+/// `lock2build overrides check`: validates the project layer against the
+/// community database.
+pub fn check(project: &Path) -> Result<usize> {
+    let dir = project.join(".lock2build").join("overrides");
+    let community = lock2build_overrides::community_dir();
+    let problems = validate_layer(&dir, community.as_deref());
+    if !problems.is_empty() {
+        bail!("{}", problems.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+    }
+    let count = walk_toml(&dir);
+    // The lock2build.toml [overrides] table loads with the rest.
+    load(project)?;
+    Ok(count)
+}
+
+fn walk_toml(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk_toml(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|x| x == "toml"))
+            }
+        })
+        .sum()
+}
+
+/// `lock2build overrides export`: the project layer as a patch against the
+/// community database.
+pub fn export(project: &Path) -> Result<String> {
+    let community = lock2build_overrides::community_dir().ok_or_else(|| {
+        anyhow!("the community database was not found; set LOCK2BUILD_OVERRIDES to a checkout's overrides/ directory")
+    })?;
+    let sources = lock2build_overrides::project_sources(project)?;
+    if sources.is_empty() {
+        bail!(
+            "{}: no project overrides (.lock2build/overrides/ or [overrides] in lock2build.toml)\n  help: draft one with `lock2build overrides new ECOSYSTEM/NAME`",
+            project.display()
+        );
+    }
+    export_patch(&sources, &community).map_err(|e| anyhow!("{e}"))
+}

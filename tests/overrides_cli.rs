@@ -1,0 +1,102 @@
+//! `lock2build doctor` and `lock2build overrides …` end to end.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+#[test]
+fn why_shows_the_community_layer_and_a_project_layer_winning() {
+    let dir = tempdir("why");
+    copy_dir(&fixture("poetry/flask-pillow"), &dir);
+    let (cache, store) = (shared_cache(), tempdir("store"));
+    let out = lock2build(&["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()], &cache, &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("libjpeg") && text.contains("community layer") && text.contains("pillow.toml"), "{text}");
+
+    std::fs::write(
+        dir.join("lock2build.toml"),
+        "[overrides.pypi.pillow]\nenv = { PILLOW_TEST_KNOB = \"1\" }\n",
+    )
+    .unwrap();
+    let out = lock2build(&["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()], &cache, &store);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("PILLOW_TEST_KNOB=1") && text.contains("project layer"), "{text}");
+
+    let out = lock2build(&["overrides", "why", "crates/openssl-sys@0.9.103"], &cache, &store);
+    assert!(stdout(&out).contains("OPENSSL_NO_VENDOR=1"), "{}", stdout(&out));
+}
+
+#[test]
+fn doctor_names_what_is_missing_and_how_to_install_it() {
+    let dir = tempdir("doctor");
+    copy_dir(&fixture("cargo/v2-msrv"), &dir);
+    // A project-layer fact: this crate needs ALSA (a library CI does not install).
+    let plan = lock2build(&["plan", dir.to_str().unwrap(), "--json"], &shared_cache(), &tempdir("store"));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let some_crate = plan["packages"].as_array().unwrap().iter().find(|p| p.get("root").is_none()).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        dir.join("lock2build.toml"),
+        format!("[overrides.crates.{some_crate}]\nnative = [\"alsa\"]\n"),
+    )
+    .unwrap();
+    let out = lock2build(&["doctor", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    let text = stdout(&out);
+    if std::path::Path::new("/usr/share/pkgconfig/alsa.pc").exists()
+        || std::path::Path::new("/usr/lib/x86_64-linux-gnu/pkgconfig/alsa.pc").exists()
+    {
+        eprintln!("libasound2-dev is installed here; the missing case cannot be shown");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("alsa (missing)"), "{text}");
+    assert!(text.contains("apt-get install") && text.contains("libasound2-dev"), "{text}");
+    assert!(text.contains("alsa-lib"), "nixpkgs attribute too: {text}");
+}
+
+#[test]
+fn draft_check_export_flow() {
+    let dir = tempdir("contrib");
+    std::fs::write(
+        dir.join("build.log"),
+        "In file included from src/x.c:3:\nsrc/x.c:3:10: fatal error: jpeglib.h: No such file or directory\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let (cache, store) = (shared_cache(), tempdir("store"));
+    let log = dir.join("build.log");
+    let out = lock2build(&["overrides", "new", "pypi/not-a-real-pkg@1.2", "--from-log", log.to_str().unwrap(), "--dir", d], &cache, &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/not-a-real-pkg.toml")).unwrap();
+    assert!(draft.contains("libjpeg"), "{draft}");
+    assert!(draft.contains(">=1.2"), "{draft}");
+
+    let out = lock2build(&["overrides", "check", "--dir", d], &cache, &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A broken draft is refused with its file named.
+    std::fs::write(dir.join(".lock2build/overrides/pypi/broken.toml"), "[[entry]]\nversions = \"*\"\nnative = [\"no-such-lib\"]\n").unwrap();
+    let out = lock2build(&["overrides", "check", "--dir", d], &cache, &store);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("broken.toml") && stderr(&out).contains("no-such-lib"), "{}", stderr(&out));
+    std::fs::remove_file(dir.join(".lock2build/overrides/pypi/broken.toml")).unwrap();
+
+    let patch = dir.join("contrib.patch");
+    let out = lock2build(&["overrides", "export", "--dir", d, "-o", patch.to_str().unwrap()], &cache, &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The patch applies to a copy of the community database with git apply.
+    let repo_copy = tempdir("community");
+    copy_dir(&repo().join("overrides"), &repo_copy.join("overrides"));
+    let git = |args: &[&str]| Command::new("git").args(args).current_dir(&repo_copy).output().unwrap();
+    assert!(git(&["init", "-q"]).status.success());
+    let applied = git(&["apply", patch.to_str().unwrap()]);
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    let added = std::fs::read_to_string(repo_copy.join("overrides/pypi/not-a-real-pkg.toml")).unwrap();
+    assert_eq!(added, draft);
+}
