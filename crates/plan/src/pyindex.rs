@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use lock2build_model::{Artifact, ArtifactKind, Graph, Hash, HashAlgorithm, PackageIndex, Source};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -273,7 +273,8 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
                 let needs = package.artifacts.clone();
                 let mut result = client.page(url, &package.name, false);
                 if let Ok(files) = &result {
-                    if !needs.iter().all(|a| find_file(files, a).is_some()) && !client.options.offline {
+                    let lookup = PageLookup::new(files);
+                    if !needs.iter().all(|a| lookup.find(a).is_some()) && !client.options.offline {
                         result = client.page(url, &package.name, true);
                     }
                 }
@@ -292,13 +293,14 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
                 continue;
             }
         };
+        let lookup = PageLookup::new(&files);
         let mut resolved = Vec::new();
         for artifact in &package.artifacts {
             if artifact.url.is_some() {
                 resolved.push(artifact.clone());
                 continue;
             }
-            match find_file(&files, artifact) {
+            match lookup.find(artifact) {
                 Some(Ok(file)) => resolved.push(Artifact {
                     kind: ArtifactKind::python_from_filename(&file.filename),
                     filename: Some(file.filename.clone()),
@@ -333,28 +335,56 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
     }
 }
 
-/// Finds the index file for a locked artifact: by file name when the lock
-/// has one (then the hash must agree), else by hash. `Some(Err(hash))`
-/// when the name matches but the index's hash differs.
-fn find_file<'f>(files: &'f [IndexFile], artifact: &Artifact) -> Option<Result<&'f IndexFile, String>> {
-    match &artifact.filename {
-        Some(name) => {
-            let file = files.iter().find(|f| &f.filename == name)?;
-            match file_matches(file, &artifact.hashes) {
-                Some(false) => Some(Err(file
-                    .hashes
-                    .iter()
-                    .map(|(a, h)| format!("{a}:{h}"))
-                    .collect::<Vec<_>>()
-                    .join(", "))),
-                _ => Some(Ok(file)),
+/// A page's files, looked up by file name and by digest.
+struct PageLookup<'f> {
+    files: &'f [IndexFile],
+    by_name: HashMap<&'f str, usize>,
+    by_digest: HashMap<(String, String), usize>,
+}
+
+impl<'f> PageLookup<'f> {
+    fn new(files: &'f [IndexFile]) -> Self {
+        let mut by_name = HashMap::with_capacity(files.len());
+        let mut by_digest = HashMap::with_capacity(files.len());
+        for (i, f) in files.iter().enumerate() {
+            by_name.insert(f.filename.as_str(), i);
+            for (algo, hex) in &f.hashes {
+                by_digest.insert((algo.to_ascii_lowercase(), hex.to_ascii_lowercase()), i);
             }
         }
-        None => files
-            .iter()
-            .find(|f| file_matches(f, &artifact.hashes) == Some(true))
-            .map(Ok),
+        PageLookup { files, by_name, by_digest }
     }
+
+    /// Finds the index file for a locked artifact: by file name when the
+    /// lock has one (then the hash must agree), else by hash.
+    /// `Some(Err(hashes))` when the name matches but the index's hash differs.
+    fn find(&self, artifact: &Artifact) -> Option<Result<&'f IndexFile, String>> {
+        match &artifact.filename {
+            Some(name) => {
+                let file = &self.files[*self.by_name.get(name.as_str())?];
+                match file_matches(file, &artifact.hashes) {
+                    Some(false) => Some(Err(file
+                        .hashes
+                        .iter()
+                        .map(|(a, h)| format!("{a}:{h}"))
+                        .collect::<Vec<_>>()
+                        .join(", "))),
+                    _ => Some(Ok(file)),
+                }
+            }
+            None => artifact
+                .hashes
+                .iter()
+                .find_map(|h| self.by_digest.get(&(h.algorithm.as_str().to_owned(), h.hex())))
+                .map(|&i| Ok(&self.files[i])),
+        }
+    }
+}
+
+/// One-off lookup (tests).
+#[cfg(test)]
+fn find_file<'f>(files: &'f [IndexFile], artifact: &Artifact) -> Option<Result<&'f IndexFile, String>> {
+    PageLookup::new(files).find(artifact)
 }
 
 #[cfg(test)]
