@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cargo_registry;
 pub mod select;
 pub mod target;
 pub mod discover;

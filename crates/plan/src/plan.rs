@@ -174,8 +174,10 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
-        if graph.ecosystem == Ecosystem::Pypi {
-            pyindex::resolve_urls(&mut graph, &included, &client)?;
+        match graph.ecosystem {
+            Ecosystem::Pypi => pyindex::resolve_urls(&mut graph, &included, &client)?,
+            Ecosystem::Crates => crate::cargo_registry::resolve_urls(&mut graph, &options.index.cache_dir, options.index.offline),
+            Ecosystem::Npm => {}
         }
         let ids: BTreeMap<PackageIndex, String> = included
             .iter()
