@@ -126,7 +126,8 @@ enum OverridesCommand {
         dir: PathBuf,
     },
     /// Draft an override for ECOSYSTEM/NAME in the project layer
-    /// (.lock2build/overrides/), pre-filled from a failed build's log.
+    /// (.lock2build/overrides/), pre-filled from a failed build's log or a
+    /// wheel's ELF NEEDED entries.
     ///
     /// With --from-log, missing headers, pkg-config modules and `-lfoo`
     /// libraries in the log are mapped to the providers that ship them.
@@ -136,6 +137,10 @@ enum OverridesCommand {
         /// A build log to guess native needs from.
         #[arg(long, value_name = "FILE")]
         from_log: Option<PathBuf>,
+        /// A wheel whose compiled modules need shared libraries it does not
+        /// bundle (ELF NEEDED): each is mapped to the library that ships it.
+        #[arg(long, value_name = "WHEEL")]
+        from_wheel: Option<PathBuf>,
         /// The project directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -428,17 +433,26 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             }
             Ok(())
         }
-        OverridesCommand::New { package, from_log, dir, force } => {
+        OverridesCommand::New { package, from_log, from_wheel, dir, force } => {
             let db = overrides_cmd::load(&dir)?;
             let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
             let (path, ids) =
-                overrides_cmd::new_override(&db, &dir, ecosystem, &name, version.as_deref().unwrap_or("*"), from_log.as_deref(), force)?;
+                overrides_cmd::new_override(
+                &db,
+                &dir,
+                ecosystem,
+                &name,
+                version.as_deref().unwrap_or("*"),
+                from_log.as_deref(),
+                from_wheel.as_deref(),
+                force,
+            )?;
             println!("drafted {}", path.display());
-            if from_log.is_some() {
+            if from_log.is_some() || from_wheel.is_some() {
                 if ids.is_empty() {
-                    println!("  the log named no missing header, pkg-config module or library the provider table knows; fill in `native`/`tools` by hand");
+                    println!("  found no missing header, pkg-config module or library the provider table knows; fill in `native`/`tools` by hand");
                 } else {
-                    println!("  from the log: {}", ids.join(", "));
+                    println!("  found: {}", ids.join(", "));
                 }
             }
             println!("next: edit it, then `lock2build overrides check` and `lock2build overrides export`");

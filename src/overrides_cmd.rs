@@ -118,6 +118,31 @@ pub fn why(db: &Database, ecosystem: Ecosystem, name: &str, version: &str) -> St
     out
 }
 
+/// The shared libraries the compiled modules of a wheel need (ELF
+/// `NEEDED`) that the wheel does not bundle itself (auditwheel puts bundled
+/// ones in `<name>.libs/`).
+pub fn wheel_needed(wheel: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    let mut archive = zip::ZipArchive::new(file).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
+    let mut needed = BTreeSet::new();
+    let mut bundled = BTreeSet::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
+        let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
+        if !(base.ends_with(".so") || base.contains(".so.")) {
+            continue;
+        }
+        bundled.insert(base.clone());
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes)?;
+        if let Ok(elf) = goblin::elf::Elf::parse(&bytes) {
+            needed.extend(elf.libraries.iter().map(|l| l.to_string()));
+        }
+    }
+    Ok(needed.into_iter().filter(|n| !bundled.contains(n)).collect())
+}
+
 /// `lock2build overrides new`: drafts a package file in the project layer.
 pub fn new_override(
     db: &Database,
@@ -126,15 +151,24 @@ pub fn new_override(
     name: &str,
     version: &str,
     log: Option<&Path>,
+    wheel: Option<&Path>,
     force: bool,
 ) -> Result<(PathBuf, Vec<String>)> {
-    let ids = match log {
+    let mut ids = match log {
         Some(log) => {
             let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
             guess_from_log(db.providers(), &text)
         }
         None => Vec::new(),
     };
+    if let Some(wheel) = wheel {
+        let needed = wheel_needed(wheel)?;
+        for id in lock2build_overrides::guess_from_needed(db.providers(), &needed) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
     let path = project.join(".lock2build").join("overrides").join(package_file_path(ecosystem, name));
     if path.exists() && !force {
         bail!("{} exists; edit it, or pass --force to replace it", path.display());

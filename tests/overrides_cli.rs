@@ -100,3 +100,37 @@ fn draft_check_export_flow() {
     let added = std::fs::read_to_string(repo_copy.join("overrides/pypi/not-a-real-pkg.toml")).unwrap();
     assert_eq!(added, draft);
 }
+
+#[test]
+fn draft_from_a_wheel_that_needs_an_unbundled_library() {
+    let dir = tempdir("wheelneeds");
+    // A compiled module that needs libz.so.1, which the wheel does not bundle.
+    std::fs::write(dir.join("m.c"), "int answer(void) { return 42; }\n").unwrap();
+    let libz = ["/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/aarch64-linux-gnu/libz.so.1"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("zlib's runtime library (zlib1g) is on every Debian system");
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-Wl,--no-as-needed", "-o", "m.so", "m.c", libz])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    let wheel = dir.join("foo-1.0-cp311-cp311-linux_x86_64.whl");
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w')\nz.write(sys.argv[2], 'foo/_m.cpython-311-x86_64-linux-gnu.so')\nz.writestr('foo-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\n')\nz.close()",
+            wheel.to_str().unwrap(),
+            dir.join("m.so").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let d = dir.to_str().unwrap();
+    let out = lock2build(&["overrides", "new", "pypi/foo", "--from-wheel", wheel.to_str().unwrap(), "--dir", d], &shared_cache(), &tempdir("store"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("found: zlib"), "{}", stdout(&out));
+    let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/foo.toml")).unwrap();
+    assert!(draft.contains("\"zlib\""), "{draft}");
+}
