@@ -290,12 +290,17 @@ impl TargetArgs {
     }
 }
 
+/// What planning needs, from the flags every planning command shares.
+fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Result<PlanOptions> {
+    Ok(PlanOptions {
+        target: target.resolve()?,
+        select: select.options(),
+        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline, jobs: 8 },
+    })
+}
+
 fn run_plan(args: PlanArgs) -> Result<()> {
-    let options = PlanOptions {
-        target: args.target.resolve()?,
-        select: args.select.options(),
-        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: args.offline, jobs: 8 },
-    };
+    let options = plan_options(&args.target, &args.select, args.offline)?;
     let outcome = plan::plan_project(&args.dir, &options)?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -321,11 +326,7 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
         "quiet" => ProgressMode::Quiet,
         other => anyhow::bail!("--progress {other}: expected auto, bar, plain or quiet"),
     };
-    let options = PlanOptions {
-        target: args.target.resolve()?,
-        select: args.select.options(),
-        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: args.offline, jobs: 8 },
-    };
+    let options = plan_options(&args.target, &args.select, args.offline)?;
     let outcome = plan::plan_project(&args.dir, &options)?;
     let store = open_store()?;
     let fetch_options = FetchOptions {
@@ -389,11 +390,7 @@ fn run_gc(args: GcArgs) -> Result<()> {
 }
 
 fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
-    let options = PlanOptions {
-        target: args.target.resolve()?,
-        select: args.select.options(),
-        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: args.offline, jobs: 8 },
-    };
+    let options = plan_options(&args.target, &args.select, args.offline)?;
     let outcome = plan::plan_project(&args.dir, &options)?;
     let db = overrides_cmd::load(&args.dir)?;
     let (text, ok) = overrides_cmd::doctor(&outcome.plan, &db);
