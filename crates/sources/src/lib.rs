@@ -1,0 +1,332 @@
+//! `lock2build sources`: every source a set of projects needs, for archivists
+//! (a Software Heritage `sources.json`, a plain URL list) and for security
+//! teams (CycloneDX 1.6 and SPDX 2.3 SBOMs). See `docs/sources.md`.
+//!
+//! [`collect`] finds the lockfiles (one project, several, or a whole tree),
+//! imports each, finds the URLs poetry.lock and requirements.txt leave out,
+//! and makes each lockfile's plan; a lockfile that fails is reported in
+//! [`SourcesReport::skipped`] and the others go on. [`render`] writes one of
+//! the [`Format`]s:
+//!
+//! - `swh` and `urls` list **every locked artifact** of every package (all
+//!   wheels of a release, packages for other platforms, dev groups), plus the
+//!   pinned build-system files of `overrides/pypi/build-systems/`: what a
+//!   build on *any* target could fetch;
+//! - `cyclonedx` and `spdx` describe the **plans**: the packages that apply
+//!   on the target, with the chosen artifact's hashes and URL, and the
+//!   dependency graph.
+
+#![forbid(unsafe_code)]
+
+pub mod cyclonedx;
+pub mod purl;
+pub mod spdx;
+pub mod swh;
+pub mod walk;
+
+use anyhow::{bail, Result};
+use lock2build_model::{Ecosystem, Graph, PackageIndex};
+use lock2build_plan::discover::{self, FoundLock, LockKind};
+use lock2build_plan::plan::{plan_lockfiles, Node, Plan, PlanOptions};
+use lock2build_plan::pyindex::{self, IndexClient};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// The exit code the CLI uses when some lockfile was skipped.
+pub const EXIT_SKIPPED: i32 = 3;
+
+/// One lockfile's sources.
+#[derive(Debug, Clone)]
+pub struct ProjectSources {
+    /// The lockfile on disk.
+    pub lockfile: PathBuf,
+    /// The lockfile as shown to the user (relative to the directory given).
+    pub display: PathBuf,
+    /// Every locked package; Python artifacts have their index URLs.
+    pub graph: Graph,
+    /// The plan of this lockfile for the target.
+    pub plan: Plan,
+}
+
+/// What [`collect`] found.
+#[derive(Debug, Clone, Default)]
+pub struct SourcesReport {
+    /// One entry per lockfile that imported and planned.
+    pub projects: Vec<ProjectSources>,
+    /// The pinned Python build systems (`overrides/pypi/build-systems/requirements.txt`),
+    /// when some project is a Python one and the file was found.
+    pub build_systems: Option<Graph>,
+    /// Lockfiles (or directories) that could not be read, and why.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl SourcesReport {
+    /// The plans, each with its lockfile.
+    pub fn plans(&self) -> impl Iterator<Item = (&Path, &Plan)> {
+        self.projects
+            .iter()
+            .map(|p| (p.lockfile.as_path(), &p.plan))
+    }
+
+    /// Every imported graph: the projects', then the build systems'.
+    pub fn graphs(&self) -> impl Iterator<Item = &Graph> {
+        self.projects
+            .iter()
+            .map(|p| &p.graph)
+            .chain(self.build_systems.iter())
+    }
+
+    /// 0 when everything was read, [`EXIT_SKIPPED`] when something was skipped.
+    pub fn exit_code(&self) -> i32 {
+        if self.skipped.is_empty() {
+            0
+        } else {
+            EXIT_SKIPPED
+        }
+    }
+
+    /// Every package of every plan, once (the first plan's copy of a node id
+    /// wins), in plan order.
+    pub fn plan_nodes(&self) -> Vec<&Node> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.projects
+            .iter()
+            .flat_map(|p| p.plan.packages.iter())
+            .filter(|n| seen.insert(n.id.as_str()))
+            .collect()
+    }
+
+    /// A short human summary (for stderr): what was read, what was skipped.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let packages: usize = self.projects.iter().map(|p| p.graph.packages.len()).sum();
+        out.push_str(&format!(
+            "{} lockfiles read, {} locked packages\n",
+            self.projects.len(),
+            packages
+        ));
+        if let Some(bs) = &self.build_systems {
+            out.push_str(&format!(
+                "build systems: {} pinned packages from {}\n",
+                bs.packages.len(),
+                bs.lockfile.display()
+            ));
+        }
+        for (path, why) in &self.skipped {
+            out.push_str(&format!(
+                "skipped {}: {}\n",
+                path.display(),
+                why.replace('\n', "\n  ")
+            ));
+        }
+        out
+    }
+}
+
+/// Finds and reads the lockfiles of `dirs` (each a project: the directory
+/// and one level down; with `recursive`, the whole tree under each), with
+/// the community database's build-system pins.
+pub fn collect(dirs: &[PathBuf], recursive: bool, options: &PlanOptions) -> SourcesReport {
+    let build_systems = lock2build_overrides::community_dir()
+        .map(|d| {
+            d.join("pypi")
+                .join("build-systems")
+                .join("requirements.txt")
+        })
+        .filter(|f| f.is_file());
+    collect_with(dirs, recursive, options, build_systems.as_deref())
+}
+
+/// [`collect`], with the build-system requirements file given (or none).
+pub fn collect_with(
+    dirs: &[PathBuf],
+    recursive: bool,
+    options: &PlanOptions,
+    build_systems: Option<&Path>,
+) -> SourcesReport {
+    let mut report = SourcesReport::default();
+    let mut locks: Vec<FoundLock> = Vec::new();
+    for dir in dirs {
+        if !dir.is_dir() {
+            report
+                .skipped
+                .push((dir.clone(), "no such directory".into()));
+            continue;
+        }
+        if recursive {
+            let (found, unreadable) = walk::find_recursive(dir);
+            if found.is_empty() && unreadable.is_empty() {
+                report
+                    .skipped
+                    .push((dir.clone(), "no lockfile found anywhere under it".into()));
+            }
+            report.skipped.extend(unreadable);
+            locks.extend(found.into_iter().map(|mut l| {
+                if dirs.len() > 1 {
+                    l.display = dir.join(&l.display);
+                }
+                l
+            }));
+        } else {
+            match walk::find_in_project(dir) {
+                Ok(found) => locks.extend(found.into_iter().map(|mut l| {
+                    if dirs.len() > 1 {
+                        l.display = dir.join(&l.display);
+                    }
+                    l
+                })),
+                Err(e) => report.skipped.push((dir.clone(), e)),
+            }
+        }
+    }
+    locks.dedup_by(|a, b| a.path == b.path);
+    let client = match IndexClient::new(options.index.clone()) {
+        Ok(client) => client,
+        Err(e) => {
+            report
+                .skipped
+                .extend(locks.iter().map(|l| (l.path.clone(), format!("{e:#}"))));
+            return report;
+        }
+    };
+    for lock in &locks {
+        match read_lock(lock, options, &client) {
+            Ok(project) => report.projects.push(project),
+            Err(e) => report
+                .skipped
+                .push((lock.display.clone(), format!("{e:#}"))),
+        }
+    }
+    let any_python = report
+        .projects
+        .iter()
+        .any(|p| p.graph.ecosystem == Ecosystem::Pypi);
+    if let (true, Some(file)) = (any_python, build_systems) {
+        let lock = FoundLock {
+            kind: LockKind::Requirements,
+            path: file.to_path_buf(),
+            display: file.to_path_buf(),
+        };
+        match import_all(&lock, &client) {
+            Ok(graph) => report.build_systems = Some(graph),
+            Err(e) => report.skipped.push((file.to_path_buf(), format!("{e:#}"))),
+        }
+    }
+    report
+}
+
+/// Imports a lockfile and fills in the URLs of every package.
+fn import_all(lock: &FoundLock, client: &IndexClient) -> Result<Graph> {
+    let mut graph = discover::import(lock).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if graph.ecosystem == Ecosystem::Pypi {
+        let all: Vec<PackageIndex> = (0..graph.packages.len()).map(PackageIndex).collect();
+        pyindex::resolve_urls(&mut graph, &all, client)?;
+    }
+    Ok(graph)
+}
+
+fn read_lock(
+    lock: &FoundLock,
+    options: &PlanOptions,
+    client: &IndexClient,
+) -> Result<ProjectSources> {
+    let graph = import_all(lock, client)?;
+    let plan = plan_lockfiles(std::slice::from_ref(lock), options)?.plan;
+    Ok(ProjectSources {
+        lockfile: lock.path.clone(),
+        display: lock.display.clone(),
+        graph,
+        plan,
+    })
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Software Heritage `sources.json` (nixguix lister format).
+    Swh,
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+    /// One URL per line.
+    Urls,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 4] = [Format::Swh, Format::Cyclonedx, Format::Spdx, Format::Urls];
+
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Swh => "swh",
+            Format::Cyclonedx => "cyclonedx",
+            Format::Spdx => "spdx",
+            Format::Urls => "urls",
+        }
+    }
+
+    /// The conventional file name for this format.
+    pub fn default_file_name(self) -> &'static str {
+        match self {
+            Format::Swh => "sources.json",
+            Format::Cyclonedx => "bom.cdx.json",
+            Format::Spdx => "sbom.spdx.json",
+            Format::Urls => "sources.txt",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+        {
+            Some(f) => Ok(f),
+            None => bail!("unknown format `{s}`: expected swh, cyclonedx, spdx or urls"),
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Writes the report in `format`. `revision` is the VCS commit the sources
+/// were listed at (see [`vcs_revision`]); `swh` records it.
+pub fn render(report: &SourcesReport, format: Format, revision: Option<String>) -> Result<String> {
+    match format {
+        Format::Swh => swh::render_json(&swh::entries(report), revision),
+        Format::Urls => Ok(swh::render_urls(&swh::entries(report))),
+        Format::Cyclonedx => cyclonedx::render(report),
+        Format::Spdx => spdx::render(report, &spdx::created_now()),
+    }
+}
+
+/// The commit checked out in the git work tree holding `dir`, if any.
+pub fn vcs_revision(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let rev = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && rev.len() >= 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(rev)
+}
+
+/// The commit shared by every directory of `dirs`: `Some` only when each is
+/// in a git work tree and all are at the same commit.
+pub fn common_revision(dirs: &[PathBuf]) -> Option<String> {
+    let mut revs = dirs.iter().map(|d| vcs_revision(d));
+    let first = revs.next()??;
+    revs.all(|r| r.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
