@@ -72,6 +72,27 @@ enum Command {
     /// their sources alive; `result` links keep their outputs. Prints what
     /// was removed and how much space was freed.
     Gc(GcArgs),
+    /// The source-archive list archivists feed to Software Heritage, and SBOMs.
+    ///
+    /// Formats:
+    ///   swh        sources.json as nixpkgs-swh and Guix write it, which Software
+    ///              Heritage's nixguix lister reads: every locked artifact (all
+    ///              wheels and sdists, tarballs, crates, git commits) of every
+    ///              project, deduplicated by hash, plus the pinned build systems
+    ///   urls       the same, one URL per line
+    ///   cyclonedx  CycloneDX 1.6 JSON of the plan: purls, hashes, download URLs,
+    ///              the dependency graph
+    ///   spdx       SPDX 2.3 JSON of the plan
+    ///
+    /// With --recursive, every lockfile under the given directories is read (a
+    /// monorepo, a folder of clones); a broken lockfile is reported and
+    /// skipped, and the exit code is 3. See docs/sources.md.
+    ///
+    /// Examples:
+    ///   lock2build sources --format swh -o sources.json
+    ///   lock2build sources ~/src --recursive --format urls
+    ///   lock2build sources --format cyclonedx > bom.cdx.json
+    Sources(SourcesArgs),
     /// Which native libraries and tools the project's source builds need,
     /// which this host has, and the one command that installs the rest.
     ///
@@ -92,6 +113,29 @@ enum Command {
     ///   lock2build overrides export -o foo.patch                 # a patch for the community database
     #[command(subcommand)]
     Overrides(OverridesCommand),
+}
+
+#[derive(Args)]
+struct SourcesArgs {
+    /// Project directories (or trees, with --recursive).
+    #[arg(default_value = ".")]
+    dirs: Vec<PathBuf>,
+    /// swh, urls, cyclonedx or spdx.
+    #[arg(long, default_value = "swh")]
+    format: String,
+    /// Find every lockfile below the directories.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Write here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Use only the index cache.
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    select: SelectArgs,
 }
 
 #[derive(Args)]
@@ -389,6 +433,23 @@ fn run_gc(args: GcArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_sources(args: SourcesArgs) -> Result<ExitCode> {
+    use lock2build_sources::{collect_for, common_revision, render, Format};
+    let format: Format = args.format.parse()?;
+    let options = plan_options(&args.target, &args.select, args.offline)?;
+    let report = collect_for(format, &args.dirs, args.recursive, &options);
+    let text = render(&report, format, common_revision(&args.dirs))?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    eprint!("{}", report.summary());
+    Ok(match report.exit_code() {
+        0 => ExitCode::SUCCESS,
+        code => ExitCode::from(u8::try_from(code).unwrap_or(3)),
+    })
+}
+
 fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
     let options = plan_options(&args.target, &args.select, args.offline)?;
     let outcome = plan::plan_project(&args.dir, &options)?;
@@ -491,6 +552,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => run_fetch(args).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
+        Command::Sources(args) => run_sources(args),
         Command::Doctor(args) => run_doctor(args),
         Command::Overrides(command) => run_overrides(command).map(|()| ExitCode::SUCCESS),
     };
