@@ -9,7 +9,7 @@ use lock2build_plan::plan::PlanOptions;
 use lock2build_plan::pyindex::{self, IndexOptions};
 use lock2build_plan::select::SelectOptions;
 use lock2build_plan::target::{Target, TargetOptions};
-use lock2build_sources::{collect, common_revision, render, Format};
+use lock2build_sources::{collect_for, common_revision, render, Format};
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
             jobs: 8,
         },
     };
-    let report = collect(&dirs, recursive, &options);
+    let report = collect_for(format, &dirs, recursive, &options);
     let text = render(&report, format, common_revision(&dirs))?;
     match output {
         Some(path) => std::fs::write(path, text)?,

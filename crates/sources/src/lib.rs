@@ -31,6 +31,8 @@ use lock2build_plan::plan::{plan_lockfiles, Node, Plan, PlanOptions};
 use lock2build_plan::pyindex::{self, IndexClient};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// The exit code the CLI uses when some lockfile was skipped.
 pub const EXIT_SKIPPED: i32 = 3;
@@ -44,8 +46,9 @@ pub struct ProjectSources {
     pub display: PathBuf,
     /// Every locked package; Python artifacts have their index URLs.
     pub graph: Graph,
-    /// The plan of this lockfile for the target.
-    pub plan: Plan,
+    /// The plan of this lockfile for the target; `None` when collected for
+    /// a format that does not need it ([`Format::needs_plans`]).
+    pub plan: Option<Plan>,
 }
 
 /// What [`collect`] found.
@@ -65,7 +68,7 @@ impl SourcesReport {
     pub fn plans(&self) -> impl Iterator<Item = (&Path, &Plan)> {
         self.projects
             .iter()
-            .map(|p| (p.lockfile.as_path(), &p.plan))
+            .filter_map(|p| Some((p.lockfile.as_path(), p.plan.as_ref()?)))
     }
 
     /// Every imported graph: the projects', then the build systems'.
@@ -91,7 +94,7 @@ impl SourcesReport {
         let mut seen = std::collections::BTreeSet::new();
         self.projects
             .iter()
-            .flat_map(|p| p.plan.packages.iter())
+            .flat_map(|p| p.plan.iter().flat_map(|plan| plan.packages.iter()))
             .filter(|n| seen.insert(n.id.as_str()))
             .collect()
     }
@@ -125,24 +128,54 @@ impl SourcesReport {
 
 /// Finds and reads the lockfiles of `dirs` (each a project: the directory
 /// and one level down; with `recursive`, the whole tree under each), with
-/// the community database's build-system pins.
+/// the community database's build-system pins, and plans each lockfile.
 pub fn collect(dirs: &[PathBuf], recursive: bool, options: &PlanOptions) -> SourcesReport {
-    let build_systems = lock2build_overrides::community_dir()
+    collect_with(
+        dirs,
+        recursive,
+        options,
+        default_build_systems().as_deref(),
+        true,
+    )
+}
+
+/// [`collect`] doing only what `format` needs: `swh` and `urls` need no
+/// plans, which halves the work.
+pub fn collect_for(
+    format: Format,
+    dirs: &[PathBuf],
+    recursive: bool,
+    options: &PlanOptions,
+) -> SourcesReport {
+    collect_with(
+        dirs,
+        recursive,
+        options,
+        default_build_systems().as_deref(),
+        format.needs_plans(),
+    )
+}
+
+/// `overrides/pypi/build-systems/requirements.txt` of the community
+/// database, when it exists.
+pub fn default_build_systems() -> Option<PathBuf> {
+    lock2build_overrides::community_dir()
         .map(|d| {
             d.join("pypi")
                 .join("build-systems")
                 .join("requirements.txt")
         })
-        .filter(|f| f.is_file());
-    collect_with(dirs, recursive, options, build_systems.as_deref())
+        .filter(|f| f.is_file())
 }
 
-/// [`collect`], with the build-system requirements file given (or none).
+/// [`collect`], with the build-system requirements file given (or none),
+/// and plans made only when `with_plans`. Lockfiles are read in parallel.
 pub fn collect_with(
     dirs: &[PathBuf],
     recursive: bool,
     options: &PlanOptions,
     build_systems: Option<&Path>,
+    with_plans: bool,
 ) -> SourcesReport {
     let mut report = SourcesReport::default();
     let mut locks: Vec<FoundLock> = Vec::new();
@@ -189,8 +222,9 @@ pub fn collect_with(
             return report;
         }
     };
-    for lock in &locks {
-        match read_lock(lock, options, &client) {
+    let results = read_locks(&locks, options, &client, with_plans);
+    for (lock, result) in locks.iter().zip(results) {
+        match result {
             Ok(project) => report.projects.push(project),
             Err(e) => report
                 .skipped
@@ -225,13 +259,50 @@ fn import_all(lock: &FoundLock, client: &IndexClient) -> Result<Graph> {
     Ok(graph)
 }
 
+/// Reads every lockfile on a few threads; results in the order of `locks`.
+fn read_locks(
+    locks: &[FoundLock],
+    options: &PlanOptions,
+    client: &IndexClient,
+    with_plans: bool,
+) -> Vec<Result<ProjectSources>> {
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<Result<ProjectSources>>>> =
+        Mutex::new((0..locks.len()).map(|_| None).collect());
+    let jobs = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(locks.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(lock) = locks.get(i) else { break };
+                let result = read_lock(lock, options, client, with_plans);
+                if let Some(slot) = slots.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
+                    *slot = Some(result);
+                }
+            });
+        }
+    });
+    let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not read"))))
+        .collect()
+}
+
 fn read_lock(
     lock: &FoundLock,
     options: &PlanOptions,
     client: &IndexClient,
+    with_plans: bool,
 ) -> Result<ProjectSources> {
     let graph = import_all(lock, client)?;
-    let plan = plan_lockfiles(std::slice::from_ref(lock), options)?.plan;
+    let plan = match with_plans {
+        true => Some(plan_lockfiles(std::slice::from_ref(lock), options)?.plan),
+        false => None,
+    };
     Ok(ProjectSources {
         lockfile: lock.path.clone(),
         display: lock.display.clone(),
@@ -265,6 +336,11 @@ impl Format {
             Format::Spdx => "spdx",
             Format::Urls => "urls",
         }
+    }
+
+    /// True for the SBOMs, which describe the plans.
+    pub fn needs_plans(self) -> bool {
+        matches!(self, Format::Cyclonedx | Format::Spdx)
     }
 
     /// The conventional file name for this format.
@@ -303,6 +379,9 @@ pub fn render(report: &SourcesReport, format: Format, revision: Option<String>) 
     match format {
         Format::Swh => swh::render_json(&swh::entries(report), revision),
         Format::Urls => Ok(swh::render_urls(&swh::entries(report))),
+        Format::Cyclonedx | Format::Spdx if report.projects.iter().any(|p| p.plan.is_none()) => {
+            bail!("the report was collected without plans; use collect() or collect_for({format})")
+        }
         Format::Cyclonedx => cyclonedx::render(report),
         Format::Spdx => spdx::render(report, &spdx::created_now()),
     }

@@ -353,7 +353,7 @@ fn every_lock_hash_is_listed_with_the_same_sri_and_nothing_else() {
     let projects = fixture_projects();
     assert!(projects.len() >= 20, "{projects:?}");
     for dir in projects {
-        let report = collect_with(&[dir.clone()], false, options(), None);
+        let report = collect_with(&[dir.clone()], false, options(), None, true);
         assert!(
             report.skipped.is_empty(),
             "{}: {:?}",
@@ -449,7 +449,7 @@ fn plans_artifacts_are_a_subset_of_the_list() {
         root().join("fixtures/poetry/flask-pillow"),
         root().join("fixtures/npm/v3-no-resolved"),
     ];
-    let report = collect_with(&dirs, false, options(), None);
+    let report = collect_with(&dirs, false, options(), None, true);
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     let entries = swh::entries(&report);
     let listed: BTreeSet<(String, String)> = entries
@@ -487,8 +487,8 @@ fn two_projects_sharing_files_list_each_file_once() {
     let tmp = tempdir("dedup");
     let b = tmp.join("copy");
     copy_dir(&a, &b);
-    let one = swh::entries(&collect_with(&[a.clone()], false, options(), None));
-    let both = collect_with(&[a.clone(), b.clone()], false, options(), None);
+    let one = swh::entries(&collect_with(&[a.clone()], false, options(), None, true));
+    let both = collect_with(&[a.clone(), b.clone()], false, options(), None, true);
     assert_eq!(both.projects.len(), 2);
     let two = swh::entries(&both);
     assert_eq!(one.entries, two.entries);
@@ -499,6 +499,7 @@ fn two_projects_sharing_files_list_each_file_once() {
         false,
         options(),
         None,
+        true,
     ));
     let union: BTreeSet<String> = pinned(&a.join("package-lock.json"))
         .hashes
@@ -534,7 +535,7 @@ fn recursive_walk_reports_and_skips_a_broken_lockfile() {
         &tmp.join("apps/web/node_modules/x"),
     );
     copy_dir(&root().join("fixtures/npm/v2"), &tmp.join(".cache/x"));
-    let report = collect_with(&[tmp.clone()], true, options(), None);
+    let report = collect_with(&[tmp.clone()], true, options(), None, true);
     let read: Vec<String> = report
         .projects
         .iter()
@@ -573,7 +574,7 @@ fn recursive_walk_reports_and_skips_a_broken_lockfile() {
         assert!(p.hashes.is_subset(&listed), "{lock}");
     }
     // Without --recursive only the top directory and one level down count.
-    let flat = collect_with(&[tmp.clone()], false, options(), None);
+    let flat = collect_with(&[tmp.clone()], false, options(), None, true);
     assert_eq!(flat.exit_code(), EXIT_SKIPPED);
     let _ = std::fs::remove_dir_all(tmp);
 }
@@ -603,7 +604,7 @@ fn truncated_lockfiles_in_a_tree_are_skipped_never_fatal() {
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join(name), cut).expect("write");
     }
-    let report = collect_with(&[tmp.clone()], true, options(), None);
+    let report = collect_with(&[tmp.clone()], true, options(), None, true);
     assert_eq!(report.projects.len() + report.skipped.len(), 40);
     assert!(!report.skipped.is_empty());
     for format in Format::ALL {
@@ -635,6 +636,7 @@ fn urls_format_is_one_line_per_source() {
         false,
         options(),
         None,
+        true,
     );
     let text = render(&report, Format::Urls, None).expect("urls");
     let entries = swh::entries(&report);
@@ -699,7 +701,7 @@ fn cyclonedx_validates_against_the_official_schema() {
         ],
     ];
     for dirs in cases {
-        let report = collect_with(&dirs, false, options(), None);
+        let report = collect_with(&dirs, false, options(), None, true);
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         let doc: Value =
             serde_json::from_str(&render(&report, Format::Cyclonedx, None).expect("render"))
@@ -750,6 +752,7 @@ fn cyclonedx_validates_against_the_official_schema() {
         false,
         options(),
         None,
+        true,
     ));
     bad["components"][0]["hashes"][0]["alg"] = "SHA-999".into();
     assert!(!validator.is_valid(&bad));
@@ -777,6 +780,7 @@ fn spdx_has_the_required_fields_of_spdx_2_3() {
         false,
         options(),
         None,
+        true,
     );
     let text = lock2build_sources::spdx::render(&report, "2024-01-02T03:04:05Z").expect("render");
     let doc: Value = serde_json::from_str(&text).expect("json");
@@ -844,4 +848,18 @@ fn spdx_has_the_required_fields_of_spdx_2_3() {
         .filter(|r| r["relationshipType"] == "DESCRIBES")
         .count();
     assert_eq!(described, 2);
+}
+
+#[test]
+fn collecting_for_swh_skips_plans_and_lists_the_same() {
+    let dirs = [root().join("fixtures/uv/native-app"), root().join("fixtures/cargo/v2-msrv")];
+    let full = collect(&dirs, false, options());
+    let lean = lock2build_sources::collect_for(Format::Swh, &dirs, false, options());
+    assert!(lean.projects.iter().all(|p| p.plan.is_none()));
+    assert!(full.projects.iter().all(|p| p.plan.is_some()));
+    for format in [Format::Swh, Format::Urls] {
+        assert_eq!(render(&full, format, None).ok(), render(&lean, format, None).ok());
+    }
+    assert!(render(&lean, Format::Cyclonedx, None).is_err());
+    assert!(render(&full, Format::Spdx, None).is_ok());
 }
