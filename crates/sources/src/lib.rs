@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+mod batch;
 pub mod cyclonedx;
 pub mod purl;
 pub mod spdx;
@@ -25,10 +26,10 @@ pub mod swh;
 pub mod walk;
 
 use anyhow::{bail, Result};
-use lock2build_model::{Ecosystem, Graph, PackageIndex};
+use lock2build_model::{Ecosystem, Graph};
 use lock2build_plan::discover::{self, FoundLock, LockKind};
 use lock2build_plan::plan::{plan_lockfiles, Node, Plan, PlanOptions};
-use lock2build_plan::pyindex::{self, IndexClient};
+use lock2build_plan::pyindex::IndexClient;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -222,63 +223,103 @@ pub fn collect_with(
             return report;
         }
     };
-    let results = read_locks(&locks, options, &client, with_plans);
-    for (lock, result) in locks.iter().zip(results) {
-        match result {
-            Ok(project) => report.projects.push(project),
-            Err(e) => report
-                .skipped
-                .push((lock.display.clone(), format!("{e:#}"))),
-        }
-    }
-    let any_python = report
-        .projects
+    // Import every lockfile, then find the Python URLs of all at once, then plan.
+    let imported = par_map(&locks, |lock| {
+        discover::import(lock).map_err(|e| anyhow::anyhow!("{e}"))
+    });
+    let mut build_graph = None;
+    let any_python = imported
         .iter()
-        .any(|p| p.graph.ecosystem == Ecosystem::Pypi);
+        .any(|g| matches!(g, Ok(g) if g.ecosystem == Ecosystem::Pypi));
     if let (true, Some(file)) = (any_python, build_systems) {
         let lock = FoundLock {
             kind: LockKind::Requirements,
             path: file.to_path_buf(),
             display: file.to_path_buf(),
         };
-        match import_all(&lock, &client) {
-            Ok(graph) => report.build_systems = Some(graph),
-            Err(e) => report.skipped.push((file.to_path_buf(), format!("{e:#}"))),
+        match discover::import(&lock) {
+            Ok(graph) => build_graph = Some(graph),
+            Err(e) => report.skipped.push((file.to_path_buf(), e.to_string())),
         }
+    }
+    let mut graphs: Vec<(usize, Graph)> = Vec::new();
+    for (i, result) in imported.into_iter().enumerate() {
+        match result {
+            Ok(graph) => graphs.push((i, graph)),
+            Err(e) => {
+                if let Some(lock) = locks.get(i) {
+                    report
+                        .skipped
+                        .push((lock.display.clone(), format!("{e:#}")));
+                }
+            }
+        }
+    }
+    let resolved = {
+        let mut refs: Vec<&mut Graph> = graphs
+            .iter_mut()
+            .map(|(_, g)| g)
+            .chain(build_graph.as_mut())
+            .collect();
+        batch::resolve_python_urls(&mut refs, &client)
+    };
+    let mut resolved = resolved.into_iter();
+    let mut ready = Vec::new();
+    for (i, graph) in graphs {
+        match (resolved.next().unwrap_or(Ok(())), locks.get(i)) {
+            (Ok(()), Some(lock)) => ready.push((lock, graph)),
+            (Err(e), Some(lock)) => report
+                .skipped
+                .push((lock.display.clone(), format!("{e:#}"))),
+            (_, None) => {}
+        }
+    }
+    if let Some(graph) = build_graph {
+        match resolved.next().unwrap_or(Ok(())) {
+            Ok(()) => report.build_systems = Some(graph),
+            Err(e) => report
+                .skipped
+                .push((graph.lockfile.clone(), format!("{e:#}"))),
+        }
+    }
+    let plans = par_map(&ready, |(lock, _)| {
+        with_plans.then(|| plan_lockfiles(std::slice::from_ref(*lock), options).map(|o| o.plan))
+    });
+    for ((lock, graph), plan) in ready.into_iter().zip(plans) {
+        let plan = match plan {
+            None => None,
+            Some(Ok(plan)) => Some(plan),
+            Some(Err(e)) => {
+                report
+                    .skipped
+                    .push((lock.display.clone(), format!("{e:#}")));
+                continue;
+            }
+        };
+        report.projects.push(ProjectSources {
+            lockfile: lock.path.clone(),
+            display: lock.display.clone(),
+            graph,
+            plan,
+        });
     }
     report
 }
 
-/// Imports a lockfile and fills in the URLs of every package.
-fn import_all(lock: &FoundLock, client: &IndexClient) -> Result<Graph> {
-    let mut graph = discover::import(lock).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if graph.ecosystem == Ecosystem::Pypi {
-        let all: Vec<PackageIndex> = (0..graph.packages.len()).map(PackageIndex).collect();
-        pyindex::resolve_urls(&mut graph, &all, client)?;
-    }
-    Ok(graph)
-}
-
-/// Reads every lockfile on a few threads; results in the order of `locks`.
-fn read_locks(
-    locks: &[FoundLock],
-    options: &PlanOptions,
-    client: &IndexClient,
-    with_plans: bool,
-) -> Vec<Result<ProjectSources>> {
+/// `f` over `items` on a few threads; results in the order of `items`.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<Result<ProjectSources>>>> =
-        Mutex::new((0..locks.len()).map(|_| None).collect());
+    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     let jobs = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8)
-        .min(locks.len().max(1));
+        .min(items.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(lock) = locks.get(i) else { break };
-                let result = read_lock(lock, options, client, with_plans);
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
                 if let Some(slot) = slots.lock().unwrap_or_else(|e| e.into_inner()).get_mut(i) {
                     *slot = Some(result);
                 }
@@ -286,29 +327,8 @@ fn read_locks(
         }
     });
     let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
-    slots
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not read"))))
-        .collect()
-}
-
-fn read_lock(
-    lock: &FoundLock,
-    options: &PlanOptions,
-    client: &IndexClient,
-    with_plans: bool,
-) -> Result<ProjectSources> {
-    let graph = import_all(lock, client)?;
-    let plan = match with_plans {
-        true => Some(plan_lockfiles(std::slice::from_ref(lock), options)?.plan),
-        false => None,
-    };
-    Ok(ProjectSources {
-        lockfile: lock.path.clone(),
-        display: lock.display.clone(),
-        graph,
-        plan,
-    })
+    // Every slot is filled: each index is taken by exactly one worker.
+    slots.into_iter().flatten().collect()
 }
 
 /// An output format.

@@ -852,14 +852,54 @@ fn spdx_has_the_required_fields_of_spdx_2_3() {
 
 #[test]
 fn collecting_for_swh_skips_plans_and_lists_the_same() {
-    let dirs = [root().join("fixtures/uv/native-app"), root().join("fixtures/cargo/v2-msrv")];
+    let dirs = [
+        root().join("fixtures/uv/native-app"),
+        root().join("fixtures/cargo/v2-msrv"),
+    ];
     let full = collect(&dirs, false, options());
     let lean = lock2build_sources::collect_for(Format::Swh, &dirs, false, options());
     assert!(lean.projects.iter().all(|p| p.plan.is_none()));
     assert!(full.projects.iter().all(|p| p.plan.is_some()));
     for format in [Format::Swh, Format::Urls] {
-        assert_eq!(render(&full, format, None).ok(), render(&lean, format, None).ok());
+        assert_eq!(
+            render(&full, format, None).ok(),
+            render(&lean, format, None).ok()
+        );
     }
     assert!(render(&lean, Format::Cyclonedx, None).is_err());
     assert!(render(&full, Format::Spdx, None).is_ok());
+}
+
+#[test]
+fn a_python_lock_pinning_a_file_the_index_lacks_is_skipped_alone() {
+    let tmp = tempdir("badhash");
+    copy_dir(&root().join("fixtures/uv/project"), &tmp.join("good"));
+    copy_dir(&root().join("fixtures/poetry/lock-2.0"), &tmp.join("good2"));
+    std::fs::create_dir_all(tmp.join("bad")).expect("mkdir");
+    let zero = "0".repeat(64);
+    std::fs::write(
+        tmp.join("bad/requirements.txt"),
+        format!("idna==3.10 \\\n    --hash=sha256:{zero}\n"),
+    )
+    .expect("write");
+    let report = collect_with(&[tmp.clone()], true, options(), None, false);
+    let read: Vec<String> = report
+        .projects
+        .iter()
+        .map(|p| p.display.display().to_string())
+        .collect();
+    assert_eq!(read, ["good/uv.lock", "good2/poetry.lock"]);
+    assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
+    assert_eq!(report.skipped[0].0, PathBuf::from("bad/requirements.txt"));
+    assert!(
+        report.skipped[0].1.contains("idna"),
+        "{}",
+        report.skipped[0].1
+    );
+    // The good ones still have every URL.
+    let listed = integrities(&swh_doc(&report));
+    assert!(pinned(&tmp.join("good2/poetry.lock"))
+        .hashes
+        .is_subset(&listed));
+    let _ = std::fs::remove_dir_all(tmp);
 }
