@@ -353,7 +353,7 @@ fn every_lock_hash_is_listed_with_the_same_sri_and_nothing_else() {
     let projects = fixture_projects();
     assert!(projects.len() >= 20, "{projects:?}");
     for dir in projects {
-        let report = collect_with(&[dir.clone()], false, options(), None, true);
+        let report = collect_with(std::slice::from_ref(&dir), false, options(), None, true);
         assert!(
             report.skipped.is_empty(),
             "{}: {:?}",
@@ -487,7 +487,7 @@ fn two_projects_sharing_files_list_each_file_once() {
     let tmp = tempdir("dedup");
     let b = tmp.join("copy");
     copy_dir(&a, &b);
-    let one = swh::entries(&collect_with(&[a.clone()], false, options(), None, true));
+    let one = swh::entries(&collect_with(std::slice::from_ref(&a), false, options(), None, true));
     let both = collect_with(&[a.clone(), b.clone()], false, options(), None, true);
     assert_eq!(both.projects.len(), 2);
     let two = swh::entries(&both);
@@ -535,7 +535,7 @@ fn recursive_walk_reports_and_skips_a_broken_lockfile() {
         &tmp.join("apps/web/node_modules/x"),
     );
     copy_dir(&root().join("fixtures/npm/v2"), &tmp.join(".cache/x"));
-    let report = collect_with(&[tmp.clone()], true, options(), None, true);
+    let report = collect_with(std::slice::from_ref(&tmp), true, options(), None, true);
     let read: Vec<String> = report
         .projects
         .iter()
@@ -574,7 +574,7 @@ fn recursive_walk_reports_and_skips_a_broken_lockfile() {
         assert!(p.hashes.is_subset(&listed), "{lock}");
     }
     // Without --recursive only the top directory and one level down count.
-    let flat = collect_with(&[tmp.clone()], false, options(), None, true);
+    let flat = collect_with(std::slice::from_ref(&tmp), false, options(), None, true);
     assert_eq!(flat.exit_code(), EXIT_SKIPPED);
     let _ = std::fs::remove_dir_all(tmp);
 }
@@ -604,7 +604,7 @@ fn truncated_lockfiles_in_a_tree_are_skipped_never_fatal() {
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join(name), cut).expect("write");
     }
-    let report = collect_with(&[tmp.clone()], true, options(), None, true);
+    let report = collect_with(std::slice::from_ref(&tmp), true, options(), None, true);
     assert_eq!(report.projects.len() + report.skipped.len(), 40);
     assert!(!report.skipped.is_empty());
     for format in Format::ALL {
@@ -882,7 +882,7 @@ fn a_python_lock_pinning_a_file_the_index_lacks_is_skipped_alone() {
         format!("idna==3.10 \\\n    --hash=sha256:{zero}\n"),
     )
     .expect("write");
-    let report = collect_with(&[tmp.clone()], true, options(), None, false);
+    let report = collect_with(std::slice::from_ref(&tmp), true, options(), None, false);
     let read: Vec<String> = report
         .projects
         .iter()
