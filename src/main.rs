@@ -98,7 +98,8 @@ enum Command {
     ///
     /// Reads the plan (sdists, npm packages with install scripts, crates are
     /// built from source) and the overrides database (community, user and
-    /// project layers). Exits 1 when something is missing.
+    /// project layers), and whether the build sandbox (bubblewrap) works here.
+    /// Exits 1 when something is missing.
     ///
     /// Example:
     ///   lock2build doctor path/to/project
@@ -456,7 +457,18 @@ fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
     let db = overrides_cmd::load(&args.dir)?;
     let (text, ok) = overrides_cmd::doctor(&outcome.plan, &db);
     print!("{text}");
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    // Builds run in a bubblewrap sandbox: say now if it cannot work here.
+    let sandbox_ok = match lock2build_sandbox::Sandbox::detect() {
+        Ok(_) => {
+            println!("\nSandbox: bubblewrap works here (network off, clean environment).");
+            true
+        }
+        Err(e) => {
+            println!("\nSandbox: {e}");
+            false
+        }
+    };
+    Ok(if ok && sandbox_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn run_overrides(command: OverridesCommand) -> Result<()> {

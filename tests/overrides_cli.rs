@@ -134,3 +134,16 @@ fn draft_from_a_wheel_that_needs_an_unbundled_library() {
     let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/foo.toml")).unwrap();
     assert!(draft.contains("\"zlib\""), "{draft}");
 }
+
+#[test]
+fn doctor_without_bubblewrap_says_how_to_install_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["doctor", fixture("npm/v1").to_str().unwrap(), "--python-version", "3.11"])
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("bubblewrap") && text.contains("apt-get install bubblewrap"), "{text}");
+}
