@@ -224,5 +224,59 @@ pub fn export(project: &Path) -> Result<String> {
             project.display()
         );
     }
-    export_patch(&sources, &community).map_err(|e| anyhow!("{e}"))
+    let mut patch = export_patch(&sources, &community).map_err(|e| anyhow!("{e}"))?;
+    // A fixture test per contributed package: the version it applies to and
+    // what the database must then say (crates/overrides/tests/cases.rs runs them).
+    let repo = community.parent().map(Path::to_path_buf).unwrap_or_default();
+    let db = load(project)?;
+    for ecosystem in lock2build_overrides::ECOSYSTEMS {
+        let names: Vec<String> = db.packages(ecosystem).map(str::to_owned).collect();
+        for name in names {
+            let entries: Vec<_> = db
+                .entries(ecosystem, &name)
+                .iter()
+                .filter(|e| e.origin.layer == lock2build_overrides::LayerKind::Project)
+                .collect();
+            let Some(first) = entries.first() else { continue };
+            let version = lower_bound(&first.origin.versions)
+                .unwrap_or_else(|| if ecosystem == Ecosystem::Pypi { "0".into() } else { "0.0.0".into() });
+            let resolved = db.resolve(ecosystem, &name, &version);
+            let rel = format!("crates/overrides/tests/cases/{}-{}.toml", ecosystem, name.replace('/', "-").replace('@', ""));
+            if repo.join(&rel).exists() {
+                continue;
+            }
+            let quote = |v: &[String]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ");
+            let mut case = format!(
+                "# Fixture test: what the database must say about {name} {version}.\necosystem = \"{ecosystem}\"\nname = {name:?}\nversion = {version:?}\nnative = [{}]\ntools = [{}]\n",
+                quote(&resolved.native),
+                quote(&resolved.tools)
+            );
+            if !resolved.env.is_empty() {
+                let env: Vec<String> = resolved.env.iter().map(|(k, v)| format!("{k:?} = {v:?}")).collect();
+                case.push_str(&format!("env = {{ {} }}\n", env.join(", ")));
+            }
+            let lines: Vec<&str> = case.lines().collect();
+            patch.push_str(&format!(
+                "diff --git a/{rel} b/{rel}\nnew file mode 100644\n--- /dev/null\n+++ b/{rel}\n@@ -0,0 +1,{} @@\n",
+                lines.len()
+            ));
+            for line in lines {
+                patch.push('+');
+                patch.push_str(line);
+                patch.push('\n');
+            }
+        }
+    }
+    Ok(patch)
+}
+
+/// The lowest version a range admits, when it says (`>=1.2`, `==1.2`,
+/// `^1.2`, `~1.2`, `1.2`).
+fn lower_bound(range: &str) -> Option<String> {
+    let first = range.split([',', ' ']).find(|p| !p.trim().is_empty())?.trim();
+    let version = first.trim_start_matches(['>', '=', '^', '~']);
+    if first.starts_with('<') || first.starts_with('!') || version.is_empty() || version.contains('*') {
+        return None;
+    }
+    version.chars().next().filter(char::is_ascii_digit).map(|_| version.to_owned())
 }

@@ -99,6 +99,10 @@ fn draft_check_export_flow() {
     assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
     let added = std::fs::read_to_string(repo_copy.join("overrides/pypi/not-a-real-pkg.toml")).unwrap();
     assert_eq!(added, draft);
+    // With its fixture test: the version the entry starts at, and what the
+    // database must then say.
+    let case = std::fs::read_to_string(repo_copy.join("crates/overrides/tests/cases/pypi-not-a-real-pkg.toml")).unwrap();
+    assert!(case.contains("version = \"1.2\"") && case.contains("native = [\"libjpeg\"]"), "{case}");
 }
 
 #[test]
