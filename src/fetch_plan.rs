@@ -29,7 +29,10 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     for node in &plan.packages {
         let label = format!("{} {} {}", node.ecosystem, node.name, node.version);
         let Some(artifact) = &node.artifact else {
-            skipped.push(NotFetched { id: node.id.clone(), reason: "local or bundled: nothing to download".into() });
+            skipped.push(NotFetched {
+                id: node.id.clone(),
+                reason: "local or bundled: nothing to download".into(),
+            });
             continue;
         };
         match artifact.kind {
@@ -45,14 +48,20 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
                 continue;
             }
             ArtifactKind::Directory => {
-                skipped.push(NotFetched { id: node.id.clone(), reason: "local directory".into() });
+                skipped.push(NotFetched {
+                    id: node.id.clone(),
+                    reason: "local directory".into(),
+                });
                 continue;
             }
             _ => {}
         }
         let Some(url) = &artifact.url else {
             if matches!(node.source, lock2build_model::Source::File { .. }) {
-                skipped.push(NotFetched { id: node.id.clone(), reason: "local file".into() });
+                skipped.push(NotFetched {
+                    id: node.id.clone(),
+                    reason: "local file".into(),
+                });
             } else {
                 no_url.push(label);
             }
@@ -63,7 +72,12 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
                 "{label}: the lockfile pins no hash for {url}; lock2build only fetches what a hash pins\n  help: re-lock with hashes (e.g. `pip-compile --generate-hashes`)"
             ));
         }
-        requests.push(FetchRequest { label, urls: vec![url.clone()], hashes: artifact.hashes.clone(), size: artifact.size });
+        requests.push(FetchRequest {
+            label,
+            urls: vec![url.clone()],
+            hashes: artifact.hashes.clone(),
+            size: artifact.size,
+        });
     }
     if !no_url.is_empty() {
         return Err(anyhow!(
@@ -103,7 +117,12 @@ pub struct FetchedEntry {
 }
 
 /// Fetches every artifact of `plan` into `store`.
-pub fn fetch_plan(plan: &Plan, project_dir: &Path, store: &Store, options: &FetchOptions) -> Result<FetchSummary> {
+pub fn fetch_plan(
+    plan: &Plan,
+    project_dir: &Path,
+    store: &Store,
+    options: &FetchOptions,
+) -> Result<FetchSummary> {
     let (requests, not_fetched) = requests(plan)?;
     let live = LiveSet {
         sources: requests

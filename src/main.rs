@@ -340,7 +340,11 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
     Ok(PlanOptions {
         target: target.resolve()?,
         select: select.options(),
-        index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline, jobs: 8 },
+        index: IndexOptions {
+            cache_dir: pyindex::default_cache_dir(),
+            offline,
+            jobs: 8,
+        },
     })
 }
 
@@ -352,14 +356,19 @@ fn run_plan(args: PlanArgs) -> Result<()> {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;
         writeln!(stdout)?;
     } else {
-        write!(stdout, "{}", plan::summary(&outcome.plan, &outcome.lookups, args.verbose))?;
+        write!(
+            stdout,
+            "{}",
+            plan::summary(&outcome.plan, &outcome.lookups, args.verbose)
+        )?;
     }
     stdout.flush().context("writing to standard output")
 }
 
 fn open_store() -> Result<lock2build_store::Store> {
     let root = lock2build_store::Store::default_root()?;
-    lock2build_store::Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+    lock2build_store::Store::open(&root)
+        .with_context(|| format!("cannot open the store at {}", root.display()))
 }
 
 fn run_fetch(args: FetchArgs) -> Result<()> {
@@ -379,7 +388,11 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
         offline: args.offline,
         mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
         credentials: Credentials::load(),
-        progress: if args.json && args.progress == "auto" { ProgressMode::Quiet } else { progress },
+        progress: if args.json && args.progress == "auto" {
+            ProgressMode::Quiet
+        } else {
+            progress
+        },
         ..FetchOptions::default()
     };
     let started = std::time::Instant::now();
@@ -392,7 +405,11 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
         let what = if summary.downloaded == 0 {
             "nothing to download".to_owned()
         } else {
-            format!("{} downloaded ({})", summary.downloaded, human_bytes(summary.bytes_downloaded))
+            format!(
+                "{} downloaded ({})",
+                summary.downloaded,
+                human_bytes(summary.bytes_downloaded)
+            )
         };
         writeln!(
             stdout,
@@ -401,7 +418,11 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
             summary.cached,
             started.elapsed().as_secs_f64()
         )?;
-        let skipped: Vec<_> = summary.not_fetched.iter().filter(|n| n.reason.starts_with("git")).collect();
+        let skipped: Vec<_> = summary
+            .not_fetched
+            .iter()
+            .filter(|n| n.reason.starts_with("git"))
+            .collect();
         for n in skipped {
             writeln!(stdout, "  not fetched: {}: {}", n.id, n.reason)?;
         }
@@ -411,8 +432,12 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
 
 fn run_gc(args: GcArgs) -> Result<()> {
     let store = open_store()?;
-    let options = lock2build_store::GcOptions { plan_max_age: std::time::Duration::from_secs(args.keep_days * 86400) };
-    let report = store.gc(&options, || eprintln!("waiting for other lock2build processes to finish with the store…"))?;
+    let options = lock2build_store::GcOptions {
+        plan_max_age: std::time::Duration::from_secs(args.keep_days * 86400),
+    };
+    let report = store.gc(&options, || {
+        eprintln!("waiting for other lock2build processes to finish with the store…")
+    })?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let removed: Vec<serde_json::Value> = report
@@ -427,9 +452,19 @@ fn run_gc(args: GcArgs) -> Result<()> {
         writeln!(stdout)?;
     } else {
         for r in &report.removed {
-            writeln!(stdout, "removed {} ({})", r.path.display(), human_bytes(r.bytes))?;
+            writeln!(
+                stdout,
+                "removed {} ({})",
+                r.path.display(),
+                human_bytes(r.bytes)
+            )?;
         }
-        writeln!(stdout, "freed {} in {} entries", human_bytes(report.bytes_freed), report.removed.len())?;
+        writeln!(
+            stdout,
+            "freed {} in {} entries",
+            human_bytes(report.bytes_freed),
+            report.removed.len()
+        )?;
     }
     Ok(())
 }
@@ -441,7 +476,9 @@ fn run_sources(args: SourcesArgs) -> Result<ExitCode> {
     let report = collect_for(format, &args.dirs, args.recursive, &options);
     let text = render(&report, format, common_revision(&args.dirs))?;
     match &args.output {
-        Some(path) => std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => print!("{text}"),
     }
     eprint!("{}", report.summary());
@@ -468,7 +505,11 @@ fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
             false
         }
     };
-    Ok(if ok && sandbox_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok && sandbox_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn run_overrides(command: OverridesCommand) -> Result<()> {
@@ -477,18 +518,33 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             let db = overrides_cmd::load(&dir)?;
             if package.contains('/') && !package.starts_with('@') {
                 let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-                let version = version.ok_or_else(|| anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0"))?;
+                let version = version.ok_or_else(|| {
+                    anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0")
+                })?;
                 print!("{}", overrides_cmd::why(&db, ecosystem, &name, &version));
                 return Ok(());
             }
             let options = PlanOptions {
                 target: Target::resolve(&TargetOptions::default())?,
-                select: SelectOptions { all_groups: true, all_extras: true, ..Default::default() },
-                index: IndexOptions { cache_dir: pyindex::default_cache_dir(), offline: false, jobs: 8 },
+                select: SelectOptions {
+                    all_groups: true,
+                    all_extras: true,
+                    ..Default::default()
+                },
+                index: IndexOptions {
+                    cache_dir: pyindex::default_cache_dir(),
+                    offline: false,
+                    jobs: 8,
+                },
             };
             let outcome = plan::plan_project(&dir, &options)?;
             let wanted = package.to_ascii_lowercase().replace('_', "-");
-            let nodes: Vec<_> = outcome.plan.packages.iter().filter(|n| n.name.to_ascii_lowercase() == wanted).collect();
+            let nodes: Vec<_> = outcome
+                .plan
+                .packages
+                .iter()
+                .filter(|n| n.name.to_ascii_lowercase() == wanted)
+                .collect();
             if nodes.is_empty() {
                 anyhow::bail!(
                     "`{package}` is not a package of the plan of {}\n  help: name any package as ECOSYSTEM/NAME@VERSION, e.g. pypi/pillow@10.4.0",
@@ -498,16 +554,24 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             let mut seen = std::collections::BTreeSet::new();
             for n in nodes {
                 if seen.insert((n.ecosystem, n.version.clone())) {
-                    print!("{}", overrides_cmd::why(&db, n.ecosystem, &n.name, &n.version));
+                    print!(
+                        "{}",
+                        overrides_cmd::why(&db, n.ecosystem, &n.name, &n.version)
+                    );
                 }
             }
             Ok(())
         }
-        OverridesCommand::New { package, from_log, from_wheel, dir, force } => {
+        OverridesCommand::New {
+            package,
+            from_log,
+            from_wheel,
+            dir,
+            force,
+        } => {
             let db = overrides_cmd::load(&dir)?;
             let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-            let (path, ids) =
-                overrides_cmd::new_override(
+            let (path, ids) = overrides_cmd::new_override(
                 &db,
                 &dir,
                 ecosystem,
@@ -537,8 +601,13 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             let patch = overrides_cmd::export(&dir)?;
             match output {
                 Some(path) => {
-                    std::fs::write(&path, &patch).with_context(|| format!("writing {}", path.display()))?;
-                    println!("wrote {} (apply in a lock2build checkout with `git apply {}`)", path.display(), path.display());
+                    std::fs::write(&path, &patch)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "wrote {} (apply in a lock2build checkout with `git apply {}`)",
+                        path.display(),
+                        path.display()
+                    );
                 }
                 None => print!("{patch}"),
             }
@@ -555,7 +624,11 @@ fn human_bytes(n: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn main() -> ExitCode {

@@ -21,12 +21,24 @@ fn setup(locked: &[u8], listed: &[u8], served: &[u8]) -> (Server, std::path::Pat
             "size": listed.len(),
         }],
     });
-    server.route("/simple/demo/", "application/vnd.pypi.simple.v1+json", serde_json::to_vec(&page).unwrap());
-    server.route(&format!("/files/{WHEEL}"), "application/octet-stream", served.to_vec());
+    server.route(
+        "/simple/demo/",
+        "application/vnd.pypi.simple.v1+json",
+        serde_json::to_vec(&page).unwrap(),
+    );
+    server.route(
+        &format!("/files/{WHEEL}"),
+        "application/octet-stream",
+        served.to_vec(),
+    );
     let dir = tempdir("project");
     std::fs::write(
         dir.join("requirements.txt"),
-        format!("--index-url {}/simple\n\ndemo==1.0 \\\n    --hash=sha256:{}\n", server.base, sha256_hex(locked)),
+        format!(
+            "--index-url {}/simple\n\ndemo==1.0 \\\n    --hash=sha256:{}\n",
+            server.base,
+            sha256_hex(locked)
+        ),
     )
     .unwrap();
     (server, dir)
@@ -43,8 +55,17 @@ fn finds_urls_by_hash_then_fetches_once() {
     let out = lock2build(&["plan", d, "--json"], &cache, &store);
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let node = plan["packages"].as_array().unwrap().iter().find(|p| p["name"] == "demo").unwrap().clone();
-    assert_eq!(node["artifact"]["url"], format!("{}/files/{WHEEL}", server.base));
+    let node = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "demo")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        node["artifact"]["url"],
+        format!("{}/files/{WHEEL}", server.base)
+    );
     assert_eq!(node["artifact"]["filename"], WHEEL);
     assert_eq!(node["artifact"]["kind"], "wheel");
 
@@ -56,11 +77,19 @@ fn finds_urls_by_hash_then_fetches_once() {
     // Second run: no request at all (index page cached, file in the store).
     let out = lock2build(&["fetch", d, "--json"], &cache, &store);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(server.hits(), hits_after_first, "a second fetch must not touch the network");
+    assert_eq!(
+        server.hits(),
+        hits_after_first,
+        "a second fetch must not touch the network"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["downloaded"], 0);
     let path = report["items"][0]["path"].as_str().unwrap();
-    assert_eq!(std::fs::read(path).unwrap(), bytes, "the store holds the locked bytes");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        bytes,
+        "the store holds the locked bytes"
+    );
 
     // And offline works from the cache and store alone.
     let out = lock2build(&["fetch", d, "--offline"], &cache, &store);
@@ -69,11 +98,22 @@ fn finds_urls_by_hash_then_fetches_once() {
 
 #[test]
 fn a_locked_hash_the_index_does_not_list_is_an_error() {
-    let (_server, dir) = setup(b"what the lock pinned", b"what the index has now", b"what the index has now");
-    let out = lock2build(&["plan", dir.to_str().unwrap()], &tempdir("cache"), &tempdir("store"));
+    let (_server, dir) = setup(
+        b"what the lock pinned",
+        b"what the index has now",
+        b"what the index has now",
+    );
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap()],
+        &tempdir("cache"),
+        &tempdir("store"),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("requirements.txt: demo 1.0") && err.contains("does not list"), "{err}");
+    assert!(
+        err.contains("requirements.txt: demo 1.0") && err.contains("does not list"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -87,8 +127,16 @@ fn corrupted_download_is_refused_and_nothing_is_stored() {
     let err = stderr(&out);
     assert!(err.contains("pypi demo 1.0"), "{err}");
     assert!(err.contains(&format!("/files/{WHEEL}")), "{err}");
-    let expected_sri = lock2build_model::Hash::from_hex(lock2build_model::HashAlgorithm::Sha256, &sha256_hex(&good)).unwrap().to_sri();
-    assert!(err.contains(&expected_sri), "names the expected hash: {err}");
+    let expected_sri = lock2build_model::Hash::from_hex(
+        lock2build_model::HashAlgorithm::Sha256,
+        &sha256_hex(&good),
+    )
+    .unwrap()
+    .to_sri();
+    assert!(
+        err.contains(&expected_sri),
+        "names the expected hash: {err}"
+    );
     // Nothing entered the store: offline now fails, naming the package.
     let out = lock2build(&["fetch", d, "--offline"], &cache, &store);
     assert!(!out.status.success());

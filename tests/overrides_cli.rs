@@ -10,23 +10,47 @@ fn why_shows_the_community_layer_and_a_project_layer_winning() {
     let dir = tempdir("why");
     copy_dir(&fixture("poetry/flask-pillow"), &dir);
     let (cache, store) = (shared_cache(), tempdir("store"));
-    let out = lock2build(&["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()], &cache, &store);
+    let out = lock2build(
+        &["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()],
+        &cache,
+        &store,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("libjpeg") && text.contains("community layer") && text.contains("pillow.toml"), "{text}");
+    assert!(
+        text.contains("libjpeg")
+            && text.contains("community layer")
+            && text.contains("pillow.toml"),
+        "{text}"
+    );
 
     std::fs::write(
         dir.join("lock2build.toml"),
         "[overrides.pypi.pillow]\nenv = { PILLOW_TEST_KNOB = \"1\" }\n",
     )
     .unwrap();
-    let out = lock2build(&["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()], &cache, &store);
+    let out = lock2build(
+        &["overrides", "why", "pillow", "--dir", dir.to_str().unwrap()],
+        &cache,
+        &store,
+    );
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(text.contains("PILLOW_TEST_KNOB=1") && text.contains("project layer"), "{text}");
+    assert!(
+        text.contains("PILLOW_TEST_KNOB=1") && text.contains("project layer"),
+        "{text}"
+    );
 
-    let out = lock2build(&["overrides", "why", "crates/openssl-sys@0.9.103"], &cache, &store);
-    assert!(stdout(&out).contains("OPENSSL_NO_VENDOR=1"), "{}", stdout(&out));
+    let out = lock2build(
+        &["overrides", "why", "crates/openssl-sys@0.9.103"],
+        &cache,
+        &store,
+    );
+    assert!(
+        stdout(&out).contains("OPENSSL_NO_VENDOR=1"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -34,9 +58,18 @@ fn doctor_names_what_is_missing_and_how_to_install_it() {
     let dir = tempdir("doctor");
     copy_dir(&fixture("cargo/v2-msrv"), &dir);
     // A project-layer fact: this crate needs ALSA (a library CI does not install).
-    let plan = lock2build(&["plan", dir.to_str().unwrap(), "--json"], &shared_cache(), &tempdir("store"));
+    let plan = lock2build(
+        &["plan", dir.to_str().unwrap(), "--json"],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    let some_crate = plan["packages"].as_array().unwrap().iter().find(|p| p.get("root").is_none()).unwrap()["name"]
+    let some_crate = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p.get("root").is_none())
+        .unwrap()["name"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -45,7 +78,11 @@ fn doctor_names_what_is_missing_and_how_to_install_it() {
         format!("[overrides.crates.{some_crate}]\nnative = [\"alsa\"]\n"),
     )
     .unwrap();
-    let out = lock2build(&["doctor", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    let out = lock2build(
+        &["doctor", dir.to_str().unwrap()],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     let text = stdout(&out);
     if std::path::Path::new("/usr/share/pkgconfig/alsa.pc").exists()
         || std::path::Path::new("/usr/lib/x86_64-linux-gnu/pkgconfig/alsa.pc").exists()
@@ -55,7 +92,10 @@ fn doctor_names_what_is_missing_and_how_to_install_it() {
     }
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     assert!(text.contains("alsa (missing)"), "{text}");
-    assert!(text.contains("apt-get install") && text.contains("libasound2-dev"), "{text}");
+    assert!(
+        text.contains("apt-get install") && text.contains("libasound2-dev"),
+        "{text}"
+    );
     assert!(text.contains("alsa-lib"), "nixpkgs attribute too: {text}");
 }
 
@@ -70,9 +110,22 @@ fn draft_check_export_flow() {
     let d = dir.to_str().unwrap();
     let (cache, store) = (shared_cache(), tempdir("store"));
     let log = dir.join("build.log");
-    let out = lock2build(&["overrides", "new", "pypi/not-a-real-pkg@1.2", "--from-log", log.to_str().unwrap(), "--dir", d], &cache, &store);
+    let out = lock2build(
+        &[
+            "overrides",
+            "new",
+            "pypi/not-a-real-pkg@1.2",
+            "--from-log",
+            log.to_str().unwrap(),
+            "--dir",
+            d,
+        ],
+        &cache,
+        &store,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/not-a-real-pkg.toml")).unwrap();
+    let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/not-a-real-pkg.toml"))
+        .unwrap();
     assert!(draft.contains("libjpeg"), "{draft}");
     assert!(draft.contains(">=1.2"), "{draft}");
 
@@ -80,29 +133,65 @@ fn draft_check_export_flow() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     // A broken draft is refused with its file named.
-    std::fs::write(dir.join(".lock2build/overrides/pypi/broken.toml"), "[[entry]]\nversions = \"*\"\nnative = [\"no-such-lib\"]\n").unwrap();
+    std::fs::write(
+        dir.join(".lock2build/overrides/pypi/broken.toml"),
+        "[[entry]]\nversions = \"*\"\nnative = [\"no-such-lib\"]\n",
+    )
+    .unwrap();
     let out = lock2build(&["overrides", "check", "--dir", d], &cache, &store);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("broken.toml") && stderr(&out).contains("no-such-lib"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("broken.toml") && stderr(&out).contains("no-such-lib"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::remove_file(dir.join(".lock2build/overrides/pypi/broken.toml")).unwrap();
 
     let patch = dir.join("contrib.patch");
-    let out = lock2build(&["overrides", "export", "--dir", d, "-o", patch.to_str().unwrap()], &cache, &store);
+    let out = lock2build(
+        &[
+            "overrides",
+            "export",
+            "--dir",
+            d,
+            "-o",
+            patch.to_str().unwrap(),
+        ],
+        &cache,
+        &store,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The patch applies to a copy of the community database with git apply.
     let repo_copy = tempdir("community");
     copy_dir(&repo().join("overrides"), &repo_copy.join("overrides"));
-    let git = |args: &[&str]| Command::new("git").args(args).current_dir(&repo_copy).output().unwrap();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(&repo_copy)
+            .output()
+            .unwrap()
+    };
     assert!(git(&["init", "-q"]).status.success());
     let applied = git(&["apply", patch.to_str().unwrap()]);
-    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
-    let added = std::fs::read_to_string(repo_copy.join("overrides/pypi/not-a-real-pkg.toml")).unwrap();
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let added =
+        std::fs::read_to_string(repo_copy.join("overrides/pypi/not-a-real-pkg.toml")).unwrap();
     assert_eq!(added, draft);
     // With its fixture test: the version the entry starts at, and what the
     // database must then say.
-    let case = std::fs::read_to_string(repo_copy.join("crates/overrides/tests/cases/pypi-not-a-real-pkg.toml")).unwrap();
-    assert!(case.contains("version = \"1.2\"") && case.contains("native = [\"libjpeg\"]"), "{case}");
+    let case = std::fs::read_to_string(
+        repo_copy.join("crates/overrides/tests/cases/pypi-not-a-real-pkg.toml"),
+    )
+    .unwrap();
+    assert!(
+        case.contains("version = \"1.2\"") && case.contains("native = [\"libjpeg\"]"),
+        "{case}"
+    );
 }
 
 #[test]
@@ -110,16 +199,32 @@ fn draft_from_a_wheel_that_needs_an_unbundled_library() {
     let dir = tempdir("wheelneeds");
     // A compiled module that needs libz.so.1, which the wheel does not bundle.
     std::fs::write(dir.join("m.c"), "int answer(void) { return 42; }\n").unwrap();
-    let libz = ["/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/aarch64-linux-gnu/libz.so.1"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("zlib's runtime library (zlib1g) is on every Debian system");
+    let libz = [
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib/aarch64-linux-gnu/libz.so.1",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("zlib's runtime library (zlib1g) is on every Debian system");
     let cc = Command::new("cc")
-        .args(["-shared", "-fPIC", "-Wl,--no-as-needed", "-o", "m.so", "m.c", libz])
+        .args([
+            "-shared",
+            "-fPIC",
+            "-Wl,--no-as-needed",
+            "-o",
+            "m.so",
+            "m.c",
+            libz,
+        ])
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
     let wheel = dir.join("foo-1.0-cp311-cp311-linux_x86_64.whl");
     let py = Command::new("python3")
         .args([
@@ -130,9 +235,25 @@ fn draft_from_a_wheel_that_needs_an_unbundled_library() {
         ])
         .output()
         .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
     let d = dir.to_str().unwrap();
-    let out = lock2build(&["overrides", "new", "pypi/foo", "--from-wheel", wheel.to_str().unwrap(), "--dir", d], &shared_cache(), &tempdir("store"));
+    let out = lock2build(
+        &[
+            "overrides",
+            "new",
+            "pypi/foo",
+            "--from-wheel",
+            wheel.to_str().unwrap(),
+            "--dir",
+            d,
+        ],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("found: zlib"), "{}", stdout(&out));
     let draft = std::fs::read_to_string(dir.join(".lock2build/overrides/pypi/foo.toml")).unwrap();
@@ -142,12 +263,20 @@ fn draft_from_a_wheel_that_needs_an_unbundled_library() {
 #[test]
 fn doctor_without_bubblewrap_says_how_to_install_it() {
     let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["doctor", fixture("npm/v1").to_str().unwrap(), "--python-version", "3.11"])
+        .args([
+            "doctor",
+            fixture("npm/v1").to_str().unwrap(),
+            "--python-version",
+            "3.11",
+        ])
         .env("LOCK2BUILD_CACHE", shared_cache())
         .env("PATH", "/nonexistent")
         .output()
         .unwrap();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
-    assert!(text.contains("bubblewrap") && text.contains("apt-get install bubblewrap"), "{text}");
+    assert!(
+        text.contains("bubblewrap") && text.contains("apt-get install bubblewrap"),
+        "{text}"
+    );
 }

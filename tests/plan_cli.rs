@@ -11,7 +11,12 @@ fn plan_json(dir: &std::path::Path, extra: &[&str]) -> Value {
     args.extend_from_slice(TARGET);
     args.extend_from_slice(extra);
     let out = lock2build(&args, &shared_cache(), &store);
-    assert!(out.status.success(), "plan {} failed: {}", dir.display(), stderr(&out));
+    assert!(
+        out.status.success(),
+        "plan {} failed: {}",
+        dir.display(),
+        stderr(&out)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -19,21 +24,58 @@ fn plan_with_target(dir: &std::path::Path, target: &[&str]) -> Value {
     let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
     args.extend_from_slice(target);
     let out = lock2build(&args, &shared_cache(), &tempdir("store"));
-    assert!(out.status.success(), "plan {} failed: {}", dir.display(), stderr(&out));
+    assert!(
+        out.status.success(),
+        "plan {} failed: {}",
+        dir.display(),
+        stderr(&out)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Selected packages per fixture (roots excluded), each number obtained from
 /// the native tool on the same target (see fixtures/README.md, "Selected counts").
 const NATIVE_COUNTS: &[(&str, usize, &str)] = &[
-    ("poetry/flask-pillow", 13, "poetry install --dry-run --only main: 13 installs"),
-    ("poetry/markers-extras", 7, "poetry install --dry-run --only main: 7 installs, 4 skipped"),
-    ("uv/native-app", 7, "uv sync --frozen --dry-run --no-dev: would install 8 (the project included)"),
-    ("uv/project", 10, "uv sync --frozen --dry-run --no-dev: would install 11 (the project included)"),
-    ("requirements/pip-compile", 13, "pip install --dry-run --no-deps --report: 13"),
-    ("requirements/universal", 3, "pip install --dry-run --no-deps --report: 3"),
-    ("npm/v3-resolved", 13, "npm ci --dry-run --ignore-scripts --omit=dev: added 13"),
-    ("npm/v1", 59, "npm ci --dry-run --ignore-scripts --omit=dev: added 59"),
+    (
+        "poetry/flask-pillow",
+        13,
+        "poetry install --dry-run --only main: 13 installs",
+    ),
+    (
+        "poetry/markers-extras",
+        7,
+        "poetry install --dry-run --only main: 7 installs, 4 skipped",
+    ),
+    (
+        "uv/native-app",
+        7,
+        "uv sync --frozen --dry-run --no-dev: would install 8 (the project included)",
+    ),
+    (
+        "uv/project",
+        10,
+        "uv sync --frozen --dry-run --no-dev: would install 11 (the project included)",
+    ),
+    (
+        "requirements/pip-compile",
+        13,
+        "pip install --dry-run --no-deps --report: 13",
+    ),
+    (
+        "requirements/universal",
+        3,
+        "pip install --dry-run --no-deps --report: 3",
+    ),
+    (
+        "npm/v3-resolved",
+        13,
+        "npm ci --dry-run --ignore-scripts --omit=dev: added 13",
+    ),
+    (
+        "npm/v1",
+        59,
+        "npm ci --dry-run --ignore-scripts --omit=dev: added 59",
+    ),
 ];
 
 #[test]
@@ -54,10 +96,18 @@ fn selected_counts_match_the_native_tools() {
 fn cargo_plan_holds_every_locked_crate() {
     // Cargo.lock does not say which platform a crate is for: all apply,
     // as `cargo metadata` (saved next to the fixture) lists them all.
-    for dir in ["cargo/v4-workspace", "cargo/v3-git", "cargo/v2-msrv", "cargo/v1-translated"] {
+    for dir in [
+        "cargo/v4-workspace",
+        "cargo/v3-git",
+        "cargo/v2-msrv",
+        "cargo/v1-translated",
+    ] {
         let plan = plan_json(&fixture(dir), &[]);
         let metadata = std::fs::read_to_string(fixture(dir).join("cargo-metadata.txt")).unwrap();
-        let listed = metadata.lines().filter(|l| l.starts_with("package ")).count();
+        let listed = metadata
+            .lines()
+            .filter(|l| l.starts_with("package "))
+            .count();
         assert_eq!(plan["packages"].as_array().unwrap().len(), listed, "{dir}");
     }
 }
@@ -87,7 +137,12 @@ fn plan_snapshots() {
         // The fixture's sparse registry is not running: the warning says why,
         // in words that depend on the OS; keep only its start.
         for project in plan["projects"].as_array_mut().unwrap() {
-            for w in project.get_mut("warnings").and_then(Value::as_array_mut).into_iter().flatten() {
+            for w in project
+                .get_mut("warnings")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 let m = w["message"].as_str().unwrap_or_default().to_owned();
                 if let Some(i) = m.find(" (") {
                     w["message"] = Value::String(format!("{}…", &m[..i]));
@@ -100,12 +155,28 @@ fn plan_snapshots() {
 
 #[test]
 fn every_artifact_has_url_and_integrity() {
-    for dir in ["poetry/flask-pillow", "requirements/pip-compile", "uv/native-app", "npm/v3-no-resolved", "npm/v1"] {
+    for dir in [
+        "poetry/flask-pillow",
+        "requirements/pip-compile",
+        "uv/native-app",
+        "npm/v3-no-resolved",
+        "npm/v1",
+    ] {
         let plan = plan_json(&fixture(dir), &[]);
         for p in plan["packages"].as_array().unwrap() {
-            let Some(a) = p.get("artifact").filter(|a| !a.is_null()) else { continue };
-            assert!(a["url"].as_str().is_some_and(|u| u.starts_with("https://")), "{dir}: {p}");
-            assert!(a["integrity"].as_str().is_some_and(|i| i.starts_with("sha")), "{dir}: {p}");
+            let Some(a) = p.get("artifact").filter(|a| !a.is_null()) else {
+                continue;
+            };
+            assert!(
+                a["url"].as_str().is_some_and(|u| u.starts_with("https://")),
+                "{dir}: {p}"
+            );
+            assert!(
+                a["integrity"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("sha")),
+                "{dir}: {p}"
+            );
         }
     }
 }
@@ -114,44 +185,93 @@ fn every_artifact_has_url_and_integrity() {
 fn picks_wheels_for_the_target_and_sdist_when_asked() {
     let plan = plan_json(&fixture("uv/native-app"), &[]);
     let by_name = |plan: &Value, name: &str| -> Value {
-        plan["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).cloned().unwrap()
+        plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap()
     };
     // psycopg2 has no Linux wheel: its sdist.
     assert_eq!(by_name(&plan, "psycopg2")["artifact"]["kind"], "sdist");
     let lxml = by_name(&plan, "lxml");
     let file = lxml["artifact"]["filename"].as_str().unwrap();
-    assert!(file.contains("cp311") && file.contains("manylinux"), "{file}");
+    assert!(
+        file.contains("cp311") && file.contains("manylinux"),
+        "{file}"
+    );
     // An older glibc rules out newer manylinux wheels.
-    let old = plan_with_target(&fixture("uv/native-app"), &["--python-version", "3.11.7", "--libc", "glibc-2.17"]);
-    let file = by_name(&old, "lxml")["artifact"]["filename"].as_str().unwrap().to_owned();
-    assert!(file.contains("manylinux_2_17") || file.contains("manylinux2014") || file.ends_with(".tar.gz"), "{file}");
+    let old = plan_with_target(
+        &fixture("uv/native-app"),
+        &["--python-version", "3.11.7", "--libc", "glibc-2.17"],
+    );
+    let file = by_name(&old, "lxml")["artifact"]["filename"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        file.contains("manylinux_2_17")
+            || file.contains("manylinux2014")
+            || file.ends_with(".tar.gz"),
+        "{file}"
+    );
     // --no-binary gives the sdist.
     let src = plan_json(&fixture("uv/native-app"), &["--no-binary", "lxml"]);
     assert_eq!(by_name(&src, "lxml")["artifact"]["kind"], "sdist");
     // macOS arm64 gets a macOS wheel.
-    let mac = plan_with_target(&fixture("uv/native-app"), &["--python-version", "3.11.7", "--os", "macos", "--arch", "aarch64"]);
-    let file = by_name(&mac, "pyyaml")["artifact"]["filename"].as_str().unwrap().to_owned();
+    let mac = plan_with_target(
+        &fixture("uv/native-app"),
+        &[
+            "--python-version",
+            "3.11.7",
+            "--os",
+            "macos",
+            "--arch",
+            "aarch64",
+        ],
+    );
+    let file = by_name(&mac, "pyyaml")["artifact"]["filename"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(file.contains("macosx") && file.contains("arm64"), "{file}");
 }
 
 #[test]
 fn groups_and_extras_by_flag() {
     let names = |plan: &Value| -> Vec<String> {
-        plan["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+        plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
     };
     let base = plan_json(&fixture("poetry/markers-extras"), &[]);
     assert!(!names(&base).contains(&"pytest".to_string()));
     assert!(!names(&base).contains(&"rich".to_string()));
     let excluded = &base["projects"][0]["excluded"];
-    assert!(excluded.as_array().unwrap().iter().any(|e| e["name"] == "pytest" && e["reason"] == "dev"));
+    assert!(excluded
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "pytest" && e["reason"] == "dev"));
     let dev = plan_json(&fixture("poetry/markers-extras"), &["--group", "dev"]);
     assert!(names(&dev).contains(&"pytest".to_string()));
     let extra = plan_json(&fixture("poetry/markers-extras"), &["--all-extras"]);
     assert!(names(&extra).contains(&"rich".to_string()));
     // npm: sharp's platform packages for linux-x64-glibc only.
     let npm = plan_json(&fixture("npm/v3-resolved"), &[]);
-    let img: Vec<String> = names(&npm).into_iter().filter(|n| n.starts_with("@img/")).collect();
-    assert!(img.iter().all(|n| n.contains("linux-x64") || n == "@img/colour"), "{img:?}");
+    let img: Vec<String> = names(&npm)
+        .into_iter()
+        .filter(|n| n.starts_with("@img/"))
+        .collect();
+    assert!(
+        img.iter()
+            .all(|n| n.contains("linux-x64") || n == "@img/colour"),
+        "{img:?}"
+    );
     let npm_dev = plan_json(&fixture("npm/v3-resolved"), &["--dev"]);
     assert!(names(&npm_dev).contains(&"typescript".to_string()));
 }
@@ -166,18 +286,45 @@ fn several_lockfiles_give_one_plan() {
     assert_eq!(projects.len(), 2);
     assert_eq!(projects[0]["lockfile"], "backend/poetry.lock");
     assert_eq!(projects[1]["lockfile"], "frontend/package-lock.json");
-    let ecosystems: std::collections::BTreeSet<&str> =
-        plan["packages"].as_array().unwrap().iter().map(|p| p["ecosystem"].as_str().unwrap()).collect();
+    let ecosystems: std::collections::BTreeSet<&str> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ecosystem"].as_str().unwrap())
+        .collect();
     assert_eq!(ecosystems.into_iter().collect::<Vec<_>>(), ["npm", "pypi"]);
     // The summary names both.
-    let out = lock2build(&["plan", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap()],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     let text = stdout(&out);
-    assert!(text.contains("backend/poetry.lock (pypi") && text.contains("frontend/package-lock.json (npm"), "{text}");
+    assert!(
+        text.contains("backend/poetry.lock (pypi")
+            && text.contains("frontend/package-lock.json (npm"),
+        "{text}"
+    );
 }
 
 #[test]
 fn summary_says_what_was_left_out_and_why() {
-    let out = lock2build(&["plan", fixture("npm/v3-resolved").to_str().unwrap(), "--os", "linux", "--arch", "x86_64", "--libc", "glibc-2.36", "--python-version", "3.11"], &shared_cache(), &tempdir("store"));
+    let out = lock2build(
+        &[
+            "plan",
+            fixture("npm/v3-resolved").to_str().unwrap(),
+            "--os",
+            "linux",
+            "--arch",
+            "x86_64",
+            "--libc",
+            "glibc-2.36",
+            "--python-version",
+            "3.11",
+        ],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("14 packages apply"), "{text}");
@@ -188,30 +335,64 @@ fn summary_says_what_was_left_out_and_why() {
 #[test]
 fn no_lockfile_says_which_command_makes_one() {
     let dir = tempdir("nolock");
-    std::fs::write(dir.join("package.json"), r#"{"name":"x","version":"1.0.0"}"#).unwrap();
-    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"x\"\nversion = \"0.1.0\"\n").unwrap();
-    let out = lock2build(&["plan", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"x","version":"1.0.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap()],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("no lockfile found"), "{err}");
-    assert!(err.contains("npm install --package-lock-only") && err.contains("cargo generate-lockfile"), "{err}");
+    assert!(
+        err.contains("npm install --package-lock-only") && err.contains("cargo generate-lockfile"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_lockfiles_name_file_and_line() {
     let dir = tempdir("badlock");
-    std::fs::write(dir.join("uv.lock"), "version = 1\n[[package]]\nname = \"x\"\nversion = \n").unwrap();
-    let out = lock2build(&["plan", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    std::fs::write(
+        dir.join("uv.lock"),
+        "version = 1\n[[package]]\nname = \"x\"\nversion = \n",
+    )
+    .unwrap();
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap()],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("uv.lock:4"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
     let dir = tempdir("badversion");
-    std::fs::write(dir.join("package-lock.json"), "{\"name\":\"x\",\"lockfileVersion\":9,\"packages\":{}}").unwrap();
-    let out = lock2build(&["plan", dir.to_str().unwrap()], &shared_cache(), &tempdir("store"));
+    std::fs::write(
+        dir.join("package-lock.json"),
+        "{\"name\":\"x\",\"lockfileVersion\":9,\"packages\":{}}",
+    )
+    .unwrap();
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap()],
+        &shared_cache(),
+        &tempdir("store"),
+    );
     let err = stderr(&out);
-    assert!(!out.status.success() && err.contains("package-lock.json") && err.contains('9'), "{err}");
+    assert!(
+        !out.status.success() && err.contains("package-lock.json") && err.contains('9'),
+        "{err}"
+    );
 }
 
 #[test]
@@ -219,12 +400,27 @@ fn second_plan_needs_no_network() {
     let cache = tempdir("cache");
     let store = tempdir("store");
     let dir = fixture("poetry/flask-pillow");
-    let offline = lock2build(&["plan", dir.to_str().unwrap(), "--offline"], &cache, &store);
-    assert!(!offline.status.success(), "an empty cache cannot answer offline");
-    assert!(stderr(&offline).contains("--offline"), "{}", stderr(&offline));
+    let offline = lock2build(
+        &["plan", dir.to_str().unwrap(), "--offline"],
+        &cache,
+        &store,
+    );
+    assert!(
+        !offline.status.success(),
+        "an empty cache cannot answer offline"
+    );
+    assert!(
+        stderr(&offline).contains("--offline"),
+        "{}",
+        stderr(&offline)
+    );
     let first = lock2build(&["plan", dir.to_str().unwrap(), "--json"], &cache, &store);
     assert!(first.status.success(), "{}", stderr(&first));
-    let second = lock2build(&["plan", dir.to_str().unwrap(), "--json", "--offline"], &cache, &store);
+    let second = lock2build(
+        &["plan", dir.to_str().unwrap(), "--json", "--offline"],
+        &cache,
+        &store,
+    );
     assert!(second.status.success(), "{}", stderr(&second));
     assert_eq!(first.stdout, second.stdout);
 }
@@ -232,22 +428,48 @@ fn second_plan_needs_no_network() {
 #[test]
 fn sparse_registry_crates_get_their_url_from_config_json() {
     let server = Server::start();
-    server.route("/index/config.json", "application/json", format!(r#"{{"dl": "{}/dl/{{crate}}/{{version}}.crate"}}"#, server.base));
+    server.route(
+        "/index/config.json",
+        "application/json",
+        format!(
+            r#"{{"dl": "{}/dl/{{crate}}/{{version}}.crate"}}"#,
+            server.base
+        ),
+    );
     let dir = tempdir("sparse");
     copy_dir(&fixture("cargo/v4-workspace"), &dir);
     for file in ["Cargo.lock", ".cargo/config.toml"] {
         let path = dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap().replace("http://127.0.0.1:8765", &server.base);
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://127.0.0.1:8765", &server.base);
         std::fs::write(path, text).unwrap();
     }
     let cache = tempdir("cache");
-    let out = lock2build(&["plan", dir.to_str().unwrap(), "--json"], &cache, &tempdir("store"));
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap(), "--json"],
+        &cache,
+        &tempdir("store"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let local = plan["packages"].as_array().unwrap().iter().find(|p| p["name"] == "localcrate").unwrap().clone();
-    assert_eq!(local["artifact"]["url"], format!("{}/dl/localcrate/0.1.0.crate", server.base));
+    let local = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "localcrate")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        local["artifact"]["url"],
+        format!("{}/dl/localcrate/0.1.0.crate", server.base)
+    );
     // Cached: a second plan works offline.
-    let out = lock2build(&["plan", dir.to_str().unwrap(), "--json", "--offline"], &cache, &tempdir("store"));
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap(), "--json", "--offline"],
+        &cache,
+        &tempdir("store"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.hits(), 1);
 }

@@ -12,7 +12,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The fixed target every snapshot is made for (the CI machine's own).
-pub const TARGET: &[&str] = &["--python-version", "3.11.7", "--os", "linux", "--arch", "x86_64", "--libc", "glibc-2.36"];
+pub const TARGET: &[&str] = &[
+    "--python-version",
+    "3.11.7",
+    "--os",
+    "linux",
+    "--arch",
+    "x86_64",
+    "--libc",
+    "glibc-2.36",
+];
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,8 +34,11 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// A fresh temporary directory under the target dir.
 pub fn tempdir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -100,10 +112,13 @@ impl Server {
     }
 
     pub fn route(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
-        self.routes
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), Route { content_type: content_type.to_owned(), body: body.into() });
+        self.routes.lock().unwrap().insert(
+            path.to_owned(),
+            Route {
+                content_type: content_type.to_owned(),
+                body: body.into(),
+            },
+        );
     }
 
     pub fn hits(&self) -> usize {
@@ -111,7 +126,11 @@ impl Server {
     }
 }
 
-fn serve(stream: TcpStream, routes: &Mutex<BTreeMap<String, Route>>, hits: &Mutex<BTreeMap<String, usize>>) {
+fn serve(
+    stream: TcpStream,
+    routes: &Mutex<BTreeMap<String, Route>>,
+    hits: &Mutex<BTreeMap<String, usize>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {

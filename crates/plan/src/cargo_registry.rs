@@ -26,7 +26,13 @@ fn prefix(name: &str) -> String {
 
 /// The download URL of `name` `version` by the registry's `dl` template.
 pub fn download_url(dl: &str, name: &str, version: &str, sha256_hex: &str) -> String {
-    const MARKERS: [&str; 5] = ["{crate}", "{version}", "{prefix}", "{lowerprefix}", "{sha256-checksum}"];
+    const MARKERS: [&str; 5] = [
+        "{crate}",
+        "{version}",
+        "{prefix}",
+        "{lowerprefix}",
+        "{sha256-checksum}",
+    ];
     if !MARKERS.iter().any(|m| dl.contains(m)) {
         return format!("{}/{name}/{version}/download", dl.trim_end_matches('/'));
     }
@@ -45,9 +51,17 @@ pub fn resolve_urls(graph: &mut Graph, cache_dir: &Path, offline: bool) {
     let mut configs: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut warnings = Vec::new();
     for package in &mut graph.packages {
-        let Source::Registry { url } = &package.source else { continue };
-        let Some(index) = url.strip_prefix("sparse+") else { continue };
-        for artifact in package.artifacts.iter_mut().filter(|a| a.kind == ArtifactKind::Crate && a.url.is_none()) {
+        let Source::Registry { url } = &package.source else {
+            continue;
+        };
+        let Some(index) = url.strip_prefix("sparse+") else {
+            continue;
+        };
+        for artifact in package
+            .artifacts
+            .iter_mut()
+            .filter(|a| a.kind == ArtifactKind::Crate && a.url.is_none())
+        {
             let dl = match configs.get(index) {
                 Some(dl) => dl.clone(),
                 None => {
@@ -83,12 +97,17 @@ pub fn resolve_urls(graph: &mut Graph, cache_dir: &Path, offline: bool) {
 
 fn registry_dl(index: &str, cache_dir: &Path, offline: bool) -> Result<String> {
     let url = format!("{}/config.json", index.trim_end_matches('/'));
-    let cache = cache_dir
-        .join("cargo-registries")
-        .join(format!("{}.json", &hex::encode(Sha256::digest(url.as_bytes()))[..32]));
+    let cache = cache_dir.join("cargo-registries").join(format!(
+        "{}.json",
+        &hex::encode(Sha256::digest(url.as_bytes()))[..32]
+    ));
     let text = match std::fs::read_to_string(&cache) {
         Ok(text) => text,
-        Err(_) if offline => return Err(anyhow!("{url} is not cached and --offline forbids the network")),
+        Err(_) if offline => {
+            return Err(anyhow!(
+                "{url} is not cached and --offline forbids the network"
+            ))
+        }
         Err(_) => {
             let response = reqwest::blocking::Client::builder()
                 .user_agent(concat!("lock2build/", env!("CARGO_PKG_VERSION")))
@@ -110,7 +129,8 @@ fn registry_dl(index: &str, cache_dir: &Path, offline: bool) -> Result<String> {
             text
         }
     };
-    let config: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{url}: not JSON"))?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{url}: not JSON"))?;
     config["dl"]
         .as_str()
         .map(str::to_owned)
@@ -124,14 +144,32 @@ mod tests {
     #[test]
     fn templates() {
         assert_eq!(
-            download_url("https://crates.example/api/v1/crates", "serde", "1.0.0", "ab"),
+            download_url(
+                "https://crates.example/api/v1/crates",
+                "serde",
+                "1.0.0",
+                "ab"
+            ),
             "https://crates.example/api/v1/crates/serde/1.0.0/download"
         );
         assert_eq!(
-            download_url("https://dl.example/{prefix}/{crate}/{crate}-{version}.crate", "serde", "1.0.0", "ab"),
+            download_url(
+                "https://dl.example/{prefix}/{crate}/{crate}-{version}.crate",
+                "serde",
+                "1.0.0",
+                "ab"
+            ),
             "https://dl.example/se/rd/serde/serde-1.0.0.crate"
         );
-        assert_eq!(download_url("https://x/{lowerprefix}/{sha256-checksum}", "Abc", "1", "ff"), "https://x/3/a/ff");
+        assert_eq!(
+            download_url(
+                "https://x/{lowerprefix}/{sha256-checksum}",
+                "Abc",
+                "1",
+                "ff"
+            ),
+            "https://x/3/a/ff"
+        );
         assert_eq!(prefix("a"), "1");
         assert_eq!(prefix("ab"), "2");
     }

@@ -33,7 +33,13 @@ pub enum LockKind {
 
 impl LockKind {
     /// Every kind, in the order they are looked for.
-    pub const ALL: [LockKind; 5] = [LockKind::Poetry, LockKind::Uv, LockKind::Requirements, LockKind::Npm, LockKind::Cargo];
+    pub const ALL: [LockKind; 5] = [
+        LockKind::Poetry,
+        LockKind::Uv,
+        LockKind::Requirements,
+        LockKind::Npm,
+        LockKind::Cargo,
+    ];
 
     /// The file name of this kind of lockfile.
     pub fn file_name(self) -> &'static str {
@@ -63,7 +69,17 @@ pub struct FoundLock {
     pub display: PathBuf,
 }
 
-const SKIP_DIRS: &[&str] = &["node_modules", "target", ".venv", "venv", ".git", "result", "__pycache__", "dist", "build"];
+const SKIP_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    ".git",
+    "result",
+    "__pycache__",
+    "dist",
+    "build",
+];
 
 /// Lockfiles in `dir` and its immediate subdirectories.
 pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
@@ -77,7 +93,8 @@ pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            (!name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str())).then(|| (e.path(), PathBuf::from(name)))
+            (!name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()))
+                .then(|| (e.path(), PathBuf::from(name)))
         })
         .collect();
     subdirs.sort();
@@ -86,7 +103,11 @@ pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
         for kind in LockKind::ALL {
             let file = path.join(kind.file_name());
             if file.is_file() {
-                found.push(FoundLock { kind, path: file, display: rel.join(kind.file_name()) });
+                found.push(FoundLock {
+                    kind,
+                    path: file,
+                    display: rel.join(kind.file_name()),
+                });
             }
         }
     }
@@ -143,9 +164,17 @@ pub fn import(lock: &FoundLock) -> Result<Graph, ImportError> {
         ImportError::new(&lock.display, format!("cannot read the lockfile: {e}"))
             .with_help("check the file exists and is readable UTF-8 text")
     })?;
-    let dir = lock.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = lock
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let files = DirFiles { dir };
-    let input = LockInput { path: &lock.display, contents: &contents, files: &files };
+    let input = LockInput {
+        path: &lock.display,
+        contents: &contents,
+        files: &files,
+    };
     match lock.kind {
         LockKind::Poetry => lock2build_import_poetry::import(&input),
         LockKind::Uv => lock2build_import_uv::import(&input),

@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cargo_registry;
-pub mod select;
-pub mod target;
 pub mod discover;
 pub mod plan;
 pub mod pyindex;
+pub mod select;
+pub mod target;

@@ -8,7 +8,10 @@ use crate::pyindex::{self, IndexClient, IndexOptions, LookupStats};
 use crate::select::{self, Exclusion, SelectOptions, TagRanking};
 use crate::target::Target;
 use anyhow::{anyhow, Result};
-use lock2build_model::{Artifact, ArtifactKind, Diagnostic, Ecosystem, Graph, Hash, Package, PackageFlags, PackageIndex, Platform, Source};
+use lock2build_model::{
+    Artifact, ArtifactKind, Diagnostic, Ecosystem, Graph, Hash, Package, PackageFlags,
+    PackageIndex, Platform, Source,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -176,7 +179,11 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
         match graph.ecosystem {
             Ecosystem::Pypi => pyindex::resolve_urls(&mut graph, &included, &client)?,
-            Ecosystem::Crates => crate::cargo_registry::resolve_urls(&mut graph, &options.index.cache_dir, options.index.offline),
+            Ecosystem::Crates => crate::cargo_registry::resolve_urls(
+                &mut graph,
+                &options.index.cache_dir,
+                options.index.offline,
+            ),
             Ecosystem::Npm => {}
         }
         let ids: BTreeMap<PackageIndex, String> = included
@@ -186,10 +193,20 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         let mut chosen_errors = Vec::new();
         for &i in &included {
             let package = graph.package(i);
-            let artifact = match select::choose_artifact(package, graph.ecosystem, &ranking, &options.select) {
+            let artifact = match select::choose_artifact(
+                package,
+                graph.ecosystem,
+                &ranking,
+                &options.select,
+            ) {
                 Ok(a) => a.map(|a| plan_artifact(a, &package.source)),
                 Err(e) => {
-                    chosen_errors.push(format!("{}: {}\n  help: {}", graph.lockfile.display(), e.message, e.help));
+                    chosen_errors.push(format!(
+                        "{}: {}\n  help: {}",
+                        graph.lockfile.display(),
+                        e.message,
+                        e.help
+                    ));
                     continue;
                 }
             };
@@ -225,7 +242,11 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
             .iter()
             .map(|(&i, why)| {
                 let p = graph.package(i);
-                Excluded { name: p.name.clone(), version: p.version.clone(), why: why.clone() }
+                Excluded {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    why: why.clone(),
+                }
             })
             .collect();
         excluded.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
@@ -233,14 +254,24 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
             lockfile: graph.lockfile.clone(),
             ecosystem: graph.ecosystem,
             format: graph.format.clone(),
-            roots: graph.roots.iter().filter_map(|r| ids.get(r).cloned()).collect(),
+            roots: graph
+                .roots
+                .iter()
+                .filter_map(|r| ids.get(r).cloned())
+                .collect(),
             selected: included.len(),
             excluded,
             warnings: graph.warnings.clone(),
         });
     }
     nodes.sort_by(|a, b| {
-        (a.project, &a.name, &a.version, &a.location, &a.id).cmp(&(b.project, &b.name, &b.version, &b.location, &b.id))
+        (a.project, &a.name, &a.version, &a.location, &a.id).cmp(&(
+            b.project,
+            &b.name,
+            &b.version,
+            &b.location,
+            &b.id,
+        ))
     });
     let plan = Plan {
         version: PLAN_VERSION,
@@ -249,7 +280,10 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         projects,
         packages: nodes,
     };
-    Ok(PlanOutcome { plan, lookups: client.stats() })
+    Ok(PlanOutcome {
+        plan,
+        lookups: client.stats(),
+    })
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
@@ -271,9 +305,16 @@ fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
 /// `<ecosystem>:<name>@<version>:<12 hex>`, hashing what makes the package
 /// this package: its source, the hashes of the artifact that will be used,
 /// and its install location.
-fn node_id(graph: &Graph, index: PackageIndex, ranking: &TagRanking, options: &SelectOptions) -> Result<String> {
+fn node_id(
+    graph: &Graph,
+    index: PackageIndex,
+    ranking: &TagRanking,
+    options: &SelectOptions,
+) -> Result<String> {
     let package: &Package = graph.package(index);
-    let artifact = select::choose_artifact(package, graph.ecosystem, ranking, options).ok().flatten();
+    let artifact = select::choose_artifact(package, graph.ecosystem, ranking, options)
+        .ok()
+        .flatten();
     let identity = serde_json::json!({
         "ecosystem": graph.ecosystem,
         "name": package.name,
@@ -283,7 +324,13 @@ fn node_id(graph: &Graph, index: PackageIndex, ranking: &TagRanking, options: &S
         "location": package.location,
     });
     let digest = Sha256::digest(serde_json::to_vec(&identity)?);
-    Ok(format!("{}:{}@{}:{}", graph.ecosystem, package.name, package.version, &hex::encode(digest)[..12]))
+    Ok(format!(
+        "{}:{}@{}:{}",
+        graph.ecosystem,
+        package.name,
+        package.version,
+        &hex::encode(digest)[..12]
+    ))
 }
 
 /// The human summary of a plan.
@@ -302,12 +349,20 @@ pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
             project.lockfile.display(),
             project.ecosystem,
             project.format,
-            if roots.is_empty() { "-".into() } else { roots.join(", ") },
+            if roots.is_empty() {
+                "-".into()
+            } else {
+                roots.join(", ")
+            },
             project.selected
         ));
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         for n in plan.packages.iter().filter(|n| n.project == i) {
-            let k = n.artifact.as_ref().map(|a| format!("{:?}", a.kind).to_lowercase()).unwrap_or_else(|| "local".into());
+            let k = n
+                .artifact
+                .as_ref()
+                .map(|a| format!("{:?}", a.kind).to_lowercase())
+                .unwrap_or_else(|| "local".into());
             *kinds.entry(k).or_default() += 1;
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -319,10 +374,25 @@ pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
             }
             out.push_str(&format!("  {} left out:\n", project.excluded.len()));
             for (reason, list) in by_reason {
-                let shown = if verbose { list.len() } else { list.len().min(6) };
-                let names: Vec<String> = list[..shown].iter().map(|e| format!("{} {}", e.name, e.version)).collect();
-                let more = if list.len() > shown { format!(", … (+{})", list.len() - shown) } else { String::new() };
-                out.push_str(&format!("    {reason} ({}): {}{more}\n", list.len(), names.join(", ")));
+                let shown = if verbose {
+                    list.len()
+                } else {
+                    list.len().min(6)
+                };
+                let names: Vec<String> = list[..shown]
+                    .iter()
+                    .map(|e| format!("{} {}", e.name, e.version))
+                    .collect();
+                let more = if list.len() > shown {
+                    format!(", … (+{})", list.len() - shown)
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "    {reason} ({}): {}{more}\n",
+                    list.len(),
+                    names.join(", ")
+                ));
             }
         }
         for w in &project.warnings {

@@ -70,7 +70,9 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(dir).join("lock2build");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache").join("lock2build")
 }
 
@@ -80,7 +82,9 @@ fn page_url(index: &str, name: &str) -> String {
 
 fn cache_path(cache_dir: &Path, url: &str) -> PathBuf {
     let digest = hex::encode(Sha256::digest(url.as_bytes()));
-    cache_dir.join("index").join(format!("{}.json", &digest[..32]))
+    cache_dir
+        .join("index")
+        .join(format!("{}.json", &digest[..32]))
 }
 
 /// Reads pages through the disk cache.
@@ -104,7 +108,11 @@ impl IndexClient {
                     .context("cannot set up the HTTP client")?,
             )
         };
-        Ok(IndexClient { options, http, stats: Mutex::new(LookupStats::default()) })
+        Ok(IndexClient {
+            options,
+            http,
+            stats: Mutex::new(LookupStats::default()),
+        })
     }
 
     /// What was read from cache and from the network so far.
@@ -127,11 +135,16 @@ impl IndexClient {
             }
         }
         let Some(http) = &self.http else {
-            return Err(anyhow!("{url} is not in the index cache and --offline forbids the network"));
+            return Err(anyhow!(
+                "{url} is not in the index cache and --offline forbids the network"
+            ));
         };
         let files = fetch_page(http, &url)?;
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
-        let page = CachedPage { url: url.clone(), files };
+        let page = CachedPage {
+            url: url.clone(),
+            files,
+        };
         write_atomic(&cache, &serde_json::to_vec(&page)?)
             .with_context(|| format!("cannot write the index cache {}", cache.display()))?;
         Ok(page.files)
@@ -191,19 +204,29 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
                 "GET {url}: the index did not answer in the PEP 691 JSON form; lock2build needs an index that supports it (PyPI, devpi, Artifactory and uv's indexes do)"
             ));
         }
-        let body = response.text().with_context(|| format!("GET {url}: reading the body"))?;
-        let page: Page = serde_json::from_str(&body).with_context(|| format!("GET {url}: not a PEP 691 page"))?;
+        let body = response
+            .text()
+            .with_context(|| format!("GET {url}: reading the body"))?;
+        let page: Page = serde_json::from_str(&body)
+            .with_context(|| format!("GET {url}: not a PEP 691 page"))?;
         return page
             .files
             .into_iter()
             .map(|f| {
-                let absolute = base.join(&f.url).with_context(|| format!("bad file URL `{}` on {url}", f.url))?;
+                let absolute = base
+                    .join(&f.url)
+                    .with_context(|| format!("bad file URL `{}` on {url}", f.url))?;
                 let mut absolute = absolute.to_string();
                 // The hash fragment is ours to check, not part of the address.
                 if let Some(i) = absolute.find('#') {
                     absolute.truncate(i);
                 }
-                Ok(IndexFile { filename: f.filename, url: absolute, hashes: f.hashes, size: f.size })
+                Ok(IndexFile {
+                    filename: f.filename,
+                    url: absolute,
+                    hashes: f.hashes,
+                    size: f.size,
+                })
             })
             .collect();
     }
@@ -241,14 +264,19 @@ fn file_matches(file: &IndexFile, locked: &[Hash]) -> Option<bool> {
 
 /// Fills in URLs (and, for requirements.txt, file names and kinds) of the
 /// given packages of `graph` from their index pages.
-pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &IndexClient) -> Result<()> {
+pub fn resolve_urls(
+    graph: &mut Graph,
+    packages: &[PackageIndex],
+    client: &IndexClient,
+) -> Result<()> {
     let lockfile = graph.lockfile.display().to_string();
     let todo: Vec<PackageIndex> = packages
         .iter()
         .copied()
         .filter(|&i| {
             let p = graph.package(i);
-            matches!(p.source, Source::Registry { .. }) && p.artifacts.iter().any(|a| a.url.is_none())
+            matches!(p.source, Source::Registry { .. })
+                && p.artifacts.iter().any(|a| a.url.is_none())
         })
         .collect();
     if todo.is_empty() {
@@ -269,7 +297,9 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
                 };
                 let Some(&index) = todo.get(i) else { break };
                 let package = graph.package(index);
-                let Source::Registry { url } = &package.source else { continue };
+                let Source::Registry { url } = &package.source else {
+                    continue;
+                };
                 let needs = package.artifacts.clone();
                 let mut result = client.page(url, &package.name, false);
                 if let Ok(files) = &result {
@@ -278,7 +308,10 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
                         result = client.page(url, &package.name, true);
                     }
                 }
-                pages.lock().unwrap_or_else(|e| e.into_inner()).insert(index, result);
+                pages
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(index, result);
             });
         }
     });
@@ -289,7 +322,10 @@ pub fn resolve_urls(graph: &mut Graph, packages: &[PackageIndex], client: &Index
         let files = match result {
             Ok(files) => files,
             Err(e) => {
-                errors.push(format!("{lockfile}: {} {}: {e:#}", package.name, package.version));
+                errors.push(format!(
+                    "{lockfile}: {} {}: {e:#}",
+                    package.name, package.version
+                ));
                 continue;
             }
         };
@@ -352,7 +388,11 @@ impl<'f> PageLookup<'f> {
                 by_digest.insert((algo.to_ascii_lowercase(), hex.to_ascii_lowercase()), i);
             }
         }
-        PageLookup { files, by_name, by_digest }
+        PageLookup {
+            files,
+            by_name,
+            by_digest,
+        }
     }
 
     /// Finds the index file for a locked artifact: by file name when the
@@ -375,7 +415,10 @@ impl<'f> PageLookup<'f> {
             None => artifact
                 .hashes
                 .iter()
-                .find_map(|h| self.by_digest.get(&(h.algorithm.as_str().to_owned(), h.hex())))
+                .find_map(|h| {
+                    self.by_digest
+                        .get(&(h.algorithm.as_str().to_owned(), h.hex()))
+                })
                 .map(|&i| Ok(&self.files[i])),
         }
     }
@@ -383,7 +426,10 @@ impl<'f> PageLookup<'f> {
 
 /// One-off lookup (tests).
 #[cfg(test)]
-fn find_file<'f>(files: &'f [IndexFile], artifact: &Artifact) -> Option<Result<&'f IndexFile, String>> {
+fn find_file<'f>(
+    files: &'f [IndexFile],
+    artifact: &Artifact,
+) -> Option<Result<&'f IndexFile, String>> {
     PageLookup::new(files).find(artifact)
 }
 
@@ -412,12 +458,28 @@ mod tests {
             hashes: vec![Hash::from_hex(HashAlgorithm::Sha256, &a).unwrap()],
             size: None,
         };
-        assert_eq!(find_file(&files, &by_name).unwrap().unwrap().filename, "x-1.tar.gz");
-        let wrong = Artifact { hashes: vec![Hash::from_hex(HashAlgorithm::Sha256, &b).unwrap()], ..by_name.clone() };
+        assert_eq!(
+            find_file(&files, &by_name).unwrap().unwrap().filename,
+            "x-1.tar.gz"
+        );
+        let wrong = Artifact {
+            hashes: vec![Hash::from_hex(HashAlgorithm::Sha256, &b).unwrap()],
+            ..by_name.clone()
+        };
         assert!(find_file(&files, &wrong).unwrap().is_err());
-        let by_hash = Artifact { kind: ArtifactKind::Archive, filename: None, ..wrong };
-        assert_eq!(find_file(&files, &by_hash).unwrap().unwrap().filename, "x-1-py3-none-any.whl");
-        let missing = Artifact { filename: Some("x-2.tar.gz".into()), ..by_name };
+        let by_hash = Artifact {
+            kind: ArtifactKind::Archive,
+            filename: None,
+            ..wrong
+        };
+        assert_eq!(
+            find_file(&files, &by_hash).unwrap().unwrap().filename,
+            "x-1-py3-none-any.whl"
+        );
+        let missing = Artifact {
+            filename: Some("x-2.tar.gz".into()),
+            ..by_name
+        };
         assert!(find_file(&files, &missing).is_none());
     }
 }

@@ -47,7 +47,9 @@ impl SelectOptions {
     fn wants_group(&self, groups: &[String]) -> bool {
         self.all_groups
             || groups.is_empty() && self.groups.iter().any(|g| g == "dev")
-            || groups.iter().any(|g| self.groups.iter().any(|w| w.eq_ignore_ascii_case(g)))
+            || groups
+                .iter()
+                .any(|g| self.groups.iter().any(|w| w.eq_ignore_ascii_case(g)))
     }
 
     fn no_binary_for(&self, name: &str) -> bool {
@@ -121,21 +123,31 @@ impl MarkerCache {
             .entry(marker.to_owned())
             .or_insert_with(|| MarkerTree::from_str(marker).map_err(|e| e.to_string()))
             .clone()?;
-        let extras: Vec<ExtraName> = extras.iter().filter_map(|e| ExtraName::new(e.clone()).ok()).collect();
+        let extras: Vec<ExtraName> = extras
+            .iter()
+            .filter_map(|e| ExtraName::new(e.clone()).ok())
+            .collect();
         Ok(tree.evaluate(&self.env, &extras))
     }
 }
 
 /// Walks `graph` from its roots for `target`.
 pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::Result<Walk> {
-    let mut markers = MarkerCache { env: target.marker_environment()?, parsed: HashMap::new() };
+    let mut markers = MarkerCache {
+        env: target.marker_environment()?,
+        parsed: HashMap::new(),
+    };
     let mut included: BTreeMap<PackageIndex, BTreeSet<String>> = BTreeMap::new();
     let mut refused: BTreeMap<PackageIndex, Exclusion> = BTreeMap::new();
     let mut edges: BTreeMap<PackageIndex, Vec<PackageIndex>> = BTreeMap::new();
     let mut queue: VecDeque<PackageIndex> = VecDeque::new();
     let python = graph.ecosystem == Ecosystem::Pypi;
 
-    let root_extras: BTreeSet<String> = options.extras.iter().map(|e| normalize_python_name(e)).collect();
+    let root_extras: BTreeSet<String> = options
+        .extras
+        .iter()
+        .map(|e| normalize_python_name(e))
+        .collect();
     for &root in &graph.roots {
         let mut extras = root_extras.clone();
         if options.all_extras {
@@ -156,13 +168,18 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
         let mut applying = Vec::new();
         for dep in &package.dependencies {
             let to = dep.target;
-            let Some(target_pkg) = graph.packages.get(to.0) else { continue };
+            let Some(target_pkg) = graph.packages.get(to.0) else {
+                continue;
+            };
             let refusal = match dep.kind {
                 DepKind::Dev if !(is_root && options.wants_group(&dep.groups)) => {
                     Some(Exclusion::Dev(dep.groups.join(",")))
                 }
                 DepKind::Optional if python => {
-                    let on = dep.groups.iter().any(|g| active.contains(&normalize_python_name(g)));
+                    let on = dep
+                        .groups
+                        .iter()
+                        .any(|g| active.contains(&normalize_python_name(g)));
                     (!on).then(|| Exclusion::ExtraNotRequested(dep.groups.join(",")))
                 }
                 _ => None,
@@ -176,14 +193,21 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
                     Err(_) => None,
                 }
             });
-            let refusal = refusal.or_else(|| platform_refusal(target_pkg, target)).or_else(|| {
-                let marker = target_pkg.marker.as_deref()?;
-                let all_extras: BTreeSet<String> = included.values().flatten().cloned().chain(active.iter().cloned()).collect();
-                match markers.evaluate(marker, &all_extras) {
-                    Ok(false) => Some(Exclusion::MarkerFalse(marker.to_owned())),
-                    _ => None,
-                }
-            });
+            let refusal = refusal
+                .or_else(|| platform_refusal(target_pkg, target))
+                .or_else(|| {
+                    let marker = target_pkg.marker.as_deref()?;
+                    let all_extras: BTreeSet<String> = included
+                        .values()
+                        .flatten()
+                        .cloned()
+                        .chain(active.iter().cloned())
+                        .collect();
+                    match markers.evaluate(marker, &all_extras) {
+                        Ok(false) => Some(Exclusion::MarkerFalse(marker.to_owned())),
+                        _ => None,
+                    }
+                });
             if let Some(reason) = refusal {
                 let slot = refused.entry(to).or_insert_with(|| reason.clone());
                 if reason.priority() < slot.priority() {
@@ -192,7 +216,11 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
                 continue;
             }
             applying.push(to);
-            let wanted: BTreeSet<String> = dep.extras.iter().map(|e| normalize_python_name(e)).collect();
+            let wanted: BTreeSet<String> = dep
+                .extras
+                .iter()
+                .map(|e| normalize_python_name(e))
+                .collect();
             match included.get_mut(&to) {
                 None => {
                     included.insert(to, wanted);
@@ -216,7 +244,11 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
         .filter(|i| !included.contains_key(i))
         .map(|i| (i, refused.remove(&i).unwrap_or(Exclusion::NotReached)))
         .collect();
-    Ok(Walk { included, excluded, edges })
+    Ok(Walk {
+        included,
+        excluded,
+        edges,
+    })
 }
 
 /// npm's rule: a list of names, `!name` excludes; a package fits when no
@@ -290,11 +322,19 @@ impl WheelName {
         for p in py.split('.') {
             for a in abi.split('.') {
                 for pl in plat.split('.') {
-                    tags.push(WheelTag { python: p.to_owned(), abi: a.to_owned(), platform: pl.to_owned() });
+                    tags.push(WheelTag {
+                        python: p.to_owned(),
+                        abi: a.to_owned(),
+                        platform: pl.to_owned(),
+                    });
                 }
             }
         }
-        Some(WheelName { name: normalize_python_name(parts[0]), version: parts[1].to_owned(), tags })
+        Some(WheelName {
+            name: normalize_python_name(parts[0]),
+            version: parts[1].to_owned(),
+            tags,
+        })
     }
 }
 
@@ -308,13 +348,24 @@ impl TagRanking {
     /// The ranking of `target`.
     pub fn new(target: &Target) -> Self {
         let tags = target.wheel_tags();
-        let rank = tags.iter().enumerate().map(|(i, t)| (t.to_string(), i)).collect();
-        TagRanking { rank, describe: target.describe() }
+        let rank = tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.to_string(), i))
+            .collect();
+        TagRanking {
+            rank,
+            describe: target.describe(),
+        }
     }
 
     /// The rank of a wheel (its best tag), `None` when it does not fit.
     pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
-        wheel.tags.iter().filter_map(|t| self.rank.get(&t.to_string()).copied()).min()
+        wheel
+            .tags
+            .iter()
+            .filter_map(|t| self.rank.get(&t.to_string()).copied())
+            .min()
     }
 }
 
@@ -347,7 +398,9 @@ pub fn choose_artifact<'g>(
     for artifact in &package.artifacts {
         match artifact.kind {
             ArtifactKind::Wheel => {
-                let Some(wheel) = artifact.filename.as_deref().and_then(WheelName::parse) else { continue };
+                let Some(wheel) = artifact.filename.as_deref().and_then(WheelName::parse) else {
+                    continue;
+                };
                 if let Some(rank) = ranking.rank(&wheel) {
                     if best_wheel.is_none_or(|(r, _)| rank < r) {
                         best_wheel = Some((rank, artifact));
@@ -410,7 +463,13 @@ mod tests {
     }
 
     fn wheel(name: &str) -> Artifact {
-        Artifact { kind: ArtifactKind::python_from_filename(name), filename: Some(name.into()), url: None, hashes: vec![], size: None }
+        Artifact {
+            kind: ArtifactKind::python_from_filename(name),
+            filename: Some(name.into()),
+            url: None,
+            hashes: vec![],
+            size: None,
+        }
     }
 
     #[test]
@@ -420,7 +479,10 @@ mod tests {
         assert_eq!(w.tags.len(), 1);
         let w = WheelName::parse("six-1.16.0-py2.py3-none-any.whl").unwrap();
         assert_eq!(w.tags.len(), 2);
-        let w = WheelName::parse("numpy-1.26.4-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+        let w = WheelName::parse(
+            "numpy-1.26.4-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        )
+        .unwrap();
         assert_eq!(w.tags.len(), 2);
         assert!(WheelName::parse("numpy-1.26.4.tar.gz").is_none());
         assert!(WheelName::parse("bad.whl").is_none());
@@ -429,7 +491,11 @@ mod tests {
     #[test]
     fn picks_best_wheel_then_sdist() {
         let ranking = TagRanking::new(&host());
-        let mut p = Package::new("pillow", "10.4.0", lock2build_model::Source::Registry { url: "u".into() });
+        let mut p = Package::new(
+            "pillow",
+            "10.4.0",
+            lock2build_model::Source::Registry { url: "u".into() },
+        );
         p.artifacts = vec![
             wheel("pillow-10.4.0.tar.gz"),
             wheel("pillow-10.4.0-cp311-cp311-musllinux_1_2_x86_64.whl"),
@@ -440,28 +506,51 @@ mod tests {
             wheel("pillow-10.4.0-cp311-cp311-win_amd64.whl"),
         ];
         let opts = SelectOptions::default();
-        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &opts).unwrap().unwrap();
-        assert_eq!(a.filename.as_deref(), Some("pillow-10.4.0-cp311-cp311-manylinux_2_28_x86_64.whl"));
-        let opts = SelectOptions { no_binary: vec!["Pillow".into()], ..Default::default() };
-        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &opts).unwrap().unwrap();
+        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &opts)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a.filename.as_deref(),
+            Some("pillow-10.4.0-cp311-cp311-manylinux_2_28_x86_64.whl")
+        );
+        let opts = SelectOptions {
+            no_binary: vec!["Pillow".into()],
+            ..Default::default()
+        };
+        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &opts)
+            .unwrap()
+            .unwrap();
         assert_eq!(a.kind, ArtifactKind::Sdist);
         p.artifacts.remove(0);
-        p.artifacts.retain(|a| !a.filename.as_deref().unwrap().contains("x86_64") || a.filename.as_deref().unwrap().contains("2_39"));
-        let err = choose_artifact(&p, Ecosystem::Pypi, &ranking, &SelectOptions::default()).unwrap_err();
+        p.artifacts.retain(|a| {
+            !a.filename.as_deref().unwrap().contains("x86_64")
+                || a.filename.as_deref().unwrap().contains("2_39")
+        });
+        let err =
+            choose_artifact(&p, Ecosystem::Pypi, &ranking, &SelectOptions::default()).unwrap_err();
         assert!(err.message.contains("pillow 10.4.0"), "{}", err.message);
     }
 
     #[test]
     fn abi3_beats_pure_python() {
         let ranking = TagRanking::new(&host());
-        let mut p = Package::new("cryptography", "43.0.0", lock2build_model::Source::Registry { url: "u".into() });
+        let mut p = Package::new(
+            "cryptography",
+            "43.0.0",
+            lock2build_model::Source::Registry { url: "u".into() },
+        );
         p.artifacts = vec![
             wheel("cryptography-43.0.0-py3-none-any.whl"),
             wheel("cryptography-43.0.0-cp39-abi3-manylinux_2_28_x86_64.whl"),
             wheel("cryptography-43.0.0-cp37-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
         ];
-        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &SelectOptions::default()).unwrap().unwrap();
-        assert_eq!(a.filename.as_deref(), Some("cryptography-43.0.0-cp39-abi3-manylinux_2_28_x86_64.whl"));
+        let a = choose_artifact(&p, Ecosystem::Pypi, &ranking, &SelectOptions::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a.filename.as_deref(),
+            Some("cryptography-43.0.0-cp39-abi3-manylinux_2_28_x86_64.whl")
+        );
     }
 
     #[test]

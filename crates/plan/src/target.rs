@@ -60,7 +60,10 @@ pub struct PythonTarget {
 impl PythonTarget {
     /// (major, minor).
     pub fn major_minor(&self) -> (u32, u32) {
-        let mut parts = self.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
         (parts.next().unwrap_or(3), parts.next().unwrap_or(0))
     }
 }
@@ -122,7 +125,11 @@ impl Target {
             if parts.len() < 2 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
                 bail!("--python-version {v}: expected a version like 3.12 or 3.12.1");
             }
-            let full = if parts.len() == 2 { format!("{v}.0") } else { v.clone() };
+            let full = if parts.len() == 2 {
+                format!("{v}.0")
+            } else {
+                v.clone()
+            };
             target.python = PythonTarget {
                 interpreter: None,
                 version: full,
@@ -185,7 +192,9 @@ impl Target {
         let libc = if os != Os::Linux {
             Libc::None
         } else if libc_name == "glibc" {
-            Libc::Glibc { version: parse_major_minor(libc_version).unwrap_or((2, 17)) }
+            Libc::Glibc {
+                version: parse_major_minor(libc_version).unwrap_or((2, 17)),
+            }
         } else {
             host_libc()
         };
@@ -213,7 +222,11 @@ impl Target {
         Ok(Target {
             os,
             arch: std::env::consts::ARCH.to_owned(),
-            libc: if os == Os::Linux { host_libc() } else { Libc::None },
+            libc: if os == Os::Linux {
+                host_libc()
+            } else {
+                Libc::None
+            },
             python: PythonTarget {
                 interpreter: None,
                 version: "3.11.0".into(),
@@ -254,10 +267,11 @@ impl Target {
             (Os::Windows, "x86_64") => "AMD64",
             (_, a) => a,
         };
-        let (implementation_name, platform_python_implementation) = match self.python.implementation.as_str() {
-            "pypy" => ("pypy", "PyPy"),
-            _ => ("cpython", "CPython"),
-        };
+        let (implementation_name, platform_python_implementation) =
+            match self.python.implementation.as_str() {
+                "pypy" => ("pypy", "PyPy"),
+                _ => ("cpython", "CPython"),
+            };
         MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
             implementation_name,
             implementation_version: &self.python.version,
@@ -311,7 +325,11 @@ impl Target {
             (Os::Linux, Libc::Glibc { version }) => {
                 let mut tags = Vec::new();
                 // manylinux_2_5 is the oldest for x86_64/i686, 2_17 for the rest.
-                let oldest = if matches!(arch, "x86_64" | "i686") { 5 } else { 17 };
+                let oldest = if matches!(arch, "x86_64" | "i686") {
+                    5
+                } else {
+                    17
+                };
                 if version.0 == 2 {
                     for minor in (oldest..=version.1).rev() {
                         tags.push(format!("manylinux_2_{minor}_{arch}"));
@@ -374,12 +392,24 @@ impl Target {
         let platforms = self.platform_tags();
         let mut tags = Vec::new();
         let push = |tags: &mut Vec<WheelTag>, py: &str, abi: &str, plat: &str| {
-            tags.push(WheelTag { python: py.to_owned(), abi: abi.to_owned(), platform: plat.to_owned() });
+            tags.push(WheelTag {
+                python: py.to_owned(),
+                abi: abi.to_owned(),
+                platform: plat.to_owned(),
+            });
         };
         let is_cpython = self.python.implementation == "cpython";
-        let interp = if is_cpython { format!("cp{major}{minor}") } else { format!("pp{major}{minor}") };
+        let interp = if is_cpython {
+            format!("cp{major}{minor}")
+        } else {
+            format!("pp{major}{minor}")
+        };
         if is_cpython {
-            let abi = if self.python.free_threaded { format!("{interp}t") } else { interp.clone() };
+            let abi = if self.python.free_threaded {
+                format!("{interp}t")
+            } else {
+                interp.clone()
+            };
             for p in &platforms {
                 push(&mut tags, &interp, &abi, p);
             }
@@ -440,7 +470,10 @@ impl std::fmt::Display for WheelTag {
 
 fn parse_major_minor(s: &str) -> Option<(u32, u32)> {
     let mut it = s.split('.');
-    Some((it.next()?.trim().parse().ok()?, it.next()?.trim().parse().ok()?))
+    Some((
+        it.next()?.trim().parse().ok()?,
+        it.next()?.trim().parse().ok()?,
+    ))
 }
 
 fn parse_libc(s: &str) -> Result<Libc> {
@@ -457,11 +490,20 @@ fn parse_libc(s: &str) -> Result<Libc> {
 /// The host's C library, from `ldd --version` (glibc) or the musl loader.
 fn host_libc() -> Libc {
     if let Ok(out) = Command::new("ldd").arg("--version").output() {
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let first = text.lines().next().unwrap_or_default();
         if text.contains("musl") {
-            let v = text.lines().find_map(|l| l.strip_prefix("Version ")).and_then(parse_major_minor);
-            return Libc::Musl { version: v.unwrap_or((1, 2)) };
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Version "))
+                .and_then(parse_major_minor);
+            return Libc::Musl {
+                version: v.unwrap_or((1, 2)),
+            };
         }
         if let Some(v) = first.rsplit(' ').next().and_then(parse_major_minor) {
             return Libc::Glibc { version: v };
@@ -504,7 +546,10 @@ mod tests {
         let t = linux((2, 36), "3.11.7");
         let plats = t.platform_tags();
         assert_eq!(plats[0], "manylinux_2_36_x86_64");
-        let i2014 = plats.iter().position(|p| p == "manylinux2014_x86_64").unwrap();
+        let i2014 = plats
+            .iter()
+            .position(|p| p == "manylinux2014_x86_64")
+            .unwrap();
         assert_eq!(plats[i2014 - 1], "manylinux_2_17_x86_64");
         assert_eq!(plats.last().unwrap(), "linux_x86_64");
         assert!(plats.contains(&"manylinux1_x86_64".to_string()));
@@ -516,7 +561,11 @@ mod tests {
         let t = linux((2, 36), "3.11.7");
         let tags: Vec<String> = t.wheel_tags().iter().map(|t| t.to_string()).collect();
         assert_eq!(tags[0], "cp311-cp311-manylinux_2_36_x86_64");
-        let pos = |s: &str| tags.iter().position(|t| t == s).unwrap_or_else(|| panic!("{s} missing"));
+        let pos = |s: &str| {
+            tags.iter()
+                .position(|t| t == s)
+                .unwrap_or_else(|| panic!("{s} missing"))
+        };
         assert!(pos("cp311-cp311-linux_x86_64") < pos("cp311-abi3-manylinux_2_36_x86_64"));
         assert!(pos("cp311-abi3-manylinux_2_17_x86_64") < pos("cp310-abi3-manylinux_2_17_x86_64"));
         assert!(pos("cp37-abi3-manylinux_2_17_x86_64") < pos("py311-none-manylinux_2_17_x86_64"));
@@ -528,7 +577,9 @@ mod tests {
     #[test]
     fn markers() {
         let env = linux((2, 36), "3.11.7").marker_environment().unwrap();
-        let m: pep508_rs::MarkerTree = "python_version >= '3.10' and sys_platform == 'linux'".parse().unwrap();
+        let m: pep508_rs::MarkerTree = "python_version >= '3.10' and sys_platform == 'linux'"
+            .parse()
+            .unwrap();
         assert!(m.evaluate(&env, &[]));
         let m: pep508_rs::MarkerTree = "python_version < '3.10'".parse().unwrap();
         assert!(!m.evaluate(&env, &[]));
@@ -536,8 +587,14 @@ mod tests {
 
     #[test]
     fn libc_flag() {
-        assert_eq!(parse_libc("glibc-2.28").unwrap(), Libc::Glibc { version: (2, 28) });
-        assert_eq!(parse_libc("musl-1.2").unwrap(), Libc::Musl { version: (1, 2) });
+        assert_eq!(
+            parse_libc("glibc-2.28").unwrap(),
+            Libc::Glibc { version: (2, 28) }
+        );
+        assert_eq!(
+            parse_libc("musl-1.2").unwrap(),
+            Libc::Musl { version: (1, 2) }
+        );
         assert!(parse_libc("glibc").is_err());
     }
 }

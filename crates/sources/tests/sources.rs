@@ -487,7 +487,13 @@ fn two_projects_sharing_files_list_each_file_once() {
     let tmp = tempdir("dedup");
     let b = tmp.join("copy");
     copy_dir(&a, &b);
-    let one = swh::entries(&collect_with(std::slice::from_ref(&a), false, options(), None, true));
+    let one = swh::entries(&collect_with(
+        std::slice::from_ref(&a),
+        false,
+        options(),
+        None,
+        true,
+    ));
     let both = collect_with(&[a.clone(), b.clone()], false, options(), None, true);
     assert_eq!(both.projects.len(), 2);
     let two = swh::entries(&both);

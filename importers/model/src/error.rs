@@ -23,7 +23,13 @@ pub struct ImportError {
 impl ImportError {
     /// An error about `file` with no position.
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        ImportError { file: file.into(), line: None, column: None, message: message.into(), help: None }
+        ImportError {
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            help: None,
+        }
     }
 
     /// Sets the 1-based line.
@@ -96,8 +102,14 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -111,7 +123,9 @@ mod tests {
         assert_eq!(line_column(text, 0), (1, 1));
         assert_eq!(line_column(text, 3), (2, 2));
         assert_eq!(line_column(text, 99), (3, 2));
-        let e = ImportError::new("x.lock", "bad").at_offset(text, 3).with_help("fix it");
+        let e = ImportError::new("x.lock", "bad")
+            .at_offset(text, 3)
+            .with_help("fix it");
         assert_eq!(e.to_string(), "x.lock:2:2: bad\n  help: fix it");
     }
 }

@@ -95,7 +95,9 @@ pub enum HashParseError {
     #[error("`{0}` is not a valid {1} digest")]
     BadDigest(String, HashAlgorithm),
     /// No algorithm separator found.
-    #[error("`{0}` is not a hash (expected `sha256:<hex>` or an SRI string like `sha512-<base64>`)")]
+    #[error(
+        "`{0}` is not a hash (expected `sha256:<hex>` or an SRI string like `sha512-<base64>`)"
+    )]
     Malformed(String),
 }
 
@@ -193,7 +195,10 @@ mod tests {
         // sha256 of the empty string.
         let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let h = Hash::parse_prefixed(&format!("sha256:{hex}")).unwrap();
-        assert_eq!(h.to_sri(), "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        assert_eq!(
+            h.to_sri(),
+            "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
         assert_eq!(Hash::parse_sri(&h.to_sri()).unwrap(), h);
         assert_eq!(Hash::parse_prefixed(&format!("sha256={hex}")).unwrap(), h);
         assert_eq!(h.to_string(), format!("sha256:{hex}"));
@@ -201,10 +206,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!(Hash::parse_prefixed("sha256:zz"), Err(HashParseError::BadDigest(..))));
-        assert!(matches!(Hash::parse_prefixed("sha256:abcd"), Err(HashParseError::BadDigest(..))));
-        assert!(matches!(Hash::parse_prefixed("whirl:abcd"), Err(HashParseError::UnknownAlgorithm(_))));
-        assert!(matches!(Hash::parse_prefixed("nohash"), Err(HashParseError::Malformed(_))));
+        assert!(matches!(
+            Hash::parse_prefixed("sha256:zz"),
+            Err(HashParseError::BadDigest(..))
+        ));
+        assert!(matches!(
+            Hash::parse_prefixed("sha256:abcd"),
+            Err(HashParseError::BadDigest(..))
+        ));
+        assert!(matches!(
+            Hash::parse_prefixed("whirl:abcd"),
+            Err(HashParseError::UnknownAlgorithm(_))
+        ));
+        assert!(matches!(
+            Hash::parse_prefixed("nohash"),
+            Err(HashParseError::Malformed(_))
+        ));
         assert!(Hash::parse_sri("sha512-notbase64!!").is_err());
     }
 
@@ -215,6 +232,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(list.len(), 2);
-        assert_eq!(Hash::strongest(&list).unwrap().algorithm, HashAlgorithm::Sha512);
+        assert_eq!(
+            Hash::strongest(&list).unwrap().algorithm,
+            HashAlgorithm::Sha512
+        );
     }
 }

@@ -88,7 +88,11 @@ pub struct Graph {
 
 impl Graph {
     /// An empty graph for `lockfile`.
-    pub fn new(ecosystem: Ecosystem, lockfile: impl Into<PathBuf>, format: impl Into<String>) -> Self {
+    pub fn new(
+        ecosystem: Ecosystem,
+        lockfile: impl Into<PathBuf>,
+        format: impl Into<String>,
+    ) -> Self {
         Graph {
             ecosystem,
             lockfile: lockfile.into(),
@@ -294,7 +298,10 @@ pub enum Source {
 impl Source {
     /// True for sources that live in the user's tree (no download).
     pub fn is_local(&self) -> bool {
-        matches!(self, Source::File { .. } | Source::Directory { .. } | Source::Virtual { .. })
+        matches!(
+            self,
+            Source::File { .. } | Source::Directory { .. } | Source::Virtual { .. }
+        )
     }
 }
 
@@ -433,7 +440,10 @@ mod tests {
 
     #[test]
     fn pep503_names() {
-        assert_eq!(normalize_python_name("Flask_SQLAlchemy"), "flask-sqlalchemy");
+        assert_eq!(
+            normalize_python_name("Flask_SQLAlchemy"),
+            "flask-sqlalchemy"
+        );
         assert_eq!(normalize_python_name("zope.interface"), "zope-interface");
         assert_eq!(normalize_python_name("a-_.b"), "a-b");
         assert_eq!(normalize_python_name("PyYAML"), "pyyaml");
