@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod app;
 mod fetch_plan;
 mod overrides_cmd;
 
@@ -46,6 +47,32 @@ enum Command {
     ///   lock2build plan --python-version 3.12 --libc glibc-2.28
     ///   lock2build plan --group dev --extra socks --no-binary pillow
     Plan(PlanArgs),
+    /// Build the Python app of a project from its lockfile, hermetically,
+    /// and link it as ./result.
+    ///
+    /// Reads poetry.lock, uv.lock or a hashed requirements.txt; fetches every
+    /// wheel and sdist (verified by hash) into the store; installs each wheel
+    /// into its own store output; builds sdists and the project itself
+    /// through their PEP 517 backends in a bubblewrap sandbox (no network),
+    /// with build systems from pinned, hashed wheels; then composes the
+    /// environment. `result/bin` holds the project's console scripts and
+    /// `python`; they run with exactly the locked packages.
+    ///
+    /// Native libraries that source builds need (from the overrides
+    /// database) are checked before anything is built. A second run with
+    /// nothing changed fetches and builds nothing. Build logs are kept in
+    /// <store>/logs/.
+    ///
+    /// A project without console scripts of its own (a requirements.txt)
+    /// gets those of its direct requirements; name others with --script or
+    /// in lock2build.toml:  [app]  scripts = ["flask", "gunicorn"]
+    ///
+    /// Examples:
+    ///   lock2build app
+    ///   lock2build app path/to/project --python /usr/bin/python3.12
+    ///   lock2build app --no-binary pillow    # build Pillow from its sdist
+    ///   lock2build app --script gunicorn -o server
+    App(AppArgs),
     /// Download every artifact of the plan into the store, verified.
     ///
     /// Every byte is checked against the lockfile's hash (sha256, sha512 or
@@ -212,6 +239,38 @@ enum OverridesCommand {
 }
 
 #[derive(Args)]
+struct AppArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Where to link the result [default: DIR/result].
+    #[arg(short = 'o', long, value_name = "PATH")]
+    out_link: Option<PathBuf>,
+    /// A script to put in result/bin (from any package of the environment). Repeatable.
+    #[arg(long = "script", value_name = "NAME")]
+    scripts: Vec<String>,
+    /// Run builds directly on this machine, without the sandbox (not hermetic; for debugging).
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Downloads, installs and builds at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// Never use the network; fail, naming what is not in the store.
+    #[arg(long)]
+    offline: bool,
+    /// Print what was done as JSON on standard output.
+    #[arg(long)]
+    json: bool,
+    /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
+    #[arg(long, default_value = "auto")]
+    progress: String,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+#[derive(Args)]
 struct FetchArgs {
     /// The project directory.
     #[arg(default_value = ".")]
@@ -371,15 +430,99 @@ fn open_store() -> Result<lock2build_store::Store> {
         .with_context(|| format!("cannot open the store at {}", root.display()))
 }
 
-fn run_fetch(args: FetchArgs) -> Result<()> {
-    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    let progress = match args.progress.as_str() {
+fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
+    use lock2build_fetch::ProgressMode;
+    Ok(match name {
         "auto" => ProgressMode::Auto,
         "bar" => ProgressMode::Bar,
         "plain" => ProgressMode::Plain,
         "quiet" => ProgressMode::Quiet,
         other => anyhow::bail!("--progress {other}: expected auto, bar, plain or quiet"),
+    })
+}
+
+fn run_app(args: AppArgs) -> Result<()> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    let progress = progress_mode(&args.progress)?;
+    let sandbox = if args.no_sandbox {
+        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
+        lock2build_sandbox::Sandbox::unsandboxed()
+    } else {
+        lock2build_sandbox::Sandbox::detect()?
     };
+    let quiet = progress == ProgressMode::Quiet || (args.json && args.progress == "auto");
+    let options = app::AppOptions {
+        plan: plan_options(&args.target, &args.select, args.offline)?,
+        python: args
+            .target
+            .python
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("python3")),
+        sandbox,
+        fetch: FetchOptions {
+            jobs: args.jobs.max(1),
+            offline: args.offline,
+            mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+            credentials: Credentials::load(),
+            progress: if quiet { ProgressMode::Quiet } else { progress },
+            ..FetchOptions::default()
+        },
+        jobs: args.jobs.max(1),
+        out_link: args
+            .out_link
+            .clone()
+            .unwrap_or_else(|| args.dir.join("result")),
+        scripts: args.scripts.clone(),
+        progress: !quiet,
+        dir: args.dir,
+    };
+    let report = app::build_app(&options)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        writeln!(stdout)?;
+        return Ok(());
+    }
+    for note in &report.notes {
+        writeln!(stdout, "note: {note}")?;
+    }
+    if report.downloaded == 0 && report.built.is_empty() {
+        writeln!(
+            stdout,
+            "nothing to do: all {} artifacts are in the store and all {} outputs are built",
+            report.artifacts, report.reused
+        )?;
+    } else {
+        writeln!(
+            stdout,
+            "fetched {} of {} artifacts ({}); built {} outputs, {} already built",
+            report.downloaded,
+            report.artifacts,
+            human_bytes(report.bytes_downloaded),
+            report.built.len(),
+            report.reused
+        )?;
+    }
+    writeln!(
+        stdout,
+        "{} -> {}",
+        report.link.display(),
+        report.output.display()
+    )?;
+    let mut bin = report.scripts.clone();
+    bin.push("python".into());
+    writeln!(
+        stdout,
+        "  {}/bin: {}",
+        report.link.display(),
+        bin.join(", ")
+    )?;
+    Ok(())
+}
+
+fn run_fetch(args: FetchArgs) -> Result<()> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    let progress = progress_mode(&args.progress)?;
     let options = plan_options(&args.target, &args.select, args.offline)?;
     let outcome = plan::plan_project(&args.dir, &options)?;
     let store = open_store()?;
@@ -635,6 +778,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => run_plan(args).map(|()| ExitCode::SUCCESS),
+        Command::App(args) => run_app(args).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => run_fetch(args).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
         Command::Sources(args) => run_sources(args),

@@ -5,10 +5,10 @@
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem};
 use lock2build_overrides::{
-    draft_override, export_patch, guess_from_log, host_check, install_command, package_file_path, parse_ecosystem,
-    standard_sources, validate_layer, Database, PackageManager,
+    draft_override, export_patch, guess_from_log, host_check, install_command, package_file_path,
+    parse_ecosystem, standard_sources, validate_layer, Database, HostReport, PackageManager,
 };
-use lock2build_plan::plan::Plan;
+use lock2build_plan::plan::{Node, Plan};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,75 +17,147 @@ use std::path::{Path, PathBuf};
 pub fn load(project: &Path) -> Result<Database> {
     let sources = standard_sources(project).context("reading the override layers")?;
     Database::load(&sources).map_err(|errors| {
-        anyhow!("{}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     })
 }
 
 /// Whether a node is built from source on this plan (and so needs its
 /// native libraries and tools at build time).
-fn built_from_source(node: &lock2build_plan::plan::Node) -> bool {
+pub fn built_from_source(node: &Node) -> bool {
     match node.ecosystem {
         Ecosystem::Crates => true,
         Ecosystem::Npm => node.flags.has_install_script,
-        Ecosystem::Pypi => node.artifact.as_ref().is_some_and(|a| a.kind != ArtifactKind::Wheel),
+        Ecosystem::Pypi => node
+            .artifact
+            .as_ref()
+            .is_some_and(|a| a.kind != ArtifactKind::Wheel),
     }
+}
+
+/// The native libraries and tools some source builds need.
+pub struct NativeNeeds {
+    /// `ecosystem name version` and the ids it needs, per package built from source.
+    pub who: Vec<(String, Vec<String>)>,
+    /// What the host has of all of them.
+    pub report: HostReport,
+}
+
+/// What the source builds among `nodes` need, checked on the host.
+pub fn native_needs<'a>(nodes: impl IntoIterator<Item = &'a Node>, db: &Database) -> NativeNeeds {
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut who: Vec<(String, Vec<String>)> = Vec::new();
+    for node in nodes {
+        let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
+        let ids: Vec<String> = resolved
+            .native
+            .iter()
+            .chain(resolved.tools.iter())
+            .cloned()
+            .collect();
+        if !ids.is_empty() {
+            needed.extend(ids.iter().cloned());
+            who.push((
+                format!("{} {} {}", node.ecosystem, node.name, node.version),
+                ids,
+            ));
+        }
+    }
+    let ids: Vec<String> = needed.into_iter().collect();
+    let report = if ids.is_empty() {
+        HostReport::default()
+    } else {
+        host_check(db.providers(), &ids)
+    };
+    NativeNeeds { who, report }
+}
+
+impl NativeNeeds {
+    /// Each package and what it needs, missing ones marked.
+    pub fn per_package(&self) -> String {
+        let mut out = String::new();
+        for (label, ids) in &self.who {
+            let marked: Vec<String> = ids
+                .iter()
+                .map(|id| {
+                    if self.report.missing.contains(id) {
+                        format!("{id} (missing)")
+                    } else {
+                        id.clone()
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "  {label}: {}", marked.join(", "));
+        }
+        out
+    }
+}
+
+/// The commands that install `missing`: this host's package manager, and
+/// the nixpkgs attributes for Nix users.
+pub fn install_help(db: &Database, missing: &[String]) -> String {
+    let mut out = String::new();
+    let manager = PackageManager::detect().unwrap_or(PackageManager::Debian);
+    if let Some(cmd) = install_command(db.providers(), missing, manager) {
+        let _ = writeln!(out, "Install them with:\n  {cmd}");
+    }
+    if manager != PackageManager::Nix {
+        if let Some(cmd) = install_command(db.providers(), missing, PackageManager::Nix) {
+            let _ = writeln!(out, "Nix users: {cmd}");
+        }
+    }
+    out
 }
 
 /// `lock2build doctor`: the native libraries and tools the plan's source
 /// builds need, which the host has, and the command that installs the rest.
 pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
     let mut out = String::new();
-    let mut needed: BTreeSet<String> = BTreeSet::new();
-    let mut who: Vec<(String, Vec<String>)> = Vec::new();
-    for node in plan.packages.iter().filter(|n| built_from_source(n)) {
-        let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
-        let ids: Vec<String> = resolved.native.iter().chain(resolved.tools.iter()).cloned().collect();
-        if !ids.is_empty() {
-            needed.extend(ids.iter().cloned());
-            who.push((format!("{} {} {}", node.ecosystem, node.name, node.version), ids));
-        }
-    }
-    if needed.is_empty() {
+    let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
+    if needs.who.is_empty() {
         out.push_str("No package of this plan is built from source with native needs the overrides database knows of.\n");
         return (out, true);
     }
-    let ids: Vec<String> = needed.into_iter().collect();
-    let report = host_check(db.providers(), &ids);
+    let report = &needs.report;
     let _ = writeln!(out, "Built from source, with native needs:");
-    for (label, ids) in &who {
-        let marked: Vec<String> = ids
-            .iter()
-            .map(|id| if report.missing.contains(id) { format!("{id} (missing)") } else { id.clone() })
-            .collect();
-        let _ = writeln!(out, "  {label}: {}", marked.join(", "));
-    }
-    let _ = writeln!(out, "\nOn this host: {} present, {} missing", report.present.len(), report.missing.len());
+    out.push_str(&needs.per_package());
+    let _ = writeln!(
+        out,
+        "\nOn this host: {} present, {} missing",
+        report.present.len(),
+        report.missing.len()
+    );
     if !report.unknown.is_empty() {
-        let _ = writeln!(out, "  unknown to the provider table: {}", report.unknown.join(", "));
+        let _ = writeln!(
+            out,
+            "  unknown to the provider table: {}",
+            report.unknown.join(", ")
+        );
     }
     if report.missing.is_empty() {
         let _ = writeln!(out, "Everything needed is installed.");
         return (out, true);
     }
-    let _ = writeln!(out, "  missing: {}", report.missing.join(", "));
-    let manager = PackageManager::detect().unwrap_or(PackageManager::Debian);
-    if let Some(cmd) = install_command(db.providers(), &report.missing, manager) {
-        let _ = writeln!(out, "\nInstall them with:\n  {cmd}");
-    }
-    if manager != PackageManager::Nix {
-        if let Some(cmd) = install_command(db.providers(), &report.missing, PackageManager::Nix) {
-            let _ = writeln!(out, "Nix users: {cmd}");
-        }
-    }
+    let _ = writeln!(out, "  missing: {}\n", report.missing.join(", "));
+    out.push_str(&install_help(db, &report.missing));
     (out, false)
 }
 
 /// Splits `ECOSYSTEM/NAME[@VERSION]`.
 pub fn parse_package(spec: &str) -> Result<(Ecosystem, String, Option<String>)> {
-    let (eco, rest) = spec
-        .split_once('/')
-        .ok_or_else(|| anyhow!("`{spec}`: expected ECOSYSTEM/NAME, e.g. pypi/pillow, npm/canvas, crates/openssl-sys"))?;
-    let ecosystem = parse_ecosystem(eco).ok_or_else(|| anyhow!("`{eco}`: unknown ecosystem (pypi, npm or crates)"))?;
+    let (eco, rest) = spec.split_once('/').ok_or_else(|| {
+        anyhow!(
+            "`{spec}`: expected ECOSYSTEM/NAME, e.g. pypi/pillow, npm/canvas, crates/openssl-sys"
+        )
+    })?;
+    let ecosystem = parse_ecosystem(eco)
+        .ok_or_else(|| anyhow!("`{eco}`: unknown ecosystem (pypi, npm or crates)"))?;
     // npm scopes contain a slash and an @ at the start.
     let (name, version) = match rest.rfind('@') {
         Some(i) if i > 0 => (rest[..i].to_owned(), Some(rest[i + 1..].to_owned())),
@@ -108,7 +180,11 @@ pub fn why(db: &Database, ecosystem: Ecosystem, name: &str, version: &str) -> St
             "  {:?}: {}{}\n      from {}",
             c.field,
             c.values.join(", "),
-            if c.replaced { " (replaces earlier layers)" } else { "" },
+            if c.replaced {
+                " (replaces earlier layers)"
+            } else {
+                ""
+            },
             c.origin
         );
     }
@@ -122,8 +198,10 @@ pub fn why(db: &Database, ecosystem: Ecosystem, name: &str, version: &str) -> St
 /// `NEEDED`) that the wheel does not bundle itself (auditwheel puts bundled
 /// ones in `<name>.libs/`).
 pub fn wheel_needed(wheel: &Path) -> Result<Vec<String>> {
-    let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    let mut archive = zip::ZipArchive::new(file).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
+    let file =
+        std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
     let mut needed = BTreeSet::new();
     let mut bundled = BTreeSet::new();
     for i in 0..archive.len() {
@@ -140,7 +218,10 @@ pub fn wheel_needed(wheel: &Path) -> Result<Vec<String>> {
             needed.extend(elf.libraries.iter().map(|l| l.to_string()));
         }
     }
-    Ok(needed.into_iter().filter(|n| !bundled.contains(n)).collect())
+    Ok(needed
+        .into_iter()
+        .filter(|n| !bundled.contains(n))
+        .collect())
 }
 
 /// `lock2build overrides new`: drafts a package file in the project layer.
@@ -156,7 +237,8 @@ pub fn new_override(
 ) -> Result<(PathBuf, Vec<String>)> {
     let mut ids = match log {
         Some(log) => {
-            let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+            let text = std::fs::read_to_string(log)
+                .with_context(|| format!("reading {}", log.display()))?;
             guess_from_log(db.providers(), &text)
         }
         None => Vec::new(),
@@ -169,9 +251,15 @@ pub fn new_override(
             }
         }
     }
-    let path = project.join(".lock2build").join("overrides").join(package_file_path(ecosystem, name));
+    let path = project
+        .join(".lock2build")
+        .join("overrides")
+        .join(package_file_path(ecosystem, name));
     if path.exists() && !force {
-        bail!("{} exists; edit it, or pass --force to replace it", path.display());
+        bail!(
+            "{} exists; edit it, or pass --force to replace it",
+            path.display()
+        );
     }
     let text = draft_override(db.providers(), ecosystem, name, version, &ids);
     if let Some(parent) = path.parent() {
@@ -188,7 +276,14 @@ pub fn check(project: &Path) -> Result<usize> {
     let community = lock2build_overrides::community_dir();
     let problems = validate_layer(&dir, community.as_deref());
     if !problems.is_empty() {
-        bail!("{}", problems.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+        bail!(
+            "{}",
+            problems
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     let count = walk_toml(&dir);
     // The lock2build.toml [overrides] table loads with the rest.
@@ -197,7 +292,9 @@ pub fn check(project: &Path) -> Result<usize> {
 }
 
 fn walk_toml(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| {
@@ -227,7 +324,10 @@ pub fn export(project: &Path) -> Result<String> {
     let mut patch = export_patch(&sources, &community).map_err(|e| anyhow!("{e}"))?;
     // A fixture test per contributed package: the version it applies to and
     // what the database must then say (crates/overrides/tests/cases.rs runs them).
-    let repo = community.parent().map(Path::to_path_buf).unwrap_or_default();
+    let repo = community
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let db = load(project)?;
     for ecosystem in lock2build_overrides::ECOSYSTEMS {
         let names: Vec<String> = db.packages(ecosystem).map(str::to_owned).collect();
@@ -237,22 +337,42 @@ pub fn export(project: &Path) -> Result<String> {
                 .iter()
                 .filter(|e| e.origin.layer == lock2build_overrides::LayerKind::Project)
                 .collect();
-            let Some(first) = entries.first() else { continue };
-            let version = lower_bound(&first.origin.versions)
-                .unwrap_or_else(|| if ecosystem == Ecosystem::Pypi { "0".into() } else { "0.0.0".into() });
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            let version = lower_bound(&first.origin.versions).unwrap_or_else(|| {
+                if ecosystem == Ecosystem::Pypi {
+                    "0".into()
+                } else {
+                    "0.0.0".into()
+                }
+            });
             let resolved = db.resolve(ecosystem, &name, &version);
-            let rel = format!("crates/overrides/tests/cases/{}-{}.toml", ecosystem, name.replace('/', "-").replace('@', ""));
+            let rel = format!(
+                "crates/overrides/tests/cases/{}-{}.toml",
+                ecosystem,
+                name.replace('/', "-").replace('@', "")
+            );
             if repo.join(&rel).exists() {
                 continue;
             }
-            let quote = |v: &[String]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ");
+            let quote = |v: &[String]| {
+                v.iter()
+                    .map(|x| format!("{x:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let mut case = format!(
                 "# Fixture test: what the database must say about {name} {version}.\necosystem = \"{ecosystem}\"\nname = {name:?}\nversion = {version:?}\nnative = [{}]\ntools = [{}]\n",
                 quote(&resolved.native),
                 quote(&resolved.tools)
             );
             if !resolved.env.is_empty() {
-                let env: Vec<String> = resolved.env.iter().map(|(k, v)| format!("{k:?} = {v:?}")).collect();
+                let env: Vec<String> = resolved
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k:?} = {v:?}"))
+                    .collect();
                 case.push_str(&format!("env = {{ {} }}\n", env.join(", ")));
             }
             let lines: Vec<&str> = case.lines().collect();
@@ -273,10 +393,21 @@ pub fn export(project: &Path) -> Result<String> {
 /// The lowest version a range admits, when it says (`>=1.2`, `==1.2`,
 /// `^1.2`, `~1.2`, `1.2`).
 fn lower_bound(range: &str) -> Option<String> {
-    let first = range.split([',', ' ']).find(|p| !p.trim().is_empty())?.trim();
+    let first = range
+        .split([',', ' '])
+        .find(|p| !p.trim().is_empty())?
+        .trim();
     let version = first.trim_start_matches(['>', '=', '^', '~']);
-    if first.starts_with('<') || first.starts_with('!') || version.is_empty() || version.contains('*') {
+    if first.starts_with('<')
+        || first.starts_with('!')
+        || version.is_empty()
+        || version.contains('*')
+    {
         return None;
     }
-    version.chars().next().filter(char::is_ascii_digit).map(|_| version.to_owned())
+    version
+        .chars()
+        .next()
+        .filter(char::is_ascii_digit)
+        .map(|_| version.to_owned())
 }

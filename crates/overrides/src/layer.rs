@@ -117,6 +117,18 @@ pub fn community_dir() -> Option<PathBuf> {
         .then(|| in_tree.canonicalize().unwrap_or(in_tree))
 }
 
+/// `pypi/build-systems/requirements.txt` of the community database, when it
+/// exists: the pinned, hashed build systems Python source builds use.
+pub fn build_systems_requirements() -> Option<PathBuf> {
+    community_dir()
+        .map(|d| {
+            d.join("pypi")
+                .join("build-systems")
+                .join("requirements.txt")
+        })
+        .filter(|f| f.is_file())
+}
+
 /// The user's layer: `$XDG_CONFIG_HOME/lock2build/overrides`, else
 /// `$HOME/.config/lock2build/overrides` (whether or not it exists).
 pub fn user_dir() -> Option<PathBuf> {

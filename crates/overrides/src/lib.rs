@@ -40,7 +40,8 @@ pub use export::{export_patch, ExportError};
 pub use guess::{guess_from_log, guess_from_needed};
 pub use host::{host_check, host_check_with, install_command, HostReport, PackageManager};
 pub use layer::{
-    community_dir, project_sources, standard_sources, user_dir, LayerKind, LayerSource,
+    build_systems_requirements, community_dir, project_sources, standard_sources, user_dir,
+    LayerKind, LayerSource,
 };
 pub use load::{normalize_name, parse_ecosystem, ECOSYSTEMS};
 pub use providers::{is_valid_id, IdKind, Provider, Providers};

@@ -29,7 +29,7 @@ use crate::wheel::{normalize_tree, write_new_file};
 use lock2build_store::OutputDirs;
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The `.pth` file that puts the packages on `sys.path`.
 pub const ENV_PTH: &str = "lock2build-env.pth";
@@ -43,23 +43,31 @@ pub struct ComposedEnv {
     pub site_packages: Vec<PathBuf>,
 }
 
-/// Composes the environment of `app_out` (an installed wheel's output, or
-/// `None` for an environment of packages only, as a build needs) with the
-/// installed `packages`, into `out.building`. Paths written into the
-/// environment use `out.final_path`, where it will live; `app_out` and
-/// `packages` must be at their final (store) paths.
+/// Which scripts of the packages `result/bin` offers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptSelection {
+    /// Outputs whose `bin/` scripts are offered (the app; for a project
+    /// without one, its direct requirements), first one winning a name.
+    pub from: Vec<PathBuf>,
+    /// Only these names (from any package of the environment), when set.
+    pub only: Option<Vec<String>>,
+}
+
+/// Composes the environment of the installed `packages` (absolute output
+/// paths, the app first) into `out.building`, offering in `bin/` the
+/// scripts `scripts` selects. Paths written into the environment use
+/// `out.final_path`, where it will live; `packages` must be at their final
+/// (store) paths. A name in [`ScriptSelection::only`] that no package has
+/// is an error.
 pub fn compose_env(
-    app_out: Option<&Path>,
     packages: &[PathBuf],
+    scripts: &ScriptSelection,
     python: &PythonInfo,
     out: &OutputDirs,
 ) -> Result<ComposedEnv> {
     let root = &out.building;
     let mut site_dirs: Vec<PathBuf> = Vec::new();
-    for pkg in app_out
-        .into_iter()
-        .chain(packages.iter().map(PathBuf::as_path))
-    {
+    for pkg in packages {
         if !pkg.is_absolute() {
             return Err(PythonError::NotInstalled {
                 path: pkg.to_owned(),
@@ -114,25 +122,36 @@ pub fn compose_env(
     let env_site = root.join(&python.site_packages);
     write_new_file(&env_site.join(ENV_PTH), pth.as_bytes(), 0o644)?;
 
-    let mut scripts = Vec::new();
-    if let Some(app) = app_out {
-        let installed_header = python_shebang(&python.executable);
-        let env_header = python_shebang(&out.final_path.join("bin/python"));
-        let app_bin = app.join("bin");
-        let mut names: Vec<String> = match fs::read_dir(&app_bin) {
+    let installed_header = python_shebang(&python.executable);
+    let env_header = python_shebang(&out.final_path.join("bin/python"));
+    let sources: &[PathBuf] = match &scripts.only {
+        Some(_) => packages,
+        None => &scripts.from,
+    };
+    let mut offered: Vec<String> = Vec::new();
+    for pkg in sources {
+        let pkg_bin = pkg.join("bin");
+        let mut names: Vec<String> = match fs::read_dir(&pkg_bin) {
             Ok(entries) => entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_err("read directory", &app_bin)(e)),
+            Err(e) => return Err(io_err("read directory", &pkg_bin)(e)),
         };
         names.sort();
         for name in names {
-            if !is_script_name(&name) || interpreter_names.contains(&name) {
+            if !is_script_name(&name)
+                || interpreter_names.contains(&name)
+                || offered.contains(&name)
+                || scripts
+                    .only
+                    .as_ref()
+                    .is_some_and(|only| !only.contains(&name))
+            {
                 continue;
             }
-            let source = app_bin.join(&name);
+            let source = pkg_bin.join(&name);
             let target = bin.join(&name);
             let meta = fs::symlink_metadata(&source).map_err(io_err("inspect", &source))?;
             let content = if meta.is_file() {
@@ -141,7 +160,7 @@ pub fn compose_env(
                 Vec::new()
             };
             match content.strip_prefix(installed_header.as_bytes()) {
-                // A Python script of the app: run it with the environment's
+                // A Python script: run it with the environment's
                 // interpreter, so it sees the packages.
                 Some(body) => {
                     let mut text = env_header.clone().into_bytes();
@@ -151,9 +170,27 @@ pub fn compose_env(
                 // Anything else (shell scripts, binaries) as it is.
                 None => symlink(&source, &target).map_err(io_err("create symlink", &target))?,
             }
-            scripts.push(name);
+            offered.push(name);
         }
     }
+    if let Some(only) = &scripts.only {
+        let missing: Vec<&str> = only
+            .iter()
+            .filter(|n| !offered.contains(n) && !interpreter_names.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(PythonError::NotInstalled {
+                path: root.clone(),
+                reason: format!(
+                    "no package of the environment has the script(s) {}",
+                    missing.join(", ")
+                ),
+            });
+        }
+    }
+    offered.sort();
+    let scripts = offered;
     normalize_tree(root)?;
     Ok(ComposedEnv {
         scripts,

@@ -4,6 +4,8 @@
 //!   `bin/`, …), every file checked against the wheel's `RECORD`.
 //! - [`compose_env`]: a venv-like `result` whose `bin/python` and console
 //!   scripts see exactly the locked packages' outputs, nothing of the host.
+//! - [`build_wheel`]: an sdist or project built into a wheel through its
+//!   PEP 517 backend, in the sandbox, with pinned build systems.
 //!
 //! See `docs/python-build.md` for the layouts and what is verified.
 
@@ -12,13 +14,15 @@
 
 mod env;
 mod error;
+mod pep517;
 mod python;
 mod record;
 mod scripts;
 mod wheel;
 
-pub use env::{compose_env, ComposedEnv, ENV_PTH};
+pub use env::{compose_env, ComposedEnv, ScriptSelection, ENV_PTH};
 pub use error::{PythonError, Result};
+pub use pep517::{build_wheel, BuildSystem, WheelBuild, FRONTEND, MISSING_BUILD_REQUIREMENT};
 pub use python::PythonInfo;
 pub use record::{record_hash, Record, RecordEntry};
 pub use scripts::{launcher, parse_entry_points, python_shebang, EntryPoint};

@@ -25,6 +25,8 @@ pub struct PythonInfo {
     /// Where packages go relative to a prefix, for this interpreter in a
     /// venv (`lib/python3.11/site-packages`).
     pub site_packages: PathBuf,
+    /// Where `Python.h` is (`sysconfig`'s `include`): C extensions need it.
+    pub include: PathBuf,
 }
 
 /// The probe's answer (a JSON object on one line).
@@ -35,6 +37,7 @@ struct Probe {
     implementation: String,
     version: (u32, u32, u32),
     site_packages: PathBuf,
+    include: PathBuf,
 }
 
 /// Printed by the interpreter being probed.
@@ -49,6 +52,7 @@ print(json.dumps({
     "implementation": sys.implementation.name,
     "version": list(sys.version_info[:3]),
     "site_packages": os.path.relpath(purelib, "/@"),
+    "include": sysconfig.get_paths()["include"],
 }))
 "#;
 
@@ -99,7 +103,13 @@ impl PythonInfo {
             implementation: probe.implementation,
             version: probe.version,
             site_packages: probe.site_packages,
+            include: probe.include,
         })
+    }
+
+    /// Whether C extensions can be built against it (`Python.h` exists).
+    pub fn has_headers(&self) -> bool {
+        self.include.join("Python.h").is_file()
     }
 
     /// `3.11`.

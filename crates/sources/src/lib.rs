@@ -160,13 +160,7 @@ pub fn collect_for(
 /// `overrides/pypi/build-systems/requirements.txt` of the community
 /// database, when it exists.
 pub fn default_build_systems() -> Option<PathBuf> {
-    lock2build_overrides::community_dir()
-        .map(|d| {
-            d.join("pypi")
-                .join("build-systems")
-                .join("requirements.txt")
-        })
-        .filter(|f| f.is_file())
+    lock2build_overrides::build_systems_requirements()
 }
 
 /// [`collect`], with the build-system requirements file given (or none),

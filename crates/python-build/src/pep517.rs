@@ -1,0 +1,229 @@
+//! Building a source tree (an unpacked sdist, or the project itself) into
+//! a wheel through its PEP 517 backend, in the sandbox, offline.
+//!
+//! The step runs the build environment's interpreter (a composed
+//! environment of pinned, hashed build-system wheels: setuptools, hatchling,
+//! poetry-core, …) on a small PEP 517 front end ([`FRONTEND`]) that:
+//!
+//! 1. applies the override's patches (`patch -p1`), if any;
+//! 2. reads `[build-system]` from `pyproject.toml` (no file, or no
+//!    `build-backend`: `setuptools.build_meta:__legacy__`, as pip does),
+//!    honouring `backend-path`;
+//! 3. asks the backend for its dynamic requirements
+//!    (`get_requires_for_build_wheel`) and stops with a clear message if
+//!    one is not installed in the build environment (there is no network to
+//!    fetch it: it has to be pinned);
+//! 4. calls `build_wheel` into the output directory.
+//!
+//! The source tree is a writable scratch mount (`/build/src`): backends
+//! write `build/` and `*.egg-info` next to the sources. Only the wheel
+//! directory (`/build/dist`) is kept. Everything the step printed is in the
+//! log the caller names.
+
+use crate::error::{io_err, PythonError, Result};
+use crate::python::PythonInfo;
+use lock2build_sandbox::{Mount, Sandbox, SandboxSpec};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The PEP 517 front end run inside the sandbox:
+/// `python -c FRONTEND <source> <wheel dir> [patch …]`.
+pub const FRONTEND: &str = r#"
+import importlib, os, re, subprocess, sys
+src, out, patches = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.chdir(src)
+for patch in patches:
+    print(f"lock2build: applying {os.path.basename(patch)}", flush=True)
+    subprocess.run(["patch", "-p1", "--forward", "--batch", "-i", patch], check=True)
+try:
+    import tomllib
+except ImportError:
+    import tomli as tomllib
+try:
+    with open("pyproject.toml", "rb") as f:
+        system = tomllib.load(f).get("build-system", {})
+except FileNotFoundError:
+    system = {}
+backend = system.get("build-backend") or "setuptools.build_meta:__legacy__"
+for path in reversed(system.get("backend-path", [])):
+    sys.path.insert(0, os.path.abspath(path))
+module, _, attrs = backend.partition(":")
+print(f"lock2build: build backend {backend}", flush=True)
+hooks = importlib.import_module(module)
+for attr in filter(None, attrs.split(".")):
+    hooks = getattr(hooks, attr)
+get_requires = getattr(hooks, "get_requires_for_build_wheel", None)
+if get_requires is not None:
+    import importlib.metadata as md
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:
+        Requirement = None
+    missing = []
+    for req in get_requires({}) or []:
+        if Requirement is not None:
+            parsed = Requirement(req)
+            if parsed.marker is not None and not parsed.marker.evaluate():
+                continue
+            name = parsed.name
+        else:
+            name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req).group(1)
+        try:
+            md.distribution(name)
+        except md.PackageNotFoundError:
+            missing.append(req)
+    if missing:
+        print("lock2build: the build backend also needs " + ", ".join(missing) + ", which the pinned build systems do not have (the build has no network)", file=sys.stderr)
+        sys.exit(3)
+wheel = hooks.build_wheel(os.path.abspath(out), {})
+print(f"lock2build: built {wheel}", flush=True)
+"#;
+
+/// Exit code of [`FRONTEND`] when the backend needs a requirement that is
+/// not in the build environment.
+pub const MISSING_BUILD_REQUIREMENT: i32 = 3;
+
+/// `[build-system]` of a source tree, as a front end reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSystem {
+    /// `requires` (PEP 508 strings); setuptools and wheel without a `pyproject.toml`.
+    pub requires: Vec<String>,
+    /// `build-backend`; `setuptools.build_meta:__legacy__` when absent.
+    pub backend: String,
+}
+
+impl BuildSystem {
+    /// Reads `<source>/pyproject.toml`.
+    pub fn read(source: &Path) -> Result<BuildSystem> {
+        let path = source.join("pyproject.toml");
+        let legacy = "setuptools.build_meta:__legacy__".to_owned();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(BuildSystem {
+                    requires: vec!["setuptools>=40.8.0".into(), "wheel".into()],
+                    backend: legacy,
+                })
+            }
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        let doc: toml::Table = toml::from_str(&text).map_err(|e| PythonError::Build {
+            project: source.to_owned(),
+            reason: format!("`pyproject.toml` is not valid TOML: {e}"),
+        })?;
+        let system = doc.get("build-system").and_then(toml::Value::as_table);
+        let requires = match system.and_then(|s| s.get("requires")) {
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                return Err(PythonError::Build {
+                    project: source.to_owned(),
+                    reason: "`[build-system] requires` in pyproject.toml is not a list of strings"
+                        .into(),
+                })
+            }
+            None => vec!["setuptools>=40.8.0".into(), "wheel".into()],
+        };
+        let backend = system
+            .and_then(|s| s.get("build-backend"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or(legacy);
+        Ok(BuildSystem { requires, backend })
+    }
+}
+
+/// One wheel build.
+#[derive(Debug, Clone)]
+pub struct WheelBuild<'a> {
+    /// The source tree on the host; the build may write into it.
+    pub source: &'a Path,
+    /// The build environment (a [`compose_env`](crate::compose_env) output
+    /// in the store) whose `bin/python` runs the build.
+    pub build_env: &'a Path,
+    /// The package outputs the build environment refers to: mounted
+    /// read-only at their paths.
+    pub env_inputs: &'a [PathBuf],
+    /// The interpreter (its directories are mounted read-only).
+    pub python: &'a PythonInfo,
+    /// Variables on top of the sandbox's clean environment (override knobs).
+    pub env: BTreeMap<String, String>,
+    /// Patches to apply (`patch -p1`) before building.
+    pub patches: &'a [PathBuf],
+    /// Where the step's output goes.
+    pub log: &'a Path,
+}
+
+/// Builds `build.source` into a wheel in `dist` (an empty host directory)
+/// and returns the wheel's path.
+pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result<PathBuf> {
+    let fail = |reason: String| PythonError::Build {
+        project: build.source.to_owned(),
+        reason,
+    };
+    let src_inside = Path::new("/build/src");
+    let dist_inside = Path::new("/build/dist");
+    let mut read_only: Vec<Mount> = std::iter::once(build.build_env)
+        .chain(build.env_inputs.iter().map(PathBuf::as_path))
+        .map(|p| Mount::new(p, p))
+        .collect();
+    let mut patch_args = Vec::new();
+    for (i, patch) in build.patches.iter().enumerate() {
+        let inside = PathBuf::from(format!("/build/patches/{i}.patch"));
+        read_only.push(Mount::new(patch, &inside));
+        patch_args.push(inside);
+    }
+    let mut env = build.env.clone();
+    env.entry("PYTHONNOUSERSITE".into())
+        .or_insert_with(|| "1".into());
+    env.entry("PYTHONDONTWRITEBYTECODE".into())
+        .or_insert_with(|| "1".into());
+    env.entry("PIP_NO_INDEX".into())
+        .or_insert_with(|| "1".into());
+    let mut spec = SandboxSpec {
+        command: Vec::new(),
+        env,
+        read_only,
+        output: Mount::new(dist, dist_inside),
+        scratch: vec![Mount::new(build.source, src_inside)],
+        workdir: src_inside.to_owned(),
+        toolchain_dirs: build.python.runtime_dirs(),
+    };
+    let visible = |p: &Path| OsString::from(sandbox.visible_path(&spec, p));
+    let mut command: Vec<OsString> = vec![
+        build.build_env.join("bin/python").into(),
+        "-c".into(),
+        FRONTEND.into(),
+        visible(src_inside),
+        visible(dist_inside),
+    ];
+    command.extend(patch_args.iter().map(|p| visible(p)));
+    spec.command = command;
+    let status = sandbox.run(&spec, build.log)?;
+    if !status.success() {
+        return Err(fail(match status.code() {
+            Some(MISSING_BUILD_REQUIREMENT) => {
+                "its build backend needs a requirement the pinned build systems do not have (see the log)".into()
+            }
+            Some(code) => format!("the build exited with code {code}"),
+            None => format!("the build was killed ({status})"),
+        }));
+    }
+    let mut wheels: Vec<PathBuf> = fs::read_dir(dist)
+        .map_err(io_err("read directory", dist))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    match wheels.len() {
+        1 => Ok(wheels.remove(0)),
+        0 => Err(fail(
+            "the backend reported success but wrote no wheel".into(),
+        )),
+        n => Err(fail(format!("the backend wrote {n} wheels; expected one"))),
+    }
+}

@@ -1,0 +1,1098 @@
+//! `lock2build app` for Python projects: the plan of a poetry.lock, uv.lock
+//! or hashed requirements.txt built into an environment, `./result`.
+//!
+//! The nodes, each a store output named by its identity:
+//!
+//! ```text
+//! wheel     a locked wheel installed (install_wheel)        ← the wheel's hash, python
+//! build-env the pinned build systems, composed              ← their wheel nodes
+//! sdist     an sdist built in the sandbox, then installed   ← the sdist's hash, build-env, overrides, python, cc
+//! project   the project's own tree, built the same way      ← the tree's hash, build-env, python, cc
+//! env       the app's environment (`result`)                ← every node above it, the script selection
+//! ```
+//!
+//! Before anything is built: the native libraries and tools the source
+//! builds need (overrides database) are checked on the host, all at once.
+//! Everything is fetched (verified) in one parallel pass. Wheel installs
+//! and builds then run in parallel, a node at a time each. A build's log is
+//! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
+
+use crate::overrides_cmd;
+use anyhow::{anyhow, bail, Context, Result};
+use lock2build_fetch::{fetch_all, FetchOptions};
+use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
+use lock2build_overrides::{build_systems_requirements, guess_from_log, Database, Resolved};
+use lock2build_plan::discover::{FoundLock, LockKind};
+use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
+use lock2build_python::{
+    build_wheel, compose_env, install_wheel, BuildSystem, PythonInfo, ScriptSelection, WheelBuild,
+};
+use lock2build_sandbox::Sandbox;
+use lock2build_store::{ArchiveFormat, LiveSet, NodeId, OutputDirs, Store, ToolchainId};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What `lock2build app` needs.
+pub struct AppOptions {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// Planning (target, selection, index).
+    pub plan: PlanOptions,
+    /// The interpreter the app runs with.
+    pub python: PathBuf,
+    /// How builds run.
+    pub sandbox: Sandbox,
+    /// Downloads.
+    pub fetch: FetchOptions,
+    /// Installs and builds at once.
+    pub jobs: usize,
+    /// The link to make (`<dir>/result`).
+    pub out_link: PathBuf,
+    /// `--script` names (override lock2build.toml's `[app] scripts`).
+    pub scripts: Vec<String>,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+}
+
+/// What `lock2build app` did.
+#[derive(Debug, Serialize)]
+pub struct AppReport {
+    /// The `result` link.
+    pub link: PathBuf,
+    /// The environment's store path.
+    pub output: PathBuf,
+    /// The scripts in `result/bin` (besides `python`).
+    pub scripts: Vec<String>,
+    /// Artifacts the plan needs.
+    pub artifacts: usize,
+    /// Of which downloaded now.
+    pub downloaded: usize,
+    /// Bytes downloaded now.
+    pub bytes_downloaded: u64,
+    /// Nodes built (installed, compiled or composed) now, by label.
+    pub built: Vec<String>,
+    /// Nodes already in the store.
+    pub reused: usize,
+    /// Build logs kept, by label.
+    pub logs: BTreeMap<String, PathBuf>,
+    /// Notes for the user (editable installs built as wheels, …).
+    pub notes: Vec<String>,
+}
+
+/// How a package node is made.
+#[derive(Debug, Clone)]
+enum Recipe {
+    /// Install this wheel.
+    Wheel { file: PathBuf, filename: String },
+    /// Build this unpacked sdist in the sandbox, install the wheel.
+    Sdist {
+        source: PathBuf,
+        overrides: Resolved,
+    },
+    /// Build (a copy of) the project directory in the sandbox, install the wheel.
+    Project { dir: PathBuf, overrides: Resolved },
+}
+
+/// A composed environment of pinned build systems.
+#[derive(Debug, Clone)]
+struct BuildEnv {
+    id: NodeId,
+    path: PathBuf,
+    /// The package outputs it refers to.
+    inputs: Vec<PathBuf>,
+}
+
+/// One package node to make.
+#[derive(Debug, Clone)]
+struct Job {
+    label: String,
+    name: String,
+    version: String,
+    id: NodeId,
+    recipe: Recipe,
+    /// Index of its build environment.
+    env: Option<usize>,
+}
+
+/// The toolchains node identities include.
+struct Toolchains {
+    python: ToolchainId,
+    cc: Option<ToolchainId>,
+}
+
+/// Builds the Python app of `options.dir`.
+pub fn build_app(options: &AppOptions) -> Result<AppReport> {
+    let started = Instant::now();
+    let say = |line: String| {
+        if options.progress {
+            eprintln!("{line}");
+        }
+    };
+    let python = PythonInfo::probe(&options.python)?;
+    let outcome = plan::plan_project(&options.dir, &options.plan)?;
+    let plan = outcome.plan;
+    let project = python_project(&plan, &options.dir)?;
+    let nodes: Vec<&Node> = plan
+        .packages
+        .iter()
+        .filter(|n| n.project == project)
+        .collect();
+    let lockfile = plan.projects[project].lockfile.display().to_string();
+    say(format!(
+        "lock2build app: {} ({}, {} packages) with Python {} ({})",
+        options.dir.display(),
+        lockfile,
+        nodes.len(),
+        python.version_short(),
+        python.executable.display()
+    ));
+
+    let db = overrides_cmd::load(&options.dir)?;
+    let project_dir = std::path::absolute(&options.dir)?;
+    let lock_dir = project_dir.join(
+        plan.projects[project]
+            .lockfile
+            .parent()
+            .unwrap_or(Path::new("")),
+    );
+    let mut notes = Vec::new();
+
+    // What is built from source: sdists and the project itself.
+    let mut source_builds: Vec<&Node> = Vec::new();
+    for node in &nodes {
+        match (&node.source, &node.artifact) {
+            (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
+            (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
+            (Source::Directory { editable, .. }, None) => {
+                if *editable {
+                    notes.push(format!(
+                        "{} is locked as an editable install; lock2build builds it as a wheel (rerun after editing it)",
+                        node.name
+                    ));
+                }
+                source_builds.push(node);
+            }
+            (Source::Virtual { .. }, None) => {}
+            (_, Some(a)) => bail!(
+                "{}: {} {} comes as {:?}, which lock2build app cannot build yet\n  help: lock it from a package index (a wheel or an sdist)",
+                lockfile,
+                node.name,
+                node.version,
+                a.kind
+            ),
+            (source, None) => bail!(
+                "{}: {} {} has no artifact to build from ({source:?})\n  help: lock it from a package index, or as a local directory",
+                lockfile,
+                node.name,
+                node.version
+            ),
+        }
+    }
+
+    // Native needs first: one error naming all that is missing.
+    if !source_builds.is_empty() {
+        check_native(&source_builds, &db, &python)?;
+    }
+
+    let store = open_store()?;
+    let toolchains = Toolchains {
+        python: ToolchainId::probe(&python.executable)?,
+        cc: if source_builds.is_empty() {
+            None
+        } else {
+            ToolchainId::probe(Path::new("cc")).ok()
+        },
+    };
+    let target = plan.target.describe();
+
+    // The app's artifacts, verified, in one parallel pass.
+    let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
+    requests.retain(|r| {
+        nodes
+            .iter()
+            .any(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == r.hashes))
+    });
+    let mut fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+    let artifact_path = |hashes: &[Hash]| -> Result<PathBuf> {
+        store
+            .source(hashes)
+            .ok_or_else(|| anyhow!("internal: a fetched artifact is not in the store"))
+    };
+
+    // Source builds: their trees, and the pinned build systems each needs
+    // (its `[build-system] requires` and the override's `build-requires`,
+    // with their dependencies). Every unpinned requirement is named before
+    // anything is built.
+    let build_systems = if source_builds.is_empty() {
+        None
+    } else {
+        Some(build_systems_plan(&options.plan)?)
+    };
+    let mut work_dirs = Vec::new();
+    let mut prepared = Vec::new();
+    let mut unpinned = Vec::new();
+    if let Some(bs) = &build_systems {
+        for node in &source_builds {
+            let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+            let (recipe, identity, tree) = match &node.artifact {
+                Some(a) => {
+                    let filename = a
+                        .filename
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{}.tar.gz", node.name, node.version));
+                    let format = ArchiveFormat::from_filename(&filename).ok_or_else(|| {
+                        anyhow!(
+                            "{} {}: `{filename}` is not an archive lock2build can unpack",
+                            node.name,
+                            node.version
+                        )
+                    })?;
+                    let work = tempfile::Builder::new()
+                        .prefix("lock2build-sdist-")
+                        .tempdir()?;
+                    let unpacked = work.path().join("src");
+                    lock2build_store::unpack(&artifact_path(&a.hashes)?, format, &unpacked)
+                        .with_context(|| format!("unpacking {filename}"))?;
+                    let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
+                    work_dirs.push(work);
+                    let identity = serde_json::json!({
+                        "recipe": "python-sdist/1",
+                        "sdist": filename,
+                        "integrity": a.integrity,
+                        "env": overrides.env,
+                        "patches": patch_hashes(&overrides.patches)?,
+                    });
+                    (
+                        Recipe::Sdist {
+                            source: source.clone(),
+                            overrides: overrides.clone(),
+                        },
+                        identity,
+                        source,
+                    )
+                }
+                None => {
+                    let Source::Directory { path, .. } = &node.source else {
+                        bail!("internal: {} has no directory source", node.name)
+                    };
+                    let dir = lock_dir.join(path);
+                    let identity = serde_json::json!({
+                        "recipe": "python-project/1",
+                        "tree": tree_hash(&dir)?,
+                        "env": overrides.env,
+                        "patches": patch_hashes(&overrides.patches)?,
+                    });
+                    (
+                        Recipe::Project {
+                            dir: dir.clone(),
+                            overrides: overrides.clone(),
+                        },
+                        identity,
+                        dir,
+                    )
+                }
+            };
+            let system = BuildSystem::read(&tree)?;
+            let requires: Vec<String> = system
+                .requires
+                .iter()
+                .chain(&overrides.build_requires)
+                .cloned()
+                .collect();
+            let (closure, missing) = pin_closure(bs, &requires);
+            if !missing.is_empty() {
+                unpinned.push(format!(
+                    "  {} {}: {}",
+                    node.name,
+                    node.version,
+                    missing.join(", ")
+                ));
+            }
+            prepared.push((*node, recipe, identity, closure));
+        }
+    }
+    if !unpinned.is_empty() {
+        bail!(
+            "these source builds need build requirements that are not pinned (builds have no network):\n{}\n  help: add them to overrides/pypi/build-systems/requirements.in and run refresh.sh there",
+            unpinned.join("\n")
+        );
+    }
+
+    // The build systems' wheels, fetched in a second pass.
+    let needed_pins: BTreeSet<&str> = prepared
+        .iter()
+        .flat_map(|p| p.3.iter().map(String::as_str))
+        .collect();
+    let pin_nodes: Vec<&Node> = build_systems
+        .iter()
+        .flat_map(|bs| bs.packages.iter())
+        .filter(|n| needed_pins.contains(n.id.as_str()))
+        .collect();
+    if let Some(bs) = &build_systems {
+        let (mut more, _) = crate::fetch_plan::requests(bs)?;
+        more.retain(|r| {
+            pin_nodes
+                .iter()
+                .any(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == r.hashes))
+        });
+        more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
+        if !more.is_empty() {
+            let report = fetch_all(&store, &more, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+            fetched.items.extend(report.items);
+            requests.extend(more);
+        }
+    }
+
+    // Wheel installs: the app's wheels and the build systems'.
+    let wheel_job = |node: &Node| -> Result<Job> {
+        let artifact = node
+            .artifact
+            .as_ref()
+            .ok_or_else(|| anyhow!("internal: no artifact"))?;
+        let filename = artifact
+            .filename
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
+        let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
+        Ok(Job {
+            label: format!("{} {}", node.name, node.version),
+            name: node.name.clone(),
+            version: node.version.clone(),
+            id: NodeId::compute(
+                &format!("{}-{}", node.name, node.version),
+                &recipe,
+                &[],
+                &[toolchains.python.clone()],
+                &target,
+            )?,
+            recipe: Recipe::Wheel {
+                file: artifact_path(&artifact.hashes)?,
+                filename,
+            },
+            env: None,
+        })
+    };
+    let mut app_wheels = Vec::new();
+    for node in &nodes {
+        if node
+            .artifact
+            .as_ref()
+            .is_some_and(|a| a.kind == ArtifactKind::Wheel)
+        {
+            app_wheels.push(wheel_job(node)?);
+        }
+    }
+    let mut pin_wheels: BTreeMap<String, Job> = BTreeMap::new();
+    for node in &pin_nodes {
+        if !node
+            .artifact
+            .as_ref()
+            .is_some_and(|a| a.kind == ArtifactKind::Wheel)
+        {
+            bail!(
+                "the pinned build system {} {} has no wheel for this target\n  help: build systems are installed from wheels; pick another version in overrides/pypi/build-systems/requirements.in and run refresh.sh",
+                node.name,
+                node.version
+            );
+        }
+        pin_wheels.insert(node.id.clone(), wheel_job(node)?);
+    }
+    let logs_dir = store.root().join("logs");
+    std::fs::create_dir_all(&logs_dir)
+        .with_context(|| format!("creating {}", logs_dir.display()))?;
+    let mut built = Vec::<String>::new();
+    let mut logs = BTreeMap::<String, PathBuf>::new();
+    let mut reused = 0usize;
+    let mut outputs: BTreeMap<NodeId, PathBuf> = BTreeMap::new();
+    let ctx = BuildContext {
+        store: &store,
+        python: &python,
+        sandbox: &options.sandbox,
+        logs_dir: &logs_dir,
+        db: &db,
+    };
+
+    let mut wheel_jobs: Vec<Job> = app_wheels
+        .iter()
+        .chain(pin_wheels.values())
+        .cloned()
+        .collect();
+    wheel_jobs.sort_by(|a, b| a.id.cmp(&b.id));
+    wheel_jobs.dedup_by(|a, b| a.id == b.id);
+    for (job, result) in run_parallel(&wheel_jobs, options.jobs, |job| ctx.make(job, &[])) {
+        let made = result?;
+        if made.built {
+            built.push(job.label.clone());
+        } else {
+            reused += 1;
+        }
+        outputs.insert(job.id.clone(), made.path);
+    }
+
+    // One build environment per set of build systems, then the builds.
+    let mut build_envs: Vec<(BTreeSet<String>, BuildEnv)> = Vec::new();
+    let mut source_jobs = Vec::new();
+    let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
+        .chain(toolchains.cc.clone())
+        .collect();
+    for (node, recipe, identity, closure) in prepared {
+        let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
+            Some(i) => i,
+            None => {
+                let inputs: Vec<NodeId> = closure
+                    .iter()
+                    .map(|pin| pin_wheels[pin].id.clone())
+                    .collect();
+                let paths: Vec<PathBuf> = inputs.iter().map(|id| outputs[id].clone()).collect();
+                let id = NodeId::compute(
+                    "build-env",
+                    &serde_json::json!({"recipe": "python-env/1", "scripts": "all"}),
+                    &inputs,
+                    &[toolchains.python.clone()],
+                    &target,
+                )?;
+                let made = store.build_output(&id, &inputs, |out| {
+                    compose_env(
+                        &paths,
+                        &ScriptSelection {
+                            from: paths.clone(),
+                            only: None,
+                        },
+                        &python,
+                        out,
+                    )?;
+                    Ok(())
+                })?;
+                if made.built {
+                    built.push("a build environment".into());
+                } else {
+                    reused += 1;
+                }
+                build_envs.push((
+                    closure,
+                    BuildEnv {
+                        id,
+                        path: made.path,
+                        inputs: paths,
+                    },
+                ));
+                build_envs.len() - 1
+            }
+        };
+        let env_id = build_envs[env_index].1.id.clone();
+        source_jobs.push(Job {
+            label: format!("{} {}", node.name, node.version),
+            name: node.name.clone(),
+            version: node.version.clone(),
+            id: NodeId::compute(
+                &format!("{}-{}", node.name, node.version),
+                &identity,
+                &[env_id],
+                &env_tools,
+                &target,
+            )?,
+            recipe,
+            env: Some(env_index),
+        });
+    }
+    let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
+    for job in &source_jobs {
+        if store.output(&job.id).is_none() {
+            say(format!("building {} from source…", job.label));
+        }
+    }
+    for (job, result) in run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs)) {
+        let made = result?;
+        logs.insert(job.label.clone(), ctx.log_path(&job.id));
+        if made.built {
+            say(format!("  built {}", job.label));
+            built.push(job.label.clone());
+        } else {
+            reused += 1;
+        }
+        outputs.insert(job.id.clone(), made.path);
+    }
+
+    // The app's environment.
+    let app_jobs: Vec<&Job> = source_jobs
+        .iter()
+        .filter(|j| {
+            nodes
+                .iter()
+                .any(|n| n.root && normalize(&n.name) == normalize(&j.name))
+        })
+        .collect();
+    let package_jobs: Vec<&Job> = app_jobs
+        .iter()
+        .copied()
+        .chain(
+            source_jobs
+                .iter()
+                .filter(|j| !app_jobs.iter().any(|a| a.id == j.id)),
+        )
+        .chain(app_wheels.iter())
+        .collect();
+    let selection = script_selection(
+        options,
+        &nodes,
+        &app_jobs,
+        &app_wheels,
+        &source_jobs,
+        &outputs,
+    )?;
+    let inputs: Vec<NodeId> = package_jobs.iter().map(|j| j.id.clone()).collect();
+    let paths: Vec<PathBuf> = package_jobs
+        .iter()
+        .map(|j| outputs[&j.id].clone())
+        .collect();
+    let root_name = nodes
+        .iter()
+        .find(|n| n.root)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| "app".into());
+    let env_id = NodeId::compute(
+        &format!("{root_name}-env"),
+        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only}),
+        &inputs,
+        &[toolchains.python.clone()],
+        &target,
+    )?;
+    let mut scripts = Vec::new();
+    let env = store.build_output(&env_id, &inputs, |out: &OutputDirs| {
+        scripts = compose_env(&paths, &selection, &python, out)?.scripts;
+        Ok(())
+    })?;
+    if env.built {
+        built.push("app environment".into());
+    } else {
+        reused += 1;
+        scripts = list_scripts(&env.path);
+    }
+
+    // `result`, a gc root; the plan's sources and outputs recorded as live.
+    link_result(&options.out_link, &env.path)?;
+    store.add_root(&options.out_link)?;
+    let mut live = LiveSet::default();
+    for r in &requests {
+        live.add_source(&r.hashes);
+    }
+    live.outputs = outputs
+        .keys()
+        .cloned()
+        .chain([env_id])
+        .chain(envs.iter().map(|e| e.id.clone()))
+        .collect();
+    store.record_plan(&project_dir.display().to_string(), &live)?;
+
+    say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
+    Ok(AppReport {
+        link: options.out_link.clone(),
+        output: env.path,
+        scripts,
+        artifacts: fetched.items.len(),
+        downloaded: fetched.downloaded(),
+        bytes_downloaded: fetched.bytes_downloaded(),
+        built,
+        reused,
+        logs,
+        notes,
+    })
+}
+
+fn open_store() -> Result<Store> {
+    let root = Store::default_root()?;
+    Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+}
+
+/// The one Python project of the plan.
+fn python_project(plan: &Plan, dir: &Path) -> Result<usize> {
+    let python: Vec<usize> = plan
+        .projects
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.ecosystem == Ecosystem::Pypi)
+        .map(|(i, _)| i)
+        .collect();
+    match python.as_slice() {
+        [one] => Ok(*one),
+        [] => bail!(
+            "{}: no Python lockfile (poetry.lock, uv.lock, requirements.txt) found\n  help: `lock2build app` builds Python projects; `lock2build plan` shows what was found",
+            dir.display()
+        ),
+        many => bail!(
+            "{}: several Python lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
+            dir.display(),
+            many.iter().map(|&i| plan.projects[i].lockfile.display().to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The plan of the pinned build systems, for the same target.
+fn build_systems_plan(options: &PlanOptions) -> Result<Plan> {
+    let path = build_systems_requirements().ok_or_else(|| {
+        anyhow!(
+            "the community overrides database (with pypi/build-systems/requirements.txt) was not found\n  help: set LOCK2BUILD_OVERRIDES to the `overrides/` directory of a lock2build checkout"
+        )
+    })?;
+    let lock = FoundLock {
+        kind: LockKind::Requirements,
+        display: path.clone(),
+        path,
+    };
+    let options = PlanOptions {
+        select: Default::default(),
+        ..options.clone()
+    };
+    Ok(plan::plan_lockfiles(&[lock], &options)
+        .context("planning the pinned build systems")?
+        .plan)
+}
+
+/// The pinned build systems (node ids of `bs`) that `requires` need, with
+/// their dependencies, and the requirements no pin satisfies. Backends
+/// that ask for more at build time get it too: setuptools `wheel`,
+/// meson-python `ninja`, scikit-build-core `cmake` and `ninja`; the front
+/// end itself uses `packaging`.
+fn pin_closure(bs: &Plan, requires: &[String]) -> (BTreeSet<String>, Vec<String>) {
+    let by_name: BTreeMap<String, &Node> = bs
+        .packages
+        .iter()
+        .filter(|n| !n.root)
+        .map(|n| (normalize(&n.name), n))
+        .collect();
+    let mut names: Vec<String> = vec!["packaging".into()];
+    let mut missing = Vec::new();
+    for req in requires {
+        let name = normalize(requirement_name(req.trim()));
+        if by_name.contains_key(&name) {
+            names.push(name);
+        } else if !req.contains(';') {
+            // A requirement under a marker is left to the front end, which
+            // evaluates it and stops if it applies and is missing.
+            missing.push(format!("`{req}`"));
+        }
+    }
+    for (backend, extra) in [
+        ("setuptools", &["wheel"][..]),
+        ("meson-python", &["ninja"]),
+        ("scikit-build-core", &["cmake", "ninja"]),
+    ] {
+        if names.iter().any(|n| n == backend) {
+            names.extend(extra.iter().map(|e| e.to_string()));
+        }
+    }
+    let mut closure = BTreeSet::new();
+    let mut stack: Vec<&Node> = names
+        .iter()
+        .filter_map(|n| by_name.get(n).copied())
+        .collect();
+    while let Some(node) = stack.pop() {
+        if closure.insert(node.id.clone()) {
+            stack.extend(
+                bs.packages
+                    .iter()
+                    .filter(|n| node.dependencies.contains(&n.id)),
+            );
+        }
+    }
+    (closure, missing)
+}
+
+/// The host check of every native library and tool the source builds
+/// need, and of the interpreter's headers when something compiles C.
+fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<()> {
+    let needs =
+        overrides_cmd::native_needs(nodes.iter().copied().filter(|n| n.artifact.is_some()), db);
+    let mut missing = needs.report.missing.clone();
+    let compiles = needs
+        .who
+        .iter()
+        .any(|(_, ids)| ids.iter().any(|i| i == "cc" || i == "c++"));
+    if compiles && !python.has_headers() && !missing.iter().any(|m| m == "libpython3") {
+        missing.push("libpython3".into());
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!(
+        "the source builds of this project need native libraries or tools this machine lacks: {}\n",
+        missing.join(", ")
+    );
+    text.push_str(&needs.per_package());
+    if missing.iter().any(|m| m == "libpython3") {
+        text.push_str(&format!(
+            "  the C compiler needs Python.h of {} (not found in {})\n",
+            python.executable.display(),
+            python.include.display()
+        ));
+    }
+    text.push('\n');
+    text.push_str(&overrides_cmd::install_help(db, &missing));
+    text.push_str("(the needs come from the overrides database: `lock2build overrides why NAME` shows which file)");
+    bail!("{text}")
+}
+
+fn requirement_name(req: &str) -> &str {
+    let end = req
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(req.len());
+    &req[..end]
+}
+
+fn normalize(name: &str) -> String {
+    lock2build_model::normalize_python_name(name)
+}
+
+fn patch_hashes(patches: &[PathBuf]) -> Result<Vec<String>> {
+    patches
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("reading the override patch {}", p.display()))?;
+            Ok(hex::encode(Sha256::digest(bytes)))
+        })
+        .collect()
+}
+
+/// What makes package nodes.
+struct BuildContext<'a> {
+    store: &'a Store,
+    python: &'a PythonInfo,
+    sandbox: &'a Sandbox,
+    logs_dir: &'a Path,
+    db: &'a Database,
+}
+
+impl BuildContext<'_> {
+    fn log_path(&self, id: &NodeId) -> PathBuf {
+        self.logs_dir.join(format!("{id}.log"))
+    }
+
+    /// Makes `job`'s output (or finds it). `build_env`: its id, path and
+    /// the package outputs it refers to.
+    fn make(&self, job: &Job, envs: &[BuildEnv]) -> Result<lock2build_store::BuiltOutput> {
+        let (source, overrides, copy) = match &job.recipe {
+            Recipe::Wheel { file, filename } => {
+                return Ok(self.store.build_output(&job.id, &[], |out| {
+                    // install_wheel reads the name from the file name when a
+                    // wheel holds several .dist-info: give it its real name.
+                    let work = tempfile::Builder::new()
+                        .prefix("lock2build-wheel-")
+                        .tempdir()?;
+                    let named = work.path().join(filename);
+                    std::os::unix::fs::symlink(file, &named)?;
+                    install_wheel(&named, &out.building, self.python)?;
+                    Ok(())
+                })?);
+            }
+            Recipe::Sdist { source, overrides } => (source, overrides, false),
+            Recipe::Project { dir, overrides } => (dir, overrides, true),
+        };
+        let env = job
+            .env
+            .and_then(|i| envs.get(i))
+            .ok_or_else(|| anyhow!("internal: no build environment"))?;
+        let log = self.log_path(&job.id);
+        let result = self
+            .store
+            .build_output(&job.id, std::slice::from_ref(&env.id), |out| {
+                let work = tempfile::Builder::new()
+                    .prefix("lock2build-build-")
+                    .tempdir()?;
+                let tree = if copy {
+                    // The project's own directory is never written to.
+                    let tree = work.path().join("src");
+                    copy_tree(source, &tree)?;
+                    tree
+                } else {
+                    source.clone()
+                };
+                let dist = work.path().join("dist");
+                std::fs::create_dir(&dist)?;
+                let build = WheelBuild {
+                    source: &tree,
+                    build_env: &env.path,
+                    env_inputs: &env.inputs,
+                    python: self.python,
+                    env: overrides.env.clone(),
+                    patches: &overrides.patches,
+                    log: &log,
+                };
+                let wheel = build_wheel(self.sandbox, &build, &dist)?;
+                install_wheel(&wheel, &out.building, self.python)?;
+                Ok(())
+            });
+        result.map_err(|e| self.failure(job, &log, e.into()))
+    }
+
+    /// A failed build: the package, the log's last lines and path, and the
+    /// override that might fix it.
+    fn failure(&self, job: &Job, log: &Path, error: anyhow::Error) -> anyhow::Error {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(25)..];
+        let mut message = format!("building {} from source failed: {error:#}\n", job.label);
+        if !tail.is_empty() {
+            message.push_str("  last lines of the build log:\n");
+            for line in tail {
+                message.push_str(&format!("    | {line}\n"));
+            }
+        }
+        if log.exists() {
+            message.push_str(&format!("  whole log: {}\n", log.display()));
+        }
+        let resolved = self.db.resolve(Ecosystem::Pypi, &job.name, &job.version);
+        if let Some(c) = resolved.provenance.first() {
+            message.push_str(&format!(
+                "  override in use: {} (`lock2build overrides why {}`)\n",
+                c.origin, job.name
+            ));
+        }
+        let guessed = guess_from_log(self.db.providers(), &text);
+        if !guessed.is_empty() {
+            message.push_str(&format!(
+                "  the log suggests these are missing: {}\n",
+                guessed.join(", ")
+            ));
+        }
+        message.push_str(&format!(
+            "  help: if it needs a native library or tool, `lock2build overrides new pypi/{} --from-log {}` drafts an override (`lock2build doctor` lists what the host lacks)",
+            job.name,
+            log.display()
+        ));
+        anyhow!("{message}")
+    }
+}
+
+/// Runs `f` over `items` on `jobs` threads; results in `items` order.
+fn run_parallel<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<(&'a T, R)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    items
+        .iter()
+        .zip(results)
+        .filter_map(|(item, r)| r.map(|r| (item, r)))
+        .collect()
+}
+
+/// Which scripts `result/bin` offers: `--script`, else lock2build.toml's
+/// `[app] scripts`, else the project's own scripts; for a project without
+/// one (a requirements.txt), those of its direct requirements.
+fn script_selection(
+    options: &AppOptions,
+    nodes: &[&Node],
+    app_jobs: &[&Job],
+    app_wheels: &[Job],
+    source_jobs: &[Job],
+    outputs: &BTreeMap<NodeId, PathBuf>,
+) -> Result<ScriptSelection> {
+    let configured = if options.scripts.is_empty() {
+        configured_scripts(&options.dir)?
+    } else {
+        Some(options.scripts.clone())
+    };
+    if let Some(only) = configured {
+        return Ok(ScriptSelection {
+            from: Vec::new(),
+            only: Some(only),
+        });
+    }
+    if !app_jobs.is_empty() {
+        return Ok(ScriptSelection {
+            from: app_jobs.iter().map(|j| outputs[&j.id].clone()).collect(),
+            only: None,
+        });
+    }
+    let roots: Vec<&&Node> = nodes.iter().filter(|n| n.root).collect();
+    let direct: BTreeSet<&str> = roots
+        .iter()
+        .flat_map(|r| r.dependencies.iter().map(String::as_str))
+        .collect();
+    let direct_names: BTreeSet<String> = nodes
+        .iter()
+        .filter(|n| direct.contains(n.id.as_str()))
+        .map(|n| normalize(&n.name))
+        .collect();
+    let from = app_wheels
+        .iter()
+        .chain(source_jobs)
+        .filter(|j| direct_names.contains(&normalize(&j.name)))
+        .map(|j| outputs[&j.id].clone())
+        .collect();
+    Ok(ScriptSelection { from, only: None })
+}
+
+/// `[app] scripts = [...]` of the project's lock2build.toml.
+fn configured_scripts(dir: &Path) -> Result<Option<Vec<String>>> {
+    let path = dir.join("lock2build.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    #[derive(serde::Deserialize)]
+    struct Config {
+        app: Option<AppTable>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AppTable {
+        scripts: Option<Vec<String>>,
+    }
+    let config: Config = toml::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}: {e}\n  help: `[app] scripts = [\"flask\"]` names what result/bin holds",
+            path.display()
+        )
+    })?;
+    Ok(config.app.and_then(|a| a.scripts))
+}
+
+fn list_scripts(env: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.join("bin"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.retain(|n| !n.starts_with("python"));
+    names.sort();
+    names
+}
+
+/// `link` → `target`, replaced atomically.
+fn link_result(link: &Path, target: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(link) {
+        if !meta.file_type().is_symlink() {
+            bail!(
+                "{} exists and is not a symlink; move it away or pass --out-link",
+                link.display()
+            );
+        }
+    }
+    let tmp = link.with_file_name(format!(
+        ".{}.tmp-{}",
+        link.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    std::fs::rename(&tmp, link).with_context(|| format!("creating {}", link.display()))?;
+    Ok(())
+}
+
+/// Directories never part of a project's source tree.
+const NOT_SOURCE: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    "target",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".lock2build",
+    "result",
+];
+
+fn skipped(name: &str) -> bool {
+    NOT_SOURCE.contains(&name) || name.starts_with("result-")
+}
+
+/// sha256 over the project's files (relative path, mode, content; symlink
+/// targets), in path order.
+fn tree_hash(dir: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut files = Vec::new();
+    walk(dir, Path::new(""), &mut files)?;
+    files.sort();
+    for rel in files {
+        let path = dir.join(&rel);
+        let meta = std::fs::symlink_metadata(&path)?;
+        hasher.update(rel.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        if meta.file_type().is_symlink() {
+            hasher.update(b"l");
+            hasher.update(std::fs::read_link(&path)?.as_os_str().as_encoded_bytes());
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            hasher.update(if meta.permissions().mode() & 0o111 != 0 {
+                b"x"
+            } else {
+                b"f"
+            });
+            hasher.update(
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+            );
+        }
+        hasher.update([0]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(rel);
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skipped(&name.to_string_lossy()) {
+            continue;
+        }
+        let rel = rel.join(&name);
+        if entry.file_type()?.is_dir() {
+            walk(root, &rel, files)?;
+        } else {
+            files.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the project's source tree (what [`tree_hash`] covers) to `dest`.
+fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
+    let mut files = Vec::new();
+    walk(src, Path::new(""), &mut files).map_err(std::io::Error::other)?;
+    std::fs::create_dir_all(dest)?;
+    for rel in files {
+        let from = src.join(&rel);
+        let to = dest.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::symlink_metadata(&from)?.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
