@@ -143,10 +143,11 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         .collect();
     let lockfile = plan.projects[project].lockfile.display().to_string();
     say(format!(
-        "lock2build app: {} ({}, {} packages) with Python {} ({})",
+        "lock2build app: {} ({}, {} package{}) with Python {} ({})",
         options.dir.display(),
         lockfile,
         nodes.len(),
+        if nodes.len() == 1 { "" } else { "s" },
         python.version_short(),
         python.executable.display()
     ));
@@ -261,6 +262,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
                     work_dirs.push(work);
                     let identity = serde_json::json!({
                         "recipe": "python-sdist/1",
+                        "sandboxed": options.sandbox.is_sandboxed(),
                         "sdist": filename,
                         "integrity": a.integrity,
                         "env": overrides.env,
@@ -282,6 +284,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
                     let dir = lock_dir.join(path);
                     let identity = serde_json::json!({
                         "recipe": "python-project/1",
+                        "sandboxed": options.sandbox.is_sandboxed(),
                         "tree": tree_hash(&dir)?,
                         "env": overrides.env,
                         "patches": patch_hashes(&overrides.patches)?,
@@ -835,7 +838,19 @@ impl BuildContext<'_> {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let tail = &lines[lines.len().saturating_sub(25)..];
-        let mut message = format!("building {} from source failed: {error:#}\n", job.label);
+        // The innermost cause says what happened (the outer ones name the
+        // node and the scratch directory).
+        let cause = error.chain().last().map(|c| {
+            match c.downcast_ref::<lock2build_python::PythonError>() {
+                Some(lock2build_python::PythonError::Build { reason, .. }) => reason.clone(),
+                _ => c.to_string(),
+            }
+        });
+        let mut message = format!(
+            "building {} from source failed: {}\n",
+            job.label,
+            cause.unwrap_or_else(|| error.to_string())
+        );
         if !tail.is_empty() {
             message.push_str("  last lines of the build log:\n");
             for line in tail {
@@ -896,7 +911,8 @@ fn run_parallel<'a, T: Sync, R: Send>(
 
 /// Which scripts `result/bin` offers: `--script`, else lock2build.toml's
 /// `[app] scripts`, else the project's own scripts; for a project without
-/// one (a requirements.txt), those of its direct requirements.
+/// one (a requirements.txt), those of the requirements no other package
+/// requires.
 fn script_selection(
     options: &AppOptions,
     nodes: &[&Node],
@@ -922,14 +938,19 @@ fn script_selection(
             only: None,
         });
     }
-    let roots: Vec<&&Node> = nodes.iter().filter(|n| n.root).collect();
-    let direct: BTreeSet<&str> = roots
+    // The root's requirements that no other package requires: the
+    // top-level ones of a pip-compile file (`# via -r requirements.in`).
+    let required: BTreeSet<&str> = nodes
         .iter()
-        .flat_map(|r| r.dependencies.iter().map(String::as_str))
+        .filter(|n| !n.root)
+        .flat_map(|n| n.dependencies.iter().map(String::as_str))
         .collect();
     let direct_names: BTreeSet<String> = nodes
         .iter()
-        .filter(|n| direct.contains(n.id.as_str()))
+        .filter(|n| n.root)
+        .flat_map(|r| r.dependencies.iter())
+        .filter(|d| !required.contains(d.as_str()))
+        .filter_map(|d| nodes.iter().find(|n| &n.id == d))
         .map(|n| normalize(&n.name))
         .collect();
     let from = app_wheels

@@ -493,15 +493,30 @@ fn run_app(args: AppArgs) -> Result<()> {
             report.artifacts, report.reused
         )?;
     } else {
+        let fetched = match report.downloaded {
+            0 => format!(
+                "nothing fetched ({} artifacts in the store)",
+                report.artifacts
+            ),
+            n => format!(
+                "fetched {n} artifact{} ({}), {} already in the store",
+                if n == 1 { "" } else { "s" },
+                human_bytes(report.bytes_downloaded),
+                report.artifacts - n
+            ),
+        };
         writeln!(
             stdout,
-            "fetched {} of {} artifacts ({}); built {} outputs, {} already built",
-            report.downloaded,
-            report.artifacts,
-            human_bytes(report.bytes_downloaded),
+            "{fetched}; built {} output{}, {} already built",
             report.built.len(),
+            if report.built.len() == 1 { "" } else { "s" },
             report.reused
         )?;
+    }
+    for (label, log) in &report.logs {
+        if report.built.contains(label) {
+            writeln!(stdout, "  build log of {label}: {}", log.display())?;
+        }
     }
     writeln!(
         stdout,

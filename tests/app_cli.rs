@@ -1,0 +1,324 @@
+//! `lock2build app` end to end, as a user runs it, on the Python fixtures:
+//! the Poetry Flask + Pillow app (served and queried over HTTP), the uv
+//! project whose psycopg2 is built from its sdist in the sandbox, and a
+//! pip-compile requirements.txt. Each test copies its fixture into a
+//! temporary directory (the `result` link lands there) and uses its own
+//! store; the index cache is shared.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A copy of `fixture` and an empty store for one test.
+fn project(name: &str, fixture_rel: &str) -> (PathBuf, PathBuf) {
+    let dir = tempdir(name);
+    let project = dir.join("project");
+    copy_dir(&fixture(fixture_rel), &project);
+    let _ = std::fs::remove_file(project.join("result"));
+    (project, dir.join("store"))
+}
+
+fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
+    let dir = project.to_str().unwrap();
+    let mut args = vec!["app", dir, "--progress", "plain"];
+    args.extend_from_slice(extra);
+    lock2build(&args, &shared_cache(), store)
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "lock2build app failed:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+fn report(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).expect("--json prints JSON")
+}
+
+fn built(report: &serde_json::Value) -> Vec<String> {
+    report["built"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// One HTTP/1.0 GET on loopback: (status line, body).
+fn get(port: u16, path: &str) -> Option<(String, Vec<u8>)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).ok()?;
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
+    Some((head.lines().next()?.to_owned(), bytes[split + 4..].to_vec()))
+}
+
+/// Width and height from a JPEG's first SOFn segment.
+fn jpeg_size(bytes: &[u8]) -> Option<(u16, u16)> {
+    if bytes.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut i = 2;
+    while i + 9 < bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]);
+            let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]);
+            return Some((w, h));
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+#[test]
+fn flask_pillow_app_serves_hello_world_and_a_resized_jpeg() {
+    let (project, store) = project("app-flask", "poetry/flask-pillow");
+    let out = app(&project, &store, &[]);
+    let text = ok(&out);
+    assert!(text.contains("result/bin: app, python"), "{text}");
+    // The project itself was built by poetry-core in the sandbox; its log is kept.
+    assert!(stderr(&out).contains("built app 0.1.0"), "{}", stderr(&out));
+    let result = project.join("result");
+    assert!(std::fs::read_link(&result)
+        .unwrap()
+        .starts_with(store.join("outputs")));
+
+    // The environment sees the locked packages and nothing of the host.
+    let python = result.join("bin/python");
+    let probe = run(Command::new(&python).args([
+        "-c",
+        "import sys, flask, PIL, requests\n\
+         print(sys.prefix)\n\
+         print(flask.__file__)\n\
+         try:\n    import pip\n    print('pip visible')\nexcept ImportError:\n    print('no pip')",
+    ]));
+    let lines: Vec<&str> = probe.lines().collect();
+    assert_eq!(Path::new(lines[0]), result, "{probe}");
+    assert!(
+        lines[1].starts_with(store.join("outputs").to_str().unwrap()),
+        "{probe}"
+    );
+    assert_eq!(
+        lines[2], "no pip",
+        "the host's site-packages leak into the environment"
+    );
+
+    // The app answers as the poetry2nix introduction's does.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(result.join("bin/app"))
+        .env("APP_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let hello = loop {
+        if let Some(answer) = get(port, "/") {
+            break answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the app did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let image = get(port, "/image");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(hello.0.contains("200"), "{}", hello.0);
+    assert_eq!(String::from_utf8_lossy(&hello.1), "Hello World!");
+    let (status, jpeg) = image.expect("/image answers");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(jpeg_size(&jpeg), Some((128, 128)), "not a 128x128 JPEG");
+
+    // Nothing changed: nothing fetched, nothing built, and it says so.
+    let again = app(&project, &store, &[]);
+    assert!(ok(&again).contains("nothing to do"), "{}", stdout(&again));
+    let json = report(&app(&project, &store, &["--json"]));
+    assert_eq!(json["downloaded"], 0);
+    assert_eq!(built(&json), Vec::<String>::new());
+}
+
+#[test]
+fn uv_native_app_builds_psycopg2_from_its_sdist_against_libpq() {
+    let (project, store) = project("app-native", "uv/native-app");
+    let json = report(&app(&project, &store, &["--json"]));
+    let built = built(&json);
+    assert!(built.contains(&"psycopg2 2.9.13".to_owned()), "{built:?}");
+    assert!(built.contains(&"native-app 0.1.0".to_owned()), "{built:?}");
+    let log = PathBuf::from(json["logs"]["psycopg2 2.9.13"].as_str().unwrap());
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("built psycopg2-2.9.13-cp"), "{log_text}");
+    let printed = run(&mut Command::new(project.join("result/bin/native-app")));
+    for module in ["lxml", "numpy", "yaml", "cryptography", "psycopg2 2.9.13"] {
+        assert!(
+            printed.lines().any(|l| l.starts_with(module)),
+            "{module} missing from:\n{printed}"
+        );
+    }
+    assert!(
+        printed.contains("b\"'it''s'\""),
+        "psycopg2 does not quote through libpq:\n{printed}"
+    );
+}
+
+#[test]
+fn requirements_app_offers_top_level_scripts_and_rebuilds_only_a_bumped_pin() {
+    let (project, store) = project("app-requirements", "requirements/pip-compile");
+    let text = ok(&app(&project, &store, &[]));
+    // flask is a top-level requirement; charset-normalizer's `normalizer` is not.
+    assert!(text.contains("result/bin: flask, python"), "{text}");
+    let version = run(Command::new(project.join("result/bin/flask")).arg("--version"));
+    assert!(version.contains("Flask 3.1.3"), "{version}");
+
+    // lock2build.toml names what result/bin holds.
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nscripts = [\"normalizer\"]\n",
+    )
+    .unwrap();
+    let text = ok(&app(&project, &store, &[]));
+    assert!(text.contains("result/bin: normalizer, python"), "{text}");
+    std::fs::remove_file(project.join("lock2build.toml")).unwrap();
+
+    // idna 3.20 → 3.10 (pip-compile with `idna==3.10`): only idna is
+    // fetched and installed again, and the environment recomposed.
+    std::fs::copy(
+        fixture("requirements/pip-compile-bumped/requirements.txt"),
+        project.join("requirements.txt"),
+    )
+    .unwrap();
+    let json = report(&app(&project, &store, &["--json"]));
+    assert_eq!(json["downloaded"], 1, "{json}");
+    assert_eq!(built(&json), ["idna 3.10", "app environment"]);
+    let idna = run(Command::new(project.join("result/bin/python"))
+        .args(["-c", "import idna; print(idna.__version__)"]));
+    assert_eq!(idna.trim(), "3.10");
+}
+
+#[test]
+fn missing_native_libraries_are_all_named_before_any_build() {
+    let (project, store) = project("app-native-missing", "uv/native-app");
+    // A project override: psycopg2 also needs GDAL and HDF5 (not installed).
+    let layer = project.join(".lock2build/overrides/pypi");
+    std::fs::create_dir_all(&layer).unwrap();
+    std::fs::write(
+        layer.join("psycopg2.toml"),
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\", \"hdf5\"]\n",
+    )
+    .unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("need native libraries or tools this machine lacks: gdal, hdf5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pypi psycopg2 2.9.13: libpq, gdal (missing), hdf5 (missing), cc"),
+        "{err}"
+    );
+    assert!(
+        err.contains("apt-get install -y libgdal-dev libhdf5-dev"),
+        "{err}"
+    );
+    assert!(err.contains("Nix users: nix-shell -p gdal hdf5"), "{err}");
+    // Nothing was built (or even fetched).
+    assert!(std::fs::read_dir(store.join("outputs"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true));
+}
+
+#[test]
+fn a_failing_build_shows_its_log_tail_the_log_and_the_override_to_write() {
+    let (project, store) = project("app-failing", "uv/failing-build");
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("building failing-build 0.1.0 from source failed: "),
+        "{err}"
+    );
+    assert!(err.contains("the build exited with code 1"), "{err}");
+    assert!(err.contains("last lines of the build log:"), "{err}");
+    assert!(
+        err.contains(
+            "| psycopg/psycopg.h:36:10: fatal error: libpq-fe.h: No such file or directory"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("the log suggests these are missing: libpq"),
+        "{err}"
+    );
+    let log = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("whole log: "))
+        .expect("the log's path");
+    assert!(Path::new(log).starts_with(store.join("logs")), "{log}");
+    assert!(std::fs::read_to_string(log)
+        .unwrap()
+        .contains("compilation terminated."));
+    assert!(
+        err.contains(&format!(
+            "lock2build overrides new pypi/failing-build --from-log {log}"
+        )),
+        "{err}"
+    );
+    // No half output and no result link.
+    assert!(!project.join("result").exists());
+    let outputs: Vec<String> = std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !outputs.iter().any(|o| o.ends_with("failing-build-0.1.0")),
+        "{outputs:?}"
+    );
+}
+
+#[test]
+fn no_sandbox_warns_and_does_not_share_outputs_with_sandboxed_builds() {
+    let (project, store) = project("app-no-sandbox", "poetry/flask-pillow");
+    let sandboxed = report(&app(&project, &store, &["--json"]));
+    let out = app(&project, &store, &["--json", "--no-sandbox"]);
+    assert!(
+        stderr(&out).contains("WARNING: --no-sandbox"),
+        "{}",
+        stderr(&out)
+    );
+    let unsandboxed = report(&out);
+    // The project is built again, outside the sandbox, as another node.
+    assert_eq!(built(&unsandboxed), ["app 0.1.0", "app environment"]);
+    assert_ne!(sandboxed["output"], unsandboxed["output"]);
+}
