@@ -221,10 +221,20 @@ enum OverridesCommand {
         force: bool,
     },
     /// Validate the project layer: schema, version ranges, known native ids.
+    ///
+    /// Then test-builds, from source and in the sandbox, every PyPI package
+    /// of the project's lock that the layer has an override for, with the
+    /// override applied (as `lock2build app --no-binary NAME` would).
     Check {
         /// The project directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// Only validate; do not test-build.
+        #[arg(long)]
+        no_build: bool,
+        /// Run the test builds without the sandbox (not hermetic).
+        #[arg(long)]
+        no_sandbox: bool,
     },
     /// Write the project layer as a unified diff against the community
     /// database (`git apply` accepts it), ready for a pull request.
@@ -750,9 +760,16 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             println!("next: edit it, then `lock2build overrides check` and `lock2build overrides export`");
             Ok(())
         }
-        OverridesCommand::Check { dir } => {
+        OverridesCommand::Check {
+            dir,
+            no_build,
+            no_sandbox,
+        } => {
             let n = overrides_cmd::check(&dir)?;
             println!("project layer valid: {n} package file(s); they load with the community and user layers");
+            if !no_build {
+                check_build(&dir, no_sandbox)?;
+            }
             Ok(())
         }
         OverridesCommand::Export { dir, output } => {
@@ -772,6 +789,103 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `overrides check`'s test builds: the project's PyPI packages the
+/// project layer touches, built from source with the override.
+fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
+    use lock2build_model::Ecosystem;
+    let db = overrides_cmd::load(dir)?;
+    let touched = overrides_cmd::touched(&db);
+    let (pypi, other): (Vec<_>, Vec<_>) = touched
+        .into_iter()
+        .partition(|(e, _)| *e == Ecosystem::Pypi);
+    for (ecosystem, name) in &other {
+        println!(
+            "not test-built: {ecosystem}/{name} (lock2build builds Python packages only so far)"
+        );
+    }
+    if pypi.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = pypi.into_iter().map(|(_, n)| n).collect();
+    let found = lock2build_plan::discover::find_lockfiles(dir)?;
+    use lock2build_plan::discover::LockKind;
+    if !found.iter().any(|l| {
+        matches!(
+            l.kind,
+            LockKind::Poetry | LockKind::Uv | LockKind::Requirements
+        )
+    }) {
+        println!(
+            "not test-built: {} (no Python lockfile in {})",
+            names.join(", "),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let sandbox = if no_sandbox {
+        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
+        lock2build_sandbox::Sandbox::unsandboxed()
+    } else {
+        lock2build_sandbox::Sandbox::detect()?
+    };
+    let select = SelectArgs {
+        groups: Vec::new(),
+        all_groups: false,
+        dev: false,
+        extras: Vec::new(),
+        all_extras: false,
+        no_binary: names.clone(),
+    };
+    let target = TargetArgs {
+        python: None,
+        python_version: None,
+        os: None,
+        arch: None,
+        libc: None,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("lock2build-check-")
+        .tempdir()?;
+    let options = app::AppOptions {
+        plan: plan_options(&target, &select, false)?,
+        python: PathBuf::from("python3"),
+        sandbox,
+        fetch: lock2build_fetch::FetchOptions {
+            progress: lock2build_fetch::ProgressMode::Quiet,
+            ..Default::default()
+        },
+        jobs: 8,
+        out_link: scratch.path().join("result"),
+        scripts: Vec::new(),
+        progress: true,
+        dir: dir.to_owned(),
+    };
+    println!("test-building from source: {}", names.join(", "));
+    let report = app::build_app(&options)?;
+    for name in &names {
+        let wanted = lock2build_model::normalize_python_name(name);
+        let hits: Vec<(&String, &PathBuf)> = report
+            .logs
+            .iter()
+            .filter(|(label, _)| {
+                label
+                    .split(' ')
+                    .next()
+                    .map(lock2build_model::normalize_python_name)
+                    .as_deref()
+                    == Some(wanted.as_str())
+            })
+            .collect();
+        if hits.is_empty() {
+            println!("not test-built: {name} (not in this project's lock)");
+        }
+        for (label, log) in hits {
+            println!("test build ok: {label} (log: {})", log.display());
+        }
+    }
+    Ok(())
 }
 
 fn human_bytes(n: u64) -> String {

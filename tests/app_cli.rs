@@ -322,3 +322,51 @@ fn no_sandbox_warns_and_does_not_share_outputs_with_sandboxed_builds() {
     assert_eq!(built(&unsandboxed), ["app 0.1.0", "app environment"]);
     assert_ne!(sandboxed["output"], unsandboxed["output"]);
 }
+
+#[test]
+fn overrides_check_test_builds_the_packages_the_project_layer_touches() {
+    let (project, store) = project("app-overrides-check", "uv/native-app");
+    let layer = project.join(".lock2build/overrides/pypi");
+    std::fs::create_dir_all(layer.join("psycopg2")).unwrap();
+    let patch = "--- /dev/null\n+++ b/LOCK2BUILD_PATCHED\n@@ -0,0 +1 @@\n+patched by a lock2build override\n";
+    std::fs::write(layer.join("psycopg2/mark.patch"), patch).unwrap();
+    let entry = "[[entry]]\nversions = \">=2.9\"\nnative = [\"libpq\"]\ntools = [\"cc\"]\npatches = [\"psycopg2/mark.patch\"]\n";
+    std::fs::write(layer.join("psycopg2.toml"), entry).unwrap();
+    let dir = project.to_str().unwrap();
+    let out = lock2build(
+        &["overrides", "check", "--dir", dir],
+        &shared_cache(),
+        &store,
+    );
+    let text = ok(&out);
+    assert!(
+        text.contains("test-building from source: psycopg2"),
+        "{text}"
+    );
+    let log = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test build ok: psycopg2 2.9.13 (log: "))
+        .and_then(|l| l.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no test build of psycopg2 in:\n{text}"));
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("lock2build: applying 0.patch"), "{log}");
+    assert!(log.contains("built psycopg2-2.9.13-cp"), "{log}");
+    // The user's result is left alone.
+    assert!(!project.join("result").exists());
+
+    // A patch that does not apply fails the check, naming the package.
+    let bad = "--- a/no-such-file.c\n+++ b/no-such-file.c\n@@ -1 +1 @@\n-old\n+new\n";
+    std::fs::write(layer.join("psycopg2/mark.patch"), bad).unwrap();
+    let out = lock2build(
+        &["overrides", "check", "--dir", dir],
+        &shared_cache(),
+        &store,
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("building psycopg2 2.9.13 from source failed"),
+        "{err}"
+    );
+    assert!(err.contains("no-such-file.c"), "{err}");
+}
