@@ -404,7 +404,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         }
         pin_wheels.insert(node.id.clone(), wheel_job(node)?);
     }
-    let logs_dir = store.root().join("logs");
+    let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
     let mut built = Vec::<String>::new();

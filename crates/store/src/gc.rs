@@ -4,7 +4,7 @@
 //! to; sources and outputs listed by a plan recorded less than
 //! [`GcOptions::plan_max_age`] ago (in `plans/`); and, transitively, the
 //! outputs a live output refers to (`meta/<id>.json`). Everything else in
-//! `sources/`, `outputs/`, `meta/`, `partial/` and `tmp/` goes. gc holds the
+//! `sources/`, `outputs/`, `meta/`, `logs/`, `partial/` and `tmp/` goes. gc holds the
 //! store lock exclusively, so it waits for other processes using the store.
 
 use crate::error::{io_err, StoreError};
@@ -221,6 +221,16 @@ impl Store {
             let node = name.strip_suffix(".json").unwrap_or(&name);
             if !outputs_dir.join(node).is_dir() {
                 remove_any(&meta)?;
+            }
+        }
+        // Build logs go with their outputs (a failed build's log too).
+        if let Ok(logs) = read_dir_paths(&self.logs_dir()) {
+            for log in logs {
+                let name = file_name(&log);
+                let node = name.strip_suffix(".log").unwrap_or(&name);
+                if !outputs_dir.join(node).is_dir() {
+                    remove_any(&log)?;
+                }
             }
         }
         let sources = read_dir_paths(&self.dir("sources"))?;

@@ -14,6 +14,7 @@
 //!   locks/<key>.lock            one per entry being written
 //!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
 //!   plans/<name>.json           the sources and outputs a recent plan needs
+//!   logs/<node-id>.log          the build log of a node (kept while its output lives)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after

@@ -74,6 +74,12 @@ impl Store {
         &self.root
     }
 
+    /// `logs/`: one `<node-id>.log` per node built from source; gc removes
+    /// a log when its node has no output.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
     pub(crate) fn dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }

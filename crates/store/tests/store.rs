@@ -188,6 +188,12 @@ fn gc_keeps_what_roots_and_recent_plans_refer_to() {
         )
         .unwrap();
 
+    // Build logs: one per node built from source.
+    fs::create_dir_all(store.logs_dir()).unwrap();
+    for id in [&app, &orphan] {
+        fs::write(store.logs_dir().join(format!("{id}.log")), "log").unwrap();
+    }
+
     // The project's `result` link, made the way the CLI makes it.
     let result = dir.path().join("project/result");
     fs::create_dir_all(result.parent().unwrap()).unwrap();
@@ -228,6 +234,8 @@ fn gc_keeps_what_roots_and_recent_plans_refer_to() {
     );
     assert_eq!((report.kept_outputs, report.kept_sources), (2, 1));
     assert!(store.output(&app).is_some() && store.output(&lib).is_some());
+    // The orphan's log went with it; the app's stays.
+    assert_eq!(entries(&store.logs_dir()), [format!("{app}.log")]);
     assert!(store.source(std::slice::from_ref(&kept_src.sha1)).is_some());
     // The aliases of the removed source went with it.
     assert!(!entries(&store.root().join("sources"))
@@ -258,6 +266,7 @@ fn gc_keeps_what_roots_and_recent_plans_refer_to() {
     assert!(entries(&store.root().join("outputs")).is_empty());
     assert!(entries(&store.root().join("sources")).is_empty());
     assert!(entries(&store.root().join("meta")).is_empty());
+    assert!(entries(&store.logs_dir()).is_empty());
 }
 
 #[test]
