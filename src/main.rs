@@ -809,7 +809,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         return Ok(());
     }
     let names: Vec<String> = pypi.into_iter().map(|(_, n)| n).collect();
-    let found = lock2build_plan::discover::find_lockfiles(dir)?;
+    let found = lock2build_plan::discover::find_lockfiles(dir).unwrap_or_default();
     use lock2build_plan::discover::LockKind;
     if !found.iter().any(|l| {
         matches!(

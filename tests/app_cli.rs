@@ -370,3 +370,23 @@ fn overrides_check_test_builds_the_packages_the_project_layer_touches() {
     );
     assert!(err.contains("no-such-file.c"), "{err}");
 }
+
+#[test]
+fn projects_build_through_pdm_backend_flit_core_and_setuptools() {
+    let store = tempdir("app-backends").join("store");
+    for (fixture_dir, script, backend) in [
+        ("uv/backend-pdm", "hello-pdm", "pdm-backend"),
+        ("uv/backend-flit", "hello-flit", "flit-core"),
+        ("uv/backend-setuptools", "hello-setuptools", "setuptools"),
+    ] {
+        let (project, _) = project(&format!("app-{script}"), fixture_dir);
+        let json = report(&app(&project, &store, &["--json"]));
+        assert_eq!(json["scripts"], serde_json::json!([script]), "{json}");
+        let log =
+            std::fs::read_to_string(json["logs"][format!("{script} 0.1.0")].as_str().unwrap())
+                .unwrap();
+        assert!(log.contains("lock2build: built "), "{backend}: {log}");
+        let printed = run(&mut Command::new(project.join("result/bin").join(script)));
+        assert_eq!(printed.trim(), format!("hello from {backend}"));
+    }
+}
