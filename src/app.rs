@@ -136,6 +136,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     let outcome = plan::plan_project(&options.dir, &options.plan)?;
     let plan = outcome.plan;
     let project = python_project(&plan, &options.dir)?;
+    check_interpreter(&plan, &python)?;
     let nodes: Vec<&Node> = plan
         .packages
         .iter()
@@ -620,18 +621,50 @@ fn python_project(plan: &Plan, dir: &Path) -> Result<usize> {
         .filter(|(_, p)| p.ecosystem == Ecosystem::Pypi)
         .map(|(i, _)| i)
         .collect();
-    match python.as_slice() {
-        [one] => Ok(*one),
-        [] => bail!(
+    // A project often keeps an exported requirements.txt next to its
+    // poetry.lock or uv.lock: the richer lock wins.
+    let rank = |i: &usize| match plan.projects[*i]
+        .lockfile
+        .file_name()
+        .and_then(|n| n.to_str())
+    {
+        Some("uv.lock") => 0,
+        Some("poetry.lock") => 1,
+        _ => 2,
+    };
+    let top: Vec<usize> = python
+        .iter()
+        .copied()
+        .filter(|&i| plan.projects[i].lockfile.parent() == Some(Path::new("")))
+        .collect();
+    match (python.as_slice(), top.iter().min_by_key(|i| rank(i))) {
+        ([one], _) => Ok(*one),
+        ([], _) => bail!(
             "{}: no Python lockfile (poetry.lock, uv.lock, requirements.txt) found\n  help: `lock2build app` builds Python projects; `lock2build plan` shows what was found",
             dir.display()
         ),
-        many => bail!(
+        (_, Some(&best)) if top.iter().filter(|i| rank(i) == rank(&best)).count() == 1 => Ok(best),
+        (many, _) => bail!(
             "{}: several Python lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
             dir.display(),
             many.iter().map(|&i| plan.projects[i].lockfile.display().to_string()).collect::<Vec<_>>().join(", ")
         ),
     }
+}
+
+/// The plan's Python must be the interpreter's (`--python-version` without
+/// `--python` would select wheels it cannot import).
+fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
+    let planned: Vec<&str> = plan.target.python.version.split('.').take(2).collect();
+    if planned != python.version_short().split('.').collect::<Vec<_>>() {
+        bail!(
+            "the plan is for Python {} but {} is Python {}\n  help: pass the interpreter to build for with --python PATH (not --python-version)",
+            plan.target.python.version,
+            python.executable.display(),
+            python.version_short()
+        );
+    }
+    Ok(())
 }
 
 /// The plan of the pinned build systems, for the same target.

@@ -100,6 +100,12 @@ fn jpeg_size(bytes: &[u8]) -> Option<(u16, u16)> {
 #[test]
 fn flask_pillow_app_serves_hello_world_and_a_resized_jpeg() {
     let (project, store) = project("app-flask", "poetry/flask-pillow");
+    // An exported requirements.txt next to poetry.lock: poetry.lock wins.
+    std::fs::copy(
+        fixture("requirements/pip-compile/requirements.txt"),
+        project.join("requirements.txt"),
+    )
+    .unwrap();
     let out = app(&project, &store, &[]);
     let text = ok(&out);
     assert!(text.contains("result/bin: app, python"), "{text}");
@@ -389,4 +395,18 @@ fn projects_build_through_pdm_backend_flit_core_and_setuptools() {
         let printed = run(&mut Command::new(project.join("result/bin").join(script)));
         assert_eq!(printed.trim(), format!("hello from {backend}"));
     }
+}
+
+#[test]
+fn a_plan_for_another_python_than_the_interpreter_is_refused() {
+    let (project, store) = project("app-python-version", "requirements/pip-compile");
+    let out = app(&project, &store, &["--python-version", "3.7"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("the plan is for Python 3.7"), "{err}");
+    assert!(
+        err.contains("pass the interpreter to build for with --python PATH"),
+        "{err}"
+    );
+    assert!(!project.join("result").exists());
 }
