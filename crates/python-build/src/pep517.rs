@@ -191,7 +191,10 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
         output: Mount::new(dist, dist_inside),
         scratch: vec![Mount::new(build.source, src_inside)],
         workdir: src_inside.to_owned(),
-        toolchain_dirs: build.python.runtime_dirs(),
+        // The build systems' scripts (cython, ninja, cmake, maturin) first in PATH.
+        toolchain_dirs: std::iter::once(build.build_env.join("bin"))
+            .chain(build.python.runtime_dirs())
+            .collect(),
     };
     let visible = |p: &Path| OsString::from(sandbox.visible_path(&spec, p));
     let mut command: Vec<OsString> = vec![
