@@ -118,6 +118,30 @@ struct Job {
     env: Option<usize>,
 }
 
+impl Job {
+    /// The job making `node` by `recipe`, its identity computed from
+    /// `identity` (what the recipe reads), `inputs`, `toolchains` and `target`.
+    fn new(
+        node: &Node,
+        identity: &serde_json::Value,
+        inputs: &[NodeId],
+        toolchains: &[ToolchainId],
+        target: &str,
+        recipe: Recipe,
+        env: Option<usize>,
+    ) -> Result<Job> {
+        let name = format!("{}-{}", node.name, node.version);
+        Ok(Job {
+            label: format!("{} {}", node.name, node.version),
+            name: node.name.clone(),
+            version: node.version.clone(),
+            id: NodeId::compute(&name, identity, inputs, toolchains, target)?,
+            recipe,
+            env,
+        })
+    }
+}
+
 /// The toolchains node identities include.
 struct Toolchains {
     python: ToolchainId,
@@ -362,23 +386,18 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
             .clone()
             .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
         let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
-        Ok(Job {
-            label: format!("{} {}", node.name, node.version),
-            name: node.name.clone(),
-            version: node.version.clone(),
-            id: NodeId::compute(
-                &format!("{}-{}", node.name, node.version),
-                &recipe,
-                &[],
-                &[toolchains.python.clone()],
-                &target,
-            )?,
-            recipe: Recipe::Wheel {
+        Job::new(
+            node,
+            &recipe,
+            &[],
+            &[toolchains.python.clone()],
+            &target,
+            Recipe::Wheel {
                 file: artifact_path(&artifact.hashes)?,
                 filename,
             },
-            env: None,
-        })
+            None,
+        )
     };
     let mut app_wheels = Vec::new();
     for node in &nodes {
@@ -488,20 +507,15 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
             }
         };
         let env_id = build_envs[env_index].1.id.clone();
-        source_jobs.push(Job {
-            label: format!("{} {}", node.name, node.version),
-            name: node.name.clone(),
-            version: node.version.clone(),
-            id: NodeId::compute(
-                &format!("{}-{}", node.name, node.version),
-                &identity,
-                &[env_id],
-                &env_tools,
-                &target,
-            )?,
+        source_jobs.push(Job::new(
+            node,
+            &identity,
+            &[env_id],
+            &env_tools,
+            &target,
             recipe,
-            env: Some(env_index),
-        });
+            Some(env_index),
+        )?);
     }
     let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
     for job in &source_jobs {
