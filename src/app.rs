@@ -446,6 +446,16 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         .collect();
     wheel_jobs.sort_by(|a, b| a.id.cmp(&b.id));
     wheel_jobs.dedup_by(|a, b| a.id == b.id);
+    let to_install = wheel_jobs
+        .iter()
+        .filter(|j| store.output(&j.id).is_none())
+        .count();
+    if to_install > 0 {
+        say(format!(
+            "installing {to_install} wheel{}…",
+            if to_install == 1 { "" } else { "s" }
+        ));
+    }
     for (job, result) in run_parallel(&wheel_jobs, options.jobs, |job| ctx.make(job, &[])) {
         let made = result?;
         if made.built {
