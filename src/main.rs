@@ -29,6 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    #[command(verbatim_doc_comment)]
     /// Show what would be built: every package that applies to the target,
     /// which artifact of it, with which hash.
     ///
@@ -47,6 +48,7 @@ enum Command {
     ///   lock2build plan --python-version 3.12 --libc glibc-2.28
     ///   lock2build plan --group dev --extra socks --no-binary pillow
     Plan(PlanArgs),
+    #[command(verbatim_doc_comment)]
     /// Build the Python app of a project from its lockfile, hermetically,
     /// and link it as ./result.
     ///
@@ -64,8 +66,10 @@ enum Command {
     /// <store>/logs/.
     ///
     /// A project without console scripts of its own (a requirements.txt)
-    /// gets those of its direct requirements; name others with --script or
-    /// in lock2build.toml:  [app]  scripts = ["flask", "gunicorn"]
+    /// gets those of its top-level requirements; name others with --script
+    /// or in the project's lock2build.toml:
+    ///   [app]
+    ///   scripts = ["flask", "gunicorn"]
     ///
     /// Examples:
     ///   lock2build app
@@ -73,6 +77,7 @@ enum Command {
     ///   lock2build app --no-binary pillow    # build Pillow from its sdist
     ///   lock2build app --script gunicorn -o server
     App(AppArgs),
+    #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
     ///
     /// Every byte is checked against the lockfile's hash (sha256, sha512 or
@@ -93,12 +98,14 @@ enum Command {
     ///   lock2build fetch path/to/project --jobs 16
     ///   lock2build fetch --offline     # fail fast, naming what is missing
     Fetch(FetchArgs),
+    #[command(verbatim_doc_comment)]
     /// Remove store entries that no live `result` link or recent plan uses.
     ///
     /// Plans recorded by `fetch` in the last 30 days (--keep-days) keep
     /// their sources alive; `result` links keep their outputs. Prints what
     /// was removed and how much space was freed.
     Gc(GcArgs),
+    #[command(verbatim_doc_comment)]
     /// The source-archive list archivists feed to Software Heritage, and SBOMs.
     ///
     /// Formats:
@@ -120,6 +127,7 @@ enum Command {
     ///   lock2build sources ~/src --recursive --format urls
     ///   lock2build sources --format cyclonedx > bom.cdx.json
     Sources(SourcesArgs),
+    #[command(verbatim_doc_comment)]
     /// Which native libraries and tools the project's source builds need,
     /// which this host has, and the one command that installs the rest.
     ///
@@ -131,6 +139,7 @@ enum Command {
     /// Example:
     ///   lock2build doctor path/to/project
     Doctor(DoctorArgs),
+    #[command(verbatim_doc_comment)]
     /// The overrides database: what lockfiles never say (native libraries,
     /// build tools, build-system pins, env knobs, patches), and contributing
     /// to it.
@@ -182,6 +191,7 @@ struct DoctorArgs {
 
 #[derive(Subcommand)]
 enum OverridesCommand {
+    #[command(verbatim_doc_comment)]
     /// Show what applies to a package, and from which layer and file.
     ///
     /// NAME is a package of the project's plan (its locked version is used),
@@ -197,6 +207,7 @@ enum OverridesCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    #[command(verbatim_doc_comment)]
     /// Draft an override for ECOSYSTEM/NAME in the project layer
     /// (.lock2build/overrides/), pre-filled from a failed build's log or a
     /// wheel's ELF NEEDED entries.
@@ -220,6 +231,7 @@ enum OverridesCommand {
         #[arg(long)]
         force: bool,
     },
+    #[command(verbatim_doc_comment)]
     /// Validate the project layer: schema, version ranges, known native ids.
     ///
     /// Then test-builds, from source and in the sandbox, every PyPI package
@@ -236,6 +248,7 @@ enum OverridesCommand {
         #[arg(long)]
         no_sandbox: bool,
     },
+    #[command(verbatim_doc_comment)]
     /// Write the project layer as a unified diff against the community
     /// database (`git apply` accepts it), ready for a pull request.
     Export {
