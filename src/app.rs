@@ -86,8 +86,8 @@ pub struct AppReport {
 /// How a package node is made.
 #[derive(Debug, Clone)]
 enum Recipe {
-    /// Install this wheel.
-    Wheel { file: PathBuf, filename: String },
+    /// Install this wheel (from the store, found by its hashes).
+    Wheel { hashes: Vec<Hash>, filename: String },
     /// Build this unpacked sdist in the sandbox, install the wheel.
     Sdist {
         source: PathBuf,
@@ -235,13 +235,50 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     };
     let target = plan.target.describe();
 
+    // A wheel's node is known without the wheel: its file name and hash.
+    let wheel_job = |node: &Node| -> Result<Job> {
+        let artifact = node
+            .artifact
+            .as_ref()
+            .ok_or_else(|| anyhow!("internal: no artifact"))?;
+        let filename = artifact
+            .filename
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
+        let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
+        Job::new(
+            node,
+            &recipe,
+            &[],
+            &[toolchains.python.clone()],
+            &target,
+            Recipe::Wheel {
+                hashes: artifact.hashes.clone(),
+                filename,
+            },
+            None,
+        )
+    };
+    // Whether `hashes` must be fetched: not when the wheel they pin is
+    // installed already (its output does not need the file any more).
+    let needs_fetch = |hashes: &[Hash], candidates: &[&Node]| -> bool {
+        let Some(node) = candidates
+            .iter()
+            .find(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == hashes))
+        else {
+            return false;
+        };
+        match &node.artifact {
+            Some(a) if a.kind == ArtifactKind::Wheel => {
+                wheel_job(node).map_or(true, |job| store.output(&job.id).is_none())
+            }
+            _ => true,
+        }
+    };
+
     // The app's artifacts, verified, in one parallel pass.
     let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
-    requests.retain(|r| {
-        nodes
-            .iter()
-            .any(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == r.hashes))
-    });
+    requests.retain(|r| needs_fetch(&r.hashes, &nodes));
     let mut fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
     let artifact_path = |hashes: &[Hash]| -> Result<PathBuf> {
         store
@@ -362,11 +399,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         .collect();
     if let Some(bs) = &build_systems {
         let (mut more, _) = crate::fetch_plan::requests(bs)?;
-        more.retain(|r| {
-            pin_nodes
-                .iter()
-                .any(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == r.hashes))
-        });
+        more.retain(|r| needs_fetch(&r.hashes, &pin_nodes));
         more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
         if !more.is_empty() {
             let report = fetch_all(&store, &more, &options.fetch).map_err(|e| anyhow!("{e}"))?;
@@ -376,29 +409,6 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     }
 
     // Wheel installs: the app's wheels and the build systems'.
-    let wheel_job = |node: &Node| -> Result<Job> {
-        let artifact = node
-            .artifact
-            .as_ref()
-            .ok_or_else(|| anyhow!("internal: no artifact"))?;
-        let filename = artifact
-            .filename
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
-        let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
-        Job::new(
-            node,
-            &recipe,
-            &[],
-            &[toolchains.python.clone()],
-            &target,
-            Recipe::Wheel {
-                file: artifact_path(&artifact.hashes)?,
-                filename,
-            },
-            None,
-        )
-    };
     let mut app_wheels = Vec::new();
     for node in &nodes {
         if node
@@ -836,15 +846,19 @@ impl BuildContext<'_> {
     /// the package outputs it refers to.
     fn make(&self, job: &Job, envs: &[BuildEnv]) -> Result<lock2build_store::BuiltOutput> {
         let (source, overrides, copy) = match &job.recipe {
-            Recipe::Wheel { file, filename } => {
+            Recipe::Wheel { hashes, filename } => {
                 return Ok(self.store.build_output(&job.id, &[], |out| {
+                    let file = self
+                        .store
+                        .source(hashes)
+                        .ok_or_else(|| format!("internal: {filename} was not fetched"))?;
                     // install_wheel reads the name from the file name when a
                     // wheel holds several .dist-info: give it its real name.
                     let work = tempfile::Builder::new()
                         .prefix("lock2build-wheel-")
                         .tempdir()?;
                     let named = work.path().join(filename);
-                    std::os::unix::fs::symlink(file, &named)?;
+                    std::os::unix::fs::symlink(&file, &named)?;
                     install_wheel(&named, &out.building, self.python)?;
                     Ok(())
                 })?);

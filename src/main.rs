@@ -512,8 +512,9 @@ fn run_app(args: AppArgs) -> Result<()> {
     if report.downloaded == 0 && report.built.is_empty() {
         writeln!(
             stdout,
-            "nothing to do: all {} artifacts are in the store and all {} outputs are built",
-            report.artifacts, report.reused
+            "nothing to do: {} in the store, {} built",
+            plural(report.artifacts, "artifact"),
+            plural(report.reused, "output")
         )?;
     } else {
         let fetched = match report.downloaded {
@@ -899,6 +900,11 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `1 artifact`, `2 artifacts`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn human_bytes(n: u64) -> String {

@@ -230,6 +230,17 @@ fn requirements_app_offers_top_level_scripts_and_rebuilds_only_a_bumped_pin() {
     let idna = run(Command::new(project.join("result/bin/python"))
         .args(["-c", "import idna; print(idna.__version__)"]));
     assert_eq!(idna.trim(), "3.10");
+
+    // gc of every source (no plan kept): the installed wheels need none, so
+    // the next run fetches nothing.
+    let gc = lock2build(&["gc", "--keep-days", "0"], &shared_cache(), &store);
+    assert!(stdout(&gc).contains("/sources/"), "{}", stdout(&gc));
+    let json = report(&app(&project, &store, &["--json"]));
+    assert_eq!(
+        (json["downloaded"].as_u64(), built(&json).len()),
+        (Some(0), 0),
+        "{json}"
+    );
 }
 
 #[test]
