@@ -4,7 +4,9 @@
 //! - `SPDXID`: `SPDXRef-` and the plan node id with every character outside
 //!   `[A-Za-z0-9.-]` turned into `-` (the id's hash keeps them distinct);
 //! - `downloadLocation`: the chosen artifact's URL, `git+<repo>@<commit>` for
-//!   git sources, `NOASSERTION` for local ones;
+//!   git sources (`NOASSERTION` for a repository on this machine: SPDX 2.3
+//!   §7.7 names only the `git`, `https`, `http` and `ssh` transports),
+//!   `NOASSERTION` for local ones;
 //! - `checksums`: every hash the lock pins for the artifact;
 //! - `externalRefs`: the purl (`PACKAGE-MANAGER` / `purl`);
 //! - licences and copyright are `NOASSERTION` (a lock does not say);
@@ -86,11 +88,22 @@ pub fn iso8601(secs: u64) -> String {
     )
 }
 
+/// The VCS location of a git commit (SPDX 2.3 §7.7): `git+<repo>@<commit>`
+/// for the transports SPDX names (`git`, `https`, `http`, `ssh`, and
+/// `git@host:path`); `None` for a repository on this machine (`file://`, a
+/// path), which is no download location.
+pub fn git_location(url: &str, commit: &str) -> Option<String> {
+    let url = url.strip_prefix("git+").unwrap_or(url);
+    let supported = ["git://", "https://", "http://", "ssh://", "git@"]
+        .iter()
+        .any(|t| url.starts_with(t));
+    supported.then(|| format!("git+{url}@{commit}"))
+}
+
 fn download_location(node: &Node) -> String {
     match (&node.source, &node.artifact) {
         (Source::Git { url, commit, .. }, _) => {
-            let url = url.strip_prefix("git+").unwrap_or(url);
-            format!("git+{url}@{commit}")
+            git_location(url, commit).unwrap_or_else(|| "NOASSERTION".into())
         }
         (_, Some(artifact)) => artifact.url.clone().unwrap_or_else(|| "NOASSERTION".into()),
         _ => "NOASSERTION".into(),
@@ -195,6 +208,25 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn git_locations() {
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            git_location("git+https://github.com/a/b", commit).as_deref(),
+            Some("git+https://github.com/a/b@0123456789abcdef0123456789abcdef01234567")
+        );
+        assert_eq!(
+            git_location("ssh://git@github.com/a/b.git", commit).as_deref(),
+            Some("git+ssh://git@github.com/a/b.git@0123456789abcdef0123456789abcdef01234567")
+        );
+        assert_eq!(
+            git_location("git@github.com:a/b.git", commit).as_deref(),
+            Some("git+git@github.com:a/b.git@0123456789abcdef0123456789abcdef01234567")
+        );
+        assert_eq!(git_location("git+file:///tmp/repo", commit), None);
+        assert_eq!(git_location("../repo", commit), None);
     }
 
     #[test]

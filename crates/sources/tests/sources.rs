@@ -819,8 +819,19 @@ fn spdx_has_the_required_fields_of_spdx_2_3() {
         );
         assert!(p["name"].is_string() && p["versionInfo"].is_string());
         let dl = p["downloadLocation"].as_str().expect("downloadLocation");
+        // SPDX 2.3 §7.7: a URL, or a VCS location over a transport it names
+        // (the fixture's git dependency is a `file://` repository: NOASSERTION).
+        let vcs = [
+            "git+https://",
+            "git+http://",
+            "git+ssh://",
+            "git+git://",
+            "git+git@",
+        ];
         assert!(
-            dl == "NOASSERTION" || dl.starts_with("https://") || dl.starts_with("git+"),
+            dl == "NOASSERTION"
+                || dl.starts_with("https://")
+                || vcs.iter().any(|t| dl.starts_with(t)),
             "{dl}"
         );
         for c in p["checksums"].as_array().into_iter().flatten() {
@@ -854,6 +865,61 @@ fn spdx_has_the_required_fields_of_spdx_2_3() {
         .filter(|r| r["relationshipType"] == "DESCRIBES")
         .count();
     assert_eq!(described, 2);
+}
+
+fn spdx_validator() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/spdx-2.3.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("json");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("validator")
+}
+
+#[test]
+fn spdx_validates_against_the_official_schema() {
+    let validator = spdx_validator();
+    let cases: Vec<Vec<PathBuf>> = vec![
+        vec![root().join("fixtures/poetry/flask-pillow")],
+        vec![root().join("fixtures/npm/workspace")],
+        vec![root().join("fixtures/cargo/v3-git")],
+        vec![
+            root().join("fixtures/uv/workspace"),
+            root().join("fixtures/npm/v1"),
+            root().join("fixtures/requirements/pip-compile"),
+        ],
+    ];
+    for dirs in cases {
+        let report = collect_with(&dirs, false, options(), None, true);
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let doc: Value =
+            serde_json::from_str(&render(&report, Format::Spdx, None).expect("render"))
+                .expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
+        assert_eq!(
+            doc["packages"].as_array().expect("packages").len(),
+            report.plan_nodes().len()
+        );
+    }
+    // A deliberately broken document fails, so the validator does check.
+    let mut bad = lock2build_sources::spdx::document(
+        &collect_with(
+            &[root().join("fixtures/npm/v2")],
+            false,
+            options(),
+            None,
+            true,
+        ),
+        "2024-01-02T03:04:05Z",
+    );
+    assert!(validator.is_valid(&bad));
+    bad["packages"][0]["checksums"][0]["algorithm"] = "SHA-999".into();
+    assert!(!validator.is_valid(&bad));
 }
 
 #[test]
