@@ -464,9 +464,19 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
     })
 }
 
-fn run_app(args: AppArgs) -> Result<()> {
+fn run_app(mut args: AppArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let progress = progress_mode(&args.progress)?;
+    // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
+    // call): planned for and built with, and asked about once more only.
+    if args.target.python_version.is_none() {
+        let given = args
+            .target
+            .python
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        args.target.python = Some(lock2build_python::PythonInfo::probe(&given)?.executable);
+    }
     let sandbox = if args.no_sandbox {
         eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
         lock2build_sandbox::Sandbox::unsandboxed()
