@@ -693,10 +693,10 @@ fn cyclonedx_validator() -> jsonschema::Validator {
         .expect("validator")
 }
 
-#[test]
-fn cyclonedx_validates_against_the_official_schema() {
-    let validator = cyclonedx_validator();
-    let cases: Vec<Vec<PathBuf>> = vec![
+/// The plans both SBOM schema tests render: one per ecosystem (a git
+/// source among them) and one of several lockfiles.
+fn sbom_cases() -> Vec<Vec<PathBuf>> {
+    vec![
         vec![root().join("fixtures/poetry/flask-pillow")],
         vec![root().join("fixtures/npm/workspace")],
         vec![root().join("fixtures/cargo/v3-git")],
@@ -705,18 +705,28 @@ fn cyclonedx_validates_against_the_official_schema() {
             root().join("fixtures/npm/v1"),
             root().join("fixtures/requirements/pip-compile"),
         ],
-    ];
+    ]
+}
+
+/// Every schema violation of `doc`, with where it is.
+fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn cyclonedx_validates_against_the_official_schema() {
+    let validator = cyclonedx_validator();
+    let cases = sbom_cases();
     for dirs in cases {
         let report = collect_with(&dirs, false, options(), None, true);
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         let doc: Value =
             serde_json::from_str(&render(&report, Format::Cyclonedx, None).expect("render"))
                 .expect("json");
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .take(10)
-            .collect();
+        let errors = schema_errors(&validator, &doc);
         assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
         // The facts: every plan package, with its chosen artifact's hashes and URL.
         let components = doc["components"].as_array().expect("components");
@@ -880,26 +890,14 @@ fn spdx_validator() -> jsonschema::Validator {
 #[test]
 fn spdx_validates_against_the_official_schema() {
     let validator = spdx_validator();
-    let cases: Vec<Vec<PathBuf>> = vec![
-        vec![root().join("fixtures/poetry/flask-pillow")],
-        vec![root().join("fixtures/npm/workspace")],
-        vec![root().join("fixtures/cargo/v3-git")],
-        vec![
-            root().join("fixtures/uv/workspace"),
-            root().join("fixtures/npm/v1"),
-            root().join("fixtures/requirements/pip-compile"),
-        ],
-    ];
+    let cases = sbom_cases();
     for dirs in cases {
         let report = collect_with(&dirs, false, options(), None, true);
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
         let doc: Value =
             serde_json::from_str(&render(&report, Format::Spdx, None).expect("render"))
                 .expect("json");
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
+        let errors = schema_errors(&validator, &doc);
         assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
         assert_eq!(
             doc["packages"].as_array().expect("packages").len(),
