@@ -522,15 +522,19 @@ fn run_app(mut args: AppArgs) -> Result<()> {
     if report.downloaded == 0 && report.built.is_empty() {
         writeln!(
             stdout,
-            "nothing to do: {} in the store, {} built",
-            plural(report.artifacts, "artifact"),
-            plural(report.reused, "output")
+            "nothing to do: all {} built{}",
+            plural(report.reused, "output"),
+            match report.artifacts {
+                0 => String::new(),
+                n => format!(", {} in the store", plural(n, "artifact")),
+            }
         )?;
     } else {
         let fetched = match report.downloaded {
+            0 if report.artifacts == 0 => "nothing to fetch".to_owned(),
             0 => format!(
-                "nothing fetched ({} artifacts in the store)",
-                report.artifacts
+                "nothing fetched ({} in the store)",
+                plural(report.artifacts, "artifact")
             ),
             n => format!(
                 "fetched {n} artifact{} ({}), {} already in the store",
