@@ -1,79 +1,117 @@
 #!/usr/bin/env bash
-# `lock2build app` against `uv sync --frozen` and `pip install --require-hashes`
-# into a fresh venv, on the same locks, side by side in one run.
+# `lock2build app` against the native Python tools on the same locks, side by
+# side in one run, cold (empty caches) and warm (caches kept); then a table of
+# ratios (lock2build's mean time / the native tool's mean time).
 #
 #   native: fixtures/uv/native-app (uv.lock: lxml, numpy, pyyaml, cryptography,
-#           psycopg2 — an sdist every tool compiles — and the project, built by hatchling)
-#   pure:   fixtures/requirements/pip-compile (13 pure-Python wheels, no project)
+#           cffi, pycparser, psycopg2 — an sdist that every tool compiles with
+#           gcc against libpq — and the project itself, built by hatchling)
+#           vs `uv sync --frozen` and `pip install --require-hashes` of the
+#           lock's hashed `uv export` (then the project, --no-deps).
+#   pure:   fixtures/requirements/pip-compile/requirements.txt (flask +
+#           requests[socks]: 13 pure-Python wheels, pip-compile
+#           --generate-hashes, no project) vs `uv pip install --require-hashes`
+#           and `pip install --require-hashes`, each into a fresh venv.
 #
-# cold: empty store / uv cache / pip cache, no venv.
-# warm: caches kept. lock2build: the second run (a no-op). uv: `uv sync` on the
-#       existing venv (no-op), and into a fresh venv from the warm cache.
-#       pip: a fresh venv from the warm pip cache (pip has no no-op mode).
+# cold: lock2build with an empty store, twice: with its index cache (PyPI
+#       simple pages, looked up for requirements.txt and for the pinned build
+#       systems) warm, and with that cache empty too. uv with an empty
+#       UV_CACHE_DIR and no .venv; pip with --no-cache-dir into a fresh venv.
+# warm: lock2build: the same store, a second run (a no-op). uv: `uv sync` on
+#       the existing .venv (a no-op), and into a fresh .venv from the warm
+#       cache. pip: a fresh venv from a warm --cache-dir of its own (pip has
+#       no no-op: it always makes the venv and installs).
 #
-# Needs: hyperfine, uv, python3 with venv, libpq-dev and gcc (psycopg2), a
-# release build of lock2build (or L2B=). Network: PyPI. lock2build's index
-# cache is warmed once (requirements.txt and the pinned build systems are
-# looked up on PyPI's simple API; uv and pip resolve nothing either).
+# Every tool gets its own copy of the project (a .venv or ./result in the
+# directory must not change another tool's input). Each cold run downloads
+# everything from PyPI again: read the ± as network noise too.
+#
+# Needs: hyperfine, uv, python3 with venv, gcc and libpq-dev (psycopg2),
+# bubblewrap, a release build of lock2build (cargo build --release --locked;
+# or LOCK2BUILD=/path/to/lock2build). Network: PyPI. ~9.5 min on 2 cores.
+# COLD_RUNS (3) and WARM_RUNS (5) set the hyperfine runs; OUT the results dir.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-L2B="${L2B:-$repo/target/release/lock2build}"
-PY="${PY:-python3}"
+L2B="${LOCK2BUILD:-${L2B:-${CARGO_TARGET_DIR:-$repo/target}/release/lock2build}}"
+[ -x "$L2B" ] || { echo "build lock2build first: cargo build --release --locked (or set LOCK2BUILD)" >&2; exit 1; }
+PY="${PY:-$(python3 -c 'import sys; print(sys.executable)')}" # the real interpreter, not a pyenv shim
 COLD_RUNS="${COLD_RUNS:-3}"
-WARM_RUNS="${WARM_RUNS:-10}"
+WARM_RUNS="${WARM_RUNS:-5}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 out="${OUT:-$here/results}"; mkdir -p "$out"
 export LOCK2BUILD_CACHE="$work/l2b-cache" LOCK2BUILD_STORE="$work/store"
-unset PIP_FIND_LINKS || true
+# A find-links directory of local wheels would make pip's "cold" run no download.
+unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL UV_FIND_LINKS UV_INDEX_URL UV_EXTRA_INDEX_URL LOCK2BUILD_MIRRORS || true
 
-cp -r "$repo/fixtures/uv/native-app" "$work/native"; rm -f "$work/native/result"
-cp -r "$repo/fixtures/requirements/pip-compile" "$work/pure"; rm -f "$work/pure/result"
-# pip needs the uv lock as a hashed requirements file (the project apart).
-(cd "$work/native" && uv export -q --frozen --no-dev --no-emit-project --format requirements-txt -o "$work/native-reqs.txt")
-# Warm lock2build's index cache (not the store).
-"$L2B" app "$work/native" -o "$work/warmup" --progress quiet >/dev/null
-"$L2B" app "$work/pure" -o "$work/warmup" --progress quiet >/dev/null
+native="$repo/fixtures/uv/native-app"
+for t in l2b uv pip; do cp -r "$native" "$work/$t-native"; rm -rf "$work/$t-native/result" "$work/$t-native/.venv"; done
+mkdir "$work/l2b-pure"; cp "$repo/fixtures/requirements/pip-compile/requirements.txt" "$work/l2b-pure/"
+pure_reqs="$repo/fixtures/requirements/pip-compile/requirements.txt"
+# pip needs the uv lock as a hashed requirements file (the project apart): the
+# fixture's uv-export.txt if it has hashes, else `uv export` of the lock.
+native_reqs="$native/uv-export.txt"
+if ! grep -q -- '--hash=' "$native_reqs" 2>/dev/null; then
+  echo "note: $native_reqs is missing or has no hashes; using uv export --frozen --no-emit-project" >&2
+  native_reqs="$work/uv-export.txt"
+  (cd "$work/uv-native" && uv export -q --frozen --no-dev --no-emit-project --format requirements-txt -o "$native_reqs")
+fi
+
+l2b() { echo "$L2B app $work/l2b-$1 --python $PY --progress quiet"; }
+uv_sync() { echo "env UV_CACHE_DIR=$work/uvcache-native UV_PYTHON=$PY uv sync -q --frozen --no-dev --project $work/uv-native"; }
+# $1: pip's cache option (cold: --no-cache-dir; warm: $pip_warm, a cache dir of its own)
+pip_native() { echo "$PY -m venv $work/venv && $work/venv/bin/pip install -q $1 --require-hashes -r $native_reqs && $work/venv/bin/pip install -q $1 --no-deps $work/pip-native"; }
+uv_pure() { echo "env UV_CACHE_DIR=$work/uvcache-pure uv venv -q --python $PY $work/venv && env UV_CACHE_DIR=$work/uvcache-pure VIRTUAL_ENV=$work/venv uv pip install -q --require-hashes -r $pure_reqs"; }
+pip_pure() { echo "$PY -m venv $work/venv && $work/venv/bin/pip install -q $1 --require-hashes -r $pure_reqs"; }
+pip_warm="--cache-dir $work/pipcache"
+
+# Warm lock2build's index cache once (not its store: emptied below).
+"$L2B" app "$work/l2b-native" --python "$PY" -o "$work/warmup" --progress quiet >/dev/null
+"$L2B" app "$work/l2b-pure" --python "$PY" -o "$work/warmup" --progress quiet >/dev/null
 rm -rf "$work/store" "$work/warmup"
 
-l2b() { echo "$L2B app $work/$1 --progress quiet"; }
-uv_sync() { echo "env UV_CACHE_DIR=$work/uvcache UV_PYTHON=$PY uv sync -q --frozen --no-dev --project $work/native"; }
-pip_native() { echo "$PY -m venv $work/venv && $work/venv/bin/pip install -q $1 --require-hashes -r $work/native-reqs.txt && $work/venv/bin/pip install -q $1 --no-deps $work/native"; }
-uv_pure() { echo "env UV_CACHE_DIR=$work/uvcache uv venv -q --python $PY $work/venv && env UV_CACHE_DIR=$work/uvcache VIRTUAL_ENV=$work/venv uv pip install -q --require-hashes -r $work/pure/requirements.txt"; }
-pip_pure() { echo "$PY -m venv $work/venv && $work/venv/bin/pip install -q $1 --require-hashes -r $work/pure/requirements.txt"; }
-
 # ---- cold ----
-hyperfine --runs "$COLD_RUNS" --export-json "$out/native-cold.json" --export-markdown "$out/native-cold.md" \
-  --prepare "rm -rf $work/store" -n "lock2build app (cold)" "$(l2b native)" \
-  --prepare "rm -rf $work/uvcache $work/native/.venv" -n "uv sync --frozen (cold)" "$(uv_sync)" \
-  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (cold, --no-cache-dir)" "$(pip_native --no-cache-dir)"
-hyperfine --runs "$COLD_RUNS" --export-json "$out/pure-cold.json" --export-markdown "$out/pure-cold.md" \
-  --prepare "rm -rf $work/store" -n "lock2build app (cold)" "$(l2b pure)" \
-  --prepare "rm -rf $work/uvcache $work/venv" -n "uv pip install --require-hashes (cold)" "$(uv_pure)" \
-  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (cold, --no-cache-dir)" "$(pip_pure --no-cache-dir)"
+hf() { hyperfine --export-json "$out/$1.json" --export-markdown "$out/$1.md" "${@:2}"; }
+hf native-cold --runs "$COLD_RUNS" \
+  --prepare "rm -rf $work/store" -n "lock2build app (cold store, warm index cache)" "$(l2b native)" \
+  --prepare "rm -rf $work/store $work/l2b-cache" -n "lock2build app (cold store, cold index cache)" "$(l2b native)" \
+  --prepare "rm -rf $work/uvcache-native $work/uv-native/.venv" -n "uv sync --frozen (cold cache, no .venv)" "$(uv_sync)" \
+  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, --no-cache-dir)" "$(pip_native --no-cache-dir)"
+hf pure-cold --runs "$COLD_RUNS" \
+  --prepare "rm -rf $work/store" -n "lock2build app (cold store, warm index cache)" "$(l2b pure)" \
+  --prepare "rm -rf $work/store $work/l2b-cache" -n "lock2build app (cold store, cold index cache)" "$(l2b pure)" \
+  --prepare "rm -rf $work/uvcache-pure $work/venv" -n "uv pip install --require-hashes (cold cache, fresh venv)" "$(uv_pure)" \
+  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, --no-cache-dir)" "$(pip_pure --no-cache-dir)"
 
 # ---- warm ----
-sh -c "$(l2b native)" >/dev/null; sh -c "$(uv_sync)"; rm -rf "$work/venv"; sh -c "$(pip_native "")"
-hyperfine --warmup 1 --runs "$WARM_RUNS" --export-json "$out/native-warm.json" --export-markdown "$out/native-warm.md" \
+# Each command's warm-up run fills its cache (the cold runs above used other
+# or emptied ones); then lock2build's output line shows that it did nothing.
+noop() { "$L2B" app "$work/l2b-$1" --python "$PY" --progress plain 2>&1 | grep -E '^(nothing to do|fetched)' || true; }
+hf native-warm --warmup 1 --runs "$WARM_RUNS" \
   --prepare true -n "lock2build app (warm, no-op)" "$(l2b native)" \
-  --prepare true -n "uv sync --frozen (existing venv, no-op)" "$(uv_sync)" \
-  --prepare "rm -rf $work/native/.venv" -n "uv sync --frozen (fresh venv, warm cache)" "$(uv_sync)" \
-  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, warm cache)" "$(pip_native "")"
-sh -c "$(l2b pure)" >/dev/null; rm -rf "$work/venv"; sh -c "$(uv_pure)"; rm -rf "$work/venv"; sh -c "$(pip_pure "")"
-hyperfine --warmup 1 --runs "$WARM_RUNS" --export-json "$out/pure-warm.json" --export-markdown "$out/pure-warm.md" \
+  --prepare true -n "uv sync --frozen (existing .venv, no-op)" "$(uv_sync)" \
+  --prepare "rm -rf $work/uv-native/.venv" -n "uv sync --frozen (fresh .venv, warm cache)" "$(uv_sync)" \
+  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, warm cache)" "$(pip_native "$pip_warm")"
+noop native
+hf pure-warm --warmup 1 --runs "$WARM_RUNS" \
   --prepare true -n "lock2build app (warm, no-op)" "$(l2b pure)" \
   --prepare "rm -rf $work/venv" -n "uv pip install --require-hashes (fresh venv, warm cache)" "$(uv_pure)" \
-  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, warm cache)" "$(pip_pure "")"
+  --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, warm cache)" "$(pip_pure "$pip_warm")"
+noop pure
 
-# Ratios: lock2build's mean over each native tool's mean.
-"$PY" - "$out" <<'EOF'
+# Ratios: each lock2build mean over each native tool's mean (< 1: lock2build faster).
+"$PY" - "$out" <<'EOF' | tee "$out/ratios.md"
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
+print("| case | lock2build | mean | native | mean | lock2build / native |")
+print("|---|---|---|---|---|---|")
 for case in ["native-cold", "pure-cold", "native-warm", "pure-warm"]:
     results = json.loads((out / f"{case}.json").read_text())["results"]
-    ours = results[0]
-    print(f"\n{case}: {ours['command']} {ours['mean']:.3f} s")
-    for other in results[1:]:
-        print(f"  vs {other['command']}: {other['mean']:.3f} s  ratio {ours['mean'] / other['mean']:.3f}")
+    ours = [r for r in results if r["command"].startswith("lock2build")]
+    theirs = [r for r in results if not r["command"].startswith("lock2build")]
+    for o in ours:
+        for t in theirs:
+            print(f"| {case} | {o['command']} | {o['mean']:.3f} s ± {o['stddev']:.3f} "
+                  f"| {t['command']} | {t['mean']:.3f} s ± {t['stddev']:.3f} | **{o['mean'] / t['mean']:.3f}** |")
 EOF
