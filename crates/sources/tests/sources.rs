@@ -708,26 +708,30 @@ fn sbom_cases() -> Vec<Vec<PathBuf>> {
     ]
 }
 
-/// Every schema violation of `doc`, with where it is.
-fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-    validator
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
+/// The SBOMs of [`sbom_cases`] in `format`, each checked against the
+/// schema; every violation is printed with where it is.
+fn valid_sboms(format: Format, validator: &jsonschema::Validator) -> Vec<(SourcesReport, Value)> {
+    sbom_cases()
+        .into_iter()
+        .map(|dirs| {
+            let report = collect_with(&dirs, false, options(), None, true);
+            assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+            let doc: Value = serde_json::from_str(&render(&report, format, None).expect("render"))
+                .expect("json");
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
+            (report, doc)
+        })
         .collect()
 }
 
 #[test]
 fn cyclonedx_validates_against_the_official_schema() {
     let validator = cyclonedx_validator();
-    let cases = sbom_cases();
-    for dirs in cases {
-        let report = collect_with(&dirs, false, options(), None, true);
-        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        let doc: Value =
-            serde_json::from_str(&render(&report, Format::Cyclonedx, None).expect("render"))
-                .expect("json");
-        let errors = schema_errors(&validator, &doc);
-        assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
+    for (report, doc) in valid_sboms(Format::Cyclonedx, &validator) {
         // The facts: every plan package, with its chosen artifact's hashes and URL.
         let components = doc["components"].as_array().expect("components");
         let nodes = report.plan_nodes();
@@ -890,15 +894,7 @@ fn spdx_validator() -> jsonschema::Validator {
 #[test]
 fn spdx_validates_against_the_official_schema() {
     let validator = spdx_validator();
-    let cases = sbom_cases();
-    for dirs in cases {
-        let report = collect_with(&dirs, false, options(), None, true);
-        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        let doc: Value =
-            serde_json::from_str(&render(&report, Format::Spdx, None).expect("render"))
-                .expect("json");
-        let errors = schema_errors(&validator, &doc);
-        assert!(errors.is_empty(), "{dirs:?}: {errors:#?}");
+    for (report, doc) in valid_sboms(Format::Spdx, &validator) {
         assert_eq!(
             doc["packages"].as_array().expect("packages").len(),
             report.plan_nodes().len()
