@@ -287,10 +287,19 @@ struct AppArgs {
     /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
+    /// Which project to build when the directory has lockfiles of several
+    /// ecosystems: pypi, npm or crates.
+    #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
+    ecosystem: Option<lock2build_model::Ecosystem>,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
+}
+
+fn parse_ecosystem_arg(s: &str) -> Result<lock2build_model::Ecosystem, String> {
+    lock2build_overrides::parse_ecosystem(s)
+        .ok_or_else(|| format!("`{s}`: expected pypi, npm or crates"))
 }
 
 #[derive(Args)]
@@ -507,6 +516,8 @@ fn run_app(mut args: AppArgs) -> Result<()> {
             .unwrap_or_else(|| args.dir.join("result")),
         scripts: args.scripts.clone(),
         progress: !quiet,
+        ecosystem: args.ecosystem,
+        from_source: Vec::new(),
         dir: args.dir,
     };
     let report = app::build_app(&options)?;
@@ -888,6 +899,8 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         out_link: scratch.path().join("result"),
         scripts: Vec::new(),
         progress: true,
+        ecosystem: Some(Ecosystem::Pypi),
+        from_source: Vec::new(),
         dir: dir.to_owned(),
     };
     println!("test-building from source: {}", names.join(", "));

@@ -1,4 +1,4 @@
-//! `lock2build app` for Python projects: the plan of a poetry.lock, uv.lock
+//! The Python builder of `lock2build app`: the plan of a poetry.lock, uv.lock
 //! or hashed requirements.txt built into an environment, `./result`.
 //!
 //! The nodes, each a store output named by its identity:
@@ -17,11 +17,15 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
+use super::{
+    copy_tree, failure_message, link_result, open_store, patch_hashes, run_parallel, tree_hash,
+    AppOptions, AppReport,
+};
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::{fetch_all, FetchOptions};
+use lock2build_fetch::fetch_all;
 use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
-use lock2build_overrides::{build_systems_requirements, guess_from_log, Database, Resolved};
+use lock2build_overrides::{build_systems_requirements, Database, Resolved};
 use lock2build_plan::discover::{FoundLock, LockKind};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
@@ -29,59 +33,9 @@ use lock2build_python::{
 };
 use lock2build_sandbox::Sandbox;
 use lock2build_store::{ArchiveFormat, LiveSet, NodeId, OutputDirs, Store, ToolchainId};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
-
-/// What `lock2build app` needs.
-pub struct AppOptions {
-    /// The project directory.
-    pub dir: PathBuf,
-    /// Planning (target, selection, index).
-    pub plan: PlanOptions,
-    /// The interpreter the app runs with.
-    pub python: PathBuf,
-    /// How builds run.
-    pub sandbox: Sandbox,
-    /// Downloads.
-    pub fetch: FetchOptions,
-    /// Installs and builds at once.
-    pub jobs: usize,
-    /// The link to make (`<dir>/result`).
-    pub out_link: PathBuf,
-    /// `--script` names (override lock2build.toml's `[app] scripts`).
-    pub scripts: Vec<String>,
-    /// Print progress lines on stderr.
-    pub progress: bool,
-}
-
-/// What `lock2build app` did.
-#[derive(Debug, Serialize)]
-pub struct AppReport {
-    /// The `result` link.
-    pub link: PathBuf,
-    /// The environment's store path.
-    pub output: PathBuf,
-    /// The scripts in `result/bin` (besides `python`).
-    pub scripts: Vec<String>,
-    /// Artifacts the plan needs.
-    pub artifacts: usize,
-    /// Of which downloaded now.
-    pub downloaded: usize,
-    /// Bytes downloaded now.
-    pub bytes_downloaded: u64,
-    /// Nodes built (installed, compiled or composed) now, by label.
-    pub built: Vec<String>,
-    /// Nodes already in the store.
-    pub reused: usize,
-    /// Build logs kept, by label.
-    pub logs: BTreeMap<String, PathBuf>,
-    /// Notes for the user (editable installs built as wheels, …).
-    pub notes: Vec<String>,
-}
 
 /// How a package node is made.
 #[derive(Debug, Clone)]
@@ -149,7 +103,8 @@ struct Toolchains {
 }
 
 /// Builds the Python app of `options.dir`.
-pub fn build_app(options: &AppOptions) -> Result<AppReport> {
+/// Builds the Python project `project` of `plan`.
+pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
     let say = |line: String| {
         if options.progress {
@@ -157,9 +112,6 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         }
     };
     let python = PythonInfo::probe(&options.python)?;
-    let outcome = plan::plan_project(&options.dir, &options.plan)?;
-    let plan = outcome.plan;
-    let project = python_project(&plan, &options.dir)?;
     check_interpreter(&plan, &python)?;
     let nodes: Vec<&Node> = plan
         .packages
@@ -641,51 +593,6 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     })
 }
 
-fn open_store() -> Result<Store> {
-    let root = Store::default_root()?;
-    Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
-}
-
-/// The one Python project of the plan.
-fn python_project(plan: &Plan, dir: &Path) -> Result<usize> {
-    let python: Vec<usize> = plan
-        .projects
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.ecosystem == Ecosystem::Pypi)
-        .map(|(i, _)| i)
-        .collect();
-    // A project often keeps an exported requirements.txt next to its
-    // poetry.lock or uv.lock: the richer lock wins.
-    let rank = |i: &usize| match plan.projects[*i]
-        .lockfile
-        .file_name()
-        .and_then(|n| n.to_str())
-    {
-        Some("uv.lock") => 0,
-        Some("poetry.lock") => 1,
-        _ => 2,
-    };
-    let top: Vec<usize> = python
-        .iter()
-        .copied()
-        .filter(|&i| plan.projects[i].lockfile.parent() == Some(Path::new("")))
-        .collect();
-    match (python.as_slice(), top.iter().min_by_key(|i| rank(i))) {
-        ([one], _) => Ok(*one),
-        ([], _) => bail!(
-            "{}: no Python lockfile (poetry.lock, uv.lock, requirements.txt) found\n  help: `lock2build app` builds Python projects; `lock2build plan` shows what was found",
-            dir.display()
-        ),
-        (_, Some(&best)) if top.iter().filter(|i| rank(i) == rank(&best)).count() == 1 => Ok(best),
-        (many, _) => bail!(
-            "{}: several Python lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
-            dir.display(),
-            many.iter().map(|&i| plan.projects[i].lockfile.display().to_string()).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
 /// The plan's Python must be the interpreter's (`--python-version` without
 /// `--python` would select wheels it cannot import).
 fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
@@ -817,17 +724,6 @@ fn normalize(name: &str) -> String {
     lock2build_model::normalize_python_name(name)
 }
 
-fn patch_hashes(patches: &[PathBuf]) -> Result<Vec<String>> {
-    patches
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p)
-                .with_context(|| format!("reading the override patch {}", p.display()))?;
-            Ok(hex::encode(Sha256::digest(bytes)))
-        })
-        .collect()
-}
-
 /// What makes package nodes.
 struct BuildContext<'a> {
     store: &'a Store,
@@ -906,9 +802,6 @@ impl BuildContext<'_> {
     /// A failed build: the package, the log's last lines and path, and the
     /// override that might fix it.
     fn failure(&self, job: &Job, log: &Path, error: anyhow::Error) -> anyhow::Error {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = &lines[lines.len().saturating_sub(25)..];
         // The innermost cause says what happened (the outer ones name the
         // node and the scratch directory).
         let cause = error.chain().last().map(|c| {
@@ -917,67 +810,16 @@ impl BuildContext<'_> {
                 _ => c.to_string(),
             }
         });
-        let mut message = format!(
-            "building {} from source failed: {}\n",
-            job.label,
-            cause.unwrap_or_else(|| error.to_string())
-        );
-        if !tail.is_empty() {
-            message.push_str("  last lines of the build log:\n");
-            for line in tail {
-                message.push_str(&format!("    | {line}\n"));
-            }
-        }
-        if log.exists() {
-            message.push_str(&format!("  whole log: {}\n", log.display()));
-        }
-        let resolved = self.db.resolve(Ecosystem::Pypi, &job.name, &job.version);
-        if let Some(c) = resolved.provenance.first() {
-            message.push_str(&format!(
-                "  override in use: {} (`lock2build overrides why {}`)\n",
-                c.origin, job.name
-            ));
-        }
-        let guessed = guess_from_log(self.db.providers(), &text);
-        if !guessed.is_empty() {
-            message.push_str(&format!(
-                "  the log suggests these are missing: {}\n",
-                guessed.join(", ")
-            ));
-        }
-        message.push_str(&format!(
-            "  help: if it needs a native library or tool, `lock2build overrides new pypi/{} --from-log {}` drafts an override (`lock2build doctor` lists what the host lacks)",
-            job.name,
-            log.display()
-        ));
-        anyhow!("{message}")
+        failure_message(
+            self.db,
+            Ecosystem::Pypi,
+            &job.label,
+            &job.name,
+            &job.version,
+            log,
+            &cause.unwrap_or_else(|| error.to_string()),
+        )
     }
-}
-
-/// Runs `f` over `items` on `jobs` threads; results in `items` order.
-fn run_parallel<'a, T: Sync, R: Send>(
-    items: &'a [T],
-    jobs: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<(&'a T, R)> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-            });
-        }
-    });
-    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    items
-        .iter()
-        .zip(results)
-        .filter_map(|(item, r)| r.map(|r| (item, r)))
-        .collect()
 }
 
 /// Which scripts `result/bin` offers: `--script`, else lock2build.toml's
@@ -1071,120 +913,4 @@ fn list_scripts(env: &Path) -> Vec<String> {
     names.retain(|n| !n.starts_with("python"));
     names.sort();
     names
-}
-
-/// `link` → `target`, replaced atomically.
-fn link_result(link: &Path, target: &Path) -> Result<()> {
-    if let Ok(meta) = std::fs::symlink_metadata(link) {
-        if !meta.file_type().is_symlink() {
-            bail!(
-                "{} exists and is not a symlink; move it away or pass --out-link",
-                link.display()
-            );
-        }
-    }
-    let tmp = link.with_file_name(format!(
-        ".{}.tmp-{}",
-        link.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    std::fs::rename(&tmp, link).with_context(|| format!("creating {}", link.display()))?;
-    Ok(())
-}
-
-/// Directories never part of a project's source tree.
-const NOT_SOURCE: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    ".venv",
-    "venv",
-    "__pycache__",
-    "node_modules",
-    "target",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".lock2build",
-    "result",
-];
-
-fn skipped(name: &str) -> bool {
-    NOT_SOURCE.contains(&name) || name.starts_with("result-")
-}
-
-/// sha256 over the project's files (relative path, mode, content; symlink
-/// targets), in path order.
-fn tree_hash(dir: &Path) -> Result<String> {
-    let mut hasher = Sha256::new();
-    let mut files = Vec::new();
-    walk(dir, Path::new(""), &mut files)?;
-    files.sort();
-    for rel in files {
-        let path = dir.join(&rel);
-        let meta = std::fs::symlink_metadata(&path)?;
-        hasher.update(rel.as_os_str().as_encoded_bytes());
-        hasher.update([0]);
-        if meta.file_type().is_symlink() {
-            hasher.update(b"l");
-            hasher.update(std::fs::read_link(&path)?.as_os_str().as_encoded_bytes());
-        } else {
-            use std::os::unix::fs::PermissionsExt;
-            hasher.update(if meta.permissions().mode() & 0o111 != 0 {
-                b"x"
-            } else {
-                b"f"
-            });
-            hasher.update(
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-            );
-        }
-        hasher.update([0]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
-fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let dir = root.join(rel);
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if skipped(&name.to_string_lossy()) {
-            continue;
-        }
-        let rel = rel.join(&name);
-        if entry.file_type()?.is_dir() {
-            walk(root, &rel, files)?;
-        } else {
-            files.push(rel);
-        }
-    }
-    Ok(())
-}
-
-/// Copies the project's source tree (what [`tree_hash`] covers) to `dest`.
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    let mut files = Vec::new();
-    walk(src, Path::new(""), &mut files).map_err(std::io::Error::other)?;
-    std::fs::create_dir_all(dest)?;
-    for rel in files {
-        let from = src.join(&rel);
-        let to = dest.join(&rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if std::fs::symlink_metadata(&from)?.file_type().is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-        } else {
-            std::fs::copy(&from, &to)?;
-        }
-    }
-    Ok(())
 }

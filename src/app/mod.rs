@@ -1,0 +1,353 @@
+//! `lock2build app`: a project's lockfile built into `./result`.
+//!
+//! One builder per ecosystem, each in its own module; they share the
+//! store, the sandbox, the overrides database and what is here (the
+//! options, the report, `result`, failure messages):
+//!
+//! ```text
+//! python.rs  poetry.lock, uv.lock, requirements.txt → a venv-like environment
+//! rust.rs    Cargo.lock                              → the workspace's binaries in result/bin
+//! node.rs    package-lock.json                       → node_modules laid out by the lock, scripts run
+//! ```
+//!
+//! Which one runs: the lockfiles in the project's top directory (one
+//! ecosystem), or `--ecosystem` when there are several.
+
+mod node;
+mod python;
+mod rust;
+
+use anyhow::{anyhow, bail, Context, Result};
+use lock2build_fetch::FetchOptions;
+use lock2build_model::Ecosystem;
+use lock2build_overrides::{guess_from_log, Database};
+use lock2build_plan::plan::{self, Plan, PlanOptions};
+use lock2build_sandbox::Sandbox;
+use lock2build_store::Store;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What `lock2build app` needs.
+pub struct AppOptions {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// Planning (target, selection, index).
+    pub plan: PlanOptions,
+    /// The interpreter the app runs with.
+    pub python: PathBuf,
+    /// How builds run.
+    pub sandbox: Sandbox,
+    /// Downloads.
+    pub fetch: FetchOptions,
+    /// Installs and builds at once.
+    pub jobs: usize,
+    /// The link to make (`<dir>/result`).
+    pub out_link: PathBuf,
+    /// `--script` names (override lock2build.toml's `[app] scripts`).
+    pub scripts: Vec<String>,
+    /// Print progress lines on stderr.
+    pub progress: bool,
+    /// Which of the project's ecosystems to build, when it has several.
+    pub ecosystem: Option<Ecosystem>,
+    /// Packages to build from source although they could be installed
+    /// prebuilt (`overrides check`: npm packages get their install
+    /// scripts run with their override; crates are always built).
+    pub from_source: Vec<String>,
+}
+
+/// What `lock2build app` did.
+#[derive(Debug, Serialize)]
+pub struct AppReport {
+    /// The `result` link.
+    pub link: PathBuf,
+    /// The app's store path (`result` points to it).
+    pub output: PathBuf,
+    /// The programs in `result/bin` (for Python: besides `python`).
+    pub scripts: Vec<String>,
+    /// Artifacts the plan needs.
+    pub artifacts: usize,
+    /// Of which downloaded now.
+    pub downloaded: usize,
+    /// Bytes downloaded now.
+    pub bytes_downloaded: u64,
+    /// Nodes built (installed, compiled or composed) now, by label.
+    pub built: Vec<String>,
+    /// Nodes already in the store.
+    pub reused: usize,
+    /// Build logs kept, by label.
+    pub logs: BTreeMap<String, PathBuf>,
+    /// Notes for the user (editable installs built as wheels, …).
+    pub notes: Vec<String>,
+}
+
+/// Builds the project in `options.dir`: plans it, picks its ecosystem and
+/// runs that ecosystem's builder.
+pub fn build_app(options: &AppOptions) -> Result<AppReport> {
+    let outcome = plan::plan_project(&options.dir, &options.plan)?;
+    let plan = outcome.plan;
+    let project = pick_project(&plan, &options.dir, options.ecosystem)?;
+    match plan.projects[project].ecosystem {
+        Ecosystem::Pypi => python::build(options, plan, project),
+        Ecosystem::Crates => rust::build(options, plan, project),
+        Ecosystem::Npm => node::build(options, plan, project),
+    }
+}
+
+/// The project to build: the one lockfile of the top directory (for
+/// Python, the richest of poetry.lock, uv.lock and requirements.txt).
+fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<usize> {
+    let top: Vec<usize> = (0..plan.projects.len())
+        .filter(|&i| plan.projects[i].lockfile.parent() == Some(Path::new("")))
+        .filter(|&i| wanted.is_none_or(|e| plan.projects[i].ecosystem == e))
+        .collect();
+    let ecosystems: std::collections::BTreeSet<Ecosystem> =
+        top.iter().map(|&i| plan.projects[i].ecosystem).collect();
+    let names = |v: &[usize]| {
+        v.iter()
+            .map(|&i| plan.projects[i].lockfile.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if top.is_empty() {
+        bail!(
+            "{}: no {}lockfile in this directory (poetry.lock, uv.lock, requirements.txt, Cargo.lock, package-lock.json)\n  help: run it in the project's directory; `lock2build plan` shows the lockfiles it finds below it",
+            dir.display(),
+            wanted.map(|e| format!("{e} ")).unwrap_or_default()
+        );
+    }
+    if ecosystems.len() > 1 {
+        bail!(
+            "{}: lockfiles of several ecosystems ({}); which one to build?\n  help: pass --ecosystem {}",
+            dir.display(),
+            names(&top),
+            ecosystems.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(" or --ecosystem ")
+        );
+    }
+    // A project often keeps an exported requirements.txt next to its
+    // poetry.lock or uv.lock: the richer lock wins.
+    let rank = |i: &usize| match plan.projects[*i]
+        .lockfile
+        .file_name()
+        .and_then(|n| n.to_str())
+    {
+        Some("uv.lock") => 0,
+        Some("poetry.lock") => 1,
+        _ => 2,
+    };
+    let best = top.iter().copied().min_by_key(rank).unwrap_or(top[0]);
+    if top.iter().filter(|i| rank(i) == rank(&best)).count() > 1 {
+        bail!(
+            "{}: several lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
+            dir.display(),
+            names(&top)
+        );
+    }
+    Ok(best)
+}
+
+/// A failed build step, as the user sees it: what failed, the log's last
+/// lines and path, the override in use, what the log suggests is missing,
+/// and the command that drafts an override.
+pub(crate) fn failure_message(
+    db: &Database,
+    ecosystem: Ecosystem,
+    label: &str,
+    name: &str,
+    version: &str,
+    log: &Path,
+    cause: &str,
+) -> anyhow::Error {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(25)..];
+    let mut message = format!("building {label} from source failed: {cause}\n");
+    if !tail.is_empty() {
+        message.push_str("  last lines of the build log:\n");
+        for line in tail {
+            message.push_str(&format!("    | {line}\n"));
+        }
+    }
+    if log.exists() {
+        message.push_str(&format!("  whole log: {}\n", log.display()));
+    }
+    let resolved = db.resolve(ecosystem, name, version);
+    if let Some(c) = resolved.provenance.first() {
+        message.push_str(&format!(
+            "  override in use: {} (`lock2build overrides why {ecosystem}/{name}@{version}`)\n",
+            c.origin
+        ));
+    }
+    let guessed = guess_from_log(db.providers(), &text);
+    if !guessed.is_empty() {
+        message.push_str(&format!(
+            "  the log suggests these are missing: {}\n",
+            guessed.join(", ")
+        ));
+    }
+    message.push_str(&format!(
+        "  help: if it needs a native library or tool, `lock2build overrides new {ecosystem}/{name} --from-log {}` drafts an override (`lock2build doctor` lists what the host lacks)",
+        log.display()
+    ));
+    anyhow!("{message}")
+}
+
+pub(crate) fn open_store() -> Result<Store> {
+    let root = Store::default_root()?;
+    Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+}
+
+pub(crate) fn patch_hashes(patches: &[PathBuf]) -> Result<Vec<String>> {
+    patches
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("reading the override patch {}", p.display()))?;
+            Ok(hex::encode(Sha256::digest(bytes)))
+        })
+        .collect()
+}
+
+/// Runs `f` over `items` on `jobs` threads; results in `items` order.
+pub(crate) fn run_parallel<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<(&'a T, R)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    items
+        .iter()
+        .zip(results)
+        .filter_map(|(item, r)| r.map(|r| (item, r)))
+        .collect()
+}
+
+/// `link` → `target`, replaced atomically.
+pub(crate) fn link_result(link: &Path, target: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(link) {
+        if !meta.file_type().is_symlink() {
+            bail!(
+                "{} exists and is not a symlink; move it away or pass --out-link",
+                link.display()
+            );
+        }
+    }
+    let tmp = link.with_file_name(format!(
+        ".{}.tmp-{}",
+        link.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    std::fs::rename(&tmp, link).with_context(|| format!("creating {}", link.display()))?;
+    Ok(())
+}
+
+/// Directories never part of a project's source tree.
+const NOT_SOURCE: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    "target",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".lock2build",
+    "result",
+];
+
+pub(crate) fn skipped(name: &str) -> bool {
+    NOT_SOURCE.contains(&name) || name.starts_with("result-")
+}
+
+/// sha256 over the project's files (relative path, mode, content; symlink
+/// targets), in path order.
+pub(crate) fn tree_hash(dir: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut files = Vec::new();
+    walk(dir, Path::new(""), &mut files)?;
+    files.sort();
+    for rel in files {
+        let path = dir.join(&rel);
+        let meta = std::fs::symlink_metadata(&path)?;
+        hasher.update(rel.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        if meta.file_type().is_symlink() {
+            hasher.update(b"l");
+            hasher.update(std::fs::read_link(&path)?.as_os_str().as_encoded_bytes());
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            hasher.update(if meta.permissions().mode() & 0o111 != 0 {
+                b"x"
+            } else {
+                b"f"
+            });
+            hasher.update(
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+            );
+        }
+        hasher.update([0]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+pub(crate) fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(rel);
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skipped(&name.to_string_lossy()) {
+            continue;
+        }
+        let rel = rel.join(&name);
+        if entry.file_type()?.is_dir() {
+            walk(root, &rel, files)?;
+        } else {
+            files.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the project's source tree (what [`tree_hash`] covers) to `dest`.
+pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
+    let mut files = Vec::new();
+    walk(src, Path::new(""), &mut files).map_err(std::io::Error::other)?;
+    std::fs::create_dir_all(dest)?;
+    for rel in files {
+        let from = src.join(&rel);
+        let to = dest.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::symlink_metadata(&from)?.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
