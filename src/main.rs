@@ -234,9 +234,11 @@ enum OverridesCommand {
     #[command(verbatim_doc_comment)]
     /// Validate the project layer: schema, version ranges, known native ids.
     ///
-    /// Then test-builds, from source and in the sandbox, every PyPI package
-    /// of the project's lock that the layer has an override for, with the
-    /// override applied (as `lock2build app --no-binary NAME` would).
+    /// Then test-builds, in the sandbox, every package of the project's
+    /// locks that the layer has an override for, with the override applied:
+    ///   PyPI    from its sdist (as `lock2build app --no-binary NAME` would)
+    ///   npm     its install scripts run (node-gyp), in the laid-out tree
+    ///   crates  its build script and code (`cargo build -p NAME@VERSION`)
     Check {
         /// The project directory.
         #[arg(long, default_value = ".")]
@@ -484,7 +486,11 @@ fn run_app(mut args: AppArgs) -> Result<()> {
             .python
             .clone()
             .unwrap_or_else(|| PathBuf::from("python3"));
-        args.target.python = Some(lock2build_python::PythonInfo::probe(&given)?.executable);
+        // A Rust or Node project needs no Python: leave it unset if none
+        // answers (a Python project's builder then names the problem).
+        args.target.python = lock2build_python::PythonInfo::probe(&given)
+            .map(|p| p.executable)
+            .ok();
     }
     let sandbox = if args.no_sandbox {
         eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
@@ -574,7 +580,9 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         report.output.display()
     )?;
     let mut bin = report.scripts.clone();
-    bin.push("python".into());
+    if report.output.join("bin/python").exists() {
+        bin.push("python".into());
+    }
     writeln!(
         stdout,
         "  {}/bin: {}",
@@ -830,101 +838,144 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
     }
 }
 
-/// `overrides check`'s test builds: the project's PyPI packages the
-/// project layer touches, built from source with the override.
+/// `overrides check`'s test builds: the packages of the project's locks
+/// that the project layer touches, built from source with the override
+/// (PyPI: from their sdists; npm: their install scripts run; crates: their
+/// build scripts, `cargo build -p`).
 fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
     use lock2build_model::Ecosystem;
-    let db = overrides_cmd::load(dir)?;
-    let touched = overrides_cmd::touched(&db);
-    let (pypi, other): (Vec<_>, Vec<_>) = touched
-        .into_iter()
-        .partition(|(e, _)| *e == Ecosystem::Pypi);
-    for (ecosystem, name) in &other {
-        println!(
-            "not test-built: {ecosystem}/{name} (lock2build builds Python packages only so far)"
-        );
-    }
-    if pypi.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<String> = pypi.into_iter().map(|(_, n)| n).collect();
-    let found = lock2build_plan::discover::find_lockfiles(dir).unwrap_or_default();
     use lock2build_plan::discover::LockKind;
-    if !found.iter().any(|l| {
-        matches!(
-            l.kind,
-            LockKind::Poetry | LockKind::Uv | LockKind::Requirements
-        )
-    }) {
-        println!(
-            "not test-built: {} (no Python lockfile in {})",
-            names.join(", "),
-            dir.display()
-        );
+    let db = overrides_cmd::load(dir)?;
+    let mut touched: std::collections::BTreeMap<Ecosystem, Vec<String>> = Default::default();
+    for (ecosystem, name) in overrides_cmd::touched(&db) {
+        touched.entry(ecosystem).or_default().push(name);
+    }
+    if touched.is_empty() {
         return Ok(());
     }
+    let found = lock2build_plan::discover::find_lockfiles(dir).unwrap_or_default();
+    let has_lock = |ecosystem: Ecosystem| {
+        found.iter().any(|l| {
+            l.display.parent() == Some(std::path::Path::new(""))
+                && match l.kind {
+                    LockKind::Poetry | LockKind::Uv | LockKind::Requirements => {
+                        ecosystem == Ecosystem::Pypi
+                    }
+                    LockKind::Npm => ecosystem == Ecosystem::Npm,
+                    LockKind::Cargo => ecosystem == Ecosystem::Crates,
+                }
+        })
+    };
     let sandbox = if no_sandbox {
         eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
         lock2build_sandbox::Sandbox::unsandboxed()
     } else {
         lock2build_sandbox::Sandbox::detect()?
     };
-    let select = SelectArgs {
-        groups: Vec::new(),
-        all_groups: false,
-        dev: false,
-        extras: Vec::new(),
-        all_extras: false,
-        no_binary: names.clone(),
-    };
-    let target = TargetArgs {
-        python: None,
-        python_version: None,
-        os: None,
-        arch: None,
-        libc: None,
-    };
-    let scratch = tempfile::Builder::new()
-        .prefix("lock2build-check-")
-        .tempdir()?;
-    let options = app::AppOptions {
-        plan: plan_options(&target, &select, false)?,
-        python: PathBuf::from("python3"),
-        sandbox,
-        fetch: lock2build_fetch::FetchOptions {
-            progress: lock2build_fetch::ProgressMode::Quiet,
-            ..Default::default()
-        },
-        jobs: 8,
-        out_link: scratch.path().join("result"),
-        scripts: Vec::new(),
-        progress: true,
-        ecosystem: Some(Ecosystem::Pypi),
-        from_source: Vec::new(),
-        dir: dir.to_owned(),
-    };
-    println!("test-building from source: {}", names.join(", "));
-    let report = app::build_app(&options)?;
-    for name in &names {
-        let wanted = lock2build_model::normalize_python_name(name);
-        let hits: Vec<(&String, &PathBuf)> = report
-            .logs
-            .iter()
-            .filter(|(label, _)| {
-                label
-                    .split(' ')
-                    .next()
-                    .map(lock2build_model::normalize_python_name)
-                    .as_deref()
-                    == Some(wanted.as_str())
-            })
-            .collect();
-        if hits.is_empty() {
-            println!("not test-built: {name} (not in this project's lock)");
+    let mut failed = Vec::new();
+    for (ecosystem, names) in touched {
+        if !has_lock(ecosystem) {
+            println!(
+                "not test-built: {} (no {} lockfile in {})",
+                names
+                    .iter()
+                    .map(|n| format!("{ecosystem}/{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match ecosystem {
+                    Ecosystem::Pypi => "Python",
+                    Ecosystem::Npm => "package-lock.json",
+                    Ecosystem::Crates => "Cargo.lock",
+                },
+                dir.display()
+            );
+            continue;
         }
-        for (label, log) in hits {
-            println!("test build ok: {label} (log: {})", log.display());
+        let select = SelectArgs {
+            groups: Vec::new(),
+            all_groups: false,
+            dev: false,
+            extras: Vec::new(),
+            all_extras: false,
+            no_binary: if ecosystem == Ecosystem::Pypi {
+                names.clone()
+            } else {
+                Vec::new()
+            },
+        };
+        let target = TargetArgs {
+            python: None,
+            python_version: None,
+            os: None,
+            arch: None,
+            libc: None,
+        };
+        let scratch = tempfile::Builder::new()
+            .prefix("lock2build-check-")
+            .tempdir()?;
+        let options = app::AppOptions {
+            plan: plan_options(&target, &select, false)?,
+            python: PathBuf::from("python3"),
+            sandbox: sandbox.clone(),
+            fetch: lock2build_fetch::FetchOptions {
+                progress: lock2build_fetch::ProgressMode::Quiet,
+                ..Default::default()
+            },
+            jobs: 8,
+            out_link: scratch.path().join("result"),
+            scripts: Vec::new(),
+            progress: true,
+            ecosystem: Some(ecosystem),
+            from_source: names.clone(),
+            dir: dir.to_owned(),
+        };
+        println!(
+            "test-building from source: {}",
+            names
+                .iter()
+                .map(|n| format!("{ecosystem}/{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let report = match app::build_app(&options) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed.push(ecosystem.to_string());
+                continue;
+            }
+        };
+        for note in &report.notes {
+            println!("note: {note}");
         }
+        let normalize = |n: &str| match ecosystem {
+            Ecosystem::Pypi => lock2build_model::normalize_python_name(n),
+            Ecosystem::Crates => n.replace('_', "-"),
+            Ecosystem::Npm => n.to_owned(),
+        };
+        for name in &names {
+            let wanted = normalize(name);
+            let hits: Vec<(&String, &PathBuf)> = report
+                .logs
+                .iter()
+                .filter(|(label, _)| {
+                    label.rsplit_once(' ').map(|(n, _)| normalize(n)).as_deref()
+                        == Some(wanted.as_str())
+                })
+                .collect();
+            if hits.is_empty() {
+                println!("not test-built: {ecosystem}/{name} (not built from source in this project's lock)");
+            }
+            for (label, log) in hits {
+                println!(
+                    "test build ok: {ecosystem}/{label} (log: {})",
+                    log.display()
+                );
+            }
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("test builds failed ({})", failed.join(", "));
     }
     Ok(())
 }

@@ -357,12 +357,12 @@ fn overrides_check_test_builds_the_packages_the_project_layer_touches() {
     );
     let text = ok(&out);
     assert!(
-        text.contains("test-building from source: psycopg2"),
+        text.contains("test-building from source: pypi/psycopg2"),
         "{text}"
     );
     let log = text
         .lines()
-        .find_map(|l| l.strip_prefix("test build ok: psycopg2 2.9.13 (log: "))
+        .find_map(|l| l.strip_prefix("test build ok: pypi/psycopg2 2.9.13 (log: "))
         .and_then(|l| l.strip_suffix(')'))
         .unwrap_or_else(|| panic!("no test build of psycopg2 in:\n{text}"));
     let log = std::fs::read_to_string(log).unwrap();

@@ -1,0 +1,217 @@
+//! `lock2build app` and `overrides check` on a Cargo project, end to end:
+//! `fixtures/cargo/native-app` (rusqlite over the system's SQLite, openssl
+//! over the system's OpenSSL) built offline in the sandbox from its
+//! Cargo.lock. Each test copies the fixture and uses its own store.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn project(name: &str) -> (PathBuf, PathBuf) {
+    let dir = tempdir(name);
+    let project = dir.join("project");
+    copy_dir(&fixture("cargo/native-app"), &project);
+    let _ = std::fs::remove_file(project.join("result"));
+    let _ = std::fs::remove_dir_all(project.join("target"));
+    (project, dir.join("store"))
+}
+
+fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
+    let dir = project.to_str().unwrap();
+    let mut args = vec!["app", dir, "--progress", "plain"];
+    args.extend_from_slice(extra);
+    lock2build(&args, &shared_cache(), store)
+}
+
+fn report(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "lock2build failed:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    serde_json::from_str(&stdout(out)).expect("--json prints JSON")
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes a project-layer override for a crate.
+fn layer(project: &Path, name: &str, toml: &str) -> PathBuf {
+    let dir = project.join(".lock2build/overrides/crates");
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(format!("{name}.toml")), toml).unwrap();
+    dir
+}
+
+/// The `cargo-vendor` output of a store.
+fn vendor_dir(store: &Path) -> PathBuf {
+    std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-cargo-vendor"))
+        .expect("a cargo-vendor output")
+}
+
+#[test]
+fn cargo_project_builds_offline_against_the_system_libraries() {
+    let (project, store) = project("rust-app");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["native-app"]);
+    assert_eq!(
+        strings(&first["built"]),
+        ["vendor directory", "native-app 0.1.0"]
+    );
+    assert_eq!(first["downloaded"], 29, "{first}");
+
+    // The binary runs: OpenSSL's SHA-256, stored in and read back from SQLite.
+    let exe = project.join("result/bin/native-app");
+    let out = Command::new(&exe).arg("lock2build").output().unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!(
+        "sha256(lock2build) = {}",
+        sha256_hex(b"lock2build")
+    )));
+    assert!(text.starts_with("sqlite 3."), "{text}");
+    // The overrides' knobs took effect: the host's SQLite through
+    // pkg-config (LIBSQLITE3_SYS_USE_PKG_CONFIG), not a bundled copy, and
+    // the host's libcrypto (OPENSSL_NO_VENDOR).
+    let ldd = Command::new("ldd").arg(&exe).output().unwrap();
+    let ldd = stdout(&ldd);
+    assert!(ldd.contains("libsqlite3.so"), "{ldd}");
+    assert!(ldd.contains("libcrypto.so"), "{ldd}");
+    let log = std::fs::read_to_string(first["logs"]["native-app 0.1.0"].as_str().unwrap()).unwrap();
+    assert!(log.contains("Compiling openssl-sys v0.9.118"), "{log}");
+    // The vendor directory is what cargo's directory source wants.
+    let vendor = vendor_dir(&store);
+    let checksum: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(vendor.join("libsqlite3-sys-0.30.1/.cargo-checksum.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains(checksum["package"].as_str().unwrap()));
+    // The project's directory is not built in.
+    assert!(!project.join("target").exists());
+
+    // Nothing changed: nothing fetched, nothing built.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert_eq!(again["downloaded"], 0);
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+    assert_eq!(again["output"], first["output"]);
+
+    // The project's source changed: only the app is rebuilt, from the same
+    // vendor directory, with nothing fetched.
+    let main = project.join("src/main.rs");
+    let source = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, source.replace("sha256({word})", "SHA-256 of {word}")).unwrap();
+    let edited = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&edited["built"]), ["native-app 0.1.0"]);
+    assert_eq!(edited["downloaded"], 0);
+    let out = Command::new(project.join("result/bin/native-app"))
+        .arg("x")
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("SHA-256 of x = "), "{}", stdout(&out));
+}
+
+#[test]
+fn missing_native_libraries_are_named_before_anything_is_fetched() {
+    let (project, store) = project("rust-app-missing");
+    layer(
+        &project,
+        "openssl-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"openssl\", \"gdal\"]\n",
+    );
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("lacks: gdal"), "{err}");
+    assert!(err.contains("crates openssl-sys 0.9.118"), "{err}");
+    assert!(err.contains("apt-get install"), "{err}");
+    assert!(err.contains("libgdal-dev"), "{err}");
+    assert!(
+        !store.join("sources").exists()
+            || std::fs::read_dir(store.join("sources"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}
+
+#[test]
+fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
+    let (project, store) = project("rust-app-failing");
+    layer(
+        &project,
+        "openssl-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"openssl\"]\nenv = { OPENSSL_DIR = \"/nonexistent-openssl\" }\n",
+    );
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("building native-app 0.1.0 from source failed"),
+        "{err}"
+    );
+    assert!(err.contains("    | "), "no log tail in:\n{err}");
+    assert!(err.contains("/nonexistent-openssl"), "{err}");
+    assert!(err.contains("override in use: "), "{err}");
+    assert!(
+        err.contains("lock2build overrides new crates/openssl-sys --from-log "),
+        "{err}"
+    );
+    assert!(!project.join("result").exists());
+}
+
+#[test]
+fn overrides_check_test_builds_the_crates_the_project_layer_touches() {
+    let (project, store) = project("rust-overrides-check");
+    let patch = "--- /dev/null\n+++ b/LOCK2BUILD_PATCHED\n@@ -0,0 +1 @@\n+patched by a lock2build override\n";
+    let dir = layer(
+        &project,
+        "openssl-sys",
+        "[[entry]]\nversions = \">=0.9\"\nnative = [\"openssl\"]\ntools = [\"pkg-config\", \"cc\"]\nenv = { OPENSSL_NO_VENDOR = \"1\" }\npatches = [\"openssl-sys/mark.patch\"]\n",
+    );
+    std::fs::write(dir.join("openssl-sys/mark.patch"), patch).unwrap();
+    let args = ["overrides", "check", "--dir", project.to_str().unwrap()];
+    let out = lock2build(&args, &shared_cache(), &store);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("test-building from source: crates/openssl-sys"),
+        "{text}"
+    );
+    let log = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test build ok: crates/openssl-sys 0.9.118 (log: "))
+        .and_then(|l| l.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no test build of openssl-sys in:\n{text}"));
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("Compiling openssl-sys v0.9.118"), "{log}");
+    // Only that crate and what it needs, not the app.
+    assert!(!log.contains("Compiling native-app"), "{log}");
+    assert!(vendor_dir(&store)
+        .join("openssl-sys-0.9.118/LOCK2BUILD_PATCHED")
+        .is_file());
+    assert!(!project.join("result").exists());
+
+    // A patch that does not apply fails the check, naming the crate.
+    let bad = "--- a/no-such-file.rs\n+++ b/no-such-file.rs\n@@ -1 +1 @@\n-old\n+new\n";
+    std::fs::write(dir.join("openssl-sys/mark.patch"), bad).unwrap();
+    let out = lock2build(&args, &shared_cache(), &store);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not apply to openssl-sys-0.9.118"),
+        "{err}"
+    );
+}
