@@ -25,7 +25,7 @@ use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
 use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
-use lock2build_overrides::{build_systems_requirements, Database, Resolved};
+use lock2build_overrides::{build_systems_requirements, native_versions, Database, Resolved};
 use lock2build_plan::discover::{FoundLock, LockKind};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
@@ -281,6 +281,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         "integrity": a.integrity,
                         "env": overrides.env,
                         "patches": patch_hashes(&overrides.patches)?,
+                        "native": native_versions(db.providers(), &overrides.native),
                     });
                     (
                         Recipe::Sdist {
@@ -302,6 +303,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         "tree": tree_hash(&dir)?,
                         "env": overrides.env,
                         "patches": patch_hashes(&overrides.patches)?,
+                        "native": native_versions(db.providers(), &overrides.native),
                     });
                     (
                         Recipe::Project {

@@ -29,7 +29,7 @@ use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
 use lock2build_model::{ArtifactKind, Ecosystem, Source};
-use lock2build_overrides::Database;
+use lock2build_overrides::{native_versions, Database};
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_sandbox::{Mount, SandboxSpec};
 use lock2build_store::{ArchiveFormat, LiveSet, NodeId, Store, ToolchainId};
@@ -211,6 +211,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // (cargo decides which build scripts run; the lock is what we know).
     check_native(&nodes, &db)?;
     let env = merged_env(&nodes, &db)?;
+    // The host libraries' versions: an upgraded OpenSSL rebuilds.
+    let native_ids: Vec<String> = nodes
+        .iter()
+        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let native = native_versions(db.providers(), &native_ids);
 
     let store = open_store()?;
     let target = plan.target.describe();
@@ -256,6 +264,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             "tree": tree_hash(&project_dir)?,
             "lockfile": lockfile,
             "env": env,
+            "native": native,
             "packages": packages,
             "profile": "release",
         }),

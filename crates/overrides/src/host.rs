@@ -78,6 +78,64 @@ pub fn host_check_with(
     report
 }
 
+/// What identifies the host's copy of each native id in `ids`, for build
+/// identities (an upgraded libpq must rebuild psycopg2): `module=version`
+/// from `pkg-config --modversion` for each of its modules, else the real
+/// file name behind its linker name (`libfoo.so.1.2.3`). Ids the host lacks,
+/// tools and unknown ids are left out.
+pub fn native_versions(
+    providers: &Providers,
+    ids: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for id in ids {
+        let Some(provider) = providers.get(id) else {
+            continue;
+        };
+        if provider.kind != IdKind::Native {
+            continue;
+        }
+        let by_pkg_config: Option<Vec<String>> = (!provider.pkg_config.is_empty())
+            .then(|| {
+                provider
+                    .pkg_config
+                    .iter()
+                    .map(|m| pkg_config_version(m).map(|v| format!("{m}={v}")))
+                    .collect()
+            })
+            .flatten();
+        let found = by_pkg_config.or_else(|| {
+            let files: Vec<String> = provider
+                .libraries
+                .iter()
+                .filter_map(|l| {
+                    library_dirs()
+                        .iter()
+                        .find_map(|d| std::fs::canonicalize(d.join(l)).ok())
+                        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                })
+                .collect();
+            (!files.is_empty()).then_some(files)
+        });
+        if let Some(found) = found {
+            out.insert(id.clone(), found.join(" "));
+        }
+    }
+    out
+}
+
+fn pkg_config_version(module: &str) -> Option<String> {
+    let out = Command::new("pkg-config")
+        .args(["--modversion", module])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 fn pkg_config_exists(module: &str) -> Option<bool> {
     Command::new("pkg-config")
         .args(["--exists", module])

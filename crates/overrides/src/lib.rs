@@ -38,7 +38,9 @@ pub use draft::{draft_override, package_file_path, validate_layer};
 pub use error::OverrideError;
 pub use export::{export_patch, ExportError};
 pub use guess::{guess_from_log, guess_from_needed};
-pub use host::{host_check, host_check_with, install_command, HostReport, PackageManager};
+pub use host::{
+    host_check, host_check_with, install_command, native_versions, HostReport, PackageManager,
+};
 pub use layer::{
     build_systems_requirements, community_dir, project_sources, standard_sources, user_dir,
     LayerKind, LayerSource,

@@ -337,3 +337,34 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn native_versions_are_what_pkg_config_reports() {
+    let db = Database::load(&[common::community_source()]).unwrap();
+    // CI installs libssl-dev and libsqlite3-dev (the Cargo app test needs them).
+    let ids: Vec<String> = ["openssl", "sqlite3", "rust", "not-an-id"]
+        .map(String::from)
+        .to_vec();
+    let versions = lock2build_overrides::native_versions(db.providers(), &ids);
+    let modversion = |m: &str| {
+        let out = Command::new("pkg-config")
+            .args(["--modversion", m])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pkg-config does not know {m}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let provider = db.providers().get("openssl").unwrap();
+    let expected: Vec<String> = provider
+        .pkg_config
+        .iter()
+        .map(|m| format!("{m}={}", modversion(m)))
+        .collect();
+    assert_eq!(versions["openssl"], expected.join(" "));
+    assert_eq!(
+        versions["sqlite3"],
+        format!("sqlite3={}", modversion("sqlite3"))
+    );
+    // Tools and unknown ids are not versioned here.
+    assert_eq!(versions.len(), 2, "{versions:?}");
+}
