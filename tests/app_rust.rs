@@ -67,7 +67,11 @@ fn cargo_project_builds_offline_against_the_system_libraries() {
     assert_eq!(strings(&first["scripts"]), ["native-app"]);
     assert_eq!(
         strings(&first["built"]),
-        ["vendor directory", "native-app 0.1.0"]
+        [
+            "vendor directory",
+            "dependencies of native-app",
+            "native-app 0.1.0"
+        ]
     );
     assert_eq!(first["downloaded"], 29, "{first}");
 
@@ -88,7 +92,12 @@ fn cargo_project_builds_offline_against_the_system_libraries() {
     let ldd = stdout(&ldd);
     assert!(ldd.contains("libsqlite3.so"), "{ldd}");
     assert!(ldd.contains("libcrypto.so"), "{ldd}");
-    let log = std::fs::read_to_string(first["logs"]["native-app 0.1.0"].as_str().unwrap()).unwrap();
+    let deps_log = std::fs::read_dir(store.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-native-app-deps.log"))
+        .expect("the dependencies' build log");
+    let log = std::fs::read_to_string(deps_log).unwrap();
     assert!(log.contains("Compiling openssl-sys v0.9.118"), "{log}");
     // The vendor directory is what cargo's directory source wants.
     let vendor = vendor_dir(&store);
@@ -109,13 +118,22 @@ fn cargo_project_builds_offline_against_the_system_libraries() {
     assert_eq!(again["output"], first["output"]);
 
     // The project's source changed: only the app is rebuilt, from the same
-    // vendor directory, with nothing fetched.
+    // vendor directory and dependencies' build, with nothing fetched, and
+    // cargo compiles the project's crate alone.
     let main = project.join("src/main.rs");
     let source = std::fs::read_to_string(&main).unwrap();
     std::fs::write(&main, source.replace("sha256({word})", "SHA-256 of {word}")).unwrap();
     let edited = report(&app(&project, &store, &["--json"]));
     assert_eq!(strings(&edited["built"]), ["native-app 0.1.0"]);
     assert_eq!(edited["downloaded"], 0);
+    let log =
+        std::fs::read_to_string(edited["logs"]["native-app 0.1.0"].as_str().unwrap()).unwrap();
+    let compiled: Vec<&str> = log.lines().filter(|l| l.contains("Compiling ")).collect();
+    assert_eq!(
+        compiled,
+        ["   Compiling native-app v0.1.0 (/build/src)"],
+        "{log}"
+    );
     let out = Command::new(project.join("result/bin/native-app"))
         .arg("x")
         .output()
@@ -159,7 +177,11 @@ fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("building native-app 0.1.0 from source failed"),
+        err.contains("building dependencies of native-app from source failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cargo reports that openssl-sys 0.9.118 failed"),
         "{err}"
     );
     assert!(err.contains("    | "), "no log tail in:\n{err}");

@@ -6,9 +6,16 @@
 //! ```text
 //! vendor  the lock's registry crates unpacked, as cargo's directory   ← each .crate's sha256, override patches
 //!         source wants them (`.cargo-checksum.json`), patches applied
-//! app     `cargo build --release --offline --locked` of a copy of the   ← the tree's hash, vendor, override env,
-//!         project, its binaries copied to bin/                            rustc, cargo, cc, sandboxed or not
+//! deps    the workspace's skeleton (manifests, lock, empty targets)   ← the skeleton's hash, vendor, override env,
+//!         built: the dependencies compiled, the target directory        host library versions, rustc, cargo, cc
+//! app     `cargo build --release --offline --locked` of a copy of the   ← the tree's hash, vendor, deps, the same
+//!         project, from deps' target directory; binaries in bin/
 //! ```
+//!
+//! As crane does, the dependencies build from a skeleton whose hash does
+//! not change when the project's code does: an edit recompiles the
+//! project's crates only (their sources are newer than the copied target
+//! directory, whose times are kept).
 //!
 //! cargo builds every crate of the workspace in one step (it orders and
 //! parallelises them itself); the step sees the vendor directory at
@@ -247,31 +254,52 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .iter()
         .map(|n| format!("{}@{}", n.name, n.version))
         .collect();
-    let root = nodes
-        .iter()
-        .find(|n| n.root)
-        .map(|n| (n.name.clone(), n.version.clone()))
-        .unwrap_or_else(|| ("workspace".into(), String::new()));
+    let root = root_package(&nodes);
+    let identity = |recipe: &str, tree: String| {
+        serde_json::json!({
+            "recipe": recipe,
+            "sandboxed": options.sandbox.is_sandboxed(),
+            "tree": tree,
+            "lockfile": lockfile,
+            "env": env,
+            "native": native,
+            "packages": packages,
+            "profile": "release",
+        })
+    };
+    // The dependencies build from the workspace's skeleton, so editing the
+    // project's code does not rebuild them (a whole-workspace build only).
+    let skeleton_dir = tempfile::Builder::new()
+        .prefix("lock2build-skeleton-")
+        .tempdir()?;
+    let deps_id = if packages.is_empty() {
+        write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
+        Some(NodeId::compute(
+            &format!("{}-deps", root.0),
+            &identity("cargo-deps/1", tree_hash(skeleton_dir.path())?),
+            std::slice::from_ref(&vendor_id),
+            &toolchain.ids,
+            &target,
+        )?)
+    } else {
+        None
+    };
+    let app_inputs: Vec<NodeId> = std::iter::once(vendor_id.clone())
+        .chain(deps_id.clone())
+        .collect();
     let app_id = NodeId::compute(
         &if packages.is_empty() {
             root.0.clone()
         } else {
             format!("{}-check", root.0)
         },
-        &serde_json::json!({
-            "recipe": "cargo-build/1",
-            "sandboxed": options.sandbox.is_sandboxed(),
-            "tree": tree_hash(&project_dir)?,
-            "lockfile": lockfile,
-            "env": env,
-            "native": native,
-            "packages": packages,
-            "profile": "release",
-        }),
-        std::slice::from_ref(&vendor_id),
+        &identity("cargo-build/1", tree_hash(&project_dir)?),
+        &app_inputs,
         &toolchain.ids,
         &target,
     )?;
+    let app_done = store.output(&app_id).is_some();
+    let deps_done = deps_id.as_ref().is_none_or(|id| store.output(id).is_some());
 
     // The .crate files, unless what needs them is built already.
     let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
@@ -281,7 +309,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .collect();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
     let live_requests = requests.clone();
-    if store.output(&app_id).is_some() || store.output(&vendor_id).is_some() {
+    if app_done || store.output(&vendor_id).is_some() {
         requests.clear();
     }
     let fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
@@ -291,28 +319,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
-
-    // The vendor directory.
-    let vendor = if let Some(path) = store.output(&app_id).and(store.output(&vendor_id)) {
-        reused += 1;
-        path
-    } else {
-        if store.output(&vendor_id).is_none() {
-            say(format!("vendoring {} crates…", vendored.len()));
-        }
-        let made = store.build_output(&vendor_id, &[], |out| {
-            make_vendor(&store, &vendored, &out.building, options.jobs)
-                .map_err(|e| format!("{e:#}").into())
-        })?;
-        if made.built {
-            built.push("vendor directory".to_owned());
-        } else {
-            reused += 1;
-        }
-        made.path
-    };
-
-    // The build.
     let label = if selected.is_empty() {
         format!("{} {}", root.0, root.1)
     } else {
@@ -323,44 +329,99 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             .join(", ")
     };
     let log = logs_dir.join(format!("{app_id}.log"));
-    if store.output(&app_id).is_none() {
-        say(format!("building {label} with cargo…"));
-    }
     let step = CargoStep {
         options,
         toolchain: &toolchain,
-        project_dir: &project_dir,
-        vendor: &vendor,
+        vendor: Path::new(""),
         env: &env,
         packages: &packages,
-        log: &log,
     };
-    let made = store
-        .build_output(&app_id, &[], |out| {
-            step.run(&out.building, &out.final_path)
+    let failed = |label: &str, log: &Path, e: lock2build_store::StoreError| {
+        let cause = std::error::Error::source(&e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
+        let (name, version, cause) = match failed_crate(log, &nodes) {
+            Some((name, version)) => {
+                let cause = format!("{cause}; cargo reports that {name} {version} failed");
+                (name, version, cause)
+            }
+            None => (root.0.clone(), root.1.clone(), cause),
+        };
+        failure_message(&db, Ecosystem::Crates, label, &name, &version, log, &cause)
+    };
+
+    let made = if app_done {
+        reused += 1 + [Some(&vendor_id), deps_id.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter(|id| store.output(id).is_some())
+            .count();
+        lock2build_store::BuiltOutput {
+            path: store
+                .output(&app_id)
+                .ok_or_else(|| anyhow!("internal: {app_id} vanished"))?,
+            built: false,
+        }
+    } else {
+        // The vendor directory.
+        if store.output(&vendor_id).is_none() {
+            say(format!("vendoring {} crates…", vendored.len()));
+        }
+        let vendor = store.build_output(&vendor_id, &[], |out| {
+            make_vendor(&store, &vendored, &out.building, options.jobs)
                 .map_err(|e| format!("{e:#}").into())
-        })
-        .map_err(|e| {
-            let cause = std::error::Error::source(&e)
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| e.to_string());
-            let (name, version, cause) = match failed_crate(&log, &nodes) {
-                Some((name, version)) => {
-                    let cause = format!("{cause}; cargo reports that {name} {version} failed");
-                    (name, version, cause)
-                }
-                None => (root.0.clone(), root.1.clone(), cause),
-            };
-            failure_message(
-                &db,
-                Ecosystem::Crates,
-                &label,
-                &name,
-                &version,
-                &log,
-                &cause,
-            )
         })?;
+        if vendor.built {
+            built.push("vendor directory".to_owned());
+        } else {
+            reused += 1;
+        }
+        let step = CargoStep {
+            vendor: &vendor.path,
+            ..step
+        };
+        // The dependencies.
+        let deps = match &deps_id {
+            Some(id) => {
+                let deps_label = format!("dependencies of {}", root.0);
+                let deps_log = logs_dir.join(format!("{id}.log"));
+                if !deps_done {
+                    say(format!("building the {deps_label} with cargo…"));
+                }
+                let made = store
+                    .build_output(id, std::slice::from_ref(&vendor_id), |out| {
+                        let kind = StepKind::Deps {
+                            skeleton: skeleton_dir.path(),
+                        };
+                        step.run(&kind, &out.building, &out.final_path, &deps_log)
+                            .map_err(|e| format!("{e:#}").into())
+                    })
+                    .map_err(|e| failed(&deps_label, &deps_log, e))?;
+                if made.built {
+                    built.push(deps_label);
+                } else {
+                    reused += 1;
+                }
+                Some(made.path)
+            }
+            None => None,
+        };
+        // The project.
+        say(format!("building {label} with cargo…"));
+        let kind = StepKind::App {
+            project: &project_dir,
+            deps: deps.as_deref(),
+        };
+        let made = store
+            .build_output(&app_id, &[], |out| {
+                step.run(&kind, &out.building, &out.final_path, &log)
+                    .map_err(|e| format!("{e:#}").into())
+            })
+            .map_err(|e| failed(&label, &log, e))?;
+        say(format!("  built {label}"));
+        built.push(label.clone());
+        made
+    };
     let mut logs = BTreeMap::new();
     if selected.is_empty() {
         logs.insert(label.clone(), log.clone());
@@ -368,12 +429,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         for n in &selected {
             logs.insert(format!("{} {}", n.name, n.version), log.clone());
         }
-    }
-    if made.built {
-        say(format!("  built {label}"));
-        built.push(label.clone());
-    } else {
-        reused += 1;
     }
     let scripts = list_bin(&made.path);
     if selected.is_empty() && scripts.is_empty() {
@@ -386,7 +441,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     for r in &live_requests {
         live.add_source(&r.hashes);
     }
-    live.outputs = vec![vendor_id, app_id];
+    live.outputs = std::iter::once(vendor_id)
+        .chain(deps_id)
+        .chain([app_id])
+        .collect();
     store.record_plan(&project_dir.display().to_string(), &live)?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     Ok(AppReport {
@@ -401,6 +459,129 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         logs,
         notes,
     })
+}
+
+/// The package the app is named after: the root at the lock's directory,
+/// else the first root (a virtual workspace's first member).
+fn root_package(nodes: &[&Node]) -> (String, String) {
+    let at_top = |n: &&&Node| matches!(&n.source, Source::Directory { path, .. } if path.is_empty() || path == ".");
+    nodes
+        .iter()
+        .filter(|n| n.root)
+        .find(at_top)
+        .or_else(|| nodes.iter().find(|n| n.root))
+        .map(|n| (n.name.clone(), n.version.clone()))
+        .unwrap_or_else(|| ("workspace".into(), String::new()))
+}
+
+/// Writes the workspace's skeleton into `dest`: its manifests, lock and
+/// cargo configuration, and every target's source file (as `cargo
+/// metadata` lists them) replaced by an empty one (`fn main() {}` for
+/// binaries and build scripts). Building it builds exactly the
+/// dependencies; its hash changes only when they may.
+fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
+    let home = tempfile::Builder::new()
+        .prefix("lock2build-cargo-home-")
+        .tempdir()?;
+    let output = std::process::Command::new(&toolchain.cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(project)
+        .env("CARGO_HOME", home.path())
+        .env("RUSTC", &toolchain.rustc)
+        .output()
+        .context("running `cargo metadata`")?;
+    if !output.status.success() {
+        bail!(
+            "`cargo metadata` failed in {}:\n{}",
+            project.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")?;
+    let root = std::fs::canonicalize(project)?;
+    let inside = |path: &str| -> Option<PathBuf> {
+        let path = std::fs::canonicalize(path).ok()?;
+        path.strip_prefix(&root).ok().map(Path::to_owned)
+    };
+    let mut files: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for name in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        ".cargo/config",
+        "rust-toolchain.toml",
+        "rust-toolchain",
+    ] {
+        if project.join(name).is_file() {
+            files.insert(PathBuf::from(name), "");
+        }
+    }
+    let mut dummies: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        if let Some(rel) = package["manifest_path"].as_str().and_then(inside) {
+            files.insert(rel, "");
+        }
+        for t in package["targets"].as_array().into_iter().flatten() {
+            let Some(rel) = t["src_path"].as_str().and_then(inside) else {
+                continue;
+            };
+            let library = t["kind"].as_array().into_iter().flatten().any(|k| {
+                matches!(
+                    k.as_str(),
+                    Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro")
+                )
+            });
+            dummies.insert(rel, if library { "" } else { "fn main() {}\n" });
+        }
+    }
+    for rel in files.keys() {
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(project.join(rel), &to)
+            .with_context(|| format!("copying {}", project.join(rel).display()))?;
+    }
+    for (rel, text) in dummies {
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&to, text)?;
+    }
+    Ok(())
+}
+
+/// Copies a directory tree, keeping each file's modification time (cargo
+/// decides what is fresh by them).
+fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let from = entry.path();
+        let to = dest.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_with_times(&from, &to)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+            let modified = std::fs::metadata(&from)?.modified()?;
+            std::fs::File::options()
+                .write(true)
+                .open(&to)?
+                .set_modified(modified)?;
+        }
+    }
+    Ok(())
 }
 
 /// `a/./b/../c` → `a/c`, without touching the disk.
@@ -504,32 +685,55 @@ fn make_vendor(store: &Store, crates: &[VendoredCrate], out: &Path, jobs: usize)
     Ok(())
 }
 
+/// What a cargo step builds.
+enum StepKind<'a> {
+    /// The dependencies only: the workspace's skeleton (manifests, the lock,
+    /// empty targets) built; the output is the target directory.
+    Deps { skeleton: &'a Path },
+    /// The project; it starts from a [`StepKind::Deps`] output's target
+    /// directory when there is one. The output is `bin/`.
+    App {
+        project: &'a Path,
+        deps: Option<&'a Path>,
+    },
+}
+
 /// One `cargo build` in the sandbox.
 struct CargoStep<'a> {
     options: &'a AppOptions,
     toolchain: &'a RustToolchain,
-    project_dir: &'a Path,
     vendor: &'a Path,
     env: &'a BTreeMap<String, String>,
     /// `NAME@VERSION` to build instead of the workspace.
     packages: &'a [String],
-    log: &'a Path,
 }
 
 impl CargoStep<'_> {
-    /// Builds into scratch directories and copies the binaries to
-    /// `out/bin` (`final_path`: where `out` will live).
-    fn run(&self, out: &Path, final_path: &Path) -> Result<()> {
+    /// Builds `kind` in scratch directories and fills `out` (`final_path`:
+    /// where `out` will live); the step's output goes to `log`.
+    fn run(&self, kind: &StepKind, out: &Path, final_path: &Path, log: &Path) -> Result<()> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-cargo-")
             .tempdir()?;
         let src = work.path().join("src");
         let home = work.path().join("cargo-home");
         let target_dir = work.path().join("target");
-        copy_tree(self.project_dir, &src)
-            .with_context(|| format!("copying {}", self.project_dir.display()))?;
         std::fs::create_dir_all(&home)?;
-        std::fs::create_dir_all(&target_dir)?;
+        // The dependencies' target directory first, with its times: cargo
+        // then finds them fresh, and the project's files (copied after it,
+        // so newer) stale.
+        match kind {
+            StepKind::App {
+                deps: Some(deps), ..
+            } => copy_with_times(&deps.join("target"), &target_dir)
+                .context("copying the dependencies' build")?,
+            _ => std::fs::create_dir_all(&target_dir)?,
+        }
+        let tree = match kind {
+            StepKind::Deps { skeleton } => skeleton,
+            StepKind::App { project, .. } => project,
+        };
+        copy_tree(tree, &src).with_context(|| format!("copying {}", tree.display()))?;
         let mut spec = SandboxSpec {
             command: Vec::new(),
             env: BTreeMap::new(),
@@ -600,9 +804,14 @@ impl CargoStep<'_> {
             ("CARGO_TERM_PROGRESS_WHEN".to_owned(), "never".to_owned()),
         ]);
         spec.env = env;
-        let status = sandbox.run(&spec, self.log)?;
+        let status = sandbox.run(&spec, log)?;
         if !status.success() {
             bail!("cargo build exited with {status}");
+        }
+        if let StepKind::Deps { .. } = kind {
+            std::fs::remove_file(target_dir.join(MESSAGES))?;
+            return copy_with_times(&target_dir, &out.join("target"))
+                .context("saving the dependencies' build");
         }
         let bin = out.join("bin");
         std::fs::create_dir_all(&bin)?;
