@@ -30,16 +30,18 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
-use super::{copy_tree, failure_message, link_result, open_store, patch_hashes, tree_hash};
-use super::{run_parallel, AppOptions, AppReport};
+use super::cargo_vendor::{cargo_config, RustToolchain, Vendor};
+use super::{
+    copy_tree, failure_message, link_result, open_store, tree_hash, AppOptions, AppReport,
+};
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
-use lock2build_model::{ArtifactKind, Ecosystem, Source};
+use lock2build_model::{Ecosystem, Source};
 use lock2build_overrides::{native_versions, Database};
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_sandbox::{Mount, SandboxSpec};
-use lock2build_store::{ArchiveFormat, LiveSet, NodeId, Store, ToolchainId};
+use lock2build_store::{LiveSet, NodeId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -52,62 +54,6 @@ const CARGO_HOME: &str = "/build/cargo-home";
 const TARGET: &str = "/build/target";
 /// cargo's JSON messages, written next to the build (not into the log).
 const MESSAGES: &str = "lock2build-messages.json";
-
-/// The host's Rust toolchain.
-struct RustToolchain {
-    sysroot: PathBuf,
-    cargo: PathBuf,
-    rustc: PathBuf,
-    ids: Vec<ToolchainId>,
-}
-
-impl RustToolchain {
-    /// `rustc --print sysroot`, and the cargo beside it.
-    fn find() -> Result<RustToolchain> {
-        let help = "help: install a Rust toolchain (https://rustup.rs, or `apt-get install cargo`) so that `rustc` and `cargo` are in PATH";
-        let output = std::process::Command::new("rustc")
-            .args(["--print", "sysroot"])
-            .output()
-            .map_err(|e| anyhow!("cannot run `rustc --print sysroot`: {e}\n  {help}"))?;
-        if !output.status.success() {
-            bail!(
-                "`rustc --print sysroot` failed: {}\n  {help}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-        let cargo = sysroot.join("bin/cargo");
-        let rustc = sysroot.join("bin/rustc");
-        for tool in [&cargo, &rustc] {
-            if !tool.is_file() {
-                bail!(
-                    "the Rust toolchain at {} has no {}\n  {help}",
-                    sysroot.display(),
-                    tool.display()
-                );
-            }
-        }
-        let mut ids = vec![ToolchainId::probe(&rustc)?, ToolchainId::probe(&cargo)?];
-        ids.extend(ToolchainId::probe(Path::new("cc")).ok());
-        Ok(RustToolchain {
-            sysroot,
-            cargo,
-            rustc,
-            ids,
-        })
-    }
-}
-
-/// A crate of the vendor directory.
-#[derive(Debug, Clone)]
-struct VendoredCrate {
-    name: String,
-    version: String,
-    /// The `.crate`'s hashes (sha256 first-class: cargo's checksum).
-    hashes: Vec<lock2build_model::Hash>,
-    sha256: String,
-    patches: Vec<PathBuf>,
-}
 
 /// Builds the Cargo project `project` of `plan`.
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
@@ -139,61 +85,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     // What the lock holds: registry crates to vendor, path crates inside
     // the project; nothing else can be built offline yet.
-    let mut vendored = Vec::new();
-    let mut unsupported = Vec::new();
-    for node in &nodes {
-        match (&node.source, &node.artifact) {
-            (Source::Directory { path, .. }, _) => {
-                let dir = normalize(&lock_dir.join(path));
-                if !dir.starts_with(&project_dir) {
-                    unsupported.push(format!(
-                        "  {} {}: path dependency {} is outside the project directory {}",
-                        node.name,
-                        node.version,
-                        dir.display(),
-                        project_dir.display()
-                    ));
-                }
-            }
-            (_, Some(a)) if a.kind == ArtifactKind::Crate => {
-                let sha256 = a
-                    .hashes
-                    .iter()
-                    .find(|h| h.algorithm == lock2build_model::HashAlgorithm::Sha256)
-                    .map(|h| h.hex())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "{lock_display}: {} {} has no checksum\n  help: regenerate the lock with a current cargo (`cargo generate-lockfile`), which records every crate's sha256",
-                            node.name,
-                            node.version
-                        )
-                    })?;
-                vendored.push(VendoredCrate {
-                    name: node.name.clone(),
-                    version: node.version.clone(),
-                    hashes: a.hashes.clone(),
-                    sha256,
-                    patches: db
-                        .resolve(Ecosystem::Crates, &node.name, &node.version)
-                        .patches,
-                });
-            }
-            (Source::Git { url, commit, .. }, _) => unsupported.push(format!(
-                "  {} {}: git dependency {url} at {commit} (git sources are not fetched into the store yet)",
-                node.name, node.version
-            )),
-            (source, _) => unsupported.push(format!(
-                "  {} {}: {source:?} has no .crate to vendor",
-                node.name, node.version
-            )),
-        }
-    }
-    if !unsupported.is_empty() {
-        bail!(
-            "{lock_display}: lock2build cannot build these crates yet:\n{}\n  help: depend on them through crates.io (or a path inside the project), or build with cargo directly",
-            unsupported.join("\n")
-        );
-    }
+    let vendor = Vendor::from_nodes(&nodes, &db, &lock_dir, &project_dir, &lock_display)?;
+    let vendored = &vendor.crates;
+    let vendor_id = vendor.id.clone();
 
     // Which crates the step builds: the workspace, or those `overrides
     // check` names.
@@ -229,27 +123,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     let store = open_store()?;
     let target = plan.target.describe();
-    let patches: BTreeMap<String, Vec<String>> = vendored
-        .iter()
-        .filter(|c| !c.patches.is_empty())
-        .map(|c| {
-            Ok((
-                format!("{}-{}", c.name, c.version),
-                patch_hashes(&c.patches)?,
-            ))
-        })
-        .collect::<Result<_>>()?;
-    let vendor_id = NodeId::compute(
-        "cargo-vendor",
-        &serde_json::json!({
-            "recipe": "cargo-vendor/1",
-            "crates": vendored.iter().map(|c| format!("{}-{} {}", c.name, c.version, c.sha256)).collect::<Vec<_>>(),
-            "patches": patches,
-        }),
-        &[],
-        &[],
-        "",
-    )?;
     let packages: Vec<String> = selected
         .iter()
         .map(|n| format!("{}@{}", n.name, n.version))
@@ -303,10 +176,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     // The .crate files, unless what needs them is built already.
     let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
-    let wanted: BTreeSet<String> = vendored
-        .iter()
-        .flat_map(|c| c.hashes.iter().map(|h| h.to_sri()))
-        .collect();
+    let wanted = vendor.hashes();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
     let live_requests = requests.clone();
     if app_done || store.output(&vendor_id).is_some() {
@@ -367,10 +237,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         if store.output(&vendor_id).is_none() {
             say(format!("vendoring {} crates…", vendored.len()));
         }
-        let vendor = store.build_output(&vendor_id, &[], |out| {
-            make_vendor(&store, &vendored, &out.building, options.jobs)
-                .map_err(|e| format!("{e:#}").into())
-        })?;
+        let vendor = vendor.make(&store, options.jobs)?;
         if vendor.built {
             built.push("vendor directory".to_owned());
         } else {
@@ -584,21 +451,6 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `a/./b/../c` → `a/c`, without touching the disk.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// The native libraries and tools the lock's crates need, all checked at
 /// once.
 fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
@@ -637,52 +489,6 @@ fn merged_env(nodes: &[&Node], db: &Database) -> Result<BTreeMap<String, String>
         }
     }
     Ok(env.into_iter().map(|(k, (v, _))| (k, v)).collect())
-}
-
-/// Fills `out` with every crate unpacked as `<name>-<version>/`, its
-/// `.cargo-checksum.json`, and its override patches applied.
-fn make_vendor(store: &Store, crates: &[VendoredCrate], out: &Path, jobs: usize) -> Result<()> {
-    let results = run_parallel(crates, jobs.max(1), |c| -> Result<()> {
-        let name = format!("{}-{}", c.name, c.version);
-        let file = store
-            .source(&c.hashes)
-            .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
-        let work = out.join(format!(".unpack-{name}"));
-        lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
-            .with_context(|| format!("unpacking {name}.crate"))?;
-        let top = lock2build_store::single_top_dir(&work)
-            .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
-        let dest = out.join(&name);
-        std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
-        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
-        for patch in &c.patches {
-            let status = std::process::Command::new("patch")
-                .args(["-p1", "--forward", "--batch", "-s", "-i"])
-                .arg(patch)
-                .current_dir(&dest)
-                .status()
-                .with_context(|| "running `patch` (install it: `apt-get install patch`)")?;
-            if !status.success() {
-                bail!(
-                    "the override patch {} does not apply to {name}\n  help: remake it against {name}'s sources (`lock2build overrides why crates/{}@{}`)",
-                    patch.display(),
-                    c.name,
-                    c.version
-                );
-            }
-        }
-        // Empty `files`: cargo then checks only the package checksum
-        // against the lock, so patched sources are accepted.
-        std::fs::write(
-            dest.join(".cargo-checksum.json"),
-            serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
-        )?;
-        Ok(())
-    });
-    for (_, r) in results {
-        r?;
-    }
-    Ok(())
 }
 
 /// What a cargo step builds.
@@ -755,13 +561,7 @@ impl CargoStep<'_> {
         let vendor_seen = seen(VENDOR);
         let home_seen = seen(CARGO_HOME);
         let target_seen = seen(TARGET);
-        std::fs::write(
-            home.join("config.toml"),
-            format!(
-                "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
-                toml_string(&vendor_seen.display().to_string())
-            ),
-        )?;
+        std::fs::write(home.join("config.toml"), cargo_config(&vendor_seen))?;
         let mut args = vec![
             "build".to_owned(),
             "--release".into(),
@@ -877,11 +677,6 @@ fn list_bin(out: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
 }
 
 /// A string as one POSIX shell word.

@@ -1,0 +1,268 @@
+//! Crates from a Cargo.lock as cargo's offline "directory source": each
+//! registry crate fetched (checked against the lock's checksum), unpacked
+//! as `<name>-<version>/` with its `.cargo-checksum.json`, override patches
+//! applied: one store output, shared by the Rust builder and by Python
+//! sdists with Rust extensions (maturin, setuptools-rust), whose builds
+//! have no network either.
+
+use super::{patch_hashes, run_parallel};
+use anyhow::{anyhow, bail, Context, Result};
+use lock2build_model::{ArtifactKind, Ecosystem, Source};
+use lock2build_overrides::Database;
+use lock2build_plan::plan::Node;
+use lock2build_store::{ArchiveFormat, BuiltOutput, NodeId, Store, ToolchainId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The host's Rust toolchain.
+pub(super) struct RustToolchain {
+    /// `rustc --print sysroot`.
+    pub sysroot: PathBuf,
+    /// `<sysroot>/bin/cargo`.
+    pub cargo: PathBuf,
+    /// `<sysroot>/bin/rustc`.
+    pub rustc: PathBuf,
+    /// rustc, cargo and cc, for identities.
+    pub ids: Vec<ToolchainId>,
+}
+
+impl RustToolchain {
+    /// `rustc --print sysroot`, and the cargo beside it.
+    pub fn find() -> Result<RustToolchain> {
+        let help = "help: install a Rust toolchain (https://rustup.rs, or `apt-get install cargo`) so that `rustc` and `cargo` are in PATH";
+        let output = std::process::Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .map_err(|e| anyhow!("cannot run `rustc --print sysroot`: {e}\n  {help}"))?;
+        if !output.status.success() {
+            bail!(
+                "`rustc --print sysroot` failed: {}\n  {help}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let cargo = sysroot.join("bin/cargo");
+        let rustc = sysroot.join("bin/rustc");
+        for tool in [&cargo, &rustc] {
+            if !tool.is_file() {
+                bail!(
+                    "the Rust toolchain at {} has no {}\n  {help}",
+                    sysroot.display(),
+                    tool.display()
+                );
+            }
+        }
+        let mut ids = vec![ToolchainId::probe(&rustc)?, ToolchainId::probe(&cargo)?];
+        ids.extend(ToolchainId::probe(Path::new("cc")).ok());
+        Ok(RustToolchain {
+            sysroot,
+            cargo,
+            rustc,
+            ids,
+        })
+    }
+}
+
+/// A crate of the vendor directory.
+#[derive(Debug, Clone)]
+pub(super) struct VendoredCrate {
+    pub name: String,
+    pub version: String,
+    /// The `.crate`'s hashes (sha256 first-class: cargo's checksum).
+    pub hashes: Vec<lock2build_model::Hash>,
+    pub sha256: String,
+    pub patches: Vec<PathBuf>,
+}
+
+/// A vendor directory to make (or find) in the store.
+#[derive(Debug, Clone)]
+pub(super) struct Vendor {
+    pub crates: Vec<VendoredCrate>,
+    /// Its node: the crates' checksums and the override patches.
+    pub id: NodeId,
+}
+
+impl Vendor {
+    /// The registry crates of a Cargo.lock's `nodes`. Path crates must be
+    /// inside `project_dir`; git crates cannot be vendored yet.
+    pub fn from_nodes(
+        nodes: &[&Node],
+        db: &Database,
+        lock_dir: &Path,
+        project_dir: &Path,
+        lock_display: &str,
+    ) -> Result<Vendor> {
+        let mut vendored = Vec::new();
+        let mut unsupported = Vec::new();
+        for node in nodes {
+            match (&node.source, &node.artifact) {
+                (Source::Directory { path, .. }, _) => {
+                    let dir = normalize(&lock_dir.join(path));
+                    if !dir.starts_with(project_dir) {
+                        unsupported.push(format!(
+                            "  {} {}: path dependency {} is outside the project directory {}",
+                            node.name,
+                            node.version,
+                            dir.display(),
+                            project_dir.display()
+                        ));
+                    }
+                }
+                (_, Some(a)) if a.kind == ArtifactKind::Crate => {
+                    let sha256 = a
+                        .hashes
+                        .iter()
+                        .find(|h| h.algorithm == lock2build_model::HashAlgorithm::Sha256)
+                        .map(|h| h.hex())
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "{lock_display}: {} {} has no checksum\n  help: regenerate the lock with a current cargo (`cargo generate-lockfile`), which records every crate's sha256",
+                                node.name,
+                                node.version
+                            )
+                        })?;
+                    vendored.push(VendoredCrate {
+                        name: node.name.clone(),
+                        version: node.version.clone(),
+                        hashes: a.hashes.clone(),
+                        sha256,
+                        patches: db
+                            .resolve(Ecosystem::Crates, &node.name, &node.version)
+                            .patches,
+                    });
+                }
+                (Source::Git { url, commit, .. }, _) => unsupported.push(format!(
+                    "  {} {}: git dependency {url} at {commit} (git sources are not fetched into the store yet)",
+                    node.name, node.version
+                )),
+                (source, _) => unsupported.push(format!(
+                    "  {} {}: {source:?} has no .crate to vendor",
+                    node.name, node.version
+                )),
+            }
+        }
+        if !unsupported.is_empty() {
+            bail!(
+                "{lock_display}: lock2build cannot build these crates yet:\n{}\n  help: depend on them through crates.io (or a path inside the project), or build with cargo directly",
+                unsupported.join("\n")
+            );
+        }
+        let patches: BTreeMap<String, Vec<String>> = vendored
+            .iter()
+            .filter(|c| !c.patches.is_empty())
+            .map(|c| {
+                Ok((
+                    format!("{}-{}", c.name, c.version),
+                    patch_hashes(&c.patches)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let id = NodeId::compute(
+            "cargo-vendor",
+            &serde_json::json!({
+                "recipe": "cargo-vendor/1",
+                "crates": vendored.iter().map(|c| format!("{}-{} {}", c.name, c.version, c.sha256)).collect::<Vec<_>>(),
+                "patches": patches,
+            }),
+            &[],
+            &[],
+            "",
+        )?;
+        Ok(Vendor {
+            crates: vendored,
+            id,
+        })
+    }
+
+    /// The `.crate` hashes, as SRI strings.
+    pub fn hashes(&self) -> BTreeSet<String> {
+        self.crates
+            .iter()
+            .flat_map(|c| c.hashes.iter().map(|h| h.to_sri()))
+            .collect()
+    }
+
+    /// Makes the vendor directory (the `.crate`s must be in the store), or
+    /// finds it.
+    pub fn make(&self, store: &Store, jobs: usize) -> Result<BuiltOutput> {
+        Ok(store.build_output(&self.id, &[], |out| {
+            make_vendor(store, &self.crates, &out.building, jobs)
+                .map_err(|e| format!("{e:#}").into())
+        })?)
+    }
+}
+
+/// `$CARGO_HOME/config.toml` for builds from the vendor directory at
+/// `vendor` (as the build sees it).
+pub(super) fn cargo_config(vendor: &Path) -> String {
+    format!(
+        "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
+        toml::Value::String(vendor.display().to_string())
+    )
+}
+
+/// `a/./b/../c` → `a/c`, without touching the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Fills `out` with every crate unpacked as `<name>-<version>/`, its
+/// `.cargo-checksum.json`, and its override patches applied.
+pub(super) fn make_vendor(
+    store: &Store,
+    crates: &[VendoredCrate],
+    out: &Path,
+    jobs: usize,
+) -> Result<()> {
+    let results = run_parallel(crates, jobs.max(1), |c| -> Result<()> {
+        let name = format!("{}-{}", c.name, c.version);
+        let file = store
+            .source(&c.hashes)
+            .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
+        let work = out.join(format!(".unpack-{name}"));
+        lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
+            .with_context(|| format!("unpacking {name}.crate"))?;
+        let top = lock2build_store::single_top_dir(&work)
+            .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
+        let dest = out.join(&name);
+        std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
+        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+        for patch in &c.patches {
+            let status = std::process::Command::new("patch")
+                .args(["-p1", "--forward", "--batch", "-s", "-i"])
+                .arg(patch)
+                .current_dir(&dest)
+                .status()
+                .with_context(|| "running `patch` (install it: `apt-get install patch`)")?;
+            if !status.success() {
+                bail!(
+                    "the override patch {} does not apply to {name}\n  help: remake it against {name}'s sources (`lock2build overrides why crates/{}@{}`)",
+                    patch.display(),
+                    c.name,
+                    c.version
+                );
+            }
+        }
+        // Empty `files`: cargo then checks only the package checksum
+        // against the lock, so patched sources are accepted.
+        std::fs::write(
+            dest.join(".cargo-checksum.json"),
+            serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
+        )?;
+        Ok(())
+    });
+    for (_, r) in results {
+        r?;
+    }
+    Ok(())
+}
