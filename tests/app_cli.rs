@@ -421,3 +421,32 @@ fn a_plan_for_another_python_than_the_interpreter_is_refused() {
     );
     assert!(!project.join("result").exists());
 }
+
+#[test]
+fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
+    let (project, store) = project("app-rust-extension", "uv/rust-extension");
+    let first = report(&app(
+        &project,
+        &store,
+        &["--json", "--no-binary", "rpds-py"],
+    ));
+    assert!(
+        built(&first).contains(&"rpds-py 2026.9.1".to_owned()),
+        "{first}"
+    );
+    // Its crates were fetched (checked against rpds-py's Cargo.lock) and
+    // compiled offline in the sandbox by maturin.
+    let log = std::fs::read_to_string(first["logs"]["rpds-py 2026.9.1"].as_str().unwrap()).unwrap();
+    assert!(log.contains("Compiling rpds v1.2.1"), "{log}");
+    assert!(log.contains("Compiling pyo3 v0.29.3"), "{log}");
+    assert!(log.contains("Built wheel for CPython 3.11"), "{log}");
+    let printed = run(&mut Command::new(project.join("result/bin/rust-extension")));
+    assert_eq!(printed.trim(), "HashTrieMap: [('a', 1), ('b', 2)]");
+    let again = report(&app(
+        &project,
+        &store,
+        &["--json", "--no-binary", "rpds-py"],
+    ));
+    assert!(built(&again).is_empty(), "{again}");
+    assert_eq!(again["downloaded"], 0);
+}

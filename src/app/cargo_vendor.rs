@@ -6,6 +6,7 @@
 //! have no network either.
 
 use super::{patch_hashes, run_parallel};
+use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem, Source};
 use lock2build_overrides::Database;
@@ -147,6 +148,16 @@ impl Vendor {
                 unsupported.join("\n")
             );
         }
+        Vendor::new(vendored)
+    }
+
+    /// The vendor directory of `crates` (deduplicated).
+    pub fn new(mut vendored: Vec<VendoredCrate>) -> Result<Vendor> {
+        vendored.sort_by(|a, b| {
+            (&a.name, &a.version, &a.sha256).cmp(&(&b.name, &b.version, &b.sha256))
+        });
+        vendored
+            .dedup_by(|a, b| a.name == b.name && a.version == b.version && a.sha256 == b.sha256);
         let patches: BTreeMap<String, Vec<String>> = vendored
             .iter()
             .filter(|c| !c.patches.is_empty())
@@ -199,6 +210,46 @@ pub(super) fn cargo_config(vendor: &Path) -> String {
         "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
         toml::Value::String(vendor.display().to_string())
     )
+}
+
+/// The native libraries and tools the lock's crates need, all checked at
+/// once.
+pub(super) fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
+    let needs = overrides_cmd::native_needs(nodes.iter().copied(), db);
+    let missing = &needs.report.missing;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!(
+        "the crates of this project need native libraries or tools this machine lacks: {}\n",
+        missing.join(", ")
+    );
+    text.push_str(&needs.per_package());
+    text.push('\n');
+    text.push_str(&overrides_cmd::install_help(db, missing));
+    text.push_str("(the needs come from the overrides database: `lock2build overrides why crates/NAME@VERSION` shows which file)");
+    bail!("{text}")
+}
+
+/// The override environment of every crate, merged: cargo runs all build
+/// scripts in one process, so two crates may not disagree on a variable.
+pub(super) fn merged_env(nodes: &[&Node], db: &Database) -> Result<BTreeMap<String, String>> {
+    let mut env: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for node in nodes {
+        let resolved = db.resolve(Ecosystem::Crates, &node.name, &node.version);
+        for (key, value) in resolved.env {
+            let who = format!("{} {}", node.name, node.version);
+            match env.get(&key) {
+                Some((v, other)) if *v != value => bail!(
+                    "the overrides of {other} and {who} set {key} differently (`{v}` and `{value}`); cargo builds both in one step\n  help: make them agree in the project layer (`lock2build overrides why crates/NAME@VERSION` shows where each comes from)"
+                ),
+                _ => {
+                    env.insert(key, (value, who));
+                }
+            }
+        }
+    }
+    Ok(env.into_iter().map(|(k, (v, _))| (k, v)).collect())
 }
 
 /// `a/./b/../c` → `a/c`, without touching the disk.

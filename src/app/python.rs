@@ -17,6 +17,9 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
+use super::cargo_vendor::{
+    cargo_config, check_native as check_crates_native, merged_env, RustToolchain, Vendor,
+};
 use super::{
     copy_tree, failure_message, link_result, open_store, patch_hashes, run_parallel, tree_hash,
     AppOptions, AppReport,
@@ -31,7 +34,7 @@ use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
     build_wheel, compose_env, install_wheel, BuildSystem, PythonInfo, ScriptSelection, WheelBuild,
 };
-use lock2build_sandbox::Sandbox;
+use lock2build_sandbox::{Mount, Sandbox};
 use lock2build_store::{ArchiveFormat, LiveSet, NodeId, OutputDirs, Store, ToolchainId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,6 +73,17 @@ struct Job {
     recipe: Recipe,
     /// Index of its build environment.
     env: Option<usize>,
+    /// The Rust crates its build compiles (an extension built by maturin
+    /// or setuptools-rust from the Cargo.lock it ships).
+    rust: Option<RustDeps>,
+}
+
+/// What a source build with Rust code gets: its Cargo.lock's crates as a
+/// vendor directory, and the crates' override knobs.
+#[derive(Debug, Clone)]
+struct RustDeps {
+    vendor: Vendor,
+    env: BTreeMap<String, String>,
 }
 
 impl Job {
@@ -92,6 +106,7 @@ impl Job {
             id: NodeId::compute(&name, identity, inputs, toolchains, target)?,
             recipe,
             env,
+            rust: None,
         })
     }
 }
@@ -250,10 +265,12 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let mut work_dirs = Vec::new();
     let mut prepared = Vec::new();
     let mut unpinned = Vec::new();
+    let mut cargo_requests: Vec<lock2build_fetch::FetchRequest> = Vec::new();
+    let mut rust_toolchain: Option<RustToolchain> = None;
     if let Some(bs) = &build_systems {
         for node in &source_builds {
             let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
-            let (recipe, identity, tree) = match &node.artifact {
+            let (recipe, mut identity, tree) = match &node.artifact {
                 Some(a) => {
                     let filename = a
                         .filename
@@ -316,6 +333,25 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 }
             };
             let system = BuildSystem::read(&tree)?;
+            let rust = rust_deps(
+                &tree,
+                &options.plan,
+                &db,
+                &format!("{} {}", node.name, node.version),
+                &mut cargo_requests,
+            )?;
+            if let Some(r) = &rust {
+                identity["cargo"] =
+                    serde_json::json!({"vendor": r.vendor.id.as_str(), "env": r.env});
+                if rust_toolchain.is_none() {
+                    rust_toolchain = Some(RustToolchain::find().with_context(|| {
+                        format!(
+                            "{} {} has Rust code to compile (a Cargo.lock)",
+                            node.name, node.version
+                        )
+                    })?);
+                }
+            }
             let requires: Vec<String> = system
                 .requires
                 .iter()
@@ -331,7 +367,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     missing.join(", ")
                 ));
             }
-            prepared.push((*node, recipe, identity, closure));
+            prepared.push((*node, recipe, identity, closure, rust));
         }
     }
     if !unpinned.is_empty() {
@@ -355,6 +391,27 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         let (mut more, _) = crate::fetch_plan::requests(bs)?;
         more.retain(|r| needs_fetch(&r.hashes, &pin_nodes));
         more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
+        // And the crates of Rust extensions whose vendor directory is not
+        // made yet.
+        let vendors: Vec<&Vendor> = prepared
+            .iter()
+            .filter_map(|p| p.4.as_ref().map(|r| &r.vendor))
+            .filter(|v| store.output(&v.id).is_none())
+            .collect();
+        more.extend(
+            cargo_requests
+                .iter()
+                .filter(|r| {
+                    vendors.iter().any(|v| {
+                        let hashes = v.hashes();
+                        r.hashes.iter().any(|h| hashes.contains(&h.to_sri()))
+                    })
+                })
+                .cloned(),
+        );
+        more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
+        more.sort_by(|a, b| a.hashes.cmp(&b.hashes));
+        more.dedup_by(|a, b| a.hashes == b.hashes);
         if !more.is_empty() {
             let report = fetch_all(&store, &more, &options.fetch).map_err(|e| anyhow!("{e}"))?;
             fetched.items.extend(report.items);
@@ -401,6 +458,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         sandbox: &options.sandbox,
         logs_dir: &logs_dir,
         db: &db,
+        rust: rust_toolchain.as_ref(),
     };
 
     let mut wheel_jobs: Vec<Job> = app_wheels
@@ -436,7 +494,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
         .chain(toolchains.cc.clone())
         .collect();
-    for (node, recipe, identity, closure) in prepared {
+    for (node, recipe, identity, closure, rust) in prepared {
         let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
             Some(i) => i,
             None => {
@@ -481,15 +539,21 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             }
         };
         let env_id = build_envs[env_index].1.id.clone();
-        source_jobs.push(Job::new(
+        let mut tools = env_tools.clone();
+        if rust.is_some() {
+            tools.extend(rust_toolchain.iter().flat_map(|t| t.ids.iter().cloned()));
+        }
+        let mut job = Job::new(
             node,
             &identity,
             &[env_id],
-            &env_tools,
+            &tools,
             &target,
             recipe,
             Some(env_index),
-        )?);
+        )?;
+        job.rust = rust;
+        source_jobs.push(job);
     }
     let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
     for job in &source_jobs {
@@ -715,6 +779,92 @@ fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<(
     bail!("{text}")
 }
 
+/// The Rust crates a source tree's Cargo.lock files pin (maturin and
+/// setuptools-rust projects ship one, at the top or in a subdirectory),
+/// checked as the Rust builder checks them: natives on the host, knobs
+/// merged. Adds the `.crate` downloads to `requests`. None without a
+/// Cargo.lock.
+fn rust_deps(
+    tree: &Path,
+    plan_options: &PlanOptions,
+    db: &Database,
+    label: &str,
+    requests: &mut Vec<lock2build_fetch::FetchRequest>,
+) -> Result<Option<RustDeps>> {
+    let locks = cargo_locks(tree, 0);
+    if locks.is_empty() {
+        return Ok(None);
+    }
+    let mut crates = Vec::new();
+    let mut plans = Vec::new();
+    for lock in &locks {
+        let display = PathBuf::from(label).join(lock.strip_prefix(tree).unwrap_or(lock));
+        let found = FoundLock {
+            kind: LockKind::Cargo,
+            path: lock.clone(),
+            display: display.clone(),
+        };
+        let plan = plan::plan_lockfiles(&[found], plan_options)
+            .with_context(|| format!("reading {}", display.display()))?
+            .plan;
+        let nodes: Vec<&Node> = plan.packages.iter().collect();
+        let vendor = Vendor::from_nodes(
+            &nodes,
+            db,
+            lock.parent().unwrap_or(tree),
+            tree,
+            &display.display().to_string(),
+        )?;
+        crates.extend(vendor.crates);
+        plans.push(plan);
+    }
+    let vendor = Vendor::new(crates)?;
+    let nodes: Vec<&Node> = plans.iter().flat_map(|p| p.packages.iter()).collect();
+    check_crates_native(&nodes, db).with_context(|| format!("{label} compiles Rust crates"))?;
+    let env = merged_env(&nodes, db)?;
+    let hashes = vendor.hashes();
+    for plan in &plans {
+        let (found, _) = crate::fetch_plan::requests(plan)?;
+        requests.extend(
+            found
+                .into_iter()
+                .filter(|r| r.hashes.iter().any(|h| hashes.contains(&h.to_sri()))),
+        );
+    }
+    Ok(Some(RustDeps { vendor, env }))
+}
+
+/// The Cargo.lock files of a source tree, its top three levels (not in
+/// `target/`, hidden or vendored directories).
+fn cargo_locks(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let lock = dir.join("Cargo.lock");
+    if lock.is_file() {
+        found.push(lock);
+    }
+    if depth >= 3 {
+        return found;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    let mut subdirs: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && !matches!(name.as_ref(), "target" | "node_modules" | "vendor")
+        })
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        found.extend(cargo_locks(&sub, depth + 1));
+    }
+    found
+}
+
 fn requirement_name(req: &str) -> &str {
     let end = req
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
@@ -733,6 +883,7 @@ struct BuildContext<'a> {
     sandbox: &'a Sandbox,
     logs_dir: &'a Path,
     db: &'a Database,
+    rust: Option<&'a RustToolchain>,
 }
 
 impl BuildContext<'_> {
@@ -785,14 +936,47 @@ impl BuildContext<'_> {
                 };
                 let dist = work.path().join("dist");
                 std::fs::create_dir(&dist)?;
+                let mut env_vars = overrides.env.clone();
+                let mut read_only = Vec::new();
+                let mut scratch = Vec::new();
+                let mut tool_dirs = Vec::new();
+                if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
+                    // The crates from the store, cargo told to use them
+                    // offline; the crates' knobs under the package's own.
+                    let vendor = rust.vendor.make(self.store, 4)?;
+                    let home = work.path().join("cargo-home");
+                    std::fs::create_dir(&home)?;
+                    let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
+                        (
+                            PathBuf::from("/build/vendor"),
+                            PathBuf::from("/build/cargo-home"),
+                        )
+                    } else {
+                        (vendor.path.clone(), home.clone())
+                    };
+                    std::fs::write(home.join("config.toml"), cargo_config(&vendor_seen))?;
+                    read_only.push(Mount::new(&vendor.path, "/build/vendor"));
+                    read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
+                    scratch.push(Mount::new(&home, "/build/cargo-home"));
+                    tool_dirs.push(toolchain.sysroot.join("bin"));
+                    for (k, v) in &rust.env {
+                        env_vars.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
+                    env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
+                    env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+                }
                 let build = WheelBuild {
                     source: &tree,
                     build_env: &env.path,
                     env_inputs: &env.inputs,
                     python: self.python,
-                    env: overrides.env.clone(),
+                    env: env_vars,
                     patches: &overrides.patches,
                     log: &log,
+                    extra_read_only: &read_only,
+                    extra_scratch: &scratch,
+                    extra_toolchain_dirs: &tool_dirs,
                 };
                 let wheel = build_wheel(self.sandbox, &build, &dist)?;
                 install_wheel(&wheel, &out.building, self.python)?;

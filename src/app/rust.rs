@@ -30,7 +30,7 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
-use super::cargo_vendor::{cargo_config, RustToolchain, Vendor};
+use super::cargo_vendor::{cargo_config, check_native, merged_env, RustToolchain, Vendor};
 use super::{
     copy_tree, failure_message, link_result, open_store, tree_hash, AppOptions, AppReport,
 };
@@ -38,7 +38,7 @@ use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
 use lock2build_model::{Ecosystem, Source};
-use lock2build_overrides::{native_versions, Database};
+use lock2build_overrides::native_versions;
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_sandbox::{Mount, SandboxSpec};
 use lock2build_store::{LiveSet, NodeId};
@@ -449,46 +449,6 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The native libraries and tools the lock's crates need, all checked at
-/// once.
-fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
-    let needs = overrides_cmd::native_needs(nodes.iter().copied(), db);
-    let missing = &needs.report.missing;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut text = format!(
-        "the crates of this project need native libraries or tools this machine lacks: {}\n",
-        missing.join(", ")
-    );
-    text.push_str(&needs.per_package());
-    text.push('\n');
-    text.push_str(&overrides_cmd::install_help(db, missing));
-    text.push_str("(the needs come from the overrides database: `lock2build overrides why crates/NAME@VERSION` shows which file)");
-    bail!("{text}")
-}
-
-/// The override environment of every crate, merged: cargo runs all build
-/// scripts in one process, so two crates may not disagree on a variable.
-fn merged_env(nodes: &[&Node], db: &Database) -> Result<BTreeMap<String, String>> {
-    let mut env: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for node in nodes {
-        let resolved = db.resolve(Ecosystem::Crates, &node.name, &node.version);
-        for (key, value) in resolved.env {
-            let who = format!("{} {}", node.name, node.version);
-            match env.get(&key) {
-                Some((v, other)) if *v != value => bail!(
-                    "the overrides of {other} and {who} set {key} differently (`{v}` and `{value}`); cargo builds both in one step\n  help: make them agree in the project layer (`lock2build overrides why crates/NAME@VERSION` shows where each comes from)"
-                ),
-                _ => {
-                    env.insert(key, (value, who));
-                }
-            }
-        }
-    }
-    Ok(env.into_iter().map(|(k, (v, _))| (k, v)).collect())
 }
 
 /// What a cargo step builds.

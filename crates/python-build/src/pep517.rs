@@ -156,6 +156,14 @@ pub struct WheelBuild<'a> {
     pub patches: &'a [PathBuf],
     /// Where the step's output goes.
     pub log: &'a Path,
+    /// More inputs, read-only (a vendor directory of Rust crates, a
+    /// toolchain's sysroot).
+    pub extra_read_only: &'a [Mount],
+    /// More writable scratch directories (a `CARGO_HOME`).
+    pub extra_scratch: &'a [Mount],
+    /// More toolchain directories, first in `PATH` after the build
+    /// environment's `bin` (a Rust toolchain's `bin`).
+    pub extra_toolchain_dirs: &'a [PathBuf],
 }
 
 /// Builds `build.source` into a wheel in `dist` (an empty host directory)
@@ -170,6 +178,7 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
     let mut read_only: Vec<Mount> = std::iter::once(build.build_env)
         .chain(build.env_inputs.iter().map(PathBuf::as_path))
         .map(|p| Mount::new(p, p))
+        .chain(build.extra_read_only.iter().cloned())
         .collect();
     let mut patch_args = Vec::new();
     for (i, patch) in build.patches.iter().enumerate() {
@@ -189,10 +198,13 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
         env,
         read_only,
         output: Mount::new(dist, dist_inside),
-        scratch: vec![Mount::new(build.source, src_inside)],
+        scratch: std::iter::once(Mount::new(build.source, src_inside))
+            .chain(build.extra_scratch.iter().cloned())
+            .collect(),
         workdir: src_inside.to_owned(),
         // The build systems' scripts (cython, ninja, cmake, maturin) first in PATH.
         toolchain_dirs: std::iter::once(build.build_env.join("bin"))
+            .chain(build.extra_toolchain_dirs.iter().cloned())
             .chain(build.python.runtime_dirs())
             .collect(),
     };
