@@ -769,6 +769,8 @@ impl NpmSteps<'_> {
             ("npm_config_progress", "false".into()),
             ("npm_config_color", "false".into()),
             ("npm_config_loglevel", "info".into()),
+            // npm's own debug log would land in the thrown-away cache.
+            ("npm_config_logs_max", "0".into()),
             (
                 "npm_config_nodedir",
                 self.toolchain.prefix.display().to_string(),

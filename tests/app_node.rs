@@ -1,0 +1,247 @@
+//! `lock2build app` and `overrides check` on an npm project, end to end:
+//! `fixtures/npm/native-app` (bcrypt 5, whose install script compiles a
+//! native module with node-gyp, and picocolors) laid out from its
+//! package-lock.json, its install scripts run in the sandbox, its `npm run
+//! build` run, and `result/bin/hash-demo` run with the host's node. Each
+//! test copies the fixture and uses its own store.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn project(name: &str) -> (PathBuf, PathBuf) {
+    let dir = tempdir(name);
+    let project = dir.join("project");
+    copy_dir(&fixture("npm/native-app"), &project);
+    let _ = std::fs::remove_file(project.join("result"));
+    (project, dir.join("store"))
+}
+
+fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
+    let dir = project.to_str().unwrap();
+    let mut args = vec!["app", dir, "--progress", "plain"];
+    args.extend_from_slice(extra);
+    lock2build(&args, &shared_cache(), store)
+}
+
+fn report(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "lock2build failed:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    serde_json::from_str(&stdout(out)).expect("--json prints JSON")
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes a project-layer override for an npm package.
+fn layer(project: &Path, name: &str, toml: &str) -> PathBuf {
+    let dir = project.join(".lock2build/overrides/npm");
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(format!("{name}.toml")), toml).unwrap();
+    dir
+}
+
+/// The node_modules output of a store.
+fn modules_dir(store: &Path) -> PathBuf {
+    std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-node-modules"))
+        .expect("a node_modules output")
+        .join("node_modules")
+}
+
+fn sources_count(store: &Path) -> usize {
+    std::fs::read_dir(store.join("sources"))
+        .map(|rd| rd.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn npm_project_builds_bcrypt_from_source_in_the_sandbox_and_its_bin_runs() {
+    let (project, store) = project("npm-app");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["hash-demo"]);
+    assert_eq!(
+        strings(&first["built"]),
+        ["node_modules", "bcrypt 5.1.1", "native-app 1.0.0"]
+    );
+    let artifacts = first["artifacts"].as_u64().unwrap();
+    assert!(artifacts > 50, "{first}");
+    assert!(first["downloaded"].as_u64().unwrap() > 50, "{first}");
+
+    // The launcher runs the app with the host's node; bcrypt's native
+    // module hashes and verifies.
+    let out = Command::new(project.join("result/bin/hash-demo"))
+        .arg("s3cret")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("hash: $2b$04$"), "{text}");
+    assert!(text.contains("verify(s3cret): true"), "{text}");
+    assert!(text.contains("verify(wrong): false"), "{text}");
+    // `npm run build` ran (dist/ is not in the fixture).
+    assert!(text.contains("built with node v"), "{text}");
+    assert!(!fixture("npm/native-app/dist").exists());
+
+    // The .node file was compiled here, from source, against the headers
+    // of this node (nodedir), not downloaded: the override's
+    // npm_config_build_from_source reached bcrypt's script.
+    let modules = modules_dir(&store);
+    let bcrypt = modules.join("bcrypt");
+    assert!(bcrypt
+        .join("build-tmp-napi-v3/Release/bcrypt_lib.node")
+        .is_file());
+    assert!(bcrypt.join("lib/binding/napi-v3/bcrypt_lib.node").is_file());
+    let log = std::fs::read_to_string(first["logs"]["bcrypt 5.1.1"].as_str().unwrap()).unwrap();
+    assert!(log.contains("requesting source compile"), "{log}");
+    assert!(
+        log.contains("CXX(target) Release/obj.target/bcrypt_lib/src/bcrypt_node.o"),
+        "{log}"
+    );
+    assert!(log.contains("include/node/common.gypi"), "{log}");
+    assert!(
+        !log.contains("https://"),
+        "a download was attempted:\n{log}"
+    );
+    // The tree is laid out as the lock says (a nested copy included) and
+    // its bins are linked.
+    assert!(modules
+        .join("make-dir/node_modules/semver/package.json")
+        .is_file());
+    assert!(modules.join(".bin/node-pre-gyp").exists());
+    // The project directory is not installed into.
+    assert!(!project.join("node_modules").exists());
+    assert!(!project.join("dist").exists());
+
+    // Nothing changed: nothing fetched, nothing built.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert_eq!(again["downloaded"], 0);
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+    assert_eq!(again["reused"], 2);
+    assert_eq!(again["output"], first["output"]);
+
+    // A project file changed: only the app is rebuilt; bcrypt is not
+    // compiled again and nothing is fetched.
+    let script = project.join("bin/hash-demo.js");
+    let source = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, source.replace("hash: ", "bcrypt hash: ")).unwrap();
+    let edited = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&edited["built"]), ["native-app 1.0.0"]);
+    assert_eq!(edited["downloaded"], 0);
+    let out = Command::new(project.join("result/bin/hash-demo"))
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("bcrypt hash: $2b$"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_failing_install_script_shows_the_log_tail_and_the_override_command() {
+    let (project, store) = project("npm-app-failing");
+    // The project layer hands bcrypt's script a compiler that fails.
+    layer(
+        &project,
+        "bcrypt",
+        "[[entry]]\nversions = \"*\"\nenv = { CXX = \"/bin/false\" }\n",
+    );
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("building bcrypt 5.1.1 from source failed: `npm rebuild bcrypt@5.1.1"),
+        "{err}"
+    );
+    assert!(err.contains("    | "), "no log tail in:\n{err}");
+    assert!(err.contains("gyp ERR!"), "{err}");
+    assert!(err.contains("override in use: "), "{err}");
+    assert!(
+        err.contains("lock2build overrides new npm/bcrypt --from-log "),
+        "{err}"
+    );
+    assert!(!project.join("result").exists());
+}
+
+#[test]
+fn overrides_check_test_builds_the_npm_packages_the_project_layer_touches() {
+    let (project, store) = project("npm-overrides-check");
+    let patch = "--- /dev/null\n+++ b/LOCK2BUILD_PATCHED\n@@ -0,0 +1 @@\n+patched by a lock2build override\n";
+    let dir = layer(
+        &project,
+        "bcrypt",
+        "[[entry]]\nversions = \"<6\"\ntools = [\"python3\", \"make\", \"c++\"]\nenv = { npm_config_build_from_source = \"true\" }\npatches = [\"bcrypt/mark.patch\"]\n",
+    );
+    std::fs::write(dir.join("bcrypt/mark.patch"), patch).unwrap();
+    layer(
+        &project,
+        "picocolors",
+        "[[entry]]\nversions = \"*\"\nnote = \"pure JavaScript\"\n",
+    );
+    let args = ["overrides", "check", "--dir", project.to_str().unwrap()];
+    let out = lock2build(&args, &shared_cache(), &store);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let log = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test build ok: npm/bcrypt 5.1.1 (log: "))
+        .and_then(|l| l.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no test build of bcrypt in:\n{text}"));
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("bcrypt_lib.node"), "{log}");
+    assert!(
+        text.contains("picocolors 1.1.1 has no install script"),
+        "{text}"
+    );
+    // The patch was applied before the script ran.
+    assert!(modules_dir(&store)
+        .join("bcrypt/LOCK2BUILD_PATCHED")
+        .is_file());
+}
+
+#[test]
+fn missing_node_headers_are_named_before_anything_is_fetched() {
+    let (project, store) = project("npm-app-no-headers");
+    // A node whose prefix has no include/node.
+    let prefix = project.parent().unwrap().join("fake-node");
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    let node = prefix.join("bin/node");
+    std::fs::write(&node, "#!/bin/sh\nexec /usr/bin/node \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        prefix.join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["app", project.to_str().unwrap()])
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .env("LOCK2BUILD_STORE", &store)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("Node.js headers of "), "{err}");
+    assert!(
+        err.contains(&prefix.join("include/node").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("libnode-dev"), "{err}");
+    assert_eq!(sources_count(&store), 0);
+}
