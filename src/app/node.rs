@@ -184,11 +184,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     let store = open_store()?;
     let target = plan.target.describe();
+    // The compilers install scripts use (also when the lock, a v1 one,
+    // does not say which packages have scripts).
     let mut ids = toolchain.ids.clone();
-    if !scripted.is_empty() {
-        ids.extend(ToolchainId::probe(Path::new("c++")).ok());
-        ids.extend(ToolchainId::probe(Path::new("cc")).ok());
-    }
+    ids.extend(ToolchainId::probe(Path::new("c++")).ok());
+    ids.extend(ToolchainId::probe(Path::new("cc")).ok());
     let lock_root = manifest::lock_root(&project_dir.join(&lockfile))?;
     let identity: Vec<serde_json::Value> = packages
         .iter()
@@ -253,8 +253,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let mut reused = 0usize;
     let mut logs = BTreeMap::new();
 
-    // node_modules.
-    let steps = script_steps(&packages, &logs_dir, &modules_id);
+    // node_modules. Which packages run scripts: the lock's
+    // `hasInstallScript`, and (v1 locks have no such flag) what each
+    // laid-out package.json says.
+    let flagged = script_steps(&packages, None, &logs_dir, &modules_id);
     let links_log = logs_dir.join(format!("{modules_id}.links.log"));
     let modules = if let Some(path) = store.output(&app_id).and(store.output(&modules_id)) {
         reused += 1;
@@ -262,9 +264,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     } else {
         if store.output(&modules_id).is_none() {
             say(format!(
-                "laying out node_modules ({} packages, {} with install scripts)…",
-                packages.len(),
-                steps.len()
+                "laying out node_modules ({} packages)…",
+                packages.len()
             ));
         }
         let mut failed: Option<(String, String, String, PathBuf, String)> = None;
@@ -299,6 +300,21 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         cause,
                     ));
                     bail!("linking bins failed");
+                }
+                let steps = script_steps(&packages, Some(&out.building), &logs_dir, &modules_id);
+                let unflagged: Vec<&Node> = steps
+                    .iter()
+                    .filter(|s| !flagged.iter().any(|f| f.spec == s.spec))
+                    .filter_map(|s| {
+                        nodes
+                            .iter()
+                            .copied()
+                            .find(|n| !n.root && n.name == s.name && n.version == s.version)
+                    })
+                    .collect();
+                if !unflagged.is_empty() {
+                    check_native(&unflagged, &db)?;
+                    toolchain.check_headers()?;
                 }
                 for step in &steps {
                     say(format!("running the install scripts of {}…", step.label));
@@ -343,13 +359,17 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         };
         if made.built {
             built.push("node_modules".to_owned());
-            built.extend(steps.iter().map(|s| s.label.clone()));
+            built.extend(
+                script_steps(&packages, Some(&made.path), &logs_dir, &modules_id)
+                    .iter()
+                    .map(|s| s.label.clone()),
+            );
         } else {
             reused += 1;
         }
         made.path
     };
-    for step in &steps {
+    for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id) {
         logs.insert(step.label.clone(), step.log.clone());
     }
 
@@ -471,6 +491,15 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
     let mut unsupported = Vec::new();
     let mut no_integrity = Vec::new();
     for node in nodes {
+        if node.root && node.location.as_deref().is_some_and(|l| !l.is_empty()) {
+            unsupported.push(format!(
+                "  {} {} ({}): workspace member (workspaces are not laid out yet)",
+                node.name,
+                node.version,
+                node.location.as_deref().unwrap_or_default()
+            ));
+            continue;
+        }
         if node.root || node.flags.in_bundle {
             // The project itself; bundled packages come inside their
             // parent's tarball.
@@ -574,10 +603,20 @@ fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
 }
 
 /// One step per name@version with install scripts, deepest first (a
-/// package's dependencies are built before it).
-fn script_steps(packages: &[Package], logs_dir: &Path, id: &NodeId) -> Vec<ScriptStep> {
+/// package's dependencies are built before it). With `tree` (the laid-out
+/// node_modules output), also the packages whose package.json has install
+/// scripts although the lock does not say so.
+fn script_steps(
+    packages: &[Package],
+    tree: Option<&Path>,
+    logs_dir: &Path,
+    id: &NodeId,
+) -> Vec<ScriptStep> {
     let mut by_spec: BTreeMap<String, (usize, &Package)> = BTreeMap::new();
-    for p in packages.iter().filter(|p| p.scripts) {
+    for p in packages
+        .iter()
+        .filter(|p| p.scripts || tree.is_some_and(|t| runs_scripts(&t.join(&p.location))))
+    {
         let spec = format!("{}@{}", p.folder_name(), p.version);
         let entry = by_spec.entry(spec).or_insert((p.depth(), p));
         entry.0 = entry.0.max(p.depth());
@@ -610,6 +649,23 @@ fn script_steps(packages: &[Package], logs_dir: &Path, id: &NodeId) -> Vec<Scrip
         .collect();
     steps.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.spec.cmp(&b.1.spec)));
     steps.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Whether npm runs install scripts for the package in `dir`: a
+/// `preinstall`, `install` or `postinstall` script, or a `binding.gyp`
+/// (npm's default install is `node-gyp rebuild`) unless `gypfile: false`.
+fn runs_scripts(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
+        return false;
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let scripts = &json["scripts"];
+    ["preinstall", "install", "postinstall"]
+        .iter()
+        .any(|s| scripts[s].is_string())
+        || (json["gypfile"] != false && dir.join("binding.gyp").is_file())
 }
 
 /// Unpacks every tarball at its location under `out/node_modules`
