@@ -77,9 +77,10 @@ fn npm_project_builds_bcrypt_from_source_in_the_sandbox_and_its_bin_runs() {
         strings(&first["built"]),
         ["node_modules", "bcrypt 5.1.1", "native-app 1.0.0"]
     );
-    let artifacts = first["artifacts"].as_u64().unwrap();
-    assert!(artifacts > 50, "{first}");
-    assert!(first["downloaded"].as_u64().unwrap() > 50, "{first}");
+    // 59 tarballs for 60 locations: minipass@3 is locked twice
+    // (fs-minipass's and minizlib's) and downloaded once.
+    assert_eq!(first["artifacts"], 59, "{first}");
+    assert_eq!(first["downloaded"], 59, "{first}");
 
     // The launcher runs the app with the host's node; bcrypt's native
     // module hashes and verifies.

@@ -149,6 +149,31 @@ fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<us
     Ok(best)
 }
 
+/// Files downloaded now and their bytes, each file once (two lock entries
+/// pinning the same file are one download).
+pub(crate) fn downloads(report: &lock2build_fetch::FetchReport) -> (usize, u64) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut bytes = 0;
+    for item in &report.items {
+        if let lock2build_fetch::FetchedVia::Downloaded { bytes: b, .. } = &item.via {
+            if seen.insert(&item.path) {
+                bytes += b;
+            }
+        }
+    }
+    (seen.len(), bytes)
+}
+
+/// How many distinct files `requests` name (lock entries pinning the same
+/// file count once).
+pub(crate) fn distinct_artifacts(requests: &[lock2build_fetch::FetchRequest]) -> usize {
+    requests
+        .iter()
+        .map(|r| Store::source_key(&r.hashes).unwrap_or_else(|_| r.label.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 /// A failed build step, as the user sees it: what failed, the log's last
 /// lines and path, the override in use, what the log suggests is missing,
 /// and the command that drafts an override.
@@ -175,10 +200,17 @@ pub(crate) fn failure_message(
         message.push_str(&format!("  whole log: {}\n", log.display()));
     }
     let resolved = db.resolve(ecosystem, name, version);
-    if let Some(c) = resolved.provenance.first() {
+    let mut origins: Vec<String> = Vec::new();
+    for c in &resolved.provenance {
+        let origin = c.origin.to_string();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    if !origins.is_empty() {
         message.push_str(&format!(
             "  override in use: {} (`lock2build overrides why {ecosystem}/{name}@{version}`)\n",
-            c.origin
+            origins.join("; ")
         ));
     }
     let guessed = guess_from_log(db.providers(), &text);

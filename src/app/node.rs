@@ -43,7 +43,7 @@ mod manifest;
 mod toolchain;
 
 use super::{copy_tree, failure_message, link_result, open_store, patch_hashes, run_parallel};
-use super::{tree_hash, AppOptions, AppReport};
+use super::{distinct_artifacts, downloads, tree_hash, AppOptions, AppReport};
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
@@ -464,9 +464,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         link: options.out_link.clone(),
         output: made.path,
         scripts,
-        artifacts: fetched.items.len().max(live_requests.len()),
-        downloaded: fetched.downloaded(),
-        bytes_downloaded: fetched.bytes_downloaded(),
+        artifacts: distinct_artifacts(&live_requests),
+        downloaded: downloads(&fetched).0,
+        bytes_downloaded: downloads(&fetched).1,
         built,
         reused,
         logs,

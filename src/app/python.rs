@@ -21,8 +21,8 @@ use super::cargo_vendor::{
     cargo_config, check_native as check_crates_native, merged_env, RustToolchain, Vendor,
 };
 use super::{
-    copy_tree, failure_message, link_result, open_store, patch_hashes, run_parallel, tree_hash,
-    AppOptions, AppReport,
+    copy_tree, downloads, failure_message, link_result, open_store, patch_hashes, run_parallel,
+    tree_hash, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -649,9 +649,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         link: options.out_link.clone(),
         output: env.path,
         scripts,
-        artifacts: fetched.items.len(),
-        downloaded: fetched.downloaded(),
-        bytes_downloaded: fetched.bytes_downloaded(),
+        artifacts: fetched
+            .items
+            .iter()
+            .map(|i| &i.path)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        downloaded: downloads(&fetched).0,
+        bytes_downloaded: downloads(&fetched).1,
         built,
         reused,
         logs,

@@ -32,7 +32,8 @@
 
 use super::cargo_vendor::{cargo_config, check_native, merged_env, RustToolchain, Vendor};
 use super::{
-    copy_tree, failure_message, link_result, open_store, tree_hash, AppOptions, AppReport,
+    copy_tree, distinct_artifacts, downloads, failure_message, link_result, open_store, tree_hash,
+    AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -318,9 +319,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         link: options.out_link.clone(),
         output: made.path,
         scripts,
-        artifacts: fetched.items.len().max(live_requests.len()),
-        downloaded: fetched.downloaded(),
-        bytes_downloaded: fetched.bytes_downloaded(),
+        artifacts: distinct_artifacts(&live_requests),
+        downloaded: downloads(&fetched).0,
+        bytes_downloaded: downloads(&fetched).1,
         built,
         reused,
         logs,
