@@ -49,33 +49,43 @@ enum Command {
     ///   lock2build plan --group dev --extra socks --no-binary pillow
     Plan(PlanArgs),
     #[command(verbatim_doc_comment)]
-    /// Build the Python app of a project from its lockfile, hermetically,
-    /// and link it as ./result.
+    /// Build the app of a project from its lockfile, hermetically, and
+    /// link it as ./result.
     ///
-    /// Reads poetry.lock, uv.lock or a hashed requirements.txt; fetches every
-    /// wheel and sdist (verified by hash) into the store; installs each wheel
-    /// into its own store output; builds sdists and the project itself
-    /// through their PEP 517 backends in a bubblewrap sandbox (no network),
-    /// with build systems from pinned, hashed wheels; then composes the
-    /// environment. `result/bin` holds the project's console scripts and
-    /// `python`; they run with exactly the locked packages.
+    /// The lockfile in DIR picks the builder (--ecosystem when there are
+    /// several). Every artifact is fetched into the store and verified by
+    /// hash; every build runs in a bubblewrap sandbox with no network;
+    /// native libraries and tools the overrides database names are checked
+    /// before anything is fetched. A second run with nothing changed
+    /// fetches and builds nothing. Build logs are kept in <store>/logs/.
     ///
-    /// Native libraries that source builds need (from the overrides
-    /// database) are checked before anything is built. A second run with
-    /// nothing changed fetches and builds nothing. Build logs are kept in
-    /// <store>/logs/.
-    ///
-    /// A project without console scripts of its own (a requirements.txt)
-    /// gets those of its top-level requirements; name others with --script
-    /// or in the project's lock2build.toml:
+    /// Python (poetry.lock, uv.lock, hashed requirements.txt): each wheel
+    /// installed into its own store output; sdists and the project built
+    /// through their PEP 517 backends with build systems from pinned,
+    /// hashed wheels (Rust extensions: the crates of the Cargo.lock they
+    /// ship, vendored). `result` is an environment: `result/bin` holds the
+    /// project's console scripts (for a requirements.txt, those of its
+    /// top-level requirements) and `python`; name others with --script or
+    /// in lock2build.toml:
     ///   [app]
     ///   scripts = ["flask", "gunicorn"]
+    ///
+    /// Rust (Cargo.lock): the crates vendored, the dependencies built once
+    /// from the workspace's skeleton, then `cargo build --release --offline
+    /// --locked`; `result/bin` holds the workspace's binaries.
+    ///
+    /// Node (package-lock.json): node_modules laid out as the lock says,
+    /// install scripts (node-gyp) run per package with their overrides,
+    /// `npm run build` if there is one; `result/bin` holds launchers for
+    /// package.json's `bin`.
     ///
     /// Examples:
     ///   lock2build app
     ///   lock2build app path/to/project --python /usr/bin/python3.12
     ///   lock2build app --no-binary pillow    # build Pillow from its sdist
     ///   lock2build app --script gunicorn -o server
+    ///   lock2build app fixtures/cargo/native-app
+    ///   lock2build app --ecosystem npm       # a directory with uv.lock and package-lock.json
     App(AppArgs),
     #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
