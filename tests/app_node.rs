@@ -86,6 +86,8 @@ fn npm_project_builds_bcrypt_from_source_in_the_sandbox_and_its_bin_runs() {
     // module hashes and verifies.
     let out = Command::new(project.join("result/bin/hash-demo"))
         .arg("s3cret")
+        // picocolors colours its output when CI is set (as on CI).
+        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let text = stdout(&out);
