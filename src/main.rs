@@ -281,7 +281,8 @@ struct AppArgs {
     /// Where to link the result [default: DIR/result].
     #[arg(short = 'o', long, value_name = "PATH")]
     out_link: Option<PathBuf>,
-    /// A script to put in result/bin (from any package of the environment). Repeatable.
+    /// A program to put in result/bin: a script of any package of a Python
+    /// environment, a binary of a Cargo workspace, an npm bin. Repeatable.
     #[arg(long = "script", value_name = "NAME")]
     scripts: Vec<String>,
     /// Run builds directly on this machine, without the sandbox (not hermetic; for debugging).
@@ -299,6 +300,14 @@ struct AppArgs {
     /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
+    /// Cargo features to enable (comma-separated or repeated; else
+    /// lock2build.toml's `[app] features`).
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Cargo's --no-default-features (else lock2build.toml's `[app]
+    /// no-default-features`).
+    #[arg(long)]
+    no_default_features: bool,
     /// Which project to build when the directory has lockfiles of several
     /// ecosystems: pypi, npm or crates.
     #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
@@ -533,6 +542,8 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         scripts: args.scripts.clone(),
         progress: !quiet,
         ecosystem: args.ecosystem,
+        features: args.features.clone(),
+        no_default_features: args.no_default_features,
         from_source: Vec::new(),
         dir: args.dir,
     };
@@ -936,6 +947,8 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             scripts: Vec::new(),
             progress: true,
             ecosystem: Some(ecosystem),
+            features: Vec::new(),
+            no_default_features: false,
             from_source: names.clone(),
             dir: dir.to_owned(),
         };

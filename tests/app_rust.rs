@@ -237,3 +237,47 @@ fn overrides_check_test_builds_the_crates_the_project_layer_touches() {
         "{err}"
     );
 }
+
+#[test]
+fn cargo_features_and_binaries_come_from_the_command_line_or_lock2build_toml() {
+    let (project, store) = project("rust-app-features");
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nfeatures = [\"shout\"]\nscripts = [\"native-app\"]\n",
+    )
+    .unwrap();
+    let shouting = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&shouting["scripts"]), ["native-app"]);
+    let run = |arg: &str| {
+        let out = Command::new(project.join("result/bin/native-app"))
+            .arg(arg)
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    assert!(
+        run("quiet").contains(&format!("sha256(QUIET) = {}", sha256_hex(b"QUIET"))),
+        "{}",
+        run("quiet")
+    );
+    // Without lock2build.toml: default features, another build; then
+    // `--features` on the command line.
+    std::fs::remove_file(project.join("lock2build.toml")).unwrap();
+    let plain = report(&app(&project, &store, &["--json"]));
+    assert_ne!(plain["output"], shouting["output"]);
+    assert!(
+        run("quiet").contains("sha256(quiet) = "),
+        "{}",
+        run("quiet")
+    );
+    report(&app(&project, &store, &["--json", "--features", "shout"]));
+    assert!(
+        run("quiet").contains("sha256(QUIET) = "),
+        "{}",
+        run("quiet")
+    );
+    // A binary the workspace does not have: cargo's error, in the log tail.
+    let out = app(&project, &store, &["--script", "no-such-bin"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no-such-bin"), "{}", stderr(&out));
+}

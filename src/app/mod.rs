@@ -53,6 +53,11 @@ pub struct AppOptions {
     pub progress: bool,
     /// Which of the project's ecosystems to build, when it has several.
     pub ecosystem: Option<Ecosystem>,
+    /// Cargo features to enable (`--features`; else lock2build.toml's
+    /// `[app] features`).
+    pub features: Vec<String>,
+    /// Cargo's `--no-default-features`.
+    pub no_default_features: bool,
     /// Packages to build from source although they could be installed
     /// prebuilt (`overrides check`: npm packages get their install
     /// scripts run with their override; crates are always built).
@@ -147,6 +152,45 @@ fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<us
         );
     }
     Ok(best)
+}
+
+/// The project's `lock2build.toml` `[app]` table.
+///
+/// ```toml
+/// [app]
+/// scripts = ["flask", "gunicorn"]   # what result/bin holds (Python scripts, Rust binaries, npm bins)
+/// features = ["pcre2"]              # Cargo features
+/// no-default-features = false       # Cargo's --no-default-features
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct AppConfig {
+    pub scripts: Option<Vec<String>>,
+    pub features: Option<Vec<String>>,
+    pub no_default_features: Option<bool>,
+}
+
+impl AppConfig {
+    /// `DIR/lock2build.toml`'s `[app]`, or nothing.
+    pub fn read(dir: &Path) -> Result<AppConfig> {
+        let path = dir.join("lock2build.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AppConfig::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        #[derive(serde::Deserialize)]
+        struct File {
+            app: Option<AppConfig>,
+        }
+        let file: File = toml::from_str(&text).map_err(|e| {
+            anyhow!(
+                "{}: {e}\n  help: `[app]` takes `scripts = [\"flask\"]` (what result/bin holds), and for Cargo projects `features = [\"x\"]` and `no-default-features = true`",
+                path.display()
+            )
+        })?;
+        Ok(file.app.unwrap_or_default())
+    }
 }
 
 /// Files downloaded now and their bytes, each file once (two lock entries

@@ -22,7 +22,7 @@ use super::cargo_vendor::{
 };
 use super::{
     copy_tree, downloads, failure_message, link_result, open_store, patch_hashes, run_parallel,
-    tree_hash, AppOptions, AppReport,
+    tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -1026,7 +1026,7 @@ fn script_selection(
     outputs: &BTreeMap<NodeId, PathBuf>,
 ) -> Result<ScriptSelection> {
     let configured = if options.scripts.is_empty() {
-        configured_scripts(&options.dir)?
+        AppConfig::read(&options.dir)?.scripts
     } else {
         Some(options.scripts.clone())
     };
@@ -1067,31 +1067,6 @@ fn script_selection(
 }
 
 /// `[app] scripts = [...]` of the project's lock2build.toml.
-fn configured_scripts(dir: &Path) -> Result<Option<Vec<String>>> {
-    let path = dir.join("lock2build.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    #[derive(serde::Deserialize)]
-    struct Config {
-        app: Option<AppTable>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct AppTable {
-        scripts: Option<Vec<String>>,
-    }
-    let config: Config = toml::from_str(&text).map_err(|e| {
-        anyhow!(
-            "{}: {e}\n  help: `[app] scripts = [\"flask\"]` names what result/bin holds",
-            path.display()
-        )
-    })?;
-    Ok(config.app.and_then(|a| a.scripts))
-}
-
 fn list_scripts(env: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(env.join("bin"))
         .map(|entries| {

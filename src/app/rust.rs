@@ -33,7 +33,7 @@
 use super::cargo_vendor::{cargo_config, check_native, merged_env, RustToolchain, Vendor};
 use super::{
     copy_tree, distinct_artifacts, downloads, failure_message, link_result, open_store, tree_hash,
-    AppOptions, AppReport,
+    AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -129,7 +129,28 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .map(|n| format!("{}@{}", n.name, n.version))
         .collect();
     let root = root_package(&nodes);
-    let identity = |recipe: &str, tree: String| {
+    // Features and binaries: the command line, else lock2build.toml.
+    let config = AppConfig::read(&options.dir)?;
+    let mut selection = Vec::new();
+    let features = if options.features.is_empty() {
+        config.features.clone().unwrap_or_default()
+    } else {
+        options.features.clone()
+    };
+    if !features.is_empty() {
+        selection.extend(["--features".to_owned(), features.join(",")]);
+    }
+    if options.no_default_features || config.no_default_features.unwrap_or(false) {
+        selection.push("--no-default-features".to_owned());
+    }
+    let bins: Vec<String> = if !packages.is_empty() {
+        Vec::new()
+    } else if options.scripts.is_empty() {
+        config.scripts.clone().unwrap_or_default()
+    } else {
+        options.scripts.clone()
+    };
+    let identity = |recipe: &str, tree: String, bins: &[String]| {
         serde_json::json!({
             "recipe": recipe,
             "sandboxed": options.sandbox.is_sandboxed(),
@@ -138,6 +159,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             "env": env,
             "native": native,
             "packages": packages,
+            "selection": selection,
+            "bins": bins,
             "profile": "release",
         })
     };
@@ -150,7 +173,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
         Some(NodeId::compute(
             &format!("{}-deps", root.0),
-            &identity("cargo-deps/1", tree_hash(skeleton_dir.path())?),
+            &identity("cargo-deps/1", tree_hash(skeleton_dir.path())?, &[]),
             std::slice::from_ref(&vendor_id),
             &toolchain.ids,
             &target,
@@ -167,7 +190,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         } else {
             format!("{}-check", root.0)
         },
-        &identity("cargo-build/1", tree_hash(&project_dir)?),
+        &identity("cargo-build/1", tree_hash(&project_dir)?, &bins),
         &app_inputs,
         &toolchain.ids,
         &target,
@@ -206,6 +229,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         vendor: Path::new(""),
         env: &env,
         packages: &packages,
+        selection: &selection,
+        bins: &[],
     };
     let failed = |label: &str, log: &Path, e: lock2build_store::StoreError| {
         let cause = std::error::Error::source(&e)
@@ -276,6 +301,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         };
         // The project.
         say(format!("building {label} with cargo…"));
+        let step = CargoStep {
+            bins: &bins,
+            ..step
+        };
         let kind = StepKind::App {
             project: &project_dir,
             deps: deps.as_deref(),
@@ -473,6 +502,10 @@ struct CargoStep<'a> {
     env: &'a BTreeMap<String, String>,
     /// `NAME@VERSION` to build instead of the workspace.
     packages: &'a [String],
+    /// `--features …`, `--no-default-features`.
+    selection: &'a [String],
+    /// `--bin NAME` for each (the app step only).
+    bins: &'a [String],
 }
 
 impl CargoStep<'_> {
@@ -535,6 +568,12 @@ impl CargoStep<'_> {
         } else {
             for p in self.packages {
                 args.extend(["-p".into(), p.clone()]);
+            }
+        }
+        args.extend(self.selection.iter().cloned());
+        if let StepKind::App { .. } = kind {
+            for bin in self.bins {
+                args.extend(["--bin".into(), bin.clone()]);
             }
         }
         let messages = target_seen.join(MESSAGES);
