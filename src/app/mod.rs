@@ -288,11 +288,11 @@ pub(crate) fn patch_hashes(patches: &[PathBuf]) -> Result<Vec<String>> {
 }
 
 /// Runs `f` over `items` on `jobs` threads; results in `items` order.
-pub(crate) fn run_parallel<'a, T: Sync, R: Send>(
-    items: &'a [T],
+pub(crate) fn run_parallel<T: Sync, R: Send>(
+    items: &[T],
     jobs: usize,
     f: impl Fn(&T) -> R + Sync,
-) -> Vec<(&'a T, R)> {
+) -> Vec<(&T, R)> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {

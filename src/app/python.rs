@@ -217,7 +217,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             node,
             &recipe,
             &[],
-            &[toolchains.python.clone()],
+            std::slice::from_ref(&toolchains.python),
             &target,
             Recipe::Wheel {
                 hashes: artifact.hashes.clone(),
@@ -432,10 +432,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let mut pin_wheels: BTreeMap<String, Job> = BTreeMap::new();
     for node in &pin_nodes {
-        if !node
+        if node
             .artifact
             .as_ref()
-            .is_some_and(|a| a.kind == ArtifactKind::Wheel)
+            .is_none_or(|a| a.kind != ArtifactKind::Wheel)
         {
             bail!(
                 "the pinned build system {} {} has no wheel for this target\n  help: build systems are installed from wheels; pick another version in overrides/pypi/build-systems/requirements.in and run refresh.sh",
@@ -507,7 +507,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     "build-env",
                     &serde_json::json!({"recipe": "python-env/1", "scripts": "all"}),
                     &inputs,
-                    &[toolchains.python.clone()],
+                    std::slice::from_ref(&toolchains.python),
                     &target,
                 )?;
                 let made = store.build_output(&id, &inputs, |out| {
@@ -614,7 +614,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &format!("{root_name}-env"),
         &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only}),
         &inputs,
-        &[toolchains.python.clone()],
+        std::slice::from_ref(&toolchains.python),
         &target,
     )?;
     let mut scripts = Vec::new();
