@@ -499,7 +499,26 @@ fn run_app(mut args: AppArgs) -> Result<()> {
     let progress = progress_mode(&args.progress)?;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
-    if args.target.python_version.is_none() {
+    // A Rust or Node project needs no Python: no interpreter is asked
+    // (a python3 upgrade must not rebuild them either).
+    let python_project = match args.ecosystem {
+        Some(e) => e == lock2build_model::Ecosystem::Pypi,
+        None => lock2build_plan::discover::find_lockfiles(&args.dir)
+            .unwrap_or_default()
+            .iter()
+            .any(|l| {
+                l.display.parent() == Some(std::path::Path::new(""))
+                    && matches!(
+                        l.kind,
+                        lock2build_plan::discover::LockKind::Poetry
+                            | lock2build_plan::discover::LockKind::Uv
+                            | lock2build_plan::discover::LockKind::Requirements
+                    )
+            }),
+    };
+    if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
+        args.target.python_version = Some("3.11".into());
+    } else if args.target.python_version.is_none() {
         let given = args
             .target
             .python

@@ -183,7 +183,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
 
     let store = open_store()?;
-    let target = plan.target.describe();
+    let target = plan.target.describe_platform();
     // The compilers install scripts use (also when the lock, a v1 one,
     // does not say which packages have scripts).
     let mut ids = toolchain.ids.clone();

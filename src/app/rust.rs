@@ -123,7 +123,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let native = native_versions(db.providers(), &native_ids);
 
     let store = open_store()?;
-    let target = plan.target.describe();
+    let target = plan.target.describe_platform();
     let packages: Vec<String> = selected
         .iter()
         .map(|n| format!("{}@{}", n.name, n.version))

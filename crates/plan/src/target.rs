@@ -253,6 +253,17 @@ impl Target {
         )
     }
 
+    /// The platform alone (`linux x86_64 glibc 2.36`): what identities of
+    /// builds that do not involve Python (Rust, Node) depend on.
+    pub fn describe_platform(&self) -> String {
+        let libc = match &self.libc {
+            Libc::Glibc { version } => format!(" glibc {}.{}", version.0, version.1),
+            Libc::Musl { version } => format!(" musl {}.{}", version.0, version.1),
+            Libc::None => String::new(),
+        };
+        format!("{} {}{libc}", self.npm_os(), self.arch)
+    }
+
     /// The PEP 508 marker environment of this target.
     pub fn marker_environment(&self) -> Result<MarkerEnvironment> {
         let (major, minor) = self.python.major_minor();

@@ -222,8 +222,7 @@ impl ToolchainId {
             binary.to_owned()
         };
         let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
-        let bytes = std::fs::read(&resolved).map_err(|e| err(e.to_string()))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
         // Run through the path as given: rustup proxies dispatch on argv[0].
         let output = Command::new(&path)
             .arg("--version")
@@ -256,6 +255,65 @@ impl ToolchainId {
     }
 }
 
+/// sha256 of a file, remembered per file: a toolchain binary is hashed
+/// once, not at every run (node is ~100 MB). The memo is keyed by the
+/// file's path, device, inode, size, mtime and ctime; any write to the file
+/// changes its ctime, so a changed binary is hashed again. The memo lives in
+/// `$LOCK2BUILD_CACHE/toolchains/` (else `~/.cache/lock2build/`); without
+/// one, or when it is unreadable, the file is hashed.
+fn file_sha256(file: &Path) -> std::io::Result<String> {
+    file_sha256_memo(file, memo_dir().as_deref())
+}
+
+fn file_sha256_memo(file: &Path, memo_dir: Option<&Path>) -> std::io::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file)?;
+    let key = format!(
+        "{}\0{}\0{}\0{}\0{}.{}\0{}.{}",
+        file.display(),
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    let memo = memo_dir.map(|d| d.join(hex::encode(&Sha256::digest(key.as_bytes())[..16])));
+    if let Some(memo) = &memo {
+        if let Ok(text) = std::fs::read_to_string(memo) {
+            if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Ok(text);
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(file)?, &mut hasher)?;
+    let sha256 = hex::encode(hasher.finalize());
+    if let Some(memo) = memo {
+        // Best effort, written whole then renamed: a reader never sees half.
+        if let Some(dir) = memo.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, &sha256).is_ok() {
+            let _ = std::fs::rename(&tmp, &memo);
+        }
+    }
+    Ok(sha256)
+}
+
+fn memo_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("LOCK2BUILD_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("XDG_CACHE_HOME") {
+            Some(dir) => PathBuf::from(dir).join("lock2build"),
+            None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/lock2build"),
+        },
+    };
+    Some(base.join("toolchains"))
+}
+
 fn find_in_path(name: &Path) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -279,6 +337,41 @@ mod tests {
             sha256: "00".into(),
             path: "/usr/bin/cc".into(),
         }
+    }
+
+    #[test]
+    fn a_file_hash_is_remembered_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let memo = dir.path().join("memo");
+        let file = dir.path().join("tool");
+        std::fs::write(&file, b"version one").unwrap();
+        let sha = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+        assert_eq!(
+            file_sha256_memo(&file, Some(&memo)).unwrap(),
+            sha(b"version one")
+        );
+        assert_eq!(std::fs::read_dir(&memo).unwrap().count(), 1);
+        // Remembered: a forged memo entry is what comes back.
+        let entry = std::fs::read_dir(&memo)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::write(&entry, "a".repeat(64)).unwrap();
+        assert_eq!(
+            file_sha256_memo(&file, Some(&memo)).unwrap(),
+            "a".repeat(64)
+        );
+        // Rewritten (same size): its ctime moves, it is hashed again.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&file, b"version two").unwrap();
+        assert_eq!(
+            file_sha256_memo(&file, Some(&memo)).unwrap(),
+            sha(b"version two")
+        );
+        // No memo directory: hashed every time.
+        assert_eq!(file_sha256_memo(&file, None).unwrap(), sha(b"version two"));
     }
 
     #[test]
