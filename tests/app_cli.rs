@@ -11,46 +11,15 @@ use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A copy of `fixture` and an empty store for one test.
-fn project(name: &str, fixture_rel: &str) -> (PathBuf, PathBuf) {
-    let dir = tempdir(name);
-    let project = dir.join("project");
-    copy_dir(&fixture(fixture_rel), &project);
-    let _ = std::fs::remove_file(project.join("result"));
-    (project, dir.join("store"))
-}
-
-fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
-    let dir = project.to_str().unwrap();
-    let mut args = vec!["app", dir, "--progress", "plain"];
-    args.extend_from_slice(extra);
-    lock2build(&args, &shared_cache(), store)
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "lock2build app failed:\n{}\n{}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
-
-fn report(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&ok(out)).expect("--json prints JSON")
-}
-
 fn built(report: &serde_json::Value) -> Vec<String> {
-    report["built"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
+    strings(&report["built"])
+}
+
+fn project(name: &str, fixture_rel: &str) -> (PathBuf, PathBuf) {
+    app_project(name, fixture_rel)
 }
 
 fn run(cmd: &mut Command) -> String {

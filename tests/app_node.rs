@@ -9,57 +9,20 @@ mod common;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn project(name: &str) -> (PathBuf, PathBuf) {
-    let dir = tempdir(name);
-    let project = dir.join("project");
-    copy_dir(&fixture("npm/native-app"), &project);
-    let _ = std::fs::remove_file(project.join("result"));
-    (project, dir.join("store"))
-}
-
-fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
-    let dir = project.to_str().unwrap();
-    let mut args = vec!["app", dir, "--progress", "plain"];
-    args.extend_from_slice(extra);
-    lock2build(&args, &shared_cache(), store)
-}
-
-fn report(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "lock2build failed:\n{}\n{}",
-        stdout(out),
-        stderr(out)
-    );
-    serde_json::from_str(&stdout(out)).expect("--json prints JSON")
-}
-
-fn strings(v: &serde_json::Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_owned())
-        .collect()
+    app_project(name, "npm/native-app")
 }
 
 /// Writes a project-layer override for an npm package.
 fn layer(project: &Path, name: &str, toml: &str) -> PathBuf {
-    let dir = project.join(".lock2build/overrides/npm");
-    std::fs::create_dir_all(dir.join(name)).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), toml).unwrap();
-    dir
+    override_layer(project, "npm", name, toml)
 }
 
 /// The node_modules output of a store.
 fn modules_dir(store: &Path) -> PathBuf {
-    std::fs::read_dir(store.join("outputs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with("-node-modules"))
-        .expect("a node_modules output")
-        .join("node_modules")
+    store_output(store, "node-modules").join("node_modules")
 }
 
 fn sources_count(store: &Path) -> usize {

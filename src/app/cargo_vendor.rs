@@ -6,7 +6,6 @@
 //! have no network either.
 
 use super::{patch_hashes, run_parallel};
-use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem, Source};
 use lock2build_overrides::Database;
@@ -210,25 +209,6 @@ pub(super) fn cargo_config(vendor: &Path) -> String {
         "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
         toml::Value::String(vendor.display().to_string())
     )
-}
-
-/// The native libraries and tools the lock's crates need, all checked at
-/// once.
-pub(super) fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
-    let needs = overrides_cmd::native_needs(nodes.iter().copied(), db);
-    let missing = &needs.report.missing;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut text = format!(
-        "the crates of this project need native libraries or tools this machine lacks: {}\n",
-        missing.join(", ")
-    );
-    text.push_str(&needs.per_package());
-    text.push('\n');
-    text.push_str(&overrides_cmd::install_help(db, missing));
-    text.push_str("(the needs come from the overrides database: `lock2build overrides why crates/NAME@VERSION` shows which file)");
-    bail!("{text}")
 }
 
 /// The override environment of every crate, merged: cargo runs all build

@@ -193,6 +193,62 @@ impl AppConfig {
     }
 }
 
+/// Fails, naming every native library and tool the source builds among
+/// `nodes` need and the host lacks (`extra`: more missing ids, and a line
+/// about them), with the command that installs them. `what` says whose
+/// needs they are ("the crates", "the install scripts").
+pub(crate) fn require_native(
+    nodes: &[&lock2build_plan::plan::Node],
+    db: &Database,
+    what: &str,
+    ecosystem: Ecosystem,
+    extra: Option<(&str, &str)>,
+) -> Result<()> {
+    let needs = crate::overrides_cmd::native_needs(nodes.iter().copied(), db);
+    let mut missing = needs.report.missing.clone();
+    if let Some((id, _)) = extra {
+        if !missing.iter().any(|m| m == id) {
+            missing.push(id.to_owned());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!(
+        "{what} of this project need native libraries or tools this machine lacks: {}\n",
+        missing.join(", ")
+    );
+    text.push_str(&needs.per_package());
+    if let Some((_, line)) = extra {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text.push('\n');
+    text.push_str(&crate::overrides_cmd::install_help(db, &missing));
+    text.push_str(&format!("(the needs come from the overrides database: `lock2build overrides why {ecosystem}/NAME@VERSION` shows which file)"));
+    bail!("{text}")
+}
+
+/// `result` → `output` (atomically), a gc root; the sources and outputs
+/// the app used recorded as live for `lock2build gc`.
+pub(crate) fn link_and_record(
+    options: &AppOptions,
+    store: &Store,
+    project_dir: &Path,
+    output: &Path,
+    sources: &[lock2build_fetch::FetchRequest],
+    outputs: Vec<lock2build_store::NodeId>,
+) -> Result<()> {
+    link_result(&options.out_link, output)?;
+    store.add_root(&options.out_link)?;
+    let mut live = lock2build_store::LiveSet::default();
+    for r in sources {
+        live.add_source(&r.hashes);
+    }
+    live.outputs = outputs;
+    store.record_plan(&project_dir.display().to_string(), &live)?;
+    Ok(())
+}
+
 /// Files downloaded now and their bytes, each file once (two lock entries
 /// pinning the same file are one download).
 pub(crate) fn downloads(report: &lock2build_fetch::FetchReport) -> (usize, u64) {

@@ -42,8 +42,11 @@
 mod manifest;
 mod toolchain;
 
-use super::{copy_tree, failure_message, link_result, open_store, patch_hashes, run_parallel};
-use super::{distinct_artifacts, downloads, tree_hash, AppOptions, AppReport};
+use super::{copy_tree, failure_message, open_store, patch_hashes, run_parallel};
+use super::{
+    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppOptions,
+    AppReport,
+};
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
@@ -51,7 +54,7 @@ use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_sandbox::{Mount, SandboxSpec};
-use lock2build_store::{ArchiveFormat, LiveSet, NodeId, Store, ToolchainId};
+use lock2build_store::{ArchiveFormat, NodeId, Store, ToolchainId};
 use manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -178,7 +181,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .filter(|n| !n.root && n.flags.has_install_script && n.artifact.is_some())
         .collect();
     if !scripted.is_empty() {
-        check_native(&scripted, &db)?;
+        require_native(&scripted, &db, "the install scripts", Ecosystem::Npm, None)?;
         toolchain.check_headers()?;
     }
 
@@ -313,7 +316,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     })
                     .collect();
                 if !unflagged.is_empty() {
-                    check_native(&unflagged, &db)?;
+                    require_native(&unflagged, &db, "the install scripts", Ecosystem::Npm, None)?;
                     toolchain.check_headers()?;
                 }
                 for step in &steps {
@@ -451,14 +454,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         ));
     }
 
-    link_result(&options.out_link, &made.path)?;
-    store.add_root(&options.out_link)?;
-    let mut live = LiveSet::default();
-    for r in &live_requests {
-        live.add_source(&r.hashes);
-    }
-    live.outputs = vec![modules_id, app_id];
-    store.record_plan(&project_dir.display().to_string(), &live)?;
+    link_and_record(
+        options,
+        &store,
+        &project_dir,
+        &made.path,
+        &live_requests,
+        vec![modules_id, app_id],
+    )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     Ok(AppReport {
         link: options.out_link.clone(),
@@ -581,25 +584,6 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
     }
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
-}
-
-/// The native libraries and tools the packages with install scripts
-/// need, all checked at once.
-fn check_native(nodes: &[&Node], db: &Database) -> Result<()> {
-    let needs = overrides_cmd::native_needs(nodes.iter().copied(), db);
-    let missing = &needs.report.missing;
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut text = format!(
-        "the install scripts of this project need native libraries or tools this machine lacks: {}\n",
-        missing.join(", ")
-    );
-    text.push_str(&needs.per_package());
-    text.push('\n');
-    text.push_str(&overrides_cmd::install_help(db, missing));
-    text.push_str("(the needs come from the overrides database: `lock2build overrides why npm/NAME@VERSION` shows which file)");
-    bail!("{text}")
 }
 
 /// One step per name@version with install scripts, deepest first (a

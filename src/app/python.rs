@@ -17,12 +17,10 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
-use super::cargo_vendor::{
-    cargo_config, check_native as check_crates_native, merged_env, RustToolchain, Vendor,
-};
+use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
-    copy_tree, downloads, failure_message, link_result, open_store, patch_hashes, run_parallel,
-    tree_hash, AppConfig, AppOptions, AppReport,
+    copy_tree, downloads, failure_message, link_and_record, open_store, patch_hashes,
+    require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -35,7 +33,7 @@ use lock2build_python::{
     build_wheel, compose_env, install_wheel, BuildSystem, PythonInfo, ScriptSelection, WheelBuild,
 };
 use lock2build_sandbox::{Mount, Sandbox};
-use lock2build_store::{ArchiveFormat, LiveSet, NodeId, OutputDirs, Store, ToolchainId};
+use lock2build_store::{ArchiveFormat, NodeId, OutputDirs, Store, ToolchainId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -630,19 +628,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
 
     // `result`, a gc root; the plan's sources and outputs recorded as live.
-    link_result(&options.out_link, &env.path)?;
-    store.add_root(&options.out_link)?;
-    let mut live = LiveSet::default();
-    for r in &requests {
-        live.add_source(&r.hashes);
-    }
-    live.outputs = outputs
-        .keys()
-        .cloned()
-        .chain([env_id])
-        .chain(envs.iter().map(|e| e.id.clone()))
-        .collect();
-    store.record_plan(&project_dir.display().to_string(), &live)?;
+    link_and_record(
+        options,
+        &store,
+        &project_dir,
+        &env.path,
+        &requests,
+        outputs
+            .keys()
+            .cloned()
+            .chain([env_id])
+            .chain(envs.iter().map(|e| e.id.clone()))
+            .collect(),
+    )?;
 
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     Ok(AppReport {
@@ -753,35 +751,23 @@ fn pin_closure(bs: &Plan, requires: &[String]) -> (BTreeSet<String>, Vec<String>
 /// The host check of every native library and tool the source builds
 /// need, and of the interpreter's headers when something compiles C.
 fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<()> {
-    let needs =
-        overrides_cmd::native_needs(nodes.iter().copied().filter(|n| n.artifact.is_some()), db);
-    let mut missing = needs.report.missing.clone();
-    let compiles = needs
-        .who
+    let sdists: Vec<&Node> = nodes
         .iter()
-        .any(|(_, ids)| ids.iter().any(|i| i == "cc" || i == "c++"));
-    if compiles && !python.has_headers() && !missing.iter().any(|m| m == "libpython3") {
-        missing.push("libpython3".into());
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut text = format!(
-        "the source builds of this project need native libraries or tools this machine lacks: {}\n",
-        missing.join(", ")
+        .copied()
+        .filter(|n| n.artifact.is_some())
+        .collect();
+    // A C build also needs the interpreter's Python.h.
+    let compiles = sdists.iter().any(|n| {
+        let r = db.resolve(Ecosystem::Pypi, &n.name, &n.version);
+        r.tools.iter().any(|t| t == "cc" || t == "c++")
+    });
+    let headers = format!(
+        "the C compiler needs Python.h of {} (not found in {})",
+        python.executable.display(),
+        python.include.display()
     );
-    text.push_str(&needs.per_package());
-    if missing.iter().any(|m| m == "libpython3") {
-        text.push_str(&format!(
-            "  the C compiler needs Python.h of {} (not found in {})\n",
-            python.executable.display(),
-            python.include.display()
-        ));
-    }
-    text.push('\n');
-    text.push_str(&overrides_cmd::install_help(db, &missing));
-    text.push_str("(the needs come from the overrides database: `lock2build overrides why NAME` shows which file)");
-    bail!("{text}")
+    let extra = (compiles && !python.has_headers()).then_some(("libpython3", headers.as_str()));
+    require_native(&sdists, db, "the source builds", Ecosystem::Pypi, extra)
 }
 
 /// The Rust crates a source tree's Cargo.lock files pin (maturin and
@@ -825,7 +811,8 @@ fn rust_deps(
     }
     let vendor = Vendor::new(crates)?;
     let nodes: Vec<&Node> = plans.iter().flat_map(|p| p.packages.iter()).collect();
-    check_crates_native(&nodes, db).with_context(|| format!("{label} compiles Rust crates"))?;
+    require_native(&nodes, db, "the crates", Ecosystem::Crates, None)
+        .with_context(|| format!("{label} compiles Rust crates"))?;
     let env = merged_env(&nodes, db)?;
     let hashes = vendor.hashes();
     for plan in &plans {

@@ -30,10 +30,10 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
-use super::cargo_vendor::{cargo_config, check_native, merged_env, RustToolchain, Vendor};
+use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
-    copy_tree, distinct_artifacts, downloads, failure_message, link_result, open_store, tree_hash,
-    AppConfig, AppOptions, AppReport,
+    copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
+    require_native, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -42,7 +42,7 @@ use lock2build_model::{Ecosystem, Source};
 use lock2build_overrides::native_versions;
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_sandbox::{Mount, SandboxSpec};
-use lock2build_store::{LiveSet, NodeId};
+use lock2build_store::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -111,7 +111,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     // Native needs and environment knobs of every crate the lock holds
     // (cargo decides which build scripts run; the lock is what we know).
-    check_native(&nodes, &db)?;
+    require_native(&nodes, &db, "the crates", Ecosystem::Crates, None)?;
     let env = merged_env(&nodes, &db)?;
     // The host libraries' versions: an upgraded OpenSSL rebuilds.
     let native_ids: Vec<String> = nodes
@@ -332,17 +332,17 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         notes.push(format!("{} builds no binary: result/bin is empty", root.0));
     }
 
-    link_result(&options.out_link, &made.path)?;
-    store.add_root(&options.out_link)?;
-    let mut live = LiveSet::default();
-    for r in &live_requests {
-        live.add_source(&r.hashes);
-    }
-    live.outputs = std::iter::once(vendor_id)
-        .chain(deps_id)
-        .chain([app_id])
-        .collect();
-    store.record_plan(&project_dir.display().to_string(), &live)?;
+    link_and_record(
+        options,
+        &store,
+        &project_dir,
+        &made.path,
+        &live_requests,
+        std::iter::once(vendor_id)
+            .chain(deps_id)
+            .chain([app_id])
+            .collect(),
+    )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     Ok(AppReport {
         link: options.out_link.clone(),

@@ -179,3 +179,66 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// `lock2build app` tests: a copy of `fixture_rel` (without a `result`
+/// link or a `target/`) and an empty store, for one test.
+pub fn app_project(name: &str, fixture_rel: &str) -> (PathBuf, PathBuf) {
+    let dir = tempdir(name);
+    let project = dir.join("project");
+    copy_dir(&fixture(fixture_rel), &project);
+    let _ = std::fs::remove_file(project.join("result"));
+    let _ = std::fs::remove_dir_all(project.join("target"));
+    (project, dir.join("store"))
+}
+
+/// `lock2build app PROJECT --progress plain EXTRA…` with its own store.
+pub fn app(project: &Path, store: &Path, extra: &[&str]) -> Output {
+    let dir = project.to_str().unwrap();
+    let mut args = vec!["app", dir, "--progress", "plain"];
+    args.extend_from_slice(extra);
+    lock2build(&args, &shared_cache(), store)
+}
+
+/// Its standard output, after checking that it succeeded.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "lock2build failed:\n{}\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// A successful `--json` report.
+pub fn report(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).expect("--json prints JSON")
+}
+
+/// A JSON array of strings.
+pub fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Writes a project-layer override `<project>/.lock2build/overrides/
+/// <ecosystem>/<name>.toml` (and makes `<name>/` beside it for patches);
+/// returns the ecosystem's directory.
+pub fn override_layer(project: &Path, ecosystem: &str, name: &str, toml: &str) -> PathBuf {
+    let dir = project.join(".lock2build/overrides").join(ecosystem);
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(format!("{name}.toml")), toml).unwrap();
+    dir
+}
+
+/// The store output whose name ends with `-<suffix>`.
+pub fn store_output(store: &Path, suffix: &str) -> PathBuf {
+    std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("-{suffix}")))
+        .unwrap_or_else(|| panic!("no output named *-{suffix} in {}", store.display()))
+}
