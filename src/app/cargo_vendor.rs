@@ -5,7 +5,7 @@
 //! sdists with Rust extensions (maturin, setuptools-rust), whose builds
 //! have no network either.
 
-use super::{patch_hashes, run_parallel};
+use super::{apply_patches, patch_hashes, run_parallel};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem, Source};
 use lock2build_overrides::Database;
@@ -268,22 +268,12 @@ pub(super) fn make_vendor(
         let dest = out.join(&name);
         std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
         std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
-        for patch in &c.patches {
-            let status = std::process::Command::new("patch")
-                .args(["-p1", "--forward", "--batch", "-s", "-i"])
-                .arg(patch)
-                .current_dir(&dest)
-                .status()
-                .with_context(|| "running `patch` (install it: `apt-get install patch`)")?;
-            if !status.success() {
-                bail!(
-                    "the override patch {} does not apply to {name}\n  help: remake it against {name}'s sources (`lock2build overrides why crates/{}@{}`)",
-                    patch.display(),
-                    c.name,
-                    c.version
-                );
-            }
-        }
+        apply_patches(
+            &dest,
+            &c.patches,
+            &name,
+            &format!("crates/{}@{}", c.name, c.version),
+        )?;
         // Empty `files`: cargo then checks only the package checksum
         // against the lock, so patched sources are accepted.
         std::fs::write(

@@ -249,6 +249,40 @@ pub(crate) fn link_and_record(
     Ok(())
 }
 
+/// What a failed `Store::build_output` says: the builder's own error (the
+/// store's wrapper names only the node).
+pub(crate) fn build_cause(e: &lock2build_store::StoreError) -> String {
+    std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string())
+}
+
+/// Applies override patches (`patch -p1`) to the unpacked package at
+/// `dest`; `what` names it in the error, `spec` (`ECOSYSTEM/NAME@VERSION`)
+/// is what `overrides why` takes.
+pub(crate) fn apply_patches(
+    dest: &Path,
+    patches: &[PathBuf],
+    what: &str,
+    spec: &str,
+) -> Result<()> {
+    for patch in patches {
+        let status = std::process::Command::new("patch")
+            .args(["-p1", "--forward", "--batch", "-s", "-i"])
+            .arg(patch)
+            .current_dir(dest)
+            .status()
+            .with_context(|| "running `patch` (install it: `apt-get install patch`)")?;
+        if !status.success() {
+            bail!(
+                "the override patch {} does not apply to {what}\n  help: remake it against the package's published files (`lock2build overrides why {spec}`)",
+                patch.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Files downloaded now and their bytes, each file once (two lock entries
 /// pinning the same file are one download).
 pub(crate) fn downloads(report: &lock2build_fetch::FetchReport) -> (usize, u64) {

@@ -42,7 +42,9 @@
 mod manifest;
 mod toolchain;
 
-use super::{copy_tree, failure_message, open_store, patch_hashes, run_parallel};
+use super::{
+    apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
+};
 use super::{
     distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppOptions,
     AppReport,
@@ -351,12 +353,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     Some((label, name, version, log, cause)) => {
                         failure_message(&db, Ecosystem::Npm, &label, &name, &version, &log, &cause)
                     }
-                    None => anyhow!(
-                        "{}",
-                        std::error::Error::source(&e)
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| e.to_string())
-                    ),
+                    None => anyhow!("{}", build_cause(&e)),
                 })
             }
         };
@@ -432,12 +429,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     &build_log,
                     &cause,
                 ),
-                None => anyhow!(
-                    "{}",
-                    std::error::Error::source(&e)
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| e.to_string())
-                ),
+                None => anyhow!("{}", build_cause(&e)),
             })
         }
     };
@@ -688,24 +680,12 @@ fn lay_out(store: &Store, packages: &[Package], out: &Path, jobs: usize) -> Resu
         }
         std::fs::rename(top, &dest)
             .with_context(|| format!("moving {} into {}", p.label(), p.location))?;
-        for patch in &p.overrides.patches {
-            let status = std::process::Command::new("patch")
-                .args(["-p1", "--forward", "--batch", "-s", "-i"])
-                .arg(patch)
-                .current_dir(&dest)
-                .status()
-                .with_context(|| "running `patch` (install it: `apt-get install patch`)")?;
-            if !status.success() {
-                bail!(
-                    "the override patch {} does not apply to {} (at {})\n  help: remake it against the package's published files (`lock2build overrides why npm/{}@{}`)",
-                    patch.display(),
-                    p.label(),
-                    p.location,
-                    p.name,
-                    p.version
-                );
-            }
-        }
+        apply_patches(
+            &dest,
+            &p.overrides.patches,
+            &format!("{} (at {})", p.label(), p.location),
+            &format!("npm/{}@{}", p.name, p.version),
+        )?;
     }
     for i in 0..packages.len() {
         let work = out.join(format!(".unpack-{i}"));

@@ -32,8 +32,8 @@
 
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
-    copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
-    require_native, tree_hash, AppConfig, AppOptions, AppReport,
+    build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
+    open_store, require_native, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -233,9 +233,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         bins: &[],
     };
     let failed = |label: &str, log: &Path, e: lock2build_store::StoreError| {
-        let cause = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
+        let cause = build_cause(&e);
         let (name, version, cause) = match failed_crate(log, &nodes) {
             Some((name, version)) => {
                 let cause = format!("{cause}; cargo reports that {name} {version} failed");
