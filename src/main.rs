@@ -749,6 +749,11 @@ fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
     let db = overrides_cmd::load(&args.dir)?;
     let (text, ok) = overrides_cmd::doctor(&outcome.plan, &db);
     print!("{text}");
+    let (tools, tools_ok) = app::toolchain_report(&outcome.plan);
+    if !tools.is_empty() {
+        print!("\n{tools}");
+    }
+    let ok = ok && tools_ok;
     // Builds run in a bubblewrap sandbox: say now if it cannot work here.
     let sandbox_ok = match lock2build_sandbox::Sandbox::detect() {
         Ok(_) => {

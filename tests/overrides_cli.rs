@@ -280,3 +280,45 @@ fn doctor_without_bubblewrap_says_how_to_install_it() {
         "{text}"
     );
 }
+
+#[test]
+fn doctor_names_the_rust_toolchain_and_node_headers_builds_would_use() {
+    let run = |dir: &str, path: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lock2build"));
+        cmd.args(["doctor", fixture(dir).to_str().unwrap()])
+            .env("LOCK2BUILD_CACHE", shared_cache());
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        cmd.output().unwrap()
+    };
+    let rustc = Command::new("rustc").arg("--version").output().unwrap();
+    let version = stdout(&rustc).trim().to_owned();
+    let out = run("cargo/native-app", None);
+    assert!(
+        stdout(&out).contains(&format!("Rust: {version} (")),
+        "{}",
+        stdout(&out)
+    );
+    let out = run("npm/native-app", None);
+    assert!(
+        stdout(&out).contains("with its headers in ") && stdout(&out).contains("include/node"),
+        "{}",
+        stdout(&out)
+    );
+    // A rustc that cannot say where its toolchain is: named, with the fix.
+    let bin = tempdir("doctor-rustc");
+    let fake = bin.join("rustc");
+    std::fs::write(&fake, "#!/bin/sh\necho 'no toolchain' >&2\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = run("cargo/native-app", Some(&path));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("`rustc --print sysroot` failed: no toolchain"),
+        "{text}"
+    );
+    assert!(text.contains("help: install a Rust toolchain"), "{text}");
+}

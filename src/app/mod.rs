@@ -89,6 +89,50 @@ pub struct AppReport {
     pub notes: Vec<String>,
 }
 
+/// `lock2build doctor`'s toolchain lines: for a plan with crates, the Rust
+/// toolchain lock2build would build with; with npm packages that run
+/// install scripts, node, npm and node's headers (node-gyp's `nodedir`).
+/// Returns the text and whether everything needed is there.
+pub fn toolchain_report(plan: &Plan) -> (String, bool) {
+    let mut text = String::new();
+    let mut ok = true;
+    if plan
+        .packages
+        .iter()
+        .any(|n| n.ecosystem == Ecosystem::Crates)
+    {
+        match cargo_vendor::RustToolchain::find() {
+            Ok(t) => text.push_str(&format!(
+                "Rust: {} ({}), cargo and rustc called directly\n",
+                t.ids[0].version,
+                t.sysroot.display()
+            )),
+            Err(e) => {
+                ok = false;
+                text.push_str(&format!("Rust: {e:#}\n"));
+            }
+        }
+    }
+    let scripts = plan
+        .packages
+        .iter()
+        .any(|n| n.ecosystem == Ecosystem::Npm && n.flags.has_install_script);
+    if scripts {
+        match node::Toolchain::find().and_then(|t| t.check_headers().map(|()| t)) {
+            Ok(t) => text.push_str(&format!(
+                "Node: {} with its headers in {} (node-gyp builds offline)\n",
+                t.version,
+                t.prefix.join("include/node").display()
+            )),
+            Err(e) => {
+                ok = false;
+                text.push_str(&format!("Node: {e:#}\n"));
+            }
+        }
+    }
+    (text, ok)
+}
+
 /// Builds the project in `options.dir`: plans it, picks its ecosystem and
 /// runs that ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {

@@ -42,6 +42,8 @@
 mod manifest;
 mod toolchain;
 
+pub(super) use toolchain::NodeToolchain as Toolchain;
+
 use super::{
     apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
 };

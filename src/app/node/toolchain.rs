@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const INSTALL_HELP: &str = "help: install Node.js and npm (`sudo apt-get install nodejs npm` on Debian and Ubuntu, or the official tarball from https://nodejs.org) so that `node` and `npm` are in PATH";
 
 /// `node` and `npm` as found in `PATH`.
-pub(super) struct NodeToolchain {
+pub(crate) struct NodeToolchain {
     /// The `node` binary as found in `PATH` (launchers call it).
     pub node: PathBuf,
     /// npm's `bin/npm-cli.js`.
