@@ -501,21 +501,7 @@ fn run_app(mut args: AppArgs) -> Result<()> {
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
-    let python_project = match args.ecosystem {
-        Some(e) => e == lock2build_model::Ecosystem::Pypi,
-        None => lock2build_plan::discover::find_lockfiles(&args.dir)
-            .unwrap_or_default()
-            .iter()
-            .any(|l| {
-                l.display.parent() == Some(std::path::Path::new(""))
-                    && matches!(
-                        l.kind,
-                        lock2build_plan::discover::LockKind::Poetry
-                            | lock2build_plan::discover::LockKind::Uv
-                            | lock2build_plan::discover::LockKind::Requirements
-                    )
-            }),
-    };
+    let python_project = app::builds_python(&args.dir, args.ecosystem);
     if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
         args.target.python_version = Some("3.11".into());
     } else if args.target.python_version.is_none() {
@@ -889,7 +875,6 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
 /// build scripts, `cargo build -p`).
 fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
     use lock2build_model::Ecosystem;
-    use lock2build_plan::discover::LockKind;
     let db = overrides_cmd::load(dir)?;
     let mut touched: std::collections::BTreeMap<Ecosystem, Vec<String>> = Default::default();
     for (ecosystem, name) in overrides_cmd::touched(&db) {
@@ -898,19 +883,8 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
     if touched.is_empty() {
         return Ok(());
     }
-    let found = lock2build_plan::discover::find_lockfiles(dir).unwrap_or_default();
-    let has_lock = |ecosystem: Ecosystem| {
-        found.iter().any(|l| {
-            l.display.parent() == Some(std::path::Path::new(""))
-                && match l.kind {
-                    LockKind::Poetry | LockKind::Uv | LockKind::Requirements => {
-                        ecosystem == Ecosystem::Pypi
-                    }
-                    LockKind::Npm => ecosystem == Ecosystem::Npm,
-                    LockKind::Cargo => ecosystem == Ecosystem::Crates,
-                }
-        })
-    };
+    let with_lock = app::top_ecosystems(dir);
+    let has_lock = |ecosystem: Ecosystem| with_lock.contains(&ecosystem);
     let sandbox = if no_sandbox {
         eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
         lock2build_sandbox::Sandbox::unsandboxed()

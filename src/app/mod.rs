@@ -146,6 +146,27 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     }
 }
 
+/// The ecosystems of the lockfiles in `dir` itself (not below it): what
+/// `lock2build app` and `overrides check` can build there.
+pub fn top_ecosystems(dir: &Path) -> std::collections::BTreeSet<Ecosystem> {
+    lock2build_plan::discover::find_lockfiles(dir)
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.display.parent() == Some(Path::new("")))
+        .map(|l| l.kind.ecosystem())
+        .collect()
+}
+
+/// Whether `lock2build app` in `dir` builds a Python project (and so needs
+/// an interpreter to plan for): `--ecosystem`, else a Python lockfile in
+/// `dir` itself, as [`pick_project`] decides from the plan.
+pub fn builds_python(dir: &Path, ecosystem: Option<Ecosystem>) -> bool {
+    ecosystem.map_or_else(
+        || top_ecosystems(dir).contains(&Ecosystem::Pypi),
+        |e| e == Ecosystem::Pypi,
+    )
+}
+
 /// The project to build: the one lockfile of the top directory (for
 /// Python, the richest of poetry.lock, uv.lock and requirements.txt).
 fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<usize> {

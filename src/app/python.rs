@@ -19,8 +19,8 @@
 
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
-    copy_tree, downloads, failure_message, link_and_record, open_store, patch_hashes,
-    require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
+    copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
+    patch_hashes, require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -391,20 +391,16 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
         // And the crates of Rust extensions whose vendor directory is not
         // made yet.
-        let vendors: Vec<&Vendor> = prepared
+        let unmade: BTreeSet<String> = prepared
             .iter()
             .filter_map(|p| p.4.as_ref().map(|r| &r.vendor))
             .filter(|v| store.output(&v.id).is_none())
+            .flat_map(|v| v.hashes())
             .collect();
         more.extend(
             cargo_requests
                 .iter()
-                .filter(|r| {
-                    vendors.iter().any(|v| {
-                        let hashes = v.hashes();
-                        r.hashes.iter().any(|h| hashes.contains(&h.to_sri()))
-                    })
-                })
+                .filter(|r| r.hashes.iter().any(|h| unmade.contains(&h.to_sri())))
                 .cloned(),
         );
         more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
@@ -643,18 +639,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     )?;
 
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
+    let (downloaded, bytes_downloaded) = downloads(&fetched);
     Ok(AppReport {
         link: options.out_link.clone(),
         output: env.path,
         scripts,
-        artifacts: fetched
-            .items
-            .iter()
-            .map(|i| &i.path)
-            .collect::<BTreeSet<_>>()
-            .len(),
-        downloaded: downloads(&fetched).0,
-        bytes_downloaded: downloads(&fetched).1,
+        artifacts: distinct_artifacts(&requests),
+        downloaded,
+        bytes_downloaded,
         built,
         reused,
         logs,

@@ -342,13 +342,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             .collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
+    let (downloaded, bytes_downloaded) = downloads(&fetched);
     Ok(AppReport {
         link: options.out_link.clone(),
         output: made.path,
         scripts,
         artifacts: distinct_artifacts(&live_requests),
-        downloaded: downloads(&fetched).0,
-        bytes_downloaded: downloads(&fetched).1,
+        downloaded,
+        bytes_downloaded,
         built,
         reused,
         logs,

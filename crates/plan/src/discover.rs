@@ -41,6 +41,16 @@ impl LockKind {
         LockKind::Cargo,
     ];
 
+    /// The ecosystem its packages belong to.
+    pub fn ecosystem(self) -> lock2build_model::Ecosystem {
+        use lock2build_model::Ecosystem;
+        match self {
+            LockKind::Poetry | LockKind::Uv | LockKind::Requirements => Ecosystem::Pypi,
+            LockKind::Npm => Ecosystem::Npm,
+            LockKind::Cargo => Ecosystem::Crates,
+        }
+    }
+
     /// The file name of this kind of lockfile.
     pub fn file_name(self) -> &'static str {
         match self {
