@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod app;
+mod archive_cmd;
 mod fetch_plan;
 mod overrides_cmd;
 
@@ -149,6 +150,10 @@ enum Command {
     /// Example:
     ///   lock2build doctor path/to/project
     Doctor(DoctorArgs),
+    /// What Software Heritage holds of the project's sources, and asking it
+    /// to save the git origins (docs/archive.md).
+    #[command(subcommand)]
+    Archive(archive_cmd::ArchiveCommand),
     #[command(verbatim_doc_comment)]
     /// The overrides database: what lockfiles never say (native libraries,
     /// build tools, build-system pins, env knobs, patches), and contributing
@@ -313,6 +318,8 @@ struct AppArgs {
     #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
     ecosystem: Option<lock2build_model::Ecosystem>,
     #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
@@ -340,6 +347,8 @@ struct FetchArgs {
     /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
+    #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -377,7 +386,7 @@ struct PlanArgs {
 }
 
 /// Which machine to plan for (the host by default).
-#[derive(Args)]
+#[derive(Args, Default)]
 struct TargetArgs {
     /// The Python interpreter to plan for [default: python3 on PATH].
     #[arg(long, value_name = "PATH", help_heading = "Target")]
@@ -397,7 +406,7 @@ struct TargetArgs {
 }
 
 /// What to include beyond what the app needs at run time.
-#[derive(Args)]
+#[derive(Args, Default)]
 struct SelectArgs {
     /// Include a dependency group (poetry/uv groups; `dev` also turns on npm devDependencies). Repeatable.
     #[arg(long = "group", value_name = "GROUP", help_heading = "Selection")]
@@ -538,6 +547,7 @@ fn run_app(mut args: AppArgs) -> Result<()> {
             mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
+            archive: args.archive.config(),
             ..FetchOptions::default()
         },
         jobs: args.jobs.max(1),
@@ -635,6 +645,7 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
         } else {
             progress
         },
+        archive: args.archive.config(),
         ..FetchOptions::default()
     };
     let started = std::time::Instant::now();
@@ -1030,6 +1041,11 @@ fn main() -> ExitCode {
         Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
         Command::Sources(args) => run_sources(args),
         Command::Doctor(args) => run_doctor(args),
+        Command::Archive(command) => archive_cmd::run(command, |dir| {
+            let options = plan_options(&TargetArgs::default(), &SelectArgs::default(), false)?;
+            Ok(plan::plan_project(dir, &options)?.plan)
+        })
+        .map(|()| ExitCode::SUCCESS),
         Command::Overrides(command) => run_overrides(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

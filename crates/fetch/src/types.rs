@@ -55,6 +55,8 @@ pub struct FetchOptions {
     pub credentials: Credentials,
     /// Progress display.
     pub progress: ProgressMode,
+    /// The Software Heritage fallback (used by `lock2build-archive`).
+    pub archive: crate::ArchiveConfig,
 }
 
 impl Default for FetchOptions {
@@ -68,6 +70,7 @@ impl Default for FetchOptions {
             mirrors: MirrorConfig::default(),
             credentials: Credentials::default(),
             progress: ProgressMode::Auto,
+            archive: crate::ArchiveConfig::default(),
         }
     }
 }
