@@ -95,6 +95,9 @@ enum Command {
     /// the package, the URL and both hashes, and nothing is stored. Downloads
     /// run in parallel, retry on timeouts and 5xx (not on 404), and resume
     /// cut-off transfers. A second run makes no network request.
+    /// A URL slower than LOCK2BUILD_FETCH_LOW_SPEED_LIMIT bytes/s (1024) for
+    /// LOCK2BUILD_FETCH_LOW_SPEED_TIME seconds (60) is given up; a file of
+    /// unrecorded size may be at most LOCK2BUILD_FETCH_MAX_SIZE bytes (2 GiB).
     ///
     /// The store is $LOCK2BUILD_STORE, else ~/.cache/lock2build/store.
     /// Mirrors: `[mirrors]` in the project's lock2build.toml or
@@ -537,7 +540,7 @@ fn run_app(mut args: AppArgs) -> Result<()> {
             mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
-            ..FetchOptions::default()
+            ..FetchOptions::from_env()?
         },
         jobs: args.jobs.max(1),
         out_link: args
@@ -634,7 +637,7 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
         } else {
             progress
         },
-        ..FetchOptions::default()
+        ..FetchOptions::from_env()?
     };
     let started = std::time::Instant::now();
     let summary = fetch_plan::fetch_plan(&outcome.plan, &args.dir, &store, &fetch_options)?;
