@@ -682,6 +682,9 @@ fn run_gc(args: GcArgs) -> Result<()> {
     let report = store.gc(&options, || {
         eprintln!("waiting for other lock2build processes to finish with the store…")
     })?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let removed: Vec<serde_json::Value> = report
