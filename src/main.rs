@@ -937,7 +937,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         };
         let scratch = tempfile::Builder::new()
             .prefix("lock2build-check-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let options = app::AppOptions {
             plan: plan_options(&target, &select, false)?,
             python: PathBuf::from("python3"),

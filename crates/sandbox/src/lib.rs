@@ -224,13 +224,21 @@ impl Sandbox {
                 )));
             }
         }
+        // Beside the output and named after it (`<output>.sandbox-XXXX`):
+        // whoever owns the output's place owns it too. In the store's tmp/,
+        // the output's entry lock covers it, so a killed build's scratch is
+        // swept with its output, never left in the host's $TMPDIR.
+        let (parent, prefix) = match (spec.output.host.parent(), spec.output.host.file_name()) {
+            (Some(parent), Some(name)) => (
+                parent.to_owned(),
+                format!("{}.sandbox-", name.to_string_lossy()),
+            ),
+            _ => (std::env::temp_dir(), "lock2build-sandbox-".to_owned()),
+        };
         let scratch = tempfile::Builder::new()
-            .prefix("lock2build-sandbox-")
-            .tempdir()
-            .map_err(io_err(
-                "create a scratch directory in",
-                std::env::temp_dir(),
-            ))?;
+            .prefix(&prefix)
+            .tempdir_in(&parent)
+            .map_err(io_err("create a scratch directory in", parent.clone()))?;
         let tmp = scratch.path().join("tmp");
         let home = scratch.path().join("home");
         for dir in [&tmp, &home] {

@@ -211,3 +211,20 @@ fn host_toolchains_run_read_only() {
     assert!(status.success(), "{out}");
     assert!(out.contains("42") && out.contains("USR-RO"), "{out}");
 }
+
+#[test]
+fn the_scratch_directory_is_beside_the_output_and_removed_after() {
+    // Unsandboxed, TMPDIR and HOME are host paths: where the scratch is.
+    let d = dirs();
+    let step = spec(&d, "echo \"$TMPDIR\"");
+    assert!(Sandbox::unsandboxed().run(&step, &d.log).unwrap().success());
+    let tmp = PathBuf::from(log(&d).trim());
+    let scratch = tmp.parent().unwrap();
+    assert_eq!(scratch.parent(), d.output.parent(), "{}", tmp.display());
+    assert!(
+        scratch.file_name().unwrap().to_string_lossy().starts_with("tmp-output.sandbox-"),
+        "{}",
+        scratch.display()
+    );
+    assert!(!scratch.exists(), "the scratch directory stays after the step");
+}

@@ -38,6 +38,7 @@ mod identity;
 mod limits;
 mod lock;
 mod output;
+mod scratch;
 mod source;
 mod store;
 mod unpack;
@@ -49,6 +50,7 @@ pub use identity::{NodeId, ToolchainId};
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
+pub use scratch::scratch_dir;
 pub use store::Store;
 pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
