@@ -96,6 +96,9 @@ enum Command {
     /// the package, the URL and both hashes, and nothing is stored. Downloads
     /// run in parallel, retry on timeouts and 5xx (not on 404), and resume
     /// cut-off transfers. A second run makes no network request.
+    /// A URL slower than LOCK2BUILD_FETCH_LOW_SPEED_LIMIT bytes/s (1024) for
+    /// LOCK2BUILD_FETCH_LOW_SPEED_TIME seconds (60) is given up; a file of
+    /// unrecorded size may be at most LOCK2BUILD_FETCH_MAX_SIZE bytes (2 GiB).
     ///
     /// The store is $LOCK2BUILD_STORE, else ~/.cache/lock2build/store.
     /// Mirrors: `[mirrors]` in the project's lock2build.toml or
@@ -548,7 +551,7 @@ fn run_app(mut args: AppArgs) -> Result<()> {
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
             archive: args.archive.config(),
-            ..FetchOptions::default()
+            ..FetchOptions::from_env()?
         },
         jobs: args.jobs.max(1),
         out_link: args
@@ -646,7 +649,7 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
             progress
         },
         archive: args.archive.config(),
-        ..FetchOptions::default()
+        ..FetchOptions::from_env()?
     };
     let started = std::time::Instant::now();
     let summary = fetch_plan::fetch_plan(&outcome.plan, &args.dir, &store, &fetch_options)?;
@@ -690,6 +693,9 @@ fn run_gc(args: GcArgs) -> Result<()> {
     let report = store.gc(&options, || {
         eprintln!("waiting for other lock2build processes to finish with the store…")
     })?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let removed: Vec<serde_json::Value> = report
@@ -942,7 +948,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         };
         let scratch = tempfile::Builder::new()
             .prefix("lock2build-check-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let options = app::AppOptions {
             plan: plan_options(&target, &select, false)?,
             python: PathBuf::from("python3"),

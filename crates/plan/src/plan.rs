@@ -194,6 +194,8 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
             ),
             Ecosystem::Npm => {}
         }
+        // File names and URLs an index filled in are checked like the lock's.
+        lock2build_model::names::check_graph(&graph).map_err(|e| anyhow!("{e}"))?;
         let ids: BTreeMap<PackageIndex, String> = included
             .iter()
             .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
