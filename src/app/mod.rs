@@ -10,8 +10,9 @@
 //! node.rs    package-lock.json                       → node_modules laid out by the lock, scripts run
 //! ```
 //!
-//! Which one runs: the lockfiles in the project's top directory (one
-//! ecosystem), or `--ecosystem` when there are several.
+//! Which one runs: the format of the one lockfile built, which
+//! `lock2build_plan::pick` chooses (`--lockfile`, else the richest lock of
+//! the project's top directory, `--ecosystem` when there are several).
 
 mod cargo_vendor;
 mod node;
@@ -53,6 +54,10 @@ pub struct AppOptions {
     pub progress: bool,
     /// Which of the project's ecosystems to build, when it has several.
     pub ecosystem: Option<Ecosystem>,
+    /// The lockfile to build (`--lockfile`; else picked in `dir`).
+    pub lockfile: Option<PathBuf>,
+    /// A PEP 723 script to offer as `result/bin/<name>` (`app script.py`).
+    pub script: Option<PathBuf>,
     /// Cargo features to enable (`--features`; else lock2build.toml's
     /// `[app] features`).
     pub features: Vec<String>,
@@ -133,16 +138,78 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
     (text, ok)
 }
 
-/// Builds the project in `options.dir`: plans it, picks its ecosystem and
-/// runs that ecosystem's builder.
+/// Builds the project in `options.dir`: picks its lockfile
+/// ([`lock2build_plan::pick`]), plans only that one and runs its
+/// ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
-    let outcome = plan::plan_project(&options.dir, &options.plan)?;
-    let plan = outcome.plan;
-    let project = pick_project(&plan, &options.dir, options.ecosystem)?;
-    match plan.projects[project].ecosystem {
-        Ecosystem::Pypi => python::build(options, plan, project),
-        Ecosystem::Crates => rust::build(options, plan, project),
-        Ecosystem::Npm => node::build(options, plan, project),
+    let picked = lock2build_plan::pick::pick_lockfile(
+        &options.dir,
+        options.lockfile.as_deref(),
+        options.ecosystem,
+    )?;
+    let ecosystem = picked.graph.ecosystem;
+    let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
+    let mut report = match ecosystem {
+        Ecosystem::Pypi => python::build(options, plan, 0),
+        Ecosystem::Crates => rust::build(options, plan, 0),
+        Ecosystem::Npm => node::build(options, plan, 0),
+    }?;
+    report.notes.splice(0..0, picked.notes);
+    Ok(report)
+}
+
+/// What `lock2build app TARGET` names: a project directory, or a PEP 723
+/// script whose lock is `<script>.lock` beside it (`uv lock --script`).
+#[derive(Debug, Clone)]
+pub struct AppTarget {
+    /// The project directory (a script's own directory).
+    pub dir: PathBuf,
+    /// The lockfile to build, when it is not for [`build_app`] to pick.
+    pub lockfile: Option<PathBuf>,
+    /// The script, for a script target.
+    pub script: Option<PathBuf>,
+}
+
+impl AppTarget {
+    /// Reads `app`'s TARGET and `--lockfile`.
+    pub fn new(target: &Path, lockfile: Option<&Path>) -> Result<AppTarget> {
+        if !target.is_file() {
+            return Ok(AppTarget {
+                dir: target.to_path_buf(),
+                lockfile: lockfile.map(Path::to_path_buf),
+                script: None,
+            });
+        }
+        if target.extension().and_then(|e| e.to_str()) != Some("py") {
+            bail!(
+                "{}: not a directory or a Python script
+  help: `lock2build app` takes a project directory or a PEP 723 script (`script.py`, locked by `uv lock --script script.py`)",
+                target.display()
+            );
+        }
+        let lock = lockfile.map(Path::to_path_buf).unwrap_or_else(|| {
+            let mut name = target.as_os_str().to_owned();
+            name.push(".lock");
+            PathBuf::from(name)
+        });
+        if !lock.is_file() {
+            bail!(
+                "{}: this script has no lock ({} is missing)
+  help: lock it with `uv lock --script {}`",
+                target.display(),
+                lock.display(),
+                target.display()
+            );
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(AppTarget {
+            dir,
+            lockfile: Some(lock),
+            script: Some(target.to_path_buf()),
+        })
     }
 }
 
@@ -158,65 +225,16 @@ pub fn top_ecosystems(dir: &Path) -> std::collections::BTreeSet<Ecosystem> {
 }
 
 /// Whether `lock2build app` in `dir` builds a Python project (and so needs
-/// an interpreter to plan for): `--ecosystem`, else a Python lockfile in
-/// `dir` itself, as [`pick_project`] decides from the plan.
-pub fn builds_python(dir: &Path, ecosystem: Option<Ecosystem>) -> bool {
-    ecosystem.map_or_else(
-        || top_ecosystems(dir).contains(&Ecosystem::Pypi),
-        |e| e == Ecosystem::Pypi,
-    )
-}
-
-/// The project to build: the one lockfile of the top directory (for
-/// Python, the richest of poetry.lock, uv.lock and requirements.txt).
-fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<usize> {
-    let top: Vec<usize> = (0..plan.projects.len())
-        .filter(|&i| plan.projects[i].lockfile.parent() == Some(Path::new("")))
-        .filter(|&i| wanted.is_none_or(|e| plan.projects[i].ecosystem == e))
-        .collect();
-    let ecosystems: std::collections::BTreeSet<Ecosystem> =
-        top.iter().map(|&i| plan.projects[i].ecosystem).collect();
-    let names = |v: &[usize]| {
-        v.iter()
-            .map(|&i| plan.projects[i].lockfile.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if top.is_empty() {
-        bail!(
-            "{}: no {}lockfile in this directory (poetry.lock, uv.lock, requirements.txt, Cargo.lock, package-lock.json)\n  help: run it in the project's directory; `lock2build plan` shows the lockfiles it finds below it",
-            dir.display(),
-            wanted.map(|e| format!("{e} ")).unwrap_or_default()
-        );
+/// an interpreter to plan for): `--ecosystem`, else the `--lockfile`'s
+/// format, else a Python lockfile in `dir` itself.
+pub fn builds_python(dir: &Path, lockfile: Option<&Path>, ecosystem: Option<Ecosystem>) -> bool {
+    if let Some(e) = ecosystem {
+        return e == Ecosystem::Pypi;
     }
-    if ecosystems.len() > 1 {
-        bail!(
-            "{}: lockfiles of several ecosystems ({}); which one to build?\n  help: pass --ecosystem {}",
-            dir.display(),
-            names(&top),
-            ecosystems.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(" or --ecosystem ")
-        );
+    match lockfile.and_then(lock2build_plan::discover::LockKind::from_path) {
+        Some(kind) => kind.ecosystem() == Ecosystem::Pypi,
+        None => top_ecosystems(dir).contains(&Ecosystem::Pypi),
     }
-    // A project often keeps an exported requirements.txt next to its
-    // poetry.lock or uv.lock: the richer lock wins.
-    let rank = |i: &usize| match plan.projects[*i]
-        .lockfile
-        .file_name()
-        .and_then(|n| n.to_str())
-    {
-        Some("uv.lock") => 0,
-        Some("poetry.lock") => 1,
-        _ => 2,
-    };
-    let best = top.iter().copied().min_by_key(rank).unwrap_or(top[0]);
-    if top.iter().filter(|i| rank(i) == rank(&best)).count() > 1 {
-        bail!(
-            "{}: several lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
-            dir.display(),
-            names(&top)
-        );
-    }
-    Ok(best)
 }
 
 /// The project's `lock2build.toml` `[app]` table.
