@@ -168,3 +168,57 @@ fn a_broken_lock_or_a_bad_lockfile_argument_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn pylock_toml_is_found_and_two_named_pylocks_need_lockfile() {
+    // pylock.toml ranks above the requirements.txt exported beside it.
+    let (project, store) = app_project("pick-pylock", "pylock/pip-lock");
+    std::fs::copy(
+        fixture("pick/sigstore/requirements/main.txt"),
+        project.join("requirements.txt"),
+    )
+    .unwrap();
+    let out = app(&project, &store, &[]);
+    let text = ok(&out);
+    assert!(
+        stderr(&out).contains("(pylock.toml, 3 packages)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("note: requirements.txt is not built: pylock.toml is the richer lock"),
+        "{text}"
+    );
+
+    // Two `pylock.<name>.toml` and no pylock.toml: which one?
+    std::fs::remove_file(project.join("requirements.txt")).unwrap();
+    std::fs::rename(
+        project.join("pylock.toml"),
+        project.join("pylock.prod.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("pylock/pdm/pylock.toml"),
+        project.join("pylock.dev.toml"),
+    )
+    .unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out)
+            .contains("several lockfiles of the same kind (pylock.dev.toml, pylock.prod.toml)"),
+        "{}",
+        stderr(&out)
+    );
+    let lock = project.join("pylock.prod.toml");
+    ok(&app(
+        &project,
+        &store,
+        &["--lockfile", lock.to_str().unwrap()],
+    ));
+    let out = Command::new(project.join("result/bin/python"))
+        .args(["-c", "import six, idna"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -242,10 +242,33 @@ impl Reader<'_> {
                 url: raw.index.clone().unwrap_or_else(|| PYPI.to_owned()),
             }
         };
-        let mut package = Package::new(name, raw.version.clone().unwrap_or_default(), source);
+        let version = raw
+            .version
+            .clone()
+            .or_else(|| self.tree_version(&source))
+            .unwrap_or_default();
+        let mut package = Package::new(name, version, source);
         package.artifacts = artifacts;
         package.line = Some(line);
         Ok(package)
+    }
+
+    /// A source tree's version, which uv and pip leave out of the lock:
+    /// its `pyproject.toml`'s `[project] version` (or Poetry's), if static.
+    fn tree_version(&self, source: &Source) -> Option<String> {
+        let Source::Directory { path, .. } = source else {
+            return None;
+        };
+        let dir: std::path::PathBuf = std::path::Path::new(path)
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect();
+        let text = self.input.files.read(&dir.join("pyproject.toml"))?;
+        let doc: toml::Table = toml::from_str(&text).ok()?;
+        let table = |t: &toml::Table, key: &str| t.get(key)?.as_table().cloned();
+        let project = table(&doc, "project")
+            .or_else(|| table(&doc, "tool").and_then(|tool| table(&tool, "poetry")))?;
+        project.get("version")?.as_str().map(str::to_owned)
     }
 
     /// A file entry: its name (or that of its URL or path), URL, hashes

@@ -44,6 +44,11 @@
 //!   `default-groups`. Deeper, it cannot be told apart and is refused;
 //! - the rest of the marker stays on the edge, evaluated for the target.
 //!
+//! Groups follow lock2build's rule for every format: `--group g` adds to
+//! what is installed by default. (PEP 751 installers such as
+//! `uv pip install --group g -r pylock.toml` install the named groups
+//! *instead of* `default-groups`.)
+//!
 //! # Sources and artifacts
 //!
 //! | pylock.toml                | [`Source`](lock2build_model::Source) | artifacts        |
