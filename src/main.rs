@@ -370,9 +370,12 @@ struct GcArgs {
 
 #[derive(Args)]
 struct PlanArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (its `script.py.lock`).
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// Plan only this lockfile (relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     /// Write the plan document as JSON to standard output.
     #[arg(long)]
     json: bool,
@@ -474,7 +477,8 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
 
 fn run_plan(args: PlanArgs) -> Result<()> {
     let options = plan_options(&args.target, &args.select, args.offline)?;
-    let outcome = plan::plan_project(&args.dir, &options)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    let outcome = plan::plan_target(&target, &options)?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;
@@ -509,7 +513,7 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
 fn run_app(mut args: AppArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let progress = progress_mode(&args.progress)?;
-    let target = app::AppTarget::new(&args.dir, args.lockfile.as_deref())?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
     args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.

@@ -65,3 +65,81 @@ fn pylock_apps_from_pip_lock_and_pdm_follow_their_markers() {
     let out = python(&project, "import socks, six; print(socks.__version__)");
     assert_eq!(stdout(&out).trim(), "1.7.1", "{}", stderr(&out));
 }
+
+#[test]
+fn pep723_script_runs_with_its_locked_dependencies() {
+    let (project, store) = app_project("script", "script");
+    let script = project.join("hello.py");
+    let run_app = |extra: &[&str]| {
+        let mut args = vec!["app", script.to_str().unwrap(), "--progress", "plain"];
+        args.extend_from_slice(extra);
+        lock2build(&args, &shared_cache(), &store)
+    };
+    let out = run_app(&[]);
+    let text = ok(&out);
+    assert!(text.contains("result/bin: hello, python"), "{text}");
+    assert!(
+        stderr(&out).contains("(hello.py.lock, 3 packages)"),
+        "{}",
+        stderr(&out)
+    );
+    // result is beside the script, and runs it with the locked packages.
+    let run = Command::new(project.join("result/bin/hello"))
+        .output()
+        .unwrap();
+    let printed = stdout(&run);
+    assert!(
+        printed.contains("idna 3.10 six 1.17.0\nxn--bcher-kva.example\n"),
+        "{printed}{}",
+        stderr(&run)
+    );
+    // The copy in the store is what runs, not the user's file.
+    assert!(
+        printed.contains("/share/lock2build-script/hello.py"),
+        "{printed}"
+    );
+    let out = python(&project, "import sys, six; print(sys.prefix)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!python(&project, "import pip").status.success());
+    assert!(ok(&run_app(&[])).contains("nothing to do"));
+
+    // Editing the script rebuilds its launcher only.
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, text.replace("hello from", "hi from")).unwrap();
+    let report = report(&run_app(&["--json"]));
+    assert_eq!(strings(&report["built"]), ["script hello"]);
+    let run = Command::new(project.join("result/bin/hello"))
+        .output()
+        .unwrap();
+    assert!(stdout(&run).starts_with("hi from"), "{}", stdout(&run));
+
+    // A dependency the lock lacks: the lock is stale, nothing is built.
+    std::fs::write(
+        &script,
+        text.replace(
+            "#     \"six==1.17.0\",\n",
+            "#     \"six==1.17.0\",\n#     \"PySocks\",\n",
+        ),
+    )
+    .unwrap();
+    let out = run_app(&[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the script needs `pysocks`, which its lock does not have"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("uv lock --script"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::remove_file(project.join("hello.py.lock")).unwrap();
+    let out = run_app(&[]);
+    assert!(
+        stderr(&out).contains("this script has no lock"),
+        "{}",
+        stderr(&out)
+    );
+}

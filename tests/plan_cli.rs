@@ -521,3 +521,23 @@ fn pylock_group_and_extra_markers_follow_group_and_extra() {
     assert_eq!(excluded[1]["name"], "pysocks");
     assert_eq!(excluded[1]["reason"], "extra-not-requested");
 }
+
+#[test]
+fn a_pep723_script_is_planned_from_its_lock() {
+    let script = fixture("script/hello.py");
+    let plan = plan_json(&script, &[]);
+    let project = &plan["projects"][0];
+    assert_eq!(project["lockfile"], "hello.py.lock");
+    let mut names: Vec<&str> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["hello", "idna", "six"]);
+    // --lockfile names the same lock.
+    let lock = fixture("script/hello.py.lock");
+    let again = plan_json(&fixture("script"), &["--lockfile", lock.to_str().unwrap()]);
+    assert_eq!(again["packages"], plan["packages"]);
+}

@@ -8,6 +8,7 @@
 //! python.rs  poetry.lock, uv.lock, requirements.txt → a venv-like environment
 //! rust.rs    Cargo.lock                              → the workspace's binaries in result/bin
 //! node.rs    package-lock.json                       → node_modules laid out by the lock, scripts run
+//! script.rs  a PEP 723 script and its script.py.lock → python.rs's environment + a launcher
 //! ```
 //!
 //! Which one runs: the format of the one lockfile built, which
@@ -18,6 +19,7 @@ mod cargo_vendor;
 mod node;
 mod python;
 mod rust;
+mod script;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
@@ -148,69 +150,26 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         options.ecosystem,
     )?;
     let ecosystem = picked.graph.ecosystem;
+    if let Some(script) = &options.script {
+        let graph = &picked.graph;
+        let locked: Vec<String> = graph
+            .roots
+            .iter()
+            .flat_map(|&r| graph.package(r).dependencies.iter().map(|d| d.name.clone()))
+            .collect();
+        script::check_lock_is_current(script, &locked)?;
+    }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),
         Ecosystem::Crates => rust::build(options, plan, 0),
         Ecosystem::Npm => node::build(options, plan, 0),
     }?;
+    if let Some(script) = &options.script {
+        report = script::add_launcher(options, script, report)?;
+    }
     report.notes.splice(0..0, picked.notes);
     Ok(report)
-}
-
-/// What `lock2build app TARGET` names: a project directory, or a PEP 723
-/// script whose lock is `<script>.lock` beside it (`uv lock --script`).
-#[derive(Debug, Clone)]
-pub struct AppTarget {
-    /// The project directory (a script's own directory).
-    pub dir: PathBuf,
-    /// The lockfile to build, when it is not for [`build_app`] to pick.
-    pub lockfile: Option<PathBuf>,
-    /// The script, for a script target.
-    pub script: Option<PathBuf>,
-}
-
-impl AppTarget {
-    /// Reads `app`'s TARGET and `--lockfile`.
-    pub fn new(target: &Path, lockfile: Option<&Path>) -> Result<AppTarget> {
-        if !target.is_file() {
-            return Ok(AppTarget {
-                dir: target.to_path_buf(),
-                lockfile: lockfile.map(Path::to_path_buf),
-                script: None,
-            });
-        }
-        if target.extension().and_then(|e| e.to_str()) != Some("py") {
-            bail!(
-                "{}: not a directory or a Python script
-  help: `lock2build app` takes a project directory or a PEP 723 script (`script.py`, locked by `uv lock --script script.py`)",
-                target.display()
-            );
-        }
-        let lock = lockfile.map(Path::to_path_buf).unwrap_or_else(|| {
-            let mut name = target.as_os_str().to_owned();
-            name.push(".lock");
-            PathBuf::from(name)
-        });
-        if !lock.is_file() {
-            bail!(
-                "{}: this script has no lock ({} is missing)
-  help: lock it with `uv lock --script {}`",
-                target.display(),
-                lock.display(),
-                target.display()
-            );
-        }
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        Ok(AppTarget {
-            dir,
-            lockfile: Some(lock),
-            script: Some(target.to_path_buf()),
-        })
-    }
 }
 
 /// The ecosystems of the lockfiles in `dir` itself (not below it): what
@@ -484,6 +443,11 @@ pub(crate) fn run_parallel<T: Sync, R: Send>(
         .zip(results)
         .filter_map(|(item, r)| r.map(|r| (item, r)))
         .collect()
+}
+
+/// A string as one POSIX shell word.
+pub(crate) fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// `link` → `target`, replaced atomically.

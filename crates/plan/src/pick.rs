@@ -131,6 +131,62 @@ pub fn pick_lockfile(
     )
 }
 
+/// What `lock2build app TARGET` and `plan TARGET` name: a project
+/// directory, or a PEP 723 script whose lock is `<script>.lock` beside it
+/// (`uv lock --script`); and `--lockfile`.
+#[derive(Debug, Clone)]
+pub struct LockTarget {
+    /// The project directory (a script's own directory).
+    pub dir: PathBuf,
+    /// The lockfile to build, when it is not for [`pick_lockfile`] to pick.
+    pub lockfile: Option<PathBuf>,
+    /// The script, for a script target.
+    pub script: Option<PathBuf>,
+}
+
+impl LockTarget {
+    /// Reads TARGET and `--lockfile`.
+    pub fn new(target: &Path, lockfile: Option<&Path>) -> Result<LockTarget> {
+        if !target.is_file() {
+            return Ok(LockTarget {
+                dir: target.to_path_buf(),
+                lockfile: lockfile.map(Path::to_path_buf),
+                script: None,
+            });
+        }
+        if target.extension().and_then(|e| e.to_str()) != Some("py") {
+            bail!(
+                "{}: not a directory or a Python script
+  help: `lock2build app` takes a project directory or a PEP 723 script (`script.py`, locked by `uv lock --script script.py`)",
+                target.display()
+            );
+        }
+        let lock = lockfile.map(Path::to_path_buf).unwrap_or_else(|| {
+            let mut name = target.as_os_str().to_owned();
+            name.push(".lock");
+            PathBuf::from(name)
+        });
+        if !lock.is_file() {
+            bail!(
+                "{}: this script has no lock ({} is missing)
+  help: lock it with `uv lock --script {}`",
+                target.display(),
+                lock.display(),
+                target.display()
+            );
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(LockTarget {
+            dir,
+            lockfile: Some(lock),
+            script: Some(target.to_path_buf()),
+        })
+    }
+}
+
 /// `--lockfile PATH`: that file only.
 fn pick_named(dir: &Path, path: &Path, ecosystem: Option<Ecosystem>) -> Result<PickedLock> {
     let kind = LockKind::from_path(path).ok_or_else(|| {

@@ -169,6 +169,19 @@ pub fn plan_project(dir: &Path, options: &PlanOptions) -> Result<PlanOutcome> {
     plan_lockfiles(&locks, options)
 }
 
+/// Makes the plan of what `lock2build plan TARGET [--lockfile PATH]`
+/// names: the one lockfile named (a script's lock), else every lockfile of
+/// the directory.
+pub fn plan_target(target: &crate::pick::LockTarget, options: &PlanOptions) -> Result<PlanOutcome> {
+    match &target.lockfile {
+        Some(lockfile) => {
+            let picked = crate::pick::pick_lockfile(&target.dir, Some(lockfile), None)?;
+            plan_graphs(vec![picked.graph], options)
+        }
+        None => plan_project(&target.dir, options),
+    }
+}
+
 /// Makes the plan of the given lockfiles. A lockfile of the directory
 /// itself that fails to import stops the plan; one a directory down
 /// (`docs/requirements.txt` that pins nothing) is skipped, and the plan
