@@ -54,13 +54,17 @@ enum Command {
     /// link it as ./result.
     ///
     /// The lockfile in DIR picks the builder (--ecosystem when there are
-    /// several). Every artifact is fetched into the store and verified by
+    /// several). Only that lockfile is read: one beside it that is empty or
+    /// has no project loses to a real one (uv.lock, then poetry.lock,
+    /// pylock.toml, requirements.txt), and lockfiles one directory down
+    /// (docs/requirements.txt) are noted, not read; --lockfile PATH names
+    /// another. Every artifact is fetched into the store and verified by
     /// hash; every build runs in a bubblewrap sandbox with no network;
     /// native libraries and tools the overrides database names are checked
     /// before anything is fetched. A second run with nothing changed
     /// fetches and builds nothing. Build logs are kept in <store>/logs/.
     ///
-    /// Python (poetry.lock, uv.lock, hashed requirements.txt): each wheel
+    /// Python (poetry.lock, uv.lock, pylock.toml, hashed requirements.txt): each wheel
     /// installed into its own store output; sdists and the project built
     /// through their PEP 517 backends with build systems from pinned,
     /// hashed wheels (Rust extensions: the crates of the Cargo.lock they
@@ -87,6 +91,8 @@ enum Command {
     ///   lock2build app --script gunicorn -o server
     ///   lock2build app fixtures/cargo/native-app
     ///   lock2build app --ecosystem npm       # a directory with uv.lock and package-lock.json
+    ///   lock2build app --lockfile requirements/main.txt
+    ///   lock2build app tool.py               # a PEP 723 script and its tool.py.lock
     App(AppArgs),
     #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
@@ -283,9 +289,15 @@ enum OverridesCommand {
 
 #[derive(Args)]
 struct AppArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (`script.py`, locked by
+    /// `uv lock --script` as `script.py.lock`): result/bin/<script> runs it.
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// The lockfile to build, when it is not the one lock2build picks in DIR
+    /// (`requirements/main.txt`, `pylock.dev.toml`, `docs/poetry.lock`).
+    /// Relative to the current directory.
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     /// Where to link the result [default: DIR/result].
     #[arg(short = 'o', long, value_name = "PATH")]
     out_link: Option<PathBuf>,
@@ -370,9 +382,12 @@ struct GcArgs {
 
 #[derive(Args)]
 struct PlanArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (its `script.py.lock`).
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// Plan only this lockfile (relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     /// Write the plan document as JSON to standard output.
     #[arg(long)]
     json: bool,
@@ -474,7 +489,8 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
 
 fn run_plan(args: PlanArgs) -> Result<()> {
     let options = plan_options(&args.target, &args.select, args.offline)?;
-    let mut outcome = plan::plan_project(&args.dir, &options)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    let mut outcome = plan::plan_target(&target, &options)?;
     fetch_plan::annotate_git_trees(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -510,11 +526,13 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
 fn run_app(mut args: AppArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let progress = progress_mode(&args.progress)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
-    let python_project = app::builds_python(&args.dir, args.ecosystem);
+    let python_project = app::builds_python(&args.dir, target.lockfile.as_deref(), args.ecosystem);
     if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
         args.target.python_version = Some("3.11".into());
     } else if args.target.python_version.is_none() {
@@ -561,6 +579,8 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         scripts: args.scripts.clone(),
         progress: !quiet,
         ecosystem: args.ecosystem,
+        lockfile: target.lockfile,
+        script: target.script,
         features: args.features.clone(),
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
@@ -962,6 +982,8 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             scripts: Vec::new(),
             progress: true,
             ecosystem: Some(ecosystem),
+            lockfile: None,
+            script: None,
             features: Vec::new(),
             no_default_features: false,
             from_source: names.clone(),

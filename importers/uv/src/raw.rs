@@ -24,11 +24,25 @@ pub(crate) struct RawLock {
     pub packages: Vec<Spanned<RawPackage>>,
 }
 
-/// `[manifest]`: written for workspaces (and some other cases).
+/// `[manifest]`: written for workspaces, and for a PEP 723 script's lock
+/// (`uv lock --script`), whose `requirements` are the script's
+/// dependencies.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawManifest {
     #[serde(default)]
     pub members: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<Spanned<RawRequirement>>,
+}
+
+/// One `[manifest] requirements` entry: `{ name = "idna", specifier =
+/// "==3.10", marker = "…", extras = ["x"] }`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRequirement {
+    pub name: String,
+    pub marker: Option<String>,
+    #[serde(default)]
+    pub extras: Vec<String>,
 }
 
 /// One `[[package]]` table.
