@@ -119,6 +119,11 @@ pub fn install_help(db: &Database, missing: &[String]) -> String {
 /// builds need, which the host has, and the command that installs the rest.
 pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
     let mut out = String::new();
+    // `load` found it, so this cannot fail now.
+    if let Ok(community) = lock2build_overrides::Community::find() {
+        let _ = writeln!(out, "Overrides: {}
+", community.describe());
+    }
     let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
     if needs.who.is_empty() {
         out.push_str("No package of this plan is built from source with native needs the overrides database knows of.\n");
@@ -273,8 +278,8 @@ pub fn new_override(
 /// community database.
 pub fn check(project: &Path) -> Result<usize> {
     let dir = project.join(".lock2build").join("overrides");
-    let community = lock2build_overrides::community_dir();
-    let problems = validate_layer(&dir, community.as_deref());
+    let community = lock2build_overrides::Community::find()?.root;
+    let problems = validate_layer(&dir, Some(&community));
     if !problems.is_empty() {
         bail!(
             "{}",
@@ -328,9 +333,7 @@ fn walk_toml(dir: &Path) -> usize {
 /// `lock2build overrides export`: the project layer as a patch against the
 /// community database.
 pub fn export(project: &Path) -> Result<String> {
-    let community = lock2build_overrides::community_dir().ok_or_else(|| {
-        anyhow!("the community database was not found; set LOCK2BUILD_OVERRIDES to a checkout's overrides/ directory")
-    })?;
+    let community = lock2build_overrides::Community::find()?.root;
     let sources = lock2build_overrides::project_sources(project)?;
     if sources.is_empty() {
         bail!(
