@@ -88,14 +88,20 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     Ok((requests, skipped))
 }
 
+/// The format version of `lock2build fetch --json` (docs/store.md).
+pub const FETCH_REPORT_VERSION: u32 = 1;
+
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
-    /// Artifacts in the plan that are now in the store.
+    /// The document's format version ([`FETCH_REPORT_VERSION`]).
+    pub version: u32,
+    /// Distinct files of the plan that are now in the store (packages that
+    /// share a file, as npm's do at several locations, count it once).
     pub artifacts: usize,
-    /// How many were downloaded now.
+    /// How many files were downloaded now.
     pub downloaded: usize,
-    /// How many were already there.
+    /// How many files were already there.
     pub cached: usize,
     /// Bytes downloaded.
     pub bytes_downloaded: u64,
@@ -143,10 +149,12 @@ pub fn fetch_plan(
             downloaded: matches!(i.via, FetchedVia::Downloaded { .. }),
         })
         .collect();
+    let files = report.files().count();
     Ok(FetchSummary {
-        artifacts: items.len(),
+        version: FETCH_REPORT_VERSION,
+        artifacts: files,
         downloaded: report.downloaded(),
-        cached: items.iter().filter(|i| !i.downloaded).count(),
+        cached: files - report.downloaded(),
         bytes_downloaded: report.bytes_downloaded(),
         not_fetched,
         items,

@@ -404,7 +404,11 @@ fn an_installed_binary_needs_no_checkout() {
         .output()
         .unwrap();
     let text = stdout(&out);
-    assert!(out.status.success() && !text.contains("libjpeg") && text.contains("zlib"), "{text}{}", stderr(&out));
+    assert!(
+        out.status.success() && !text.contains("libjpeg") && text.contains("zlib"),
+        "{text}{}",
+        stderr(&out)
+    );
     let out = std::process::Command::new(&bin)
         .args(["overrides", "why", "pypi/pillow@10.4.0"])
         .current_dir(&project)
@@ -413,5 +417,9 @@ fn an_installed_binary_needs_no_checkout() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "{}", stdout(&out));
-    assert!(stderr(&out).contains("LOCK2BUILD_OVERRIDES="), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("LOCK2BUILD_OVERRIDES="),
+        "{}",
+        stderr(&out)
+    );
 }

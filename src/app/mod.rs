@@ -62,6 +62,9 @@ pub struct AppOptions {
     /// prebuilt (`overrides check`: npm packages get their install
     /// scripts run with their override; crates are always built).
     pub from_source: Vec<String>,
+    /// `--locked`: a lock that no longer matches its manifest is an error
+    /// (else a warning).
+    pub locked: bool,
 }
 
 /// What `lock2build app` did.
@@ -137,6 +140,7 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
 /// runs that ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     let outcome = plan::plan_project(&options.dir, &options.plan)?;
+    crate::global::warn(&plan::check_locked(&outcome.plan, options.locked)?);
     let plan = outcome.plan;
     let project = pick_project(&plan, &options.dir, options.ecosystem)?;
     match plan.projects[project].ecosystem {

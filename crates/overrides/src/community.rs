@@ -197,9 +197,7 @@ mod tests {
         let root = unpack(cache.path(), sha).unwrap();
         assert!(count > 10, "{count} files embedded");
         assert!(root.join("providers.toml").is_file());
-        assert!(root
-            .join("pypi/build-systems/requirements.txt")
-            .is_file());
+        assert!(root.join("pypi/build-systems/requirements.txt").is_file());
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../overrides/providers.toml");
         assert_eq!(
             std::fs::read(root.join("providers.toml")).unwrap(),

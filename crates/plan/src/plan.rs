@@ -53,6 +53,10 @@ pub struct Project {
     /// Import warnings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
+    /// Where the lock no longer matches its manifest (see
+    /// [`check_locked`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<Diagnostic>,
 }
 
 /// A locked package that does not apply.
@@ -262,6 +266,7 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
             selected: included.len(),
             excluded,
             warnings: graph.warnings.clone(),
+            stale: graph.stale.clone(),
         });
     }
     nodes.sort_by(|a, b| {
@@ -284,6 +289,26 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         plan,
         lookups: client.stats(),
     })
+}
+
+/// The lock-versus-manifest check every command that reads a lock makes
+/// (as cargo and uv spell it): with `locked`, a lock that no longer matches
+/// its manifest is an error naming each mismatch; without, the mismatches
+/// are returned as warnings to print.
+pub fn check_locked(plan: &Plan, locked: bool) -> Result<Vec<String>> {
+    let stale: Vec<String> = plan
+        .projects
+        .iter()
+        .flat_map(|p| &p.stale)
+        .map(|d| d.to_string())
+        .collect();
+    if locked && !stale.is_empty() {
+        return Err(anyhow!(
+            "the lock is out of date with its manifest, and --locked was given:\n  {}\n  help: update the lock with its package manager (`poetry lock`, `uv lock`), or build without --locked",
+            stale.join("\n  ")
+        ));
+    }
+    Ok(stale)
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {

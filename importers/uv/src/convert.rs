@@ -73,7 +73,7 @@ impl Reader<'_> {
             None => "uv.lock v1".to_owned(),
         };
         let mut graph = Graph::new(Ecosystem::Pypi, self.input.path, format);
-        graph.requires_python = lock.requires_python;
+        graph.requires_python = lock.requires_python.clone();
 
         // First every package, so edges can point at any of them.
         let mut by_name: BTreeMap<String, Vec<PackageIndex>> = BTreeMap::new();
@@ -114,7 +114,9 @@ impl Reader<'_> {
             package.dependencies = deps;
         }
 
-        graph.roots = self.roots(&graph, lock.manifest.map(|m| m.members).unwrap_or_default())?;
+        let members = lock.manifest.as_ref().map(|m| m.members.clone());
+        graph.roots = self.roots(&graph, members.unwrap_or_default())?;
+        crate::fresh::check(&mut graph, &lock, self.input.files, self.input.path);
         Ok(graph)
     }
 

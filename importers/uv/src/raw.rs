@@ -48,6 +48,25 @@ pub(crate) struct RawPackage {
     pub optional_dependencies: BTreeMap<String, Vec<Spanned<RawDependency>>>,
     #[serde(default)]
     pub dev_dependencies: BTreeMap<String, Vec<Spanned<RawDependency>>>,
+    /// What a local project was locked for (see the `fresh` module).
+    pub metadata: Option<RawMetadata>,
+}
+
+/// `[package.metadata]` of a local project: its requirements when locked.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMetadata {
+    #[serde(default)]
+    pub requires_dist: Vec<RawRequirement>,
+    #[serde(default)]
+    pub requires_dev: BTreeMap<String, Vec<RawRequirement>>,
+}
+
+/// One requirement of `requires-dist` / `requires-dev`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRequirement {
+    pub name: String,
+    pub specifier: Option<String>,
 }
 
 /// `source = { <kind> = "<where>", ... }`: exactly one kind key is expected.
