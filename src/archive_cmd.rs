@@ -50,9 +50,6 @@ pub enum ArchiveCommand {
         /// The project directory.
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// Print the report as JSON (docs/archive.md).
-        #[arg(long)]
-        json: bool,
     },
     #[command(verbatim_doc_comment)]
     /// Ask Software Heritage to save (archive) the project's git origins
@@ -64,9 +61,6 @@ pub enum ArchiveCommand {
         /// The project directory.
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// Print the answers as JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -94,11 +88,12 @@ fn queries(plan: &Plan) -> Vec<SourceQuery> {
 }
 
 /// Runs an `archive` command on the project's plan.
-pub fn run(command: ArchiveCommand, plan_of: impl Fn(&PathBuf) -> Result<Plan>) -> Result<()> {
+/// `json`: the global `--json` (docs/archive.md has the documents).
+pub fn run(command: ArchiveCommand, json: bool, plan_of: impl Fn(&PathBuf) -> Result<Plan>) -> Result<()> {
     let swh = Swh::new(&ArchiveConfig::from_env())?;
     let mut stdout = std::io::stdout().lock();
     match command {
-        ArchiveCommand::Status { dir, json } => {
+        ArchiveCommand::Status { dir } => {
             let plan = plan_of(&dir)?;
             let trees = TreeFile::load(&dir)?;
             let report = archive_status(&swh, &queries(&plan), &trees);
@@ -119,7 +114,7 @@ pub fn run(command: ArchiveCommand, plan_of: impl Fn(&PathBuf) -> Result<Plan>) 
                 writeln!(stdout, "{} of {} recoverable from {}", report.recoverable, report.total, report.archive)?;
             }
         }
-        ArchiveCommand::Save { dir, json } => {
+        ArchiveCommand::Save { dir } => {
             let plan = plan_of(&dir)?;
             let mut urls: Vec<String> = queries(&plan)
                 .into_iter()

@@ -208,15 +208,20 @@ pub fn annotate_git_trees(plan: &mut Plan) {
         }
     }
 }
+/// The format version of `lock2build fetch --json` (docs/store.md).
+pub const FETCH_REPORT_VERSION: u32 = 1;
 
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
-    /// Artifacts in the plan that are now in the store.
+    /// The document's format version ([`FETCH_REPORT_VERSION`]).
+    pub version: u32,
+    /// Distinct files of the plan that are now in the store (packages that
+    /// share a file, as npm's do at several locations, count it once).
     pub artifacts: usize,
-    /// How many were downloaded now.
+    /// How many files were downloaded now.
     pub downloaded: usize,
-    /// How many were already there.
+    /// How many files were already there.
     pub cached: usize,
     /// Bytes downloaded.
     pub bytes_downloaded: u64,
@@ -287,11 +292,12 @@ pub fn fetch_plan(
             downloaded: matches!(i.via, FetchedVia::Downloaded { .. }),
         })
         .collect();
+    let files = report.files().count();
     Ok(FetchSummary {
-        artifacts: items.len() + git.len(),
+        version: FETCH_REPORT_VERSION,
+        artifacts: files + git.len(),
         downloaded: report.downloaded() + git.iter().filter(|g| g.checkout.fetched).count(),
-        cached: items.iter().filter(|i| !i.downloaded).count()
-            + git.iter().filter(|g| !g.checkout.fetched).count(),
+        cached: files - report.downloaded() + git.iter().filter(|g| !g.checkout.fetched).count(),
         bytes_downloaded: report.bytes_downloaded(),
         not_fetched,
         items,

@@ -65,6 +65,10 @@ pub struct Project {
     /// Import warnings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
+    /// Where the lock no longer matches its manifest (see
+    /// [`check_locked`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<Diagnostic>,
 }
 
 /// A locked package that does not apply.
@@ -314,6 +318,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             selected: included.len(),
             excluded,
             warnings: graph.warnings.clone(),
+            stale: graph.stale.clone(),
         });
     }
     nodes.sort_by(|a, b| {
@@ -337,6 +342,26 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
         plan,
         lookups: client.stats(),
     })
+}
+
+/// The lock-versus-manifest check every command that reads a lock makes
+/// (as cargo and uv spell it): with `locked`, a lock that no longer matches
+/// its manifest is an error naming each mismatch; without, the mismatches
+/// are returned as warnings to print.
+pub fn check_locked(plan: &Plan, locked: bool) -> Result<Vec<String>> {
+    let stale: Vec<String> = plan
+        .projects
+        .iter()
+        .flat_map(|p| &p.stale)
+        .map(|d| d.to_string())
+        .collect();
+    if locked && !stale.is_empty() {
+        return Err(anyhow!(
+            "the lock is out of date with its manifest, and --locked was given:\n  {}\n  help: update the lock with its package manager (`poetry lock`, `uv lock`), or build without --locked",
+            stale.join("\n  ")
+        ));
+    }
+    Ok(stale)
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
