@@ -19,9 +19,9 @@ const PYPI: &str = "https://pypi.org/simple";
 pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
     let reader = Reader { input };
     let probe: VersionProbe = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
-    reader.check_version(probe.lock_version)?;
+    let version = reader.check_version(probe.lock_version)?;
     let lock: RawLock = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
-    reader.build(lock)
+    reader.build(lock, &version)
 }
 
 struct Reader<'a> {
@@ -44,7 +44,8 @@ impl Reader<'_> {
         ))
     }
 
-    fn check_version(&self, version: Option<Spanned<toml::Value>>) -> Result<(), ImportError> {
+    /// The `lock-version`, if one lock2build reads (1.x).
+    fn check_version(&self, version: Option<Spanned<toml::Value>>) -> Result<String, ImportError> {
         let Some(version) = version else {
             return Err(ImportError::new(
                 self.input.path,
@@ -54,7 +55,7 @@ impl Reader<'_> {
             .with_help(RELOCK));
         };
         match version.get_ref() {
-            toml::Value::String(v) if v.split('.').next() == Some("1") => Ok(()),
+            toml::Value::String(v) if v.split('.').next() == Some("1") => Ok(v.clone()),
             other => Err(self
                 .error_at(
                     &version.span(),
@@ -66,10 +67,10 @@ impl Reader<'_> {
         }
     }
 
-    fn build(&self, lock: RawLock) -> Result<Graph, ImportError> {
+    fn build(&self, lock: RawLock, version: &str) -> Result<Graph, ImportError> {
         let format = match &lock.created_by {
-            Some(tool) => format!("pylock.toml 1.0 (by {tool})"),
-            None => "pylock.toml 1.0".to_owned(),
+            Some(tool) => format!("pylock.toml {version} (by {tool})"),
+            None => format!("pylock.toml {version}"),
         };
         let mut graph = Graph::new(Ecosystem::Pypi, self.input.path, format);
         graph.requires_python = lock.requires_python.clone();
