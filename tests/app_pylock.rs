@@ -77,11 +77,25 @@ fn pep723_script_runs_with_its_locked_dependencies() {
     };
     let out = run_app(&[]);
     let text = ok(&out);
-    assert!(text.contains("result/bin: hello, python"), "{text}");
     assert!(
-        stderr(&out).contains("(hello.py.lock, 3 packages)"),
+        text.contains("result/bin: hello, pyflakes, python"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("(hello.py.lock, 4 packages)"),
         "{}",
         stderr(&out)
+    );
+    // A requirement's console script is offered too.
+    let flakes = Command::new(project.join("result/bin/pyflakes"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&flakes).starts_with("3.2.0"),
+        "{}{}",
+        stdout(&flakes),
+        stderr(&flakes)
     );
     // result is beside the script, and runs it with the locked packages.
     let run = Command::new(project.join("result/bin/hello"))

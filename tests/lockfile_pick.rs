@@ -236,6 +236,10 @@ fn a_lock_with_nothing_to_build_and_nothing_beside_it_is_an_error() {
     );
     let lock = project.join("uv.lock");
     let out = app(&project, &store, &["--lockfile", lock.to_str().unwrap()]);
-    assert!(stderr(&out).contains("uv.lock lists no packages"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uv.lock lists no packages"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!project.join("result").exists());
 }

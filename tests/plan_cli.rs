@@ -535,7 +535,7 @@ fn a_pep723_script_is_planned_from_its_lock() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["hello", "idna", "six"]);
+    assert_eq!(names, ["hello", "idna", "pyflakes", "six"]);
     // --lockfile names the same lock.
     let lock = fixture("script/hello.py.lock");
     let again = plan_json(&fixture("script"), &["--lockfile", lock.to_str().unwrap()]);
