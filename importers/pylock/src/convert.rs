@@ -247,6 +247,7 @@ impl Reader<'_> {
             .version
             .clone()
             .or_else(|| self.tree_version(&source))
+            .or_else(|| artifacts.iter().find_map(|a| file_version(&name, a)))
             .unwrap_or_default();
         let mut package = Package::new(name, version, source);
         package.artifacts = artifacts;
@@ -318,6 +319,27 @@ impl Reader<'_> {
             size: raw.size,
         })
     }
+}
+
+/// The version in a distribution's file name (`six-1.17.0.tar.gz`,
+/// `six-1.17.0-py2.py3-none-any.whl`), for an `archive` that pip locks
+/// without `version`.
+fn file_version(name: &str, artifact: &Artifact) -> Option<String> {
+    let filename = artifact.filename.as_deref()?;
+    let stem = match artifact.kind {
+        ArtifactKind::Wheel => filename
+            .strip_suffix(".whl")?
+            .split('-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("-"),
+        _ => [".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"]
+            .iter()
+            .find_map(|ext| filename.strip_suffix(ext))?
+            .to_owned(),
+    };
+    let (dist, version) = stem.rsplit_once('-')?;
+    (normalize_python_name(dist) == name && !version.is_empty()).then(|| version.to_owned())
 }
 
 /// `vcs = { type = "git", url, requested-revision, commit-id, subdirectory }`.
