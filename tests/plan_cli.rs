@@ -541,3 +541,29 @@ fn a_pep723_script_is_planned_from_its_lock() {
     let again = plan_json(&fixture("script"), &["--lockfile", lock.to_str().unwrap()]);
     assert_eq!(again["packages"], plan["packages"]);
 }
+
+#[test]
+fn a_pylock_made_for_other_environments_is_refused() {
+    // PDM wrote `environments = ["python_version >= \"3.9\""]`.
+    let dir = fixture("pylock/pdm");
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap(), "--python-version", "3.8.18"],
+        &shared_cache(),
+        &tempdir("store"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "pylock.toml: this lock was made for other environments (python_version >= \"3.9\")"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("re-lock it for this machine"),
+        "{}",
+        stderr(&out)
+    );
+    // The target it was made for plans.
+    plan_json(&dir, &[]);
+}

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// The plan format version written in `"version"`.
 pub const PLAN_VERSION: u32 = 1;
@@ -217,6 +218,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
     let mut projects = Vec::new();
     let mut nodes = Vec::new();
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
+        check_environments(&graph, &options.target)?;
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
         match graph.ecosystem {
@@ -327,6 +329,35 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
         plan,
         lookups: client.stats(),
     })
+}
+
+/// A lock that names the environments it was made for (PEP 751
+/// `environments`) must have one the target fits: its packages were
+/// resolved for those only.
+fn check_environments(graph: &Graph, target: &Target) -> Result<()> {
+    if graph.environments.is_empty() {
+        return Ok(());
+    }
+    let env = target.marker_environment()?;
+    let mut fits = false;
+    for marker in &graph.environments {
+        let tree = pep508_rs::MarkerTree::from_str(marker).map_err(|e| {
+            anyhow!(
+                "{}: `environments` marker `{marker}` cannot be read: {e}\n  help: re-create the lock with its tool",
+                graph.lockfile.display()
+            )
+        })?;
+        fits |= tree.evaluate(&env, &[]);
+    }
+    if !fits {
+        return Err(anyhow!(
+            "{}: this lock was made for other environments ({}) than the target ({})\n  help: re-lock it for this machine, or pass the target it was made for (--python-version, --os, --arch, --libc)",
+            graph.lockfile.display(),
+            graph.environments.join("; "),
+            target.describe()
+        ));
+    }
+    Ok(())
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {

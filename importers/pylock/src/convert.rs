@@ -74,6 +74,7 @@ impl Reader<'_> {
         };
         let mut graph = Graph::new(Ecosystem::Pypi, self.input.path, format);
         graph.requires_python = lock.requires_python.clone();
+        graph.environments = lock.environments.clone();
         let mut conditions = Vec::new();
         for raw in &lock.packages {
             let package = self.package(raw)?;
