@@ -2,7 +2,8 @@
 //!
 //! Turns plan nodes into [`FetchRequest`]s (one per artifact with a URL and
 //! a hash), records the plan's sources as live for `gc`, and hands the rest
-//! to `lock2build-fetch`.
+//! to `lock2build-fetch`. Local archives the lock names by path are copied
+//! into the store, verified the same way ([`store_local_files`]).
 
 use anyhow::{anyhow, Result};
 use lock2build_fetch::{fetch_all, FetchOptions, FetchReport, FetchRequest, FetchedVia};
@@ -88,6 +89,49 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     Ok((requests, skipped))
 }
 
+/// Puts the local archives the plan names by path (`Source::File`: uv's
+/// `path = "dist/x.whl"`, pylock's `archive = { path = … }`) into `store`,
+/// read from beside their lockfile in `project_dir` and verified against
+/// the lock's hashes, so builders find them as they find downloads.
+/// Returns how many were stored now.
+pub fn store_local_files(plan: &Plan, project_dir: &Path, store: &Store) -> Result<usize> {
+    let mut stored = 0;
+    for node in &plan.packages {
+        let (lock2build_model::Source::File { path }, Some(artifact)) =
+            (&node.source, &node.artifact)
+        else {
+            continue;
+        };
+        if artifact.url.is_some() || store.source(&artifact.hashes).is_some() {
+            continue;
+        }
+        let lockfile = &plan.projects[node.project].lockfile;
+        let file = project_dir
+            .join(lockfile.parent().unwrap_or(Path::new("")))
+            .join(path);
+        let reader = std::fs::File::open(&file).map_err(|e| {
+            anyhow!(
+                "{}: {} {} is the local file {}, which cannot be read: {e}\n  help: the lock names it relative to its own directory; restore the file or re-lock",
+                lockfile.display(),
+                node.name,
+                node.version,
+                file.display()
+            )
+        })?;
+        store.insert_source(reader, &artifact.hashes).map_err(|e| {
+            anyhow!(
+                "{}: the local file {} of {} {}: {e}\n  help: the file changed since it was locked; re-lock",
+                lockfile.display(),
+                file.display(),
+                node.name,
+                node.version
+            )
+        })?;
+        stored += 1;
+    }
+    Ok(stored)
+}
+
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
@@ -124,6 +168,7 @@ pub fn fetch_plan(
     options: &FetchOptions,
 ) -> Result<FetchSummary> {
     let (requests, not_fetched) = requests(plan)?;
+    store_local_files(plan, project_dir, store)?;
     let live = LiveSet {
         sources: requests
             .iter()

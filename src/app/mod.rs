@@ -160,6 +160,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         script::check_lock_is_current(script, &locked)?;
     }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
+    crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),
         Ecosystem::Crates => rust::build(options, plan, 0),
