@@ -102,7 +102,12 @@ pub fn store_local_files(plan: &Plan, project_dir: &Path, store: &Store) -> Resu
         else {
             continue;
         };
-        if artifact.url.is_some() || store.source(&artifact.hashes).is_some() {
+        // Unhashed (an npm `file:` tarball without integrity): left to the
+        // builder, which reads it in place.
+        if artifact.url.is_some()
+            || artifact.hashes.is_empty()
+            || store.source(&artifact.hashes).is_some()
+        {
             continue;
         }
         let lockfile = &plan.projects[node.project].lockfile;
