@@ -567,3 +567,24 @@ fn a_pylock_made_for_other_environments_is_refused() {
     // The target it was made for plans.
     plan_json(&dir, &[]);
 }
+
+#[test]
+fn a_target_python_the_lock_does_not_allow_is_refused() {
+    // uv.lock and pylock.toml record `requires-python = ">=3.9"`.
+    for lock in ["uv/project", "pylock/uv-export"] {
+        let dir = fixture(lock);
+        let out = lock2build(
+            &["plan", dir.to_str().unwrap(), "--python-version", "3.8"],
+            &shared_cache(),
+            &tempdir("store"),
+        );
+        assert!(!out.status.success(), "{lock}");
+        assert!(
+            stderr(&out).contains("this lock requires Python >=3.9, and the target is Python 3.8"),
+            "{lock}: {}",
+            stderr(&out)
+        );
+    }
+    // 3.9 (any 3.9.z) is allowed.
+    plan_with_target(&fixture("uv/project"), &["--python-version", "3.9"]);
+}

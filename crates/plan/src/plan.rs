@@ -219,6 +219,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
     let mut nodes = Vec::new();
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
         check_environments(&graph, &options.target)?;
+        check_requires_python(&graph, &options.target)?;
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
         match graph.ecosystem {
@@ -358,6 +359,35 @@ fn check_environments(graph: &Graph, target: &Target) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The target's Python must be one the lock's `requires-python` allows
+/// (its packages were resolved for those). A `requires-python` that is not
+/// PEP 440 is not checked. A target of `X.Y` fits when some `X.Y.z` does.
+fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
+    use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+    let Some(spec) = &graph.requires_python else {
+        return Ok(());
+    };
+    let Ok(specifiers) = VersionSpecifiers::from_str(spec) else {
+        return Ok(());
+    };
+    let version = &target.python.version;
+    let candidates: Vec<String> = match version.split('.').count() {
+        2 => vec![format!("{version}.0"), format!("{version}.999")],
+        _ => vec![version.clone()],
+    };
+    let fits = candidates
+        .iter()
+        .filter_map(|v| Version::from_str(v).ok())
+        .any(|v| specifiers.contains(&v));
+    if fits {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "{}: this lock requires Python {spec}, and the target is Python {version}\n  help: build with an interpreter it allows (--python PATH), or re-lock for this one",
+        graph.lockfile.display()
+    ))
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
