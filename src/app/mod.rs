@@ -69,6 +69,9 @@ pub struct AppOptions {
     /// prebuilt (`overrides check`: npm packages get their install
     /// scripts run with their override; crates are always built).
     pub from_source: Vec<String>,
+    /// `--locked`: a lock that no longer matches its manifest is an error
+    /// (else a warning).
+    pub locked: bool,
 }
 
 /// What `lock2build app` did.
@@ -160,6 +163,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
         script::check_lock_is_current(script, &locked)?;
     }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
+    crate::global::warn(&plan::check_locked(&plan, options.locked)?);
     crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),

@@ -168,7 +168,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // project's code does not rebuild them (a whole-workspace build only).
     let skeleton_dir = tempfile::Builder::new()
         .prefix("lock2build-skeleton-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     let deps_id = if packages.is_empty() {
         write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
         Some(NodeId::compute(
@@ -378,7 +378,7 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
     let home = tempfile::Builder::new()
         .prefix("lock2build-cargo-home-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     let output = std::process::Command::new(&toolchain.cargo)
         .args([
             "metadata",
@@ -513,7 +513,7 @@ impl CargoStep<'_> {
     fn run(&self, kind: &StepKind, out: &Path, final_path: &Path, log: &Path) -> Result<()> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-cargo-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let src = work.path().join("src");
         let home = work.path().join("cargo-home");
         let target_dir = work.path().join("target");

@@ -264,12 +264,15 @@ pub fn import(lock: &FoundLock) -> Result<Graph, ImportError> {
         contents: &contents,
         files: &files,
     };
-    match lock.kind {
+    let graph = match lock.kind {
         LockKind::Poetry => lock2build_import_poetry::import(&input),
         LockKind::Uv => lock2build_import_uv::import(&input),
         LockKind::Requirements => lock2build_import_requirements::import(&input),
         LockKind::Pylock => lock2build_import_pylock::import(&input),
         LockKind::Npm => lock2build_import_npm::import(&input),
         LockKind::Cargo => lock2build_import_cargo::import(&input),
-    }
+    }?;
+    // No name or path from the lock leaves its directory downstream.
+    lock2build_model::names::check_graph(&graph)?;
+    Ok(graph)
 }

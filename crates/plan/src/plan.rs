@@ -66,6 +66,10 @@ pub struct Project {
     /// Import warnings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
+    /// Where the lock no longer matches its manifest (see
+    /// [`check_locked`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<Diagnostic>,
 }
 
 /// A locked package that does not apply.
@@ -143,6 +147,14 @@ pub struct PlanArtifact {
     /// Git commit, for git sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Git sources whose checkout the store has: the commit's git tree id,
+    /// which is also its Software Heritage id (`swh:1:dir:<tree>`). Filled
+    /// by `lock2build plan` from the store (the lock does not record it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    /// With `tree`: the SRI sha256 of the checkout's NAR serialisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nar_sha256: Option<String>,
 }
 
 /// What `plan_project` needs besides the directory.
@@ -231,6 +243,8 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             ),
             Ecosystem::Npm => {}
         }
+        // File names and URLs an index filled in are checked like the lock's.
+        lock2build_model::names::check_graph(&graph).map_err(|e| anyhow!("{e}"))?;
         let ids: BTreeMap<PackageIndex, String> = included
             .iter()
             .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
@@ -307,6 +321,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             selected: included.len(),
             excluded,
             warnings: graph.warnings.clone(),
+            stale: graph.stale.clone(),
         });
     }
     nodes.sort_by(|a, b| {
@@ -390,6 +405,26 @@ fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
     ))
 }
 
+/// The lock-versus-manifest check every command that reads a lock makes
+/// (as cargo and uv spell it): with `locked`, a lock that no longer matches
+/// its manifest is an error naming each mismatch; without, the mismatches
+/// are returned as warnings to print.
+pub fn check_locked(plan: &Plan, locked: bool) -> Result<Vec<String>> {
+    let stale: Vec<String> = plan
+        .projects
+        .iter()
+        .flat_map(|p| &p.stale)
+        .map(|d| d.to_string())
+        .collect();
+    if locked && !stale.is_empty() {
+        return Err(anyhow!(
+            "the lock is out of date with its manifest, and --locked was given:\n  {}\n  help: update the lock with its package manager (`poetry lock`, `uv lock`), or build without --locked",
+            stale.join("\n  ")
+        ));
+    }
+    Ok(stale)
+}
+
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
     let commit = match source {
         Source::Git { commit, .. } => Some(commit.clone()),
@@ -403,6 +438,8 @@ fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
         hashes: artifact.hashes.clone(),
         size: artifact.size,
         commit,
+        tree: None,
+        nar_sha256: None,
     }
 }
 

@@ -75,7 +75,7 @@ impl Reader<'_> {
             None => "uv.lock v1".to_owned(),
         };
         let mut graph = Graph::new(Ecosystem::Pypi, self.input.path, format);
-        graph.requires_python = lock.requires_python;
+        graph.requires_python = lock.requires_python.clone();
 
         // First every package, so edges can point at any of them.
         let mut by_name: BTreeMap<String, Vec<PackageIndex>> = BTreeMap::new();
@@ -118,7 +118,8 @@ impl Reader<'_> {
 
         let (members, requirements) = lock
             .manifest
-            .map(|m| (m.members, m.requirements))
+            .as_ref()
+            .map(|m| (m.members.clone(), m.requirements.clone()))
             .unwrap_or_default();
         graph.roots = self.roots(&graph, members)?;
         if graph.roots.is_empty() && !requirements.is_empty() {
@@ -136,6 +137,7 @@ impl Reader<'_> {
                 ),
             });
         }
+        crate::fresh::check(&mut graph, &lock, self.input.files, self.input.path);
         Ok(graph)
     }
 

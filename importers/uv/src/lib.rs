@@ -29,7 +29,11 @@
 //! dev = [{ name = "pytest" }]
 //! ```
 //!
-//! Everything else (`[package.metadata]`, `upload-time`, `[options]`,
+//! `[package.metadata]` of the project packages (what they were locked for)
+//! is compared with their `pyproject.toml`: see `fresh.rs`; a mismatch goes
+//! to `Graph::stale`.
+//!
+//! Everything else (`upload-time`, `[options]`,
 //! `conflicts`, …) is ignored.
 //!
 //! # Forks
@@ -60,6 +64,7 @@
 #![warn(missing_docs)]
 
 mod convert;
+mod fresh;
 mod raw;
 mod source;
 
