@@ -6,8 +6,9 @@
 //! Software Heritage (`lock2build-archive`), and the trees of the archives
 //! fetched are recorded in `lock2build.trees.json` so that a recovered tree
 //! can be verified later. Git sources are checked out by commit
-//! (`lock2build-git`). Local archives the lock names by path are copied
-//! into the store, verified the same way ([`store_local_files`]).
+//! (`lock2build-git`). For `app`, the local Python archives a lock names by
+//! path are copied into the store, verified the same way
+//! ([`store_local_files`]).
 
 use anyhow::{anyhow, Result};
 use lock2build_archive::{fetch_or_recover, record_trees, Recovered, TreeFile};
@@ -98,11 +99,12 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     Ok((requests, skipped))
 }
 
-/// Puts the local archives the plan names by path (`Source::File`: uv's
-/// `path = "dist/x.whl"`, pylock's `archive = { path = … }`) into `store`,
-/// read from beside their lockfile in `project_dir` and verified against
-/// the lock's hashes, so builders find them as they find downloads.
-/// Returns how many were stored now.
+/// Puts the local Python archives the plan names by path (`Source::File`:
+/// uv's `path = "dist/x.whl"`, pylock's `archive = { path = … }`) into
+/// `store`, read from beside their lockfile in `project_dir` and verified
+/// against the lock's hashes, so the Python builder finds them as it finds
+/// downloads. Returns how many were stored now. (npm's `file:` tarballs
+/// are read in place by its builder; `fetch` leaves local files alone.)
 pub fn store_local_files(plan: &Plan, project_dir: &Path, store: &Store) -> Result<usize> {
     let mut stored = 0;
     for node in &plan.packages {
@@ -111,9 +113,8 @@ pub fn store_local_files(plan: &Plan, project_dir: &Path, store: &Store) -> Resu
         else {
             continue;
         };
-        // Unhashed (an npm `file:` tarball without integrity): left to the
-        // builder, which reads it in place.
-        if artifact.url.is_some()
+        if node.ecosystem != lock2build_model::Ecosystem::Pypi
+            || artifact.url.is_some()
             || artifact.hashes.is_empty()
             || store.source(&artifact.hashes).is_some()
         {
@@ -315,7 +316,6 @@ pub fn fetch_plan(
     options: &FetchOptions,
 ) -> Result<FetchSummary> {
     let (requests, not_fetched) = requests(plan)?;
-    store_local_files(plan, project_dir, store)?;
     let live = LiveSet {
         sources: requests
             .iter()
