@@ -6,7 +6,9 @@
 //! Software Heritage (`lock2build-archive`), and the trees of the archives
 //! fetched are recorded in `lock2build.trees.json` so that a recovered tree
 //! can be verified later. Git sources are checked out by commit
-//! (`lock2build-git`).
+//! (`lock2build-git`). For `app`, the local Python archives a lock names by
+//! path are copied into the store, verified the same way
+//! ([`store_local_files`]).
 
 use anyhow::{anyhow, Result};
 use lock2build_archive::{fetch_or_recover, record_trees, Recovered, TreeFile};
@@ -95,6 +97,54 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
         ));
     }
     Ok((requests, skipped))
+}
+
+/// Puts the local Python archives the plan names by path (`Source::File`:
+/// uv's `path = "dist/x.whl"`, pylock's `archive = { path = … }`) into
+/// `store`, read from beside their lockfile in `project_dir` and verified
+/// against the lock's hashes, so the Python builder finds them as it finds
+/// downloads. Returns how many were stored now. (npm's `file:` tarballs
+/// are read in place by its builder; `fetch` leaves local files alone.)
+pub fn store_local_files(plan: &Plan, project_dir: &Path, store: &Store) -> Result<usize> {
+    let mut stored = 0;
+    for node in &plan.packages {
+        let (lock2build_model::Source::File { path }, Some(artifact)) =
+            (&node.source, &node.artifact)
+        else {
+            continue;
+        };
+        if node.ecosystem != lock2build_model::Ecosystem::Pypi
+            || artifact.url.is_some()
+            || artifact.hashes.is_empty()
+            || store.source(&artifact.hashes).is_some()
+        {
+            continue;
+        }
+        let lockfile = &plan.projects[node.project].lockfile;
+        let file = project_dir
+            .join(lockfile.parent().unwrap_or(Path::new("")))
+            .join(path);
+        let reader = std::fs::File::open(&file).map_err(|e| {
+            anyhow!(
+                "{}: {} {} is the local file {}, which cannot be read: {e}\n  help: the lock names it relative to its own directory; restore the file or re-lock",
+                lockfile.display(),
+                node.name,
+                node.version,
+                file.display()
+            )
+        })?;
+        store.insert_source(reader, &artifact.hashes).map_err(|e| {
+            anyhow!(
+                "{}: the local file {} of {} {}: {e}\n  help: the file changed since it was locked; re-lock",
+                lockfile.display(),
+                file.display(),
+                node.name,
+                node.version
+            )
+        })?;
+        stored += 1;
+    }
+    Ok(stored)
 }
 
 /// The git sources of a plan, as [`GitSpec`]s by node id: every node whose

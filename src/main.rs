@@ -40,7 +40,9 @@ enum Command {
     /// which artifact of it, with which hash.
     ///
     /// Reads every lockfile in DIR (and one directory down: a Python back end
-    /// and a Node front end give one plan). Without --json, prints a summary
+    /// and a Node front end give one plan; one down that is not a lock is
+    /// skipped with a note). --lockfile PATH, or a PEP 723 SCRIPT.py (its
+    /// SCRIPT.py.lock), plans that lockfile only. Without --json, prints a summary
     /// per lockfile: its roots, how many packages apply, and what was left
     /// out and why. With --json, writes the plan document (docs/plan.md).
     ///

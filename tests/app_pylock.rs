@@ -77,11 +77,25 @@ fn pep723_script_runs_with_its_locked_dependencies() {
     };
     let out = run_app(&[]);
     let text = ok(&out);
-    assert!(text.contains("result/bin: hello, python"), "{text}");
     assert!(
-        stderr(&out).contains("(hello.py.lock, 3 packages)"),
+        text.contains("result/bin: hello, pyflakes, python"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("(hello.py.lock, 4 packages)"),
         "{}",
         stderr(&out)
+    );
+    // A requirement's console script is offered too.
+    let flakes = Command::new(project.join("result/bin/pyflakes"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&flakes).starts_with("3.2.0"),
+        "{}{}",
+        stdout(&flakes),
+        stderr(&flakes)
     );
     // result is beside the script, and runs it with the locked packages.
     let run = Command::new(project.join("result/bin/hello"))
@@ -142,4 +156,40 @@ fn pep723_script_runs_with_its_locked_dependencies() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_local_wheel_a_path_dependency_and_a_url_archive_build() {
+    // uv export: `archive = { path = "localwheel/…whl" }`, `directory =
+    // { path = "libs/helper" }`, `archive = { url = "…six….whl" }`.
+    let (project, store) = app_project("pylock-sources", "pylock/uv-sources");
+    ok(&app(&project, &store, &[]));
+    let out = python(
+        &project,
+        "import tinygit, helper, six, uv_sources; print(tinygit.__version__, helper.__version__, six.__version__)",
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        "0.1.0 0.2.0 1.17.0",
+        "{}",
+        stderr(&out)
+    );
+    // `sys_platform == 'win32'` is not this machine.
+    assert!(!python(&project, "import iniconfig").status.success());
+
+    // The local wheel is verified against the lock's hash like a download.
+    let (project, store) = app_project("pylock-sources-bad", "pylock/uv-sources");
+    let wheel = project.join("localwheel/tinygit-0.1.0-py2.py3-none-any.whl");
+    let mut bytes = std::fs::read(&wheel).unwrap();
+    bytes.push(0);
+    std::fs::write(&wheel, bytes).unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("pylock.toml: the local file")
+            && stderr(&out).contains("changed since it was locked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!project.join("result").exists());
 }

@@ -222,3 +222,24 @@ fn pylock_toml_is_found_and_two_named_pylocks_need_lockfile() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn a_lock_with_nothing_to_build_and_nothing_beside_it_is_an_error() {
+    let (project, store) = app_project("pick-empty", "pick/textual");
+    std::fs::remove_file(project.join("poetry.lock")).unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no lockfile here has anything to build: uv.lock lists no packages"),
+        "{}",
+        stderr(&out)
+    );
+    let lock = project.join("uv.lock");
+    let out = app(&project, &store, &["--lockfile", lock.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("uv.lock lists no packages"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!project.join("result").exists());
+}

@@ -535,9 +535,56 @@ fn a_pep723_script_is_planned_from_its_lock() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["hello", "idna", "six"]);
+    assert_eq!(names, ["hello", "idna", "pyflakes", "six"]);
     // --lockfile names the same lock.
     let lock = fixture("script/hello.py.lock");
     let again = plan_json(&fixture("script"), &["--lockfile", lock.to_str().unwrap()]);
     assert_eq!(again["packages"], plan["packages"]);
+}
+
+#[test]
+fn a_pylock_made_for_other_environments_is_refused() {
+    // PDM wrote `environments = ["python_version >= \"3.9\""]`.
+    let dir = fixture("pylock/pdm");
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap(), "--python-version", "3.8.18"],
+        &shared_cache(),
+        &tempdir("store"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "pylock.toml: this lock was made for other environments (python_version >= \"3.9\")"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("re-lock it for this machine"),
+        "{}",
+        stderr(&out)
+    );
+    // The target it was made for plans.
+    plan_json(&dir, &[]);
+}
+
+#[test]
+fn a_target_python_the_lock_does_not_allow_is_refused() {
+    // uv.lock and pylock.toml record `requires-python = ">=3.9"`.
+    for lock in ["uv/project", "pylock/uv-export"] {
+        let dir = fixture(lock);
+        let out = lock2build(
+            &["plan", dir.to_str().unwrap(), "--python-version", "3.8"],
+            &shared_cache(),
+            &tempdir("store"),
+        );
+        assert!(!out.status.success(), "{lock}");
+        assert!(
+            stderr(&out).contains("this lock requires Python >=3.9, and the target is Python 3.8"),
+            "{lock}: {}",
+            stderr(&out)
+        );
+    }
+    // 3.9 (any 3.9.z) is allowed.
+    plan_with_target(&fixture("uv/project"), &["--python-version", "3.9"]);
 }

@@ -164,6 +164,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
     crate::global::warn(&plan::check_locked(&plan, options.locked)?);
+    crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),
         Ecosystem::Crates => rust::build(options, plan, 0),

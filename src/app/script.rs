@@ -10,6 +10,7 @@
 //! <out>/share/lock2build-script/script.py   the script, copied (its hash is in the node id)
 //! <out>/bin/script                          exec <env>/bin/python <out>/share/…/script.py "$@"
 //! <out>/bin/python                          exec <env>/bin/python "$@"
+//! <out>/bin/<other>                         → <env>/bin/<other> (the environment's scripts)
 //! ```
 //!
 //! and `result` points to it. The output refers to the environment, so gc
@@ -73,7 +74,7 @@ pub(super) fn add_launcher(
         report.reused += 1;
     }
     report.output = made.path;
-    report.scripts = vec![name];
+    report.scripts.insert(0, name);
     Ok(report)
 }
 
@@ -111,10 +112,18 @@ fn write_launcher(
             ),
         ),
     ];
-    for (launcher, text) in launchers {
+    for (launcher, text) in &launchers {
         let path = bin.join(launcher);
         std::fs::write(&path, text)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    // The environment's own programs (`--script NAME`) stay offered.
+    for entry in std::fs::read_dir(env.join("bin"))? {
+        let entry = entry?.file_name();
+        let taken = launchers.iter().any(|(n, _)| n.as_str() == entry);
+        if !taken && !entry.to_string_lossy().starts_with("python") {
+            std::os::unix::fs::symlink(env.join("bin").join(&entry), bin.join(&entry))?;
+        }
     }
     Ok(())
 }

@@ -48,7 +48,8 @@ pub fn pick_lockfile(
     let (top, below): (Vec<FoundLock>, Vec<FoundLock>) = found
         .into_iter()
         .partition(|l| l.display.parent() == Some(Path::new("")));
-    let mut notes: Vec<String> = below
+    let ranked = candidates(dir, top, &below, ecosystem)?;
+    let notes = below
         .iter()
         .map(|l| {
             format!(
@@ -58,12 +59,23 @@ pub fn pick_lockfile(
             )
         })
         .collect();
-    let candidates: Vec<FoundLock> = top
+    first_with_something_to_build(dir, &ranked, notes)
+}
+
+/// The lockfiles of the directory itself that may be built, richest
+/// first: those of `ecosystem`, all of one ecosystem.
+fn candidates(
+    dir: &Path,
+    top: Vec<FoundLock>,
+    below: &[FoundLock],
+    ecosystem: Option<Ecosystem>,
+) -> Result<Vec<FoundLock>> {
+    let mut candidates: Vec<FoundLock> = top
         .into_iter()
         .filter(|l| ecosystem.is_none_or(|e| l.kind.ecosystem() == e))
         .collect();
     if candidates.is_empty() {
-        bail!("{}", no_candidate_message(dir, ecosystem, &below));
+        bail!("{}", no_candidate_message(dir, ecosystem, below));
     }
     let ecosystems: std::collections::BTreeSet<Ecosystem> =
         candidates.iter().map(|l| l.kind.ecosystem()).collect();
@@ -71,7 +83,7 @@ pub fn pick_lockfile(
         bail!(
             "{}: lockfiles of several ecosystems ({}); which one to build?\n  help: pass --ecosystem {}",
             dir.display(),
-            names(&candidates),
+            names(candidates.iter()),
             ecosystems
                 .iter()
                 .map(|e| e.to_string())
@@ -79,8 +91,17 @@ pub fn pick_lockfile(
                 .join(" or --ecosystem ")
         );
     }
-    let mut ranked = candidates;
-    ranked.sort_by_key(|l| (rank(l), l.display.clone()));
+    candidates.sort_by_key(|l| (rank(l), l.display.clone()));
+    Ok(candidates)
+}
+
+/// Imports `ranked` in order until one has something to build; the ones
+/// passed over and the ones not tried are added to `notes`.
+fn first_with_something_to_build(
+    dir: &Path,
+    ranked: &[FoundLock],
+    mut notes: Vec<String>,
+) -> Result<PickedLock> {
     let mut passed_over: Vec<String> = Vec::new();
     for (i, lock) in ranked.iter().enumerate() {
         let same_rank: Vec<&FoundLock> = ranked[i..]
@@ -91,11 +112,7 @@ pub fn pick_lockfile(
             bail!(
                 "{}: several lockfiles of the same kind ({}); `lock2build app` builds one\n  help: name it with --lockfile, e.g. `--lockfile {}`",
                 dir.display(),
-                same_rank
-                    .iter()
-                    .map(|l| l.display.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                names(same_rank.iter().copied()),
                 same_rank[0].path.display()
             );
         }
@@ -104,24 +121,23 @@ pub fn pick_lockfile(
             passed_over.push(format!("{} {why}", lock.display.display()));
             continue;
         }
-        let mut first: Vec<String> = passed_over
+        let mut all: Vec<String> = passed_over
             .iter()
             .map(|loser| format!("{loser}: building {} instead", lock.display.display()))
             .collect();
-        first.append(&mut notes);
-        notes = first;
-        for other in &ranked[i + 1..] {
-            notes.push(format!(
+        all.append(&mut notes);
+        all.extend(ranked[i + 1..].iter().map(|other| {
+            format!(
                 "{} is not built: {} is the richer lock (`--lockfile {}` builds the other)",
                 other.display.display(),
                 lock.display.display(),
                 other.path.display()
-            ));
-        }
+            )
+        }));
         return Ok(PickedLock {
             lock: lock.clone(),
             graph,
-            notes,
+            notes: all,
         });
     }
     bail!(
@@ -266,9 +282,8 @@ fn rank(lock: &FoundLock) -> u8 {
     }
 }
 
-fn names(locks: &[FoundLock]) -> String {
+fn names<'a>(locks: impl Iterator<Item = &'a FoundLock>) -> String {
     locks
-        .iter()
         .map(|l| l.display.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// The plan format version written in `"version"`.
 pub const PLAN_VERSION: u32 = 1;
@@ -229,6 +230,8 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
     let mut projects = Vec::new();
     let mut nodes = Vec::new();
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
+        check_environments(&graph, &options.target)?;
+        check_requires_python(&graph, &options.target)?;
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
         match graph.ecosystem {
@@ -342,6 +345,64 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
         plan,
         lookups: client.stats(),
     })
+}
+
+/// A lock that names the environments it was made for (PEP 751
+/// `environments`) must have one the target fits: its packages were
+/// resolved for those only.
+fn check_environments(graph: &Graph, target: &Target) -> Result<()> {
+    if graph.environments.is_empty() {
+        return Ok(());
+    }
+    let env = target.marker_environment()?;
+    let mut fits = false;
+    for marker in &graph.environments {
+        let tree = pep508_rs::MarkerTree::from_str(marker).map_err(|e| {
+            anyhow!(
+                "{}: `environments` marker `{marker}` cannot be read: {e}\n  help: re-create the lock with its tool",
+                graph.lockfile.display()
+            )
+        })?;
+        fits |= tree.evaluate(&env, &[]);
+    }
+    if !fits {
+        return Err(anyhow!(
+            "{}: this lock was made for other environments ({}) than the target ({})\n  help: re-lock it for this machine, or pass the target it was made for (--python-version, --os, --arch, --libc)",
+            graph.lockfile.display(),
+            graph.environments.join("; "),
+            target.describe()
+        ));
+    }
+    Ok(())
+}
+
+/// The target's Python must be one the lock's `requires-python` allows
+/// (its packages were resolved for those). A `requires-python` that is not
+/// PEP 440 is not checked. A target of `X.Y` fits when some `X.Y.z` does.
+fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
+    use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+    let Some(spec) = &graph.requires_python else {
+        return Ok(());
+    };
+    let Ok(specifiers) = VersionSpecifiers::from_str(spec) else {
+        return Ok(());
+    };
+    let version = &target.python.version;
+    let candidates: Vec<String> = match version.split('.').count() {
+        2 => vec![format!("{version}.0"), format!("{version}.999")],
+        _ => vec![version.clone()],
+    };
+    let fits = candidates
+        .iter()
+        .filter_map(|v| Version::from_str(v).ok())
+        .any(|v| specifiers.contains(&v));
+    if fits {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "{}: this lock requires Python {spec}, and the target is Python {version}\n  help: build with an interpreter it allows (--python PATH), or re-lock for this one",
+        graph.lockfile.display()
+    ))
 }
 
 /// The lock-versus-manifest check every command that reads a lock makes

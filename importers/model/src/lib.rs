@@ -82,6 +82,11 @@ pub struct Graph {
     /// Python only: the project's `requires-python`, when the lock records it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requires_python: Option<String>,
+    /// Python only: PEP 508 markers of the environments the lock was made
+    /// for (PEP 751 `environments`); empty when it does not say. A target
+    /// that satisfies none is refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
     /// Things the user should know that do not stop the import.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
@@ -107,6 +112,7 @@ impl Graph {
             packages: Vec::new(),
             roots: Vec::new(),
             requires_python: None,
+            environments: Vec::new(),
             warnings: Vec::new(),
             stale: Vec::new(),
         }

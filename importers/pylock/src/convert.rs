@@ -19,9 +19,9 @@ const PYPI: &str = "https://pypi.org/simple";
 pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
     let reader = Reader { input };
     let probe: VersionProbe = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
-    reader.check_version(probe.lock_version)?;
+    let version = reader.check_version(probe.lock_version)?;
     let lock: RawLock = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
-    reader.build(lock)
+    reader.build(lock, &version)
 }
 
 struct Reader<'a> {
@@ -44,7 +44,8 @@ impl Reader<'_> {
         ))
     }
 
-    fn check_version(&self, version: Option<Spanned<toml::Value>>) -> Result<(), ImportError> {
+    /// The `lock-version`, if one lock2build reads (1.x).
+    fn check_version(&self, version: Option<Spanned<toml::Value>>) -> Result<String, ImportError> {
         let Some(version) = version else {
             return Err(ImportError::new(
                 self.input.path,
@@ -54,7 +55,7 @@ impl Reader<'_> {
             .with_help(RELOCK));
         };
         match version.get_ref() {
-            toml::Value::String(v) if v.split('.').next() == Some("1") => Ok(()),
+            toml::Value::String(v) if v.split('.').next() == Some("1") => Ok(v.clone()),
             other => Err(self
                 .error_at(
                     &version.span(),
@@ -66,13 +67,14 @@ impl Reader<'_> {
         }
     }
 
-    fn build(&self, lock: RawLock) -> Result<Graph, ImportError> {
+    fn build(&self, lock: RawLock, version: &str) -> Result<Graph, ImportError> {
         let format = match &lock.created_by {
-            Some(tool) => format!("pylock.toml 1.0 (by {tool})"),
-            None => "pylock.toml 1.0".to_owned(),
+            Some(tool) => format!("pylock.toml {version} (by {tool})"),
+            None => format!("pylock.toml {version}"),
         };
         let mut graph = Graph::new(Ecosystem::Pypi, self.input.path, format);
         graph.requires_python = lock.requires_python.clone();
+        graph.environments = lock.environments.clone();
         let mut conditions = Vec::new();
         for raw in &lock.packages {
             let package = self.package(raw)?;
@@ -246,6 +248,7 @@ impl Reader<'_> {
             .version
             .clone()
             .or_else(|| self.tree_version(&source))
+            .or_else(|| artifacts.iter().find_map(|a| file_version(&name, a)))
             .unwrap_or_default();
         let mut package = Package::new(name, version, source);
         package.artifacts = artifacts;
@@ -317,6 +320,27 @@ impl Reader<'_> {
             size: raw.size,
         })
     }
+}
+
+/// The version in a distribution's file name (`six-1.17.0.tar.gz`,
+/// `six-1.17.0-py2.py3-none-any.whl`), for an `archive` that pip locks
+/// without `version`.
+fn file_version(name: &str, artifact: &Artifact) -> Option<String> {
+    let filename = artifact.filename.as_deref()?;
+    let stem = match artifact.kind {
+        ArtifactKind::Wheel => filename
+            .strip_suffix(".whl")?
+            .split('-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("-"),
+        _ => [".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"]
+            .iter()
+            .find_map(|ext| filename.strip_suffix(ext))?
+            .to_owned(),
+    };
+    let (dist, version) = stem.rsplit_once('-')?;
+    (normalize_python_name(dist) == name && !version.is_empty()).then(|| version.to_owned())
 }
 
 /// `vcs = { type = "git", url, requested-revision, commit-id, subdirectory }`.

@@ -11,7 +11,7 @@
 //! extras = ["socks"]               # the extras the lock can install
 //! dependency-groups = ["dev"]      # the groups it can install
 //! default-groups = ["dev"]         # installed unless asked otherwise
-//! environments = [...]             # not needed: each package has its marker
+//! environments = ["python_version >= '3.9'"]   # -> Graph::environments: a target none fits is refused
 //!
 //! [[packages]]
 //! name = "idna"

@@ -27,6 +27,8 @@ pub(crate) struct RawLock {
     #[serde(default)]
     pub default_groups: Vec<String>,
     #[serde(default)]
+    pub environments: Vec<String>,
+    #[serde(default)]
     pub packages: Vec<Spanned<RawPackage>>,
 }
 

@@ -163,6 +163,9 @@ fn direct_git_path_and_directory_sources() {
     assert_eq!(tinygit.artifacts[0].kind, ArtifactKind::Git);
     let six = named(&graph, "six");
     assert!(matches!(&six.source, Source::Url { url, .. } if url.ends_with("six-1.17.0.tar.gz")));
+    // pip writes no version for an archive: the file name has it.
+    assert_eq!(six.version, "1.17.0");
+    assert_eq!(tinygit.version, "");
     assert_eq!(six.artifacts[0].kind, ArtifactKind::Sdist);
 
     // uv export: a local wheel by path, a path dependency, a marker.

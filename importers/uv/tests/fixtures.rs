@@ -417,7 +417,10 @@ fn a_script_lock_has_a_virtual_root_with_the_manifest_requirements() {
         .iter()
         .map(|d| (d.name.as_str(), graph.package(d.target).version.as_str()))
         .collect();
-    assert_eq!(deps, [("idna", "3.10"), ("six", "1.17.0")]);
+    assert_eq!(
+        deps,
+        [("idna", "3.10"), ("pyflakes", "3.2.0"), ("six", "1.17.0")]
+    );
     assert!(graph.warnings.is_empty());
 }
 
