@@ -294,6 +294,10 @@ struct AppArgs {
     /// Never use the network; fail, naming what is not in the store.
     #[arg(long)]
     offline: bool,
+    /// Refuse to change the project's lock files: build requirements
+    /// missing from lock2build.build.lock are an error, not resolved.
+    #[arg(long)]
+    locked: bool,
     /// Print what was done as JSON on standard output.
     #[arg(long)]
     json: bool,
@@ -550,6 +554,7 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         features: args.features.clone(),
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
+        locked: args.locked,
         dir: args.dir,
     };
     let report = app::build_app(&options)?;
@@ -948,6 +953,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             features: Vec::new(),
             no_default_features: false,
             from_source: names.clone(),
+            locked: false,
             dir: dir.to_owned(),
         };
         println!(

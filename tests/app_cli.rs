@@ -419,3 +419,142 @@ fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
     assert!(built(&again).is_empty(), "{again}");
     assert_eq!(again["downloaded"], 0);
 }
+
+/// The `[[sdist]]` entries of a build lock: (name, packages as `name version`).
+fn build_lock_entries(path: &Path) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut entries: Vec<(String, Vec<String>)> = doc["sdist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let packages = e["package"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["name"].as_str().unwrap(),
+                        p["version"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (e["name"].as_str().unwrap().to_owned(), packages)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn build_requirements_the_community_pins_lack_are_resolved_into_the_build_lock() {
+    // commitizen's sdist and the project need uv_build (not a community
+    // pin); legacy-helper needs setuptools<60 (the pin is newer).
+    let (project, store) = project("app-build-lock", "uv/build-requirements");
+    let lock = project.join("lock2build.build.lock");
+    assert!(!lock.exists());
+    let first = report(&app(
+        &project,
+        &store,
+        &["--json", "--no-binary", "commitizen"],
+    ));
+    for label in [
+        "buildreq-app 0.1.0",
+        "commitizen 4.19.3",
+        "legacy-helper 1.0",
+    ] {
+        assert!(built(&first).contains(&label.to_string()), "{first}");
+    }
+    assert!(
+        strings(&first["notes"])
+            .iter()
+            .any(|n| n.contains("lock2build.build.lock: commit it")),
+        "{first}"
+    );
+    let entries = build_lock_entries(&lock);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["buildreq-app", "commitizen", "legacy-helper"]);
+    for (name, packages) in &entries {
+        let has = |prefix: &str| packages.iter().any(|p| p.starts_with(prefix));
+        match name.as_str() {
+            "legacy-helper" => {
+                let setuptools = packages
+                    .iter()
+                    .find(|p| p.starts_with("setuptools "))
+                    .unwrap();
+                let major: u32 = setuptools[11..].split('.').next().unwrap().parse().unwrap();
+                assert!(major < 60, "{packages:?}");
+                assert!(has("wheel ") && has("packaging "), "{packages:?}");
+            }
+            _ => assert!(has("uv-build 0.") && has("packaging "), "{packages:?}"),
+        }
+    }
+    // The app runs; legacy-helper's metadata is old setuptools' (2.1:
+    // today's setuptools writes 2.2 and later).
+    let out = run(&mut Command::new(project.join("result/bin/buildreq-app")));
+    assert_eq!(
+        out,
+        "commitizen 4.19.3\nlegacy-helper hello from legacy-helper 2.1\n"
+    );
+
+    // Committed, the lock makes the build offline, unchanged, nothing rebuilt.
+    let before = std::fs::read(&lock).unwrap();
+    let again = report(&app(
+        &project,
+        &store,
+        &[
+            "--json",
+            "--no-binary",
+            "commitizen",
+            "--locked",
+            "--offline",
+        ],
+    ));
+    assert_eq!(strings(&again["built"]), Vec::<String>::new(), "{again}");
+    assert_eq!(std::fs::read(&lock).unwrap(), before);
+
+    // Without it, --locked refuses to resolve, naming each source build.
+    std::fs::remove_file(&lock).unwrap();
+    let out = app(&project, &store, &["--no-binary", "commitizen", "--locked"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("lock2build.build.lock lacks the build requirements"),
+        "{err}"
+    );
+    assert!(err.contains("--locked forbids changing it"), "{err}");
+    assert!(
+        err.contains("legacy-helper 1.0: packaging, setuptools<60, wheel"),
+        "{err}"
+    );
+    assert!(
+        err.contains("commitizen 4.19.3: packaging, uv_build >= 0.9.17, < 0.14"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+}
+
+#[test]
+fn an_unresolvable_build_requirement_names_the_sdist_the_requirement_and_the_index() {
+    let (project, store) = project("app-build-unresolvable", "uv/build-requirements");
+    let manifest = project.join("legacy/pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("setuptools<60", "setuptools>=999")).unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("legacy-helper 1.0: its build requirements cannot be resolved from the index https://pypi.org/simple: packaging, setuptools>=999, wheel"),
+        "{err}"
+    );
+    // uv's explanation names the requirement.
+    assert!(err.contains("setuptools>=999"), "{err}");
+    assert!(!project.join("lock2build.build.lock").exists());
+    assert!(std::fs::read_dir(store.join("outputs"))
+        .map(|d| d
+            .filter_map(|e| e.ok())
+            .all(|e| !e.file_name().to_string_lossy().contains("legacy")))
+        .unwrap_or(true));
+}

@@ -13,6 +13,7 @@
 //! Which one runs: the lockfiles in the project's top directory (one
 //! ecosystem), or `--ecosystem` when there are several.
 
+mod build_requirements;
 mod cargo_vendor;
 mod node;
 mod python;
@@ -62,6 +63,9 @@ pub struct AppOptions {
     /// prebuilt (`overrides check`: npm packages get their install
     /// scripts run with their override; crates are always built).
     pub from_source: Vec<String>,
+    /// `--locked`: refuse to change the project's lock files
+    /// (lock2build.build.lock): what they lack is an error.
+    pub locked: bool,
 }
 
 /// What `lock2build app` did.
@@ -509,6 +513,8 @@ const NOT_SOURCE: &[&str] = &[
     ".ruff_cache",
     ".lock2build",
     "result",
+    // lock2build's own record of the build requirements, not a source.
+    lock2build_plan::build_lock::BUILD_LOCK_FILE,
 ];
 
 pub(crate) fn skipped(name: &str) -> bool {

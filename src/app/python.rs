@@ -17,6 +17,7 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
+use super::build_requirements::{BuildRequirements, SourceBuild};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
@@ -255,17 +256,23 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // (its `[build-system] requires` and the override's `build-requires`,
     // with their dependencies). Every unpinned requirement is named before
     // anything is built.
-    let build_systems = if source_builds.is_empty() {
+    let mut requirements = if source_builds.is_empty() {
         None
     } else {
-        Some(build_systems_plan(&options.plan)?)
+        let (pins, path) = build_systems_plan(&options.plan)?;
+        Some(BuildRequirements::new(
+            pins,
+            path,
+            &lock_dir,
+            &nodes,
+            options.locked,
+        )?)
     };
     let mut work_dirs = Vec::new();
     let mut prepared = Vec::new();
-    let mut unpinned = Vec::new();
     let mut cargo_requests: Vec<lock2build_fetch::FetchRequest> = Vec::new();
     let mut rust_toolchain: Option<RustToolchain> = None;
-    if let Some(bs) = &build_systems {
+    if let Some(reqs) = &mut requirements {
         for node in &source_builds {
             let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
             let (recipe, mut identity, tree) = match &node.artifact {
@@ -356,24 +363,28 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 .chain(&overrides.build_requires)
                 .cloned()
                 .collect();
-            let (closure, missing) = pin_closure(bs, &requires);
-            if !missing.is_empty() {
-                unpinned.push(format!(
-                    "  {} {}: {}",
-                    node.name,
-                    node.version,
-                    missing.join(", ")
-                ));
-            }
+            let source = match &node.artifact {
+                Some(a) => a.integrity.clone().unwrap_or_default(),
+                None => match &node.source {
+                    Source::Directory { path, .. } => format!("directory:{path}"),
+                    _ => String::new(),
+                },
+            };
+            let closure = reqs.closure(
+                &SourceBuild {
+                    node,
+                    source,
+                    requires,
+                },
+                &options.plan,
+            )?;
             prepared.push((*node, recipe, identity, closure, rust));
         }
     }
-    if !unpinned.is_empty() {
-        bail!(
-            "these source builds need build requirements that are not pinned (builds have no network):\n{}\n  help: add them to overrides/pypi/build-systems/requirements.in and run refresh.sh there",
-            unpinned.join("\n")
-        );
+    if let Some(reqs) = &requirements {
+        notes.extend(reqs.finish()?);
     }
+    let build_systems = requirements.map(|r| r.pins);
 
     // The build systems' wheels, fetched in a second pass.
     let needed_pins: BTreeSet<&str> = prepared
@@ -670,7 +681,7 @@ fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
 }
 
 /// The plan of the pinned build systems, for the same target.
-fn build_systems_plan(options: &PlanOptions) -> Result<Plan> {
+fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
     let path = build_systems_requirements().ok_or_else(|| {
         anyhow!(
             "the community overrides database (with pypi/build-systems/requirements.txt) was not found\n  help: set LOCK2BUILD_OVERRIDES to the `overrides/` directory of a lock2build checkout"
@@ -679,65 +690,16 @@ fn build_systems_plan(options: &PlanOptions) -> Result<Plan> {
     let lock = FoundLock {
         kind: LockKind::Requirements,
         display: path.clone(),
-        path,
+        path: path.clone(),
     };
     let options = PlanOptions {
         select: Default::default(),
         ..options.clone()
     };
-    Ok(plan::plan_lockfiles(&[lock], &options)
+    let plan = plan::plan_lockfiles(&[lock], &options)
         .context("planning the pinned build systems")?
-        .plan)
-}
-
-/// The pinned build systems (node ids of `bs`) that `requires` need, with
-/// their dependencies, and the requirements no pin satisfies. Backends
-/// that ask for more at build time get it too: setuptools `wheel`,
-/// meson-python `ninja`, scikit-build-core `cmake` and `ninja`; the front
-/// end itself uses `packaging`.
-fn pin_closure(bs: &Plan, requires: &[String]) -> (BTreeSet<String>, Vec<String>) {
-    let by_name: BTreeMap<String, &Node> = bs
-        .packages
-        .iter()
-        .filter(|n| !n.root)
-        .map(|n| (normalize(&n.name), n))
-        .collect();
-    let mut names: Vec<String> = vec!["packaging".into()];
-    let mut missing = Vec::new();
-    for req in requires {
-        let name = normalize(requirement_name(req.trim()));
-        if by_name.contains_key(&name) {
-            names.push(name);
-        } else if !req.contains(';') {
-            // A requirement under a marker is left to the front end, which
-            // evaluates it and stops if it applies and is missing.
-            missing.push(format!("`{req}`"));
-        }
-    }
-    for (backend, extra) in [
-        ("setuptools", &["wheel"][..]),
-        ("meson-python", &["ninja"]),
-        ("scikit-build-core", &["cmake", "ninja"]),
-    ] {
-        if names.iter().any(|n| n == backend) {
-            names.extend(extra.iter().map(|e| e.to_string()));
-        }
-    }
-    let mut closure = BTreeSet::new();
-    let mut stack: Vec<&Node> = names
-        .iter()
-        .filter_map(|n| by_name.get(n).copied())
-        .collect();
-    while let Some(node) = stack.pop() {
-        if closure.insert(node.id.clone()) {
-            stack.extend(
-                bs.packages
-                    .iter()
-                    .filter(|n| node.dependencies.contains(&n.id)),
-            );
-        }
-    }
-    (closure, missing)
+        .plan;
+    Ok((plan, path))
 }
 
 /// The host check of every native library and tool the source builds
@@ -847,13 +809,6 @@ fn cargo_locks(dir: &Path, depth: usize) -> Vec<PathBuf> {
         found.extend(cargo_locks(&sub, depth + 1));
     }
     found
-}
-
-fn requirement_name(req: &str) -> &str {
-    let end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
-    &req[..end]
 }
 
 fn normalize(name: &str) -> String {
