@@ -30,14 +30,68 @@ pub(super) struct BuildRequirements {
 }
 
 /// One source build's requirements.
-pub(super) struct SourceBuild<'a> {
-    /// Its plan node.
-    pub node: &'a Node,
+#[derive(Debug, Clone)]
+pub(super) struct SourceBuild {
+    /// The package built.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its index, if it comes from one.
+    pub index: Option<String>,
     /// What is built ([`build_lock::BuildLockEntry::source`]).
     pub source: String,
-    /// `[build-system] requires` and the override's `build-requires`.
+    /// `[build-system] requires`, the override's `build-requires` and
+    /// what its backend asked for at build time.
     pub requires: Vec<String>,
 }
+
+impl SourceBuild {
+    /// The source build of `node` with `requires`.
+    pub fn new(node: &Node, requires: Vec<String>) -> SourceBuild {
+        let source = match (&node.artifact, &node.source) {
+            (Some(a), _) => a.integrity.clone().unwrap_or_default(),
+            (None, lock2build_model::Source::Directory { path, .. }) => {
+                format!("directory:{path}")
+            }
+            (None, _) => String::new(),
+        };
+        let index = match &node.source {
+            lock2build_model::Source::Registry { url } => Some(url.clone()),
+            _ => None,
+        };
+        SourceBuild {
+            name: node.name.clone(),
+            version: node.version.clone(),
+            index,
+            source,
+            requires,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.name, self.version)
+    }
+}
+
+/// Source builds whose backends asked at build time for requirements
+/// their build environments lack (each with what it asked for, which its
+/// [`SourceBuild::requires`] includes): the build is to be planned again
+/// with them resolved.
+#[derive(Debug)]
+pub(super) struct AskedAtBuildTime(pub Vec<(SourceBuild, Vec<String>)>);
+
+impl std::fmt::Display for AskedAtBuildTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self.0.iter().map(|(b, _)| b.label()).collect();
+        write!(
+            f,
+            "build backends asked for more at build time: {}",
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for AskedAtBuildTime {}
 
 impl BuildRequirements {
     /// The community pins `community` (planned from the file at
@@ -76,7 +130,28 @@ impl BuildRequirements {
         build: &SourceBuild,
         options: &PlanOptions,
     ) -> Result<BTreeSet<String>> {
+        self.pins_for(build, options, false)
+    }
+
+    /// Resolves `build`'s requirements into the build lock even where the
+    /// community pins would satisfy them (what a backend asked for at
+    /// build time that they have, resolved with what they lack).
+    pub fn record(&mut self, build: &SourceBuild, options: &PlanOptions) -> Result<()> {
+        self.pins_for(build, options, true).map(|_| ())
+    }
+
+    fn pins_for(
+        &mut self,
+        build: &SourceBuild,
+        options: &PlanOptions,
+        lock_it: bool,
+    ) -> Result<BTreeSet<String>> {
         let requires = with_backend_needs(&build.requires);
+        let recorded = lock_it
+            || self
+                .lock
+                .find(&build.name, &build.version, &build.source, &requires)
+                .is_some();
         let community: Vec<Node> = self
             .pins
             .packages
@@ -84,33 +159,26 @@ impl BuildRequirements {
             .filter(|n| !n.root && !n.id.contains(":build-lock-"))
             .cloned()
             .collect();
-        if build_lock::unsatisfied(&community, &requires, &options.target)?.is_empty() {
+        if !recorded && build_lock::unsatisfied(&community, &requires, &options.target)?.is_empty()
+        {
             return Ok(community_closure(&self.pins, &requires));
         }
-        let node = build.node;
         let entry = match self
             .lock
-            .find(&node.name, &node.version, &build.source, &requires)
+            .find(&build.name, &build.version, &build.source, &requires)
         {
             Some(entry) => entry.clone(),
             None if self.locked => {
-                self.refused.push(format!(
-                    "  {} {}: {}",
-                    node.name,
-                    node.version,
-                    requires.join(", ")
-                ));
+                self.refused
+                    .push(format!("  {}: {}", build.label(), requires.join(", ")));
                 return Ok(BTreeSet::new());
             }
             None => {
-                let index = match &node.source {
-                    lock2build_model::Source::Registry { url } => url.clone(),
-                    _ => self.index.clone(),
-                };
+                let index = build.index.clone().unwrap_or_else(|| self.index.clone());
                 let entry = build_lock::resolve(
                     &ResolveRequest {
-                        name: &node.name,
-                        version: &node.version,
+                        name: &build.name,
+                        version: &build.version,
                         source: &build.source,
                         requires: &requires,
                         index: &index,

@@ -17,7 +17,7 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
-use super::build_requirements::{BuildRequirements, SourceBuild};
+use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
@@ -75,6 +75,8 @@ struct Job {
     /// The Rust crates its build compiles (an extension built by maturin
     /// or setuptools-rust from the Cargo.lock it ships).
     rust: Option<RustDeps>,
+    /// A source build's build requirements.
+    requirements: Option<SourceBuild>,
 }
 
 /// What a source build with Rust code gets: its Cargo.lock's crates as a
@@ -106,6 +108,7 @@ impl Job {
             recipe,
             env,
             rust: None,
+            requirements: None,
         })
     }
 }
@@ -116,9 +119,75 @@ struct Toolchains {
     cc: Option<ToolchainId>,
 }
 
-/// Builds the Python app of `options.dir`.
-/// Builds the Python project `project` of `plan`.
+/// Builds the Python project `project` of `plan`. A backend that asks at
+/// build time for requirements its environment lacks gets them resolved
+/// into the build lock, and the build runs again (what was built is kept).
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
+    let mut notes = Vec::new();
+    let mut last_asked: Vec<(String, Vec<String>)> = Vec::new();
+    loop {
+        let asked = match build_once(options, plan.clone(), project) {
+            Ok(mut report) => {
+                report.notes.extend(notes);
+                return Ok(report);
+            }
+            Err(e) => e.downcast::<AskedAtBuildTime>()?,
+        };
+        let now: Vec<(String, Vec<String>)> = asked
+            .0
+            .iter()
+            .map(|(b, more)| (format!("{} {}", b.name, b.version), more.clone()))
+            .collect();
+        if now == last_asked {
+            bail!(
+                "{}: the build backend still asks for requirements it lacks after they were resolved and installed: {}\n  help: its backend checks for something other than the installed distributions; see its build log",
+                now.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
+                now.iter().flat_map(|(_, r)| r.iter().map(String::as_str)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        notes.extend(record_asked(options, &plan, project, &asked)?);
+        for (label, more) in &now {
+            if options.progress {
+                eprintln!(
+                    "{label}: its build backend asks at build time for {}; resolved, building again",
+                    more.join(", ")
+                );
+            }
+        }
+        last_asked = now;
+    }
+}
+
+/// Resolves what the backends of `asked` asked for at build time into the
+/// build lock (refused under `--locked`).
+fn record_asked(
+    options: &AppOptions,
+    plan: &Plan,
+    project: usize,
+    asked: &AskedAtBuildTime,
+) -> Result<Vec<String>> {
+    let lock_dir = std::path::absolute(&options.dir)?.join(
+        plan.projects[project]
+            .lockfile
+            .parent()
+            .unwrap_or(Path::new("")),
+    );
+    let nodes: Vec<&Node> = plan
+        .packages
+        .iter()
+        .filter(|n| n.project == project)
+        .collect();
+    let (pins, path) = build_systems_plan(&options.plan)?;
+    let mut requirements = BuildRequirements::new(pins, path, &lock_dir, &nodes, options.locked)?;
+    for (build, _) in &asked.0 {
+        requirements.record(build, &options.plan)?;
+    }
+    requirements.finish()
+}
+
+/// One build of the project; [`AskedAtBuildTime`] when backends asked for
+/// more than their environments have.
+fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
     let say = |line: String| {
         if options.progress {
@@ -363,22 +432,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 .chain(&overrides.build_requires)
                 .cloned()
                 .collect();
-            let source = match &node.artifact {
-                Some(a) => a.integrity.clone().unwrap_or_default(),
-                None => match &node.source {
-                    Source::Directory { path, .. } => format!("directory:{path}"),
-                    _ => String::new(),
-                },
-            };
-            let closure = reqs.closure(
-                &SourceBuild {
-                    node,
-                    source,
-                    requires,
-                },
-                &options.plan,
-            )?;
-            prepared.push((*node, recipe, identity, closure, rust));
+            let build = SourceBuild::new(node, requires);
+            let closure = reqs.closure(&build, &options.plan)?;
+            prepared.push((*node, recipe, identity, closure, rust, build));
         }
     }
     if let Some(reqs) = &requirements {
@@ -499,7 +555,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
         .chain(toolchains.cc.clone())
         .collect();
-    for (node, recipe, identity, closure, rust) in prepared {
+    for (node, recipe, identity, closure, rust, build) in prepared {
         let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
             Some(i) => i,
             None => {
@@ -558,6 +614,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             Some(env_index),
         )?;
         job.rust = rust;
+        job.requirements = Some(build);
         source_jobs.push(job);
     }
     let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
@@ -566,8 +623,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             say(format!("building {} from source…", job.label));
         }
     }
+    let mut asked = Vec::new();
+    let mut failed = None;
+    let mut made_sources = Vec::new();
     for (job, result) in run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs)) {
-        let made = result?;
+        match result {
+            Ok(made) => made_sources.push((job, made)),
+            Err(e) => match e.downcast::<AskedAtBuildTime>() {
+                Ok(more) => asked.extend(more.0),
+                Err(e) => failed = failed.or(Some(e)),
+            },
+        }
+    }
+    for (job, made) in made_sources {
         logs.insert(job.label.clone(), ctx.log_path(&job.id));
         if made.built {
             say(format!("  built {}", job.label));
@@ -576,6 +644,12 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             reused += 1;
         }
         outputs.insert(job.id.clone(), made.path);
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !asked.is_empty() {
+        return Err(AskedAtBuildTime(asked).into());
     }
 
     // The app's environment.
@@ -663,6 +737,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         logs,
         notes,
     })
+}
+
+/// What a build's backend asked for at build time that its environment
+/// lacks, if that is why it failed.
+fn asked_at_build_time(error: &anyhow::Error) -> Option<&[String]> {
+    error.chain().find_map(
+        |c| match c.downcast_ref::<lock2build_python::PythonError>() {
+            Some(lock2build_python::PythonError::MissingBuildRequirements {
+                requirements, ..
+            }) => Some(requirements.as_slice()),
+            _ => None,
+        },
+    )
 }
 
 /// The plan's Python must be the interpreter's (`--python-version` without
@@ -921,7 +1008,17 @@ impl BuildContext<'_> {
                 install_wheel(&wheel, &out.building, self.python)?;
                 Ok(())
             });
-        result.map_err(|e| self.failure(job, &log, e.into()))
+        result.map_err(|e| {
+            let error: anyhow::Error = e.into();
+            match (asked_at_build_time(&error), &job.requirements) {
+                (Some(asked), Some(build)) => {
+                    let mut build = build.clone();
+                    build.requires.extend(asked.iter().cloned());
+                    anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())]))
+                }
+                _ => self.failure(job, &log, error),
+            }
+        })
     }
 
     /// A failed build: the package, the log's last lines and path, and the
