@@ -295,6 +295,8 @@ impl BuildLockEntry {
                     hashes: vec![hash],
                     size: None,
                     commit: None,
+                    tree: None,
+                    nar_sha256: None,
                 }),
                 extras: Vec::new(),
                 dependencies: Vec::new(),
