@@ -564,3 +564,95 @@ fn an_unresolvable_build_requirement_names_the_sdist_the_requirement_and_the_ind
             .all(|e| !e.file_name().to_string_lossy().contains("legacy")))
         .unwrap_or(true));
 }
+
+/// The commit `fixtures/git/make-repo.sh` makes (fixed author and dates),
+/// which the git fixtures' locks pin.
+const MONO_COMMIT: &str = "e2926af1a6eb81fb2ffc3bc46adddbe3e9ad309c";
+
+/// Makes the fixtures' git repository at `dest` with the fixture script.
+fn make_mono_repo(dest: &Path) {
+    let out = run(Command::new("sh")
+        .arg(fixture("git/make-repo.sh"))
+        .arg(dest));
+    assert_eq!(
+        out.trim(),
+        MONO_COMMIT,
+        "the fixture repository's commit changed"
+    );
+}
+
+/// Replaces `from` by `to` in the file `path`.
+fn rewrite(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{} does not name {from}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn git_packages_of_uv_and_poetry_locks_are_built_from_the_locked_commit_by_their_backends() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    make_mono_repo(&server.root().join("mono"));
+    let expected = "hello from gitroot (git, top directory)\nhello from gitsub (git, sub/gitsub)\n";
+
+    // uv.lock: file:// (uv locks no git:// URL), the repository moved here.
+    let (uv_project, store) = project("app-git-uv", "uv/git-packages");
+    let repo_url = format!("file://{}", server.root().join("mono").display());
+    rewrite(
+        &uv_project.join("uv.lock"),
+        "file:///tmp/lock2build-git-fixtures/mono",
+        &repo_url,
+    );
+    let first = report(&app(&uv_project, &store, &["--json"]));
+    for label in ["gitroot 0.1.0", "gitsub 0.2.0", "gitapp 0.1.0"] {
+        assert!(built(&first).contains(&label.to_string()), "{first}");
+    }
+    let out = run(&mut Command::new(uv_project.join("result/bin/gitapp")));
+    assert_eq!(out, expected);
+    // gitsub's uv_build is not a community pin: its entry names the commit.
+    let lock = std::fs::read_to_string(uv_project.join("lock2build.build.lock")).unwrap();
+    assert!(
+        lock.contains(&format!(
+            "source = \"git+{repo_url}@{MONO_COMMIT}#subdirectory=sub/gitsub\""
+        )),
+        "{lock}"
+    );
+
+    // poetry.lock: git:// from `git daemon`, same store: the checkouts and
+    // the packages built from them are reused, only the app is new.
+    let (poetry_project, _) = project("app-git-poetry", "poetry/git-packages");
+    rewrite(
+        &poetry_project.join("poetry.lock"),
+        "git://127.0.0.1:9418/mono",
+        &server.url("mono"),
+    );
+    let json = report(&app(&poetry_project, &store, &["--json"]));
+    let built_now = built(&json);
+    assert!(built_now.contains(&"gitapp 0.1.0".to_string()), "{json}");
+    assert!(!built_now.contains(&"gitsub 0.2.0".to_string()), "{json}");
+    let out = run(&mut Command::new(poetry_project.join("result/bin/gitapp")));
+    assert_eq!(out, expected);
+
+    // With the checkouts in the store and the build lock written: offline,
+    // locked, nothing to do.
+    let again = report(&app(
+        &poetry_project,
+        &store,
+        &["--json", "--offline", "--locked"],
+    ));
+    assert_eq!(built(&again), Vec::<String>::new(), "{again}");
+
+    // A lock naming a commit the repository lacks is refused, naming it.
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    rewrite(&poetry_project.join("poetry.lock"), MONO_COMMIT, missing);
+    let out = app(&poetry_project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(missing) && err.contains(&server.url("mono")),
+        "{err}"
+    );
+}

@@ -49,6 +49,18 @@ impl SourceBuild {
     /// The source build of `node` with `requires`.
     pub fn new(node: &Node, requires: Vec<String>) -> SourceBuild {
         let source = match (&node.artifact, &node.source) {
+            (
+                _,
+                lock2build_model::Source::Git {
+                    url,
+                    commit,
+                    subdirectory,
+                    ..
+                },
+            ) => match subdirectory {
+                Some(sub) => format!("git+{url}@{commit}#subdirectory={sub}"),
+                None => format!("git+{url}@{commit}"),
+            },
             (Some(a), _) => a.integrity.clone().unwrap_or_default(),
             (None, lock2build_model::Source::Directory { path, .. }) => {
                 format!("directory:{path}")

@@ -8,6 +8,7 @@
 //! build-env the pinned build systems, composed              ← their wheel nodes
 //! sdist     an sdist built in the sandbox, then installed   ← the sdist's hash, build-env, overrides, python, cc
 //! project   the project's own tree, built the same way      ← the tree's hash, build-env, python, cc
+//! git       a git package's checkout (or its subdirectory)  ← commit, git tree, build-env, python, cc
 //! env       the app's environment (`result`)                ← every node above it, the script selection
 //! ```
 //!
@@ -227,6 +228,9 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     for node in &nodes {
         match (&node.source, &node.artifact) {
             (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
+            (Source::Git { .. }, Some(a)) if a.kind == ArtifactKind::Git => {
+                source_builds.push(node)
+            }
             (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
             (Source::Directory { editable, .. }, None) => {
                 if *editable {
@@ -260,6 +264,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     }
 
     let store = open_store()?;
+    let checkouts = git_checkouts(&plan, &source_builds, &store, options)?;
     let toolchains = Toolchains {
         python: ToolchainId::probe(&python.executable)?,
         cc: if source_builds.is_empty() {
@@ -345,6 +350,41 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         for node in &source_builds {
             let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
             let (recipe, mut identity, tree) = match &node.artifact {
+                Some(a) if a.kind == ArtifactKind::Git => {
+                    let Source::Git {
+                        url,
+                        commit,
+                        subdirectory,
+                        ..
+                    } = &node.source
+                    else {
+                        bail!("internal: {} has no git source", node.name)
+                    };
+                    let checkout = checkouts
+                        .get(&node.id)
+                        .ok_or_else(|| anyhow!("internal: {} was not checked out", node.name))?;
+                    let dir = checkout
+                        .subdir(subdirectory.as_deref())
+                        .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
+                    let identity = serde_json::json!({
+                        "recipe": "python-git/1",
+                        "sandboxed": options.sandbox.is_sandboxed(),
+                        "commit": commit,
+                        "tree": checkout.tree,
+                        "subdirectory": subdirectory,
+                        "env": overrides.env,
+                        "patches": patch_hashes(&overrides.patches)?,
+                        "native": native_versions(db.providers(), &overrides.native),
+                    });
+                    (
+                        Recipe::Project {
+                            dir: dir.clone(),
+                            overrides: overrides.clone(),
+                        },
+                        identity,
+                        dir,
+                    )
+                }
                 Some(a) => {
                     let filename = a
                         .filename
@@ -737,6 +777,31 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         logs,
         notes,
     })
+}
+
+/// The checkouts of the git sources among `builds` (fetched by their
+/// locked commit, verified; none needed when the store has them), by
+/// node id.
+fn git_checkouts(
+    plan: &Plan,
+    builds: &[&Node],
+    store: &Store,
+    options: &AppOptions,
+) -> Result<BTreeMap<String, lock2build_git::Checkout>> {
+    let git_options = lock2build_git::GitOptions {
+        offline: options.fetch.offline,
+        progress: options.progress,
+        mirrors: options.fetch.mirrors.clone(),
+    };
+    let mut found = BTreeMap::new();
+    for (id, spec) in crate::fetch_plan::git_specs(plan)? {
+        if builds.iter().any(|n| n.id == id) {
+            let checkout =
+                lock2build_git::checkout(store, &spec, &git_options).map_err(|e| anyhow!("{e}"))?;
+            found.insert(id, checkout);
+        }
+    }
+    Ok(found)
 }
 
 /// What a build's backend asked for at build time that its environment
