@@ -656,3 +656,55 @@ fn git_packages_of_uv_and_poetry_locks_are_built_from_the_locked_commit_by_their
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_optional_library_is_named_as_a_disabled_feature_not_a_refusal() {
+    // commitizen built from its sdist with a project override naming a
+    // library no machine has: optional, the build goes on and says so.
+    let (project, store) = project("app-optional-native", "uv/build-requirements");
+    std::fs::write(
+        project.join("lock2build.toml"),
+        r#"[overrides.pypi.commitizen]
+native = ["lock2build-absent"]
+optional = ["lock2build-absent"]
+
+[overrides.providers.native.lock2build-absent]
+description = "a library no machine has (lock2build test)"
+pkg-config = ["lock2build-absent-test-module"]
+debian = ["lock2build-absent-dev"]
+nixpkgs = ["lock2build-absent"]
+"#,
+    )
+    .unwrap();
+    let json = report(&app(
+        &project,
+        &store,
+        &["--json", "--no-binary", "commitizen"],
+    ));
+    assert!(
+        built(&json).contains(&"commitizen 4.19.3".to_string()),
+        "{json}"
+    );
+    let notes = strings(&json["notes"]);
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "commitizen 4.19.3 is built without its optional lock2build-absent (disabled features: this machine lacks them); `apt-get install"
+        ) && n.contains("lock2build-absent-dev")),
+        "{notes:?}"
+    );
+
+    // Not optional, the same library stops the build before anything is fetched.
+    let text = std::fs::read_to_string(project.join("lock2build.toml")).unwrap();
+    std::fs::write(
+        project.join("lock2build.toml"),
+        text.replace("optional = [\"lock2build-absent\"]\n", ""),
+    )
+    .unwrap();
+    let out = app(&project, &store, &["--no-binary", "commitizen"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("native libraries or tools this machine lacks: lock2build-absent"),
+        "{err}"
+    );
+}

@@ -88,9 +88,9 @@ impl SourceBuild {
 /// Source builds whose backends asked at build time for requirements
 /// their build environments lack (each with what it asked for, which its
 /// [`SourceBuild::requires`] includes): the build is to be planned again
-/// with them resolved.
+/// with them resolved. The second field: what that pass built (labels).
 #[derive(Debug)]
-pub(super) struct AskedAtBuildTime(pub Vec<(SourceBuild, Vec<String>)>);
+pub(super) struct AskedAtBuildTime(pub Vec<(SourceBuild, Vec<String>)>, pub Vec<String>);
 
 impl std::fmt::Display for AskedAtBuildTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -125,15 +125,19 @@ struct Toolchains {
 /// into the build lock, and the build runs again (what was built is kept).
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let mut notes = Vec::new();
+    let mut built = Vec::new();
     let mut last_asked: Vec<(String, Vec<String>)> = Vec::new();
     loop {
         let asked = match build_once(options, plan.clone(), project) {
             Ok(mut report) => {
                 report.notes.extend(notes);
+                built.append(&mut report.built);
+                report.built = built;
                 return Ok(report);
             }
             Err(e) => e.downcast::<AskedAtBuildTime>()?,
         };
+        built.extend(asked.1.iter().cloned());
         let now: Vec<(String, Vec<String>)> = asked
             .0
             .iter()
@@ -260,7 +264,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
 
     // Native needs first: one error naming all that is missing.
     if !source_builds.is_empty() {
-        check_native(&source_builds, &db, &python)?;
+        notes.extend(check_native(&source_builds, &db, &python)?);
     }
 
     let store = open_store()?;
@@ -689,7 +693,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         return Err(e);
     }
     if !asked.is_empty() {
-        return Err(AskedAtBuildTime(asked).into());
+        return Err(AskedAtBuildTime(asked, built).into());
     }
 
     // The app's environment.
@@ -856,7 +860,9 @@ fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
 
 /// The host check of every native library and tool the source builds
 /// need, and of the interpreter's headers when something compiles C.
-fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<()> {
+/// Returns the notes naming the optional libraries (features) that are
+/// missing, which the builds go without.
+fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<Vec<String>> {
     let sdists: Vec<&Node> = nodes
         .iter()
         .copied()
@@ -873,7 +879,36 @@ fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<(
         python.include.display()
     );
     let extra = (compiles && !python.has_headers()).then_some(("libpython3", headers.as_str()));
-    require_native(&sdists, db, "the source builds", Ecosystem::Pypi, extra)
+    require_native(&sdists, db, "the source builds", Ecosystem::Pypi, extra)?;
+    Ok(optional_missing(&sdists, db))
+}
+
+/// For each source build whose optional native libraries the host lacks:
+/// a note naming them as disabled features, and how to enable them.
+fn optional_missing(nodes: &[&Node], db: &Database) -> Vec<String> {
+    let mut notes = Vec::new();
+    for node in nodes {
+        let resolved = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+        if resolved.optional.is_empty() {
+            continue;
+        }
+        let missing = lock2build_overrides::host_check(db.providers(), &resolved.optional).missing;
+        if missing.is_empty() {
+            continue;
+        }
+        let manager = lock2build_overrides::PackageManager::detect()
+            .unwrap_or(lock2build_overrides::PackageManager::Debian);
+        let enable = lock2build_overrides::install_command(db.providers(), &missing, manager)
+            .map(|cmd| format!("; `{cmd}` and a rebuild enable them"))
+            .unwrap_or_default();
+        notes.push(format!(
+            "{} {} is built without its optional {} (disabled features: this machine lacks them){enable}",
+            node.name,
+            node.version,
+            missing.join(", ")
+        ));
+    }
+    notes
 }
 
 /// The Rust crates a source tree's Cargo.lock files pin (maturin and
@@ -1079,7 +1114,7 @@ impl BuildContext<'_> {
                 (Some(asked), Some(build)) => {
                     let mut build = build.clone();
                     build.requires.extend(asked.iter().cloned());
-                    anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())]))
+                    anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())], Vec::new()))
                 }
                 _ => self.failure(job, &log, error),
             }
