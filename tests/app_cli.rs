@@ -708,3 +708,23 @@ nixpkgs = ["lock2build-absent"]
         "{err}"
     );
 }
+
+#[test]
+fn a_lock_whose_requires_python_excludes_the_interpreter_is_refused_naming_both() {
+    let (project, store) = project("app-requires-python", "uv/backend-flit");
+    // As if locked with `requires-python = ">=3.12"` (the interpreter is 3.11).
+    rewrite(
+        &project.join("uv.lock"),
+        "requires-python = \">=3.8\"",
+        "requires-python = \">=3.12\"",
+    );
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("uv.lock: the lock is for Python `>=3.12` (requires-python), but /"),
+        "{err}"
+    );
+    assert!(err.contains(" is Python 3.11"), "{err}");
+    assert!(!project.join("result").exists());
+}

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// The plan format version written in `"version"`.
 pub const PLAN_VERSION: u32 = 1;
@@ -178,6 +179,13 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
     if !errors.is_empty() {
         return Err(anyhow!("{}", errors.join("\n")));
     }
+    let range_errors: Vec<String> = graphs
+        .iter()
+        .filter_map(|g| check_requires_python(g, &options.target).err())
+        .collect();
+    if !range_errors.is_empty() {
+        return Err(anyhow!("{}", range_errors.join("\n")));
+    }
     let client = IndexClient::new(options.index.clone())?;
     let ranking = TagRanking::new(&options.target);
     let mut projects = Vec::new();
@@ -185,8 +193,11 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
+        let mut unlisted = pyindex::Unlisted::new();
         match graph.ecosystem {
-            Ecosystem::Pypi => pyindex::resolve_urls(&mut graph, &included, &client)?,
+            Ecosystem::Pypi => {
+                unlisted = pyindex::resolve_urls_lenient(&mut graph, &included, &client)?
+            }
             Ecosystem::Crates => crate::cargo_registry::resolve_urls(
                 &mut graph,
                 &options.index.cache_dir,
@@ -207,7 +218,16 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
                 &ranking,
                 &options.select,
             ) {
-                Ok(a) => a.map(|a| plan_artifact(a, &package.source)),
+                Ok(a) => {
+                    // The chosen file must be on the index; others may be gone.
+                    let position =
+                        a.and_then(|a| package.artifacts.iter().position(|x| std::ptr::eq(x, a)));
+                    if let Some(message) = position.and_then(|p| unlisted.get(&(i, p))) {
+                        chosen_errors.push(message.clone());
+                        continue;
+                    }
+                    a.map(|a| plan_artifact(a, &package.source))
+                }
                 Err(e) => {
                     chosen_errors.push(format!(
                         "{}: {}\n  help: {}",
@@ -292,6 +312,36 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         plan,
         lookups: client.stats(),
     })
+}
+
+/// A Python lock's `requires-python` (uv.lock's, poetry.lock's
+/// `python-versions`) must hold the target's Python: a plan for another
+/// Python would pick wheels and markers the lock was never resolved for.
+fn check_requires_python(graph: &Graph, target: &Target) -> Result<(), String> {
+    let Some(range) = graph.requires_python.as_deref() else {
+        return Ok(());
+    };
+    if graph.ecosystem != Ecosystem::Pypi {
+        return Ok(());
+    }
+    let Ok(specifiers) = pep508_rs::pep440_rs::VersionSpecifiers::from_str(range) else {
+        // A range the importer could not turn into PEP 440 is not checked.
+        return Ok(());
+    };
+    let Ok(version) = pep508_rs::pep440_rs::Version::from_str(&target.python.version) else {
+        return Ok(());
+    };
+    if specifiers.contains(&version) {
+        return Ok(());
+    }
+    let interpreter = match &target.python.interpreter {
+        Some(path) => format!("{} is Python {}", path.display(), target.python.version),
+        None => format!("the target is Python {}", target.python.version),
+    };
+    Err(format!(
+        "{}: the lock is for Python `{range}` (requires-python), but {interpreter}\n  help: use an interpreter in that range (--python PATH), or pass --python-version with one",
+        graph.lockfile.display()
+    ))
 }
 
 fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
