@@ -353,6 +353,23 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     if let Some(reqs) = &mut requirements {
         for node in &source_builds {
             let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+            // What a source build's node covers: the recipe, whether it is
+            // sandboxed, what is built (`what`), the override's knobs.
+            let identity_of =
+                |recipe: &str, what: serde_json::Value| -> Result<serde_json::Value> {
+                    let mut identity = serde_json::json!({
+                        "recipe": recipe,
+                        "sandboxed": options.sandbox.is_sandboxed(),
+                    });
+                    for (key, value) in what.as_object().into_iter().flatten() {
+                        identity[key] = value.clone();
+                    }
+                    identity["env"] = serde_json::json!(overrides.env);
+                    identity["patches"] = serde_json::json!(patch_hashes(&overrides.patches)?);
+                    identity["native"] =
+                        serde_json::json!(native_versions(db.providers(), &overrides.native));
+                    Ok(identity)
+                };
             let (recipe, mut identity, tree) = match &node.artifact {
                 Some(a) if a.kind == ArtifactKind::Git => {
                     let Source::Git {
@@ -370,16 +387,14 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                     let dir = checkout
                         .subdir(subdirectory.as_deref())
                         .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
-                    let identity = serde_json::json!({
-                        "recipe": "python-git/1",
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                        "commit": commit,
-                        "tree": checkout.tree,
-                        "subdirectory": subdirectory,
-                        "env": overrides.env,
-                        "patches": patch_hashes(&overrides.patches)?,
-                        "native": native_versions(db.providers(), &overrides.native),
-                    });
+                    let identity = identity_of(
+                        "python-git/1",
+                        serde_json::json!({
+                            "commit": commit,
+                            "tree": checkout.tree,
+                            "subdirectory": subdirectory,
+                        }),
+                    )?;
                     (
                         Recipe::Project {
                             dir: dir.clone(),
@@ -409,15 +424,10 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                         .with_context(|| format!("unpacking {filename}"))?;
                     let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
                     work_dirs.push(work);
-                    let identity = serde_json::json!({
-                        "recipe": "python-sdist/1",
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                        "sdist": filename,
-                        "integrity": a.integrity,
-                        "env": overrides.env,
-                        "patches": patch_hashes(&overrides.patches)?,
-                        "native": native_versions(db.providers(), &overrides.native),
-                    });
+                    let identity = identity_of(
+                        "python-sdist/1",
+                        serde_json::json!({"sdist": filename, "integrity": a.integrity}),
+                    )?;
                     (
                         Recipe::Sdist {
                             source: source.clone(),
@@ -432,14 +442,10 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                         bail!("internal: {} has no directory source", node.name)
                     };
                     let dir = lock_dir.join(path);
-                    let identity = serde_json::json!({
-                        "recipe": "python-project/1",
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                        "tree": tree_hash(&dir)?,
-                        "env": overrides.env,
-                        "patches": patch_hashes(&overrides.patches)?,
-                        "native": native_versions(db.providers(), &overrides.native),
-                    });
+                    let identity = identity_of(
+                        "python-project/1",
+                        serde_json::json!({"tree": tree_hash(&dir)?}),
+                    )?;
                     (
                         Recipe::Project {
                             dir: dir.clone(),
