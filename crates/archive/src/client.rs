@@ -1,8 +1,8 @@
 //! The archive's HTTP API (shapes in `shared/SWH-API.md`): content by hash,
 //! ExtIDs, revisions, the vault and Save Code Now, with its rate limits.
 
-use crate::config::ArchiveConfig;
 use crate::error::{io_err, ArchiveError};
+use lock2build_fetch::ArchiveConfig;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::AUTHORIZATION;
 use reqwest::StatusCode;

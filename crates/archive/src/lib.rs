@@ -34,7 +34,6 @@
 #![warn(missing_docs)]
 
 mod client;
-mod config;
 mod error;
 mod recover;
 mod status;
@@ -43,8 +42,8 @@ pub mod testing;
 mod trees;
 
 pub use client::{Bundle, SaveRequest, Swh};
-pub use config::ArchiveConfig;
 pub use error::ArchiveError;
+pub use lock2build_fetch::ArchiveConfig;
 pub use recover::{fetch_or_recover, find_tree, recover_git, Recovered, RecoveredVia};
 pub use status::{archive_status, save_origins, SourceQuery, SourceStatus, StatusReport};
 pub use trees::{record_trees, tree_of_archive, TreeFile, TreeRecord, TREE_FILE};

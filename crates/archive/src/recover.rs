@@ -2,7 +2,6 @@
 //! revisions.
 
 use crate::client::{Bundle, Swh};
-use crate::config::ArchiveConfig;
 use crate::error::{io_err, ArchiveError};
 use crate::trees::{remove_tree, tree_record, TreeFile, TreeRecord};
 use lock2build_fetch::{
@@ -54,7 +53,8 @@ struct TreeMeta {
     verified: bool,
 }
 
-/// [`fetch_all`], then the archive for what every URL lost for good.
+/// [`fetch_all`], then the archive (`options.archive`) for what every URL
+/// lost for good.
 /// Exact contents join the report as downloads from the archive; trees
 /// are listed in the second value. What the archive cannot give stays a
 /// failure, with the archive's answer added to its attempts.
@@ -62,9 +62,9 @@ pub fn fetch_or_recover(
     store: &Store,
     requests: &[FetchRequest],
     options: &FetchOptions,
-    archive: &ArchiveConfig,
     trees: &TreeFile,
 ) -> Result<(FetchReport, Vec<Recovered>), FetchError> {
+    let archive = &options.archive;
     let mut error = match fetch_all(store, requests, options) {
         Ok(report) => return Ok((report, Vec::new())),
         Err(e) => e,

@@ -33,6 +33,13 @@ fn options() -> FetchOptions {
     }
 }
 
+fn options_with(archive: &ArchiveConfig) -> FetchOptions {
+    FetchOptions {
+        archive: archive.clone(),
+        ..options()
+    }
+}
+
 fn hashes(bytes: &[u8]) -> Vec<Hash> {
     vec![
         Hash::new(HashAlgorithm::Sha256, Sha256::digest(bytes).to_vec()),
@@ -80,8 +87,7 @@ fn exact_content_recovered_and_verified_by_the_lock_hash() {
     let (report, recovered) = fetch_or_recover(
         &store,
         &[request(&server, "w", h.clone())],
-        &options(),
-        &cfg,
+        &options_with(&cfg),
         &TreeFile::default(),
     )
     .unwrap();
@@ -119,8 +125,7 @@ fn content_with_other_bytes_is_refused_and_nothing_stored() {
     let err = fetch_or_recover(
         &store,
         &[request(&server, "w", h.clone())],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &TreeFile::default(),
     )
     .unwrap_err();
@@ -167,8 +172,7 @@ fn tarball_recovered_as_a_tree_through_extid_and_vault() {
     let (_, recovered) = fetch_or_recover(
         &later,
         &[request(&server, "left-pad", h.clone())],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &trees,
     )
     .unwrap();
@@ -218,8 +222,7 @@ fn a_tree_other_than_the_recorded_one_is_refused() {
     let err = fetch_or_recover(
         &later,
         &[request(&server, "left-pad", h.clone())],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &trees,
     )
     .unwrap_err();
@@ -235,8 +238,7 @@ fn a_tree_other_than_the_recorded_one_is_refused() {
     let err = fetch_or_recover(
         &later,
         &[request(&server, "left-pad", h.clone())],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &trees,
     )
     .unwrap_err();
@@ -264,8 +266,7 @@ fn no_recorded_tree_is_refused_unless_allowed_and_then_marked_unverified() {
     let err = fetch_or_recover(
         &later,
         &req,
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &TreeFile::default(),
     )
     .unwrap_err();
@@ -277,7 +278,7 @@ fn no_recorded_tree_is_refused_unless_allowed_and_then_marked_unverified() {
     let mut cfg = config(&server);
     cfg.allow_unverified = true;
     let (_, recovered) =
-        fetch_or_recover(&later, &req, &options(), &cfg, &TreeFile::default()).unwrap();
+        fetch_or_recover(&later, &req, &options_with(&cfg), &TreeFile::default()).unwrap();
     assert!(matches!(
         recovered[0].via,
         RecoveredVia::Tree {
@@ -306,8 +307,7 @@ fn vault_failure_is_an_error_with_its_message() {
     let err = fetch_or_recover(
         &later,
         &[request(&server, "left-pad", h)],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &trees,
     )
     .unwrap_err();
@@ -420,8 +420,7 @@ fn a_hostile_bundle_is_refused_and_nothing_stored() {
     let err = fetch_or_recover(
         &later,
         &[request(&server, "left-pad", h.clone())],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &trees,
     )
     .unwrap_err();
@@ -457,8 +456,7 @@ fn a_server_error_is_retried_not_sent_to_the_archive() {
     assert!(fetch_or_recover(
         &store,
         &[req],
-        &options(),
-        &config(&server),
+        &options_with(&config(&server)),
         &TreeFile::default()
     )
     .is_err());

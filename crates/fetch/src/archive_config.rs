@@ -1,4 +1,6 @@
-//! Where the archive is and how patient to be with it.
+//! Where the Software Heritage archive is and how patient to be with it:
+//! settings of the fallback in `lock2build-archive`, carried by
+//! [`FetchOptions`](crate::FetchOptions) so every caller of a fetch has them.
 
 use std::time::Duration;
 
