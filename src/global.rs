@@ -55,7 +55,8 @@ pub struct GlobalArgs {
     pub offline: bool,
     /// A lock that no longer matches its manifest (poetry content-hash,
     /// pyproject requirements against uv.lock) is an error, exit 1; without
-    /// it, a warning.
+    /// it, a warning. `app` does not change lock2build.build.lock either:
+    /// build requirements it lacks are an error, not resolved.
     #[arg(long, global = true, help_heading = "Global options")]
     pub locked: bool,
     /// --locked and --offline.

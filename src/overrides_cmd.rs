@@ -55,9 +55,9 @@ pub fn native_needs<'a>(nodes: impl IntoIterator<Item = &'a Node>, db: &Database
     let mut who: Vec<(String, Vec<String>)> = Vec::new();
     for node in nodes {
         let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
+        // Optional libraries are not needs: a build goes on without them.
         let ids: Vec<String> = resolved
-            .native
-            .iter()
+            .required_native()
             .chain(resolved.tools.iter())
             .cloned()
             .collect();

@@ -419,3 +419,312 @@ fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
     assert!(built(&again).is_empty(), "{again}");
     assert_eq!(again["downloaded"], 0);
 }
+
+/// The `[[sdist]]` entries of a build lock: (name, packages as `name version`).
+fn build_lock_entries(path: &Path) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut entries: Vec<(String, Vec<String>)> = doc["sdist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let packages = e["package"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["name"].as_str().unwrap(),
+                        p["version"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (e["name"].as_str().unwrap().to_owned(), packages)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn build_requirements_the_community_pins_lack_are_resolved_into_the_build_lock() {
+    // commitizen's sdist and the project need uv_build (not a community
+    // pin); legacy-helper needs setuptools<60 (the pin is newer), and its
+    // backend asks at build time for cffi (setup_requires).
+    let (project, store) = project("app-build-lock", "uv/build-requirements");
+    let lock = project.join("lock2build.build.lock");
+    assert!(!lock.exists());
+    let out = app(&project, &store, &["--json", "--no-binary", "commitizen"]);
+    let first = report(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("legacy-helper 1.0: its build backend asks at build time for cffi>=1.0; resolved, building again"),
+        "{err}"
+    );
+    for label in [
+        "buildreq-app 0.1.0",
+        "commitizen 4.19.3",
+        "legacy-helper 1.0",
+    ] {
+        assert!(err.contains(&format!("built {label}")), "{err}");
+    }
+    assert!(
+        strings(&first["notes"])
+            .iter()
+            .any(|n| n.contains("lock2build.build.lock: commit it")),
+        "{first}"
+    );
+    let entries = build_lock_entries(&lock);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["buildreq-app", "commitizen", "legacy-helper"]);
+    for (name, packages) in &entries {
+        let has = |prefix: &str| packages.iter().any(|p| p.starts_with(prefix));
+        match name.as_str() {
+            "legacy-helper" => {
+                let setuptools = packages
+                    .iter()
+                    .find(|p| p.starts_with("setuptools "))
+                    .unwrap();
+                let major: u32 = setuptools[11..].split('.').next().unwrap().parse().unwrap();
+                assert!(major < 60, "{packages:?}");
+                // And cffi (asked for at build time) with its dependency.
+                for name in ["wheel ", "packaging ", "cffi ", "pycparser "] {
+                    assert!(has(name), "{packages:?}");
+                }
+            }
+            _ => assert!(has("uv-build 0.") && has("packaging "), "{packages:?}"),
+        }
+    }
+    // The app runs; legacy-helper's metadata is old setuptools' (2.1:
+    // today's setuptools writes 2.2 and later).
+    let out = run(&mut Command::new(project.join("result/bin/buildreq-app")));
+    assert_eq!(
+        out,
+        "commitizen 4.19.3\nlegacy-helper hello from legacy-helper 2.1\n"
+    );
+
+    // Committed, the lock makes the build offline, unchanged, nothing rebuilt.
+    let before = std::fs::read(&lock).unwrap();
+    let again = report(&app(
+        &project,
+        &store,
+        &[
+            "--json",
+            "--no-binary",
+            "commitizen",
+            "--locked",
+            "--offline",
+        ],
+    ));
+    assert_eq!(strings(&again["built"]), Vec::<String>::new(), "{again}");
+    assert_eq!(std::fs::read(&lock).unwrap(), before);
+
+    // Without it, --locked refuses to resolve, naming each source build.
+    std::fs::remove_file(&lock).unwrap();
+    let out = app(&project, &store, &["--no-binary", "commitizen", "--locked"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("lock2build.build.lock lacks the build requirements"),
+        "{err}"
+    );
+    assert!(err.contains("--locked forbids changing it"), "{err}");
+    assert!(
+        err.contains("legacy-helper 1.0: packaging, setuptools<60, wheel"),
+        "{err}"
+    );
+    assert!(
+        err.contains("commitizen 4.19.3: packaging, uv_build >= 0.9.17, < 0.14"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+}
+
+#[test]
+fn an_unresolvable_build_requirement_names_the_sdist_the_requirement_and_the_index() {
+    let (project, store) = project("app-build-unresolvable", "uv/build-requirements");
+    let manifest = project.join("legacy/pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("setuptools<60", "setuptools>=999")).unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("legacy-helper 1.0: its build requirements cannot be resolved from the index https://pypi.org/simple: packaging, setuptools>=999, wheel"),
+        "{err}"
+    );
+    // uv's explanation names the requirement.
+    assert!(err.contains("setuptools>=999"), "{err}");
+    assert!(!project.join("lock2build.build.lock").exists());
+    assert!(std::fs::read_dir(store.join("outputs"))
+        .map(|d| d
+            .filter_map(|e| e.ok())
+            .all(|e| !e.file_name().to_string_lossy().contains("legacy")))
+        .unwrap_or(true));
+}
+
+/// The commit `fixtures/git/make-repo.sh` makes (fixed author and dates),
+/// which the git fixtures' locks pin.
+const MONO_COMMIT: &str = "e2926af1a6eb81fb2ffc3bc46adddbe3e9ad309c";
+
+/// Makes the fixtures' git repository at `dest` with the fixture script.
+fn make_mono_repo(dest: &Path) {
+    let out = run(Command::new("sh")
+        .arg(fixture("git/make-repo.sh"))
+        .arg(dest));
+    assert_eq!(
+        out.trim(),
+        MONO_COMMIT,
+        "the fixture repository's commit changed"
+    );
+}
+
+/// Replaces `from` by `to` in the file `path`.
+fn rewrite(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{} does not name {from}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn git_packages_of_uv_and_poetry_locks_are_built_from_the_locked_commit_by_their_backends() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    make_mono_repo(&server.root().join("mono"));
+    let expected = "hello from gitroot (git, top directory)\nhello from gitsub (git, sub/gitsub)\n";
+
+    // uv.lock: file:// (uv locks no git:// URL), the repository moved here.
+    let (uv_project, store) = project("app-git-uv", "uv/git-packages");
+    let repo_url = format!("file://{}", server.root().join("mono").display());
+    rewrite(
+        &uv_project.join("uv.lock"),
+        "file:///tmp/lock2build-git-fixtures/mono",
+        &repo_url,
+    );
+    let first = report(&app(&uv_project, &store, &["--json"]));
+    for label in ["gitroot 0.1.0", "gitsub 0.2.0", "gitapp 0.1.0"] {
+        assert!(built(&first).contains(&label.to_string()), "{first}");
+    }
+    let out = run(&mut Command::new(uv_project.join("result/bin/gitapp")));
+    assert_eq!(out, expected);
+    // gitsub's uv_build is not a community pin: its entry names the commit.
+    let lock = std::fs::read_to_string(uv_project.join("lock2build.build.lock")).unwrap();
+    assert!(
+        lock.contains(&format!(
+            "source = \"git+{repo_url}@{MONO_COMMIT}#subdirectory=sub/gitsub\""
+        )),
+        "{lock}"
+    );
+
+    // poetry.lock: git:// from `git daemon`, same store: the checkouts and
+    // the packages built from them are reused, only the app is new.
+    let (poetry_project, _) = project("app-git-poetry", "poetry/git-packages");
+    rewrite(
+        &poetry_project.join("poetry.lock"),
+        "git://127.0.0.1:9418/mono",
+        &server.url("mono"),
+    );
+    let json = report(&app(&poetry_project, &store, &["--json"]));
+    let built_now = built(&json);
+    assert!(built_now.contains(&"gitapp 0.1.0".to_string()), "{json}");
+    assert!(!built_now.contains(&"gitsub 0.2.0".to_string()), "{json}");
+    let out = run(&mut Command::new(poetry_project.join("result/bin/gitapp")));
+    assert_eq!(out, expected);
+
+    // With the checkouts in the store and the build lock written: offline,
+    // locked, nothing to do.
+    let again = report(&app(
+        &poetry_project,
+        &store,
+        &["--json", "--offline", "--locked"],
+    ));
+    assert_eq!(built(&again), Vec::<String>::new(), "{again}");
+
+    // A lock naming a commit the repository lacks is refused, naming it.
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    rewrite(&poetry_project.join("poetry.lock"), MONO_COMMIT, missing);
+    let out = app(&poetry_project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(missing) && err.contains(&server.url("mono")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_optional_library_is_named_as_a_disabled_feature_not_a_refusal() {
+    // commitizen built from its sdist with a project override naming a
+    // library no machine has: optional, the build goes on and says so.
+    let (project, store) = project("app-optional-native", "uv/build-requirements");
+    std::fs::write(
+        project.join("lock2build.toml"),
+        r#"[overrides.pypi.commitizen]
+native = ["lock2build-absent"]
+optional = ["lock2build-absent"]
+
+[overrides.providers.native.lock2build-absent]
+description = "a library no machine has (lock2build test)"
+pkg-config = ["lock2build-absent-test-module"]
+debian = ["lock2build-absent-dev"]
+nixpkgs = ["lock2build-absent"]
+"#,
+    )
+    .unwrap();
+    let json = report(&app(
+        &project,
+        &store,
+        &["--json", "--no-binary", "commitizen"],
+    ));
+    assert!(
+        built(&json).contains(&"commitizen 4.19.3".to_string()),
+        "{json}"
+    );
+    let notes = strings(&json["notes"]);
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "commitizen 4.19.3 is built without its optional lock2build-absent (disabled features: this machine lacks them); `apt-get install"
+        ) && n.contains("lock2build-absent-dev")),
+        "{notes:?}"
+    );
+
+    // Not optional, the same library stops the build before anything is fetched.
+    let text = std::fs::read_to_string(project.join("lock2build.toml")).unwrap();
+    std::fs::write(
+        project.join("lock2build.toml"),
+        text.replace("optional = [\"lock2build-absent\"]\n", ""),
+    )
+    .unwrap();
+    let out = app(&project, &store, &["--no-binary", "commitizen"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("native libraries or tools this machine lacks: lock2build-absent"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lock_whose_requires_python_excludes_the_interpreter_is_refused_naming_both() {
+    let (project, store) = project("app-requires-python", "uv/backend-flit");
+    // As if locked with `requires-python = ">=3.12"` (the interpreter is 3.11).
+    rewrite(
+        &project.join("uv.lock"),
+        "requires-python = \">=3.8\"",
+        "requires-python = \">=3.12\"",
+    );
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("uv.lock: the lock is for Python `>=3.12` (requires-python), but /"),
+        "{err}"
+    );
+    assert!(err.contains(" is Python 3.11"), "{err}");
+    assert!(!project.join("result").exists());
+}

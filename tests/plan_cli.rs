@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 
 fn plan_json(dir: &std::path::Path, extra: &[&str]) -> Value {
     let store = tempdir("store");
@@ -492,6 +493,124 @@ fn sparse_registry_crates_get_their_url_from_config_json() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn a_lock_for_another_python_range_is_refused_naming_the_range_and_the_python() {
+    // uv.lock `requires-python = ">=3.9"`; poetry.lock `python-versions = "^3.9"`.
+    for (fixture_rel, lockfile, range) in [
+        ("uv/project", "uv.lock", ">=3.9"),
+        ("poetry/lock-2.0", "poetry.lock", ">=3.9,<4.0"),
+    ] {
+        let out = lock2build(
+            &[
+                "plan",
+                fixture(fixture_rel).to_str().unwrap(),
+                "--python-version",
+                "3.8.10",
+                "--os",
+                "linux",
+                "--arch",
+                "x86_64",
+            ],
+            &shared_cache(),
+            &tempdir("store"),
+        );
+        assert!(!out.status.success(), "{fixture_rel}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{lockfile}: the lock is for Python `{range}` (requires-python), but the target is Python 3.8.10"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("--python PATH"), "{err}");
+    }
+    // In the range: planned.
+    plan_with_target(
+        &fixture("uv/project"),
+        &[
+            "--python-version",
+            "3.9.18",
+            "--os",
+            "linux",
+            "--arch",
+            "x86_64",
+        ],
+    );
+}
+
+/// A PEP 691 page for the files of `lock`'s pyyaml, less `leave_out`.
+fn pyyaml_page(base: &str, lock: &Path, leave_out: &str) -> String {
+    let doc: toml::Table = toml::from_str(&std::fs::read_to_string(lock).unwrap()).unwrap();
+    let files: Vec<Value> = doc["package"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let name = f["file"].as_str().unwrap();
+            let sha = f["hash"].as_str().unwrap().strip_prefix("sha256:").unwrap();
+            serde_json::json!({"filename": name, "url": format!("{base}/files/{name}"), "hashes": {"sha256": sha}})
+        })
+        .filter(|f| f["filename"] != leave_out)
+        .collect();
+    serde_json::json!({"meta": {"api-version": "1.0"}, "name": "pyyaml", "files": files})
+        .to_string()
+}
+
+#[test]
+fn a_locked_file_the_index_no_longer_lists_fails_the_plan_only_when_chosen() {
+    // poetry.lock lists all 73 files of pyyaml 6.0.3; the index has
+    // deleted one (as PyPI projects do: poetry2nix's triton case).
+    let chosen = "pyyaml-6.0.3-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl";
+    let other = "pyyaml-6.0.3-cp311-cp311-win_amd64.whl";
+    for (leave_out, fails) in [(other, false), (chosen, true)] {
+        let server = Server::start();
+        let dir = tempdir("unlisted");
+        copy_dir(&fixture("poetry/many-wheels"), &dir);
+        let lock = dir.join("poetry.lock");
+        let text = std::fs::read_to_string(&lock).unwrap();
+        assert!(text.contains(leave_out));
+        std::fs::write(
+            &lock,
+            text.replace(
+                "url = \"https://pypi.org/simple\"",
+                &format!("url = \"{}/simple\"", server.base),
+            ),
+        )
+        .unwrap();
+        server.route(
+            "/simple/pyyaml/",
+            "application/vnd.pypi.simple.v1+json",
+            pyyaml_page(&server.base, &lock, leave_out),
+        );
+        let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
+        args.extend_from_slice(TARGET);
+        let out = lock2build(&args, &tempdir("cache"), &tempdir("store"));
+        let err = stderr(&out);
+        if fails {
+            assert!(!out.status.success());
+            assert!(
+                err.contains(&format!(
+                    "poetry.lock: pyyaml 6.0.3: the index does not list the locked file {chosen}"
+                )),
+                "{err}"
+            );
+        } else {
+            assert!(out.status.success(), "{err}");
+            let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let pyyaml = plan["packages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "pyyaml")
+                .unwrap();
+            assert_eq!(
+                pyyaml["artifact"]["url"],
+                format!("{}/files/{chosen}", server.base)
+            );
+        }
+    }
 }
 
 #[test]

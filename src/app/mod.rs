@@ -15,6 +15,7 @@
 //! `lock2build_plan::pick` chooses (`--lockfile`, else the richest lock of
 //! the project's top directory, `--ecosystem` when there are several).
 
+mod build_requirements;
 mod cargo_vendor;
 mod node;
 mod python;
@@ -70,7 +71,8 @@ pub struct AppOptions {
     /// scripts run with their override; crates are always built).
     pub from_source: Vec<String>,
     /// `--locked`: a lock that no longer matches its manifest is an error
-    /// (else a warning).
+    /// (else a warning), and the build lock (lock2build.build.lock) is not
+    /// changed: build requirements it lacks are an error.
     pub locked: bool,
 }
 
@@ -496,6 +498,8 @@ const NOT_SOURCE: &[&str] = &[
     ".ruff_cache",
     ".lock2build",
     "result",
+    // lock2build's own record of the build requirements, not a source.
+    lock2build_plan::build_lock::BUILD_LOCK_FILE,
 ];
 
 pub(crate) fn skipped(name: &str) -> bool {

@@ -8,6 +8,7 @@
 //! build-env the pinned build systems, composed              ← their wheel nodes
 //! sdist     an sdist built in the sandbox, then installed   ← the sdist's hash, build-env, overrides, python, cc
 //! project   the project's own tree, built the same way      ← the tree's hash, build-env, python, cc
+//! git       a git package's checkout (or its subdirectory)  ← commit, git tree, build-env, python, cc
 //! env       the app's environment (`result`)                ← every node above it, the script selection
 //! ```
 //!
@@ -17,6 +18,7 @@
 //! and builds then run in parallel, a node at a time each. A build's log is
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
+use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
@@ -74,6 +76,8 @@ struct Job {
     /// The Rust crates its build compiles (an extension built by maturin
     /// or setuptools-rust from the Cargo.lock it ships).
     rust: Option<RustDeps>,
+    /// A source build's build requirements.
+    requirements: Option<SourceBuild>,
 }
 
 /// What a source build with Rust code gets: its Cargo.lock's crates as a
@@ -105,6 +109,7 @@ impl Job {
             recipe,
             env,
             rust: None,
+            requirements: None,
         })
     }
 }
@@ -115,9 +120,79 @@ struct Toolchains {
     cc: Option<ToolchainId>,
 }
 
-/// Builds the Python app of `options.dir`.
-/// Builds the Python project `project` of `plan`.
+/// Builds the Python project `project` of `plan`. A backend that asks at
+/// build time for requirements its environment lacks gets them resolved
+/// into the build lock, and the build runs again (what was built is kept).
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
+    let mut notes = Vec::new();
+    let mut built = Vec::new();
+    let mut last_asked: Vec<(String, Vec<String>)> = Vec::new();
+    loop {
+        let asked = match build_once(options, plan.clone(), project) {
+            Ok(mut report) => {
+                report.notes.extend(notes);
+                built.append(&mut report.built);
+                report.built = built;
+                return Ok(report);
+            }
+            Err(e) => e.downcast::<AskedAtBuildTime>()?,
+        };
+        built.extend(asked.1.iter().cloned());
+        let now: Vec<(String, Vec<String>)> = asked
+            .0
+            .iter()
+            .map(|(b, more)| (format!("{} {}", b.name, b.version), more.clone()))
+            .collect();
+        if now == last_asked {
+            bail!(
+                "{}: the build backend still asks for requirements it lacks after they were resolved and installed: {}\n  help: its backend checks for something other than the installed distributions; see its build log",
+                now.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
+                now.iter().flat_map(|(_, r)| r.iter().map(String::as_str)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        notes.extend(record_asked(options, &plan, project, &asked)?);
+        for (label, more) in &now {
+            if options.progress {
+                eprintln!(
+                    "{label}: its build backend asks at build time for {}; resolved, building again",
+                    more.join(", ")
+                );
+            }
+        }
+        last_asked = now;
+    }
+}
+
+/// Resolves what the backends of `asked` asked for at build time into the
+/// build lock (refused under `--locked`).
+fn record_asked(
+    options: &AppOptions,
+    plan: &Plan,
+    project: usize,
+    asked: &AskedAtBuildTime,
+) -> Result<Vec<String>> {
+    let lock_dir = std::path::absolute(&options.dir)?.join(
+        plan.projects[project]
+            .lockfile
+            .parent()
+            .unwrap_or(Path::new("")),
+    );
+    let nodes: Vec<&Node> = plan
+        .packages
+        .iter()
+        .filter(|n| n.project == project)
+        .collect();
+    let (pins, path) = build_systems_plan(&options.plan)?;
+    let mut requirements = BuildRequirements::new(pins, path, &lock_dir, &nodes, options.locked)?;
+    for (build, _) in &asked.0 {
+        requirements.record(build, &options.plan)?;
+    }
+    requirements.finish()
+}
+
+/// One build of the project; [`AskedAtBuildTime`] when backends asked for
+/// more than their environments have.
+fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
     let say = |line: String| {
         if options.progress {
@@ -157,6 +232,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     for node in &nodes {
         match (&node.source, &node.artifact) {
             (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
+            (Source::Git { .. }, Some(a)) if a.kind == ArtifactKind::Git => {
+                source_builds.push(node)
+            }
             (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
             (Source::Directory { editable, .. }, None) => {
                 if *editable {
@@ -186,10 +264,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     // Native needs first: one error naming all that is missing.
     if !source_builds.is_empty() {
-        check_native(&source_builds, &db, &python)?;
+        notes.extend(check_native(&source_builds, &db, &python)?);
     }
 
     let store = open_store()?;
+    let checkouts = git_checkouts(&plan, &source_builds, &store, options)?;
     let toolchains = Toolchains {
         python: ToolchainId::probe(&python.executable)?,
         cc: if source_builds.is_empty() {
@@ -255,20 +334,76 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // (its `[build-system] requires` and the override's `build-requires`,
     // with their dependencies). Every unpinned requirement is named before
     // anything is built.
-    let build_systems = if source_builds.is_empty() {
+    let mut requirements = if source_builds.is_empty() {
         None
     } else {
-        Some(build_systems_plan(&options.plan)?)
+        let (pins, path) = build_systems_plan(&options.plan)?;
+        Some(BuildRequirements::new(
+            pins,
+            path,
+            &lock_dir,
+            &nodes,
+            options.locked,
+        )?)
     };
     let mut work_dirs = Vec::new();
     let mut prepared = Vec::new();
-    let mut unpinned = Vec::new();
     let mut cargo_requests: Vec<lock2build_fetch::FetchRequest> = Vec::new();
     let mut rust_toolchain: Option<RustToolchain> = None;
-    if let Some(bs) = &build_systems {
+    if let Some(reqs) = &mut requirements {
         for node in &source_builds {
             let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+            // What a source build's node covers: the recipe, whether it is
+            // sandboxed, what is built (`what`), the override's knobs.
+            let identity_of =
+                |recipe: &str, what: serde_json::Value| -> Result<serde_json::Value> {
+                    let mut identity = serde_json::json!({
+                        "recipe": recipe,
+                        "sandboxed": options.sandbox.is_sandboxed(),
+                    });
+                    for (key, value) in what.as_object().into_iter().flatten() {
+                        identity[key] = value.clone();
+                    }
+                    identity["env"] = serde_json::json!(overrides.env);
+                    identity["patches"] = serde_json::json!(patch_hashes(&overrides.patches)?);
+                    identity["native"] =
+                        serde_json::json!(native_versions(db.providers(), &overrides.native));
+                    Ok(identity)
+                };
             let (recipe, mut identity, tree) = match &node.artifact {
+                Some(a) if a.kind == ArtifactKind::Git => {
+                    let Source::Git {
+                        url,
+                        commit,
+                        subdirectory,
+                        ..
+                    } = &node.source
+                    else {
+                        bail!("internal: {} has no git source", node.name)
+                    };
+                    let checkout = checkouts
+                        .get(&node.id)
+                        .ok_or_else(|| anyhow!("internal: {} was not checked out", node.name))?;
+                    let dir = checkout
+                        .subdir(subdirectory.as_deref())
+                        .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
+                    let identity = identity_of(
+                        "python-git/1",
+                        serde_json::json!({
+                            "commit": commit,
+                            "tree": checkout.tree,
+                            "subdirectory": subdirectory,
+                        }),
+                    )?;
+                    (
+                        Recipe::Project {
+                            dir: dir.clone(),
+                            overrides: overrides.clone(),
+                        },
+                        identity,
+                        dir,
+                    )
+                }
                 Some(a) => {
                     let filename = a
                         .filename
@@ -289,15 +424,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         .with_context(|| format!("unpacking {filename}"))?;
                     let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
                     work_dirs.push(work);
-                    let identity = serde_json::json!({
-                        "recipe": "python-sdist/1",
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                        "sdist": filename,
-                        "integrity": a.integrity,
-                        "env": overrides.env,
-                        "patches": patch_hashes(&overrides.patches)?,
-                        "native": native_versions(db.providers(), &overrides.native),
-                    });
+                    let identity = identity_of(
+                        "python-sdist/1",
+                        serde_json::json!({"sdist": filename, "integrity": a.integrity}),
+                    )?;
                     (
                         Recipe::Sdist {
                             source: source.clone(),
@@ -312,14 +442,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         bail!("internal: {} has no directory source", node.name)
                     };
                     let dir = lock_dir.join(path);
-                    let identity = serde_json::json!({
-                        "recipe": "python-project/1",
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                        "tree": tree_hash(&dir)?,
-                        "env": overrides.env,
-                        "patches": patch_hashes(&overrides.patches)?,
-                        "native": native_versions(db.providers(), &overrides.native),
-                    });
+                    let identity = identity_of(
+                        "python-project/1",
+                        serde_json::json!({"tree": tree_hash(&dir)?}),
+                    )?;
                     (
                         Recipe::Project {
                             dir: dir.clone(),
@@ -356,24 +482,15 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 .chain(&overrides.build_requires)
                 .cloned()
                 .collect();
-            let (closure, missing) = pin_closure(bs, &requires);
-            if !missing.is_empty() {
-                unpinned.push(format!(
-                    "  {} {}: {}",
-                    node.name,
-                    node.version,
-                    missing.join(", ")
-                ));
-            }
-            prepared.push((*node, recipe, identity, closure, rust));
+            let build = SourceBuild::new(node, requires);
+            let closure = reqs.closure(&build, &options.plan)?;
+            prepared.push((*node, recipe, identity, closure, rust, build));
         }
     }
-    if !unpinned.is_empty() {
-        bail!(
-            "these source builds need build requirements that are not pinned (builds have no network):\n{}\n  help: add them to overrides/pypi/build-systems/requirements.in and run refresh.sh there",
-            unpinned.join("\n")
-        );
+    if let Some(reqs) = &requirements {
+        notes.extend(reqs.finish()?);
     }
+    let build_systems = requirements.map(|r| r.pins);
 
     // The build systems' wheels, fetched in a second pass.
     let needed_pins: BTreeSet<&str> = prepared
@@ -488,7 +605,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
         .chain(toolchains.cc.clone())
         .collect();
-    for (node, recipe, identity, closure, rust) in prepared {
+    for (node, recipe, identity, closure, rust, build) in prepared {
         let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
             Some(i) => i,
             None => {
@@ -547,6 +664,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             Some(env_index),
         )?;
         job.rust = rust;
+        job.requirements = Some(build);
         source_jobs.push(job);
     }
     let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
@@ -555,8 +673,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             say(format!("building {} from source…", job.label));
         }
     }
+    let mut asked = Vec::new();
+    let mut failed = None;
+    let mut made_sources = Vec::new();
     for (job, result) in run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs)) {
-        let made = result?;
+        match result {
+            Ok(made) => made_sources.push((job, made)),
+            Err(e) => match e.downcast::<AskedAtBuildTime>() {
+                Ok(more) => asked.extend(more.0),
+                Err(e) => failed = failed.or(Some(e)),
+            },
+        }
+    }
+    for (job, made) in made_sources {
         logs.insert(job.label.clone(), ctx.log_path(&job.id));
         if made.built {
             say(format!("  built {}", job.label));
@@ -565,6 +694,12 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             reused += 1;
         }
         outputs.insert(job.id.clone(), made.path);
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !asked.is_empty() {
+        return Err(AskedAtBuildTime(asked, built).into());
     }
 
     // The app's environment.
@@ -654,6 +789,44 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     })
 }
 
+/// The checkouts of the git sources among `builds` (fetched by their
+/// locked commit, verified; none needed when the store has them), by
+/// node id.
+fn git_checkouts(
+    plan: &Plan,
+    builds: &[&Node],
+    store: &Store,
+    options: &AppOptions,
+) -> Result<BTreeMap<String, lock2build_git::Checkout>> {
+    let git_options = lock2build_git::GitOptions {
+        offline: options.fetch.offline,
+        progress: options.progress,
+        mirrors: options.fetch.mirrors.clone(),
+    };
+    let mut found = BTreeMap::new();
+    for (id, spec) in crate::fetch_plan::git_specs(plan)? {
+        if builds.iter().any(|n| n.id == id) {
+            let checkout =
+                lock2build_git::checkout(store, &spec, &git_options).map_err(|e| anyhow!("{e}"))?;
+            found.insert(id, checkout);
+        }
+    }
+    Ok(found)
+}
+
+/// What a build's backend asked for at build time that its environment
+/// lacks, if that is why it failed.
+fn asked_at_build_time(error: &anyhow::Error) -> Option<&[String]> {
+    error.chain().find_map(
+        |c| match c.downcast_ref::<lock2build_python::PythonError>() {
+            Some(lock2build_python::PythonError::MissingBuildRequirements {
+                requirements, ..
+            }) => Some(requirements.as_slice()),
+            _ => None,
+        },
+    )
+}
+
 /// The plan's Python must be the interpreter's (`--python-version` without
 /// `--python` would select wheels it cannot import).
 fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
@@ -670,7 +843,7 @@ fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
 }
 
 /// The plan of the pinned build systems, for the same target.
-fn build_systems_plan(options: &PlanOptions) -> Result<Plan> {
+fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
     let path = build_systems_requirements().ok_or_else(|| {
         anyhow!(
             "the community overrides database (with pypi/build-systems/requirements.txt) was not found\n  help: set LOCK2BUILD_OVERRIDES to the `overrides/` directory of a lock2build checkout"
@@ -679,70 +852,23 @@ fn build_systems_plan(options: &PlanOptions) -> Result<Plan> {
     let lock = FoundLock {
         kind: LockKind::Requirements,
         display: path.clone(),
-        path,
+        path: path.clone(),
     };
     let options = PlanOptions {
         select: Default::default(),
         ..options.clone()
     };
-    Ok(plan::plan_lockfiles(&[lock], &options)
+    let plan = plan::plan_lockfiles(&[lock], &options)
         .context("planning the pinned build systems")?
-        .plan)
-}
-
-/// The pinned build systems (node ids of `bs`) that `requires` need, with
-/// their dependencies, and the requirements no pin satisfies. Backends
-/// that ask for more at build time get it too: setuptools `wheel`,
-/// meson-python `ninja`, scikit-build-core `cmake` and `ninja`; the front
-/// end itself uses `packaging`.
-fn pin_closure(bs: &Plan, requires: &[String]) -> (BTreeSet<String>, Vec<String>) {
-    let by_name: BTreeMap<String, &Node> = bs
-        .packages
-        .iter()
-        .filter(|n| !n.root)
-        .map(|n| (normalize(&n.name), n))
-        .collect();
-    let mut names: Vec<String> = vec!["packaging".into()];
-    let mut missing = Vec::new();
-    for req in requires {
-        let name = normalize(requirement_name(req.trim()));
-        if by_name.contains_key(&name) {
-            names.push(name);
-        } else if !req.contains(';') {
-            // A requirement under a marker is left to the front end, which
-            // evaluates it and stops if it applies and is missing.
-            missing.push(format!("`{req}`"));
-        }
-    }
-    for (backend, extra) in [
-        ("setuptools", &["wheel"][..]),
-        ("meson-python", &["ninja"]),
-        ("scikit-build-core", &["cmake", "ninja"]),
-    ] {
-        if names.iter().any(|n| n == backend) {
-            names.extend(extra.iter().map(|e| e.to_string()));
-        }
-    }
-    let mut closure = BTreeSet::new();
-    let mut stack: Vec<&Node> = names
-        .iter()
-        .filter_map(|n| by_name.get(n).copied())
-        .collect();
-    while let Some(node) = stack.pop() {
-        if closure.insert(node.id.clone()) {
-            stack.extend(
-                bs.packages
-                    .iter()
-                    .filter(|n| node.dependencies.contains(&n.id)),
-            );
-        }
-    }
-    (closure, missing)
+        .plan;
+    Ok((plan, path))
 }
 
 /// The host check of every native library and tool the source builds
 /// need, and of the interpreter's headers when something compiles C.
-fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<()> {
+/// Returns the notes naming the optional libraries (features) that are
+/// missing, which the builds go without.
+fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<Vec<String>> {
     let sdists: Vec<&Node> = nodes
         .iter()
         .copied()
@@ -759,7 +885,36 @@ fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<(
         python.include.display()
     );
     let extra = (compiles && !python.has_headers()).then_some(("libpython3", headers.as_str()));
-    require_native(&sdists, db, "the source builds", Ecosystem::Pypi, extra)
+    require_native(&sdists, db, "the source builds", Ecosystem::Pypi, extra)?;
+    Ok(optional_missing(&sdists, db))
+}
+
+/// For each source build whose optional native libraries the host lacks:
+/// a note naming them as disabled features, and how to enable them.
+fn optional_missing(nodes: &[&Node], db: &Database) -> Vec<String> {
+    let mut notes = Vec::new();
+    for node in nodes {
+        let resolved = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+        if resolved.optional.is_empty() {
+            continue;
+        }
+        let missing = lock2build_overrides::host_check(db.providers(), &resolved.optional).missing;
+        if missing.is_empty() {
+            continue;
+        }
+        let manager = lock2build_overrides::PackageManager::detect()
+            .unwrap_or(lock2build_overrides::PackageManager::Debian);
+        let enable = lock2build_overrides::install_command(db.providers(), &missing, manager)
+            .map(|cmd| format!("; `{cmd}` and a rebuild enable them"))
+            .unwrap_or_default();
+        notes.push(format!(
+            "{} {} is built without its optional {} (disabled features: this machine lacks them){enable}",
+            node.name,
+            node.version,
+            missing.join(", ")
+        ));
+    }
+    notes
 }
 
 /// The Rust crates a source tree's Cargo.lock files pin (maturin and
@@ -847,13 +1002,6 @@ fn cargo_locks(dir: &Path, depth: usize) -> Vec<PathBuf> {
         found.extend(cargo_locks(&sub, depth + 1));
     }
     found
-}
-
-fn requirement_name(req: &str) -> &str {
-    let end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
-    &req[..end]
 }
 
 fn normalize(name: &str) -> String {
@@ -966,7 +1114,17 @@ impl BuildContext<'_> {
                 install_wheel(&wheel, &out.building, self.python)?;
                 Ok(())
             });
-        result.map_err(|e| self.failure(job, &log, e.into()))
+        result.map_err(|e| {
+            let error: anyhow::Error = e.into();
+            match (asked_at_build_time(&error), &job.requirements) {
+                (Some(asked), Some(build)) => {
+                    let mut build = build.clone();
+                    build.requires.extend(asked.iter().cloned());
+                    anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())], Vec::new()))
+                }
+                _ => self.failure(job, &log, error),
+            }
+        })
     }
 
     /// A failed build: the package, the log's last lines and path, and the

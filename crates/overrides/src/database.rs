@@ -57,6 +57,8 @@ pub struct Entry {
     pub range: VersionRange,
     /// Native library ids.
     pub native: Vec<String>,
+    /// Of `native`, the optional features (missing: built without them).
+    pub optional: Vec<String>,
     /// Tool ids.
     pub tools: Vec<String>,
     /// PEP 508 build requirements (PyPI).
@@ -92,6 +94,9 @@ pub struct Contribution {
 pub struct Resolved {
     /// Native library ids.
     pub native: Vec<String>,
+    /// Of `native`, the optional features: a missing one is built without,
+    /// and named, not a refusal.
+    pub optional: Vec<String>,
     /// Tool ids.
     pub tools: Vec<String>,
     /// PEP 508 build requirements (PyPI source builds).
@@ -111,6 +116,11 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The native libraries the build cannot do without.
+    pub fn required_native(&self) -> impl Iterator<Item = &String> {
+        self.native.iter().filter(|id| !self.optional.contains(id))
+    }
+
     /// Whether no entry applied.
     pub fn is_empty(&self) -> bool {
         self.provenance.is_empty() && self.notes.is_empty()
@@ -208,6 +218,14 @@ impl Database {
 }
 
 fn apply(resolved: &mut Resolved, entry: &Entry) {
+    if entry.replace.contains(&Field::Native) {
+        resolved.optional.clear();
+    }
+    for id in &entry.optional {
+        if !resolved.optional.contains(id) {
+            resolved.optional.push(id.clone());
+        }
+    }
     let replaces = |field| entry.replace.contains(&field);
     let mut contribute = |resolved: &mut Resolved, field: Field, values: Vec<String>| {
         if !values.is_empty() || replaces(field) {

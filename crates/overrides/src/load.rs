@@ -320,6 +320,19 @@ impl Loaded {
                 });
             }
         }
+        for id in &doc.optional {
+            if !doc.native.iter().any(|n| n.get_ref() == id.get_ref()) {
+                self.errors.push(
+                    error(
+                        id.span().start,
+                        "optional",
+                        format!("`{}` is not in this entry's `native`", id.get_ref()),
+                    )
+                    .with_help("list the optional library under `native` too: `optional` marks which of them the build can do without"),
+                );
+                ok = false;
+            }
+        }
         let mut build_requires = Vec::new();
         for requirement in &doc.build_requires {
             if cx.ecosystem != Ecosystem::Pypi {
@@ -419,6 +432,7 @@ impl Loaded {
             origin,
             range,
             native: doc.native.iter().map(|s| s.get_ref().clone()).collect(),
+            optional: doc.optional.iter().map(|s| s.get_ref().clone()).collect(),
             tools: doc.tools.iter().map(|s| s.get_ref().clone()).collect(),
             build_requires,
             env,
@@ -591,6 +605,8 @@ struct InlinePackageDoc {
     #[serde(default)]
     native: Vec<Spanned<String>>,
     #[serde(default)]
+    optional: Vec<Spanned<String>>,
+    #[serde(default)]
     tools: Vec<Spanned<String>>,
     #[serde(default)]
     build_requires: Vec<Spanned<String>>,
@@ -608,6 +624,7 @@ impl InlinePackageDoc {
     fn into_entries(self, name_offset: usize) -> Result<Vec<EntryDoc>, String> {
         let inline_used = self.versions.is_some()
             || !self.native.is_empty()
+            || !self.optional.is_empty()
             || !self.tools.is_empty()
             || !self.build_requires.is_empty()
             || !self.env.is_empty()
@@ -625,6 +642,7 @@ impl InlinePackageDoc {
                     .versions
                     .unwrap_or_else(|| Spanned::new(name_offset..name_offset, "*".to_owned())),
                 native: self.native,
+                optional: self.optional,
                 tools: self.tools,
                 build_requires: self.build_requires,
                 env: self.env,

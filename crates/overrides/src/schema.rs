@@ -6,7 +6,8 @@
 //! ```toml
 //! [[entry]]
 //! versions = ">=9"                     # required; "*" for every version
-//! native = ["libjpeg", "zlib"]         # ids of [native.*] in providers.toml
+//! native = ["libjpeg", "zlib", "lcms2"] # ids of [native.*] in providers.toml
+//! optional = ["lcms2"]                 # of those, optional features: missing is a note, not a refusal
 //! tools = ["pkg-config"]               # ids of [tool.*] in providers.toml
 //! build-requires = ["setuptools>=67"]  # PyPI only: PEP 508 requirements
 //! env = { FOO = "1" }                  # environment knobs for the build
@@ -56,6 +57,8 @@ pub(crate) struct EntryDoc {
     pub versions: Spanned<String>,
     #[serde(default)]
     pub native: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub optional: Vec<Spanned<String>>,
     #[serde(default)]
     pub tools: Vec<Spanned<String>>,
     #[serde(default)]

@@ -193,3 +193,38 @@ fn config_value_layers_work_without_lines() {
     );
     assert!(db.resolve(Ecosystem::Pypi, "lxml", "5.3.0").env.is_empty());
 }
+
+#[test]
+fn optional_libraries_are_of_native_and_not_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layer = tmp.path().join("layer");
+    write(
+        &layer.join("pypi/foo.toml"),
+        "[[entry]]\nversions = \"*\"\nnative = [\"libjpeg\", \"lcms2\"]\noptional = [\"lcms2\"]\n\n[[entry]]\nversions = \">=2\"\noptional = [\"libwebp\"]\n",
+    );
+    let errors = validate_layer(&layer, Some(&common::community_dir()));
+    let joined: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{joined:?}");
+    assert!(
+        joined[0].contains(
+            "foo.toml:8:13: `entry[2].optional`: `libwebp` is not in this entry's `native`"
+        ),
+        "{joined:?}"
+    );
+    let (db, _) = Database::load_lenient(&[
+        common::community_source(),
+        LayerSource::Dir {
+            kind: LayerKind::Project,
+            root: layer,
+        },
+    ]);
+    let foo = db.resolve(Ecosystem::Pypi, "foo", "1.0");
+    assert_eq!(foo.optional, ["lcms2"]);
+    assert_eq!(foo.required_native().collect::<Vec<_>>(), ["libjpeg"]);
+    // The community's Pillow: libjpeg and zlib required, the rest optional.
+    let pillow = db.resolve(Ecosystem::Pypi, "pillow", "11.0.0");
+    assert_eq!(
+        pillow.required_native().collect::<Vec<_>>(),
+        ["libjpeg", "zlib"]
+    );
+}

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod build_lock;
 pub mod cargo_registry;
 pub mod discover;
 pub mod pick;

@@ -234,8 +234,11 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
         check_requires_python(&graph, &options.target)?;
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
+        let mut unlisted = pyindex::Unlisted::new();
         match graph.ecosystem {
-            Ecosystem::Pypi => pyindex::resolve_urls(&mut graph, &included, &client)?,
+            Ecosystem::Pypi => {
+                unlisted = pyindex::resolve_urls_lenient(&mut graph, &included, &client)?
+            }
             Ecosystem::Crates => crate::cargo_registry::resolve_urls(
                 &mut graph,
                 &options.index.cache_dir,
@@ -258,7 +261,16 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
                 &ranking,
                 &options.select,
             ) {
-                Ok(a) => a.map(|a| plan_artifact(a, &package.source)),
+                Ok(a) => {
+                    // The chosen file must be on the index; others may be gone.
+                    let position =
+                        a.and_then(|a| package.artifacts.iter().position(|x| std::ptr::eq(x, a)));
+                    if let Some(message) = position.and_then(|p| unlisted.get(&(i, p))) {
+                        chosen_errors.push(message.clone());
+                        continue;
+                    }
+                    a.map(|a| plan_artifact(a, &package.source))
+                }
                 Err(e) => {
                     chosen_errors.push(format!(
                         "{}: {}\n  help: {}",
@@ -399,8 +411,12 @@ fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
     if fits {
         return Ok(());
     }
+    let interpreter = match &target.python.interpreter {
+        Some(path) => format!("{} is Python {version}", path.display()),
+        None => format!("the target is Python {version}"),
+    };
     Err(anyhow!(
-        "{}: this lock requires Python {spec}, and the target is Python {version}\n  help: build with an interpreter it allows (--python PATH), or re-lock for this one",
+        "{}: the lock is for Python `{spec}` (requires-python), but {interpreter}\n  help: use an interpreter in that range (--python PATH), pass --python-version with one, or re-lock for this one",
         graph.lockfile.display()
     ))
 }

@@ -10,8 +10,10 @@
 //! the page is fetched again only when a locked file is missing from the
 //! cached copy.
 //!
-//! A locked file the index does not list, or lists with another hash, is an
-//! error naming the package: nothing is guessed.
+//! A locked file the index lists with another hash is an error naming the
+//! package: nothing is guessed. One it does not list at all is an error
+//! too ([`resolve_urls`]), or, for the plan ([`resolve_urls_lenient`]),
+//! only when it is the artifact chosen for the target.
 
 use anyhow::{anyhow, Context, Result};
 use lock2build_model::{Artifact, ArtifactKind, Graph, Hash, HashAlgorithm, PackageIndex, Source};
@@ -262,13 +264,39 @@ fn file_matches(file: &IndexFile, locked: &[Hash]) -> Option<bool> {
     comparable.then_some(false)
 }
 
+/// Locked files the index no longer lists, by package and position in its
+/// artifacts: the message naming each (the artifact is kept, without URL).
+pub type Unlisted = BTreeMap<(PackageIndex, usize), String>;
+
 /// Fills in URLs (and, for requirements.txt, file names and kinds) of the
-/// given packages of `graph` from their index pages.
+/// given packages of `graph` from their index pages. A locked file the
+/// index does not list is an error.
 pub fn resolve_urls(
     graph: &mut Graph,
     packages: &[PackageIndex],
     client: &IndexClient,
 ) -> Result<()> {
+    let unlisted = resolve_urls_lenient(graph, packages, client)?;
+    if unlisted.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "{}",
+            unlisted.into_values().collect::<Vec<_>>().join("\n")
+        ))
+    }
+}
+
+/// As [`resolve_urls`], but a locked file the index no longer lists is
+/// kept without a URL and returned, so that only the artifact a plan
+/// chooses has to be there (a lock lists every wheel of a version; an
+/// index may have deleted some since).
+pub fn resolve_urls_lenient(
+    graph: &mut Graph,
+    packages: &[PackageIndex],
+    client: &IndexClient,
+) -> Result<Unlisted> {
+    let mut unlisted = Unlisted::new();
     let lockfile = graph.lockfile.display().to_string();
     let todo: Vec<PackageIndex> = packages
         .iter()
@@ -280,7 +308,7 @@ pub fn resolve_urls(
         })
         .collect();
     if todo.is_empty() {
-        return Ok(());
+        return Ok(unlisted);
     }
     // Fetch pages in parallel, bounded.
     let pages: Mutex<BTreeMap<PackageIndex, Result<Vec<IndexFile>>>> = Mutex::new(BTreeMap::new());
@@ -331,7 +359,7 @@ pub fn resolve_urls(
         };
         let lookup = PageLookup::new(&files);
         let mut resolved = Vec::new();
-        for artifact in &package.artifacts {
+        for (position, artifact) in package.artifacts.iter().enumerate() {
             if artifact.url.is_some() {
                 resolved.push(artifact.clone());
                 continue;
@@ -351,21 +379,24 @@ pub fn resolve_urls(
                     artifact.filename.as_deref().unwrap_or("the file"),
                     artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
                 )),
-                None => errors.push(format!(
-                    "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or point --index-url at a mirror that still has it",
-                    package.name,
-                    package.version,
-                    match &artifact.filename {
-                        Some(f) => f.clone(),
-                        None => artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" / "),
-                    }
-                )),
+                None => {
+                    unlisted.insert((index, position), format!(
+                        "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or point --index-url at a mirror that still has it",
+                        package.name,
+                        package.version,
+                        match &artifact.filename {
+                            Some(f) => f.clone(),
+                            None => artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(" / "),
+                        }
+                    ));
+                    resolved.push(artifact.clone());
+                }
             }
         }
         package.artifacts = resolved;
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(unlisted)
     } else {
         Err(anyhow!("{}", errors.join("\n")))
     }

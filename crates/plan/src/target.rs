@@ -523,7 +523,7 @@ fn host_libc() -> Libc {
     Libc::Glibc { version: (2, 17) }
 }
 
-fn which(program: &Path) -> Option<PathBuf> {
+pub(crate) fn which(program: &Path) -> Option<PathBuf> {
     if program.components().count() > 1 {
         return std::fs::canonicalize(program).ok();
     }

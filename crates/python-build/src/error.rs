@@ -49,6 +49,15 @@ pub enum PythonError {
         /// Why, with what to do next.
         reason: String,
     },
+    /// The backend asked at build time (`get_requires_for_build_wheel`)
+    /// for requirements the build environment lacks.
+    #[error("cannot build `{}`: its build backend asks at build time for {}, which its build environment lacks (the build has no network)", project.display(), requirements.join(", "))]
+    MissingBuildRequirements {
+        /// The project (source tree) directory.
+        project: PathBuf,
+        /// What the backend asked for and is not installed.
+        requirements: Vec<String>,
+    },
     /// The sandbox could not run the build.
     #[error(transparent)]
     Sandbox(#[from] lock2build_sandbox::SandboxError),

@@ -22,7 +22,10 @@ mod wheel;
 
 pub use env::{compose_env, ComposedEnv, ScriptSelection, ENV_PTH};
 pub use error::{PythonError, Result};
-pub use pep517::{build_wheel, BuildSystem, WheelBuild, FRONTEND, MISSING_BUILD_REQUIREMENT};
+pub use pep517::{
+    build_wheel, BuildSystem, WheelBuild, FRONTEND, MISSING_BUILD_REQUIREMENT,
+    MISSING_REQUIREMENTS_FILE,
+};
 pub use python::PythonInfo;
 pub use record::{record_hash, Record, RecordEntry};
 pub use scripts::{launcher, parse_entry_points, python_shebang, EntryPoint};

@@ -12,7 +12,9 @@
 //! 3. asks the backend for its dynamic requirements
 //!    (`get_requires_for_build_wheel`) and stops with a clear message if
 //!    one is not installed in the build environment (there is no network to
-//!    fetch it: it has to be pinned);
+//!    fetch it: it has to be pinned); [`build_wheel`] then returns
+//!    [`PythonError::MissingBuildRequirements`](crate::PythonError) with
+//!    them, for the caller to resolve and build again;
 //! 4. calls `build_wheel` into the output directory.
 //!
 //! The source tree is a writable scratch mount (`/build/src`): backends
@@ -76,14 +78,22 @@ if get_requires is not None:
             missing.append(req)
     if missing:
         print("lock2build: the build backend also needs " + ", ".join(missing) + ", which the pinned build systems do not have (the build has no network)", file=sys.stderr)
+        import json
+        with open(os.path.join(out, "lock2build-missing-requirements.json"), "w") as f:
+            json.dump(missing, f)
         sys.exit(3)
 wheel = hooks.build_wheel(os.path.abspath(out), {})
 print(f"lock2build: built {wheel}", flush=True)
 "#;
 
 /// Exit code of [`FRONTEND`] when the backend needs a requirement that is
-/// not in the build environment.
+/// not in the build environment; it then lists them, as a JSON array, in
+/// [`MISSING_REQUIREMENTS_FILE`] of the wheel directory.
 pub const MISSING_BUILD_REQUIREMENT: i32 = 3;
+
+/// Where [`FRONTEND`] lists what the backend asked for and the build
+/// environment lacks (in the wheel directory).
+pub const MISSING_REQUIREMENTS_FILE: &str = "lock2build-missing-requirements.json";
 
 /// `[build-system]` of a source tree, as a front end reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +230,17 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
     spec.command = command;
     let status = sandbox.run(&spec, build.log)?;
     if !status.success() {
+        if status.code() == Some(MISSING_BUILD_REQUIREMENT) {
+            let listed = fs::read(dist.join(MISSING_REQUIREMENTS_FILE))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Vec<String>>(&bytes).ok());
+            if let Some(requirements) = listed.filter(|r| !r.is_empty()) {
+                return Err(PythonError::MissingBuildRequirements {
+                    project: build.source.to_owned(),
+                    requirements,
+                });
+            }
+        }
         return Err(fail(match status.code() {
             Some(MISSING_BUILD_REQUIREMENT) => {
                 "its build backend needs a requirement the pinned build systems do not have (see the log)".into()
