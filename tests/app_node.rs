@@ -211,3 +211,94 @@ fn missing_node_headers_are_named_before_anything_is_fetched() {
     assert!(err.contains("libnode-dev"), "{err}");
     assert_eq!(sources_count(&store), 0);
 }
+
+/// The one file of `dir` whose name starts with `prefix`, read.
+fn read_asset(dir: &Path, prefix: &str) -> String {
+    let file = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", dir.display()));
+    std::fs::read_to_string(file).unwrap()
+}
+
+#[test]
+fn a_vite_build_writes_into_node_modules_and_dev_tools_get_no_launchers() {
+    // fixtures/npm/vite-app: vite 6 bundles its ESM config into
+    // node_modules/.vite-temp/ before it builds; esbuild's install script
+    // runs, and rollup's and esbuild's Linux packages are picked by os/cpu/libc.
+    let (project, store) = app_project("npm-vite", "npm/vite-app");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(
+        strings(&first["built"]),
+        ["node_modules", "esbuild 0.25.12", "vite-app 1.0.0"]
+    );
+    let app_dir = project.join("result/app");
+    let js = read_asset(&app_dir.join("dist/assets"), "index-");
+    // vite's `define` from vite.config.js reached the bundle: the config loaded.
+    assert!(js.contains("built by vite"), "{js}");
+    // The build wrote into the app's own node_modules, not into the store's tree.
+    let modules = app_dir.join("node_modules");
+    assert!(modules.join(".vite-temp").is_dir());
+    assert!(!std::fs::symlink_metadata(&modules).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(modules.join("vite")).unwrap().is_symlink());
+    assert!(!modules_dir(&store).join(".vite-temp").exists());
+    // vite and esbuild are dev tools, not the app: no launchers, and a note
+    // saying how to name the entry point.
+    assert!(strings(&first["scripts"]).is_empty(), "{first}");
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(notes.contains("[app] bin = { vite-app = "), "{notes}");
+    // fsevents (darwin) and the other platforms' packages are left out.
+    assert!(!modules_dir(&store).join("fsevents").exists());
+    assert!(modules_dir(&store).join("@rollup/rollup-linux-x64-gnu").is_dir());
+    assert!(!modules_dir(&store).join("@rollup/rollup-darwin-x64").exists());
+}
+
+#[test]
+fn lock2build_toml_names_the_build_script_and_the_entry_point() {
+    let (project, store) = app_project("npm-vite-config", "npm/vite-app");
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"no-such-script\"\n",
+    )
+    .unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("`[app] build-script = \"no-such-script\"`, but package.json has no script `no-such-script`"),
+        "{err}"
+    );
+    assert!(err.contains("its scripts are: build, ci-build-release"), "{err}");
+    assert_eq!(sources_count(&store), 0);
+
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"ci-build-release\"\nbin = { vite-app = \"./server.js\" }\n",
+    )
+    .unwrap();
+    let built = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&built["scripts"]), ["vite-app"]);
+    assert!(strings(&built["notes"]).is_empty(), "{built}");
+    let app_dir = project.join("result/app");
+    assert!(app_dir.join("release/index.html").is_file());
+    assert!(!app_dir.join("dist").exists());
+    let log = std::fs::read_to_string(built["logs"]["vite-app 1.0.0"].as_str().unwrap()).unwrap();
+    assert!(log.contains("> vite build --outDir release"), "{log}");
+    let out = Command::new(project.join("result/bin/vite-app"))
+        .arg("release")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.starts_with("serving release: index-"), "{text}");
+
+    // `build-script = ""`: no build step, so no dev dependencies either.
+    std::fs::write(project.join("lock2build.toml"), "[app]\nbuild-script = \"\"\n").unwrap();
+    let plain = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&plain["built"]), ["node_modules", "vite-app 1.0.0"]);
+    assert!(!project.join("result/app/dist").exists());
+    assert!(project.join("result/app/node_modules/picocolors").exists());
+    assert!(!project.join("result/app/node_modules/vite").exists());
+}

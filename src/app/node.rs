@@ -10,9 +10,10 @@
 //!               --ignore-scripts`), then the install scripts of each       env, patches and native versions,
 //!               package, deepest first, one sandbox step each              node, npm, cc, sandboxed or not
 //!               (`npm rebuild NAME@VERSION --foreground-scripts`)
-//! app           the project's files (app/), app/node_modules → the one   ← the tree's hash, node_modules,
-//!               above, `npm run build` when package.json has one, and     the bins, node, npm, sandboxed
-//!               bin/ launchers (`exec node app/…`)
+//! app           the project's files (app/), app/node_modules a writable  ← the tree's hash, node_modules,
+//!               directory of links to the one above, the build script     the build script, the bins,
+//!               (`build`, or lock2build.toml's `[app] build-script`),     node, npm, sandboxed
+//!               and bin/ launchers (`exec node app/…`)
 //! ```
 //!
 //! Granularity: the whole tree is one output. A changed tarball, override
@@ -30,14 +31,14 @@
 //! python3, make and the C++ compiler are the host's.
 //!
 //! Dev dependencies: the plan has them when `--dev` is given, or when
-//! package.json has a `build` script (the builder re-plans with them:
+//! there is a build script (the builder re-plans with them:
 //! builds need their tools). They are then part of node_modules and stay
 //! in the output, which is the tree the build ran with.
 //!
 //! Not supported yet (a clear error names them): git and `file:`
 //! dependencies, workspaces, packages without integrity or URL. The
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
-//! `prepare`) are not run; only `build` is.
+//! `prepare`) are not run; only the build script is.
 
 mod manifest;
 mod toolchain;
@@ -48,8 +49,8 @@ use super::{
     apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
 };
 use super::{
-    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppOptions,
-    AppReport,
+    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppConfig,
+    AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -125,10 +126,12 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let lockfile = plan.projects[project].lockfile.clone();
     let lock_display = options.dir.join(&lockfile).display().to_string();
     let manifest = Manifest::read(&project_dir)?;
+    let config = AppConfig::read(&options.dir)?;
+    let build_script = build_script(&manifest, &config, &options.dir)?;
     let mut notes = Vec::new();
 
     // A build script needs the dev dependencies: re-plan with them.
-    let (plan, project) = if manifest.has_build && !wants_dev(&options.plan) {
+    let (plan, project) = if build_script.is_some() && !wants_dev(&options.plan) {
         let mut with_dev = options.plan.clone();
         with_dev.select.groups.push("dev".into());
         let replanned = plan::plan_project(&options.dir, &with_dev)?.plan;
@@ -224,14 +227,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &ids,
         &target,
     )?;
-    let launchers = launchers(options, &manifest, &nodes, &packages)?;
+    let launchers = launchers(options, &config, &manifest, &nodes, &packages)?;
     let app_id = NodeId::compute(
         &root.0,
         &serde_json::json!({
-            "recipe": "npm-app/1",
+            "recipe": "npm-app/2",
             "sandboxed": options.sandbox.is_sandboxed(),
             "tree": tree_hash(&project_dir)?,
-            "build": manifest.has_build,
+            "build": build_script,
             "bin": launchers,
             "node": toolchain.node,
         }),
@@ -378,11 +381,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // The app.
     let app_label = format!("{} {}", root.0, root.1);
     let build_log = logs_dir.join(format!("{app_id}.log"));
-    if manifest.has_build {
+    if build_script.is_some() {
         logs.insert(app_label.clone(), build_log.clone());
     }
-    if store.output(&app_id).is_none() && manifest.has_build {
-        say(format!("building {app_label} (npm run build)…"));
+    if let Some(script) = build_script.as_deref().filter(|_| store.output(&app_id).is_none()) {
+        say(format!("building {app_label} (npm run {script})…"));
     }
     let mut build_failed: Option<String> = None;
     let made = store.build_output(
@@ -391,8 +394,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         |out| -> Result<(), lock2build_store::BuildError> {
             let app = out.building.join("app");
             copy_tree(&project_dir, &app)?;
-            std::os::unix::fs::symlink(modules.join("node_modules"), app.join("node_modules"))?;
-            if manifest.has_build {
+            link_farm(&modules.join("node_modules"), &app.join("node_modules"))
+                .map_err(|e| format!("{e:#}"))?;
+            if let Some(script) = &build_script {
                 let npm = NpmSteps {
                     options,
                     toolchain: &toolchain,
@@ -404,14 +408,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                         out,
                         &out.final_path.join("app"),
                         &modules,
-                        &["run", "build"],
+                        &["run", script],
                         &env,
                         &build_log,
                     )
                     .map_err(|e| format!("{e:#}"))?;
                 if let Err(cause) = result {
                     build_failed = Some(cause);
-                    return Err("npm run build failed".into());
+                    return Err(format!("npm run {script} failed").into());
                 }
             }
             write_launchers(&out.building, &out.final_path, &toolchain.node, &launchers)?;
@@ -442,9 +446,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let scripts: Vec<String> = launchers.keys().cloned().collect();
     if scripts.is_empty() {
+        let entry = manifest.main.as_deref().map_or("path/to/entry.js", clean_str);
         notes.push(format!(
-            "neither {} nor its dependencies declare a `bin`: result/bin is empty (the app is in result/app)",
-            root.0
+            "neither {} nor its run-time dependencies declare a `bin`: result/bin is empty (the app is in result/app)\n  help: name its entry point in lock2build.toml: `[app] bin = {{ {} = \"{entry}\" }}`",
+            root.0,
+            root.0.rsplit('/').next().unwrap_or(&root.0)
         ));
     }
 
@@ -814,10 +820,33 @@ impl NpmSteps<'_> {
     }
 }
 
-/// `result/bin`: `--script`, else the project's own `bin`, else the bins
-/// of its top-level dependencies. Name → path inside the app output.
+/// The package.json script the app step runs: lock2build.toml's `[app]
+/// build-script` (`""`: none), else `build` when there is one.
+fn build_script(manifest: &Manifest, config: &AppConfig, dir: &Path) -> Result<Option<String>> {
+    match config.build_script.as_deref() {
+        Some("") => Ok(None),
+        Some(name) if manifest.scripts.contains(name) => Ok(Some(name.to_owned())),
+        Some(name) => bail!(
+            "{}: `[app] build-script = \"{name}\"`, but package.json has no script `{name}`\n  help: its scripts are: {}; `build-script = \"\"` runs none",
+            dir.join("lock2build.toml").display(),
+            if manifest.scripts.is_empty() {
+                "(none)".to_owned()
+            } else {
+                manifest.scripts.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ),
+        None => Ok(manifest.scripts.contains("build").then(|| "build".to_owned())),
+    }
+}
+
+/// `result/bin`: `--script` (else lock2build.toml's `[app] scripts`)
+/// chooses among all the bins below; without it, the project's own `bin`
+/// and `[app] bin`, else the bins of its top-level run-time dependencies
+/// (a dev tool, eslint or vite, is not the app). Name → path inside the
+/// app output.
 fn launchers(
     options: &AppOptions,
+    config: &AppConfig,
     manifest: &Manifest,
     nodes: &[&Node],
     packages: &[Package],
@@ -825,9 +854,11 @@ fn launchers(
     let own: BTreeMap<String, String> = manifest
         .bin
         .iter()
+        .chain(config.bin.iter().flatten())
         .map(|(name, path)| (name.clone(), format!("app/{}", clean(path))))
         .collect();
     let mut deps: BTreeMap<String, String> = BTreeMap::new();
+    let mut dev_deps: BTreeMap<String, String> = BTreeMap::new();
     let top: BTreeSet<&str> = nodes
         .iter()
         .filter(|n| n.root)
@@ -840,18 +871,32 @@ fn launchers(
         if !packages.iter().any(|p| &p.location == location) {
             continue;
         }
+        let into = if node.flags.dev {
+            &mut dev_deps
+        } else {
+            &mut deps
+        };
         for (name, path) in &node.bin {
-            deps.entry(name.clone())
+            into.entry(name.clone())
                 .or_insert_with(|| format!("app/{location}/{}", clean(path)));
         }
     }
-    if options.scripts.is_empty() {
+    let wanted = if options.scripts.is_empty() {
+        config.scripts.clone().unwrap_or_default()
+    } else {
+        options.scripts.clone()
+    };
+    if wanted.is_empty() {
         return Ok(if own.is_empty() { deps } else { own });
     }
     let mut chosen = BTreeMap::new();
-    for name in &options.scripts {
-        let path = own.get(name).or_else(|| deps.get(name)).ok_or_else(|| {
-            let known: Vec<&String> = own.keys().chain(deps.keys()).collect();
+    for name in &wanted {
+        let path = own
+            .get(name)
+            .or_else(|| deps.get(name))
+            .or_else(|| dev_deps.get(name))
+            .ok_or_else(|| {
+            let known: Vec<&String> = own.keys().chain(deps.keys()).chain(dev_deps.keys()).collect();
             anyhow!(
                 "--script {name}: neither the project nor its top-level dependencies have a bin of that name\n  help: the bins are: {}",
                 if known.is_empty() {
@@ -868,7 +913,42 @@ fn launchers(
 
 /// `./bin/x.js` → `bin/x.js`.
 fn clean(path: &str) -> String {
-    path.trim_start_matches("./").to_owned()
+    clean_str(path).to_owned()
+}
+
+fn clean_str(path: &str) -> &str {
+    path.trim_start_matches("./")
+}
+
+/// The app's `node_modules`: a writable directory whose entries are
+/// symbolic links to those of the node_modules output (`@scope`
+/// directories made, their packages linked), so that a build can create
+/// `node_modules/.vite-temp` or `.cache` while the laid-out packages stay
+/// read-only. Node resolves a package's own dependencies from its real
+/// path, the complete tree in the store.
+fn link_farm(tree: &Path, dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    let read = |dir: &Path| -> Result<Vec<std::fs::DirEntry>> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        Ok(entries)
+    };
+    for entry in read(tree)? {
+        let name = entry.file_name();
+        let is_scope = name.to_string_lossy().starts_with('@') && entry.file_type()?.is_dir();
+        if is_scope {
+            let scope = dest.join(&name);
+            std::fs::create_dir_all(&scope)?;
+            for member in read(&entry.path())? {
+                std::os::unix::fs::symlink(member.path(), scope.join(member.file_name()))?;
+            }
+        } else {
+            std::os::unix::fs::symlink(entry.path(), dest.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `out/bin/NAME`: `exec NODE <final>/PATH "$@"`.
