@@ -302,3 +302,109 @@ fn lock2build_toml_names_the_build_script_and_the_entry_point() {
     assert!(project.join("result/app/node_modules/picocolors").exists());
     assert!(!project.join("result/app/node_modules/vite").exists());
 }
+
+/// `result/bin/NAME` run with colours off: its standard output.
+fn run_bin(project: &Path, name: &str) -> String {
+    let out = Command::new(project.join("result/bin").join(name))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn the_project_s_own_bundle_dependencies_are_fetched_and_laid_out() {
+    // fixtures/npm/bundled: bundleDependencies ["ms", "debug"], as npm/cli
+    // bundles its dependencies; the lock flags them inBundle.
+    let (project, store) = app_project("npm-bundled", "npm/bundled");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(first["downloaded"], 3, "{first}");
+    let modules = modules_dir(&store);
+    assert!(modules.join("ms/package.json").is_file());
+    assert!(modules.join("debug/package.json").is_file());
+    assert_eq!(run_bin(&project, "bundled-app"), "bundled: 1m, debug function\n");
+}
+
+#[test]
+fn an_npm_shrinkwrap_json_is_read_as_the_package_lock() {
+    let (project, store) = app_project("npm-shrinkwrap", "npm/shrinkwrap");
+    assert!(!project.join("package-lock.json").exists());
+    let out = lock2build(
+        &["plan", project.to_str().unwrap(), "--json"],
+        &shared_cache(),
+        &store,
+    );
+    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(plan["projects"][0]["lockfile"], "npm-shrinkwrap.json");
+    assert_eq!(plan["projects"][0]["format"], "npm-shrinkwrap.json v3");
+    let built = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&built["scripts"]), ["shrinkwrapped-cli"]);
+    assert_eq!(run_bin(&project, "shrinkwrapped-cli"), "shrinkwrapped: 2m\n");
+    assert!(store_output(&store, "node-modules")
+        .join("npm-shrinkwrap.json")
+        .is_file());
+}
+
+#[test]
+fn fsevents_of_a_v1_lock_is_left_out_on_linux_from_its_own_package_json() {
+    // npm 6's lock of chokidar 2 says fsevents 1 is optional, not that it
+    // is for darwin; its install script would fail here.
+    let (project, store) = app_project("npm-v1-fsevents", "npm/v1-fsevents");
+    let first = report(&app(&project, &store, &["--json"]));
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(
+        notes.contains("left out node_modules/fsevents (os darwin)"),
+        "{notes}"
+    );
+    let modules = modules_dir(&store);
+    assert!(modules.join("chokidar/package.json").is_file());
+    assert!(modules.join("braces/package.json").is_file());
+    // fsevents, and what only fsevents needed, are not laid out.
+    for gone in ["fsevents", "nan", "bindings", "file-uri-to-path"] {
+        assert!(!modules.join(gone).exists(), "{gone} was laid out");
+    }
+    assert!(!strings(&first["built"]).iter().any(|b| b.starts_with("fsevents")));
+    assert_eq!(
+        run_bin(&project, "v1-fsevents"),
+        "chokidar function, fsevents absent\n"
+    );
+    // Built once: nothing fetched the second time, fsevents' tarball included.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert_eq!(again["downloaded"], 0, "{again}");
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+}
+
+/// The package names of `lock2build plan DIR --json EXTRA…`.
+fn planned(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let out = lock2build(&args, &shared_cache(), &tempdir("npm-plan-store"));
+    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn optional_peers_and_dev_packages_reached_by_peers_are_not_selected_without_dev() {
+    // cosmiconfig's optional peer typescript is locked only because the
+    // project has it as a dev dependency (`devOptional`).
+    let optional = fixture("npm/peers-optional");
+    let names = planned(&optional, &[]);
+    assert!(names.contains(&"cosmiconfig".to_owned()), "{names:?}");
+    assert!(!names.contains(&"typescript".to_owned()), "{names:?}");
+    assert!(planned(&optional, &["--dev"]).contains(&"typescript".to_owned()));
+    // Locked with --legacy-peer-deps: react is flagged `dev` though
+    // react-dom has it as a peer; `npm ci --omit=dev` leaves it out.
+    let legacy = fixture("npm/peers-legacy");
+    let names = planned(&legacy, &[]);
+    assert_eq!(
+        names,
+        ["js-tokens", "legacy-peers-app", "loose-envify", "react-dom", "scheduler"]
+    );
+    assert!(planned(&legacy, &["--dev"]).contains(&"react".to_owned()));
+}

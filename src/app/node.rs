@@ -41,6 +41,7 @@
 //! `prepare`) are not run; only the build script is.
 
 mod manifest;
+mod platforms;
 mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
@@ -166,6 +167,22 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ));
     let db = overrides_cmd::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
+    let store = open_store()?;
+    let format = &plan.projects[project].format;
+    let skipped = platforms::other_platforms(
+        &store,
+        &options.fetch,
+        &plan,
+        format,
+        &nodes,
+        &packages,
+    )?;
+    for (location, why) in &skipped.locations {
+        notes.push(format!(
+            "left out {location} ({why}): its package.json names other platforms (a lockfileVersion 1 lock does not say; npm 6 skipped it too)"
+        ));
+    }
+    let packages = platforms::prune(&nodes, packages, &skipped.locations);
 
     // `overrides check`: the named packages are built if they have
     // install scripts (all such are), and said so otherwise.
@@ -192,7 +209,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         toolchain.check_headers()?;
     }
 
-    let store = open_store()?;
     let target = plan.target.describe_platform();
     // The compilers install scripts use (also when the lock, a v1 one,
     // does not say which packages have scripts).
@@ -250,7 +266,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .flat_map(|p| p.hashes.iter().map(|h| h.to_sri()))
         .collect();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
-    let live_requests = requests.clone();
+    let mut live_requests = requests.clone();
+    live_requests.extend(skipped.requests.iter().cloned());
     if store.output(&app_id).is_some() || store.output(&modules_id).is_some() {
         requests.clear();
     }
@@ -292,7 +309,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 )?;
                 std::fs::copy(
                     project_dir.join(&lockfile),
-                    out.building.join("package-lock.json"),
+                    out.building
+                        .join(lockfile.file_name().unwrap_or("package-lock.json".as_ref())),
                 )?;
                 let links = npm.run(
                     out,

@@ -10,6 +10,7 @@
 //! | `uv.lock`           | `lock2build-import-uv`            |
 //! | `requirements.txt`  | `lock2build-import-requirements`  |
 //! | `package-lock.json` | `lock2build-import-npm`           |
+//! | `npm-shrinkwrap.json` | `lock2build-import-npm` (npm reads it instead of a package-lock.json beside it) |
 //! | `Cargo.lock`        | `lock2build-import-cargo`         |
 
 use anyhow::{bail, Result};
@@ -62,9 +63,23 @@ impl LockKind {
         }
     }
 
+    /// Every file name of this kind, the one npm prefers first
+    /// (`npm-shrinkwrap.json` wins over `package-lock.json`).
+    pub fn file_names(self) -> &'static [&'static str] {
+        match self {
+            LockKind::Npm => &["npm-shrinkwrap.json", "package-lock.json"],
+            LockKind::Poetry => &["poetry.lock"],
+            LockKind::Uv => &["uv.lock"],
+            LockKind::Requirements => &["requirements.txt"],
+            LockKind::Cargo => &["Cargo.lock"],
+        }
+    }
+
     /// The kind a file name stands for.
     pub fn from_file_name(name: &str) -> Option<LockKind> {
-        LockKind::ALL.into_iter().find(|k| k.file_name() == name)
+        LockKind::ALL
+            .into_iter()
+            .find(|k| k.file_names().contains(&name))
     }
 }
 
@@ -111,12 +126,12 @@ pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
     dirs.extend(subdirs);
     for (path, rel) in dirs {
         for kind in LockKind::ALL {
-            let file = path.join(kind.file_name());
-            if file.is_file() {
+            let name = kind.file_names().iter().find(|n| path.join(n).is_file());
+            if let Some(name) = name {
                 found.push(FoundLock {
                     kind,
-                    path: file,
-                    display: rel.join(kind.file_name()),
+                    path: path.join(name),
+                    display: rel.join(name),
                 });
             }
         }
@@ -146,7 +161,7 @@ fn no_lockfile_message(dir: &Path) -> String {
         hints.push("`cargo generate-lockfile`");
     }
     let mut msg = format!(
-        "{}: no lockfile found (looked for poetry.lock, uv.lock, requirements.txt, package-lock.json, Cargo.lock here and one directory down)",
+        "{}: no lockfile found (looked for poetry.lock, uv.lock, requirements.txt, package-lock.json, npm-shrinkwrap.json, Cargo.lock here and one directory down)",
         dir.display()
     );
     if hints.is_empty() {
