@@ -5,11 +5,15 @@
 //! to `lock2build-fetch`.
 
 use anyhow::{anyhow, Result};
-use lock2build_fetch::{fetch_all, FetchOptions, FetchReport, FetchRequest, FetchedVia};
+use lock2build_fetch::{
+    fetch_all, FetchOptions, FetchReport, FetchRequest, FetchedVia, ProgressMode,
+};
+use lock2build_git::{checkout, find_checkout, Checkout, GitOptions, GitSpec};
 use lock2build_model::ArtifactKind;
 use lock2build_plan::plan::Plan;
 use lock2build_store::{LiveSet, Store};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A node that has nothing to download, and why.
@@ -40,7 +44,7 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
                 skipped.push(NotFetched {
                     id: node.id.clone(),
                     reason: format!(
-                        "git source {} at {}: git checkouts are not fetched into the store yet",
+                        "git source {} at {}: checked out by commit (git_checkouts)",
                         artifact.url.as_deref().unwrap_or("?"),
                         artifact.commit.as_deref().unwrap_or("?")
                     ),
@@ -88,6 +92,88 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     Ok((requests, skipped))
 }
 
+/// The git sources of a plan, as [`GitSpec`]s by node id: every node whose
+/// artifact is a git checkout. Submodules are checked out, as cargo, uv and
+/// npm do for git dependencies.
+pub fn git_specs(plan: &Plan) -> Result<Vec<(String, GitSpec)>> {
+    let mut specs = Vec::new();
+    for node in &plan.packages {
+        let Some(artifact) = node
+            .artifact
+            .as_ref()
+            .filter(|a| a.kind == ArtifactKind::Git)
+        else {
+            continue;
+        };
+        let label = format!("{} {} {}", node.ecosystem, node.name, node.version);
+        let (Some(url), Some(commit)) = (&artifact.url, &artifact.commit) else {
+            return Err(anyhow!(
+                "{label}: the lock names a git source without a URL and a commit\n  help: relock so that the lock records the resolved commit"
+            ));
+        };
+        let reference = match &node.source {
+            lock2build_model::Source::Git { reference, .. } => reference.clone(),
+            _ => None,
+        };
+        specs.push((
+            node.id.clone(),
+            GitSpec {
+                label,
+                url: url.clone(),
+                commit: commit.clone(),
+                reference,
+                submodules: true,
+            },
+        ));
+    }
+    Ok(specs)
+}
+
+/// Every git source of `plan` checked out into the store (by its locked
+/// commit, verified), by node id. Offline and already stored: no network.
+pub fn git_checkouts(
+    plan: &Plan,
+    store: &Store,
+    options: &FetchOptions,
+) -> Result<BTreeMap<String, Checkout>> {
+    let git_options = GitOptions {
+        offline: options.offline,
+        progress: !matches!(options.progress, ProgressMode::Quiet),
+        mirrors: options.mirrors.clone(),
+    };
+    let mut done: BTreeMap<String, Checkout> = BTreeMap::new();
+    for (id, spec) in git_specs(plan)? {
+        let found = checkout(store, &spec, &git_options)?;
+        done.insert(id, found);
+    }
+    Ok(done)
+}
+
+/// Fills the `tree` and `nar_sha256` of every git artifact whose checkout
+/// the store already has (no network, no git process; a store that cannot
+/// be opened leaves them unset).
+pub fn annotate_git_trees(plan: &mut Plan) {
+    let Ok(store) = Store::default_root().and_then(Store::open) else {
+        return;
+    };
+    for node in &mut plan.packages {
+        let Some(artifact) = node
+            .artifact
+            .as_mut()
+            .filter(|a| a.kind == ArtifactKind::Git)
+        else {
+            continue;
+        };
+        let Some(commit) = &artifact.commit else {
+            continue;
+        };
+        if let Some(found) = find_checkout(&store, commit, true) {
+            artifact.tree = Some(found.tree);
+            artifact.nar_sha256 = Some(found.nar_sha256);
+        }
+    }
+}
+
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
@@ -103,6 +189,18 @@ pub struct FetchSummary {
     pub not_fetched: Vec<NotFetched>,
     /// Store paths, by label.
     pub items: Vec<FetchedEntry>,
+    /// Git sources checked out in the store.
+    pub git: Vec<GitEntry>,
+}
+
+/// One git source in the store.
+#[derive(Debug, Serialize)]
+pub struct GitEntry {
+    /// Node id.
+    pub id: String,
+    /// The checkout (commit, git tree id = `swh:1:dir`, NAR sha256, path).
+    #[serde(flatten)]
+    pub checkout: Checkout,
 }
 
 /// One artifact in the store.
@@ -134,6 +232,10 @@ pub fn fetch_plan(
     let name = std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf());
     store.record_plan(&name.display().to_string(), &live)?;
     let report: FetchReport = fetch_all(store, &requests, options).map_err(|e| anyhow!("{e}"))?;
+    let git: Vec<GitEntry> = git_checkouts(plan, store, options)?
+        .into_iter()
+        .map(|(id, checkout)| GitEntry { id, checkout })
+        .collect();
     let items: Vec<FetchedEntry> = report
         .items
         .iter()
@@ -144,11 +246,13 @@ pub fn fetch_plan(
         })
         .collect();
     Ok(FetchSummary {
-        artifacts: items.len(),
-        downloaded: report.downloaded(),
-        cached: items.iter().filter(|i| !i.downloaded).count(),
+        artifacts: items.len() + git.len(),
+        downloaded: report.downloaded() + git.iter().filter(|g| g.checkout.fetched).count(),
+        cached: items.iter().filter(|i| !i.downloaded).count()
+            + git.iter().filter(|g| !g.checkout.fetched).count(),
         bytes_downloaded: report.bytes_downloaded(),
         not_fetched,
         items,
+        git,
     })
 }

@@ -463,7 +463,8 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
 
 fn run_plan(args: PlanArgs) -> Result<()> {
     let options = plan_options(&args.target, &args.select, args.offline)?;
-    let outcome = plan::plan_project(&args.dir, &options)?;
+    let mut outcome = plan::plan_project(&args.dir, &options)?;
+    fetch_plan::annotate_git_trees(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;
@@ -660,13 +661,12 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
             summary.cached,
             started.elapsed().as_secs_f64()
         )?;
-        let skipped: Vec<_> = summary
-            .not_fetched
-            .iter()
-            .filter(|n| n.reason.starts_with("git"))
-            .collect();
-        for n in skipped {
-            writeln!(stdout, "  not fetched: {}: {}", n.id, n.reason)?;
+        for g in &summary.git {
+            writeln!(
+                stdout,
+                "  git {} at {}: tree swh:1:dir:{} ({})",
+                g.id, g.checkout.commit, g.checkout.tree, g.checkout.nar_sha256
+            )?;
         }
     }
     Ok(())

@@ -130,6 +130,14 @@ pub struct PlanArtifact {
     /// Git commit, for git sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Git sources whose checkout the store has: the commit's git tree id,
+    /// which is also its Software Heritage id (`swh:1:dir:<tree>`). Filled
+    /// by `lock2build plan` from the store (the lock does not record it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    /// With `tree`: the SRI sha256 of the checkout's NAR serialisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nar_sha256: Option<String>,
 }
 
 /// What `plan_project` needs besides the directory.
@@ -299,6 +307,8 @@ fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
         hashes: artifact.hashes.clone(),
         size: artifact.size,
         commit,
+        tree: None,
+        nar_sha256: None,
     }
 }
 

@@ -15,6 +15,7 @@
 //!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
 //!   plans/<name>.json           the sources and outputs a recent plan needs
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
+//!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after

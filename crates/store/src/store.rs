@@ -92,7 +92,7 @@ impl Store {
     /// A fresh path in `tmp/` for work on `key`; the caller must hold the
     /// entry lock of `key` while the path exists (that is how cleanup tells
     /// abandoned work from work in progress).
-    pub(crate) fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
+    pub fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         self.dir("tmp")
             .join(format!("{}@{}-{n}", entry.key(), std::process::id()))
