@@ -241,7 +241,9 @@ fn a_vite_build_writes_into_node_modules_and_dev_tools_get_no_launchers() {
     let modules = app_dir.join("node_modules");
     assert!(modules.join(".vite-temp").is_dir());
     assert!(!std::fs::symlink_metadata(&modules).unwrap().is_symlink());
-    assert!(std::fs::symlink_metadata(modules.join("vite")).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(modules.join("vite"))
+        .unwrap()
+        .is_symlink());
     assert!(!modules_dir(&store).join(".vite-temp").exists());
     // vite and esbuild are dev tools, not the app: no launchers, and a note
     // saying how to name the entry point.
@@ -250,8 +252,12 @@ fn a_vite_build_writes_into_node_modules_and_dev_tools_get_no_launchers() {
     assert!(notes.contains("[app] bin = { vite-app = "), "{notes}");
     // fsevents (darwin) and the other platforms' packages are left out.
     assert!(!modules_dir(&store).join("fsevents").exists());
-    assert!(modules_dir(&store).join("@rollup/rollup-linux-x64-gnu").is_dir());
-    assert!(!modules_dir(&store).join("@rollup/rollup-darwin-x64").exists());
+    assert!(modules_dir(&store)
+        .join("@rollup/rollup-linux-x64-gnu")
+        .is_dir());
+    assert!(!modules_dir(&store)
+        .join("@rollup/rollup-darwin-x64")
+        .exists());
 }
 
 #[test]
@@ -269,7 +275,10 @@ fn lock2build_toml_names_the_build_script_and_the_entry_point() {
         err.contains("`[app] build-script = \"no-such-script\"`, but package.json has no script `no-such-script`"),
         "{err}"
     );
-    assert!(err.contains("its scripts are: build, ci-build-release"), "{err}");
+    assert!(
+        err.contains("its scripts are: build, ci-build-release"),
+        "{err}"
+    );
     assert_eq!(sources_count(&store), 0);
 
     std::fs::write(
@@ -295,7 +304,11 @@ fn lock2build_toml_names_the_build_script_and_the_entry_point() {
     assert!(text.starts_with("serving release: index-"), "{text}");
 
     // `build-script = ""`: no build step, so no dev dependencies either.
-    std::fs::write(project.join("lock2build.toml"), "[app]\nbuild-script = \"\"\n").unwrap();
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"\"\n",
+    )
+    .unwrap();
     let plain = report(&app(&project, &store, &["--json"]));
     assert_eq!(strings(&plain["built"]), ["node_modules", "vite-app 1.0.0"]);
     assert!(!project.join("result/app/dist").exists());
@@ -323,7 +336,10 @@ fn the_project_s_own_bundle_dependencies_are_fetched_and_laid_out() {
     let modules = modules_dir(&store);
     assert!(modules.join("ms/package.json").is_file());
     assert!(modules.join("debug/package.json").is_file());
-    assert_eq!(run_bin(&project, "bundled-app"), "bundled: 1m, debug function\n");
+    assert_eq!(
+        run_bin(&project, "bundled-app"),
+        "bundled: 1m, debug function\n"
+    );
 }
 
 #[test]
@@ -340,7 +356,10 @@ fn an_npm_shrinkwrap_json_is_read_as_the_package_lock() {
     assert_eq!(plan["projects"][0]["format"], "npm-shrinkwrap.json v3");
     let built = report(&app(&project, &store, &["--json"]));
     assert_eq!(strings(&built["scripts"]), ["shrinkwrapped-cli"]);
-    assert_eq!(run_bin(&project, "shrinkwrapped-cli"), "shrinkwrapped: 2m\n");
+    assert_eq!(
+        run_bin(&project, "shrinkwrapped-cli"),
+        "shrinkwrapped: 2m\n"
+    );
     assert!(store_output(&store, "node-modules")
         .join("npm-shrinkwrap.json")
         .is_file());
@@ -364,7 +383,9 @@ fn fsevents_of_a_v1_lock_is_left_out_on_linux_from_its_own_package_json() {
     for gone in ["fsevents", "nan", "bindings", "file-uri-to-path"] {
         assert!(!modules.join(gone).exists(), "{gone} was laid out");
     }
-    assert!(!strings(&first["built"]).iter().any(|b| b.starts_with("fsevents")));
+    assert!(!strings(&first["built"])
+        .iter()
+        .any(|b| b.starts_with("fsevents")));
     assert_eq!(
         run_bin(&project, "v1-fsevents"),
         "chokidar function, fsevents absent\n"
@@ -404,7 +425,13 @@ fn optional_peers_and_dev_packages_reached_by_peers_are_not_selected_without_dev
     let names = planned(&legacy, &[]);
     assert_eq!(
         names,
-        ["js-tokens", "legacy-peers-app", "loose-envify", "react-dom", "scheduler"]
+        [
+            "js-tokens",
+            "legacy-peers-app",
+            "loose-envify",
+            "react-dom",
+            "scheduler"
+        ]
     );
     assert!(planned(&legacy, &["--dev"]).contains(&"react".to_owned()));
 }

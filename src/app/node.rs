@@ -5,6 +5,7 @@
 //! The nodes, each a store output named by its identity:
 //!
 //! ```text
+//! git pack      a git dependency's commit, `prepare` run, `npm pack`    ← commit (or archive hash), node, npm
 //! node_modules  every tarball unpacked at its lock location, override    ← each package's location, name,
 //!               patches applied, bin links made (`npm rebuild              version and integrity, its override
 //!               --ignore-scripts`), then the install scripts of each       env, patches and native versions,
@@ -35,11 +36,17 @@
 //! builds need their tools). They are then part of node_modules and stay
 //! in the output, which is the tree the build ran with.
 //!
-//! Not supported yet (a clear error names them): git and `file:`
-//! dependencies, workspaces, packages without integrity or URL. The
+//! Git dependencies (`git.rs`): the locked commit checked out (or a
+//! GitHub archive fetched by its integrity), its `prepare` run and the
+//! result packed by `npm pack` in the sandbox, one `npm-git-pack` output
+//! each, unpacked into the tree like a registry tarball.
+//!
+//! Not supported yet (a clear error names them): `file:` dependencies,
+//! workspaces, registry packages without integrity or URL. The
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
 //! `prepare`) are not run; only the build script is.
 
+mod git;
 mod manifest;
 mod platforms;
 mod toolchain;
@@ -85,6 +92,11 @@ struct Package {
     /// Runs install scripts (the lock's `hasInstallScript`).
     scripts: bool,
     overrides: Resolved,
+    /// Files from a git commit (packed by `git::pack`).
+    git: Option<git::GitSource>,
+    /// The tarball to unpack when it is not `hashes`' store source (a
+    /// git package's pack output).
+    tarball: Option<PathBuf>,
 }
 
 impl Package {
@@ -169,14 +181,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let packages = packages(&nodes, &db, &lock_display)?;
     let store = open_store()?;
     let format = &plan.projects[project].format;
-    let skipped = platforms::other_platforms(
-        &store,
-        &options.fetch,
-        &plan,
-        format,
-        &nodes,
-        &packages,
-    )?;
+    let skipped =
+        platforms::other_platforms(&store, &options.fetch, &plan, format, &nodes, &packages)?;
     for (location, why) in &skipped.locations {
         notes.push(format!(
             "left out {location} ({why}): its package.json names other platforms (a lockfileVersion 1 lock does not say; npm 6 skipped it too)"
@@ -231,6 +237,15 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             }))
         })
         .collect::<Result<_>>()?;
+    // Git packages: one pack output each, an input of node_modules.
+    let mut pack_ids: BTreeMap<String, NodeId> = BTreeMap::new();
+    for p in &packages {
+        if let Some(source) = &p.git {
+            let id = git::pack_id(p, source, options.sandbox.is_sandboxed(), &ids, &target)?;
+            pack_ids.insert(p.location.clone(), id);
+        }
+    }
+    let pack_list: Vec<NodeId> = pack_ids.values().cloned().collect();
     let modules_id = NodeId::compute(
         &format!("{}-node-modules", root.0),
         &serde_json::json!({
@@ -239,7 +254,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             "root": lock_root,
             "packages": identity,
         }),
-        &[],
+        &pack_list,
         &ids,
         &target,
     )?;
@@ -300,9 +315,31 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             options,
             toolchain: &toolchain,
         };
-        let made = store.build_output(&modules_id, &[], |out| {
+        let git_options = lock2build_git::GitOptions {
+            offline: options.fetch.offline,
+            progress: options.progress,
+            mirrors: options.fetch.mirrors.clone(),
+        };
+        let mut packed = Vec::new();
+        let made = store.build_output(&modules_id, &pack_list, |out| {
             let mut run = || -> Result<()> {
-                lay_out(&store, &packages, &out.building, options.jobs)?;
+                let tarballs = git::pack_all(
+                    &db,
+                    &store,
+                    &npm,
+                    &git_options,
+                    &packages,
+                    &pack_ids,
+                    &logs_dir,
+                    &say,
+                    &mut packed,
+                )
+                .with_context(|| format!("{lock_display}: a git dependency"))?;
+                let mut laid = packages.clone();
+                for p in &mut laid {
+                    p.tarball = tarballs.get(&p.location).cloned();
+                }
+                lay_out(&store, &laid, &out.building, options.jobs)?;
                 std::fs::write(
                     out.building.join("package.json"),
                     serde_json::to_string_pretty(&lock_root)?,
@@ -380,6 +417,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 })
             }
         };
+        built.extend(packed);
         if made.built {
             built.push("node_modules".to_owned());
             built.extend(
@@ -395,6 +433,14 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id) {
         logs.insert(step.label.clone(), step.log.clone());
     }
+    for p in &packages {
+        if let Some(id) = pack_ids.get(&p.location) {
+            logs.insert(
+                format!("{} (git pack)", p.label()),
+                logs_dir.join(format!("{id}.log")),
+            );
+        }
+    }
 
     // The app.
     let app_label = format!("{} {}", root.0, root.1);
@@ -402,7 +448,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if build_script.is_some() {
         logs.insert(app_label.clone(), build_log.clone());
     }
-    if let Some(script) = build_script.as_deref().filter(|_| store.output(&app_id).is_none()) {
+    if let Some(script) = build_script
+        .as_deref()
+        .filter(|_| store.output(&app_id).is_none())
+    {
         say(format!("building {app_label} (npm run {script})…"));
     }
     let mut build_failed: Option<String> = None;
@@ -464,7 +513,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let scripts: Vec<String> = launchers.keys().cloned().collect();
     if scripts.is_empty() {
-        let entry = manifest.main.as_deref().map_or("path/to/entry.js", clean_str);
+        let entry = manifest
+            .main
+            .as_deref()
+            .map_or("path/to/entry.js", clean_str);
         notes.push(format!(
             "neither {} nor its run-time dependencies declare a `bin`: result/bin is empty (the app is in result/app)\n  help: name its entry point in lock2build.toml: `[app] bin = {{ {} = \"{entry}\" }}`",
             root.0,
@@ -478,7 +530,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &project_dir,
         &made.path,
         &live_requests,
-        vec![modules_id, app_id],
+        [modules_id, app_id].into_iter().chain(pack_list).collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     let (downloaded, bytes_downloaded) = downloads(&fetched);
@@ -530,10 +582,25 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
         let at = node.location.as_deref().unwrap_or("?");
         let what = format!("  {} {} ({at})", node.name, node.version);
         match (&node.source, &node.artifact) {
-            (Source::Git { url, commit, .. }, _) => {
-                unsupported.push(format!(
-                    "{what}: git dependency {url} at {commit} (git sources are not fetched into the store yet)"
-                ));
+            (Source::Git { url, commit, .. }, Some(artifact)) => {
+                let Some(location) = node.location.clone().filter(|l| safe_location(l)) else {
+                    unsupported.push(format!("{what}: no install location inside node_modules"));
+                    continue;
+                };
+                out.push(Package {
+                    name: node.name.clone(),
+                    version: node.version.clone(),
+                    location,
+                    hashes: artifact.hashes.clone(),
+                    integrity: format!("git+{url}#{commit}"),
+                    scripts: node.flags.has_install_script,
+                    overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
+                    git: Some(git::GitSource {
+                        url: url.clone(),
+                        commit: commit.clone(),
+                    }),
+                    tarball: None,
+                });
                 continue;
             }
             (Source::Directory { path, .. }, _) => {
@@ -562,7 +629,7 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
             unsupported.push(format!("{what}: no install location in the lock"));
             continue;
         };
-        if location.split('/').any(|c| c == ".." || c == ".") || location.starts_with('/') {
+        if !safe_location(&location) {
             unsupported.push(format!("{what}: location `{location}` leaves node_modules"));
             continue;
         }
@@ -587,6 +654,8 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
                 .unwrap_or_else(|| artifact.hashes[0].to_sri()),
             scripts: node.flags.has_install_script,
             overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
+            git: None,
+            tarball: None,
         });
     }
     if !no_integrity.is_empty() {
@@ -603,6 +672,13 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
     }
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
+}
+
+/// A lock location that stays inside the output.
+fn safe_location(location: &str) -> bool {
+    !location.is_empty()
+        && !location.starts_with('/')
+        && !location.split('/').any(|c| c == ".." || c == ".")
 }
 
 /// One step per name@version with install scripts, deepest first (a
@@ -677,9 +753,12 @@ fn runs_scripts(dir: &Path) -> bool {
 fn lay_out(store: &Store, packages: &[Package], out: &Path, jobs: usize) -> Result<()> {
     let indexed: Vec<(usize, &Package)> = packages.iter().enumerate().collect();
     let unpacked = run_parallel(&indexed, jobs.max(1), |(i, p)| -> Result<PathBuf> {
-        let file = store
-            .source(&p.hashes)
-            .ok_or_else(|| anyhow!("internal: the tarball of {} is not in the store", p.label()))?;
+        let file = match &p.tarball {
+            Some(file) => file.clone(),
+            None => store.source(&p.hashes).ok_or_else(|| {
+                anyhow!("internal: the tarball of {} is not in the store", p.label())
+            })?,
+        };
         let work = out.join(format!(".unpack-{i}"));
         lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
             .with_context(|| format!("unpacking the tarball of {}", p.label()))?;

@@ -24,8 +24,8 @@
 
 use crate::target::{Target, WheelTag};
 use lock2build_model::{
-    normalize_python_name, Artifact, ArtifactKind, DepKind, Ecosystem, Graph, Package, PackageIndex,
-    Platform,
+    normalize_python_name, Artifact, ArtifactKind, DepKind, Ecosystem, Graph, Package,
+    PackageIndex, Platform,
 };
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree};
 use serde::Serialize;

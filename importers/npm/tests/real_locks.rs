@@ -55,9 +55,11 @@ fn a_v1_lock_does_not_say_that_fsevents_is_for_darwin() {
     assert!(fsevents.flags.optional);
     assert!(fsevents.platform.is_empty());
     for only_for_fsevents in ["nan", "bindings", "file-uri-to-path"] {
-        assert!(at(&graph, &format!("node_modules/{only_for_fsevents}"))
-            .flags
-            .optional);
+        assert!(
+            at(&graph, &format!("node_modules/{only_for_fsevents}"))
+                .flags
+                .optional
+        );
     }
 }
 

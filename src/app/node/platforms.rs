@@ -88,8 +88,12 @@ fn manifest_platform(store: &Store, p: &Package) -> Result<Platform> {
         .tempdir()?;
     lock2build_store::unpack(&file, ArchiveFormat::TarGz, work.path())
         .with_context(|| format!("unpacking the tarball of {}", p.label()))?;
-    let top = lock2build_store::single_top_dir(work.path())
-        .ok_or_else(|| anyhow!("the tarball of {} does not hold one top directory", p.label()))?;
+    let top = lock2build_store::single_top_dir(work.path()).ok_or_else(|| {
+        anyhow!(
+            "the tarball of {} does not hold one top directory",
+            p.label()
+        )
+    })?;
     let text = std::fs::read_to_string(top.join("package.json"))
         .with_context(|| format!("reading the package.json of {}", p.label()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
@@ -122,9 +126,9 @@ pub(super) fn prune(
         return packages;
     }
     let gone = |location: &str| {
-        skipped.keys().any(|s| {
-            location == s || location.starts_with(&format!("{s}/node_modules/"))
-        })
+        skipped
+            .keys()
+            .any(|s| location == s || location.starts_with(&format!("{s}/node_modules/")))
     };
     let by_id: BTreeMap<&str, &Node> = nodes.iter().map(|n| (n.id.as_str(), *n)).collect();
     let mut reached: BTreeSet<&str> = BTreeSet::new();
