@@ -435,3 +435,22 @@ fn optional_peers_and_dev_packages_reached_by_peers_are_not_selected_without_dev
     );
     assert!(planned(&legacy, &["--dev"]).contains(&"react".to_owned()));
 }
+
+#[test]
+fn a_dev_dependency_that_is_also_an_optional_peer_gets_no_launcher() {
+    // typescript is `devOptional` in this lock (the project's dev
+    // dependency and cosmiconfig's optional peer), not `dev`: package.json
+    // says it is a dev tool, so tsc and tsserver are not the app's bins.
+    let (project, store) = app_project("npm-dev-optional", "npm/peers-optional");
+    let built = report(&app(&project, &store, &["--json", "--dev"]));
+    assert!(modules_dir(&store).join("typescript/bin/tsc").is_file());
+    assert!(strings(&built["scripts"]).is_empty(), "{built}");
+    // Named, a dev tool's bin is offered.
+    let named = report(&app(&project, &store, &["--json", "--dev", "--script", "tsc"]));
+    assert_eq!(strings(&named["scripts"]), ["tsc"]);
+    let out = Command::new(project.join("result/bin/tsc"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Version 5.6.3\n");
+}

@@ -968,7 +968,8 @@ fn launchers(
         if !packages.iter().any(|p| &p.location == location) {
             continue;
         }
-        let into = if node.flags.dev {
+        let top_name = location.strip_prefix("node_modules/").unwrap_or(location);
+        let into = if node.flags.dev || manifest.dev_only.contains(top_name) {
             &mut dev_deps
         } else {
             &mut deps

@@ -14,6 +14,8 @@ pub(super) struct Manifest {
     pub bin: BTreeMap<String, String>,
     /// `main`, when it names a file.
     pub main: Option<String>,
+    /// Names only in `devDependencies` (not also a run-time dependency).
+    pub dev_only: BTreeSet<String>,
 }
 
 impl Manifest {
@@ -38,7 +40,23 @@ impl Manifest {
             })
             .unwrap_or_default();
         let name = json["name"].as_str().unwrap_or_default();
+        let names = |key: &str| -> BTreeSet<String> {
+            json[key]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let runtime: BTreeSet<String> =
+            ["dependencies", "optionalDependencies", "peerDependencies"]
+                .iter()
+                .flat_map(|k| names(k))
+                .collect();
+        let dev_only = names("devDependencies")
+            .into_iter()
+            .filter(|n| !runtime.contains(n))
+            .collect();
         Ok(Manifest {
+            dev_only,
             scripts,
             bin: bins(&json["bin"], name),
             main: json["main"].as_str().map(str::to_owned),
