@@ -36,8 +36,10 @@ mod digest;
 mod error;
 mod gc;
 mod identity;
+mod limits;
 mod lock;
 mod output;
+mod scratch;
 mod source;
 mod store;
 mod unpack;
@@ -46,7 +48,12 @@ pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
 pub use identity::{NodeId, ToolchainId};
+pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
+pub use scratch::scratch_dir;
 pub use store::Store;
-pub use unpack::{single_top_dir, unpack, ArchiveFormat, UnpackError, NORMALIZED_MTIME};
+pub use unpack::{
+    single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
+    NORMALIZED_MTIME,
+};
