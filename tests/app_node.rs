@@ -447,7 +447,11 @@ fn a_dev_dependency_that_is_also_an_optional_peer_gets_no_launcher() {
     assert!(modules_dir(&store).join("typescript/bin/tsc").is_file());
     assert!(strings(&built["scripts"]).is_empty(), "{built}");
     // Named, a dev tool's bin is offered.
-    let named = report(&app(&project, &store, &["--json", "--dev", "--script", "tsc"]));
+    let named = report(&app(
+        &project,
+        &store,
+        &["--json", "--dev", "--script", "tsc"],
+    ));
     assert_eq!(strings(&named["scripts"]), ["tsc"]);
     let out = Command::new(project.join("result/bin/tsc"))
         .arg("--version")

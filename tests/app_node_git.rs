@@ -220,14 +220,11 @@ fn codeload_archives_are_fetched_by_integrity_or_checked_out_by_their_commit() {
     // With integrity: the archive, verified, then prepared and packed.
     let root = tempdir("npm-codeload");
     let project = codeload_project(&root, &server, &locked, Some(&integrity));
-    std::fs::write(
-        project.join("lock2build.toml"),
-        format!(
-            "[mirrors]\n\"https://codeload.github.com/\" = \"{}/\"\n",
-            http.base
-        ),
-    )
-    .unwrap();
+    mirror(
+        &project,
+        "https://codeload.github.com/",
+        &format!("{}/", http.base),
+    );
     let built = report(&app(&project, &root.join("store"), &["--json"]));
     assert_eq!(run_app(&project), "prepared gitdep: 1h\n");
     assert_eq!(built["downloaded"], 2, "{built}");
@@ -237,14 +234,11 @@ fn codeload_archives_are_fetched_by_integrity_or_checked_out_by_their_commit() {
     let root = tempdir("npm-codeload-bad");
     let wrong = sri_sha512(&repo.join("package.json"));
     let project = codeload_project(&root, &server, &locked, Some(&wrong));
-    std::fs::write(
-        project.join("lock2build.toml"),
-        format!(
-            "[mirrors]\n\"https://codeload.github.com/\" = \"{}/\"\n",
-            http.base
-        ),
-    )
-    .unwrap();
+    mirror(
+        &project,
+        "https://codeload.github.com/",
+        &format!("{}/", http.base),
+    );
     let out = app(&project, &root.join("store"), &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("gitdep"), "{}", stderr(&out));
@@ -254,14 +248,11 @@ fn codeload_archives_are_fetched_by_integrity_or_checked_out_by_their_commit() {
     // out from https://github.com/owner/gitdep.git (here: its mirror).
     let root = tempdir("npm-codeload-commit");
     let project = codeload_project(&root, &server, &locked, None);
-    std::fs::write(
-        project.join("lock2build.toml"),
-        format!(
-            "[mirrors]\n\"https://github.com/owner/gitdep.git\" = \"{}\"\n",
-            server.url("gitdep")
-        ),
-    )
-    .unwrap();
+    mirror(
+        &project,
+        "https://github.com/owner/gitdep.git",
+        &server.url("gitdep"),
+    );
     let archive_hits = http.hits();
     let built = report(&app(&project, &root.join("store"), &["--json"]));
     assert_eq!(run_app(&project), "prepared gitdep: 1h\n");
@@ -271,6 +262,15 @@ fn codeload_archives_are_fetched_by_integrity_or_checked_out_by_their_commit() {
         "the archive was fetched unpinned"
     );
     assert!(has_checkout(&root.join("store"), &locked), "{built}");
+}
+
+/// The project's lock2build.toml: one `[mirrors]` rule.
+fn mirror(project: &Path, prefix: &str, replacement: &str) {
+    std::fs::write(
+        project.join("lock2build.toml"),
+        format!("[mirrors]\n\"{prefix}\" = \"{replacement}\"\n"),
+    )
+    .unwrap();
 }
 
 /// Whether the store holds a checkout of `commit` (`<commit>[-sm]`).

@@ -65,7 +65,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
 use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
-use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
+use lock2build_plan::plan::{self, Node, Plan, PlanArtifact, PlanOptions};
 use lock2build_sandbox::{Mount, SandboxSpec};
 use lock2build_store::{ArchiveFormat, NodeId, Store, ToolchainId};
 use manifest::Manifest;
@@ -100,6 +100,25 @@ struct Package {
 }
 
 impl Package {
+    /// The package a plan node installs at `location`, from its tarball.
+    fn of(node: &Node, location: String, artifact: &PlanArtifact, db: &Database) -> Package {
+        Package {
+            name: node.name.clone(),
+            version: node.version.clone(),
+            location,
+            hashes: artifact.hashes.clone(),
+            integrity: artifact
+                .integrity
+                .clone()
+                .or_else(|| artifact.hashes.first().map(|h| h.to_sri()))
+                .unwrap_or_default(),
+            scripts: node.flags.has_install_script,
+            overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
+            git: None,
+            tarball: None,
+        }
+    }
+
     fn label(&self) -> String {
         format!("{} {}", self.name, self.version)
     }
@@ -587,20 +606,13 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
                     unsupported.push(format!("{what}: no install location inside node_modules"));
                     continue;
                 };
-                out.push(Package {
-                    name: node.name.clone(),
-                    version: node.version.clone(),
-                    location,
-                    hashes: artifact.hashes.clone(),
-                    integrity: format!("git+{url}#{commit}"),
-                    scripts: node.flags.has_install_script,
-                    overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
-                    git: Some(git::GitSource {
-                        url: url.clone(),
-                        commit: commit.clone(),
-                    }),
-                    tarball: None,
+                let mut package = Package::of(node, location, artifact, db);
+                package.integrity = format!("git+{url}#{commit}");
+                package.git = Some(git::GitSource {
+                    url: url.clone(),
+                    commit: commit.clone(),
                 });
+                out.push(package);
                 continue;
             }
             (Source::Directory { path, .. }, _) => {
@@ -643,20 +655,7 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
             ));
             continue;
         }
-        out.push(Package {
-            name: node.name.clone(),
-            version: node.version.clone(),
-            location,
-            hashes: artifact.hashes.clone(),
-            integrity: artifact
-                .integrity
-                .clone()
-                .unwrap_or_else(|| artifact.hashes[0].to_sri()),
-            scripts: node.flags.has_install_script,
-            overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
-            git: None,
-            tarball: None,
-        });
+        out.push(Package::of(node, location, artifact, db));
     }
     if !no_integrity.is_empty() {
         bail!(
