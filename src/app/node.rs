@@ -164,15 +164,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     // A build script needs the dev dependencies: re-plan with them.
     let (plan, project) = if build_script.is_some() && !wants_dev(&options.plan) {
-        let mut with_dev = options.plan.clone();
-        with_dev.select.groups.push("dev".into());
-        let replanned = plan::plan_project(&options.dir, &with_dev)?.plan;
-        let index = replanned
-            .projects
-            .iter()
-            .position(|p| p.lockfile == lockfile)
-            .ok_or_else(|| anyhow!("internal: {lock_display} vanished when re-planned"))?;
-        (replanned, index)
+        replan_with_dev(options, &lockfile, &lock_display)?
     } else {
         (plan, project)
     };
@@ -241,21 +233,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ids.extend(ToolchainId::probe(Path::new("c++")).ok());
     ids.extend(ToolchainId::probe(Path::new("cc")).ok());
     let lock_root = manifest::lock_root(&project_dir.join(&lockfile))?;
-    let identity: Vec<serde_json::Value> = packages
-        .iter()
-        .map(|p| {
-            Ok(serde_json::json!({
-                "location": p.location,
-                "name": p.name,
-                "version": p.version,
-                "integrity": p.integrity,
-                "scripts": p.scripts,
-                "env": p.overrides.env,
-                "patches": patch_hashes(&p.overrides.patches)?,
-                "native": native_versions(db.providers(), &p.overrides.native),
-            }))
-        })
-        .collect::<Result<_>>()?;
+    let identity = package_identity(&packages, &db)?;
     // Git packages: one pack output each, an input of node_modules.
     let mut pack_ids: BTreeMap<String, NodeId> = BTreeMap::new();
     for p in &packages {
@@ -313,12 +291,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let mut built = Vec::new();
     let mut reused = 0usize;
     let mut logs = BTreeMap::new();
+    let ctx = Ctx {
+        options,
+        store: &store,
+        toolchain: &toolchain,
+        db: &db,
+        logs_dir: &logs_dir,
+        say: &say,
+    };
 
     // node_modules. Which packages run scripts: the lock's
     // `hasInstallScript`, and (v1 locks have no such flag) what each
     // laid-out package.json says.
     let flagged = script_steps(&packages, None, &logs_dir, &modules_id);
-    let links_log = logs_dir.join(format!("{modules_id}.links.log"));
     let modules = if let Some(path) = store.output(&app_id).and(store.output(&modules_id)) {
         reused += 1;
         path
@@ -329,111 +314,28 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 packages.len()
             ));
         }
-        let mut failed: Option<(String, String, String, PathBuf, String)> = None;
-        let npm = NpmSteps {
-            options,
-            toolchain: &toolchain,
-        };
-        let git_options = lock2build_git::GitOptions {
-            offline: options.fetch.offline,
-            progress: options.progress,
-            mirrors: options.fetch.mirrors.clone(),
-        };
+        let mut failed: Option<Failure> = None;
         let mut packed = Vec::new();
+        let tree = TreeInputs {
+            packages: &packages,
+            nodes: &nodes,
+            flagged: &flagged,
+            pack_ids: &pack_ids,
+            lock_root: &lock_root,
+            lockfile: &project_dir.join(&lockfile),
+            lock_display: &lock_display,
+            root: &root,
+        };
         let made = store.build_output(&modules_id, &pack_list, |out| {
-            let mut run = || -> Result<()> {
-                let tarballs = git::pack_all(
-                    &db,
-                    &store,
-                    &npm,
-                    &git_options,
-                    &packages,
-                    &pack_ids,
-                    &logs_dir,
-                    &say,
-                    &mut packed,
-                )
-                .with_context(|| format!("{lock_display}: a git dependency"))?;
-                let mut laid = packages.clone();
-                for p in &mut laid {
-                    p.tarball = tarballs.get(&p.location).cloned();
-                }
-                lay_out(&store, &laid, &out.building, options.jobs)?;
-                std::fs::write(
-                    out.building.join("package.json"),
-                    serde_json::to_string_pretty(&lock_root)?,
-                )?;
-                std::fs::copy(
-                    project_dir.join(&lockfile),
-                    out.building
-                        .join(lockfile.file_name().unwrap_or("package-lock.json".as_ref())),
-                )?;
-                let links = npm.run(
-                    out,
-                    &out.final_path,
-                    &["rebuild", "--ignore-scripts"],
-                    &BTreeMap::new(),
-                    &links_log,
-                )?;
-                if let Err(cause) = links {
-                    failed = Some((
-                        "node_modules (bin links)".into(),
-                        root.0.clone(),
-                        root.1.clone(),
-                        links_log.clone(),
-                        cause,
-                    ));
-                    bail!("linking bins failed");
-                }
-                let steps = script_steps(&packages, Some(&out.building), &logs_dir, &modules_id);
-                let unflagged: Vec<&Node> = steps
-                    .iter()
-                    .filter(|s| !flagged.iter().any(|f| f.spec == s.spec))
-                    .filter_map(|s| {
-                        nodes
-                            .iter()
-                            .copied()
-                            .find(|n| !n.root && n.name == s.name && n.version == s.version)
-                    })
-                    .collect();
-                if !unflagged.is_empty() {
-                    require_native(&unflagged, &db, "the install scripts", Ecosystem::Npm, None)?;
-                    toolchain.check_headers()?;
-                }
-                for step in &steps {
-                    say(format!("running the install scripts of {}…", step.label));
-                    let result = npm.run(
-                        out,
-                        &out.final_path,
-                        &["rebuild", &step.spec, "--foreground-scripts"],
-                        &step.env,
-                        &step.log,
-                    )?;
-                    if let Err(cause) = result {
-                        failed = Some((
-                            step.label.clone(),
-                            step.name.clone(),
-                            step.version.clone(),
-                            step.log.clone(),
-                            cause,
-                        ));
-                        bail!("the install scripts of {} failed", step.label);
-                    }
-                    say(format!("  built {}", step.label));
-                }
-                Ok(())
-            };
-            run().map_err(|e| format!("{e:#}").into())
+            fill_node_modules(&ctx, &tree, &modules_id, out, &mut failed, &mut packed)
+                .map_err(|e| format!("{e:#}").into())
         });
         let made = match made {
             Ok(made) => made,
             Err(e) => {
-                return Err(match failed {
-                    Some((label, name, version, log, cause)) => {
-                        failure_message(&db, Ecosystem::Npm, &label, &name, &version, &log, &cause)
-                    }
-                    None => anyhow!("{}", build_cause(&e)),
-                })
+                return Err(
+                    failed.map_or_else(|| anyhow!("{}", build_cause(&e)), |f| f.message(&db))
+                )
             }
         };
         built.extend(packed);
@@ -478,32 +380,15 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &app_id,
         std::slice::from_ref(&modules_id),
         |out| -> Result<(), lock2build_store::BuildError> {
-            let app = out.building.join("app");
-            copy_tree(&project_dir, &app)?;
-            link_farm(&modules.join("node_modules"), &app.join("node_modules"))
-                .map_err(|e| format!("{e:#}"))?;
-            if let Some(script) = &build_script {
-                let npm = NpmSteps {
-                    options,
-                    toolchain: &toolchain,
-                };
-                let mut env = BTreeMap::new();
-                env.insert("NODE_ENV".to_owned(), "production".to_owned());
-                let result = npm
-                    .run_in(
-                        out,
-                        &out.final_path.join("app"),
-                        &modules,
-                        &["run", script],
-                        &env,
-                        &build_log,
-                    )
-                    .map_err(|e| format!("{e:#}"))?;
-                if let Err(cause) = result {
-                    build_failed = Some(cause);
-                    return Err(format!("npm run {script} failed").into());
-                }
-            }
+            fill_app(
+                &ctx,
+                out,
+                &project_dir,
+                &modules,
+                build_script.as_deref(),
+                &build_log,
+                &mut build_failed,
+            )?;
             write_launchers(&out.building, &out.final_path, &toolchain.node, &launchers)?;
             Ok(())
         },
@@ -532,15 +417,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let scripts: Vec<String> = launchers.keys().cloned().collect();
     if scripts.is_empty() {
-        let entry = manifest
-            .main
-            .as_deref()
-            .map_or("path/to/entry.js", clean_str);
-        notes.push(format!(
-            "neither {} nor its run-time dependencies declare a `bin`: result/bin is empty (the app is in result/app)\n  help: name its entry point in lock2build.toml: `[app] bin = {{ {} = \"{entry}\" }}`",
-            root.0,
-            root.0.rsplit('/').next().unwrap_or(&root.0)
-        ));
+        notes.push(no_bin_note(&root.0, &manifest));
     }
 
     link_and_record(
@@ -565,6 +442,242 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         logs,
         notes,
     })
+}
+
+/// What every step of the build needs.
+struct Ctx<'a> {
+    options: &'a AppOptions,
+    store: &'a Store,
+    toolchain: &'a NodeToolchain,
+    db: &'a Database,
+    logs_dir: &'a Path,
+    say: &'a dyn Fn(String),
+}
+
+impl Ctx<'_> {
+    fn npm(&self) -> NpmSteps<'_> {
+        NpmSteps {
+            options: self.options,
+            toolchain: self.toolchain,
+        }
+    }
+}
+
+/// A failed sandbox step: what the user is shown (`failure_message`).
+struct Failure {
+    label: String,
+    name: String,
+    version: String,
+    log: PathBuf,
+    cause: String,
+}
+
+impl Failure {
+    fn message(self, db: &Database) -> anyhow::Error {
+        failure_message(
+            db,
+            Ecosystem::Npm,
+            &self.label,
+            &self.name,
+            &self.version,
+            &self.log,
+            &self.cause,
+        )
+    }
+}
+
+/// What the node_modules output is made from.
+struct TreeInputs<'a> {
+    packages: &'a [Package],
+    nodes: &'a [&'a Node],
+    /// The install-script steps the lock's flags announce.
+    flagged: &'a [ScriptStep],
+    pack_ids: &'a BTreeMap<String, NodeId>,
+    lock_root: &'a serde_json::Value,
+    lockfile: &'a Path,
+    lock_display: &'a str,
+    root: &'a (String, String),
+}
+
+/// Fills the node_modules output: git packages packed, every tarball laid
+/// out, the root package.json and the lock, bin links, then each install
+/// script step. A step that ran and failed is left in `failed`.
+fn fill_node_modules(
+    ctx: &Ctx,
+    tree: &TreeInputs,
+    modules_id: &NodeId,
+    out: &lock2build_store::OutputDirs,
+    failed: &mut Option<Failure>,
+    packed: &mut Vec<String>,
+) -> Result<()> {
+    let npm = ctx.npm();
+    let git_options = lock2build_git::GitOptions {
+        offline: ctx.options.fetch.offline,
+        progress: ctx.options.progress,
+        mirrors: ctx.options.fetch.mirrors.clone(),
+    };
+    let tarballs = git::pack_all(
+        ctx.db,
+        ctx.store,
+        &npm,
+        &git_options,
+        tree.packages,
+        tree.pack_ids,
+        ctx.logs_dir,
+        ctx.say,
+        packed,
+    )
+    .with_context(|| format!("{}: a git dependency", tree.lock_display))?;
+    let mut laid = tree.packages.to_vec();
+    for p in &mut laid {
+        p.tarball = tarballs.get(&p.location).cloned();
+    }
+    lay_out(ctx.store, &laid, &out.building, ctx.options.jobs)?;
+    std::fs::write(
+        out.building.join("package.json"),
+        serde_json::to_string_pretty(tree.lock_root)?,
+    )?;
+    let lock_name = tree
+        .lockfile
+        .file_name()
+        .unwrap_or("package-lock.json".as_ref());
+    std::fs::copy(tree.lockfile, out.building.join(lock_name))?;
+    let links_log = ctx.logs_dir.join(format!("{modules_id}.links.log"));
+    let links = npm.run(
+        out,
+        &out.final_path,
+        &["rebuild", "--ignore-scripts"],
+        &BTreeMap::new(),
+        &links_log,
+    )?;
+    if let Err(cause) = links {
+        *failed = Some(Failure {
+            label: "node_modules (bin links)".into(),
+            name: tree.root.0.clone(),
+            version: tree.root.1.clone(),
+            log: links_log,
+            cause,
+        });
+        bail!("linking bins failed");
+    }
+    let steps = script_steps(tree.packages, Some(&out.building), ctx.logs_dir, modules_id);
+    let unflagged: Vec<&Node> = steps
+        .iter()
+        .filter(|s| !tree.flagged.iter().any(|f| f.spec == s.spec))
+        .filter_map(|s| {
+            tree.nodes
+                .iter()
+                .copied()
+                .find(|n| !n.root && n.name == s.name && n.version == s.version)
+        })
+        .collect();
+    if !unflagged.is_empty() {
+        require_native(
+            &unflagged,
+            ctx.db,
+            "the install scripts",
+            Ecosystem::Npm,
+            None,
+        )?;
+        ctx.toolchain.check_headers()?;
+    }
+    for step in &steps {
+        (ctx.say)(format!("running the install scripts of {}…", step.label));
+        let result = npm.run(
+            out,
+            &out.final_path,
+            &["rebuild", &step.spec, "--foreground-scripts"],
+            &step.env,
+            &step.log,
+        )?;
+        if let Err(cause) = result {
+            *failed = Some(Failure {
+                label: step.label.clone(),
+                name: step.name.clone(),
+                version: step.version.clone(),
+                log: step.log.clone(),
+                cause,
+            });
+            bail!("the install scripts of {} failed", step.label);
+        }
+        (ctx.say)(format!("  built {}", step.label));
+    }
+    Ok(())
+}
+
+/// Fills the app output: the project's files, a writable `node_modules`
+/// of links into `modules`, and the build script run in it (a run that
+/// failed leaves its cause in `failed`).
+fn fill_app(
+    ctx: &Ctx,
+    out: &lock2build_store::OutputDirs,
+    project_dir: &Path,
+    modules: &Path,
+    build_script: Option<&str>,
+    build_log: &Path,
+    failed: &mut Option<String>,
+) -> Result<(), lock2build_store::BuildError> {
+    let app = out.building.join("app");
+    copy_tree(project_dir, &app)?;
+    link_farm(&modules.join("node_modules"), &app.join("node_modules"))
+        .map_err(|e| format!("{e:#}"))?;
+    let Some(script) = build_script else {
+        return Ok(());
+    };
+    let env = BTreeMap::from([("NODE_ENV".to_owned(), "production".to_owned())]);
+    let result = ctx
+        .npm()
+        .run_in(
+            out,
+            &out.final_path.join("app"),
+            modules,
+            &["run", script],
+            &env,
+            build_log,
+        )
+        .map_err(|e| format!("{e:#}"))?;
+    if let Err(cause) = result {
+        *failed = Some(cause);
+        return Err(format!("npm run {script} failed").into());
+    }
+    Ok(())
+}
+
+/// The plan again with the dev dependencies, and the index of `lockfile`'s
+/// project in it.
+fn replan_with_dev(
+    options: &AppOptions,
+    lockfile: &Path,
+    lock_display: &str,
+) -> Result<(Plan, usize)> {
+    let mut with_dev = options.plan.clone();
+    with_dev.select.groups.push("dev".into());
+    let replanned = plan::plan_project(&options.dir, &with_dev)?.plan;
+    let index = replanned
+        .projects
+        .iter()
+        .position(|p| p.lockfile == lockfile)
+        .ok_or_else(|| anyhow!("internal: {lock_display} vanished when re-planned"))?;
+    Ok((replanned, index))
+}
+
+/// What the node_modules identity covers of each package.
+fn package_identity(packages: &[Package], db: &Database) -> Result<Vec<serde_json::Value>> {
+    packages
+        .iter()
+        .map(|p| {
+            Ok(serde_json::json!({
+                "location": p.location,
+                "name": p.name,
+                "version": p.version,
+                "integrity": p.integrity,
+                "scripts": p.scripts,
+                "env": p.overrides.env,
+                "patches": patch_hashes(&p.overrides.patches)?,
+                "native": native_versions(db.providers(), &p.overrides.native),
+            }))
+        })
+        .collect()
 }
 
 /// Whether the selection already includes npm devDependencies.
@@ -1006,6 +1119,19 @@ fn launchers(
         chosen.insert(name.clone(), path.clone());
     }
     Ok(chosen)
+}
+
+/// The note for a project whose `result/bin` is empty: how to name its
+/// entry point (package.json's `main`, when it has one).
+fn no_bin_note(name: &str, manifest: &Manifest) -> String {
+    let entry = manifest
+        .main
+        .as_deref()
+        .map_or("path/to/entry.js", clean_str);
+    format!(
+        "neither {name} nor its run-time dependencies declare a `bin`: result/bin is empty (the app is in result/app)\n  help: name its entry point in lock2build.toml: `[app] bin = {{ {} = \"{entry}\" }}`",
+        name.rsplit('/').next().unwrap_or(name)
+    )
 }
 
 /// `./bin/x.js` → `bin/x.js`.
