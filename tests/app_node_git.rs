@@ -15,7 +15,7 @@ const PACKAGE_JSON: &str = r#"{
   "name": "gitdep",
   "version": "1.2.0",
   "main": "lib/index.js",
-  "files": ["lib"],
+  "files": ["lib", "target"],
   "scripts": { "prepare": "node build.js" },
   "dependencies": { "ms": "2.1.3" }
 }
@@ -36,6 +36,7 @@ fn gitdep(server: &GitServer) -> String {
                 ("build.js", BUILD_JS),
                 (".gitignore", "lib/\n"),
                 ("NOTES.txt", "not packed: `files` leaves it out\n"),
+                ("target/keep.js", "// packed: `files` names target/\n"),
             ],
         )
         .unwrap()
@@ -126,7 +127,7 @@ fn a_git_dependency_is_checked_out_by_commit_prepared_and_packed_as_npm_does() {
     let laid = store_output(&store, "node-modules").join("node_modules/gitdep");
     let mut files: Vec<String> = walk_files(&laid);
     files.sort();
-    assert_eq!(files, ["lib/index.js", "package.json"]);
+    assert_eq!(files, ["lib/index.js", "package.json", "target/keep.js"]);
     assert!(store_output(&store, "gitdep-git-pack")
         .join("package.tgz")
         .is_file());

@@ -22,7 +22,7 @@
 //! project's lock (npm would download them).
 
 use super::{NpmSteps, Package};
-use crate::app::{build_cause, copy_tree, failure_message};
+use crate::app::{build_cause, failure_message};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_git::{GitOptions, GitSpec};
 use lock2build_model::Ecosystem;
@@ -87,7 +87,7 @@ pub(super) fn pack(
                 .tempdir()?;
             let source = source_dir(store, git_options, p, git, work.path())?;
             let src = out.building.join("src");
-            copy_tree(&source, &src)
+            copy_all(&source, &src)
                 .with_context(|| format!("copying {} {} to pack it", p.label(), git.commit))?;
             let destination = out.final_path.display().to_string();
             let result = npm.run(
@@ -199,4 +199,24 @@ pub(super) fn pack_all(
         tarballs.insert(p.location.clone(), tgz);
     }
     Ok(tarballs)
+}
+
+/// Copies every file of `src` (the commit's tree: nothing is left out, not
+/// even what a project copy skips, such as `target/` or `result`), keeping
+/// symbolic links and modes; `npm pack` decides what is packed.
+fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dest.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if kind.is_dir() {
+            copy_all(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
 }
