@@ -88,8 +88,9 @@ enum Command {
     ///
     /// Node (package-lock.json): node_modules laid out as the lock says,
     /// install scripts (node-gyp) run per package with their overrides,
-    /// `npm run build` if there is one; `result/bin` holds launchers for
-    /// package.json's `bin`.
+    /// `npm run build` if there is one (another script: `[app]
+    /// build-script = "NAME"`); `result/bin` holds launchers for
+    /// package.json's `bin` (or `[app] bin = { NAME = "server.js" }`).
     ///
     /// Examples:
     ///   lock2build app

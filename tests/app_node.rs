@@ -211,3 +211,251 @@ fn missing_node_headers_are_named_before_anything_is_fetched() {
     assert!(err.contains("libnode-dev"), "{err}");
     assert_eq!(sources_count(&store), 0);
 }
+
+/// The one file of `dir` whose name starts with `prefix`, read.
+fn read_asset(dir: &Path, prefix: &str) -> String {
+    let file = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", dir.display()));
+    std::fs::read_to_string(file).unwrap()
+}
+
+#[test]
+fn a_vite_build_writes_into_node_modules_and_dev_tools_get_no_launchers() {
+    // fixtures/npm/vite-app: vite 6 bundles its ESM config into
+    // node_modules/.vite-temp/ before it builds; esbuild's install script
+    // runs, and rollup's and esbuild's Linux packages are picked by os/cpu/libc.
+    let (project, store) = app_project("npm-vite", "npm/vite-app");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(
+        strings(&first["built"]),
+        ["node_modules", "esbuild 0.25.12", "vite-app 1.0.0"]
+    );
+    let app_dir = project.join("result/app");
+    let js = read_asset(&app_dir.join("dist/assets"), "index-");
+    // vite's `define` from vite.config.js reached the bundle: the config loaded.
+    assert!(js.contains("built by vite"), "{js}");
+    // The build wrote into the app's own node_modules, not into the store's tree.
+    let modules = app_dir.join("node_modules");
+    assert!(modules.join(".vite-temp").is_dir());
+    assert!(!std::fs::symlink_metadata(&modules).unwrap().is_symlink());
+    assert!(std::fs::symlink_metadata(modules.join("vite"))
+        .unwrap()
+        .is_symlink());
+    assert!(!modules_dir(&store).join(".vite-temp").exists());
+    // vite and esbuild are dev tools, not the app: no launchers, and a note
+    // saying how to name the entry point.
+    assert!(strings(&first["scripts"]).is_empty(), "{first}");
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(notes.contains("[app] bin = { vite-app = "), "{notes}");
+    // fsevents (darwin) and the other platforms' packages are left out.
+    assert!(!modules_dir(&store).join("fsevents").exists());
+    assert!(modules_dir(&store)
+        .join("@rollup/rollup-linux-x64-gnu")
+        .is_dir());
+    assert!(!modules_dir(&store)
+        .join("@rollup/rollup-darwin-x64")
+        .exists());
+}
+
+#[test]
+fn lock2build_toml_names_the_build_script_and_the_entry_point() {
+    let (project, store) = app_project("npm-vite-config", "npm/vite-app");
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"no-such-script\"\n",
+    )
+    .unwrap();
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("`[app] build-script = \"no-such-script\"`, but package.json has no script `no-such-script`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("its scripts are: build, ci-build-release"),
+        "{err}"
+    );
+    assert_eq!(sources_count(&store), 0);
+
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"ci-build-release\"\nbin = { vite-app = \"./server.js\" }\n",
+    )
+    .unwrap();
+    let built = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&built["scripts"]), ["vite-app"]);
+    assert!(strings(&built["notes"]).is_empty(), "{built}");
+    let app_dir = project.join("result/app");
+    assert!(app_dir.join("release/index.html").is_file());
+    assert!(!app_dir.join("dist").exists());
+    let log = std::fs::read_to_string(built["logs"]["vite-app 1.0.0"].as_str().unwrap()).unwrap();
+    assert!(log.contains("> vite build --outDir release"), "{log}");
+    let out = Command::new(project.join("result/bin/vite-app"))
+        .arg("release")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.starts_with("serving release: index-"), "{text}");
+
+    // `build-script = ""`: no build step, so no dev dependencies either.
+    std::fs::write(
+        project.join("lock2build.toml"),
+        "[app]\nbuild-script = \"\"\n",
+    )
+    .unwrap();
+    let plain = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&plain["built"]), ["node_modules", "vite-app 1.0.0"]);
+    assert!(!project.join("result/app/dist").exists());
+    assert!(project.join("result/app/node_modules/picocolors").exists());
+    assert!(!project.join("result/app/node_modules/vite").exists());
+}
+
+/// `result/bin/NAME` run with colours off: its standard output.
+fn run_bin(project: &Path, name: &str) -> String {
+    let out = Command::new(project.join("result/bin").join(name))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn the_project_s_own_bundle_dependencies_are_fetched_and_laid_out() {
+    // fixtures/npm/bundled: bundleDependencies ["ms", "debug"], as npm/cli
+    // bundles its dependencies; the lock flags them inBundle.
+    let (project, store) = app_project("npm-bundled", "npm/bundled");
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(first["downloaded"], 3, "{first}");
+    let modules = modules_dir(&store);
+    assert!(modules.join("ms/package.json").is_file());
+    assert!(modules.join("debug/package.json").is_file());
+    assert_eq!(
+        run_bin(&project, "bundled-app"),
+        "bundled: 1m, debug function\n"
+    );
+}
+
+#[test]
+fn an_npm_shrinkwrap_json_is_read_as_the_package_lock() {
+    let (project, store) = app_project("npm-shrinkwrap", "npm/shrinkwrap");
+    // npm reads npm-shrinkwrap.json and ignores a package-lock.json beside it.
+    std::fs::write(project.join("package-lock.json"), "not read").unwrap();
+    let out = lock2build(
+        &["plan", project.to_str().unwrap(), "--json"],
+        &shared_cache(),
+        &store,
+    );
+    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(plan["projects"][0]["lockfile"], "npm-shrinkwrap.json");
+    assert_eq!(plan["projects"][0]["format"], "npm-shrinkwrap.json v3");
+    let built = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&built["scripts"]), ["shrinkwrapped-cli"]);
+    assert_eq!(
+        run_bin(&project, "shrinkwrapped-cli"),
+        "shrinkwrapped: 2m\n"
+    );
+    assert!(store_output(&store, "node-modules")
+        .join("npm-shrinkwrap.json")
+        .is_file());
+}
+
+#[test]
+fn fsevents_of_a_v1_lock_is_left_out_on_linux_from_its_own_package_json() {
+    // npm 6's lock of chokidar 2 says fsevents 1 is optional, not that it
+    // is for darwin; its install script would fail here.
+    let (project, store) = app_project("npm-v1-fsevents", "npm/v1-fsevents");
+    let first = report(&app(&project, &store, &["--json"]));
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(
+        notes.contains("left out node_modules/fsevents (os darwin)"),
+        "{notes}"
+    );
+    let modules = modules_dir(&store);
+    assert!(modules.join("chokidar/package.json").is_file());
+    assert!(modules.join("braces/package.json").is_file());
+    // fsevents, and what only fsevents needed, are not laid out.
+    for gone in ["fsevents", "nan", "bindings", "file-uri-to-path"] {
+        assert!(!modules.join(gone).exists(), "{gone} was laid out");
+    }
+    assert!(!strings(&first["built"])
+        .iter()
+        .any(|b| b.starts_with("fsevents")));
+    assert_eq!(
+        run_bin(&project, "v1-fsevents"),
+        "chokidar function, fsevents absent\n"
+    );
+    // Built once: nothing fetched the second time, fsevents' tarball included.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert_eq!(again["downloaded"], 0, "{again}");
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+}
+
+/// The package names of `lock2build plan DIR --json EXTRA…`.
+fn planned(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let out = lock2build(&args, &shared_cache(), &tempdir("npm-plan-store"));
+    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn optional_peers_and_dev_packages_reached_by_peers_are_not_selected_without_dev() {
+    // cosmiconfig's optional peer typescript is locked only because the
+    // project has it as a dev dependency (`devOptional`).
+    let optional = fixture("npm/peers-optional");
+    let names = planned(&optional, &[]);
+    assert!(names.contains(&"cosmiconfig".to_owned()), "{names:?}");
+    assert!(!names.contains(&"typescript".to_owned()), "{names:?}");
+    assert!(planned(&optional, &["--dev"]).contains(&"typescript".to_owned()));
+    // Locked with --legacy-peer-deps: react is flagged `dev` though
+    // react-dom has it as a peer; `npm ci --omit=dev` leaves it out.
+    let legacy = fixture("npm/peers-legacy");
+    let names = planned(&legacy, &[]);
+    assert_eq!(
+        names,
+        [
+            "js-tokens",
+            "legacy-peers-app",
+            "loose-envify",
+            "react-dom",
+            "scheduler"
+        ]
+    );
+    assert!(planned(&legacy, &["--dev"]).contains(&"react".to_owned()));
+}
+
+#[test]
+fn a_dev_dependency_that_is_also_an_optional_peer_gets_no_launcher() {
+    // typescript is `devOptional` in this lock (the project's dev
+    // dependency and cosmiconfig's optional peer), not `dev`: package.json
+    // says it is a dev tool, so tsc and tsserver are not the app's bins.
+    let (project, store) = app_project("npm-dev-optional", "npm/peers-optional");
+    let built = report(&app(&project, &store, &["--json", "--dev"]));
+    assert!(modules_dir(&store).join("typescript/bin/tsc").is_file());
+    assert!(strings(&built["scripts"]).is_empty(), "{built}");
+    // Named, a dev tool's bin is offered.
+    let named = report(&app(
+        &project,
+        &store,
+        &["--json", "--dev", "--script", "tsc"],
+    ));
+    assert_eq!(strings(&named["scripts"]), ["tsc"]);
+    let out = Command::new(project.join("result/bin/tsc"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Version 5.6.3\n");
+}

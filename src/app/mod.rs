@@ -210,6 +210,8 @@ pub fn builds_python(dir: &Path, lockfile: Option<&Path>, ecosystem: Option<Ecos
 /// scripts = ["flask", "gunicorn"]   # what result/bin holds (Python scripts, Rust binaries, npm bins)
 /// features = ["pcre2"]              # Cargo features
 /// no-default-features = false       # Cargo's --no-default-features
+/// build-script = "ci-build-release" # npm: the package.json script the app step runs ("" for none)
+/// bin = { server = "server/server.js" }  # npm: launchers for the project's own files
 /// ```
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -217,6 +219,8 @@ pub(crate) struct AppConfig {
     pub scripts: Option<Vec<String>>,
     pub features: Option<Vec<String>>,
     pub no_default_features: Option<bool>,
+    pub build_script: Option<String>,
+    pub bin: Option<BTreeMap<String, String>>,
 }
 
 impl AppConfig {
@@ -234,7 +238,7 @@ impl AppConfig {
         }
         let file: File = toml::from_str(&text).map_err(|e| {
             anyhow!(
-                "{}: {e}\n  help: `[app]` takes `scripts = [\"flask\"]` (what result/bin holds), and for Cargo projects `features = [\"x\"]` and `no-default-features = true`",
+                "{}: {e}\n  help: `[app]` takes `scripts = [\"flask\"]` (what result/bin holds); for Cargo projects `features = [\"x\"]` and `no-default-features = true`; for npm projects `build-script = \"build\"` and `bin = {{ NAME = \"path/in/project.js\" }}`",
                 path.display()
             )
         })?;

@@ -5,14 +5,16 @@
 //! The nodes, each a store output named by its identity:
 //!
 //! ```text
+//! git pack      a git dependency's commit, `prepare` run, `npm pack`    ← commit (or archive hash), node, npm
 //! node_modules  every tarball unpacked at its lock location, override    ← each package's location, name,
 //!               patches applied, bin links made (`npm rebuild              version and integrity, its override
 //!               --ignore-scripts`), then the install scripts of each       env, patches and native versions,
 //!               package, deepest first, one sandbox step each              node, npm, cc, sandboxed or not
 //!               (`npm rebuild NAME@VERSION --foreground-scripts`)
-//! app           the project's files (app/), app/node_modules → the one   ← the tree's hash, node_modules,
-//!               above, `npm run build` when package.json has one, and     the bins, node, npm, sandboxed
-//!               bin/ launchers (`exec node app/…`)
+//! app           the project's files (app/), app/node_modules a writable  ← the tree's hash, node_modules,
+//!               directory of links to the one above, the build script     the build script, the bins,
+//!               (`build`, or lock2build.toml's `[app] build-script`),     node, npm, sandboxed
+//!               and bin/ launchers (`exec node app/…`)
 //! ```
 //!
 //! Granularity: the whole tree is one output. A changed tarball, override
@@ -30,16 +32,23 @@
 //! python3, make and the C++ compiler are the host's.
 //!
 //! Dev dependencies: the plan has them when `--dev` is given, or when
-//! package.json has a `build` script (the builder re-plans with them:
+//! there is a build script (the builder re-plans with them:
 //! builds need their tools). They are then part of node_modules and stay
 //! in the output, which is the tree the build ran with.
 //!
-//! Not supported yet (a clear error names them): git and `file:`
-//! dependencies, workspaces, packages without integrity or URL. The
+//! Git dependencies (`git.rs`): the locked commit checked out (or a
+//! GitHub archive fetched by its integrity), its `prepare` run and the
+//! result packed by `npm pack` in the sandbox, one `npm-git-pack` output
+//! each, unpacked into the tree like a registry tarball.
+//!
+//! Not supported yet (a clear error names them): `file:` dependencies,
+//! workspaces, registry packages without integrity or URL. The
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
-//! `prepare`) are not run; only `build` is.
+//! `prepare`) are not run; only the build script is.
 
+mod git;
 mod manifest;
+mod platforms;
 mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
@@ -48,15 +57,15 @@ use super::{
     apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
 };
 use super::{
-    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppOptions,
-    AppReport,
+    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppConfig,
+    AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::fetch_all;
 use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
-use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
+use lock2build_plan::plan::{self, Node, Plan, PlanArtifact, PlanOptions};
 use lock2build_sandbox::{Mount, SandboxSpec};
 use lock2build_store::{ArchiveFormat, NodeId, Store, ToolchainId};
 use manifest::Manifest;
@@ -83,9 +92,33 @@ struct Package {
     /// Runs install scripts (the lock's `hasInstallScript`).
     scripts: bool,
     overrides: Resolved,
+    /// Files from a git commit (packed by `git::pack`).
+    git: Option<git::GitSource>,
+    /// The tarball to unpack when it is not `hashes`' store source (a
+    /// git package's pack output).
+    tarball: Option<PathBuf>,
 }
 
 impl Package {
+    /// The package a plan node installs at `location`, from its tarball.
+    fn of(node: &Node, location: String, artifact: &PlanArtifact, db: &Database) -> Package {
+        Package {
+            name: node.name.clone(),
+            version: node.version.clone(),
+            location,
+            hashes: artifact.hashes.clone(),
+            integrity: artifact
+                .integrity
+                .clone()
+                .or_else(|| artifact.hashes.first().map(|h| h.to_sri()))
+                .unwrap_or_default(),
+            scripts: node.flags.has_install_script,
+            overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
+            git: None,
+            tarball: None,
+        }
+    }
+
     fn label(&self) -> String {
         format!("{} {}", self.name, self.version)
     }
@@ -125,19 +158,13 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let lockfile = plan.projects[project].lockfile.clone();
     let lock_display = options.dir.join(&lockfile).display().to_string();
     let manifest = Manifest::read(&project_dir)?;
+    let config = AppConfig::read(&options.dir)?;
+    let build_script = build_script(&manifest, &config, &options.dir)?;
     let mut notes = Vec::new();
 
     // A build script needs the dev dependencies: re-plan with them.
-    let (plan, project) = if manifest.has_build && !wants_dev(&options.plan) {
-        let mut with_dev = options.plan.clone();
-        with_dev.select.groups.push("dev".into());
-        let replanned = plan::plan_project(&options.dir, &with_dev)?.plan;
-        let index = replanned
-            .projects
-            .iter()
-            .position(|p| p.lockfile == lockfile)
-            .ok_or_else(|| anyhow!("internal: {lock_display} vanished when re-planned"))?;
-        (replanned, index)
+    let (plan, project) = if build_script.is_some() && !wants_dev(&options.plan) {
+        replan_with_dev(options, &lockfile, &lock_display)?
     } else {
         (plan, project)
     };
@@ -163,6 +190,16 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ));
     let db = overrides_cmd::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
+    let store = open_store()?;
+    let format = &plan.projects[project].format;
+    let skipped =
+        platforms::other_platforms(&store, &options.fetch, &plan, format, &nodes, &packages)?;
+    for (location, why) in &skipped.locations {
+        notes.push(format!(
+            "left out {location} ({why}): its package.json names other platforms (a lockfileVersion 1 lock does not say; npm 6 skipped it too)"
+        ));
+    }
+    let packages = platforms::prune(&nodes, packages, &skipped.locations);
 
     // `overrides check`: the named packages are built if they have
     // install scripts (all such are), and said so otherwise.
@@ -189,7 +226,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         toolchain.check_headers()?;
     }
 
-    let store = open_store()?;
     let target = plan.target.describe_platform();
     // The compilers install scripts use (also when the lock, a v1 one,
     // does not say which packages have scripts).
@@ -197,21 +233,16 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ids.extend(ToolchainId::probe(Path::new("c++")).ok());
     ids.extend(ToolchainId::probe(Path::new("cc")).ok());
     let lock_root = manifest::lock_root(&project_dir.join(&lockfile))?;
-    let identity: Vec<serde_json::Value> = packages
-        .iter()
-        .map(|p| {
-            Ok(serde_json::json!({
-                "location": p.location,
-                "name": p.name,
-                "version": p.version,
-                "integrity": p.integrity,
-                "scripts": p.scripts,
-                "env": p.overrides.env,
-                "patches": patch_hashes(&p.overrides.patches)?,
-                "native": native_versions(db.providers(), &p.overrides.native),
-            }))
-        })
-        .collect::<Result<_>>()?;
+    let identity = package_identity(&packages, &db)?;
+    // Git packages: one pack output each, an input of node_modules.
+    let mut pack_ids: BTreeMap<String, NodeId> = BTreeMap::new();
+    for p in &packages {
+        if let Some(source) = &p.git {
+            let id = git::pack_id(p, source, options.sandbox.is_sandboxed(), &ids, &target)?;
+            pack_ids.insert(p.location.clone(), id);
+        }
+    }
+    let pack_list: Vec<NodeId> = pack_ids.values().cloned().collect();
     let modules_id = NodeId::compute(
         &format!("{}-node-modules", root.0),
         &serde_json::json!({
@@ -220,18 +251,18 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             "root": lock_root,
             "packages": identity,
         }),
-        &[],
+        &pack_list,
         &ids,
         &target,
     )?;
-    let launchers = launchers(options, &manifest, &nodes, &packages)?;
+    let launchers = launchers(options, &config, &manifest, &nodes, &packages)?;
     let app_id = NodeId::compute(
         &root.0,
         &serde_json::json!({
-            "recipe": "npm-app/1",
+            "recipe": "npm-app/2",
             "sandboxed": options.sandbox.is_sandboxed(),
             "tree": tree_hash(&project_dir)?,
-            "build": manifest.has_build,
+            "build": build_script,
             "bin": launchers,
             "node": toolchain.node,
         }),
@@ -247,7 +278,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .flat_map(|p| p.hashes.iter().map(|h| h.to_sri()))
         .collect();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
-    let live_requests = requests.clone();
+    let mut live_requests = requests.clone();
+    live_requests.extend(skipped.requests.iter().cloned());
     if store.output(&app_id).is_some() || store.output(&modules_id).is_some() {
         requests.clear();
     }
@@ -259,12 +291,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let mut built = Vec::new();
     let mut reused = 0usize;
     let mut logs = BTreeMap::new();
+    let ctx = Ctx {
+        options,
+        store: &store,
+        toolchain: &toolchain,
+        db: &db,
+        logs_dir: &logs_dir,
+        say: &say,
+    };
 
     // node_modules. Which packages run scripts: the lock's
     // `hasInstallScript`, and (v1 locks have no such flag) what each
     // laid-out package.json says.
     let flagged = script_steps(&packages, None, &logs_dir, &modules_id);
-    let links_log = logs_dir.join(format!("{modules_id}.links.log"));
     let modules = if let Some(path) = store.output(&app_id).and(store.output(&modules_id)) {
         reused += 1;
         path
@@ -275,90 +314,31 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 packages.len()
             ));
         }
-        let mut failed: Option<(String, String, String, PathBuf, String)> = None;
-        let npm = NpmSteps {
-            options,
-            toolchain: &toolchain,
+        let mut failed: Option<Failure> = None;
+        let mut packed = Vec::new();
+        let tree = TreeInputs {
+            packages: &packages,
+            nodes: &nodes,
+            flagged: &flagged,
+            pack_ids: &pack_ids,
+            lock_root: &lock_root,
+            lockfile: &project_dir.join(&lockfile),
+            lock_display: &lock_display,
+            root: &root,
         };
-        let made = store.build_output(&modules_id, &[], |out| {
-            let mut run = || -> Result<()> {
-                lay_out(&store, &packages, &out.building, options.jobs)?;
-                std::fs::write(
-                    out.building.join("package.json"),
-                    serde_json::to_string_pretty(&lock_root)?,
-                )?;
-                std::fs::copy(
-                    project_dir.join(&lockfile),
-                    out.building.join("package-lock.json"),
-                )?;
-                let links = npm.run(
-                    out,
-                    &out.final_path,
-                    &["rebuild", "--ignore-scripts"],
-                    &BTreeMap::new(),
-                    &links_log,
-                )?;
-                if let Err(cause) = links {
-                    failed = Some((
-                        "node_modules (bin links)".into(),
-                        root.0.clone(),
-                        root.1.clone(),
-                        links_log.clone(),
-                        cause,
-                    ));
-                    bail!("linking bins failed");
-                }
-                let steps = script_steps(&packages, Some(&out.building), &logs_dir, &modules_id);
-                let unflagged: Vec<&Node> = steps
-                    .iter()
-                    .filter(|s| !flagged.iter().any(|f| f.spec == s.spec))
-                    .filter_map(|s| {
-                        nodes
-                            .iter()
-                            .copied()
-                            .find(|n| !n.root && n.name == s.name && n.version == s.version)
-                    })
-                    .collect();
-                if !unflagged.is_empty() {
-                    require_native(&unflagged, &db, "the install scripts", Ecosystem::Npm, None)?;
-                    toolchain.check_headers()?;
-                }
-                for step in &steps {
-                    say(format!("running the install scripts of {}…", step.label));
-                    let result = npm.run(
-                        out,
-                        &out.final_path,
-                        &["rebuild", &step.spec, "--foreground-scripts"],
-                        &step.env,
-                        &step.log,
-                    )?;
-                    if let Err(cause) = result {
-                        failed = Some((
-                            step.label.clone(),
-                            step.name.clone(),
-                            step.version.clone(),
-                            step.log.clone(),
-                            cause,
-                        ));
-                        bail!("the install scripts of {} failed", step.label);
-                    }
-                    say(format!("  built {}", step.label));
-                }
-                Ok(())
-            };
-            run().map_err(|e| format!("{e:#}").into())
+        let made = store.build_output(&modules_id, &pack_list, |out| {
+            fill_node_modules(&ctx, &tree, &modules_id, out, &mut failed, &mut packed)
+                .map_err(|e| format!("{e:#}").into())
         });
         let made = match made {
             Ok(made) => made,
             Err(e) => {
-                return Err(match failed {
-                    Some((label, name, version, log, cause)) => {
-                        failure_message(&db, Ecosystem::Npm, &label, &name, &version, &log, &cause)
-                    }
-                    None => anyhow!("{}", build_cause(&e)),
-                })
+                return Err(
+                    failed.map_or_else(|| anyhow!("{}", build_cause(&e)), |f| f.message(&db))
+                )
             }
         };
+        built.extend(packed);
         if made.built {
             built.push("node_modules".to_owned());
             built.extend(
@@ -374,46 +354,41 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id) {
         logs.insert(step.label.clone(), step.log.clone());
     }
+    for p in &packages {
+        if let Some(id) = pack_ids.get(&p.location) {
+            logs.insert(
+                format!("{} (git pack)", p.label()),
+                logs_dir.join(format!("{id}.log")),
+            );
+        }
+    }
 
     // The app.
     let app_label = format!("{} {}", root.0, root.1);
     let build_log = logs_dir.join(format!("{app_id}.log"));
-    if manifest.has_build {
+    if build_script.is_some() {
         logs.insert(app_label.clone(), build_log.clone());
     }
-    if store.output(&app_id).is_none() && manifest.has_build {
-        say(format!("building {app_label} (npm run build)…"));
+    if let Some(script) = build_script
+        .as_deref()
+        .filter(|_| store.output(&app_id).is_none())
+    {
+        say(format!("building {app_label} (npm run {script})…"));
     }
     let mut build_failed: Option<String> = None;
     let made = store.build_output(
         &app_id,
         std::slice::from_ref(&modules_id),
         |out| -> Result<(), lock2build_store::BuildError> {
-            let app = out.building.join("app");
-            copy_tree(&project_dir, &app)?;
-            std::os::unix::fs::symlink(modules.join("node_modules"), app.join("node_modules"))?;
-            if manifest.has_build {
-                let npm = NpmSteps {
-                    options,
-                    toolchain: &toolchain,
-                };
-                let mut env = BTreeMap::new();
-                env.insert("NODE_ENV".to_owned(), "production".to_owned());
-                let result = npm
-                    .run_in(
-                        out,
-                        &out.final_path.join("app"),
-                        &modules,
-                        &["run", "build"],
-                        &env,
-                        &build_log,
-                    )
-                    .map_err(|e| format!("{e:#}"))?;
-                if let Err(cause) = result {
-                    build_failed = Some(cause);
-                    return Err("npm run build failed".into());
-                }
-            }
+            fill_app(
+                &ctx,
+                out,
+                &project_dir,
+                &modules,
+                build_script.as_deref(),
+                &build_log,
+                &mut build_failed,
+            )?;
             write_launchers(&out.building, &out.final_path, &toolchain.node, &launchers)?;
             Ok(())
         },
@@ -442,10 +417,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let scripts: Vec<String> = launchers.keys().cloned().collect();
     if scripts.is_empty() {
-        notes.push(format!(
-            "neither {} nor its dependencies declare a `bin`: result/bin is empty (the app is in result/app)",
-            root.0
-        ));
+        notes.push(no_bin_note(&root.0, &manifest));
     }
 
     link_and_record(
@@ -454,7 +426,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &project_dir,
         &made.path,
         &live_requests,
-        vec![modules_id, app_id],
+        [modules_id, app_id].into_iter().chain(pack_list).collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     let (downloaded, bytes_downloaded) = downloads(&fetched);
@@ -470,6 +442,242 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         logs,
         notes,
     })
+}
+
+/// What every step of the build needs.
+struct Ctx<'a> {
+    options: &'a AppOptions,
+    store: &'a Store,
+    toolchain: &'a NodeToolchain,
+    db: &'a Database,
+    logs_dir: &'a Path,
+    say: &'a dyn Fn(String),
+}
+
+impl Ctx<'_> {
+    fn npm(&self) -> NpmSteps<'_> {
+        NpmSteps {
+            options: self.options,
+            toolchain: self.toolchain,
+        }
+    }
+}
+
+/// A failed sandbox step: what the user is shown (`failure_message`).
+struct Failure {
+    label: String,
+    name: String,
+    version: String,
+    log: PathBuf,
+    cause: String,
+}
+
+impl Failure {
+    fn message(self, db: &Database) -> anyhow::Error {
+        failure_message(
+            db,
+            Ecosystem::Npm,
+            &self.label,
+            &self.name,
+            &self.version,
+            &self.log,
+            &self.cause,
+        )
+    }
+}
+
+/// What the node_modules output is made from.
+struct TreeInputs<'a> {
+    packages: &'a [Package],
+    nodes: &'a [&'a Node],
+    /// The install-script steps the lock's flags announce.
+    flagged: &'a [ScriptStep],
+    pack_ids: &'a BTreeMap<String, NodeId>,
+    lock_root: &'a serde_json::Value,
+    lockfile: &'a Path,
+    lock_display: &'a str,
+    root: &'a (String, String),
+}
+
+/// Fills the node_modules output: git packages packed, every tarball laid
+/// out, the root package.json and the lock, bin links, then each install
+/// script step. A step that ran and failed is left in `failed`.
+fn fill_node_modules(
+    ctx: &Ctx,
+    tree: &TreeInputs,
+    modules_id: &NodeId,
+    out: &lock2build_store::OutputDirs,
+    failed: &mut Option<Failure>,
+    packed: &mut Vec<String>,
+) -> Result<()> {
+    let npm = ctx.npm();
+    let git_options = lock2build_git::GitOptions {
+        offline: ctx.options.fetch.offline,
+        progress: ctx.options.progress,
+        mirrors: ctx.options.fetch.mirrors.clone(),
+    };
+    let tarballs = git::pack_all(
+        ctx.db,
+        ctx.store,
+        &npm,
+        &git_options,
+        tree.packages,
+        tree.pack_ids,
+        ctx.logs_dir,
+        ctx.say,
+        packed,
+    )
+    .with_context(|| format!("{}: a git dependency", tree.lock_display))?;
+    let mut laid = tree.packages.to_vec();
+    for p in &mut laid {
+        p.tarball = tarballs.get(&p.location).cloned();
+    }
+    lay_out(ctx.store, &laid, &out.building, ctx.options.jobs)?;
+    std::fs::write(
+        out.building.join("package.json"),
+        serde_json::to_string_pretty(tree.lock_root)?,
+    )?;
+    let lock_name = tree
+        .lockfile
+        .file_name()
+        .unwrap_or("package-lock.json".as_ref());
+    std::fs::copy(tree.lockfile, out.building.join(lock_name))?;
+    let links_log = ctx.logs_dir.join(format!("{modules_id}.links.log"));
+    let links = npm.run(
+        out,
+        &out.final_path,
+        &["rebuild", "--ignore-scripts"],
+        &BTreeMap::new(),
+        &links_log,
+    )?;
+    if let Err(cause) = links {
+        *failed = Some(Failure {
+            label: "node_modules (bin links)".into(),
+            name: tree.root.0.clone(),
+            version: tree.root.1.clone(),
+            log: links_log,
+            cause,
+        });
+        bail!("linking bins failed");
+    }
+    let steps = script_steps(tree.packages, Some(&out.building), ctx.logs_dir, modules_id);
+    let unflagged: Vec<&Node> = steps
+        .iter()
+        .filter(|s| !tree.flagged.iter().any(|f| f.spec == s.spec))
+        .filter_map(|s| {
+            tree.nodes
+                .iter()
+                .copied()
+                .find(|n| !n.root && n.name == s.name && n.version == s.version)
+        })
+        .collect();
+    if !unflagged.is_empty() {
+        require_native(
+            &unflagged,
+            ctx.db,
+            "the install scripts",
+            Ecosystem::Npm,
+            None,
+        )?;
+        ctx.toolchain.check_headers()?;
+    }
+    for step in &steps {
+        (ctx.say)(format!("running the install scripts of {}…", step.label));
+        let result = npm.run(
+            out,
+            &out.final_path,
+            &["rebuild", &step.spec, "--foreground-scripts"],
+            &step.env,
+            &step.log,
+        )?;
+        if let Err(cause) = result {
+            *failed = Some(Failure {
+                label: step.label.clone(),
+                name: step.name.clone(),
+                version: step.version.clone(),
+                log: step.log.clone(),
+                cause,
+            });
+            bail!("the install scripts of {} failed", step.label);
+        }
+        (ctx.say)(format!("  built {}", step.label));
+    }
+    Ok(())
+}
+
+/// Fills the app output: the project's files, a writable `node_modules`
+/// of links into `modules`, and the build script run in it (a run that
+/// failed leaves its cause in `failed`).
+fn fill_app(
+    ctx: &Ctx,
+    out: &lock2build_store::OutputDirs,
+    project_dir: &Path,
+    modules: &Path,
+    build_script: Option<&str>,
+    build_log: &Path,
+    failed: &mut Option<String>,
+) -> Result<(), lock2build_store::BuildError> {
+    let app = out.building.join("app");
+    copy_tree(project_dir, &app)?;
+    link_farm(&modules.join("node_modules"), &app.join("node_modules"))
+        .map_err(|e| format!("{e:#}"))?;
+    let Some(script) = build_script else {
+        return Ok(());
+    };
+    let env = BTreeMap::from([("NODE_ENV".to_owned(), "production".to_owned())]);
+    let result = ctx
+        .npm()
+        .run_in(
+            out,
+            &out.final_path.join("app"),
+            modules,
+            &["run", script],
+            &env,
+            build_log,
+        )
+        .map_err(|e| format!("{e:#}"))?;
+    if let Err(cause) = result {
+        *failed = Some(cause);
+        return Err(format!("npm run {script} failed").into());
+    }
+    Ok(())
+}
+
+/// The plan again with the dev dependencies, and the index of `lockfile`'s
+/// project in it.
+fn replan_with_dev(
+    options: &AppOptions,
+    lockfile: &Path,
+    lock_display: &str,
+) -> Result<(Plan, usize)> {
+    let mut with_dev = options.plan.clone();
+    with_dev.select.groups.push("dev".into());
+    let replanned = plan::plan_project(&options.dir, &with_dev)?.plan;
+    let index = replanned
+        .projects
+        .iter()
+        .position(|p| p.lockfile == lockfile)
+        .ok_or_else(|| anyhow!("internal: {lock_display} vanished when re-planned"))?;
+    Ok((replanned, index))
+}
+
+/// What the node_modules identity covers of each package.
+fn package_identity(packages: &[Package], db: &Database) -> Result<Vec<serde_json::Value>> {
+    packages
+        .iter()
+        .map(|p| {
+            Ok(serde_json::json!({
+                "location": p.location,
+                "name": p.name,
+                "version": p.version,
+                "integrity": p.integrity,
+                "scripts": p.scripts,
+                "env": p.overrides.env,
+                "patches": patch_hashes(&p.overrides.patches)?,
+                "native": native_versions(db.providers(), &p.overrides.native),
+            }))
+        })
+        .collect()
 }
 
 /// Whether the selection already includes npm devDependencies.
@@ -506,10 +714,18 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
         let at = node.location.as_deref().unwrap_or("?");
         let what = format!("  {} {} ({at})", node.name, node.version);
         match (&node.source, &node.artifact) {
-            (Source::Git { url, commit, .. }, _) => {
-                unsupported.push(format!(
-                    "{what}: git dependency {url} at {commit} (git sources are not fetched into the store yet)"
-                ));
+            (Source::Git { url, commit, .. }, Some(artifact)) => {
+                let Some(location) = node.location.clone().filter(|l| safe_location(l)) else {
+                    unsupported.push(format!("{what}: no install location inside node_modules"));
+                    continue;
+                };
+                let mut package = Package::of(node, location, artifact, db);
+                package.integrity = format!("git+{url}#{commit}");
+                package.git = Some(git::GitSource {
+                    url: url.clone(),
+                    commit: commit.clone(),
+                });
+                out.push(package);
                 continue;
             }
             (Source::Directory { path, .. }, _) => {
@@ -538,7 +754,7 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
             unsupported.push(format!("{what}: no install location in the lock"));
             continue;
         };
-        if location.split('/').any(|c| c == ".." || c == ".") || location.starts_with('/') {
+        if !safe_location(&location) {
             unsupported.push(format!("{what}: location `{location}` leaves node_modules"));
             continue;
         }
@@ -552,18 +768,7 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
             ));
             continue;
         }
-        out.push(Package {
-            name: node.name.clone(),
-            version: node.version.clone(),
-            location,
-            hashes: artifact.hashes.clone(),
-            integrity: artifact
-                .integrity
-                .clone()
-                .unwrap_or_else(|| artifact.hashes[0].to_sri()),
-            scripts: node.flags.has_install_script,
-            overrides: db.resolve(Ecosystem::Npm, &node.name, &node.version),
-        });
+        out.push(Package::of(node, location, artifact, db));
     }
     if !no_integrity.is_empty() {
         bail!(
@@ -579,6 +784,13 @@ fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Pa
     }
     out.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(out)
+}
+
+/// A lock location that stays inside the output.
+fn safe_location(location: &str) -> bool {
+    !location.is_empty()
+        && !location.starts_with('/')
+        && !location.split('/').any(|c| c == ".." || c == ".")
 }
 
 /// One step per name@version with install scripts, deepest first (a
@@ -653,9 +865,12 @@ fn runs_scripts(dir: &Path) -> bool {
 fn lay_out(store: &Store, packages: &[Package], out: &Path, jobs: usize) -> Result<()> {
     let indexed: Vec<(usize, &Package)> = packages.iter().enumerate().collect();
     let unpacked = run_parallel(&indexed, jobs.max(1), |(i, p)| -> Result<PathBuf> {
-        let file = store
-            .source(&p.hashes)
-            .ok_or_else(|| anyhow!("internal: the tarball of {} is not in the store", p.label()))?;
+        let file = match &p.tarball {
+            Some(file) => file.clone(),
+            None => store.source(&p.hashes).ok_or_else(|| {
+                anyhow!("internal: the tarball of {} is not in the store", p.label())
+            })?,
+        };
         let work = out.join(format!(".unpack-{i}"));
         lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
             .with_context(|| format!("unpacking the tarball of {}", p.label()))?;
@@ -814,10 +1029,33 @@ impl NpmSteps<'_> {
     }
 }
 
-/// `result/bin`: `--script`, else the project's own `bin`, else the bins
-/// of its top-level dependencies. Name → path inside the app output.
+/// The package.json script the app step runs: lock2build.toml's `[app]
+/// build-script` (`""`: none), else `build` when there is one.
+fn build_script(manifest: &Manifest, config: &AppConfig, dir: &Path) -> Result<Option<String>> {
+    match config.build_script.as_deref() {
+        Some("") => Ok(None),
+        Some(name) if manifest.scripts.contains(name) => Ok(Some(name.to_owned())),
+        Some(name) => bail!(
+            "{}: `[app] build-script = \"{name}\"`, but package.json has no script `{name}`\n  help: its scripts are: {}; `build-script = \"\"` runs none",
+            dir.join("lock2build.toml").display(),
+            if manifest.scripts.is_empty() {
+                "(none)".to_owned()
+            } else {
+                manifest.scripts.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        ),
+        None => Ok(manifest.scripts.contains("build").then(|| "build".to_owned())),
+    }
+}
+
+/// `result/bin`: `--script` (else lock2build.toml's `[app] scripts`)
+/// chooses among all the bins below; without it, the project's own `bin`
+/// and `[app] bin`, else the bins of its top-level run-time dependencies
+/// (a dev tool, eslint or vite, is not the app). Name → path inside the
+/// app output.
 fn launchers(
     options: &AppOptions,
+    config: &AppConfig,
     manifest: &Manifest,
     nodes: &[&Node],
     packages: &[Package],
@@ -825,9 +1063,11 @@ fn launchers(
     let own: BTreeMap<String, String> = manifest
         .bin
         .iter()
+        .chain(config.bin.iter().flatten())
         .map(|(name, path)| (name.clone(), format!("app/{}", clean(path))))
         .collect();
     let mut deps: BTreeMap<String, String> = BTreeMap::new();
+    let mut dev_deps: BTreeMap<String, String> = BTreeMap::new();
     let top: BTreeSet<&str> = nodes
         .iter()
         .filter(|n| n.root)
@@ -840,18 +1080,33 @@ fn launchers(
         if !packages.iter().any(|p| &p.location == location) {
             continue;
         }
+        let top_name = location.strip_prefix("node_modules/").unwrap_or(location);
+        let into = if node.flags.dev || manifest.dev_only.contains(top_name) {
+            &mut dev_deps
+        } else {
+            &mut deps
+        };
         for (name, path) in &node.bin {
-            deps.entry(name.clone())
+            into.entry(name.clone())
                 .or_insert_with(|| format!("app/{location}/{}", clean(path)));
         }
     }
-    if options.scripts.is_empty() {
+    let wanted = if options.scripts.is_empty() {
+        config.scripts.clone().unwrap_or_default()
+    } else {
+        options.scripts.clone()
+    };
+    if wanted.is_empty() {
         return Ok(if own.is_empty() { deps } else { own });
     }
     let mut chosen = BTreeMap::new();
-    for name in &options.scripts {
-        let path = own.get(name).or_else(|| deps.get(name)).ok_or_else(|| {
-            let known: Vec<&String> = own.keys().chain(deps.keys()).collect();
+    for name in &wanted {
+        let path = own
+            .get(name)
+            .or_else(|| deps.get(name))
+            .or_else(|| dev_deps.get(name))
+            .ok_or_else(|| {
+            let known: Vec<&String> = own.keys().chain(deps.keys()).chain(dev_deps.keys()).collect();
             anyhow!(
                 "--script {name}: neither the project nor its top-level dependencies have a bin of that name\n  help: the bins are: {}",
                 if known.is_empty() {
@@ -866,9 +1121,57 @@ fn launchers(
     Ok(chosen)
 }
 
+/// The note for a project whose `result/bin` is empty: how to name its
+/// entry point (package.json's `main`, when it has one).
+fn no_bin_note(name: &str, manifest: &Manifest) -> String {
+    let entry = manifest
+        .main
+        .as_deref()
+        .map_or("path/to/entry.js", clean_str);
+    format!(
+        "neither {name} nor its run-time dependencies declare a `bin`: result/bin is empty (the app is in result/app)\n  help: name its entry point in lock2build.toml: `[app] bin = {{ {} = \"{entry}\" }}`",
+        name.rsplit('/').next().unwrap_or(name)
+    )
+}
+
 /// `./bin/x.js` → `bin/x.js`.
 fn clean(path: &str) -> String {
-    path.trim_start_matches("./").to_owned()
+    clean_str(path).to_owned()
+}
+
+fn clean_str(path: &str) -> &str {
+    path.trim_start_matches("./")
+}
+
+/// The app's `node_modules`: a writable directory whose entries are
+/// symbolic links to those of the node_modules output (`@scope`
+/// directories made, their packages linked), so that a build can create
+/// `node_modules/.vite-temp` or `.cache` while the laid-out packages stay
+/// read-only. Node resolves a package's own dependencies from its real
+/// path, the complete tree in the store.
+fn link_farm(tree: &Path, dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    let read = |dir: &Path| -> Result<Vec<std::fs::DirEntry>> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        Ok(entries)
+    };
+    for entry in read(tree)? {
+        let name = entry.file_name();
+        let is_scope = name.to_string_lossy().starts_with('@') && entry.file_type()?.is_dir();
+        if is_scope {
+            let scope = dest.join(&name);
+            std::fs::create_dir_all(&scope)?;
+            for member in read(&entry.path())? {
+                std::os::unix::fs::symlink(member.path(), scope.join(member.file_name()))?;
+            }
+        } else {
+            std::os::unix::fs::symlink(entry.path(), dest.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `out/bin/NAME`: `exec NODE <final>/PATH "$@"`.

@@ -11,6 +11,7 @@
 //! | `requirements.txt`  | `lock2build-import-requirements`  |
 //! | `pylock.toml`, `pylock.<name>.toml` | `lock2build-import-pylock` |
 //! | `package-lock.json` | `lock2build-import-npm`           |
+//! | `npm-shrinkwrap.json` | `lock2build-import-npm` (npm reads it instead of a package-lock.json beside it) |
 //! | `Cargo.lock`        | `lock2build-import-cargo`         |
 //!
 //! Only these names are found; any other file is imported when named
@@ -77,10 +78,14 @@ impl LockKind {
     }
 
     /// The kind a file name stands for, among the names found on their
-    /// own: the exact names, and PEP 751's `pylock.<name>.toml`.
+    /// own: the exact names, `npm-shrinkwrap.json` (npm's other name for
+    /// a package lock) and PEP 751's `pylock.<name>.toml`.
     pub fn from_file_name(name: &str) -> Option<LockKind> {
         if is_named_pylock(name) {
             return Some(LockKind::Pylock);
+        }
+        if name == NPM_SHRINKWRAP {
+            return Some(LockKind::Npm);
         }
         LockKind::ALL.into_iter().find(|k| k.file_name() == name)
     }
@@ -108,6 +113,9 @@ fn is_named_pylock(name: &str) -> bool {
         .and_then(|rest| rest.strip_suffix(".toml"))
         .is_some_and(|middle| !middle.is_empty() && !middle.contains('.'))
 }
+
+/// npm's other name for a package lock (published packages keep it).
+const NPM_SHRINKWRAP: &str = "npm-shrinkwrap.json";
 
 /// A lockfile found in a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +169,10 @@ pub fn find_lockfiles(dir: &Path) -> Result<Vec<FoundLock>> {
             .filter(|(_, name)| path.join(name).is_file())
             .collect();
         here.sort();
+        // npm reads npm-shrinkwrap.json and ignores a package-lock.json beside it.
+        if here.iter().any(|(_, n)| n == NPM_SHRINKWRAP) {
+            here.retain(|(_, n)| n != "package-lock.json");
+        }
         for (kind, name) in here {
             found.push(FoundLock {
                 kind,
@@ -194,7 +206,7 @@ fn no_lockfile_message(dir: &Path) -> String {
         hints.push("`cargo generate-lockfile`");
     }
     let mut msg = format!(
-        "{}: no lockfile found (looked for poetry.lock, uv.lock, requirements.txt, pylock.toml, package-lock.json, Cargo.lock here and one directory down)",
+        "{}: no lockfile found (looked for poetry.lock, uv.lock, requirements.txt, pylock.toml, package-lock.json, npm-shrinkwrap.json, Cargo.lock here and one directory down)",
         dir.display()
     );
     for file in hashed_requirement_files(dir) {

@@ -9,7 +9,10 @@
 //! - a PEP 508 marker on an edge is evaluated for the target, with the
 //!   extras active on the dependent;
 //! - npm `os`/`cpu`/`libc` restrictions and poetry's per-package markers
-//!   must fit the target.
+//!   must fit the target;
+//! - npm: an optional peer edge (`peerDependenciesMeta`) is never followed,
+//!   and a package the lock flags `dev` is left out unless dev dependencies
+//!   are asked for, whatever edge reaches it (`npm ci --omit=dev`).
 //!
 //! A package that no applying edge reaches is left out, with the reason of
 //! the edge that would have reached it (marker false, other platform, dev,
@@ -21,7 +24,8 @@
 
 use crate::target::{Target, WheelTag};
 use lock2build_model::{
-    normalize_python_name, Artifact, ArtifactKind, DepKind, Ecosystem, Graph, Package, PackageIndex,
+    normalize_python_name, Artifact, ArtifactKind, DepKind, Ecosystem, Graph, Package,
+    PackageIndex, Platform,
 };
 use pep508_rs::{ExtraName, MarkerEnvironment, MarkerTree};
 use serde::Serialize;
@@ -142,6 +146,7 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
     let mut edges: BTreeMap<PackageIndex, Vec<PackageIndex>> = BTreeMap::new();
     let mut queue: VecDeque<PackageIndex> = VecDeque::new();
     let python = graph.ecosystem == Ecosystem::Pypi;
+    let npm = graph.ecosystem == Ecosystem::Npm;
 
     let root_extras: BTreeSet<String> = options
         .extras
@@ -171,9 +176,18 @@ pub fn walk(graph: &Graph, target: &Target, options: &SelectOptions) -> anyhow::
             let Some(target_pkg) = graph.packages.get(to.0) else {
                 continue;
             };
+            if npm && dep.kind == DepKind::Peer && dep.groups.iter().any(|g| g == "optional") {
+                // npm installs an optional peer for no one.
+                continue;
+            }
             let refusal = match dep.kind {
                 DepKind::Dev if !(is_root && options.wants_group(&dep.groups)) => {
                     Some(Exclusion::Dev(dep.groups.join(",")))
+                }
+                // What the lock flags `dev` is left out as `npm ci
+                // --omit=dev` does, also when a peer edge reaches it.
+                _ if npm && target_pkg.flags.dev && !options.wants_group(&[]) => {
+                    Some(Exclusion::Dev(String::new()))
                 }
                 DepKind::Optional if python => {
                     let on = dep
@@ -275,7 +289,14 @@ fn npm_list_fits(list: &[String], value: Option<&str>) -> bool {
 }
 
 fn platform_refusal(package: &Package, target: &Target) -> Option<Exclusion> {
-    let p = &package.platform;
+    npm_platform_refusal(&package.platform, target)
+}
+
+/// Why an npm package with these `os`/`cpu`/`libc` lists does not fit
+/// `target`, or `None` when it does. (lockfileVersion 1 locks do not record
+/// the lists: the Node builder reads them from the package's own
+/// package.json, as npm 6 did.)
+pub fn npm_platform_refusal(p: &Platform, target: &Target) -> Option<Exclusion> {
     if p.is_empty() {
         return None;
     }

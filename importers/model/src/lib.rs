@@ -220,6 +220,8 @@ pub struct PackageFlags {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub peer: bool,
     /// Shipped inside its parent's tarball (npm `inBundle`): nothing to fetch.
+    /// Packages the project itself bundles (the root's `bundleDependencies`)
+    /// are fetched like any other and do not have it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub in_bundle: bool,
     /// Runs install scripts (npm `hasInstallScript`).
@@ -382,6 +384,8 @@ pub struct Dependency {
     pub kind: DepKind,
     /// For [`DepKind::Optional`]: the extras (Python) or features that turn
     /// it on. For [`DepKind::Dev`]: the dependency groups it belongs to.
+    /// For [`DepKind::Peer`] (npm): `["optional"]` when
+    /// `peerDependenciesMeta` marks the peer optional.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// A PEP 508 marker under which the edge applies.

@@ -47,6 +47,9 @@ pub(crate) struct DeclaredDependency {
     /// Where it is declared: `None` for the lockfile itself, or the line of
     /// `package.json` (v1 roots take their dependencies from the manifest).
     pub in_manifest: Option<Option<usize>>,
+    /// A peer that `peerDependenciesMeta` marks `optional`: npm does not
+    /// install it for this edge.
+    pub optional_peer: bool,
 }
 
 /// True for the project and for directories outside `node_modules`
@@ -209,6 +212,7 @@ impl<'a> Fields<'a> {
         if with_dev {
             kinds.push(("devDependencies", DepKind::Dev));
         }
+        let optional_peers = self.optional_peers();
         let mut list = Vec::new();
         for (key, kind) in kinds {
             for (name, spec) in self.string_map(ctx, key)? {
@@ -220,11 +224,24 @@ impl<'a> Fields<'a> {
                         spec: spec.to_owned(),
                         kind,
                         in_manifest,
+                        optional_peer: kind == DepKind::Peer && optional_peers.contains(&name),
                     },
                 );
             }
         }
         Ok(list)
+    }
+
+    /// The names `peerDependenciesMeta` marks `"optional": true`.
+    fn optional_peers(&self) -> Vec<&'a str> {
+        match self.object.get("peerDependenciesMeta") {
+            Some(Value::Object(meta)) => meta
+                .iter()
+                .filter(|(_, v)| v.get("optional") == Some(&Value::Bool(true)))
+                .map(|(k, _)| k.as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -253,6 +270,7 @@ mod tests {
             spec: "1".into(),
             kind,
             in_manifest: None,
+            optional_peer: false,
         };
         let mut list = Vec::new();
         declare(&mut list, dep("a", DepKind::Peer));

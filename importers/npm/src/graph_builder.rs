@@ -30,9 +30,10 @@ use std::collections::HashMap;
 pub(crate) fn build_graph(
     ctx: &Context,
     mut graph: Graph,
-    entries: Vec<LockEntry>,
+    mut entries: Vec<LockEntry>,
     workspaces: &WorkspacePatterns,
 ) -> Result<Graph, ImportError> {
+    unbundle_project_bundles(&mut entries);
     let by_location: HashMap<&str, usize> = entries
         .iter()
         .enumerate()
@@ -91,6 +92,9 @@ pub(crate) fn build_graph(
                 Some(target) => {
                     let mut edge = Dependency::new(declared.name.clone(), target);
                     edge.kind = declared.kind;
+                    if declared.optional_peer {
+                        edge.groups = vec![String::from("optional")];
+                    }
                     edges.push(edge);
                 }
                 None => {
@@ -132,6 +136,33 @@ pub(crate) fn build_graph(
     }
     graph.roots = roots;
     Ok(graph)
+}
+
+/// Clears `inBundle` on what the project (or a workspace member, a `file:`
+/// directory) bundles itself: its `bundleDependencies` are in the lock
+/// flagged `inBundle` like those shipped in a dependency's tarball, but no
+/// fetched tarball holds them (npm/cli's own lock bundles all of npm's
+/// dependencies). A bundled package's bundler is the package whose
+/// `node_modules` holds it; one nested in a package the project bundles is
+/// the project's too.
+fn unbundle_project_bundles(entries: &mut [LockEntry]) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries[i].location.matches("node_modules/").count());
+    let mut fetched: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for i in order {
+        let entry = &mut entries[i];
+        if !entry.flags.in_bundle {
+            continue;
+        }
+        let Some((parent, _)) = entry.location.rsplit_once("node_modules/") else {
+            continue;
+        };
+        let parent = parent.trim_end_matches('/');
+        if crate::entry::is_top_location(parent) || fetched.contains(parent) {
+            entry.flags.in_bundle = false;
+            fetched.insert(entry.location.clone());
+        }
+    }
 }
 
 /// The entry a dependency `name` of the package at `location` resolves to.

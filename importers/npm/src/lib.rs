@@ -1,4 +1,5 @@
-//! Imports npm's `package-lock.json` into the lock2build [`Graph`].
+//! Imports npm's `package-lock.json` (or `npm-shrinkwrap.json`, the same
+//! format) into the lock2build [`Graph`].
 //!
 //! Accepted: lockfileVersion 1 (npm 5 and 6: a nested `dependencies` tree
 //! with `requires`), 2 (npm 7 and 8: `packages` plus the v1 tree) and 3
@@ -79,11 +80,11 @@ pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
 }
 
 fn new_graph(ctx: &Context, version: u64) -> Graph {
-    Graph::new(
-        Ecosystem::Npm,
-        &ctx.lock_path,
-        format!("package-lock.json v{version}"),
-    )
+    let file = match ctx.lock_path.file_name().and_then(|n| n.to_str()) {
+        Some("npm-shrinkwrap.json") => "npm-shrinkwrap.json",
+        _ => "package-lock.json",
+    };
+    Graph::new(Ecosystem::Npm, &ctx.lock_path, format!("{file} v{version}"))
 }
 
 fn import_packages(
@@ -171,6 +172,7 @@ fn import_v1(
                     spec: String::from("*"),
                     kind,
                     in_manifest: None,
+                    optional_peer: false,
                 });
             }
             graph.warnings.push(Diagnostic {

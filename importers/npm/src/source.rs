@@ -6,6 +6,8 @@
 //! | `https://host/path/<name>/-/<file>.tgz`           | registry `https://host/path` | npm tarball |
 //! | other `http(s)://…`                               | URL                 | npm tarball |
 //! | `git+ssh://…#<commit>`, `git+https://…#<commit>`, `git://…#<commit>`, `github:o/r#<commit>` | git at the commit | git checkout |
+//! | `https://codeload.github.com/o/r/tar.gz/<commit>` (also `/tarball/`, `github.com/o/r/archive/<commit>.tar.gz`, `api.github.com/repos/o/r/tarball/<commit>`), with `integrity` | git `https://github.com/o/r.git` at the commit | npm tarball (the GitHub archive, checked against `integrity`) |
+//! | the same without `integrity`                      | git at the commit   | git checkout (the commit id is the only pin: the archive is not used) |
 //! | `file:<path>.tgz` / `.tar.gz` / `.tar`            | local file          | npm tarball (by file name) |
 //! | `file:<dir>`                                      | local directory     | none |
 //!
@@ -112,6 +114,23 @@ pub(crate) fn origin(
             }
         });
     }
+    if let Some((repository, commit)) = github_archive(resolved) {
+        let source = Source::Git {
+            url: repository.clone(),
+            reference: None,
+            commit: commit.clone(),
+            subdirectory: None,
+        };
+        let artifact = if hashes.is_empty() {
+            git_artifact(&repository, hashes)
+        } else {
+            npm_artifact(Some(resolved.to_owned()), None, hashes)
+        };
+        return Ok(Origin {
+            source,
+            artifacts: vec![artifact],
+        });
+    }
     if resolved.starts_with("https://") || resolved.starts_with("http://") {
         let artifact = npm_artifact(Some(resolved.to_owned()), file_name_of(resolved), hashes);
         let marker = format!("/{name}/-/");
@@ -151,13 +170,7 @@ fn git_origin(resolved: &str, hashes: Vec<Hash>) -> Result<Origin, String> {
             .unwrap_or(repository)
             .to_owned()
     };
-    let artifact = Artifact {
-        kind: ArtifactKind::Git,
-        filename: None,
-        url: Some(format!("{url}#{commit}")),
-        hashes,
-        size: None,
-    };
+    let artifact = git_artifact(&url, hashes);
     let source = Source::Git {
         url,
         reference: None,
@@ -167,6 +180,36 @@ fn git_origin(resolved: &str, hashes: Vec<Hash>) -> Result<Origin, String> {
     Ok(Origin {
         source,
         artifacts: vec![artifact],
+    })
+}
+
+fn git_artifact(repository: &str, hashes: Vec<Hash>) -> Artifact {
+    Artifact {
+        kind: ArtifactKind::Git,
+        filename: None,
+        url: Some(repository.to_owned()),
+        hashes,
+        size: None,
+    }
+}
+
+/// A GitHub archive URL of a full commit (what npm records for `github:`
+/// ranges of hosted repositories): the repository and the commit.
+fn github_archive(resolved: &str) -> Option<(String, String)> {
+    let rest = resolved.strip_prefix("https://")?;
+    let parts: Vec<&str> = rest.split(['?', '#']).next()?.split('/').collect();
+    let (owner, repo, commit) = match parts.as_slice() {
+        ["codeload.github.com", o, r, "tar.gz" | "tarball", c] => (*o, *r, *c),
+        ["github.com", o, r, "archive", file] => (*o, *r, file.strip_suffix(".tar.gz")?),
+        ["api.github.com", "repos", o, r, "tarball", c] => (*o, *r, *c),
+        _ => return None,
+    };
+    let full = commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    (full && !owner.is_empty() && !repo.is_empty()).then(|| {
+        (
+            format!("https://github.com/{owner}/{repo}.git"),
+            commit.to_ascii_lowercase(),
+        )
     })
 }
 
@@ -250,6 +293,39 @@ mod tests {
             }
         );
         assert!(origin("d", "1.0.0", Some("what"), vec![], false).is_err());
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        for url in [
+            format!("https://codeload.github.com/o/r/tar.gz/{commit}"),
+            format!("https://github.com/o/r/archive/{commit}.tar.gz"),
+            format!("https://api.github.com/repos/o/r/tarball/{commit}"),
+        ] {
+            let o = origin("r", "1.0.0", Some(&url), vec![], false).unwrap();
+            assert_eq!(
+                o.source,
+                Source::Git {
+                    url: "https://github.com/o/r.git".into(),
+                    reference: None,
+                    commit: commit.into(),
+                    subdirectory: None
+                },
+                "{url}"
+            );
+            assert_eq!(o.artifacts[0].kind, ArtifactKind::Git);
+            let sha = Hash::parse_sri_list("sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==").unwrap();
+            let o = origin("r", "1.0.0", Some(&url), sha, false).unwrap();
+            assert_eq!(o.artifacts[0].kind, ArtifactKind::Npm);
+            assert_eq!(o.artifacts[0].url.as_deref(), Some(url.as_str()));
+        }
+        // A branch name is no pin: an ordinary URL tarball.
+        let o = origin(
+            "r",
+            "1.0.0",
+            Some("https://codeload.github.com/o/r/tar.gz/main"),
+            vec![],
+            false,
+        )
+        .unwrap();
+        assert!(matches!(o.source, Source::Url { .. }));
         assert!(origin("d", "", None, vec![], false).is_err());
         assert!(origin("d", "", None, vec![], true)
             .unwrap()

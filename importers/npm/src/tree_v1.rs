@@ -115,6 +115,7 @@ fn read_entry(
             spec: spec.to_owned(),
             kind: DepKind::Normal,
             in_manifest: None,
+            optional_peer: false,
         })
         .collect();
     Ok(LockEntry {

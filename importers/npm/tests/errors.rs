@@ -232,11 +232,13 @@ fn rarer_flags_and_fields() {
         packages["node_modules/js-tokens"]["os"] = json!("!win32");
     });
     let graph = import_text(&lock, Some(&manifest("v3-resolved"))).unwrap();
+    // At the top, `inBundle` means the project bundles it (its
+    // `bundleDependencies`): no tarball brings it, it is fetched.
     let tslib = at(&graph, "node_modules/tslib");
-    assert!(tslib.flags.in_bundle);
-    assert!(
-        tslib.artifacts.is_empty(),
-        "bundled packages come inside their parent"
+    assert!(!tslib.flags.in_bundle);
+    assert_eq!(
+        tslib.artifacts[0].url.as_deref(),
+        Some("https://registry.npmjs.org/tslib/-/tslib-2.9.1.tgz")
     );
     let tokens = at(&graph, "node_modules/js-tokens");
     assert!(tokens.flags.dev_optional);
@@ -246,11 +248,23 @@ fn rarer_flags_and_fields() {
     );
     assert_eq!(tokens.platform.os, ["!win32"]);
 
+    // Nested in a dependency, it comes in that dependency's tarball.
     let lock = edited("v1", |v| {
-        v["dependencies"]["tar-fs"]["bundled"] = json!(true)
+        v["dependencies"]["tar-fs"]["bundled"] = json!(true);
+        v["dependencies"]["prebuild-install"]["dependencies"]["tar-fs"]["bundled"] = json!(true);
+        v["dependencies"]["prebuild-install"]["dependencies"]["tar-fs"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resolved");
     });
     let graph = import_text(&lock, Some(&manifest("v1"))).unwrap();
-    assert!(at(&graph, "node_modules/tar-fs").flags.in_bundle);
+    assert!(!at(&graph, "node_modules/tar-fs").flags.in_bundle);
+    let nested = at(&graph, "node_modules/prebuild-install/node_modules/tar-fs");
+    assert!(nested.flags.in_bundle);
+    assert!(
+        nested.artifacts.is_empty(),
+        "bundled packages come inside their parent"
+    );
 }
 
 #[test]

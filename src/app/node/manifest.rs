@@ -1,17 +1,21 @@
 //! What the builder reads from the project's own `package.json` and
-//! `package-lock.json`: the `build` script, the `bin` entries, and the
+//! `package-lock.json`: the script names, the `bin` entries, `main`, and the
 //! lock's root entry (the dependency lists npm needs to see the tree).
 
 use anyhow::{anyhow, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The project's `package.json`, as far as the builder cares.
 pub(super) struct Manifest {
-    /// `scripts.build` exists.
-    pub has_build: bool,
+    /// The names of its `scripts`.
+    pub scripts: BTreeSet<String>,
     /// `bin`: program name → path inside the project.
     pub bin: BTreeMap<String, String>,
+    /// `main`, when it names a file.
+    pub main: Option<String>,
+    /// Names only in `devDependencies` (not also a run-time dependency).
+    pub dev_only: BTreeSet<String>,
 }
 
 impl Manifest {
@@ -26,11 +30,36 @@ impl Manifest {
         })?;
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| anyhow!("{}: {e}\n  help: fix the JSON", path.display()))?;
-        let has_build = json["scripts"]["build"].is_string();
+        let scripts = json["scripts"]
+            .as_object()
+            .map(|s| {
+                s.iter()
+                    .filter(|(_, v)| v.is_string())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         let name = json["name"].as_str().unwrap_or_default();
+        let names = |key: &str| -> BTreeSet<String> {
+            json[key]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let runtime: BTreeSet<String> =
+            ["dependencies", "optionalDependencies", "peerDependencies"]
+                .iter()
+                .flat_map(|k| names(k))
+                .collect();
+        let dev_only = names("devDependencies")
+            .into_iter()
+            .filter(|n| !runtime.contains(n))
+            .collect();
         Ok(Manifest {
-            has_build,
+            dev_only,
+            scripts,
             bin: bins(&json["bin"], name),
+            main: json["main"].as_str().map(str::to_owned),
         })
     }
 }
