@@ -1,9 +1,21 @@
 //! Crates from a Cargo.lock as cargo's offline "directory source": each
 //! registry crate fetched (checked against the lock's checksum), unpacked
 //! as `<name>-<version>/` with its `.cargo-checksum.json`, override patches
-//! applied: one store output, shared by the Rust builder and by Python
-//! sdists with Rust extensions (maturin, setuptools-rust), whose builds
-//! have no network either.
+//! applied; shared by the Rust builder and by Python sdists with Rust
+//! extensions (maturin, setuptools-rust), whose builds have no network
+//! either.
+//!
+//! ```text
+//! crate-NAME-VERSION  one crate unpacked, patches applied, .cargo-checksum.json  ← its checksum, patch hashes
+//! cargo-vendor        the directory cargo reads: each crate's files hard-linked  ← the crates' outputs, the stubs
+//!                     from its own output, the stubs of the crates the host
+//!                     build does not compile (`cargo_resolve.rs`) likewise
+//! ```
+//!
+//! A crate is unpacked once in the store whatever the number of projects
+//! using it; a vendor directory costs its directory entries only. Hard
+//! links, not symlinks: the sandbox shows the build the vendor directory
+//! alone, not the outputs a symlink would point into.
 
 use super::{apply_patches, patch_hashes, run_parallel};
 use anyhow::{anyhow, bail, Context, Result};
@@ -72,13 +84,25 @@ pub(super) struct VendoredCrate {
     pub hashes: Vec<lock2build_model::Hash>,
     pub sha256: String,
     pub patches: Vec<PathBuf>,
+    /// The registry, as the lock names it (`https://github.com/rust-lang/crates.io-index`).
+    pub registry: String,
+}
+
+/// Stub crates to vendor beside the real ones: `names` (`<name>-<version>`)
+/// of the `cargo-stubs` output `stubs`.
+#[derive(Debug, Clone)]
+pub(super) struct StubSet {
+    pub stubs: super::cargo_resolve::Stubs,
+    pub names: Vec<String>,
 }
 
 /// A vendor directory to make (or find) in the store.
 #[derive(Debug, Clone)]
 pub(super) struct Vendor {
     pub crates: Vec<VendoredCrate>,
-    /// Its node: the crates' checksums and the override patches.
+    /// Stubs standing for the crates the build does not compile.
+    pub stubs: Option<StubSet>,
+    /// Its node: the crates' checksums and the override patches, the stubs.
     pub id: NodeId,
 }
 
@@ -129,6 +153,10 @@ impl Vendor {
                         patches: db
                             .resolve(Ecosystem::Crates, &node.name, &node.version)
                             .patches,
+                        registry: match &node.source {
+                            Source::Registry { url } => url.clone(),
+                            _ => String::new(),
+                        },
                     });
                 }
                 (Source::Git { url, commit, .. }, _) => unsupported.push(format!(
@@ -151,7 +179,29 @@ impl Vendor {
     }
 
     /// The vendor directory of `crates` (deduplicated).
-    pub fn new(mut vendored: Vec<VendoredCrate>) -> Result<Vendor> {
+    pub fn new(vendored: Vec<VendoredCrate>) -> Result<Vendor> {
+        Vendor::with_stubs(vendored, None)
+    }
+
+    /// This vendor directory with only the crates `host` compiles, and the
+    /// stubs of `stubs` for the others.
+    pub fn for_host(
+        self,
+        host: &super::cargo_resolve::HostBuild,
+        stubs: super::cargo_resolve::Stubs,
+    ) -> Result<Vendor> {
+        let (built, stubbed): (Vec<VendoredCrate>, Vec<VendoredCrate>) = self
+            .crates
+            .into_iter()
+            .partition(|c| host.builds(&c.name, &c.version));
+        let names = stubbed
+            .iter()
+            .map(|c| format!("{}-{}", c.name, c.version))
+            .collect();
+        Vendor::with_stubs(built, Some(StubSet { stubs, names }))
+    }
+
+    fn with_stubs(mut vendored: Vec<VendoredCrate>, stubs: Option<StubSet>) -> Result<Vendor> {
         vendored.sort_by(|a, b| {
             (&a.name, &a.version, &a.sha256).cmp(&(&b.name, &b.version, &b.sha256))
         });
@@ -170,16 +220,18 @@ impl Vendor {
         let id = NodeId::compute(
             "cargo-vendor",
             &serde_json::json!({
-                "recipe": "cargo-vendor/1",
+                "recipe": "cargo-vendor/2",
                 "crates": vendored.iter().map(|c| format!("{}-{} {}", c.name, c.version, c.sha256)).collect::<Vec<_>>(),
                 "patches": patches,
+                "stubs": stubs.as_ref().map(|s| &s.names),
             }),
-            &[],
+            &stubs.iter().map(|s| s.stubs.id.clone()).collect::<Vec<_>>(),
             &[],
             "",
         )?;
         Ok(Vendor {
             crates: vendored,
+            stubs,
             id,
         })
     }
@@ -193,13 +245,74 @@ impl Vendor {
     }
 
     /// Makes the vendor directory (the `.crate`s must be in the store), or
-    /// finds it.
+    /// finds it: each crate's own output first, then the directory of
+    /// links to them and to the stubs.
     pub fn make(&self, store: &Store, jobs: usize) -> Result<BuiltOutput> {
-        Ok(store.build_output(&self.id, &[], |out| {
-            make_vendor(store, &self.crates, &out.building, jobs)
-                .map_err(|e| format!("{e:#}").into())
+        if let Some(path) = store.output(&self.id) {
+            return Ok(BuiltOutput { path, built: false });
+        }
+        let mut dirs: Vec<(PathBuf, String)> = Vec::new();
+        let mut references = Vec::new();
+        for (c, made) in run_parallel(&self.crates, jobs.max(1), |c| crate_output(store, c)) {
+            let (id, path) = made?;
+            let name = format!("{}-{}", c.name, c.version);
+            dirs.push((path.join(&name), name));
+            references.push(id);
+        }
+        if let Some(set) = &self.stubs {
+            references.push(set.stubs.id.clone());
+            for name in &set.names {
+                dirs.push((set.stubs.path.join(name), name.clone()));
+            }
+        }
+        Ok(store.build_output(&self.id, &references, |out| {
+            for (from, name) in &dirs {
+                link_tree(from, &out.building.join(name)).map_err(|e| {
+                    format!("linking {} into the vendor directory: {e}", from.display())
+                })?;
+            }
+            Ok(())
         })?)
     }
+}
+
+/// The store output holding crate `c` unpacked as `<name>-<version>/`,
+/// its patches applied, with its `.cargo-checksum.json` (made if absent).
+fn crate_output(store: &Store, c: &VendoredCrate) -> Result<(NodeId, PathBuf)> {
+    let id = NodeId::compute(
+        &format!("crate-{}-{}", c.name, c.version),
+        &serde_json::json!({
+            "recipe": "cargo-crate/1",
+            "sha256": c.sha256,
+            "patches": patch_hashes(&c.patches)?,
+        }),
+        &[],
+        &[],
+        "",
+    )?;
+    let made = store.build_output(&id, &[], |out| {
+        unpack_crate(store, c, &out.building).map_err(|e| format!("{e:#}").into())
+    })?;
+    Ok((id, made.path))
+}
+
+/// Recreates the tree `from` at `to` with hard links to its files (a copy
+/// where the file system refuses the link).
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&src, &dest)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dest)?;
+        } else if std::fs::hard_link(&src, &dest).is_err() {
+            std::fs::copy(&src, &dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// `$CARGO_HOME/config.toml` for builds from the vendor directory at
@@ -247,43 +360,32 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Fills `out` with every crate unpacked as `<name>-<version>/`, its
-/// `.cargo-checksum.json`, and its override patches applied.
-pub(super) fn make_vendor(
-    store: &Store,
-    crates: &[VendoredCrate],
-    out: &Path,
-    jobs: usize,
-) -> Result<()> {
-    let results = run_parallel(crates, jobs.max(1), |c| -> Result<()> {
-        let name = format!("{}-{}", c.name, c.version);
-        let file = store
-            .source(&c.hashes)
-            .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
-        let work = out.join(format!(".unpack-{name}"));
-        lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
-            .with_context(|| format!("unpacking {name}.crate"))?;
-        let top = lock2build_store::single_top_dir(&work)
-            .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
-        let dest = out.join(&name);
-        std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
-        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
-        apply_patches(
-            &dest,
-            &c.patches,
-            &name,
-            &format!("crates/{}@{}", c.name, c.version),
-        )?;
-        // Empty `files`: cargo then checks only the package checksum
-        // against the lock, so patched sources are accepted.
-        std::fs::write(
-            dest.join(".cargo-checksum.json"),
-            serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
-        )?;
-        Ok(())
-    });
-    for (_, r) in results {
-        r?;
-    }
+/// Unpacks crate `c` into `out` as `<name>-<version>/`, applies its
+/// override patches and writes its `.cargo-checksum.json`.
+fn unpack_crate(store: &Store, c: &VendoredCrate, out: &Path) -> Result<()> {
+    let name = format!("{}-{}", c.name, c.version);
+    let file = store
+        .source(&c.hashes)
+        .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
+    let work = out.join(format!(".unpack-{name}"));
+    lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
+        .with_context(|| format!("unpacking {name}.crate"))?;
+    let top = lock2build_store::single_top_dir(&work)
+        .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
+    let dest = out.join(&name);
+    std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
+    std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    apply_patches(
+        &dest,
+        &c.patches,
+        &name,
+        &format!("crates/{}@{}", c.name, c.version),
+    )?;
+    // Empty `files`: cargo then checks only the package checksum against
+    // the lock, so patched sources are accepted.
+    std::fs::write(
+        dest.join(".cargo-checksum.json"),
+        serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
+    )?;
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! Which one runs: the lockfiles in the project's top directory (one
 //! ecosystem), or `--ecosystem` when there are several.
 
+mod cargo_resolve;
 mod cargo_vendor;
 mod node;
 mod python;

@@ -30,6 +30,7 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
+use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
@@ -87,8 +88,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // What the lock holds: registry crates to vendor, path crates inside
     // the project; nothing else can be built offline yet.
     let vendor = Vendor::from_nodes(&nodes, &db, &lock_dir, &project_dir, &lock_display)?;
-    let vendored = &vendor.crates;
-    let vendor_id = vendor.id.clone();
 
     // Which crates the step builds: the workspace, or those `overrides
     // check` names.
@@ -108,19 +107,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if !options.from_source.is_empty() && selected.is_empty() {
         return Err(anyhow!("{}", notes.join("\n")));
     }
-
-    // Native needs and environment knobs of every crate the lock holds
-    // (cargo decides which build scripts run; the lock is what we know).
-    require_native(&nodes, &db, "the crates", Ecosystem::Crates, None)?;
-    let env = merged_env(&nodes, &db)?;
-    // The host libraries' versions: an upgraded OpenSSL rebuilds.
-    let native_ids: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
-    let native = native_versions(db.providers(), &native_ids);
 
     let store = open_store()?;
     let target = plan.target.describe_platform();
@@ -150,6 +136,43 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     } else {
         options.scripts.clone()
     };
+    // The workspace's skeleton: what the dependencies build from, and what
+    // says which crates cargo compiles on this host.
+    let skeleton_dir = tempfile::Builder::new()
+        .prefix("lock2build-skeleton-")
+        .tempdir()?;
+    write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
+    let skeleton_hash = tree_hash(skeleton_dir.path())?;
+    let (vendor, host) = for_host(
+        &store,
+        &toolchain,
+        options,
+        vendor,
+        (skeleton_dir.path(), &skeleton_hash),
+        &selection,
+        &mut notes,
+    );
+    let vendored = &vendor.crates;
+    let vendor_id = vendor.id.clone();
+    let built_nodes: Vec<&Node> = nodes
+        .iter()
+        .copied()
+        .filter(|n| host.as_ref().is_none_or(|h| h.builds(&n.name, &n.version)))
+        .collect();
+
+    // Native needs and environment knobs of the crates cargo compiles
+    // (every crate of the lock when that is unknown).
+    require_native(&built_nodes, &db, "the crates", Ecosystem::Crates, None)?;
+    let env = merged_env(&built_nodes, &db)?;
+    // The host libraries' versions: an upgraded OpenSSL rebuilds.
+    let native_ids: Vec<String> = built_nodes
+        .iter()
+        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let native = native_versions(db.providers(), &native_ids);
+
     let identity = |recipe: &str, tree: String, bins: &[String]| {
         serde_json::json!({
             "recipe": recipe,
@@ -166,14 +189,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     };
     // The dependencies build from the workspace's skeleton, so editing the
     // project's code does not rebuild them (a whole-workspace build only).
-    let skeleton_dir = tempfile::Builder::new()
-        .prefix("lock2build-skeleton-")
-        .tempdir()?;
     let deps_id = if packages.is_empty() {
-        write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
         Some(NodeId::compute(
             &format!("{}-deps", root.0),
-            &identity("cargo-deps/1", tree_hash(skeleton_dir.path())?, &[]),
+            &identity("cargo-deps/1", skeleton_hash.clone(), &[]),
             std::slice::from_ref(&vendor_id),
             &toolchain.ids,
             &target,
@@ -355,6 +374,51 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         logs,
         notes,
     })
+}
+
+/// The vendor directory of the crates the host build compiles, stubs for
+/// the others, and what cargo compiles; on failure to learn it (the index
+/// unreachable, a registry without a sparse index), `vendor` as it is and a
+/// note.
+fn for_host(
+    store: &lock2build_store::Store,
+    toolchain: &RustToolchain,
+    options: &AppOptions,
+    vendor: Vendor,
+    (skeleton, skeleton_hash): (&Path, &str),
+    selection: &[String],
+    notes: &mut Vec<String>,
+) -> (Vendor, Option<HostBuild>) {
+    let learnt = (|| -> Result<(Stubs, HostBuild)> {
+        let stubs = stubs(store, &vendor.crates, &options.plan.index)?;
+        let host = host_build(store, toolchain, skeleton, skeleton_hash, &stubs, selection)?;
+        Ok((stubs, host))
+    })();
+    let (stubs, host) = match learnt {
+        Ok(found) => found,
+        Err(e) => {
+            notes.push(format!(
+                "which crates this host compiles is unknown ({e:#}); every crate of the lock is vendored and checked"
+            ));
+            return (vendor, None);
+        }
+    };
+    let all = vendor.crates.len();
+    match vendor.clone().for_host(&host, stubs) {
+        Ok(v) => {
+            if v.crates.len() < all {
+                notes.push(format!(
+                    "{} of the lock's {all} registry crates are compiled on this host; the others are vendored as stubs, not downloaded",
+                    v.crates.len()
+                ));
+            }
+            (v, Some(host))
+        }
+        Err(e) => {
+            notes.push(format!("{e:#}; every crate of the lock is vendored"));
+            (vendor, None)
+        }
+    }
 }
 
 /// The package the app is named after: the root at the lock's directory,
