@@ -49,14 +49,31 @@ pub struct NativeNeeds {
     pub report: HostReport,
 }
 
-/// What the source builds among `nodes` need, checked on the host.
-pub fn native_needs<'a>(nodes: impl IntoIterator<Item = &'a Node>, db: &Database) -> NativeNeeds {
+/// What a build knows of its packages' knobs: the environment the build
+/// step sees, and each package's enabled features.
+pub type BuildKnobs<'k> = (
+    &'k std::collections::BTreeMap<String, String>,
+    &'k dyn Fn(&Node) -> Vec<String>,
+);
+
+/// What the source builds among `nodes` need, checked on the host. A
+/// package that bundles its native libraries (`bundled` in its override)
+/// needs them only when a knob asks for the system's: in `knobs`, else in
+/// its own override's `env`.
+pub fn native_needs<'a>(
+    nodes: impl IntoIterator<Item = &'a Node>,
+    db: &Database,
+    knobs: Option<BuildKnobs>,
+) -> NativeNeeds {
     let mut needed: BTreeSet<String> = BTreeSet::new();
     let mut who: Vec<(String, Vec<String>)> = Vec::new();
     for node in nodes {
         let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
-        let ids: Vec<String> = resolved
-            .native
+        let demanded = match knobs {
+            Some((env, features)) => resolved.demanded_native(env, &features(node)),
+            None => resolved.demanded_native(&resolved.env, &[]),
+        };
+        let ids: Vec<String> = demanded
             .iter()
             .chain(resolved.tools.iter())
             .cloned()
@@ -119,7 +136,11 @@ pub fn install_help(db: &Database, missing: &[String]) -> String {
 /// builds need, which the host has, and the command that installs the rest.
 pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
     let mut out = String::new();
-    let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
+    let needs = native_needs(
+        plan.packages.iter().filter(|n| built_from_source(n)),
+        db,
+        None,
+    );
     if needs.who.is_empty() {
         out.push_str("No package of this plan is built from source with native needs the overrides database knows of.\n");
         return (out, true);

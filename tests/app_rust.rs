@@ -244,3 +244,110 @@ fn cargo_features_and_binaries_come_from_the_command_line_or_lock2build_toml() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no-such-bin"), "{}", stderr(&out));
 }
+
+#[test]
+fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
+    let (project, store) = app_project("rust-host-build", "cargo/host-build");
+    // Tools and libraries no build of this fixture has: demanded by crates
+    // cargo does not compile here (cmake: libz-sys's `zlib-ng` feature is
+    // off), or bundled (zstd-sys builds its own zstd unless asked).
+    layer(
+        &project,
+        "cmake",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\n",
+    );
+    layer(
+        &project,
+        "zstd-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\n",
+    );
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["host-build"]);
+    // 19 registry crates in the lock; 7 are not downloaded: Windows-only
+    // (winapi-util, windows-sys, windows-link; jobserver's getrandom with
+    // its cfg-if and r-efi), or only reached through a feature this build
+    // leaves off (cmake).
+    assert_eq!(first["downloaded"], 12, "{first}");
+    assert_eq!(first["artifacts"], 12, "{first}");
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(
+        notes.contains("12 of the lock's 19 registry crates are compiled on this host"),
+        "{notes}"
+    );
+    let out = Command::new(project.join("result/bin/host-build"))
+        .arg("hello")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(": hello round-trips"), "{text}");
+    assert!(text.contains("/ and /. are one file: true"), "{text}");
+
+    // The vendor directory: real crates, hard links to their own store
+    // outputs; stubs for the rest (a manifest from the index, an empty lib).
+    let vendor = vendor_dir(&store);
+    let winapi = std::fs::read_dir(&vendor)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("winapi-util-")
+        })
+        .expect("a winapi-util stub");
+    assert_eq!(std::fs::read_to_string(winapi.join("lib.rs")).unwrap(), "");
+    assert!(!winapi.join("src").exists());
+    let manifest = std::fs::read_to_string(winapi.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("[target.\"cfg(windows)\".dependencies"),
+        "{manifest}"
+    );
+    let zstd_sys = std::fs::read_dir(&vendor)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("zstd-sys-")
+        })
+        .expect("zstd-sys vendored");
+    assert!(zstd_sys.join("zstd/lib/zstd.h").is_file());
+    let name = zstd_sys.file_name().unwrap().to_string_lossy().into_owned();
+    let own = store_output(&store, &format!("crate-{name}")).join(&name);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(own.join("Cargo.toml")).unwrap().ino(),
+        std::fs::metadata(zstd_sys.join("Cargo.toml"))
+            .unwrap()
+            .ino()
+    );
+
+    // Nothing changed: nothing read, nothing built.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+    assert_eq!(again["output"], first["output"]);
+
+    // A feature that makes cargo compile cmake, or zstd-sys use the
+    // system's zstd: their needs are named before any crate is fetched.
+    for (feature, crate_name) in [("ng", "cmake"), ("system-zstd", "zstd-sys")] {
+        let out = app(&project, &store, &["--features", feature]);
+        assert!(!out.status.success(), "--features {feature} built");
+        let err = stderr(&out);
+        assert!(err.contains("lacks: ") && err.contains("gdal"), "{err}");
+        assert!(err.contains(&format!("crates {crate_name} ")), "{err}");
+    }
+    // So does the environment knob, set in the project layer.
+    layer(
+        &project,
+        "zstd-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\nenv = { ZSTD_SYS_USE_PKG_CONFIG = \"1\" }\n",
+    );
+    let err = stderr(&app(&project, &store, &[]));
+    assert!(
+        err.contains("crates zstd-sys ") && err.contains("gdal (missing)"),
+        "{err}"
+    );
+    assert!(!err.contains("crates cmake "), "{err}");
+}

@@ -62,11 +62,6 @@ impl HostBuild {
             .and_then(|v| v.get(version))
             .map_or(&[], Vec::as_slice)
     }
-
-    /// How many crates it compiles.
-    pub fn len(&self) -> usize {
-        self.crates.values().map(BTreeMap::len).sum()
-    }
 }
 
 /// The stubs of `crates` (all registry crates of a lock), made from their

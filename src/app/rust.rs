@@ -34,7 +34,7 @@ use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, require_native_with, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -161,9 +161,23 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         .collect();
 
     // Native needs and environment knobs of the crates cargo compiles
-    // (every crate of the lock when that is unknown).
-    require_native(&built_nodes, &db, "the crates", Ecosystem::Crates, None)?;
+    // (every crate of the lock when that is unknown); a crate that bundles
+    // its library needs the host's only when the step's environment or its
+    // features ask for it.
     let env = merged_env(&built_nodes, &db)?;
+    let features = |n: &Node| {
+        host.as_ref()
+            .map(|h| h.features(&n.name, &n.version).to_vec())
+            .unwrap_or_default()
+    };
+    require_native_with(
+        &built_nodes,
+        &db,
+        "the crates",
+        Ecosystem::Crates,
+        None,
+        Some((&env, &features)),
+    )?;
     // The host libraries' versions: an upgraded OpenSSL rebuilds.
     let native_ids: Vec<String> = built_nodes
         .iter()

@@ -33,7 +33,7 @@ mod providers;
 mod schema;
 mod version_range;
 
-pub use database::{Contribution, Database, Entry, Origin, Resolved};
+pub use database::{Bundled, Contribution, Database, Entry, Origin, Resolved};
 pub use draft::{draft_override, package_file_path, validate_layer};
 pub use error::OverrideError;
 pub use export::{export_patch, ExportError};
