@@ -30,6 +30,8 @@
 //! headers = ["jpeglib.h"]           # as written in `#include <...>`
 //! libraries = ["libjpeg.so"]        # linker names; `libjpeg.so.62` maps back
 //! binaries = []                     # config scripts, e.g. pg_config
+//! search-dirs = ["$LIBCLANG_PATH", "$(llvm-config --libdir)", "/usr/lib/llvm-*/lib"]
+//!                                   # more directories holding `libraries`, as the crate's own search finds them
 //!
 //! [tool.pkg-config]
 //! description = "..."
@@ -168,6 +170,8 @@ pub(crate) struct NativeDoc {
     pub libraries: Vec<String>,
     #[serde(default)]
     pub binaries: Vec<String>,
+    #[serde(default)]
+    pub search_dirs: Vec<String>,
 }
 
 /// One `[tool.<id>]`.
