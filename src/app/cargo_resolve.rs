@@ -282,7 +282,7 @@ fn run_metadata(
 ) -> Result<HostBuild> {
     let home = tempfile::Builder::new()
         .prefix("lock2build-cargo-home-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     std::fs::write(
         home.path().join("config.toml"),
         super::cargo_vendor::cargo_config(stubs),

@@ -34,7 +34,7 @@ use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native_with, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, require_native_with, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -140,7 +140,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // says which crates cargo compiles on this host.
     let skeleton_dir = tempfile::Builder::new()
         .prefix("lock2build-skeleton-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
     let skeleton_hash = tree_hash(skeleton_dir.path())?;
     let (vendor, host) = for_host(
@@ -456,7 +456,7 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
     let home = tempfile::Builder::new()
         .prefix("lock2build-cargo-home-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     let output = std::process::Command::new(&toolchain.cargo)
         .args([
             "metadata",
@@ -591,7 +591,7 @@ impl CargoStep<'_> {
     fn run(&self, kind: &StepKind, out: &Path, final_path: &Path, log: &Path) -> Result<()> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-cargo-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let src = work.path().join("src");
         let home = work.path().join("cargo-home");
         let target_dir = work.path().join("target");
@@ -754,9 +754,4 @@ fn list_bin(out: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A string as one POSIX shell word.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
