@@ -25,6 +25,7 @@
 //! (offline with a cold cache, a registry without a sparse index), every
 //! crate is vendored and checked, as before, and a note says so.
 
+use super::cargo_git::GitCrates;
 use super::cargo_vendor::{RustToolchain, VendoredCrate};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_plan::cargo_index::{index_entries, sparse_index, LockedCrate};
@@ -229,9 +230,13 @@ pub(super) fn host_build(
     skeleton: &Path,
     skeleton_hash: &str,
     stubs: &Stubs,
+    git: Option<&GitCrates>,
     selection: &[String],
 ) -> Result<HostBuild> {
     let host = host_triple(toolchain)?;
+    let inputs: Vec<NodeId> = std::iter::once(stubs.id.clone())
+        .chain(git.map(|g| g.id.clone()))
+        .collect();
     let id = NodeId::compute(
         "cargo-resolve",
         &serde_json::json!({
@@ -240,12 +245,16 @@ pub(super) fn host_build(
             "selection": selection,
             "host": host,
         }),
-        std::slice::from_ref(&stubs.id),
+        &inputs,
         &toolchain.ids[1..2],
         "",
     )?;
-    let made = store.build_output(&id, std::slice::from_ref(&stubs.id), |out| {
-        let resolved = run_metadata(toolchain, skeleton, &stubs.path, selection, &host)
+    let made = store.build_output(&id, &inputs, |out| {
+        let mut config = super::cargo_vendor::cargo_config(&stubs.path);
+        if let Some(git) = git {
+            config.push_str(&git.cargo_config(&git.path));
+        }
+        let resolved = run_metadata(toolchain, skeleton, &config, selection, &host)
             .map_err(|e| format!("{e:#}"))?;
         std::fs::write(
             out.building.join("host-build.json"),
@@ -271,22 +280,20 @@ fn host_triple(toolchain: &RustToolchain) -> Result<String> {
         .ok_or_else(|| anyhow!("`rustc -vV` names no host triple"))
 }
 
-/// Runs `cargo metadata` offline over the stubs and walks its resolve from
+/// Runs `cargo metadata` offline with `config` (the stubs and git crates as
+/// its sources) and walks its resolve from
 /// the workspace members through normal and build dependencies.
 fn run_metadata(
     toolchain: &RustToolchain,
     skeleton: &Path,
-    stubs: &Path,
+    config: &str,
     selection: &[String],
     host: &str,
 ) -> Result<HostBuild> {
     let home = tempfile::Builder::new()
         .prefix("lock2build-cargo-home-")
         .tempdir_in(lock2build_store::scratch_dir())?;
-    std::fs::write(
-        home.path().join("config.toml"),
-        super::cargo_vendor::cargo_config(stubs),
-    )?;
+    std::fs::write(home.path().join("config.toml"), config)?;
     let output = std::process::Command::new(&toolchain.cargo)
         .args(["metadata", "--offline", "--locked", "--format-version", "1"])
         .args(["--filter-platform", host])

@@ -102,6 +102,8 @@ pub(super) struct Vendor {
     pub crates: Vec<VendoredCrate>,
     /// Stubs standing for the crates the build does not compile.
     pub stubs: Option<StubSet>,
+    /// The lock's git crates, under `.git-sources/`.
+    pub git: Option<super::cargo_git::GitCrates>,
     /// Its node: the crates' checksums and the override patches, the stubs.
     pub id: NodeId,
 }
@@ -198,10 +200,23 @@ impl Vendor {
             .iter()
             .map(|c| format!("{}-{}", c.name, c.version))
             .collect();
-        Vendor::with_stubs(built, Some(StubSet { stubs, names }))
+        Vendor::with_parts(built, Some(StubSet { stubs, names }), self.git)
     }
 
-    fn with_stubs(mut vendored: Vec<VendoredCrate>, stubs: Option<StubSet>) -> Result<Vendor> {
+    /// This vendor directory with the lock's git crates too.
+    pub fn with_git(self, git: Option<super::cargo_git::GitCrates>) -> Result<Vendor> {
+        Vendor::with_parts(self.crates, self.stubs, git)
+    }
+
+    fn with_stubs(vendored: Vec<VendoredCrate>, stubs: Option<StubSet>) -> Result<Vendor> {
+        Vendor::with_parts(vendored, stubs, None)
+    }
+
+    fn with_parts(
+        mut vendored: Vec<VendoredCrate>,
+        stubs: Option<StubSet>,
+        git: Option<super::cargo_git::GitCrates>,
+    ) -> Result<Vendor> {
         vendored.sort_by(|a, b| {
             (&a.name, &a.version, &a.sha256).cmp(&(&b.name, &b.version, &b.sha256))
         });
@@ -225,13 +240,18 @@ impl Vendor {
                 "patches": patches,
                 "stubs": stubs.as_ref().map(|s| &s.names),
             }),
-            &stubs.iter().map(|s| s.stubs.id.clone()).collect::<Vec<_>>(),
+            &stubs
+                .iter()
+                .map(|s| s.stubs.id.clone())
+                .chain(git.iter().map(|g| g.id.clone()))
+                .collect::<Vec<_>>(),
             &[],
             "",
         )?;
         Ok(Vendor {
             crates: vendored,
             stubs,
+            git,
             id,
         })
     }
@@ -264,6 +284,10 @@ impl Vendor {
             for name in &set.names {
                 dirs.push((set.stubs.path.join(name), name.clone()));
             }
+        }
+        if let Some(git) = &self.git {
+            references.push(git.id.clone());
+            dirs.push((git.path.clone(), GIT_SOURCES.to_owned()));
         }
         Ok(store.build_output(&self.id, &references, |out| {
             for (from, name) in &dirs {
@@ -315,6 +339,10 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where a vendor directory holds the git sources (hidden: cargo's
+/// directory source for crates.io skips it).
+pub(super) const GIT_SOURCES: &str = ".git-sources";
+
 /// `$CARGO_HOME/config.toml` for builds from the vendor directory at
 /// `vendor` (as the build sees it).
 pub(super) fn cargo_config(vendor: &Path) -> String {
@@ -322,6 +350,15 @@ pub(super) fn cargo_config(vendor: &Path) -> String {
         "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
         toml::Value::String(vendor.display().to_string())
     )
+}
+
+/// [`cargo_config`] with the vendor directory's git sources replaced too.
+pub(super) fn cargo_config_for(vendor: &Path, git: Option<&super::cargo_git::GitCrates>) -> String {
+    let mut config = cargo_config(vendor);
+    if let Some(git) = git {
+        config.push_str(&git.cargo_config(&vendor.join(GIT_SOURCES)));
+    }
+    config
 }
 
 /// The override environment of every crate, merged: cargo runs all build

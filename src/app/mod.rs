@@ -15,6 +15,7 @@
 //! `lock2build_plan::pick` chooses (`--lockfile`, else the richest lock of
 //! the project's top directory, `--ecosystem` when there are several).
 
+mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod node;

@@ -30,8 +30,9 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
+use super::cargo_git::{git_crates, GitCrates};
 use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
-use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
+use super::cargo_vendor::{cargo_config_for, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
     open_store, require_native_with, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
@@ -86,8 +87,13 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let db = overrides_cmd::load(&options.dir)?;
 
     // What the lock holds: registry crates to vendor, path crates inside
-    // the project; nothing else can be built offline yet.
-    let vendor = Vendor::from_nodes(&nodes, &db, &lock_dir, &project_dir, &lock_display)?;
+    // the project, git crates (vendored below, once the store is open).
+    let not_git: Vec<&Node> = nodes
+        .iter()
+        .copied()
+        .filter(|n| !matches!(n.source, Source::Git { .. }))
+        .collect();
+    let vendor = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
 
     // Which crates the step builds: the workspace, or those `overrides
     // check` names.
@@ -109,6 +115,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
 
     let store = open_store()?;
+    let vendor = vendor.with_git(git_crates(&store, &nodes, &options.fetch)?)?;
     let target = plan.target.describe_platform();
     let packages: Vec<String> = selected
         .iter()
@@ -259,6 +266,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let step = CargoStep {
         options,
         toolchain: &toolchain,
+        git: vendor.git.as_ref(),
         vendor: Path::new(""),
         env: &env,
         packages: &packages,
@@ -405,7 +413,15 @@ fn for_host(
 ) -> (Vendor, Option<HostBuild>) {
     let learnt = (|| -> Result<(Stubs, HostBuild)> {
         let stubs = stubs(store, &vendor.crates, &options.plan.index)?;
-        let host = host_build(store, toolchain, skeleton, skeleton_hash, &stubs, selection)?;
+        let host = host_build(
+            store,
+            toolchain,
+            skeleton,
+            skeleton_hash,
+            &stubs,
+            vendor.git.as_ref(),
+            selection,
+        )?;
         Ok((stubs, host))
     })();
     let (stubs, host) = match learnt {
@@ -575,6 +591,8 @@ enum StepKind<'a> {
 struct CargoStep<'a> {
     options: &'a AppOptions,
     toolchain: &'a RustToolchain,
+    /// The vendor directory's git sources.
+    git: Option<&'a GitCrates>,
     vendor: &'a Path,
     env: &'a BTreeMap<String, String>,
     /// `NAME@VERSION` to build instead of the workspace.
@@ -632,7 +650,10 @@ impl CargoStep<'_> {
         let vendor_seen = seen(VENDOR);
         let home_seen = seen(CARGO_HOME);
         let target_seen = seen(TARGET);
-        std::fs::write(home.join("config.toml"), cargo_config(&vendor_seen))?;
+        std::fs::write(
+            home.join("config.toml"),
+            cargo_config_for(&vendor_seen, self.git),
+        )?;
         let mut args = vec![
             "build".to_owned(),
             "--release".into(),
