@@ -351,3 +351,145 @@ fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
     );
     assert!(!err.contains("crates cmake "), "{err}");
 }
+
+/// A git workspace `tools` (members `gita`, `gitb`; `gita` inherits its
+/// version, edition and its dependency on `gitb` from the workspace)
+/// served by `git daemon`, and a project that depends on `gita` by rev,
+/// locked by `cargo generate-lockfile`; the branch then moves on.
+fn project_with_git_workspace(
+    server: &lock2build_git::testing::GitServer,
+    root: &Path,
+) -> (PathBuf, String) {
+    let first = server
+        .repo(
+            "tools",
+            &[
+                (
+                    "Cargo.toml",
+                    "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"0.2.0\"\nedition = \"2021\"\n\n[workspace.dependencies]\ngitb = { path = \"b\", version = \"0.2.0\" }\n\n[workspace.lints.rust]\nunsafe_code = \"forbid\"\n",
+                ),
+                (
+                    "a/Cargo.toml",
+                    "[package]\nname = \"gita\"\nversion.workspace = true\nedition.workspace = true\n\n[dependencies]\ngitb = { workspace = true }\n\n[lints]\nworkspace = true\n",
+                ),
+                ("a/src/lib.rs", "pub fn answer() -> u32 { gitb::base() + 1 }\n"),
+                (
+                    "b/Cargo.toml",
+                    "[package]\nname = \"gitb\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+                ),
+                ("b/src/lib.rs", "pub fn base() -> u32 { 41 }\n"),
+            ],
+        )
+        .unwrap();
+    let project = root.join("app");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            "[workspace]\n\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ngita = {{ git = \"{}\", rev = \"{}\" }}\n",
+            server.url("tools"),
+            &first[..12]
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"answer {}\", gita::answer()); }\n",
+    )
+    .unwrap();
+    let out = Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(&project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .env("CARGO_NET_GIT_FETCH_WITH_CLI", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    lock2build_git::testing::commit_files(
+        &server.root().join("tools"),
+        &[("b/src/lib.rs", "pub fn base() -> u32 { 6 }\n")],
+        "moved on",
+    )
+    .unwrap();
+    (project, first)
+}
+
+#[test]
+fn git_crates_of_a_workspace_are_vendored_by_their_locked_commit() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("rust-git");
+    let (project, commit) = project_with_git_workspace(&server, &root);
+    let store = root.join("store");
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("?rev={}#{commit}", &commit[..12])),
+        "{lock}"
+    );
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["app"]);
+    // The locked commit's code (41 + 1), not the branch's newer one.
+    let out = Command::new(project.join("result/bin/app"))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "answer 42\n");
+    // Each git source is its own directory source; the manifest inherited
+    // from the workspace is written out, the original kept.
+    let vendor = vendor_dir(&store);
+    let gita = vendor.join(".git-sources/0/gita-0.2.0");
+    let manifest = std::fs::read_to_string(gita.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("version = \"0.2.0\""), "{manifest}");
+    assert!(!manifest.contains("workspace"), "{manifest}");
+    assert!(gita.join("Cargo.toml.orig").is_file());
+    assert!(vendor
+        .join(".git-sources/0/gitb-0.2.0/src/lib.rs")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(gita.join(".cargo-checksum.json")).unwrap(),
+        r#"{"files":{},"package":null}"#
+    );
+
+    // Without the server: the store has everything, nothing is built.
+    drop(server);
+    let again = report(&app(&project, &store, &["--json"]));
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+
+    // A fresh store cannot reach the repository: the error names the
+    // crate, the URL and the commit, and what to do.
+    let out = app(&project, &root.join("store-2"), &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("crates gita 0.2.0"), "{err}");
+    assert!(err.contains("git://127.0.0.1:"), "{err}");
+    assert!(err.contains(&commit), "{err}");
+    assert!(err.contains("help: "), "{err}");
+    assert!(!project
+        .join("result")
+        .read_link()
+        .unwrap()
+        .starts_with(root.join("store-2")));
+}
+
+#[test]
+fn a_locked_git_commit_the_repository_lacks_is_refused() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("rust-git-missing");
+    let (project, commit) = project_with_git_workspace(&server, &root);
+    // The lock pins a commit the repository does not have.
+    let bogus = "0123456789abcdef0123456789abcdef01234567";
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    std::fs::write(project.join("Cargo.lock"), lock.replace(&commit, bogus)).unwrap();
+    let store = root.join("store");
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("crates gita 0.2.0"), "{err}");
+    assert!(err.contains(bogus), "{err}");
+    assert!(err.contains(&server.url("tools")), "{err}");
+    assert!(!project.join("result").exists());
+    // Nothing was vendored.
+    assert!(std::fs::read_dir(store.join("outputs"))
+        .map(|rd| rd
+            .filter_map(|e| e.ok())
+            .all(|e| !e.file_name().to_string_lossy().ends_with("-cargo-git")))
+        .unwrap_or(true));
+}
