@@ -156,7 +156,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         options,
         vendor,
         (skeleton_dir.path(), &skeleton_hash),
-        &selection,
+        (&selection, &selected),
         &mut notes,
     );
     let vendored = &vendor.crates;
@@ -408,7 +408,7 @@ fn for_host(
     options: &AppOptions,
     vendor: Vendor,
     (skeleton, skeleton_hash): (&Path, &str),
-    selection: &[String],
+    (selection, selected): (&[String], &[&Node]),
     notes: &mut Vec<String>,
 ) -> (Vendor, Option<HostBuild>) {
     let learnt = (|| -> Result<(Stubs, HostBuild)> {
@@ -424,7 +424,7 @@ fn for_host(
         )?;
         Ok((stubs, host))
     })();
-    let (stubs, host) = match learnt {
+    let (stubs, mut host) = match learnt {
         Ok(found) => found,
         Err(e) => {
             notes.push(format!(
@@ -433,6 +433,15 @@ fn for_host(
             return (vendor, None);
         }
     };
+    // What `overrides check` names is built even where the host build
+    // would not compile it.
+    for n in selected {
+        host.crates
+            .entry(n.name.clone())
+            .or_default()
+            .entry(n.version.clone())
+            .or_default();
+    }
     let all = vendor.crates.len();
     match vendor.clone().for_host(&host, stubs) {
         Ok(v) => {
