@@ -87,10 +87,12 @@ impl GitCrates {
     }
 }
 
+/// A git source's URL, reference and commit.
+type SourceKey = (String, Option<String>, String);
+
 /// The git sources among `nodes`, grouped and ordered.
 pub(super) fn git_sources(nodes: &[&Node]) -> Vec<GitSource> {
-    let mut groups: BTreeMap<(String, Option<String>, String), Vec<(String, String)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<SourceKey, Vec<(String, String)>> = BTreeMap::new();
     for node in nodes {
         if let Source::Git {
             url,

@@ -27,7 +27,7 @@
 
 use super::cargo_git::GitCrates;
 use super::cargo_vendor::{RustToolchain, VendoredCrate};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use lock2build_plan::cargo_index::{index_entries, sparse_index, LockedCrate};
 use lock2build_plan::pyindex::IndexOptions;
 use lock2build_store::{NodeId, Store};
@@ -290,27 +290,9 @@ fn run_metadata(
     selection: &[String],
     host: &str,
 ) -> Result<HostBuild> {
-    let home = tempfile::Builder::new()
-        .prefix("lock2build-cargo-home-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
-    std::fs::write(home.path().join("config.toml"), config)?;
-    let output = std::process::Command::new(&toolchain.cargo)
-        .args(["metadata", "--offline", "--locked", "--format-version", "1"])
-        .args(["--filter-platform", host])
-        .args(selection)
-        .current_dir(skeleton)
-        .env("CARGO_HOME", home.path())
-        .env("RUSTC", &toolchain.rustc)
-        .output()
-        .context("running `cargo metadata`")?;
-    if !output.status.success() {
-        bail!(
-            "`cargo metadata --offline --locked` over the lock's crates failed:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")?;
+    let mut args = vec!["--locked", "--filter-platform", host];
+    args.extend(selection.iter().map(String::as_str));
+    let metadata = toolchain.metadata(skeleton, config, &args)?;
     Ok(walk_resolve(&metadata))
 }
 

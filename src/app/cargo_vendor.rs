@@ -73,6 +73,32 @@ impl RustToolchain {
             ids,
         })
     }
+
+    /// `cargo metadata --offline --format-version 1 ARGS` in `dir`, with a
+    /// scratch `CARGO_HOME` whose `config.toml` is `config`: its JSON.
+    pub fn metadata(&self, dir: &Path, config: &str, args: &[&str]) -> Result<serde_json::Value> {
+        let home = tempfile::Builder::new()
+            .prefix("lock2build-cargo-home-")
+            .tempdir_in(lock2build_store::scratch_dir())?;
+        std::fs::write(home.path().join("config.toml"), config)?;
+        let output = std::process::Command::new(&self.cargo)
+            .args(["metadata", "--offline", "--format-version", "1"])
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_HOME", home.path())
+            .env("RUSTC", &self.rustc)
+            .output()
+            .context("running `cargo metadata`")?;
+        if !output.status.success() {
+            bail!(
+                "`cargo metadata --offline {}` failed in {}:\n{}",
+                args.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")
+    }
 }
 
 /// A crate of the vendor directory.

@@ -479,31 +479,7 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 /// binaries and build scripts). Building it builds exactly the
 /// dependencies; its hash changes only when they may.
 fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
-    let home = tempfile::Builder::new()
-        .prefix("lock2build-cargo-home-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
-    let output = std::process::Command::new(&toolchain.cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--offline",
-            "--format-version",
-            "1",
-        ])
-        .current_dir(project)
-        .env("CARGO_HOME", home.path())
-        .env("RUSTC", &toolchain.rustc)
-        .output()
-        .context("running `cargo metadata`")?;
-    if !output.status.success() {
-        bail!(
-            "`cargo metadata` failed in {}:\n{}",
-            project.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")?;
+    let metadata = toolchain.metadata(project, "", &["--no-deps"])?;
     let root = std::fs::canonicalize(project)?;
     let inside = |path: &str| -> Option<PathBuf> {
         let path = std::fs::canonicalize(path).ok()?;

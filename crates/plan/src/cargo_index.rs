@@ -75,13 +75,7 @@ pub fn index_entries(
     let http = if options.offline {
         None
     } else {
-        Some(
-            reqwest::blocking::Client::builder()
-                .user_agent(concat!("lock2build/", env!("CARGO_PKG_VERSION")))
-                .timeout(std::time::Duration::from_secs(60))
-                .build()
-                .context("cannot set up the HTTP client")?,
-        )
+        Some(crate::pyindex::http_client()?)
     };
     let wanted = |name: &str| -> Vec<&str> {
         crates
