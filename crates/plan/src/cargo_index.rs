@@ -194,6 +194,102 @@ fn cache_path(cache_dir: &Path, url: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// Serves `pages` (path → body; others 404) over HTTP/1.1 on
+    /// 127.0.0.1 for `requests` connections; returns the base URL.
+    fn serve(pages: Vec<(&'static str, String)>, requests: usize) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let mut stream = stream.unwrap();
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                reader.read_line(&mut line).unwrap();
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap() <= 2 {
+                        break;
+                    }
+                }
+                let (status, body) = match pages.iter().find(|(p, _)| path == *p) {
+                    Some((_, body)) => ("200 OK", body.clone()),
+                    None => ("404 Not Found", String::new()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        base
+    }
+
+    fn options(name: &str, offline: bool) -> IndexOptions {
+        IndexOptions {
+            cache_dir: std::env::temp_dir().join(format!(
+                "lock2build-cargo-index-test-{name}-{}",
+                std::process::id()
+            )),
+            offline,
+            jobs: 2,
+        }
+    }
+
+    fn locked(name: &str, version: &str, sha256: &str) -> LockedCrate {
+        LockedCrate {
+            name: name.into(),
+            version: version.into(),
+            sha256: sha256.into(),
+        }
+    }
+
+    #[test]
+    fn entries_are_read_checked_against_the_lock_and_cached() {
+        let page = concat!(
+            r#"{"name":"demo","vers":"1.0.0","deps":[],"cksum":"aa","features":{},"yanked":false}"#,
+            "\n",
+            r#"{"name":"demo","vers":"1.1.0","deps":[{"name":"libc","req":"^0.2","features":[],"optional":false,"default_features":true,"target":"cfg(unix)","kind":"normal"}],"cksum":"bb","features":{},"yanked":false}"#,
+            "\n"
+        );
+        let base = serve(vec![("/de/mo/demo", page.to_owned())], 3);
+        let options = options("ok", false);
+        let entries = index_entries(&base, &[locked("demo", "1.1.0", "bb")], &options).unwrap();
+        assert_eq!(entries[0]["deps"][0]["target"], "cfg(unix)");
+        // Cached: read again offline, no server needed.
+        let offline = IndexOptions {
+            offline: true,
+            ..options.clone()
+        };
+        assert!(index_entries(&base, &[locked("demo", "1.0.0", "aa")], &offline).is_ok());
+        // The index disagrees with the lock: refused, naming the crate.
+        let err = index_entries(&base, &[locked("demo", "1.1.0", "cc")], &offline)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("demo 1.1.0: the index gives checksum \"bb\" where the lock has cc"),
+            "{err}"
+        );
+        // A version the cached page lacks is fetched again; a crate the
+        // index does not have is named.
+        let err = index_entries(
+            &base,
+            &[locked("demo", "2.0.0", "dd"), locked("nope", "1.0.0", "ee")],
+            &options,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("demo 2.0.0: the index has no such version"),
+            "{err}"
+        );
+        assert!(err.contains("nope 1.0.0: GET "), "{err}");
+        assert!(err.contains("404"), "{err}");
+        let _ = std::fs::remove_dir_all(&options.cache_dir);
+    }
 
     #[test]
     fn index_paths_follow_cargo() {
