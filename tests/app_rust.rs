@@ -250,6 +250,20 @@ fn cargo_features_and_binaries_come_from_the_command_line_or_lock2build_toml() {
     assert!(stderr(&out).contains("no-such-bin"), "{}", stderr(&out));
 }
 
+/// The directory of crate `name` (any version) in a vendor directory.
+fn vendored(vendor: &Path, name: &str) -> PathBuf {
+    std::fs::read_dir(vendor)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            file.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no {name} in {}", vendor.display()))
+}
+
 #[test]
 fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
     let (project, store) = app_project("rust-host-build", "cargo/host-build");
@@ -291,16 +305,7 @@ fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
     // The vendor directory: real crates, hard links to their own store
     // outputs; stubs for the rest (a manifest from the index, an empty lib).
     let vendor = vendor_dir(&store);
-    let winapi = std::fs::read_dir(&vendor)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("winapi-util-")
-        })
-        .expect("a winapi-util stub");
+    let winapi = vendored(&vendor, "winapi-util");
     assert_eq!(std::fs::read_to_string(winapi.join("lib.rs")).unwrap(), "");
     assert!(!winapi.join("src").exists());
     let manifest = std::fs::read_to_string(winapi.join("Cargo.toml")).unwrap();
@@ -308,16 +313,7 @@ fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
         manifest.contains("[target.\"cfg(windows)\".dependencies"),
         "{manifest}"
     );
-    let zstd_sys = std::fs::read_dir(&vendor)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("zstd-sys-")
-        })
-        .expect("zstd-sys vendored");
+    let zstd_sys = vendored(&vendor, "zstd-sys");
     assert!(zstd_sys.join("zstd/lib/zstd.h").is_file());
     let name = zstd_sys.file_name().unwrap().to_string_lossy().into_owned();
     let own = store_output(&store, &format!("crate-{name}")).join(&name);
