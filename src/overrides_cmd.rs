@@ -49,15 +49,34 @@ pub struct NativeNeeds {
     pub report: HostReport,
 }
 
-/// What the source builds among `nodes` need, checked on the host.
-pub fn native_needs<'a>(nodes: impl IntoIterator<Item = &'a Node>, db: &Database) -> NativeNeeds {
+/// What a build knows of its packages' knobs: the environment the build
+/// step sees, and each package's enabled features.
+pub type BuildKnobs<'k> = (
+    &'k std::collections::BTreeMap<String, String>,
+    &'k dyn Fn(&Node) -> Vec<String>,
+);
+
+/// What the source builds among `nodes` need, checked on the host. A
+/// package that bundles its native libraries (`bundled` in its override)
+/// needs them only when a knob asks for the system's: in `knobs`, else in
+/// its own override's `env`.
+pub fn native_needs<'a>(
+    nodes: impl IntoIterator<Item = &'a Node>,
+    db: &Database,
+    knobs: Option<BuildKnobs>,
+) -> NativeNeeds {
     let mut needed: BTreeSet<String> = BTreeSet::new();
     let mut who: Vec<(String, Vec<String>)> = Vec::new();
     for node in nodes {
         let resolved = db.resolve(node.ecosystem, &node.name, &node.version);
+        let demanded = match knobs {
+            Some((env, features)) => resolved.demanded_native(env, &features(node)),
+            None => resolved.demanded_native(&resolved.env, &[]),
+        };
         // Optional libraries are not needs: a build goes on without them.
-        let ids: Vec<String> = resolved
-            .required_native()
+        let ids: Vec<String> = demanded
+            .iter()
+            .filter(|id| !resolved.optional.contains(id))
             .chain(resolved.tools.iter())
             .cloned()
             .collect();
@@ -133,7 +152,11 @@ pub struct DoctorReport {
 impl DoctorReport {
     /// Checks the host for the plan's source builds.
     pub fn new(plan: &Plan, db: &Database) -> DoctorReport {
-        let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
+        let needs = native_needs(
+            plan.packages.iter().filter(|n| built_from_source(n)),
+            db,
+            None,
+        );
         let install = if needs.report.missing.is_empty() {
             String::new()
         } else {

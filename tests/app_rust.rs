@@ -36,7 +36,12 @@ fn cargo_project_builds_offline_against_the_system_libraries() {
             "native-app 0.1.0"
         ]
     );
-    assert_eq!(first["downloaded"], 29, "{first}");
+    // 29 registry crates; zerocopy-derive (zerocopy's `derive` feature is
+    // off, its other edge is `cfg(any())`) is vendored as a stub, not
+    // downloaded.
+    assert_eq!(first["downloaded"], 28, "{first}");
+    let stub = vendor_dir(&store).join("zerocopy-derive-0.8.63");
+    assert!(stub.join("lib.rs").is_file() && !stub.join("src").exists());
 
     // The binary runs: OpenSSL's SHA-256, stored in and read back from SQLite.
     let exe = project.join("result/bin/native-app");
@@ -243,4 +248,249 @@ fn cargo_features_and_binaries_come_from_the_command_line_or_lock2build_toml() {
     let out = app(&project, &store, &["--script", "no-such-bin"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no-such-bin"), "{}", stderr(&out));
+}
+
+/// The directory of crate `name` (any version) in a vendor directory.
+fn vendored(vendor: &Path, name: &str) -> PathBuf {
+    std::fs::read_dir(vendor)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            file.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no {name} in {}", vendor.display()))
+}
+
+#[test]
+fn only_the_crates_the_host_build_compiles_are_fetched_checked_and_vendored() {
+    let (project, store) = app_project("rust-host-build", "cargo/host-build");
+    // Tools and libraries no build of this fixture has: demanded by crates
+    // cargo does not compile here (cmake: libz-sys's `zlib-ng` feature is
+    // off), or bundled (zstd-sys builds its own zstd unless asked).
+    layer(
+        &project,
+        "cmake",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\n",
+    );
+    layer(
+        &project,
+        "zstd-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\n",
+    );
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["host-build"]);
+    // 19 registry crates in the lock; 7 are not downloaded: Windows-only
+    // (winapi-util, windows-sys, windows-link; jobserver's getrandom with
+    // its cfg-if and r-efi), or only reached through a feature this build
+    // leaves off (cmake).
+    assert_eq!(first["downloaded"], 12, "{first}");
+    assert_eq!(first["artifacts"], 12, "{first}");
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(
+        notes.contains("12 of the lock's 19 registry crates are compiled on this host"),
+        "{notes}"
+    );
+    let out = Command::new(project.join("result/bin/host-build"))
+        .arg("hello")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(": hello round-trips"), "{text}");
+    assert!(text.contains("/ and /. are one file: true"), "{text}");
+
+    // The vendor directory: real crates, hard links to their own store
+    // outputs; stubs for the rest (a manifest from the index, an empty lib).
+    let vendor = vendor_dir(&store);
+    let winapi = vendored(&vendor, "winapi-util");
+    assert_eq!(std::fs::read_to_string(winapi.join("lib.rs")).unwrap(), "");
+    assert!(!winapi.join("src").exists());
+    let manifest = std::fs::read_to_string(winapi.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("[target.\"cfg(windows)\".dependencies"),
+        "{manifest}"
+    );
+    let zstd_sys = vendored(&vendor, "zstd-sys");
+    assert!(zstd_sys.join("zstd/lib/zstd.h").is_file());
+    let name = zstd_sys.file_name().unwrap().to_string_lossy().into_owned();
+    let own = store_output(&store, &format!("crate-{name}")).join(&name);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(own.join("Cargo.toml")).unwrap().ino(),
+        std::fs::metadata(zstd_sys.join("Cargo.toml"))
+            .unwrap()
+            .ino()
+    );
+
+    // Nothing changed: nothing read, nothing built.
+    let again = report(&app(&project, &store, &["--json"]));
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+    assert_eq!(again["output"], first["output"]);
+
+    // A feature that makes cargo compile cmake, or zstd-sys use the
+    // system's zstd: their needs are named before any crate is fetched.
+    for (feature, crate_name) in [("ng", "cmake"), ("system-zstd", "zstd-sys")] {
+        let out = app(&project, &store, &["--features", feature]);
+        assert!(!out.status.success(), "--features {feature} built");
+        let err = stderr(&out);
+        assert!(err.contains("lacks: ") && err.contains("gdal"), "{err}");
+        assert!(err.contains(&format!("crates {crate_name} ")), "{err}");
+    }
+    // So does the environment knob, set in the project layer.
+    layer(
+        &project,
+        "zstd-sys",
+        "[[entry]]\nversions = \"*\"\nnative = [\"gdal\"]\nenv = { ZSTD_SYS_USE_PKG_CONFIG = \"1\" }\n",
+    );
+    let err = stderr(&app(&project, &store, &[]));
+    assert!(
+        err.contains("crates zstd-sys ") && err.contains("gdal (missing)"),
+        "{err}"
+    );
+    assert!(!err.contains("crates cmake "), "{err}");
+}
+
+/// A git workspace `tools` (members `gita`, `gitb`; `gita` inherits its
+/// version, edition and its dependency on `gitb` from the workspace)
+/// served by `git daemon`, and a project that depends on `gita` by rev,
+/// locked by `cargo generate-lockfile`; the branch then moves on.
+fn project_with_git_workspace(
+    server: &lock2build_git::testing::GitServer,
+    root: &Path,
+) -> (PathBuf, String) {
+    let first = server
+        .repo(
+            "tools",
+            &[
+                (
+                    "Cargo.toml",
+                    "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"0.2.0\"\nedition = \"2021\"\n\n[workspace.dependencies]\ngitb = { path = \"b\", version = \"0.2.0\" }\n\n[workspace.lints.rust]\nunsafe_code = \"forbid\"\n",
+                ),
+                (
+                    "a/Cargo.toml",
+                    "[package]\nname = \"gita\"\nversion.workspace = true\nedition.workspace = true\n\n[dependencies]\ngitb = { workspace = true }\n\n[lints]\nworkspace = true\n",
+                ),
+                ("a/src/lib.rs", "pub fn answer() -> u32 { gitb::base() + 1 }\n"),
+                (
+                    "b/Cargo.toml",
+                    "[package]\nname = \"gitb\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+                ),
+                ("b/src/lib.rs", "pub fn base() -> u32 { 41 }\n"),
+            ],
+        )
+        .unwrap();
+    let project = root.join("app");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            "[workspace]\n\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ngita = {{ git = \"{}\", rev = \"{}\" }}\n",
+            server.url("tools"),
+            &first[..12]
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"answer {}\", gita::answer()); }\n",
+    )
+    .unwrap();
+    let out = Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(&project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .env("CARGO_NET_GIT_FETCH_WITH_CLI", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    lock2build_git::testing::commit_files(
+        &server.root().join("tools"),
+        &[("b/src/lib.rs", "pub fn base() -> u32 { 6 }\n")],
+        "moved on",
+    )
+    .unwrap();
+    (project, first)
+}
+
+#[test]
+fn git_crates_of_a_workspace_are_vendored_by_their_locked_commit() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("rust-git");
+    let (project, commit) = project_with_git_workspace(&server, &root);
+    let store = root.join("store");
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("?rev={}#{commit}", &commit[..12])),
+        "{lock}"
+    );
+    let first = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&first["scripts"]), ["app"]);
+    // The locked commit's code (41 + 1), not the branch's newer one.
+    let out = Command::new(project.join("result/bin/app"))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "answer 42\n");
+    // Each git source is its own directory source; the manifest inherited
+    // from the workspace is written out, the original kept.
+    let vendor = vendor_dir(&store);
+    let gita = vendor.join(".git-sources/0/gita-0.2.0");
+    let manifest = std::fs::read_to_string(gita.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("version = \"0.2.0\""), "{manifest}");
+    assert!(!manifest.contains("workspace"), "{manifest}");
+    assert!(gita.join("Cargo.toml.orig").is_file());
+    assert!(vendor
+        .join(".git-sources/0/gitb-0.2.0/src/lib.rs")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(gita.join(".cargo-checksum.json")).unwrap(),
+        r#"{"files":{},"package":null}"#
+    );
+
+    // Without the server: the store has everything, nothing is built.
+    drop(server);
+    let again = report(&app(&project, &store, &["--json"]));
+    assert!(strings(&again["built"]).is_empty(), "{again}");
+
+    // A fresh store cannot reach the repository: the error names the
+    // crate, the URL and the commit, and what to do.
+    let out = app(&project, &root.join("store-2"), &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("crates gita 0.2.0"), "{err}");
+    assert!(err.contains("git://127.0.0.1:"), "{err}");
+    assert!(err.contains(&commit), "{err}");
+    assert!(err.contains("help: "), "{err}");
+    assert!(!project
+        .join("result")
+        .read_link()
+        .unwrap()
+        .starts_with(root.join("store-2")));
+}
+
+#[test]
+fn a_locked_git_commit_the_repository_lacks_is_refused() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("rust-git-missing");
+    let (project, commit) = project_with_git_workspace(&server, &root);
+    // The lock pins a commit the repository does not have.
+    let bogus = "0123456789abcdef0123456789abcdef01234567";
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    std::fs::write(project.join("Cargo.lock"), lock.replace(&commit, bogus)).unwrap();
+    let store = root.join("store");
+    let out = app(&project, &store, &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("crates gita 0.2.0"), "{err}");
+    assert!(err.contains(bogus), "{err}");
+    assert!(err.contains(&server.url("tools")), "{err}");
+    assert!(!project.join("result").exists());
+    // Nothing was vendored.
+    assert!(std::fs::read_dir(store.join("outputs"))
+        .map(|rd| rd
+            .filter_map(|e| e.ok())
+            .all(|e| !e.file_name().to_string_lossy().ends_with("-cargo-git")))
+        .unwrap_or(true));
 }

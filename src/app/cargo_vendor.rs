@@ -1,9 +1,21 @@
 //! Crates from a Cargo.lock as cargo's offline "directory source": each
 //! registry crate fetched (checked against the lock's checksum), unpacked
 //! as `<name>-<version>/` with its `.cargo-checksum.json`, override patches
-//! applied: one store output, shared by the Rust builder and by Python
-//! sdists with Rust extensions (maturin, setuptools-rust), whose builds
-//! have no network either.
+//! applied; shared by the Rust builder and by Python sdists with Rust
+//! extensions (maturin, setuptools-rust), whose builds have no network
+//! either.
+//!
+//! ```text
+//! crate-NAME-VERSION  one crate unpacked, patches applied, .cargo-checksum.json  ← its checksum, patch hashes
+//! cargo-vendor        the directory cargo reads: each crate's files hard-linked  ← the crates' outputs, the stubs
+//!                     from its own output, the stubs of the crates the host
+//!                     build does not compile (`cargo_resolve.rs`) likewise
+//! ```
+//!
+//! A crate is unpacked once in the store whatever the number of projects
+//! using it; a vendor directory costs its directory entries only. Hard
+//! links, not symlinks: the sandbox shows the build the vendor directory
+//! alone, not the outputs a symlink would point into.
 
 use super::{apply_patches, patch_hashes, run_parallel};
 use anyhow::{anyhow, bail, Context, Result};
@@ -61,6 +73,32 @@ impl RustToolchain {
             ids,
         })
     }
+
+    /// `cargo metadata --offline --format-version 1 ARGS` in `dir`, with a
+    /// scratch `CARGO_HOME` whose `config.toml` is `config`: its JSON.
+    pub fn metadata(&self, dir: &Path, config: &str, args: &[&str]) -> Result<serde_json::Value> {
+        let home = tempfile::Builder::new()
+            .prefix("lock2build-cargo-home-")
+            .tempdir_in(lock2build_store::scratch_dir())?;
+        std::fs::write(home.path().join("config.toml"), config)?;
+        let output = std::process::Command::new(&self.cargo)
+            .args(["metadata", "--offline", "--format-version", "1"])
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_HOME", home.path())
+            .env("RUSTC", &self.rustc)
+            .output()
+            .context("running `cargo metadata`")?;
+        if !output.status.success() {
+            bail!(
+                "`cargo metadata --offline {}` failed in {}:\n{}",
+                args.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")
+    }
 }
 
 /// A crate of the vendor directory.
@@ -72,13 +110,27 @@ pub(super) struct VendoredCrate {
     pub hashes: Vec<lock2build_model::Hash>,
     pub sha256: String,
     pub patches: Vec<PathBuf>,
+    /// The registry, as the lock names it (`https://github.com/rust-lang/crates.io-index`).
+    pub registry: String,
+}
+
+/// Stub crates to vendor beside the real ones: `names` (`<name>-<version>`)
+/// of the `cargo-stubs` output `stubs`.
+#[derive(Debug, Clone)]
+pub(super) struct StubSet {
+    pub stubs: super::cargo_resolve::Stubs,
+    pub names: Vec<String>,
 }
 
 /// A vendor directory to make (or find) in the store.
 #[derive(Debug, Clone)]
 pub(super) struct Vendor {
     pub crates: Vec<VendoredCrate>,
-    /// Its node: the crates' checksums and the override patches.
+    /// Stubs standing for the crates the build does not compile.
+    pub stubs: Option<StubSet>,
+    /// The lock's git crates, under `.git-sources/`.
+    pub git: Option<super::cargo_git::GitCrates>,
+    /// Its node: the crates' checksums and the override patches, the stubs.
     pub id: NodeId,
 }
 
@@ -129,6 +181,10 @@ impl Vendor {
                         patches: db
                             .resolve(Ecosystem::Crates, &node.name, &node.version)
                             .patches,
+                        registry: match &node.source {
+                            Source::Registry { url } => url.clone(),
+                            _ => String::new(),
+                        },
                     });
                 }
                 (Source::Git { url, commit, .. }, _) => unsupported.push(format!(
@@ -151,7 +207,42 @@ impl Vendor {
     }
 
     /// The vendor directory of `crates` (deduplicated).
-    pub fn new(mut vendored: Vec<VendoredCrate>) -> Result<Vendor> {
+    pub fn new(vendored: Vec<VendoredCrate>) -> Result<Vendor> {
+        Vendor::with_stubs(vendored, None)
+    }
+
+    /// This vendor directory with only the crates `host` compiles, and the
+    /// stubs of `stubs` for the others.
+    pub fn for_host(
+        self,
+        host: &super::cargo_resolve::HostBuild,
+        stubs: super::cargo_resolve::Stubs,
+    ) -> Result<Vendor> {
+        let (built, stubbed): (Vec<VendoredCrate>, Vec<VendoredCrate>) = self
+            .crates
+            .into_iter()
+            .partition(|c| host.builds(&c.name, &c.version));
+        let names = stubbed
+            .iter()
+            .map(|c| format!("{}-{}", c.name, c.version))
+            .collect();
+        Vendor::with_parts(built, Some(StubSet { stubs, names }), self.git)
+    }
+
+    /// This vendor directory with the lock's git crates too.
+    pub fn with_git(self, git: Option<super::cargo_git::GitCrates>) -> Result<Vendor> {
+        Vendor::with_parts(self.crates, self.stubs, git)
+    }
+
+    fn with_stubs(vendored: Vec<VendoredCrate>, stubs: Option<StubSet>) -> Result<Vendor> {
+        Vendor::with_parts(vendored, stubs, None)
+    }
+
+    fn with_parts(
+        mut vendored: Vec<VendoredCrate>,
+        stubs: Option<StubSet>,
+        git: Option<super::cargo_git::GitCrates>,
+    ) -> Result<Vendor> {
         vendored.sort_by(|a, b| {
             (&a.name, &a.version, &a.sha256).cmp(&(&b.name, &b.version, &b.sha256))
         });
@@ -170,16 +261,23 @@ impl Vendor {
         let id = NodeId::compute(
             "cargo-vendor",
             &serde_json::json!({
-                "recipe": "cargo-vendor/1",
+                "recipe": "cargo-vendor/2",
                 "crates": vendored.iter().map(|c| format!("{}-{} {}", c.name, c.version, c.sha256)).collect::<Vec<_>>(),
                 "patches": patches,
+                "stubs": stubs.as_ref().map(|s| &s.names),
             }),
-            &[],
+            &stubs
+                .iter()
+                .map(|s| s.stubs.id.clone())
+                .chain(git.iter().map(|g| g.id.clone()))
+                .collect::<Vec<_>>(),
             &[],
             "",
         )?;
         Ok(Vendor {
             crates: vendored,
+            stubs,
+            git,
             id,
         })
     }
@@ -193,14 +291,83 @@ impl Vendor {
     }
 
     /// Makes the vendor directory (the `.crate`s must be in the store), or
-    /// finds it.
+    /// finds it: each crate's own output first, then the directory of
+    /// links to them and to the stubs.
     pub fn make(&self, store: &Store, jobs: usize) -> Result<BuiltOutput> {
-        Ok(store.build_output(&self.id, &[], |out| {
-            make_vendor(store, &self.crates, &out.building, jobs)
-                .map_err(|e| format!("{e:#}").into())
+        if let Some(path) = store.output(&self.id) {
+            return Ok(BuiltOutput { path, built: false });
+        }
+        let mut dirs: Vec<(PathBuf, String)> = Vec::new();
+        let mut references = Vec::new();
+        for (c, made) in run_parallel(&self.crates, jobs.max(1), |c| crate_output(store, c)) {
+            let (id, path) = made?;
+            let name = format!("{}-{}", c.name, c.version);
+            dirs.push((path.join(&name), name));
+            references.push(id);
+        }
+        if let Some(set) = &self.stubs {
+            references.push(set.stubs.id.clone());
+            for name in &set.names {
+                dirs.push((set.stubs.path.join(name), name.clone()));
+            }
+        }
+        if let Some(git) = &self.git {
+            references.push(git.id.clone());
+            dirs.push((git.path.clone(), GIT_SOURCES.to_owned()));
+        }
+        Ok(store.build_output(&self.id, &references, |out| {
+            for (from, name) in &dirs {
+                link_tree(from, &out.building.join(name)).map_err(|e| {
+                    format!("linking {} into the vendor directory: {e}", from.display())
+                })?;
+            }
+            Ok(())
         })?)
     }
 }
+
+/// The store output holding crate `c` unpacked as `<name>-<version>/`,
+/// its patches applied, with its `.cargo-checksum.json` (made if absent).
+fn crate_output(store: &Store, c: &VendoredCrate) -> Result<(NodeId, PathBuf)> {
+    let id = NodeId::compute(
+        &format!("crate-{}-{}", c.name, c.version),
+        &serde_json::json!({
+            "recipe": "cargo-crate/1",
+            "sha256": c.sha256,
+            "patches": patch_hashes(&c.patches)?,
+        }),
+        &[],
+        &[],
+        "",
+    )?;
+    let made = store.build_output(&id, &[], |out| {
+        unpack_crate(store, c, &out.building).map_err(|e| format!("{e:#}").into())
+    })?;
+    Ok((id, made.path))
+}
+
+/// Recreates the tree `from` at `to` with hard links to its files (a copy
+/// where the file system refuses the link).
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            link_tree(&src, &dest)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dest)?;
+        } else if std::fs::hard_link(&src, &dest).is_err() {
+            std::fs::copy(&src, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a vendor directory holds the git sources (hidden: cargo's
+/// directory source for crates.io skips it).
+pub(super) const GIT_SOURCES: &str = ".git-sources";
 
 /// `$CARGO_HOME/config.toml` for builds from the vendor directory at
 /// `vendor` (as the build sees it).
@@ -209,6 +376,15 @@ pub(super) fn cargo_config(vendor: &Path) -> String {
         "[source.crates-io]\nreplace-with = \"lock2build-vendor\"\n\n[source.lock2build-vendor]\ndirectory = {}\n\n[net]\noffline = true\n",
         toml::Value::String(vendor.display().to_string())
     )
+}
+
+/// [`cargo_config`] with the vendor directory's git sources replaced too.
+pub(super) fn cargo_config_for(vendor: &Path, git: Option<&super::cargo_git::GitCrates>) -> String {
+    let mut config = cargo_config(vendor);
+    if let Some(git) = git {
+        config.push_str(&git.cargo_config(&vendor.join(GIT_SOURCES)));
+    }
+    config
 }
 
 /// The override environment of every crate, merged: cargo runs all build
@@ -247,43 +423,32 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Fills `out` with every crate unpacked as `<name>-<version>/`, its
-/// `.cargo-checksum.json`, and its override patches applied.
-pub(super) fn make_vendor(
-    store: &Store,
-    crates: &[VendoredCrate],
-    out: &Path,
-    jobs: usize,
-) -> Result<()> {
-    let results = run_parallel(crates, jobs.max(1), |c| -> Result<()> {
-        let name = format!("{}-{}", c.name, c.version);
-        let file = store
-            .source(&c.hashes)
-            .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
-        let work = out.join(format!(".unpack-{name}"));
-        lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
-            .with_context(|| format!("unpacking {name}.crate"))?;
-        let top = lock2build_store::single_top_dir(&work)
-            .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
-        let dest = out.join(&name);
-        std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
-        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
-        apply_patches(
-            &dest,
-            &c.patches,
-            &name,
-            &format!("crates/{}@{}", c.name, c.version),
-        )?;
-        // Empty `files`: cargo then checks only the package checksum
-        // against the lock, so patched sources are accepted.
-        std::fs::write(
-            dest.join(".cargo-checksum.json"),
-            serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
-        )?;
-        Ok(())
-    });
-    for (_, r) in results {
-        r?;
-    }
+/// Unpacks crate `c` into `out` as `<name>-<version>/`, applies its
+/// override patches and writes its `.cargo-checksum.json`.
+fn unpack_crate(store: &Store, c: &VendoredCrate, out: &Path) -> Result<()> {
+    let name = format!("{}-{}", c.name, c.version);
+    let file = store
+        .source(&c.hashes)
+        .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
+    let work = out.join(format!(".unpack-{name}"));
+    lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
+        .with_context(|| format!("unpacking {name}.crate"))?;
+    let top = lock2build_store::single_top_dir(&work)
+        .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
+    let dest = out.join(&name);
+    std::fs::rename(&top, &dest).with_context(|| format!("moving {name} into place"))?;
+    std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    apply_patches(
+        &dest,
+        &c.patches,
+        &name,
+        &format!("crates/{}@{}", c.name, c.version),
+    )?;
+    // Empty `files`: cargo then checks only the package checksum against
+    // the lock, so patched sources are accepted.
+    std::fs::write(
+        dest.join(".cargo-checksum.json"),
+        serde_json::json!({"files": {}, "package": c.sha256}).to_string(),
+    )?;
     Ok(())
 }

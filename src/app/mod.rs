@@ -16,6 +16,8 @@
 //! the project's top directory, `--ecosystem` when there are several).
 
 mod build_requirements;
+mod cargo_git;
+mod cargo_resolve;
 mod cargo_vendor;
 mod node;
 mod python;
@@ -257,7 +259,21 @@ pub(crate) fn require_native(
     ecosystem: Ecosystem,
     extra: Option<(&str, &str)>,
 ) -> Result<()> {
-    let needs = crate::overrides_cmd::native_needs(nodes.iter().copied(), db);
+    require_native_with(nodes, db, what, ecosystem, extra, None)
+}
+
+/// [`require_native`], with what the build knows of its knobs (the step's
+/// environment, each package's features): a package that bundles its
+/// native libraries needs them only when a knob asks for the system's.
+pub(crate) fn require_native_with(
+    nodes: &[&lock2build_plan::plan::Node],
+    db: &Database,
+    what: &str,
+    ecosystem: Ecosystem,
+    extra: Option<(&str, &str)>,
+    knobs: Option<crate::overrides_cmd::BuildKnobs>,
+) -> Result<()> {
+    let needs = crate::overrides_cmd::native_needs(nodes.iter().copied(), db, knobs);
     let mut missing = needs.report.missing.clone();
     if let Some((id, _)) = extra {
         if !missing.iter().any(|m| m == id) {

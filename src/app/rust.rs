@@ -30,10 +30,12 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
-use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
+use super::cargo_git::{git_crates, GitCrates};
+use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
+use super::cargo_vendor::{cargo_config_for, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, require_native_with, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -85,10 +87,13 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let db = overrides_cmd::load(&options.dir)?;
 
     // What the lock holds: registry crates to vendor, path crates inside
-    // the project; nothing else can be built offline yet.
-    let vendor = Vendor::from_nodes(&nodes, &db, &lock_dir, &project_dir, &lock_display)?;
-    let vendored = &vendor.crates;
-    let vendor_id = vendor.id.clone();
+    // the project, git crates (vendored below, once the store is open).
+    let not_git: Vec<&Node> = nodes
+        .iter()
+        .copied()
+        .filter(|n| !matches!(n.source, Source::Git { .. }))
+        .collect();
+    let vendor = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
 
     // Which crates the step builds: the workspace, or those `overrides
     // check` names.
@@ -109,20 +114,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         return Err(anyhow!("{}", notes.join("\n")));
     }
 
-    // Native needs and environment knobs of every crate the lock holds
-    // (cargo decides which build scripts run; the lock is what we know).
-    require_native(&nodes, &db, "the crates", Ecosystem::Crates, None)?;
-    let env = merged_env(&nodes, &db)?;
-    // The host libraries' versions: an upgraded OpenSSL rebuilds.
-    let native_ids: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
-    let native = native_versions(db.providers(), &native_ids);
-
     let store = open_store()?;
+    let vendor = vendor.with_git(git_crates(&store, &nodes, &options.fetch)?)?;
     let target = plan.target.describe_platform();
     let packages: Vec<String> = selected
         .iter()
@@ -150,6 +143,57 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     } else {
         options.scripts.clone()
     };
+    // The workspace's skeleton: what the dependencies build from, and what
+    // says which crates cargo compiles on this host.
+    let skeleton_dir = tempfile::Builder::new()
+        .prefix("lock2build-skeleton-")
+        .tempdir_in(lock2build_store::scratch_dir())?;
+    write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
+    let skeleton_hash = tree_hash(skeleton_dir.path())?;
+    let (vendor, host) = for_host(
+        &store,
+        &toolchain,
+        options,
+        vendor,
+        (skeleton_dir.path(), &skeleton_hash),
+        (&selection, &selected),
+        &mut notes,
+    );
+    let vendored = &vendor.crates;
+    let vendor_id = vendor.id.clone();
+    let built_nodes: Vec<&Node> = nodes
+        .iter()
+        .copied()
+        .filter(|n| host.as_ref().is_none_or(|h| h.builds(&n.name, &n.version)))
+        .collect();
+
+    // Native needs and environment knobs of the crates cargo compiles
+    // (every crate of the lock when that is unknown); a crate that bundles
+    // its library needs the host's only when the step's environment or its
+    // features ask for it.
+    let env = merged_env(&built_nodes, &db)?;
+    let features = |n: &Node| {
+        host.as_ref()
+            .map(|h| h.features(&n.name, &n.version).to_vec())
+            .unwrap_or_default()
+    };
+    require_native_with(
+        &built_nodes,
+        &db,
+        "the crates",
+        Ecosystem::Crates,
+        None,
+        Some((&env, &features)),
+    )?;
+    // The host libraries' versions: an upgraded OpenSSL rebuilds.
+    let native_ids: Vec<String> = built_nodes
+        .iter()
+        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    let native = native_versions(db.providers(), &native_ids);
+
     let identity = |recipe: &str, tree: String, bins: &[String]| {
         serde_json::json!({
             "recipe": recipe,
@@ -166,14 +210,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     };
     // The dependencies build from the workspace's skeleton, so editing the
     // project's code does not rebuild them (a whole-workspace build only).
-    let skeleton_dir = tempfile::Builder::new()
-        .prefix("lock2build-skeleton-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
     let deps_id = if packages.is_empty() {
-        write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
         Some(NodeId::compute(
             &format!("{}-deps", root.0),
-            &identity("cargo-deps/1", tree_hash(skeleton_dir.path())?, &[]),
+            &identity("cargo-deps/1", skeleton_hash.clone(), &[]),
             std::slice::from_ref(&vendor_id),
             &toolchain.ids,
             &target,
@@ -226,6 +266,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let step = CargoStep {
         options,
         toolchain: &toolchain,
+        git: vendor.git.as_ref(),
         vendor: Path::new(""),
         env: &env,
         packages: &packages,
@@ -357,6 +398,68 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     })
 }
 
+/// The vendor directory of the crates the host build compiles, stubs for
+/// the others, and what cargo compiles; on failure to learn it (the index
+/// unreachable, a registry without a sparse index), `vendor` as it is and a
+/// note.
+fn for_host(
+    store: &lock2build_store::Store,
+    toolchain: &RustToolchain,
+    options: &AppOptions,
+    vendor: Vendor,
+    (skeleton, skeleton_hash): (&Path, &str),
+    (selection, selected): (&[String], &[&Node]),
+    notes: &mut Vec<String>,
+) -> (Vendor, Option<HostBuild>) {
+    let learnt = (|| -> Result<(Stubs, HostBuild)> {
+        let stubs = stubs(store, &vendor.crates, &options.plan.index)?;
+        let host = host_build(
+            store,
+            toolchain,
+            skeleton,
+            skeleton_hash,
+            &stubs,
+            vendor.git.as_ref(),
+            selection,
+        )?;
+        Ok((stubs, host))
+    })();
+    let (stubs, mut host) = match learnt {
+        Ok(found) => found,
+        Err(e) => {
+            notes.push(format!(
+                "which crates this host compiles is unknown ({e:#}); every crate of the lock is vendored and checked"
+            ));
+            return (vendor, None);
+        }
+    };
+    // What `overrides check` names is built even where the host build
+    // would not compile it.
+    for n in selected {
+        host.crates
+            .entry(n.name.clone())
+            .or_default()
+            .entry(n.version.clone())
+            .or_default();
+    }
+    let all = vendor.crates.len();
+    match vendor.clone().for_host(&host, stubs) {
+        Ok(v) => {
+            if v.crates.len() < all {
+                notes.push(format!(
+                    "{} of the lock's {all} registry crates are compiled on this host; the others are vendored as stubs, not downloaded",
+                    v.crates.len()
+                ));
+            }
+            (v, Some(host))
+        }
+        Err(e) => {
+            notes.push(format!("{e:#}; every crate of the lock is vendored"));
+            (vendor, None)
+        }
+    }
+}
+
 /// The package the app is named after: the root at the lock's directory,
 /// else the first root (a virtual workspace's first member).
 fn root_package(nodes: &[&Node]) -> (String, String) {
@@ -376,31 +479,7 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 /// binaries and build scripts). Building it builds exactly the
 /// dependencies; its hash changes only when they may.
 fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
-    let home = tempfile::Builder::new()
-        .prefix("lock2build-cargo-home-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
-    let output = std::process::Command::new(&toolchain.cargo)
-        .args([
-            "metadata",
-            "--no-deps",
-            "--offline",
-            "--format-version",
-            "1",
-        ])
-        .current_dir(project)
-        .env("CARGO_HOME", home.path())
-        .env("RUSTC", &toolchain.rustc)
-        .output()
-        .context("running `cargo metadata`")?;
-    if !output.status.success() {
-        bail!(
-            "`cargo metadata` failed in {}:\n{}",
-            project.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")?;
+    let metadata = toolchain.metadata(project, "", &["--no-deps"])?;
     let root = std::fs::canonicalize(project)?;
     let inside = |path: &str| -> Option<PathBuf> {
         let path = std::fs::canonicalize(path).ok()?;
@@ -497,6 +576,8 @@ enum StepKind<'a> {
 struct CargoStep<'a> {
     options: &'a AppOptions,
     toolchain: &'a RustToolchain,
+    /// The vendor directory's git sources.
+    git: Option<&'a GitCrates>,
     vendor: &'a Path,
     env: &'a BTreeMap<String, String>,
     /// `NAME@VERSION` to build instead of the workspace.
@@ -554,7 +635,10 @@ impl CargoStep<'_> {
         let vendor_seen = seen(VENDOR);
         let home_seen = seen(CARGO_HOME);
         let target_seen = seen(TARGET);
-        std::fs::write(home.join("config.toml"), cargo_config(&vendor_seen))?;
+        std::fs::write(
+            home.join("config.toml"),
+            cargo_config_for(&vendor_seen, self.git),
+        )?;
         let mut args = vec![
             "build".to_owned(),
             "--release".into(),

@@ -7,7 +7,7 @@
 //! - lists (`native`, `tools`, `build-requires`, `patches`) are *extended*,
 //!   keeping the first position of a repeated value;
 //! - `env` is merged key by key, the later value winning;
-//! - `prefer` is replaced by the later value;
+//! - `prefer` and `bundled` are replaced by the later value;
 //! - `replace = ["native", ...]` first empties the named fields, so an entry
 //!   can drop what earlier entries or layers said (for `prefer`, it resets it
 //!   to "no preference" unless the entry sets one).
@@ -69,6 +69,8 @@ pub struct Entry {
     pub patches: Vec<PathBuf>,
     /// Binary or source.
     pub prefer: Option<Preference>,
+    /// Whether `native` is bundled unless a knob says otherwise.
+    pub bundled: Option<Bundled>,
     /// Fields this entry replaces rather than extends.
     pub replace: Vec<Field>,
     /// Free text: why, and where the fact comes from.
@@ -107,6 +109,9 @@ pub struct Resolved {
     pub patches: Vec<PathBuf>,
     /// Binary or source; `None`: no opinion.
     pub prefer: Option<Preference>,
+    /// The package builds a bundled copy of `native` unless one of these
+    /// knobs is on; `None`: it always wants the host's.
+    pub bundled: Option<Bundled>,
     /// Notes of the entries that applied.
     pub notes: Vec<(Origin, String)>,
     /// Who said what, in the order it was applied. A contribution made
@@ -115,10 +120,75 @@ pub struct Resolved {
     pub provenance: Vec<Contribution>,
 }
 
+/// The knobs that make a package which bundles its native libraries use
+/// the host's instead (`bundled = { system-env, system-features }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Bundled {
+    /// `NAME` (on when set to anything but empty or `0`) or `NAME=VALUE`.
+    pub system_env: Vec<String>,
+    /// Features of the package that switch to the system library.
+    pub system_features: Vec<String>,
+}
+
+impl Bundled {
+    /// The knob among these that is on, given the build's environment and
+    /// the package's enabled features.
+    pub fn system_knob(
+        &self,
+        env: &BTreeMap<String, String>,
+        features: &[String],
+    ) -> Option<String> {
+        let env_on = self
+            .system_env
+            .iter()
+            .find(|knob| match knob.split_once('=') {
+                Some((name, value)) => env.get(name).is_some_and(|v| v == value),
+                None => env
+                    .get(knob.as_str())
+                    .is_some_and(|v| !v.is_empty() && v != "0"),
+            });
+        if let Some(knob) = env_on {
+            return Some(knob.clone());
+        }
+        self.system_features
+            .iter()
+            .find(|f| features.contains(f))
+            .map(|f| format!("feature `{f}`"))
+    }
+
+    /// How files and `overrides why` write it.
+    fn values(&self) -> Vec<String> {
+        self.system_env
+            .iter()
+            .map(|e| format!("system-env {e}"))
+            .chain(
+                self.system_features
+                    .iter()
+                    .map(|f| format!("system-feature {f}")),
+            )
+            .collect()
+    }
+}
+
 impl Resolved {
     /// The native libraries the build cannot do without.
     pub fn required_native(&self) -> impl Iterator<Item = &String> {
         self.native.iter().filter(|id| !self.optional.contains(id))
+    }
+
+    /// The native library ids the build needs from the host: all of
+    /// `native`, unless the package bundles them and no knob of
+    /// [`Resolved::bundled`] is on in `env` (the build's environment) or
+    /// among `features` (the package's enabled features).
+    pub fn demanded_native(
+        &self,
+        env: &BTreeMap<String, String>,
+        features: &[String],
+    ) -> &[String] {
+        match &self.bundled {
+            Some(b) if b.system_knob(env, features).is_none() => &[],
+            _ => &self.native,
+        }
     }
 
     /// Whether no entry applied.
@@ -138,8 +208,10 @@ impl Resolved {
                 Field::Env => v.split_once('=').is_some_and(|(k, _)| k == value),
                 _ => v == value,
             });
-            // Lists keep the first contributor; env and prefer the last.
-            if hit && (found.is_none() || matches!(field, Field::Env | Field::Prefer)) {
+            // Lists keep the first contributor; env, prefer and bundled the last.
+            if hit
+                && (found.is_none() || matches!(field, Field::Env | Field::Prefer | Field::Bundled))
+            {
                 found = Some(&contribution.origin);
             }
         }
@@ -300,6 +372,21 @@ fn apply(resolved: &mut Resolved, entry: &Entry) {
             .map(|p| p.as_str().to_owned())
             .into_iter()
             .collect(),
+    );
+    if replaces(Field::Bundled) {
+        resolved.bundled = None;
+    }
+    if let Some(bundled) = &entry.bundled {
+        resolved.bundled = Some(bundled.clone());
+    }
+    contribute(
+        resolved,
+        Field::Bundled,
+        entry
+            .bundled
+            .as_ref()
+            .map(Bundled::values)
+            .unwrap_or_default(),
     );
     if let Some(note) = &entry.note {
         resolved.notes.push((entry.origin.clone(), note.clone()));

@@ -2,10 +2,16 @@
 //!
 //! A native library is present when `pkg-config --exists` accepts all its
 //! modules, or else when one of its linker names (`libjpeg.so`, shipped only
-//! by development packages) is in the usual library directories, or else
-//! when all its headers are in the usual include directories (modules in
-//! non-default directories, such as Debian's OpenBLAS, are found that way). A tool
-//! is present when one of its binaries is on `PATH`.
+//! by development packages) is in a library directory, or else when all its
+//! headers are in an include directory (modules in non-default directories,
+//! such as Debian's OpenBLAS, are found that way). A tool is present when
+//! one of its binaries is on `PATH`.
+//!
+//! The directories are the C compiler's own (`cc -print-search-dirs`, `cc
+//! -E -v`), `LIBRARY_PATH` and `C_INCLUDE_PATH`, the usual ones, and the
+//! provider's `search-dirs`: where the crate's build itself looks (libclang:
+//! `LIBCLANG_PATH`, `llvm-config --libdir`, `/usr/lib/llvm-*/lib`, which is
+//! where Debian's libclang-dev puts it).
 
 use crate::providers::{IdKind, Providers};
 use serde::Serialize;
@@ -54,10 +60,13 @@ pub fn host_check_with(
                         .iter()
                         .all(|m| pkg_config(m) == Some(true));
                 let by_library = || {
-                    provider
-                        .libraries
-                        .iter()
-                        .any(|l| library_dirs().iter().any(|d| exists(&d.join(l))))
+                    let extra = provider_dirs(&provider.search_dirs);
+                    provider.libraries.iter().any(|l| {
+                        library_dirs()
+                            .iter()
+                            .chain(&extra)
+                            .any(|d| exists(&d.join(l)))
+                    })
                 };
                 let by_headers = || {
                     !provider.headers.is_empty()
@@ -111,6 +120,7 @@ pub fn native_versions(
                 .filter_map(|l| {
                     library_dirs()
                         .iter()
+                        .chain(&provider_dirs(&provider.search_dirs))
                         .find_map(|d| std::fs::canonicalize(d.join(l)).ok())
                         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 })
@@ -168,28 +178,164 @@ fn is_executable(_: &std::fs::Metadata) -> bool {
     true
 }
 
-fn include_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![
-        PathBuf::from("/usr/include"),
-        PathBuf::from("/usr/local/include"),
-    ];
-    if let Some(triple) = multiarch() {
-        dirs.push(PathBuf::from("/usr/include").join(triple));
+/// The include directories: the C compiler's `#include <...>` search list,
+/// `C_INCLUDE_PATH`, the usual ones.
+fn include_dirs() -> &'static [PathBuf] {
+    static DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    DIRS.get_or_init(|| {
+        let mut dirs = compiler_include_dirs();
+        dirs.extend(env_dirs("C_INCLUDE_PATH"));
+        dirs.extend([
+            PathBuf::from("/usr/include"),
+            PathBuf::from("/usr/local/include"),
+        ]);
+        if let Some(triple) = multiarch() {
+            dirs.push(PathBuf::from("/usr/include").join(triple));
+        }
+        dedup(dirs)
+    })
+}
+
+/// The library directories: the C compiler's (`cc -print-search-dirs`),
+/// `LIBRARY_PATH`, the usual ones.
+fn library_dirs() -> &'static [PathBuf] {
+    static DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    DIRS.get_or_init(|| {
+        let mut dirs = compiler_library_dirs();
+        dirs.extend(env_dirs("LIBRARY_PATH"));
+        dirs.extend([
+            PathBuf::from("/usr/lib"),
+            PathBuf::from("/usr/local/lib"),
+            PathBuf::from("/lib"),
+        ]);
+        if let Some(triple) = multiarch() {
+            dirs.push(PathBuf::from("/usr/lib").join(triple));
+            dirs.push(PathBuf::from("/lib").join(triple));
+        }
+        dedup(dirs)
+    })
+}
+
+fn dedup(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+fn env_dirs(name: &str) -> Vec<PathBuf> {
+    std::env::var_os(name)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| p.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What `cmd args` prints on stdout, if it runs and succeeds.
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `cc -print-search-dirs`'s `libraries: =a:b:…`.
+fn compiler_library_dirs() -> Vec<PathBuf> {
+    let text = command_output("cc", &["-print-search-dirs"]).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("libraries: ="))
+        .map(|list| {
+            std::env::split_paths(list)
+                .filter_map(|p| std::fs::canonicalize(p).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `#include <...>` search list `cc -E -v` prints (on stderr).
+fn compiler_include_dirs() -> Vec<PathBuf> {
+    let Ok(out) = Command::new("cc")
+        .args(["-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("End of search list."))
+        .map(|l| PathBuf::from(l.trim()))
+        .collect()
+}
+
+/// A provider's `search-dirs`, expanded: `$VAR`, `$(command args)`, paths
+/// with `*` components.
+fn provider_dirs(entries: &[String]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for entry in entries {
+        if let Some(cmd) = entry.strip_prefix("$(").and_then(|c| c.strip_suffix(')')) {
+            let words: Vec<&str> = cmd.split_whitespace().collect();
+            if let Some((program, args)) = words.split_first() {
+                if let Some(out) = command_output(program, args) {
+                    dirs.extend(
+                        out.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(PathBuf::from),
+                    );
+                }
+            }
+        } else if let Some(var) = entry.strip_prefix('$') {
+            dirs.extend(env_dirs(var));
+        } else {
+            dirs.extend(expand_glob(Path::new(entry)));
+        }
     }
     dirs
 }
 
-fn library_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![
-        PathBuf::from("/usr/lib"),
-        PathBuf::from("/usr/local/lib"),
-        PathBuf::from("/lib"),
-    ];
-    if let Some(triple) = multiarch() {
-        dirs.push(PathBuf::from("/usr/lib").join(triple));
-        dirs.push(PathBuf::from("/lib").join(triple));
+/// The directories matching `pattern`, whose components may hold `*`.
+fn expand_glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::new()];
+    for component in pattern.components() {
+        let part = component.as_os_str().to_string_lossy();
+        if !part.contains('*') {
+            found.iter_mut().for_each(|p| p.push(component));
+            continue;
+        }
+        let (prefix, suffix) = part.split_once('*').unwrap_or((&part, ""));
+        let mut next = Vec::new();
+        for dir in &found {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    n.starts_with(prefix)
+                        && n.ends_with(suffix)
+                        && n.len() >= prefix.len() + suffix.len()
+                })
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().rev().map(|n| dir.join(n)));
+        }
+        found = next;
     }
-    dirs
+    found.into_iter().filter(|p| p.is_dir()).collect()
 }
 
 fn multiarch() -> Option<&'static str> {

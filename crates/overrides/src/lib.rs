@@ -35,7 +35,7 @@ mod schema;
 mod version_range;
 
 pub use community::{embedded_identity, Community, CommunitySource};
-pub use database::{Contribution, Database, Entry, Origin, Resolved};
+pub use database::{Bundled, Contribution, Database, Entry, Origin, Resolved};
 pub use draft::{draft_override, package_file_path, validate_layer};
 pub use error::OverrideError;
 pub use export::{export_patch, ExportError};

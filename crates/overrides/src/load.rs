@@ -378,6 +378,31 @@ impl Loaded {
             }
             env.insert(name.get_ref().clone(), value.get_ref().clone());
         }
+        let bundled = doc.bundled.as_ref().map(|b| crate::database::Bundled {
+            system_env: b.system_env.iter().map(|e| e.get_ref().clone()).collect(),
+            system_features: b
+                .system_features
+                .iter()
+                .map(|f| f.get_ref().clone())
+                .collect(),
+        });
+        for knob in doc.bundled.iter().flat_map(|b| &b.system_env) {
+            let name = knob
+                .get_ref()
+                .split_once('=')
+                .map_or(knob.get_ref().as_str(), |(n, _)| n);
+            if !is_env_name(name) {
+                self.errors.push(
+                    error(
+                        knob.span().start,
+                        "bundled.system-env",
+                        format!("`{}` is not `NAME` or `NAME=VALUE`", knob.get_ref()),
+                    )
+                    .with_help("e.g. \"ZSTD_SYS_USE_PKG_CONFIG\" (on when set, not empty, not 0) or \"LIBGIT2_NO_VENDOR=1\""),
+                );
+                ok = false;
+            }
+        }
         let mut patches = Vec::new();
         for patch in &doc.patches {
             let relative = Path::new(patch.get_ref());
@@ -438,6 +463,7 @@ impl Loaded {
             env,
             patches,
             prefer: doc.prefer.map(|p| p.into_inner()),
+            bundled,
             replace: doc.replace.into_iter().map(|f| f.into_inner()).collect(),
             note: doc.note,
         };
@@ -615,6 +641,7 @@ struct InlinePackageDoc {
     #[serde(default)]
     patches: Vec<Spanned<String>>,
     prefer: Option<Spanned<crate::schema::Preference>>,
+    bundled: Option<crate::schema::BundledDoc>,
     #[serde(default)]
     replace: Vec<Spanned<crate::schema::Field>>,
     note: Option<String>,
@@ -630,6 +657,7 @@ impl InlinePackageDoc {
             || !self.env.is_empty()
             || !self.patches.is_empty()
             || self.prefer.is_some()
+            || self.bundled.is_some()
             || !self.replace.is_empty()
             || self.note.is_some();
         match (self.entry.is_empty(), inline_used) {
@@ -648,6 +676,7 @@ impl InlinePackageDoc {
                 env: self.env,
                 patches: self.patches,
                 prefer: self.prefer,
+                bundled: self.bundled,
                 replace: self.replace,
                 note: self.note,
             }]),

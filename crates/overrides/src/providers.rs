@@ -48,6 +48,11 @@ pub struct Provider {
     /// Programs: for a tool, any one on PATH provides it; for a library, its
     /// config scripts (`pg_config`, `gdal-config`).
     pub binaries: Vec<String>,
+    /// More directories that may hold `libraries`, the way the package's
+    /// own build looks for them: `$VAR` (a variable naming a directory),
+    /// `$(command args)` (what the command prints, e.g. `llvm-config
+    /// --libdir`), or a path whose components may hold `*`.
+    pub search_dirs: Vec<String>,
     /// Which layer defined it last, and in which file.
     pub defined_in: (LayerKind, PathBuf),
 }
@@ -239,6 +244,7 @@ fn native_provider(id: &str, doc: NativeDoc, layer: LayerKind, file: &Path) -> P
         headers: doc.headers,
         libraries: doc.libraries,
         binaries: doc.binaries,
+        search_dirs: doc.search_dirs,
         defined_in: (layer, file.to_path_buf()),
     }
 }
@@ -255,6 +261,7 @@ fn tool_provider(id: &str, doc: ToolDoc, layer: LayerKind, file: &Path) -> Provi
         headers: Vec::new(),
         libraries: Vec::new(),
         binaries: doc.binaries,
+        search_dirs: Vec::new(),
         defined_in: (layer, file.to_path_buf()),
     }
 }

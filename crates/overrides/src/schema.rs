@@ -13,6 +13,8 @@
 //! env = { FOO = "1" }                  # environment knobs for the build
 //! patches = ["fix.patch"]              # relative to the file, `patch -p1`
 //! prefer = "binary"                    # or "source"
+//! bundled = { system-env = ["ZSTD_SYS_USE_PKG_CONFIG"], system-features = ["pkg-config"] }
+//!                                      # builds its own copy of `native` unless a knob says otherwise
 //! replace = ["native"]                 # fields this entry replaces instead of extending
 //! note = "why, and where the fact comes from"
 //! ```
@@ -29,6 +31,8 @@
 //! headers = ["jpeglib.h"]           # as written in `#include <...>`
 //! libraries = ["libjpeg.so"]        # linker names; `libjpeg.so.62` maps back
 //! binaries = []                     # config scripts, e.g. pg_config
+//! search-dirs = ["$LIBCLANG_PATH", "$(llvm-config --libdir)", "/usr/lib/llvm-*/lib"]
+//!                                   # more directories holding `libraries`, as the crate's own search finds them
 //!
 //! [tool.pkg-config]
 //! description = "..."
@@ -68,9 +72,23 @@ pub(crate) struct EntryDoc {
     #[serde(default)]
     pub patches: Vec<Spanned<String>>,
     pub prefer: Option<Spanned<Preference>>,
+    pub bundled: Option<BundledDoc>,
     #[serde(default)]
     pub replace: Vec<Spanned<Field>>,
     pub note: Option<String>,
+}
+
+/// `bundled = { … }`: the package builds a bundled copy of its `native`
+/// libraries unless one of these knobs asks for the system's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct BundledDoc {
+    /// `NAME` (set, not empty, not `0`) or `NAME=VALUE`.
+    #[serde(default)]
+    pub system_env: Vec<Spanned<String>>,
+    /// Features of the package (Cargo) that switch to the system library.
+    #[serde(default)]
+    pub system_features: Vec<Spanned<String>>,
 }
 
 /// Whether to install a prebuilt artifact or build from source.
@@ -109,6 +127,8 @@ pub enum Field {
     Patches,
     /// `prefer`
     Prefer,
+    /// `bundled`
+    Bundled,
 }
 
 impl Field {
@@ -121,6 +141,7 @@ impl Field {
             Field::Env => "env",
             Field::Patches => "patches",
             Field::Prefer => "prefer",
+            Field::Bundled => "bundled",
         }
     }
 }
@@ -152,6 +173,8 @@ pub(crate) struct NativeDoc {
     pub libraries: Vec<String>,
     #[serde(default)]
     pub binaries: Vec<String>,
+    #[serde(default)]
+    pub search_dirs: Vec<String>,
 }
 
 /// One `[tool.<id>]`.

@@ -226,5 +226,94 @@ fn optional_libraries_are_of_native_and_not_required() {
     assert_eq!(
         pillow.required_native().collect::<Vec<_>>(),
         ["libjpeg", "zlib"]
+fn bundled_libraries_are_demanded_only_when_a_knob_asks_for_the_system() {
+    let tmp = tempfile::tempdir().unwrap();
+    let user = tmp.path().join("user");
+    let db = |extra: &str| {
+        write(&user.join("crates/zstd-sys.toml"), extra);
+        let sources = [
+            common::community_source(),
+            LayerSource::Dir {
+                kind: LayerKind::User,
+                root: user.clone(),
+            },
+        ];
+        Database::load(&sources).unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    let env = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let none: &[String] = &[];
+    // The community file: zstd-sys bundles zstd unless
+    // ZSTD_SYS_USE_PKG_CONFIG or its `pkg-config` feature.
+    let community = db("[[entry]]\nversions = \"*\"\n");
+    let r = community.resolve(Ecosystem::Crates, "zstd-sys", "2.0.13+zstd.1.5.6");
+    assert_eq!(r.native, ["zstd"]);
+    assert!(r.demanded_native(&env(&[]), &[]).is_empty());
+    assert!(r
+        .demanded_native(&env(&[("ZSTD_SYS_USE_PKG_CONFIG", "0")]), &[])
+        .is_empty());
+    assert_eq!(
+        r.demanded_native(&env(&[("ZSTD_SYS_USE_PKG_CONFIG", "1")]), &[]),
+        ["zstd"]
+    );
+    assert_eq!(
+        r.demanded_native(&env(&[]), &["pkg-config".to_owned()]),
+        ["zstd"]
+    );
+    assert_eq!(
+        r.origin_of(Field::Bundled, "system-env ZSTD_SYS_USE_PKG_CONFIG")
+            .unwrap()
+            .layer,
+        LayerKind::Community
+    );
+    // `NAME=VALUE` knobs match the value exactly; a later layer's
+    // `bundled` replaces the earlier one.
+    let r = db("[[entry]]\nversions = \"*\"\nbundled = { system-env = [\"MY_KNOB=yes\"] }\n")
+        .resolve(Ecosystem::Crates, "zstd-sys", "2.0.13+zstd.1.5.6");
+    assert!(r
+        .demanded_native(&env(&[("MY_KNOB", "1")]), none)
+        .is_empty());
+    assert!(r
+        .demanded_native(&env(&[]), &["pkg-config".to_owned()])
+        .is_empty());
+    assert_eq!(
+        r.demanded_native(&env(&[("MY_KNOB", "yes")]), none),
+        ["zstd"]
+    );
+    // `replace = ["bundled"]`: always the host's library.
+    let r = db("[[entry]]\nversions = \"*\"\nreplace = [\"bundled\"]\n").resolve(
+        Ecosystem::Crates,
+        "zstd-sys",
+        "2.0.13+zstd.1.5.6",
+    );
+    assert_eq!(r.bundled, None);
+    assert_eq!(r.demanded_native(&env(&[]), none), ["zstd"]);
+    // A knob that is no variable name is refused with its line.
+    write(
+        &user.join("crates/zstd-sys.toml"),
+        "[[entry]]\nversions = \"*\"\nbundled = { system-env = [\"1BAD=x\"], typo = [] }\n",
+    );
+    let errors = validate_layer(&user, Some(&common::community_dir()));
+    let joined: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        joined
+            .iter()
+            .any(|e| e.contains("zstd-sys.toml:3:") && e.contains("unknown field `typo`")),
+        "{joined:?}"
+    );
+    write(
+        &user.join("crates/zstd-sys.toml"),
+        "[[entry]]\nversions = \"*\"\nbundled = { system-env = [\"1BAD=x\"] }\n",
+    );
+    let errors = validate_layer(&user, Some(&common::community_dir()));
+    let joined: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        joined.iter().any(|e| e.contains("zstd-sys.toml:3:")
+            && e.contains("`entry[1].bundled.system-env`: `1BAD=x` is not `NAME` or `NAME=VALUE`")),
+        "{joined:?}"
     );
 }

@@ -133,6 +133,59 @@ fn host_check_uses_real_probes() {
 }
 
 #[test]
+fn libraries_are_found_where_the_crate_itself_looks() {
+    // A library outside every default directory, as Debian's libclang-dev
+    // installs /usr/lib/llvm-14/lib/libclang.so: found through a command
+    // that prints its directory (llvm-config --libdir) or a `*` pattern.
+    let tmp = tempfile::tempdir().unwrap();
+    let by_command = tmp.path().join("prefix-a/lib");
+    let by_glob = tmp.path().join("llvm-17/lib");
+    let layer = tmp.path().join("layer");
+    std::fs::create_dir_all(&layer).unwrap();
+    let providers = format!(
+        "[native.fake-a]\ndescription = \"x\"\nlibraries = [\"liblock2build-fake-a.so\"]\nsearch-dirs = [\"$(echo {})\"]\ndebian = [\"x\"]\nnixpkgs = [\"x\"]\n\n[native.fake-b]\ndescription = \"x\"\nlibraries = [\"liblock2build-fake-b.so\"]\nsearch-dirs = [\"$LOCK2BUILD_SURELY_UNSET_DIR\", \"$(lock2build-surely-absent-config --libdir)\", \"{}/llvm-*/lib\"]\ndebian = [\"x\"]\nnixpkgs = [\"x\"]\n",
+        by_command.display(),
+        tmp.path().display()
+    );
+    std::fs::write(layer.join("providers.toml"), providers).unwrap();
+    let db = Database::load(&[
+        common::community_source(),
+        LayerSource::Dir {
+            kind: LayerKind::User,
+            root: layer,
+        },
+    ])
+    .unwrap();
+    let ids = ["fake-a".to_owned(), "fake-b".to_owned()];
+    assert_eq!(host_check(db.providers(), &ids).missing, ids);
+    for (dir, name) in [
+        (&by_command, "liblock2build-fake-a.so"),
+        (&by_glob, "liblock2build-fake-b.so"),
+    ] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), "").unwrap();
+    }
+    let report = host_check(db.providers(), &ids);
+    assert_eq!(report.present, ids, "{report:?}");
+    // libclang: the community table asks llvm-config and Debian's
+    // /usr/lib/llvm-*/lib, so the answer agrees with what is there.
+    let debian = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name().to_string_lossy().starts_with("llvm-")
+                && e.path().join("lib/libclang.so").exists()
+        });
+    if debian {
+        assert_eq!(
+            host_check(db.providers(), &["libclang".to_owned()]).present,
+            ["libclang"]
+        );
+    }
+}
+
+#[test]
 fn install_commands_per_package_manager() {
     let db = common::community();
     let ids: Vec<String> = ["libjpeg", "libpq", "pkg-config", "alsa"]

@@ -78,6 +78,16 @@ pub fn default_cache_dir() -> PathBuf {
     home.join(".cache").join("lock2build")
 }
 
+/// The HTTP client index lookups use: lock2build's user agent, a 60 s
+/// timeout.
+pub(crate) fn http_client() -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .user_agent(concat!("lock2build/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .context("cannot set up the HTTP client")
+}
+
 fn page_url(index: &str, name: &str) -> String {
     format!("{}/{}/", index.trim_end_matches('/'), name)
 }
@@ -102,13 +112,7 @@ impl IndexClient {
         let http = if options.offline {
             None
         } else {
-            Some(
-                reqwest::blocking::Client::builder()
-                    .user_agent(concat!("lock2build/", env!("CARGO_PKG_VERSION")))
-                    .timeout(std::time::Duration::from_secs(60))
-                    .build()
-                    .context("cannot set up the HTTP client")?,
-            )
+            Some(http_client()?)
         };
         Ok(IndexClient {
             options,
