@@ -96,3 +96,64 @@ fn crate_names_with_a_path_are_refused() {
     });
     assert!(err.contains("Cargo.lock:44: package `../../evil`: name"), "{err}");
 }
+
+/// `lock2build plan --offline` in `dir`: its stderr, asserting it failed
+/// cleanly (an error, not a crash).
+fn plan_fails(dir: &Path) -> String {
+    let out = lock2build(
+        &["plan", dir.to_str().unwrap(), "--offline"],
+        &shared_cache(),
+        &tempdir("store"),
+    );
+    assert_eq!(out.status.code(), Some(1), "not a clean error: {}", stderr(&out));
+    stderr(&out)
+}
+
+fn deep_marker(quote: char) -> String {
+    format!(
+        "{}python_version >= {quote}3{quote}{}",
+        "(".repeat(20_000),
+        ")".repeat(20_000)
+    )
+}
+
+#[test]
+fn markers_nested_20000_deep_are_an_error_not_a_stack_overflow() {
+    // requirements.txt, written here.
+    let dir = tempdir("deep-req");
+    std::fs::write(
+        dir.join("requirements.txt"),
+        format!(
+            "six==1.17.0 ; {} \\\n    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274\n",
+            deep_marker('"')
+        ),
+    )
+    .unwrap();
+    let err = plan_fails(&dir);
+    assert!(err.contains("requirements.txt:1:") && err.contains("dependency `six`"), "{}", &err[..err.len().min(400)]);
+    assert!(err.contains("deeper than 64 levels"), "{}", &err[..err.len().min(400)]);
+
+    // uv.lock: an edge marker.
+    let dir = tempdir("deep-uv");
+    copy_dir(&fixture("uv/workspace"), &dir);
+    let lock = std::fs::read_to_string(dir.join("uv.lock")).unwrap();
+    let edited = lock.replacen("marker = \"sys_platform == 'linux'\"", &format!("marker = \"{}\"", deep_marker('\'')), 1);
+    assert_ne!(lock, edited);
+    std::fs::write(dir.join("uv.lock"), edited).unwrap();
+    let err = plan_fails(&dir);
+    assert!(err.contains("uv.lock:") && err.contains("dependency `idna`"), "{}", &err[..err.len().min(400)]);
+
+    // poetry.lock: a dependency's markers.
+    let dir = tempdir("deep-poetry");
+    copy_dir(&fixture("poetry/lock-2.0"), &dir);
+    let lock = std::fs::read_to_string(dir.join("poetry.lock")).unwrap();
+    let edited = lock.replacen(
+        "markers = \"python_version < \\\"3.13\\\"\"",
+        &format!("markers = '{}'", deep_marker('"')),
+        1,
+    );
+    assert_ne!(lock, edited);
+    std::fs::write(dir.join("poetry.lock"), edited).unwrap();
+    let err = plan_fails(&dir);
+    assert!(err.contains("poetry.lock:") && err.contains("deeper than 64 levels"), "{}", &err[..err.len().min(400)]);
+}

@@ -192,7 +192,9 @@ pub fn import(lock: &FoundLock) -> Result<Graph, ImportError> {
         LockKind::Npm => lock2build_import_npm::import(&input),
         LockKind::Cargo => lock2build_import_cargo::import(&input),
     }?;
-    // No name or path from the lock leaves its directory downstream.
+    // No name or path from the lock leaves its directory downstream, and
+    // no marker nests deep enough to overflow the stack of its parser.
     lock2build_model::names::check_graph(&graph)?;
+    lock2build_model::markers::check_graph_markers(&graph)?;
     Ok(graph)
 }
