@@ -14,6 +14,7 @@ use std::process::ExitCode;
 mod app;
 mod fetch_plan;
 mod overrides_cmd;
+mod store_cmd;
 
 /// Build a project hermetically from the lockfile it already has.
 ///
@@ -118,6 +119,9 @@ enum Command {
     /// their sources alive; `result` links keep their outputs. Prints what
     /// was removed and how much space was freed.
     Gc(GcArgs),
+    /// Check the store (`store verify [--repair]`).
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     #[command(verbatim_doc_comment)]
     /// The source-archive list archivists feed to Software Heritage, and SBOMs.
     ///
@@ -1034,6 +1038,7 @@ fn main() -> ExitCode {
         Command::App(args) => run_app(args).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => run_fetch(args).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
+        Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),
         Command::Sources(args) => run_sources(args),
         Command::Doctor(args) => run_doctor(args),
         Command::Overrides(command) => run_overrides(command).map(|()| ExitCode::SUCCESS),

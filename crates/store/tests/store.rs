@@ -437,7 +437,10 @@ fn work_dirs_live_in_the_store_and_are_swept_after_a_kill() {
     let mut child = spawn_child("scratch", &root);
     let deadline = Instant::now() + Duration::from_secs(30);
     let work = loop {
-        assert!(Instant::now() < deadline, "the child never made its work dir");
+        assert!(
+            Instant::now() < deadline,
+            "the child never made its work dir"
+        );
         let found = fs::read_dir(root.join("tmp"))
             .unwrap()
             .flatten()
