@@ -4,26 +4,13 @@
 //! the outputs that refer to a damaged one); a build never gets a changed
 //! source.
 
-use lock2build_store::{MultiHasher, NodeId, Store};
+mod common;
+
+use common::*;
+
+use lock2build_store::Store;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-
-fn node(name: &str) -> NodeId {
-    NodeId::compute(
-        name,
-        &serde_json::json!({"kind": "test"}),
-        &[],
-        &[],
-        "x86_64-linux",
-    )
-    .unwrap()
-}
-
-fn sha256(bytes: &[u8]) -> lock2build_model::Hash {
-    let mut h = MultiHasher::new(false);
-    h.update(bytes);
-    h.finish().sha256
-}
 
 fn overwrite(path: &std::path::Path, bytes: &[u8]) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
@@ -34,7 +21,7 @@ fn overwrite(path: &std::path::Path, bytes: &[u8]) {
 fn a_changed_source_is_found_removed_and_never_given_to_a_build() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let good = sha256(b"good source");
+    let good = digests(b"good source").sha256;
     let path = store
         .insert_source(&b"good source"[..], std::slice::from_ref(&good))
         .unwrap();
