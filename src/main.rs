@@ -8,13 +8,17 @@ use lock2build_plan::pyindex::{self, IndexOptions};
 use lock2build_plan::select::SelectOptions;
 use lock2build_plan::target::{Target, TargetOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod app;
+mod archive_cmd;
 mod fetch_plan;
+mod global;
 mod overrides_cmd;
 mod store_cmd;
+
+use global::GlobalArgs;
 
 /// Build a project hermetically from the lockfile it already has.
 ///
@@ -24,6 +28,8 @@ mod store_cmd;
 #[derive(Parser)]
 #[command(name = "lock2build", version, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,13 +60,17 @@ enum Command {
     /// link it as ./result.
     ///
     /// The lockfile in DIR picks the builder (--ecosystem when there are
-    /// several). Every artifact is fetched into the store and verified by
+    /// several). Only that lockfile is read: one beside it that is empty or
+    /// has no project loses to a real one (uv.lock, then poetry.lock,
+    /// pylock.toml, requirements.txt), and lockfiles one directory down
+    /// (docs/requirements.txt) are noted, not read; --lockfile PATH names
+    /// another. Every artifact is fetched into the store and verified by
     /// hash; every build runs in a bubblewrap sandbox with no network;
     /// native libraries and tools the overrides database names are checked
     /// before anything is fetched. A second run with nothing changed
     /// fetches and builds nothing. Build logs are kept in <store>/logs/.
     ///
-    /// Python (poetry.lock, uv.lock, hashed requirements.txt): each wheel
+    /// Python (poetry.lock, uv.lock, pylock.toml, hashed requirements.txt): each wheel
     /// installed into its own store output; sdists and the project built
     /// through their PEP 517 backends with build systems from pinned,
     /// hashed wheels (Rust extensions: the crates of the Cargo.lock they
@@ -87,6 +97,8 @@ enum Command {
     ///   lock2build app --script gunicorn -o server
     ///   lock2build app fixtures/cargo/native-app
     ///   lock2build app --ecosystem npm       # a directory with uv.lock and package-lock.json
+    ///   lock2build app --lockfile requirements/main.txt
+    ///   lock2build app tool.py               # a PEP 723 script and its tool.py.lock
     App(AppArgs),
     #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
@@ -156,6 +168,10 @@ enum Command {
     /// Example:
     ///   lock2build doctor path/to/project
     Doctor(DoctorArgs),
+    /// What Software Heritage holds of the project's sources, and asking it
+    /// to save the git origins (docs/archive.md).
+    #[command(subcommand)]
+    Archive(archive_cmd::ArchiveCommand),
     #[command(verbatim_doc_comment)]
     /// The overrides database: what lockfiles never say (native libraries,
     /// build tools, build-system pins, env knobs, patches), and contributing
@@ -167,6 +183,23 @@ enum Command {
     ///   lock2build overrides export -o foo.patch                 # a patch for the community database
     #[command(subcommand)]
     Overrides(OverridesCommand),
+    #[command(verbatim_doc_comment)]
+    /// Shell completions for bash, zsh or fish, on standard output.
+    ///
+    /// Examples:
+    ///   lock2build completions bash > ~/.local/share/bash-completion/completions/lock2build
+    ///   lock2build completions zsh > "${fpath[1]}/_lock2build"
+    ///   lock2build completions fish > ~/.config/fish/completions/lock2build.fish
+    Completions {
+        /// bash, zsh or fish.
+        shell: clap_complete::Shell,
+    },
+    #[command(verbatim_doc_comment)]
+    /// The manual page (roff), on standard output.
+    ///
+    /// Example:
+    ///   lock2build man > ~/.local/share/man/man1/lock2build.1
+    Man,
 }
 
 #[derive(Args)]
@@ -183,9 +216,6 @@ struct SourcesArgs {
     /// Write here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Use only the index cache.
-    #[arg(long)]
-    offline: bool,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -201,9 +231,6 @@ struct DoctorArgs {
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
-    /// Use only the index cache.
-    #[arg(long)]
-    offline: bool,
 }
 
 #[derive(Subcommand)]
@@ -282,9 +309,15 @@ enum OverridesCommand {
 
 #[derive(Args)]
 struct AppArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (`script.py`, locked by
+    /// `uv lock --script` as `script.py.lock`): result/bin/<script> runs it.
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// The lockfile to build, when it is not the one lock2build picks in DIR
+    /// (`requirements/main.txt`, `pylock.dev.toml`, `docs/poetry.lock`).
+    /// Relative to the current directory.
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     /// Where to link the result [default: DIR/result].
     #[arg(short = 'o', long, value_name = "PATH")]
     out_link: Option<PathBuf>,
@@ -298,12 +331,6 @@ struct AppArgs {
     /// Downloads, installs and builds at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
-    /// Never use the network; fail, naming what is not in the store.
-    #[arg(long)]
-    offline: bool,
-    /// Print what was done as JSON on standard output.
-    #[arg(long)]
-    json: bool,
     /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
@@ -320,6 +347,8 @@ struct AppArgs {
     #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
     ecosystem: Option<lock2build_model::Ecosystem>,
     #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
@@ -335,18 +364,14 @@ struct FetchArgs {
     /// The project directory.
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// Never use the network; fail, naming every artifact not in the store.
-    #[arg(long)]
-    offline: bool,
     /// Downloads at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
-    /// Print the result as JSON (store path of every artifact).
-    #[arg(long)]
-    json: bool,
     /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
+    #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -358,33 +383,24 @@ struct GcArgs {
     /// Plans recorded longer ago than this many days no longer keep anything alive.
     #[arg(long, default_value_t = 30)]
     keep_days: u64,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args)]
 struct PlanArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (its `script.py.lock`).
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
-    /// Write the plan document as JSON to standard output.
-    #[arg(long)]
-    json: bool,
-    /// List every left-out package in the summary.
-    #[arg(short, long)]
-    verbose: bool,
+    /// Plan only this lockfile (relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
-    /// Use only the index cache; fail if a URL is not cached.
-    #[arg(long)]
-    offline: bool,
 }
 
 /// Which machine to plan for (the host by default).
-#[derive(Args)]
+#[derive(Args, Default)]
 struct TargetArgs {
     /// The Python interpreter to plan for [default: python3 on PATH].
     #[arg(long, value_name = "PATH", help_heading = "Target")]
@@ -404,7 +420,7 @@ struct TargetArgs {
 }
 
 /// What to include beyond what the app needs at run time.
-#[derive(Args)]
+#[derive(Args, Default)]
 struct SelectArgs {
     /// Include a dependency group (poetry/uv groups; `dev` also turns on npm devDependencies). Repeatable.
     #[arg(long = "group", value_name = "GROUP", help_heading = "Selection")]
@@ -467,18 +483,34 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
     })
 }
 
-fn run_plan(args: PlanArgs) -> Result<()> {
-    let options = plan_options(&args.target, &args.select, args.offline)?;
-    let outcome = plan::plan_project(&args.dir, &options)?;
+/// The plan of the project in `dir` (or of `lockfile` alone), checked
+/// against its manifests: a warning per mismatch, an error with `--locked`.
+fn planned(
+    dir: &Path,
+    lockfile: Option<&Path>,
+    options: &PlanOptions,
+    g: &GlobalArgs,
+) -> Result<plan::PlanOutcome> {
+    let target = lock2build_plan::pick::LockTarget::new(dir, lockfile)?;
+    let outcome = plan::plan_target(&target, options)?;
+    global::warn(&plan::check_locked(&outcome.plan, g.locked())?);
+    Ok(outcome)
+}
+
+fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
+    args.dir = global::project_dir(&args.dir);
+    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let mut outcome = planned(&args.dir, args.lockfile.as_deref(), &options, g)?;
+    fetch_plan::annotate_git_trees(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
-    if args.json {
+    if g.json {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;
         writeln!(stdout)?;
     } else {
         write!(
             stdout,
             "{}",
-            plan::summary(&outcome.plan, &outcome.lookups, args.verbose)
+            plan::summary(&outcome.plan, &outcome.lookups, g.verbose > 0)
         )?;
     }
     stdout.flush().context("writing to standard output")
@@ -501,14 +533,17 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
     })
 }
 
-fn run_app(mut args: AppArgs) -> Result<()> {
+fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    args.dir = global::project_dir(&args.dir);
     let progress = progress_mode(&args.progress)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
-    let python_project = app::builds_python(&args.dir, args.ecosystem);
+    let python_project = app::builds_python(&args.dir, target.lockfile.as_deref(), args.ecosystem);
     if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
         args.target.python_version = Some("3.11".into());
     } else if args.target.python_version.is_none() {
@@ -529,9 +564,10 @@ fn run_app(mut args: AppArgs) -> Result<()> {
     } else {
         lock2build_sandbox::Sandbox::detect()?
     };
-    let quiet = progress == ProgressMode::Quiet || (args.json && args.progress == "auto");
+    let quiet =
+        progress == ProgressMode::Quiet || !g.chatty() || (g.json && args.progress == "auto");
     let options = app::AppOptions {
-        plan: plan_options(&args.target, &args.select, args.offline)?,
+        plan: plan_options(&args.target, &args.select, g.offline())?,
         python: args
             .target
             .python
@@ -540,10 +576,11 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         sandbox,
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
-            offline: args.offline,
+            offline: g.offline(),
             mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
+            archive: args.archive.config(),
             ..FetchOptions::from_env()?
         },
         jobs: args.jobs.max(1),
@@ -554,19 +591,22 @@ fn run_app(mut args: AppArgs) -> Result<()> {
         scripts: args.scripts.clone(),
         progress: !quiet,
         ecosystem: args.ecosystem,
+        lockfile: target.lockfile,
+        script: target.script,
         features: args.features.clone(),
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
+        locked: g.locked(),
         dir: args.dir,
     };
     let report = app::build_app(&options)?;
     let mut stdout = std::io::stdout().lock();
-    if args.json {
+    if g.json {
         serde_json::to_writer_pretty(&mut stdout, &report)?;
         writeln!(stdout)?;
         return Ok(());
     }
-    for note in &report.notes {
+    for note in report.notes.iter().filter(|_| g.chatty()) {
         writeln!(stdout, "note: {note}")?;
     }
     if report.downloaded == 0 && report.built.is_empty() {
@@ -625,28 +665,30 @@ fn run_app(mut args: AppArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_fetch(args: FetchArgs) -> Result<()> {
+fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    args.dir = global::project_dir(&args.dir);
     let progress = progress_mode(&args.progress)?;
-    let options = plan_options(&args.target, &args.select, args.offline)?;
-    let outcome = plan::plan_project(&args.dir, &options)?;
+    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let outcome = planned(&args.dir, None, &options, g)?;
     let store = open_store()?;
     let fetch_options = FetchOptions {
         jobs: args.jobs.max(1),
-        offline: args.offline,
+        offline: g.offline(),
         mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
         credentials: Credentials::load(),
-        progress: if args.json && args.progress == "auto" {
+        progress: if !g.chatty() || (g.json && args.progress == "auto") {
             ProgressMode::Quiet
         } else {
             progress
         },
+        archive: args.archive.config(),
         ..FetchOptions::from_env()?
     };
     let started = std::time::Instant::now();
     let summary = fetch_plan::fetch_plan(&outcome.plan, &args.dir, &store, &fetch_options)?;
     let mut stdout = std::io::stdout().lock();
-    if args.json {
+    if g.json {
         serde_json::to_writer_pretty(&mut stdout, &summary)?;
         writeln!(stdout)?;
     } else {
@@ -666,19 +708,21 @@ fn run_fetch(args: FetchArgs) -> Result<()> {
             summary.cached,
             started.elapsed().as_secs_f64()
         )?;
-        let skipped: Vec<_> = summary
-            .not_fetched
-            .iter()
-            .filter(|n| n.reason.starts_with("git"))
-            .collect();
-        for n in skipped {
-            writeln!(stdout, "  not fetched: {}: {}", n.id, n.reason)?;
+        for g in &summary.git {
+            writeln!(
+                stdout,
+                "  git {} at {}: tree swh:1:dir:{} ({})",
+                g.id, g.checkout.commit, g.checkout.tree, g.checkout.nar_sha256
+            )?;
         }
     }
     Ok(())
 }
 
-fn run_gc(args: GcArgs) -> Result<()> {
+/// The format version of `lock2build gc --json`.
+const GC_REPORT_VERSION: u32 = 1;
+
+fn run_gc(args: GcArgs, g: &GlobalArgs) -> Result<()> {
     let store = open_store()?;
     let options = lock2build_store::GcOptions {
         plan_max_age: std::time::Duration::from_secs(args.keep_days * 86400),
@@ -690,7 +734,7 @@ fn run_gc(args: GcArgs) -> Result<()> {
         eprintln!("warning: {warning}");
     }
     let mut stdout = std::io::stdout().lock();
-    if args.json {
+    if g.json {
         let removed: Vec<serde_json::Value> = report
             .removed
             .iter()
@@ -698,7 +742,7 @@ fn run_gc(args: GcArgs) -> Result<()> {
             .collect();
         serde_json::to_writer_pretty(
             &mut stdout,
-            &serde_json::json!({"removed": removed, "bytes_freed": report.bytes_freed, "kept_outputs": report.kept_outputs}),
+            &serde_json::json!({"version": GC_REPORT_VERSION, "removed": removed, "bytes_freed": report.bytes_freed, "kept_outputs": report.kept_outputs}),
         )?;
         writeln!(stdout)?;
     } else {
@@ -720,10 +764,10 @@ fn run_gc(args: GcArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_sources(args: SourcesArgs) -> Result<ExitCode> {
+fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
     use lock2build_sources::{collect_for, common_revision, render, Format};
     let format: Format = args.format.parse()?;
-    let options = plan_options(&args.target, &args.select, args.offline)?;
+    let options = plan_options(&args.target, &args.select, g.offline())?;
     let report = collect_for(format, &args.dirs, args.recursive, &options);
     let text = render(&report, format, common_revision(&args.dirs))?;
     match &args.output {
@@ -732,52 +776,63 @@ fn run_sources(args: SourcesArgs) -> Result<ExitCode> {
         }
         None => print!("{text}"),
     }
-    eprint!("{}", report.summary());
+    if g.chatty() {
+        eprint!("{}", report.summary());
+    }
     Ok(match report.exit_code() {
         0 => ExitCode::SUCCESS,
         code => ExitCode::from(u8::try_from(code).unwrap_or(3)),
     })
 }
 
-fn run_doctor(args: DoctorArgs) -> Result<ExitCode> {
-    let options = plan_options(&args.target, &args.select, args.offline)?;
-    let outcome = plan::plan_project(&args.dir, &options)?;
+fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    args.dir = global::project_dir(&args.dir);
+    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let outcome = planned(&args.dir, None, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;
-    let (text, ok) = overrides_cmd::doctor(&outcome.plan, &db);
-    print!("{text}");
+    let report = overrides_cmd::DoctorReport::new(&outcome.plan, &db);
     let (tools, tools_ok) = app::toolchain_report(&outcome.plan);
-    if !tools.is_empty() {
-        print!("\n{tools}");
-    }
-    let ok = ok && tools_ok;
     // Builds run in a bubblewrap sandbox: say now if it cannot work here.
-    let sandbox_ok = match lock2build_sandbox::Sandbox::detect() {
-        Ok(_) => {
-            println!("\nSandbox: bubblewrap works here (network off, clean environment).");
-            true
+    let sandbox = lock2build_sandbox::Sandbox::detect()
+        .map(|_| "bubblewrap works here (network off, clean environment).".to_owned())
+        .map_err(|e| e.to_string());
+    let ok = report.ok && tools_ok && sandbox.is_ok();
+    if g.json {
+        let mut document = report.to_json();
+        document["ok"] = ok.into();
+        document["toolchains"] = serde_json::json!({"ok": tools_ok, "report": tools});
+        document["sandbox"] = match &sandbox {
+            Ok(text) => serde_json::json!({"ok": true, "report": text}),
+            Err(text) => serde_json::json!({"ok": false, "report": text}),
+        };
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        print!("{}", report.text);
+        if !tools.is_empty() {
+            print!("\n{tools}");
         }
-        Err(e) => {
-            println!("\nSandbox: {e}");
-            false
+        match &sandbox {
+            Ok(text) | Err(text) => println!("\nSandbox: {text}"),
         }
-    };
-    Ok(if ok && sandbox_ok {
+    }
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-fn run_overrides(command: OverridesCommand) -> Result<()> {
+fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
     match command {
         OverridesCommand::Why { package, dir } => {
+            let dir = global::project_dir(&dir);
             let db = overrides_cmd::load(&dir)?;
             if package.contains('/') && !package.starts_with('@') {
                 let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
                 let version = version.ok_or_else(|| {
                     anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0")
                 })?;
-                print!("{}", overrides_cmd::why(&db, ecosystem, &name, &version));
+                overrides_cmd::print_why(&db, &[(ecosystem, name, version)], g.json)?;
                 return Ok(());
             }
             let options = PlanOptions {
@@ -789,11 +844,11 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
                 },
                 index: IndexOptions {
                     cache_dir: pyindex::default_cache_dir(),
-                    offline: false,
+                    offline: g.offline(),
                     jobs: 8,
                 },
             };
-            let outcome = plan::plan_project(&dir, &options)?;
+            let outcome = planned(&dir, None, &options, g)?;
             let wanted = package.to_ascii_lowercase().replace('_', "-");
             let nodes: Vec<_> = outcome
                 .plan
@@ -808,15 +863,12 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
                 );
             }
             let mut seen = std::collections::BTreeSet::new();
-            for n in nodes {
-                if seen.insert((n.ecosystem, n.version.clone())) {
-                    print!(
-                        "{}",
-                        overrides_cmd::why(&db, n.ecosystem, &n.name, &n.version)
-                    );
-                }
-            }
-            Ok(())
+            let packages: Vec<_> = nodes
+                .into_iter()
+                .filter(|n| seen.insert((n.ecosystem, n.version.clone())))
+                .map(|n| (n.ecosystem, n.name.clone(), n.version.clone()))
+                .collect();
+            overrides_cmd::print_why(&db, &packages, g.json)
         }
         OverridesCommand::New {
             package,
@@ -825,6 +877,7 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             dir,
             force,
         } => {
+            let dir = global::project_dir(&dir);
             let db = overrides_cmd::load(&dir)?;
             let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
             let (path, ids) = overrides_cmd::new_override(
@@ -853,6 +906,7 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             no_build,
             no_sandbox,
         } => {
+            let dir = global::project_dir(&dir);
             let n = overrides_cmd::check(&dir)?;
             println!("project layer valid: {n} package file(s); they load with the community and user layers");
             if !no_build {
@@ -861,6 +915,7 @@ fn run_overrides(command: OverridesCommand) -> Result<()> {
             Ok(())
         }
         OverridesCommand::Export { dir, output } => {
+            let dir = global::project_dir(&dir);
             let patch = overrides_cmd::export(&dir)?;
             match output {
                 Some(path) => {
@@ -955,9 +1010,12 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             scripts: Vec::new(),
             progress: true,
             ecosystem: Some(ecosystem),
+            lockfile: None,
+            script: None,
             features: Vec::new(),
             no_default_features: false,
             from_source: names.clone(),
+            locked: false,
             dir: dir.to_owned(),
         };
         println!(
@@ -1033,21 +1091,31 @@ fn human_bytes(n: u64) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Plan(args) => run_plan(args).map(|()| ExitCode::SUCCESS),
-        Command::App(args) => run_app(args).map(|()| ExitCode::SUCCESS),
-        Command::Fetch(args) => run_fetch(args).map(|()| ExitCode::SUCCESS),
-        Command::Gc(args) => run_gc(args).map(|()| ExitCode::SUCCESS),
+    let g = cli.global;
+    let result = g.apply().and_then(|()| match cli.command {
+        Command::Plan(args) => run_plan(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::App(args) => run_app(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Fetch(args) => run_fetch(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Gc(args) => run_gc(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),
-        Command::Sources(args) => run_sources(args),
-        Command::Doctor(args) => run_doctor(args),
-        Command::Overrides(command) => run_overrides(command).map(|()| ExitCode::SUCCESS),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+        Command::Sources(args) => run_sources(args, &g),
+        Command::Doctor(args) => run_doctor(args, &g),
+        Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),
+        Command::Archive(command) => archive_cmd::run(command, g.json, |dir| {
+            let options = plan_options(&TargetArgs::default(), &SelectArgs::default(), false)?;
+            Ok(planned(&global::project_dir(dir), None, &options, &g)?.plan)
+        })
+        .map(|()| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "lock2build", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
-    }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    });
+    global::finish(result, g.json)
 }

@@ -115,11 +115,87 @@ pub fn install_help(db: &Database, missing: &[String]) -> String {
     out
 }
 
-/// `lock2build doctor`: the native libraries and tools the plan's source
-/// builds need, which the host has, and the command that installs the rest.
-pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
+/// The format version of `lock2build doctor --json` and `overrides why --json`.
+pub const REPORT_VERSION: u32 = 1;
+
+/// `lock2build doctor`'s overrides part: which database is in use, the
+/// native libraries and tools the plan's source builds need, which the host
+/// has, and the command that installs the rest.
+pub struct DoctorReport {
+    /// The text report.
+    pub text: String,
+    /// Whether nothing is missing.
+    pub ok: bool,
+    needs: NativeNeeds,
+    install: String,
+}
+
+impl DoctorReport {
+    /// Checks the host for the plan's source builds.
+    pub fn new(plan: &Plan, db: &Database) -> DoctorReport {
+        let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
+        let install = if needs.report.missing.is_empty() {
+            String::new()
+        } else {
+            install_help(db, &needs.report.missing)
+        };
+        let (text, ok) = doctor_text(&needs, &install);
+        DoctorReport {
+            text,
+            ok,
+            needs,
+            install,
+        }
+    }
+
+    /// The JSON document (docs/cli.md): `version`, `overrides`, `native`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let overrides = match lock2build_overrides::Community::find() {
+            Ok(c) => serde_json::json!({
+                "source": match &c.source {
+                    lock2build_overrides::CommunitySource::Env => "LOCK2BUILD_OVERRIDES",
+                    lock2build_overrides::CommunitySource::Embedded { .. } => "embedded",
+                },
+                "sha256": match &c.source {
+                    lock2build_overrides::CommunitySource::Embedded { sha256, .. } => Some(sha256.clone()),
+                    lock2build_overrides::CommunitySource::Env => None,
+                },
+                "root": c.root,
+            }),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        let packages: Vec<serde_json::Value> = self
+            .needs
+            .who
+            .iter()
+            .map(|(label, ids)| serde_json::json!({"package": label, "needs": ids}))
+            .collect();
+        let report = &self.needs.report;
+        serde_json::json!({
+            "version": REPORT_VERSION,
+            "overrides": overrides,
+            "native": {
+                "ok": self.ok,
+                "packages": packages,
+                "present": report.present,
+                "missing": report.missing,
+                "unknown": report.unknown,
+                "install": self.install,
+            },
+        })
+    }
+}
+
+fn doctor_text(needs: &NativeNeeds, install: &str) -> (String, bool) {
     let mut out = String::new();
-    let needs = native_needs(plan.packages.iter().filter(|n| built_from_source(n)), db);
+    match lock2build_overrides::Community::find() {
+        Ok(community) => {
+            let _ = writeln!(out, "Overrides: {}\n", community.describe());
+        }
+        Err(e) => {
+            let _ = writeln!(out, "Overrides: {e}\n");
+        }
+    }
     if needs.who.is_empty() {
         out.push_str("No package of this plan is built from source with native needs the overrides database knows of.\n");
         return (out, true);
@@ -145,8 +221,37 @@ pub fn doctor(plan: &Plan, db: &Database) -> (String, bool) {
         return (out, true);
     }
     let _ = writeln!(out, "  missing: {}\n", report.missing.join(", "));
-    out.push_str(&install_help(db, &report.missing));
+    out.push_str(install);
     (out, false)
+}
+
+/// `lock2build overrides why` for each package: text, or with `json` one
+/// document `{"version": 1, "packages": [{ecosystem, name, version, resolved}]}`.
+pub fn print_why(
+    db: &Database,
+    packages: &[(Ecosystem, String, String)],
+    json: bool,
+) -> Result<()> {
+    if json {
+        let list: Vec<serde_json::Value> = packages
+            .iter()
+            .map(|(ecosystem, name, version)| {
+                serde_json::json!({
+                    "ecosystem": ecosystem,
+                    "name": name,
+                    "version": version,
+                    "resolved": db.resolve(*ecosystem, name, version),
+                })
+            })
+            .collect();
+        let document = serde_json::json!({"version": REPORT_VERSION, "packages": list});
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        for (ecosystem, name, version) in packages {
+            print!("{}", why(db, *ecosystem, name, version));
+        }
+    }
+    Ok(())
 }
 
 /// Splits `ECOSYSTEM/NAME[@VERSION]`.
@@ -273,8 +378,8 @@ pub fn new_override(
 /// community database.
 pub fn check(project: &Path) -> Result<usize> {
     let dir = project.join(".lock2build").join("overrides");
-    let community = lock2build_overrides::community_dir();
-    let problems = validate_layer(&dir, community.as_deref());
+    let community = lock2build_overrides::Community::find()?.root;
+    let problems = validate_layer(&dir, Some(&community));
     if !problems.is_empty() {
         bail!(
             "{}",
@@ -328,9 +433,7 @@ fn walk_toml(dir: &Path) -> usize {
 /// `lock2build overrides export`: the project layer as a patch against the
 /// community database.
 pub fn export(project: &Path) -> Result<String> {
-    let community = lock2build_overrides::community_dir().ok_or_else(|| {
-        anyhow!("the community database was not found; set LOCK2BUILD_OVERRIDES to a checkout's overrides/ directory")
-    })?;
+    let community = lock2build_overrides::Community::find()?.root;
     let sources = lock2build_overrides::project_sources(project)?;
     if sources.is_empty() {
         bail!(

@@ -322,3 +322,104 @@ fn doctor_names_the_rust_toolchain_and_node_headers_builds_would_use() {
     );
     assert!(text.contains("help: install a Rust toolchain"), "{text}");
 }
+
+/// `cargo install --path .` and then deleting the checkout must leave a
+/// working lock2build: the binary, copied out of the tree, run with the
+/// whole checkout hidden (an empty tmpfs over it, in bubblewrap), still
+/// has its community database (and the build-system lock the Python
+/// builder reads), and doctor says which one is in use.
+#[test]
+fn an_installed_binary_needs_no_checkout() {
+    let outside = tempfile::Builder::new()
+        .prefix("lock2build-installed-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let bin = outside.path().join("bin/lock2build");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_lock2build"), &bin).unwrap();
+    let project = outside.path().join("project");
+    copy_dir(&fixture("npm/native-app"), &project);
+    let cache = outside.path().join("cache");
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new("bwrap");
+        command
+            .args(["--dev-bind", "/", "/", "--tmpfs"])
+            .arg(repo())
+            .arg("--chdir")
+            .arg(&project)
+            .arg("--")
+            .arg(&bin)
+            .args(args)
+            .env("LOCK2BUILD_CACHE", &cache)
+            .env("LOCK2BUILD_STORE", outside.path().join("store"))
+            .env_remove("LOCK2BUILD_OVERRIDES");
+        command.output().expect("run bwrap")
+    };
+    // The checkout really is gone inside.
+    let out = run(&["overrides", "why", "pypi/pillow@10.4.0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("libjpeg") && text.contains("community layer"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&cache.display().to_string()),
+        "the override must come from the unpacked copy: {text}"
+    );
+    let unpacked: Vec<_> = std::fs::read_dir(cache.join("community"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(unpacked.len(), 1, "{unpacked:?}");
+    assert!(unpacked[0]
+        .join("overrides/pypi/build-systems/requirements.txt")
+        .is_file());
+
+    let mut args = vec!["doctor"];
+    args.extend_from_slice(TARGET);
+    let out = run(&args);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Overrides: community database built into lock2build")
+            && text.contains(&unpacked[0].display().to_string()),
+        "{text}\n{}",
+        stderr(&out)
+    );
+
+    // LOCK2BUILD_OVERRIDES names a newer copy; a wrong one is an error, not
+    // a build without overrides.
+    let newer = outside.path().join("newer");
+    copy_dir(&repo().join("overrides"), &newer);
+    std::fs::write(
+        newer.join("pypi/pillow.toml"),
+        "[[entry]]\nversions = \"*\"\nnative = [\"zlib\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(&bin)
+        .args(["overrides", "why", "pypi/pillow@10.4.0"])
+        .current_dir(&project)
+        .env("LOCK2BUILD_CACHE", &cache)
+        .env("LOCK2BUILD_OVERRIDES", &newer)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success() && !text.contains("libjpeg") && text.contains("zlib"),
+        "{text}{}",
+        stderr(&out)
+    );
+    let out = std::process::Command::new(&bin)
+        .args(["overrides", "why", "pypi/pillow@10.4.0"])
+        .current_dir(&project)
+        .env("LOCK2BUILD_CACHE", &cache)
+        .env("LOCK2BUILD_OVERRIDES", outside.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("LOCK2BUILD_OVERRIDES="),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -33,7 +33,7 @@
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, require_native, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -676,9 +676,4 @@ fn list_bin(out: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A string as one POSIX shell word.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }

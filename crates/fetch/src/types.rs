@@ -70,6 +70,8 @@ pub struct FetchOptions {
     pub credentials: Credentials,
     /// Progress display.
     pub progress: ProgressMode,
+    /// The Software Heritage fallback (used by `lock2build-archive`).
+    pub archive: crate::ArchiveConfig,
 }
 
 impl Default for FetchOptions {
@@ -86,6 +88,7 @@ impl Default for FetchOptions {
             mirrors: MirrorConfig::default(),
             credentials: Credentials::default(),
             progress: ProgressMode::Auto,
+            archive: crate::ArchiveConfig::default(),
         }
     }
 }
@@ -164,18 +167,23 @@ pub struct FetchReport {
 }
 
 impl FetchReport {
-    /// How many were downloaded (not cached).
+    /// One item per distinct stored file: requests for the same file (npm
+    /// locks list one tarball at several install locations) share it.
+    pub fn files(&self) -> impl Iterator<Item = &FetchedItem> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.items.iter().filter(move |i| seen.insert(&i.path))
+    }
+
+    /// How many files were downloaded (not cached); one download is one file.
     pub fn downloaded(&self) -> usize {
-        self.items
-            .iter()
+        self.files()
             .filter(|i| matches!(i.via, FetchedVia::Downloaded { .. }))
             .count()
     }
 
     /// Bytes transferred.
     pub fn bytes_downloaded(&self) -> u64 {
-        self.items
-            .iter()
+        self.files()
             .map(|i| match i.via {
                 FetchedVia::Downloaded { bytes, .. } => bytes,
                 FetchedVia::Cached => 0,

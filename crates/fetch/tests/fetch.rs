@@ -540,7 +540,16 @@ fn a_second_run_makes_no_request_and_duplicates_are_fetched_once() {
     )
     .unwrap();
     assert_eq!(first.items.len(), 8);
-    assert_eq!(first.downloaded(), 7, "pkg1 twice counts twice");
+    assert_eq!(
+        first.downloaded(),
+        6,
+        "one download is one file: pkg1 twice is one download"
+    );
+    assert_eq!(first.files().count(), 6);
+    assert_eq!(
+        first.bytes_downloaded(),
+        bodies[..6].iter().map(|b| b.len() as u64).sum::<u64>()
+    );
     assert_eq!(first.items[6].via, FetchedVia::Cached);
     assert_eq!(first.items[0].path, first.items[6].path);
     assert_eq!(first.items[1].path, first.items[7].path);

@@ -1,7 +1,8 @@
 //! Where overrides come from, lowest priority first:
 //!
-//! 1. **community**: the `overrides/` directory of the lock2build repository
-//!    (`$LOCK2BUILD_OVERRIDES` when set, see [`community_dir`]);
+//! 1. **community**: the `overrides/` directory of the lock2build repository,
+//!    built into the binary (`$LOCK2BUILD_OVERRIDES` when set, see
+//!    [`Community`]);
 //! 2. **user**: `$XDG_CONFIG_HOME/lock2build/overrides` (default
 //!    `~/.config/lock2build/overrides`), see [`user_dir`];
 //! 3. **project**: `<project>/.lock2build/overrides/`, then the
@@ -29,6 +30,7 @@
 //! nixpkgs = ["libavif"]
 //! ```
 
+use crate::community::Community;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -104,17 +106,11 @@ impl LayerSource {
     }
 }
 
-/// The community database: `$LOCK2BUILD_OVERRIDES` when set, else the
-/// `overrides/` directory of the source tree this crate was built from, when
-/// it still exists.
+/// The community database's directory: `$LOCK2BUILD_OVERRIDES` when set,
+/// else the copy built into the binary, unpacked (see [`Community`]).
+/// `None` when neither can be had; [`Community::find`] says why.
 pub fn community_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("LOCK2BUILD_OVERRIDES") {
-        return Some(PathBuf::from(dir));
-    }
-    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../overrides");
-    in_tree
-        .is_dir()
-        .then(|| in_tree.canonicalize().unwrap_or(in_tree))
+    Community::find().ok().map(|c| c.root)
 }
 
 /// `pypi/build-systems/requirements.txt` of the community database, when it
@@ -163,15 +159,13 @@ pub fn project_sources(project_root: &Path) -> std::io::Result<Vec<LayerSource>>
     Ok(sources)
 }
 
-/// The usual stack: community (when found), user (when it exists), project.
+/// The usual stack: community (an error when it cannot be had: a build
+/// must not quietly run without its overrides), user (when it exists), project.
 pub fn standard_sources(project_root: &Path) -> std::io::Result<Vec<LayerSource>> {
-    let mut sources = Vec::new();
-    if let Some(root) = community_dir() {
-        sources.push(LayerSource::Dir {
-            kind: LayerKind::Community,
-            root,
-        });
-    }
+    let mut sources = vec![LayerSource::Dir {
+        kind: LayerKind::Community,
+        root: Community::find()?.root,
+    }];
     if let Some(root) = user_dir().filter(|d| d.is_dir()) {
         sources.push(LayerSource::Dir {
             kind: LayerKind::User,

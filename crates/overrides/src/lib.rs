@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod community;
 mod database;
 mod draft;
 mod error;
@@ -33,6 +34,7 @@ mod providers;
 mod schema;
 mod version_range;
 
+pub use community::{embedded_identity, Community, CommunitySource};
 pub use database::{Contribution, Database, Entry, Origin, Resolved};
 pub use draft::{draft_override, package_file_path, validate_layer};
 pub use error::OverrideError;

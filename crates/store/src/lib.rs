@@ -15,6 +15,7 @@
 //!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
 //!   plans/<name>.json           the sources and outputs a recent plan needs
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
+//!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after
@@ -52,7 +53,7 @@ pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
 pub use scratch::scratch_dir;
-pub use store::Store;
+pub use store::{remove_any, Store};
 pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
     NORMALIZED_MTIME,

@@ -94,7 +94,7 @@ impl Store {
     /// A fresh path in `tmp/` for work on `key`; the caller must hold the
     /// entry lock of `key` while the path exists (that is how cleanup tells
     /// abandoned work from work in progress).
-    pub(crate) fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
+    pub fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         self.dir("tmp")
             .join(format!("{}@{}-{n}", entry.key(), std::process::id()))
@@ -148,7 +148,7 @@ impl Store {
 
 /// Removes a file, symlink or directory tree (making directories writable
 /// first); a missing path is fine.
-pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
+pub fn remove_any(path: &Path) -> Result<(), StoreError> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -86,6 +86,12 @@ pub struct Graph {
     /// Things the user should know that do not stop the import.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
+    /// Where the lock no longer matches its manifest (poetry's
+    /// content-hash, a requirement the lock does not meet): building it
+    /// builds what was locked, not what the manifest asks for. Commands warn;
+    /// `--locked` makes them errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<Diagnostic>,
 }
 
 impl Graph {
@@ -103,6 +109,7 @@ impl Graph {
             roots: Vec::new(),
             requires_python: None,
             warnings: Vec::new(),
+            stale: Vec::new(),
         }
     }
 

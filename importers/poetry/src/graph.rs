@@ -364,7 +364,7 @@ fn check_content_hash(
         }
     }
     if !fresh {
-        graph.warnings.push(Diagnostic {
+        graph.stale.push(Diagnostic {
             file: path.to_path_buf(),
             line: Some(line_column(text, locked_hash.span().start).0),
             message: format!(

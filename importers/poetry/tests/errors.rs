@@ -125,8 +125,8 @@ fn edited_pyproject_warns_about_the_content_hash() {
     // A relevant change: the dev group's constraint.
     let manifest = pyproject().replace("pytest = \"^8.0\"", "pytest = \"^8.1\"");
     let graph = import_text("markers-extras", &lock(), Some(&manifest)).unwrap();
-    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
-    let warning = &graph.warnings[0];
+    assert_eq!(graph.stale.len(), 1, "{:?}", graph.stale);
+    let warning = &graph.stale[0];
     assert!(warning.message.contains("out of date"));
     assert!(warning.message.contains("poetry lock"));
     let line = lock()
@@ -145,7 +145,7 @@ fn edited_pyproject_warns_about_the_content_hash() {
         Some(&manifest),
     )
     .unwrap();
-    assert_eq!(graph.warnings.len(), 1, "{:?}", graph.warnings);
+    assert_eq!(graph.stale.len(), 1, "{:?}", graph.stale);
 
     // Changes Poetry does not hash: the description, the scripts.
     let manifest = read("flask-pillow", "pyproject.toml")
@@ -157,7 +157,7 @@ fn edited_pyproject_warns_about_the_content_hash() {
         Some(&manifest),
     )
     .unwrap();
-    assert!(graph.warnings.is_empty(), "{:?}", graph.warnings);
+    assert!(graph.stale.is_empty(), "{:?}", graph.stale);
 
     // lock 1.1 (Poetry 1.2's hash) and 2.0 (Poetry 1.8's) too.
     for name in ["lock-1.1", "lock-2.0"] {
@@ -167,7 +167,7 @@ fn edited_pyproject_warns_about_the_content_hash() {
         );
         assert_ne!(manifest, read(name, "pyproject.toml"));
         let graph = import_text(name, &read(name, "poetry.lock"), Some(&manifest)).unwrap();
-        assert_eq!(graph.warnings.len(), 1, "{name}: {:?}", graph.warnings);
+        assert_eq!(graph.stale.len(), 1, "{name}: {:?}", graph.stale);
     }
 }
 

@@ -24,11 +24,27 @@ pub(crate) struct RawLock {
     pub packages: Vec<Spanned<RawPackage>>,
 }
 
-/// `[manifest]`: written for workspaces (and some other cases).
+/// `[manifest]`: written for workspaces, and for a PEP 723 script's lock
+/// (`uv lock --script`), whose `requirements` are the script's
+/// dependencies.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawManifest {
     #[serde(default)]
     pub members: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<Spanned<RawRequirement>>,
+}
+
+/// One requirement: a `[manifest] requirements` entry (`{ name = "idna",
+/// specifier = "==3.10", marker = "…", extras = ["x"] }`), or one of a
+/// local project's `requires-dist` / `requires-dev`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RawRequirement {
+    pub name: String,
+    pub specifier: Option<String>,
+    pub marker: Option<String>,
+    #[serde(default)]
+    pub extras: Vec<String>,
 }
 
 /// One `[[package]]` table.
@@ -48,6 +64,18 @@ pub(crate) struct RawPackage {
     pub optional_dependencies: BTreeMap<String, Vec<Spanned<RawDependency>>>,
     #[serde(default)]
     pub dev_dependencies: BTreeMap<String, Vec<Spanned<RawDependency>>>,
+    /// What a local project was locked for (see the `fresh` module).
+    pub metadata: Option<RawMetadata>,
+}
+
+/// `[package.metadata]` of a local project: its requirements when locked.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMetadata {
+    #[serde(default)]
+    pub requires_dist: Vec<RawRequirement>,
+    #[serde(default)]
+    pub requires_dev: BTreeMap<String, Vec<RawRequirement>>,
 }
 
 /// `source = { <kind> = "<where>", ... }`: exactly one kind key is expected.
