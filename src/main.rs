@@ -16,6 +16,7 @@ mod archive_cmd;
 mod fetch_plan;
 mod global;
 mod overrides_cmd;
+mod store_cmd;
 
 use global::GlobalArgs;
 
@@ -133,6 +134,9 @@ enum Command {
     /// their sources alive; `result` links keep their outputs. Prints what
     /// was removed and how much space was freed.
     Gc(GcArgs),
+    /// Check the store (`store verify [--repair]`).
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     #[command(verbatim_doc_comment)]
     /// The source-archive list archivists feed to Software Heritage, and SBOMs.
     ///
@@ -1096,6 +1100,7 @@ fn main() -> ExitCode {
         Command::App(args) => run_app(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Fetch(args) => run_fetch(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => run_gc(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),
         Command::Sources(args) => run_sources(args, &g),
         Command::Doctor(args) => run_doctor(args, &g),
         Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),

@@ -68,8 +68,10 @@ pub fn fetch_all(
     let mut results: Vec<Option<GroupResult>> = groups
         .iter()
         .map(|g| {
+            // Re-checked before a build uses it: a stored file that changed
+            // is removed and fetched again.
             store
-                .source(&g.request.hashes)
+                .verified_source(&g.request.hashes)
                 .map(|path| Ok((path, FetchedVia::Cached)))
         })
         .collect();

@@ -119,7 +119,7 @@ fn registry_dl(index: &str, cache_dir: &Path, offline: bool) -> Result<String> {
             if !response.status().is_success() {
                 return Err(anyhow!("GET {url}: {}", response.status()));
             }
-            let text = response.text()?;
+            let text = crate::pyindex::read_bounded(response, &url)?;
             if let Some(parent) = cache.parent() {
                 std::fs::create_dir_all(parent)?;
             }

@@ -254,8 +254,31 @@ struct DirFiles {
 }
 
 impl ProjectFiles for DirFiles {
+    /// Only regular files (not a FIFO or a device that would block or never
+    /// end) of at most 64 MiB, by a relative path; a path that stays inside
+    /// the directory by its name must stay inside once symlinks are
+    /// resolved (a symlink to `/proc/self/environ` is not read). A name
+    /// that climbs on purpose (`../lib/Cargo.toml`, a path dependency) is
+    /// the project's own choice.
     fn read(&self, path: &Path) -> Option<String> {
-        std::fs::read_to_string(self.dir.join(path)).ok()
+        if path.is_absolute() {
+            return None;
+        }
+        let full = self.dir.join(path);
+        let meta = std::fs::metadata(&full).ok()?;
+        if !meta.is_file() || meta.len() > 64 << 20 {
+            return None;
+        }
+        let climbs = path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        if !climbs {
+            let dir = std::fs::canonicalize(&self.dir).ok()?;
+            if !std::fs::canonicalize(&full).ok()?.starts_with(&dir) {
+                return None;
+            }
+        }
+        std::fs::read_to_string(full).ok()
     }
 }
 
@@ -284,7 +307,9 @@ pub fn import(lock: &FoundLock) -> Result<Graph, ImportError> {
         LockKind::Npm => lock2build_import_npm::import(&input),
         LockKind::Cargo => lock2build_import_cargo::import(&input),
     }?;
-    // No name or path from the lock leaves its directory downstream.
+    // No name or path from the lock leaves its directory downstream, and
+    // no marker nests deep enough to overflow the stack of its parser.
     lock2build_model::names::check_graph(&graph)?;
+    lock2build_model::markers::check_graph_markers(&graph)?;
     Ok(graph)
 }

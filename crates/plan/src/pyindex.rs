@@ -157,6 +157,31 @@ impl IndexClient {
     }
 }
 
+/// The most an index answer may be: PyPI's largest project pages are tens
+/// of MiB; an endless answer stops here instead of filling memory.
+pub const MAX_INDEX_ANSWER: u64 = 128 << 20;
+
+/// The body of an index answer as text, refusing one past
+/// [`MAX_INDEX_ANSWER`].
+pub(crate) fn read_bounded(response: reqwest::blocking::Response, url: &str) -> Result<String> {
+    read_at_most(response, url, MAX_INDEX_ANSWER)
+}
+
+fn read_at_most(response: reqwest::blocking::Response, url: &str, limit: u64) -> Result<String> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    response
+        .take(limit + 1)
+        .read_to_end(&mut body)
+        .with_context(|| format!("GET {url}: reading the body"))?;
+    if body.len() as u64 > limit {
+        return Err(anyhow!(
+            "GET {url}: the answer is larger than {limit} bytes; not an index page"
+        ));
+    }
+    String::from_utf8(body).map_err(|_| anyhow!("GET {url}: the answer is not UTF-8 text"))
+}
+
 /// Fetches one PEP 691 page, with a few retries on network errors and 5xx.
 fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFile>> {
     #[derive(Deserialize)]
@@ -210,9 +235,7 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
                 "GET {url}: the index did not answer in the PEP 691 JSON form; lock2build needs an index that supports it (PyPI, devpi, Artifactory and uv's indexes do)"
             ));
         }
-        let body = response
-            .text()
-            .with_context(|| format!("GET {url}: reading the body"))?;
+        let body = read_bounded(response, url)?;
         let page: Page = serde_json::from_str(&body)
             .with_context(|| format!("GET {url}: not a PEP 691 page"))?;
         return page
@@ -471,6 +494,27 @@ fn find_file<'f>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_answer_stops_at_the_limit() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/simple/x/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut request = [0u8; 1024];
+                let _ = std::io::Read::read(&mut stream, &mut request);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                let chunk = vec![b' '; 64 * 1024];
+                while stream.write_all(&chunk).is_ok() {}
+            }
+        });
+        let response = reqwest::blocking::get(&url).unwrap();
+        let error = read_at_most(response, &url, 1 << 20)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("larger than 1048576 bytes"), "{error}");
+    }
 
     fn file(name: &str, sha: &str) -> IndexFile {
         IndexFile {

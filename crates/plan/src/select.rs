@@ -125,7 +125,10 @@ impl MarkerCache {
         let tree = self
             .parsed
             .entry(marker.to_owned())
-            .or_insert_with(|| MarkerTree::from_str(marker).map_err(|e| e.to_string()))
+            .or_insert_with(|| {
+                lock2build_model::markers::check_marker_depth(marker)?;
+                MarkerTree::from_str(marker).map_err(|e| e.to_string())
+            })
             .clone()?;
         let extras: Vec<ExtraName> = extras
             .iter()

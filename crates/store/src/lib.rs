@@ -43,6 +43,7 @@ mod scratch;
 mod source;
 mod store;
 mod unpack;
+mod verify;
 
 pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
@@ -57,3 +58,4 @@ pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
     NORMALIZED_MTIME,
 };
+pub use verify::{tree_hash, Damaged, VerifyReport};

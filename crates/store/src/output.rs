@@ -38,6 +38,10 @@ pub struct BuiltOutput {
 pub(crate) struct OutputMeta {
     /// Outputs this one refers to (its inputs): gc keeps them while it lives.
     pub references: Vec<NodeId>,
+    /// The output's [`tree_hash`](crate::tree_hash) when it was built
+    /// (`store verify` compares); absent in outputs of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 
 impl Store {
@@ -81,8 +85,12 @@ impl Store {
         let mut refs = references.to_vec();
         refs.sort();
         refs.dedup();
-        let meta = serde_json::to_vec_pretty(&OutputMeta { references: refs })
-            .map_err(|e| StoreError::Identity(e.to_string()))?;
+        let content = crate::verify::tree_hash(&building).ok();
+        let meta = serde_json::to_vec_pretty(&OutputMeta {
+            references: refs,
+            content,
+        })
+        .map_err(|e| StoreError::Identity(e.to_string()))?;
         let commit = (|| {
             write_atomic(&self.dir("meta").join(format!("{node}.json")), &meta)?;
             fs::rename(&building, &final_path).map_err(io_err("rename into place", &final_path))

@@ -5,22 +5,15 @@
 //! `gc` with a plan age of zero (`gc --keep-days 0`) runs, and the app must
 //! still run (its launcher execs its dependency by absolute path).
 
+mod common;
+
+use common::*;
+
 use lock2build_store::{GcOptions, LiveSet, NodeId, Store};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn node(name: &str) -> NodeId {
-    NodeId::compute(
-        name,
-        &serde_json::json!({"kind": "test"}),
-        &[],
-        &[],
-        "x86_64-linux",
-    )
-    .unwrap()
-}
 
 fn script(path: &Path, text: &str) {
     fs::write(path, text).unwrap();

@@ -1,31 +1,18 @@
 //! The store's promises: verified sources, outputs built once, atomic
 //! entries under concurrency and `kill -9`, and gc keeping what is live.
 
+mod common;
+
+use common::*;
+
 use lock2build_model::{Hash, HashAlgorithm};
-use lock2build_store::{GcOptions, LiveSet, MultiHasher, NodeId, RemovedKind, Store, StoreError};
+use lock2build_store::{GcOptions, LiveSet, NodeId, RemovedKind, Store, StoreError};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-
-fn digests(bytes: &[u8]) -> lock2build_store::Digests {
-    let mut h = MultiHasher::new(true);
-    h.update(bytes);
-    h.finish()
-}
-
-fn node(name: &str) -> NodeId {
-    NodeId::compute(
-        name,
-        &serde_json::json!({"kind": "test"}),
-        &[],
-        &[],
-        "x86_64-linux",
-    )
-    .unwrap()
-}
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)

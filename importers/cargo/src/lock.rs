@@ -157,27 +157,7 @@ fn line_at(text: &str, offset: usize) -> usize {
     lock2build_model::line_column(text, offset).0
 }
 
-/// Where each line starts, for many line look-ups in one text.
-struct LineIndex {
-    newlines: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter(|&(_, b)| b == b'\n')
-            .map(|(i, _)| i)
-            .collect();
-        LineIndex { newlines }
-    }
-
-    /// The 1-based line of a byte offset.
-    fn line_at(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&n| n < offset) + 1
-    }
-}
+use lock2build_model::LineIndex;
 
 fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> ImportError {
     let message = format!("not a valid Cargo.lock: {}", error.message().trim());

@@ -21,9 +21,10 @@
 mod error;
 mod hash;
 mod input;
+pub mod markers;
 pub mod names;
 
-pub use error::{line_column, Diagnostic, ImportError};
+pub use error::{line_column, Diagnostic, ImportError, LineIndex};
 pub use hash::{Hash, HashAlgorithm, HashParseError};
 pub use input::{LockInput, MemoryFiles, ProjectFiles};
 

@@ -14,7 +14,7 @@
 //! | package and dependency names | one plain component (npm: or `@scope/name`) |
 //! | versions, artifact file names, `bin` names | one plain component (a version may be empty) |
 //! | the last segment of an artifact URL, percent-decoded | one plain component, or empty |
-//! | npm locations, `bin` targets, `subdirectory` | a relative path that never climbs (`..`) |
+//! | npm locations (but local ones), `bin` targets, `subdirectory` | a relative path that never climbs (`..`) |
 //!
 //! A plain component is non-empty, at most 255 bytes, not `.` or `..`, and
 //! holds no `/`, `\` or control character. Local source paths (path
@@ -127,7 +127,9 @@ fn check_package(ecosystem: Ecosystem, package: &Package) -> Result<(), Refusal<
             url_basename_ok(url).map_err(|why| ("URL", url.as_str(), why))?;
         }
     }
-    if let Some(location) = &package.location {
+    // A local package's location is its place in the user's tree
+    // (`../shared` for an npm `file:../shared` link): the project's choice.
+    if let (Some(location), false) = (&package.location, package.source.is_local()) {
         relative_inside(location).map_err(|why| ("location", location.as_str(), why))?;
     }
     for (name, target) in &package.bin {
@@ -203,6 +205,33 @@ mod tests {
         assert!(package_name(Ecosystem::Npm, "@types/node").is_ok());
         assert!(package_name(Ecosystem::Npm, "@types/../x").is_err());
         assert!(package_name(Ecosystem::Pypi, "@types/node").is_err());
+    }
+
+    #[test]
+    fn local_packages_may_sit_beside_the_project() {
+        let mut graph = Graph::new(Ecosystem::Npm, "package-lock.json", "package-lock.json v3");
+        let mut shared = Package::new(
+            "shared",
+            "1.0.0",
+            Source::Directory {
+                path: "../shared".into(),
+                editable: false,
+            },
+        );
+        shared.location = Some("../shared".into());
+        graph.push(shared);
+        assert!(check_graph(&graph).is_ok());
+        let mut fetched = Package::new(
+            "evil",
+            "1.0.0",
+            Source::Registry {
+                url: "https://registry.npmjs.org".into(),
+            },
+        );
+        fetched.location = Some("../evil".into());
+        graph.push(fetched);
+        let error = check_graph(&graph).unwrap_err().to_string();
+        assert!(error.contains("location `../evil` climbs out"), "{error}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::requirement::{self, Requirement};
 use crate::{content_hash, source};
 use lock2build_model::{
     line_column, normalize_python_name, DepKind, Dependency, Diagnostic, Ecosystem, Graph,
-    ImportError, LockInput, Package, PackageIndex, Source,
+    ImportError, LineIndex, LockInput, Package, PackageIndex, Source,
 };
 use pep440_rs::Version;
 use std::collections::BTreeMap;
@@ -144,8 +144,8 @@ impl Locked {
     }
 }
 
-fn package_line(text: &str, span: std::ops::Range<usize>) -> usize {
-    line_column(text, span.start).0
+fn package_line(lines: &LineIndex, span: std::ops::Range<usize>) -> usize {
+    lines.line_at(span.start)
 }
 
 fn add_packages(
@@ -171,8 +171,9 @@ fn add_packages(
     let mut locked = Locked {
         by_name: BTreeMap::new(),
     };
+    let lines = LineIndex::new(text);
     for spanned in &raw.package {
-        let line = package_line(text, spanned.span());
+        let line = package_line(&lines, spanned.span());
         let raw_package = spanned.get_ref();
         let at = |message: String| ImportError::new(path, message).at_line(line);
         let name = normalize_python_name(&raw_package.name);
@@ -259,8 +260,9 @@ fn add_package_edges(
     path: &Path,
     text: &str,
 ) -> Result<(), ImportError> {
+    let lines = LineIndex::new(text);
     for (index, spanned) in raw.package.iter().enumerate() {
-        let line = package_line(text, spanned.span());
+        let line = package_line(&lines, spanned.span());
         let raw_package = spanned.get_ref();
         let mut edges = Vec::new();
         for (dep_name, value) in &raw_package.dependencies {
@@ -330,7 +332,11 @@ fn edge(req: &Requirement, target: PackageIndex, kind: DepKind, groups: Vec<Stri
 }
 
 fn push_unique(edges: &mut Vec<Dependency>, dependency: Dependency) {
-    if !edges.contains(&dependency) {
+    // Compare targets first: a root with thousands of edges stays fast.
+    if !edges
+        .iter()
+        .any(|e| e.target == dependency.target && *e == dependency)
+    {
         edges.push(dependency);
     }
 }

@@ -111,6 +111,8 @@ fn one_poetry(name: &str, value: &Value) -> Result<Requirement, SpecError> {
 
 /// Reads a PEP 508 string (`[project] dependencies`, `[dependency-groups]`).
 pub(crate) fn from_pep508(text: &str) -> Result<Requirement, SpecError> {
+    lock2build_model::markers::check_marker_depth(text)
+        .map_err(|why| format!("`{}…`: {why}", text.chars().take(40).collect::<String>()))?;
     let parsed = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
         .map_err(|e| format!("`{text}` is not a PEP 508 requirement: {e}"))?;
     let (constraint, direct) = match &parsed.version_or_url {

@@ -170,11 +170,15 @@ impl Collector<'_> {
             OptionLine::FindLinks(url) => self.out.find_links.push(url),
             OptionLine::NoIndex => self.out.no_index = true,
             OptionLine::Requirement(file) => self.include(relative, shown, line, &file)?,
-            OptionLine::Constraint(file) => self.warn(
-                shown,
-                line,
-                format!("constraints file `{file}` ignored: a hashed requirements file already pins every package"),
-            ),
+            OptionLine::Constraint(file) => {
+                inside_project(relative, &file)
+                    .map_err(|why| include_refused(shown, line, "-c", &file, why))?;
+                self.warn(
+                    shown,
+                    line,
+                    format!("constraints file `{file}` ignored: a hashed requirements file already pins every package"),
+                )
+            }
             OptionLine::Editable(path) => self.editable(shown, line, &path)?,
             OptionLine::Binary { option, value } => self.warn(
                 shown,
@@ -201,8 +205,8 @@ impl Collector<'_> {
             .at_line(line)
             .with_help("download the file next to this one and include it by path"));
         }
-        let base = relative.parent().unwrap_or(Path::new(""));
-        let target = normalize(&base.join(file));
+        let target = inside_project(relative, file)
+            .map_err(|why| include_refused(shown, line, "-r", file, why))?;
         if !self.seen.insert(target.clone()) {
             return Ok(());
         }
@@ -267,6 +271,31 @@ impl Collector<'_> {
 }
 
 /// Removes `.` and folds `..` lexically (`a/../b` is `b`).
+/// The path of `file`, included by `relative`, relative to the lockfile's
+/// directory; why not, when it is absolute or climbs out of that directory
+/// (`-r /proc/self/environ`, `-r ../../etc/passwd`): such a file is never
+/// read, so its content cannot end up in an error message.
+fn inside_project(relative: &Path, file: &str) -> Result<PathBuf, &'static str> {
+    if Path::new(file).is_absolute() {
+        return Err("is an absolute path");
+    }
+    let base = relative.parent().unwrap_or(Path::new(""));
+    let target = normalize(&base.join(file));
+    if target.starts_with("..") || target.as_os_str().is_empty() {
+        return Err("leaves the lockfile's directory");
+    }
+    Ok(target)
+}
+
+fn include_refused(shown: &Path, line: usize, option: &str, file: &str, why: &str) -> ImportError {
+    ImportError::new(
+        shown,
+        format!("`{option} {file}`: the included file {why}; only files inside the lockfile's directory are read"),
+    )
+    .at_line(line)
+    .with_help("copy the file next to the lockfile (or below it) and include it by a relative path")
+}
+
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {

@@ -104,7 +104,11 @@ pub(crate) fn build(input: &LockInput, collected: Collected) -> Result<Graph, Im
         edge.marker = requirement.marker.clone();
         edge.extras = requirement.extras.clone();
         let root = &mut graph.packages[root_index.0];
-        if !root.dependencies.contains(&edge) {
+        if !root
+            .dependencies
+            .iter()
+            .any(|e| e.target == edge.target && *e == edge)
+        {
             root.dependencies.push(edge);
         }
     }

@@ -14,7 +14,7 @@
 //! name[extra,…]===1.0 …                       # arbitrary equality, same
 //! name @ https://host/name-1.0.tar.gz#sha256=<hex> ; marker [--hash=…]
 //! name @ git+https://host/repo.git@<full commit>[#subdirectory=dir]
-//! -r other.txt | --requirement other.txt      # include, relative to this file
+//! -r other.txt | --requirement other.txt      # include, relative to this file, inside the lockfile's directory
 //! -c constraints.txt | --constraint …         # ignored with a warning
 //! -e ./path | --editable ./path[#egg=name]    # a local project (editable)
 //! -i URL | --index-url URL                    # the index (default https://pypi.org/simple)

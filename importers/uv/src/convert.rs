@@ -5,8 +5,8 @@ use crate::raw::{
 };
 use crate::source;
 use lock2build_model::{
-    line_column, normalize_python_name, Artifact, ArtifactKind, DepKind, Dependency, Diagnostic,
-    Ecosystem, Graph, Hash, ImportError, LockInput, Package, PackageIndex, Source,
+    normalize_python_name, Artifact, ArtifactKind, DepKind, Dependency, Diagnostic, Ecosystem,
+    Graph, Hash, ImportError, LineIndex, LockInput, Package, PackageIndex, Source,
 };
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -16,7 +16,10 @@ const RELOCK: &str = "re-create the lock with a current uv: `uv lock`";
 
 /// Reads a `uv.lock`. See the crate documentation for what is accepted.
 pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
-    let reader = Reader { input };
+    let reader = Reader {
+        input,
+        lines: LineIndex::new(input.contents),
+    };
     let probe: VersionProbe = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
     reader.check_version(probe.version)?;
     let lock: RawLock = toml::from_str(input.contents).map_err(|e| reader.toml_error(&e))?;
@@ -26,6 +29,8 @@ pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
 /// The input, and how to point into it.
 struct Reader<'a> {
     input: &'a LockInput<'a>,
+    /// One scan for every package's line.
+    lines: LineIndex,
 }
 
 impl Reader<'_> {
@@ -39,7 +44,7 @@ impl Reader<'_> {
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
-        line_column(self.input.contents, span.start).0
+        self.lines.line_at(span.start)
     }
 
     fn toml_error(&self, e: &toml::de::Error) -> ImportError {
