@@ -15,6 +15,7 @@ mod app;
 mod fetch_plan;
 mod global;
 mod overrides_cmd;
+mod project_config;
 
 use global::GlobalArgs;
 
@@ -428,6 +429,37 @@ impl SelectArgs {
 }
 
 impl TargetArgs {
+    /// A project with no Python lockfile (in DIR or one directory down)
+    /// needs no interpreter: none is asked, unless --python names one.
+    fn skip_python_probe_unless_needed(&mut self, dir: &Path) {
+        let python = lock2build_plan::discover::find_lockfiles(dir)
+            .unwrap_or_default()
+            .iter()
+            .any(|l| l.kind.ecosystem() == lock2build_model::Ecosystem::Pypi);
+        if !python && self.python.is_none() && self.python_version.is_none() {
+            self.python_version = Some("3.11".into());
+        }
+    }
+
+    /// Rust and Node builds run on this machine for this machine: the flags
+    /// that describe another one are refused rather than ignored.
+    fn refuse_other_machine(&self, what: &str) -> Result<()> {
+        let given = [
+            ("--python-version", self.python_version.is_some()),
+            ("--os", self.os.is_some()),
+            ("--arch", self.arch.is_some()),
+            ("--libc", self.libc.is_some()),
+        ];
+        let given: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
+        if given.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} describe another machine, but {what} builds run on this one, for this one\n  help: drop them (they select Python wheels; `lock2build plan` takes them for any lock)",
+            given.join(", ")
+        )
+    }
+
     fn resolve(&self) -> Result<Target> {
         Target::resolve(&TargetOptions {
             python: self.python.clone(),
@@ -462,6 +494,7 @@ fn planned(dir: &Path, options: &PlanOptions, g: &GlobalArgs) -> Result<plan::Pl
 
 fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
     args.dir = global::project_dir(&args.dir);
+    args.target.skip_python_probe_unless_needed(&args.dir);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
     let mut stdout = std::io::stdout().lock();
@@ -503,7 +536,19 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
+    project_config::check(&args.dir)?;
     let python_project = app::builds_python(&args.dir, args.ecosystem);
+    if !python_project {
+        let what = match args.ecosystem {
+            Some(lock2build_model::Ecosystem::Npm) => "Node",
+            Some(lock2build_model::Ecosystem::Crates) => "Rust",
+            _ if app::top_ecosystems(&args.dir).contains(&lock2build_model::Ecosystem::Npm) => {
+                "Node"
+            }
+            _ => "Rust",
+        };
+        args.target.refuse_other_machine(what)?;
+    }
     if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
         args.target.python_version = Some("3.11".into());
     } else if args.target.python_version.is_none() {
@@ -625,7 +670,9 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
 fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     args.dir = global::project_dir(&args.dir);
+    project_config::check(&args.dir)?;
     let progress = progress_mode(&args.progress)?;
+    args.target.skip_python_probe_unless_needed(&args.dir);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
     let store = open_store()?;
@@ -741,6 +788,9 @@ fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
 
 fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     args.dir = global::project_dir(&args.dir);
+    // What `app` refuses before building, doctor reports as errors too.
+    project_config::check(&args.dir)?;
+    args.target.skip_python_probe_unless_needed(&args.dir);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;

@@ -252,3 +252,80 @@ fn a_closed_pipe_ends_quietly() {
     assert!(err.is_empty(), "{err}");
     assert!(!status.success() || status.code() == Some(0), "{status:?}");
 }
+
+#[test]
+fn a_cargo_or_npm_project_needs_no_python_and_refuses_another_machine() {
+    let dir = tempdir("no-python");
+    copy_dir(&fixture("cargo/native-app"), &dir);
+    let store = tempdir("store");
+    let empty_path = tempdir("empty-path");
+    // No python3 (nor anything else) on PATH: plan works, and an offline
+    // fetch says what is missing, not that python3 is.
+    for args in [&["plan"][..], &["fetch", "--offline"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+            .args(args)
+            .current_dir(&dir)
+            .env("PATH", &empty_path)
+            .env("LOCK2BUILD_CACHE", shared_cache())
+            .env("LOCK2BUILD_STORE", &store)
+            .output()
+            .unwrap();
+        assert!(
+            !stderr(&out).contains("python"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        if args == ["plan"] {
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    for (fixture_rel, what) in [("cargo/native-app", "Rust"), ("npm/native-app", "Node")] {
+        let project = tempdir("other-machine");
+        copy_dir(&fixture(fixture_rel), &project);
+        let out = run_in(
+            &project,
+            &["app", "--os", "macos", "--libc", "musl-1.2"],
+            &store,
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains(&format!(
+                "--os, --libc describe another machine, but {what} builds run on this one"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_broken_lock2build_toml_is_an_error_before_anything_is_built() {
+    let dir = tempdir("broken-config");
+    copy_dir(&fixture("cargo/native-app"), &dir);
+    let store = tempdir("store");
+    for (text, wanted) in [
+        (
+            "[app]\nscripts = [\"x\"\n",
+            "lock2build.toml:3:1: not valid TOML",
+        ),
+        (
+            "[ap]\nscripts = [\"x\"]\n",
+            "lock2build.toml:1: unknown table `ap`",
+        ),
+        ("[app]\nscript = [\"x\"]\n", "unknown field `script`"),
+        ("[mirrors]\n\"https://crates.io\" = 3\n", "lock2build.toml"),
+    ] {
+        std::fs::write(dir.join("lock2build.toml"), text).unwrap();
+        for command in ["app", "fetch", "doctor"] {
+            let out = run_in(&dir, &[command], &store);
+            assert_eq!(out.status.code(), Some(1), "{command} {text:?}");
+            let err = stderr(&out);
+            assert!(
+                err.contains(wanted) && err.contains("help:"),
+                "{command} {text:?}: {err}"
+            );
+            assert!(!err.contains("vendor") && !err.contains("fetched"), "{err}");
+        }
+    }
+    assert!(!store.join("outputs").exists(), "nothing was built");
+}

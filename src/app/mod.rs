@@ -92,7 +92,8 @@ pub struct AppReport {
     pub notes: Vec<String>,
 }
 
-/// `lock2build doctor`'s toolchain lines: for a plan with crates, the Rust
+/// `lock2build doctor`'s toolchain lines, what `app` checks before building:
+/// for a Python plan, the interpreter it builds with; for a plan with crates, the Rust
 /// toolchain lock2build would build with; with npm packages that run
 /// install scripts, node, npm and node's headers (node-gyp's `nodedir`).
 /// Returns the text and whether everything needed is there.
@@ -113,6 +114,30 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
             Err(e) => {
                 ok = false;
                 text.push_str(&format!("Rust: {e:#}\n"));
+            }
+        }
+    }
+    if plan.projects.iter().any(|p| p.ecosystem == Ecosystem::Pypi) {
+        // The interpreter `app` builds with: the one planned for, else python3.
+        let python = plan
+            .target
+            .python
+            .interpreter
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        match lock2build_python::PythonInfo::probe(&python) {
+            Ok(p) => text.push_str(&format!(
+                "Python: {} {}.{}.{} ({}), headers in {}\n",
+                p.implementation,
+                p.version.0,
+                p.version.1,
+                p.version.2,
+                p.executable.display(),
+                p.include.display()
+            )),
+            Err(e) => {
+                ok = false;
+                text.push_str(&format!("Python: {e:#}\n"));
             }
         }
     }
