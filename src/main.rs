@@ -528,6 +528,19 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
     })
 }
 
+/// The format version of `lock2build app --json` (docs/cli.md).
+const APP_REPORT_VERSION: u32 = 1;
+
+/// `report` as a JSON object whose first field is `"version": version`.
+fn versioned(version: u32, report: &impl serde::Serialize) -> Result<serde_json::Value> {
+    let mut object = serde_json::Map::new();
+    object.insert("version".into(), version.into());
+    if let serde_json::Value::Object(fields) = serde_json::to_value(report)? {
+        object.extend(fields);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
 fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     args.dir = global::project_dir(&args.dir);
@@ -604,7 +617,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     let report = app::build_app(&options)?;
     let mut stdout = std::io::stdout().lock();
     if g.json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        serde_json::to_writer_pretty(&mut stdout, &versioned(APP_REPORT_VERSION, &report)?)?;
         writeln!(stdout)?;
         return Ok(());
     }
@@ -631,7 +644,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
             n => format!(
                 "fetched {n} artifact{} ({}), {} already in the store",
                 if n == 1 { "" } else { "s" },
-                human_bytes(report.bytes_downloaded),
+                indicatif::HumanBytes(report.bytes_downloaded),
                 report.artifacts - n
             ),
         };
@@ -701,7 +714,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
             format!(
                 "{} downloaded ({})",
                 summary.downloaded,
-                human_bytes(summary.bytes_downloaded)
+                indicatif::HumanBytes(summary.bytes_downloaded)
             )
         };
         writeln!(
@@ -752,13 +765,13 @@ fn run_gc(args: GcArgs, g: &GlobalArgs) -> Result<()> {
                 stdout,
                 "removed {} ({})",
                 r.path.display(),
-                human_bytes(r.bytes)
+                indicatif::HumanBytes(r.bytes)
             )?;
         }
         writeln!(
             stdout,
             "freed {} in {} entries",
-            human_bytes(report.bytes_freed),
+            indicatif::HumanBytes(report.bytes_freed),
             report.removed.len()
         )?;
     }
@@ -1074,21 +1087,6 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
 /// `1 artifact`, `2 artifacts`.
 fn plural(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 fn main() -> ExitCode {
