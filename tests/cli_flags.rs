@@ -329,3 +329,71 @@ fn a_broken_lock2build_toml_is_an_error_before_anything_is_built() {
     }
     assert!(!store.join("outputs").exists(), "nothing was built");
 }
+
+/// Every reporting command's --json document has a version; fetch counts
+/// one download per file (npm locks may list one tarball at several
+/// locations), so its counts add up.
+#[test]
+fn json_documents_have_versions_and_fetch_counts_add_up() {
+    let dir = tempdir("json-docs");
+    copy_dir(&fixture("npm/native-app"), &dir);
+    let store = tempdir("store");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run_in(&dir, args, &store);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}\n{}\n{}", stdout(&out), stderr(&out)))
+    };
+    let plan = json(&["plan", "--json"]);
+    assert_eq!(plan["version"], 1);
+    let with_artifact: Vec<&serde_json::Value> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["artifact"]["url"].is_string())
+        .collect();
+    let files: std::collections::BTreeSet<&str> = with_artifact
+        .iter()
+        .map(|n| n["artifact"]["integrity"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.len() < with_artifact.len(),
+        "the fixture shares a tarball between locations"
+    );
+
+    let fetch = json(&["fetch", "--json"]);
+    assert_eq!(fetch["version"], 1);
+    assert_eq!(fetch["artifacts"], files.len(), "{fetch}");
+    assert_eq!(fetch["downloaded"], files.len());
+    assert_eq!(fetch["cached"], 0);
+    assert_eq!(
+        fetch["items"].as_array().unwrap().len(),
+        with_artifact.len()
+    );
+    let again = json(&["fetch", "--json", "--offline"]);
+    assert_eq!(
+        (again["downloaded"].as_u64(), again["cached"].as_u64()),
+        (Some(0), Some(files.len() as u64))
+    );
+
+    let doctor = json(&["doctor", "--json"]);
+    assert_eq!(doctor["version"], 1);
+    assert_eq!(doctor["overrides"]["source"], "embedded");
+    assert!(doctor["native"]["packages"].is_array(), "{doctor}");
+    assert!(doctor["sandbox"]["ok"].is_boolean());
+
+    let why = json(&["overrides", "why", "--json", "pypi/pillow@10.4.0"]);
+    assert_eq!(why["version"], 1);
+    assert_eq!(why["packages"][0]["name"], "pillow");
+    assert!(why["packages"][0]["resolved"]["native"]
+        .as_array()
+        .unwrap()
+        .contains(&"libjpeg".into()));
+
+    let gc = json(&["gc", "--json", "--keep-days", "30"]);
+    assert_eq!(gc["version"], 1);
+    assert_eq!(
+        gc["removed"].as_array().unwrap().len(),
+        0,
+        "the plan just fetched keeps its sources"
+    );
+}
