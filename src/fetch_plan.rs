@@ -2,15 +2,24 @@
 //!
 //! Turns plan nodes into [`FetchRequest`]s (one per artifact with a URL and
 //! a hash), records the plan's sources as live for `gc`, and hands the rest
-//! to `lock2build-fetch`.
+//! to `lock2build-fetch`; what every URL lost for good is recovered from
+//! Software Heritage (`lock2build-archive`), and the trees of the archives
+//! fetched are recorded in `lock2build.trees.json` so that a recovered tree
+//! can be verified later. Git sources are checked out by commit
+//! (`lock2build-git`).
 
 use anyhow::{anyhow, Result};
-use lock2build_fetch::{fetch_all, FetchOptions, FetchReport, FetchRequest, FetchedVia};
+use lock2build_archive::{fetch_or_recover, record_trees, Recovered, TreeFile};
+use lock2build_fetch::{FetchOptions, FetchReport, FetchRequest, FetchedVia, ProgressMode};
+use lock2build_git::{checkout, find_checkout, Checkout, GitOptions, GitSpec};
 use lock2build_model::ArtifactKind;
+use lock2build_model::Hash;
 use lock2build_plan::plan::Plan;
 use lock2build_store::{LiveSet, Store};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::path::PathBuf;
 
 /// A node that has nothing to download, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +49,7 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
                 skipped.push(NotFetched {
                     id: node.id.clone(),
                     reason: format!(
-                        "git source {} at {}: git checkouts are not fetched into the store yet",
+                        "git source {} at {}: checked out by commit (git_checkouts)",
                         artifact.url.as_deref().unwrap_or("?"),
                         artifact.commit.as_deref().unwrap_or("?")
                     ),
@@ -91,6 +100,124 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
 /// The format version of `lock2build fetch --json` (docs/store.md).
 pub const FETCH_REPORT_VERSION: u32 = 1;
 
+/// The git sources of a plan, as [`GitSpec`]s by node id: every node whose
+/// artifact is a git checkout. Submodules are checked out, as cargo, uv and
+/// npm do for git dependencies.
+pub fn git_specs(plan: &Plan) -> Result<Vec<(String, GitSpec)>> {
+    let mut specs = Vec::new();
+    for node in &plan.packages {
+        let Some(artifact) = node
+            .artifact
+            .as_ref()
+            .filter(|a| a.kind == ArtifactKind::Git)
+        else {
+            continue;
+        };
+        let label = format!("{} {} {}", node.ecosystem, node.name, node.version);
+        let (Some(url), Some(commit)) = (&artifact.url, &artifact.commit) else {
+            return Err(anyhow!(
+                "{label}: the lock names a git source without a URL and a commit\n  help: relock so that the lock records the resolved commit"
+            ));
+        };
+        let reference = match &node.source {
+            lock2build_model::Source::Git { reference, .. } => reference.clone(),
+            _ => None,
+        };
+        specs.push((
+            node.id.clone(),
+            GitSpec {
+                label,
+                url: url.clone(),
+                commit: commit.clone(),
+                reference,
+                submodules: true,
+            },
+        ));
+    }
+    Ok(specs)
+}
+
+/// Every git source of `plan` checked out into the store (by its locked
+/// commit, verified), by node id. Offline and already stored: no network.
+pub fn git_checkouts(
+    plan: &Plan,
+    store: &Store,
+    options: &FetchOptions,
+) -> Result<BTreeMap<String, Checkout>> {
+    let git_options = GitOptions {
+        offline: options.offline,
+        progress: !matches!(options.progress, ProgressMode::Quiet),
+        mirrors: options.mirrors.clone(),
+    };
+    let mut done: BTreeMap<String, Checkout> = BTreeMap::new();
+    for (id, spec) in git_specs(plan)? {
+        let found = match checkout(store, &spec, &git_options) {
+            Ok(found) => found,
+            Err(e) => recover_git_or(e, store, &spec, &git_options, options)?,
+        };
+        done.insert(id, found);
+    }
+    Ok(done)
+}
+
+/// A commit its host no longer serves (or that does not resolve): from
+/// the archive's revision, verified by lock2build-git; else the original
+/// error, with what the archive said.
+fn recover_git_or(
+    error: lock2build_git::GitError,
+    store: &Store,
+    spec: &GitSpec,
+    git_options: &GitOptions,
+    options: &FetchOptions,
+) -> Result<Checkout> {
+    use lock2build_git::GitError;
+    let gone = matches!(
+        error,
+        GitError::Unreachable { .. } | GitError::CommitMissing { .. }
+    );
+    if !gone || !options.archive.enabled || options.offline {
+        return Err(error.into());
+    }
+    let swh = lock2build_archive::Swh::new(&options.archive)?;
+    match lock2build_archive::recover_git(&swh, store, spec, git_options) {
+        Ok(found) => {
+            if git_options.progress {
+                eprintln!(
+                    "{}: recovered commit {} from Software Heritage (verified)",
+                    spec.label, spec.commit
+                );
+            }
+            Ok(found)
+        }
+        Err(archive) => Err(anyhow!("{error}\n  Software Heritage: {archive}")),
+    }
+}
+
+/// Fills the `tree` and `nar_sha256` of every git artifact whose checkout
+/// the store already has (no network, no git process; a store that cannot
+/// be opened leaves them unset).
+pub fn annotate_git_trees(plan: &mut Plan) {
+    let Ok(store) = Store::default_root().and_then(Store::open) else {
+        return;
+    };
+    for node in &mut plan.packages {
+        let Some(artifact) = node
+            .artifact
+            .as_mut()
+            .filter(|a| a.kind == ArtifactKind::Git)
+        else {
+            continue;
+        };
+        let Some(commit) = &artifact.commit else {
+            continue;
+        };
+        if let Some(found) = find_checkout(&store, commit, true) {
+            artifact.tree = Some(found.tree);
+            artifact.nar_sha256 = Some(found.nar_sha256);
+        }
+    }
+}
+
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
@@ -109,6 +236,22 @@ pub struct FetchSummary {
     pub not_fetched: Vec<NotFetched>,
     /// Store paths, by label.
     pub items: Vec<FetchedEntry>,
+    /// Git sources checked out in the store.
+    pub git: Vec<GitEntry>,
+    /// Artifacts every URL lost, recovered from Software Heritage.
+    pub recovered: Vec<Recovered>,
+    /// Trees newly recorded in lock2build.trees.json.
+    pub trees_recorded: usize,
+}
+
+/// One git source in the store.
+#[derive(Debug, Serialize)]
+pub struct GitEntry {
+    /// Node id.
+    pub id: String,
+    /// The checkout (commit, git tree id = `swh:1:dir`, NAR sha256, path).
+    #[serde(flatten)]
+    pub checkout: Checkout,
 }
 
 /// One artifact in the store.
@@ -139,7 +282,14 @@ pub fn fetch_plan(
     };
     let name = std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf());
     store.record_plan(&name.display().to_string(), &live)?;
-    let report: FetchReport = fetch_all(store, &requests, options).map_err(|e| anyhow!("{e}"))?;
+    let trees = TreeFile::load(project_dir)?;
+    let (report, recovered): (FetchReport, _) =
+        fetch_or_recover(store, &requests, options, &trees).map_err(|e| anyhow!("{e}"))?;
+    let trees_recorded = record_trees(project_dir, store, &stored_archives(&requests, &report))?;
+    let git: Vec<GitEntry> = git_checkouts(plan, store, options)?
+        .into_iter()
+        .map(|(id, checkout)| GitEntry { id, checkout })
+        .collect();
     let items: Vec<FetchedEntry> = report
         .items
         .iter()
@@ -152,11 +302,32 @@ pub fn fetch_plan(
     let files = report.files().count();
     Ok(FetchSummary {
         version: FETCH_REPORT_VERSION,
-        artifacts: files,
-        downloaded: report.downloaded(),
-        cached: files - report.downloaded(),
+        artifacts: files + git.len(),
+        downloaded: report.downloaded() + git.iter().filter(|g| g.checkout.fetched).count(),
+        cached: files - report.downloaded() + git.iter().filter(|g| !g.checkout.fetched).count(),
         bytes_downloaded: report.bytes_downloaded(),
         not_fetched,
         items,
+        git,
+        recovered,
+        trees_recorded,
     })
+}
+
+/// `(file name, locked hashes, stored path)` of every stored file of the
+/// report, for recording their trees.
+fn stored_archives(
+    requests: &[FetchRequest],
+    report: &FetchReport,
+) -> Vec<(String, Vec<Hash>, PathBuf)> {
+    report
+        .items
+        .iter()
+        .filter_map(|item| {
+            let request = requests.iter().find(|r| item.label.starts_with(&r.label))?;
+            let url = request.urls.first()?;
+            let name = url.split(['?', '#']).next()?.rsplit('/').next()?.to_owned();
+            Some((name, request.hashes.clone(), item.path.clone()))
+        })
+        .collect()
 }

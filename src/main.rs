@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod app;
+mod archive_cmd;
 mod fetch_plan;
 mod global;
 mod overrides_cmd;
@@ -59,13 +60,17 @@ enum Command {
     /// link it as ./result.
     ///
     /// The lockfile in DIR picks the builder (--ecosystem when there are
-    /// several). Every artifact is fetched into the store and verified by
+    /// several). Only that lockfile is read: one beside it that is empty or
+    /// has no project loses to a real one (uv.lock, then poetry.lock,
+    /// pylock.toml, requirements.txt), and lockfiles one directory down
+    /// (docs/requirements.txt) are noted, not read; --lockfile PATH names
+    /// another. Every artifact is fetched into the store and verified by
     /// hash; every build runs in a bubblewrap sandbox with no network;
     /// native libraries and tools the overrides database names are checked
     /// before anything is fetched. A second run with nothing changed
     /// fetches and builds nothing. Build logs are kept in <store>/logs/.
     ///
-    /// Python (poetry.lock, uv.lock, hashed requirements.txt): each wheel
+    /// Python (poetry.lock, uv.lock, pylock.toml, hashed requirements.txt): each wheel
     /// installed into its own store output; sdists and the project built
     /// through their PEP 517 backends with build systems from pinned,
     /// hashed wheels (Rust extensions: the crates of the Cargo.lock they
@@ -92,6 +97,8 @@ enum Command {
     ///   lock2build app --script gunicorn -o server
     ///   lock2build app fixtures/cargo/native-app
     ///   lock2build app --ecosystem npm       # a directory with uv.lock and package-lock.json
+    ///   lock2build app --lockfile requirements/main.txt
+    ///   lock2build app tool.py               # a PEP 723 script and its tool.py.lock
     App(AppArgs),
     #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
@@ -101,6 +108,9 @@ enum Command {
     /// the package, the URL and both hashes, and nothing is stored. Downloads
     /// run in parallel, retry on timeouts and 5xx (not on 404), and resume
     /// cut-off transfers. A second run makes no network request.
+    /// A URL slower than LOCK2BUILD_FETCH_LOW_SPEED_LIMIT bytes/s (1024) for
+    /// LOCK2BUILD_FETCH_LOW_SPEED_TIME seconds (60) is given up; a file of
+    /// unrecorded size may be at most LOCK2BUILD_FETCH_MAX_SIZE bytes (2 GiB).
     ///
     /// The store is $LOCK2BUILD_STORE, else ~/.cache/lock2build/store.
     /// Mirrors: `[mirrors]` in the project's lock2build.toml or
@@ -155,6 +165,10 @@ enum Command {
     /// Example:
     ///   lock2build doctor path/to/project
     Doctor(DoctorArgs),
+    /// What Software Heritage holds of the project's sources, and asking it
+    /// to save the git origins (docs/archive.md).
+    #[command(subcommand)]
+    Archive(archive_cmd::ArchiveCommand),
     #[command(verbatim_doc_comment)]
     /// The overrides database: what lockfiles never say (native libraries,
     /// build tools, build-system pins, env knobs, patches), and contributing
@@ -292,9 +306,15 @@ enum OverridesCommand {
 
 #[derive(Args)]
 struct AppArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (`script.py`, locked by
+    /// `uv lock --script` as `script.py.lock`): result/bin/<script> runs it.
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// The lockfile to build, when it is not the one lock2build picks in DIR
+    /// (`requirements/main.txt`, `pylock.dev.toml`, `docs/poetry.lock`).
+    /// Relative to the current directory.
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     /// Where to link the result [default: DIR/result].
     #[arg(short = 'o', long, value_name = "PATH")]
     out_link: Option<PathBuf>,
@@ -324,6 +344,8 @@ struct AppArgs {
     #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
     ecosystem: Option<lock2build_model::Ecosystem>,
     #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
@@ -346,6 +368,8 @@ struct FetchArgs {
     #[arg(long, default_value = "auto")]
     progress: String,
     #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
+    #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
@@ -360,9 +384,12 @@ struct GcArgs {
 
 #[derive(Args)]
 struct PlanArgs {
-    /// The project directory.
-    #[arg(default_value = ".")]
+    /// The project directory, or a PEP 723 script (its `script.py.lock`).
+    #[arg(default_value = ".", value_name = "DIR|SCRIPT")]
     dir: PathBuf,
+    /// Plan only this lockfile (relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -370,7 +397,7 @@ struct PlanArgs {
 }
 
 /// Which machine to plan for (the host by default).
-#[derive(Args)]
+#[derive(Args, Default)]
 struct TargetArgs {
     /// The Python interpreter to plan for [default: python3 on PATH].
     #[arg(long, value_name = "PATH", help_heading = "Target")]
@@ -390,7 +417,7 @@ struct TargetArgs {
 }
 
 /// What to include beyond what the app needs at run time.
-#[derive(Args)]
+#[derive(Args, Default)]
 struct SelectArgs {
     /// Include a dependency group (poetry/uv groups; `dev` also turns on npm devDependencies). Repeatable.
     #[arg(long = "group", value_name = "GROUP", help_heading = "Selection")]
@@ -429,13 +456,18 @@ impl SelectArgs {
 }
 
 impl TargetArgs {
-    /// A project with no Python lockfile (in DIR or one directory down)
-    /// needs no interpreter: none is asked, unless --python names one.
-    fn skip_python_probe_unless_needed(&mut self, dir: &Path) {
-        let python = lock2build_plan::discover::find_lockfiles(dir)
-            .unwrap_or_default()
-            .iter()
-            .any(|l| l.kind.ecosystem() == lock2build_model::Ecosystem::Pypi);
+    /// A project with no Python lockfile (`--lockfile`, else in DIR or one
+    /// directory down) needs no interpreter: none is asked, unless --python names one.
+    fn skip_python_probe_unless_needed(&mut self, dir: &Path, lockfile: Option<&Path>) {
+        use lock2build_plan::discover::{find_lockfiles, LockKind};
+        let python = match lockfile {
+            Some(lock) => LockKind::from_path(lock)
+                .is_none_or(|k| k.ecosystem() == lock2build_model::Ecosystem::Pypi),
+            None => find_lockfiles(dir)
+                .unwrap_or_default()
+                .iter()
+                .any(|l| l.kind.ecosystem() == lock2build_model::Ecosystem::Pypi),
+        };
         if !python && self.python.is_none() && self.python_version.is_none() {
             self.python_version = Some("3.11".into());
         }
@@ -493,10 +525,16 @@ fn planned(dir: &Path, options: &PlanOptions, g: &GlobalArgs) -> Result<plan::Pl
 }
 
 fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
-    args.dir = global::project_dir(&args.dir);
-    args.target.skip_python_probe_unless_needed(&args.dir);
+    if args.lockfile.is_none() {
+        args.dir = global::project_dir(&args.dir);
+    }
+    args.target
+        .skip_python_probe_unless_needed(&args.dir, args.lockfile.as_deref());
     let options = plan_options(&args.target, &args.select, g.offline())?;
-    let outcome = planned(&args.dir, &options, g)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    let mut outcome = plan::plan_target(&target, &options)?;
+    global::warn(&plan::check_locked(&outcome.plan, g.locked())?);
+    fetch_plan::annotate_git_trees(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
     if g.json {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;
@@ -543,22 +581,30 @@ fn versioned(version: u32, report: &impl serde::Serialize) -> Result<serde_json:
 
 fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    args.dir = global::project_dir(&args.dir);
+    if args.lockfile.is_none() {
+        args.dir = global::project_dir(&args.dir);
+    }
     let progress = progress_mode(&args.progress)?;
+    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
+    args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
     project_config::check(&args.dir)?;
-    let python_project = app::builds_python(&args.dir, args.ecosystem);
+    let python_project = app::builds_python(&args.dir, target.lockfile.as_deref(), args.ecosystem);
     if !python_project {
-        let what = match args.ecosystem {
-            Some(lock2build_model::Ecosystem::Npm) => "Node",
-            Some(lock2build_model::Ecosystem::Crates) => "Rust",
-            _ if app::top_ecosystems(&args.dir).contains(&lock2build_model::Ecosystem::Npm) => {
-                "Node"
-            }
-            _ => "Rust",
+        use lock2build_model::Ecosystem;
+        let named = target
+            .lockfile
+            .as_deref()
+            .and_then(lock2build_plan::discover::LockKind::from_path)
+            .map(|k| k.ecosystem());
+        let what = match args.ecosystem.or(named) {
+            Some(Ecosystem::Npm) => "Node",
+            Some(_) => "Rust",
+            None if app::top_ecosystems(&args.dir).contains(&Ecosystem::Npm) => "Node",
+            None => "Rust",
         };
         args.target.refuse_other_machine(what)?;
     }
@@ -598,7 +644,8 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
             mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
-            ..FetchOptions::default()
+            archive: args.archive.config(),
+            ..FetchOptions::from_env()?
         },
         jobs: args.jobs.max(1),
         out_link: args
@@ -608,6 +655,8 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         scripts: args.scripts.clone(),
         progress: !quiet,
         ecosystem: args.ecosystem,
+        lockfile: target.lockfile,
+        script: target.script,
         features: args.features.clone(),
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
@@ -685,7 +734,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     args.dir = global::project_dir(&args.dir);
     project_config::check(&args.dir)?;
     let progress = progress_mode(&args.progress)?;
-    args.target.skip_python_probe_unless_needed(&args.dir);
+    args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
     let store = open_store()?;
@@ -699,7 +748,8 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
         } else {
             progress
         },
-        ..FetchOptions::default()
+        archive: args.archive.config(),
+        ..FetchOptions::from_env()?
     };
     let started = std::time::Instant::now();
     let summary = fetch_plan::fetch_plan(&outcome.plan, &args.dir, &store, &fetch_options)?;
@@ -724,13 +774,12 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
             summary.cached,
             started.elapsed().as_secs_f64()
         )?;
-        let skipped: Vec<_> = summary
-            .not_fetched
-            .iter()
-            .filter(|n| n.reason.starts_with("git"))
-            .collect();
-        for n in skipped {
-            writeln!(stdout, "  not fetched: {}: {}", n.id, n.reason)?;
+        for g in &summary.git {
+            writeln!(
+                stdout,
+                "  git {} at {}: tree swh:1:dir:{} ({})",
+                g.id, g.checkout.commit, g.checkout.tree, g.checkout.nar_sha256
+            )?;
         }
     }
     Ok(())
@@ -747,6 +796,9 @@ fn run_gc(args: GcArgs, g: &GlobalArgs) -> Result<()> {
     let report = store.gc(&options, || {
         eprintln!("waiting for other lock2build processes to finish with the store…")
     })?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     if g.json {
         let removed: Vec<serde_json::Value> = report
@@ -803,7 +855,7 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     args.dir = global::project_dir(&args.dir);
     // What `app` refuses before building, doctor reports as errors too.
     project_config::check(&args.dir)?;
-    args.target.skip_python_probe_unless_needed(&args.dir);
+    args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;
@@ -1013,7 +1065,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
         };
         let scratch = tempfile::Builder::new()
             .prefix("lock2build-check-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let options = app::AppOptions {
             plan: plan_options(&target, &select, false)?,
             python: PathBuf::from("python3"),
@@ -1027,6 +1079,8 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             scripts: Vec::new(),
             progress: true,
             ecosystem: Some(ecosystem),
+            lockfile: None,
+            script: None,
             features: Vec::new(),
             no_default_features: false,
             from_source: names.clone(),
@@ -1099,6 +1153,14 @@ fn main() -> ExitCode {
         Command::Gc(args) => run_gc(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Sources(args) => run_sources(args, &g),
         Command::Doctor(args) => run_doctor(args, &g),
+        Command::Archive(command) => archive_cmd::run(command, g.json, |dir| {
+            let mut target = TargetArgs::default();
+            let dir = global::project_dir(dir);
+            target.skip_python_probe_unless_needed(&dir, None);
+            let options = plan_options(&target, &SelectArgs::default(), g.offline())?;
+            Ok(planned(&dir, &options, &g)?.plan)
+        })
+        .map(|()| ExitCode::SUCCESS),
         Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -67,6 +67,26 @@ const NATIVE_COUNTS: &[(&str, usize, &str)] = &[
         "pip install --dry-run --no-deps --report: 3",
     ),
     (
+        "pylock/uv-export",
+        3,
+        "uv pip install --dry-run -r pylock.toml: would install 4 (the project included)",
+    ),
+    (
+        "pylock/pip-lock",
+        2,
+        "uv pip install --dry-run -r pylock.toml: would install 3 (the project included)",
+    ),
+    (
+        "pylock/pdm",
+        2,
+        "uv pip install --dry-run -r pylock.toml: would install 3 (the project included)",
+    ),
+    (
+        "pylock/uv-sources",
+        4,
+        "uv pip install --dry-run -r pylock.toml: would install 5 (the project included)",
+    ),
+    (
         "npm/v3-resolved",
         13,
         "npm ci --dry-run --ignore-scripts --omit=dev: added 13",
@@ -472,4 +492,52 @@ fn sparse_registry_crates_get_their_url_from_config_json() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn pylock_group_and_extra_markers_follow_group_and_extra() {
+    // PDM writes `"dev" in dependency_groups` and `"socks" in extras`.
+    let names = |plan: &Value| -> Vec<String> {
+        let mut names: Vec<String> = plan["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p.get("root").and_then(Value::as_bool) != Some(true))
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let dir = fixture("pylock/pdm");
+    assert_eq!(names(&plan_json(&dir, &[])), ["idna", "six"]);
+    assert_eq!(
+        names(&plan_json(&dir, &["--group", "dev", "--extra", "socks"])),
+        ["idna", "iniconfig", "pysocks", "six"]
+    );
+    let plan = plan_json(&dir, &[]);
+    let excluded = &plan["projects"][0]["excluded"];
+    assert_eq!(excluded[0]["name"], "iniconfig");
+    assert_eq!(excluded[0]["reason"], "dev");
+    assert_eq!(excluded[1]["name"], "pysocks");
+    assert_eq!(excluded[1]["reason"], "extra-not-requested");
+}
+
+#[test]
+fn a_pep723_script_is_planned_from_its_lock() {
+    let script = fixture("script/hello.py");
+    let plan = plan_json(&script, &[]);
+    let project = &plan["projects"][0];
+    assert_eq!(project["lockfile"], "hello.py.lock");
+    let mut names: Vec<&str> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["hello", "idna", "six"]);
+    // --lockfile names the same lock.
+    let lock = fixture("script/hello.py.lock");
+    let again = plan_json(&fixture("script"), &["--lockfile", lock.to_str().unwrap()]);
+    assert_eq!(again["packages"], plan["packages"]);
 }

@@ -8,15 +8,18 @@
 //! python.rs  poetry.lock, uv.lock, requirements.txt → a venv-like environment
 //! rust.rs    Cargo.lock                              → the workspace's binaries in result/bin
 //! node.rs    package-lock.json                       → node_modules laid out by the lock, scripts run
+//! script.rs  a PEP 723 script and its script.py.lock → python.rs's environment + a launcher
 //! ```
 //!
-//! Which one runs: the lockfiles in the project's top directory (one
-//! ecosystem), or `--ecosystem` when there are several.
+//! Which one runs: the format of the one lockfile built, which
+//! `lock2build_plan::pick` chooses (`--lockfile`, else the richest lock of
+//! the project's top directory, `--ecosystem` when there are several).
 
 mod cargo_vendor;
 mod node;
 mod python;
 mod rust;
+mod script;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
@@ -53,6 +56,10 @@ pub struct AppOptions {
     pub progress: bool,
     /// Which of the project's ecosystems to build, when it has several.
     pub ecosystem: Option<Ecosystem>,
+    /// The lockfile to build (`--lockfile`; else picked in `dir`).
+    pub lockfile: Option<PathBuf>,
+    /// A PEP 723 script to offer as `result/bin/<name>` (`app script.py`).
+    pub script: Option<PathBuf>,
     /// Cargo features to enable (`--features`; else lock2build.toml's
     /// `[app] features`).
     pub features: Vec<String>,
@@ -161,18 +168,37 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
     (text, ok)
 }
 
-/// Builds the project in `options.dir`: plans it, picks its ecosystem and
-/// runs that ecosystem's builder.
+/// Builds the project in `options.dir`: picks its lockfile
+/// ([`lock2build_plan::pick`]), plans only that one and runs its
+/// ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
-    let outcome = plan::plan_project(&options.dir, &options.plan)?;
-    crate::global::warn(&plan::check_locked(&outcome.plan, options.locked)?);
-    let plan = outcome.plan;
-    let project = pick_project(&plan, &options.dir, options.ecosystem)?;
-    match plan.projects[project].ecosystem {
-        Ecosystem::Pypi => python::build(options, plan, project),
-        Ecosystem::Crates => rust::build(options, plan, project),
-        Ecosystem::Npm => node::build(options, plan, project),
+    let picked = lock2build_plan::pick::pick_lockfile(
+        &options.dir,
+        options.lockfile.as_deref(),
+        options.ecosystem,
+    )?;
+    let ecosystem = picked.graph.ecosystem;
+    if let Some(script) = &options.script {
+        let graph = &picked.graph;
+        let locked: Vec<String> = graph
+            .roots
+            .iter()
+            .flat_map(|&r| graph.package(r).dependencies.iter().map(|d| d.name.clone()))
+            .collect();
+        script::check_lock_is_current(script, &locked)?;
     }
+    let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
+    crate::global::warn(&plan::check_locked(&plan, options.locked)?);
+    let mut report = match ecosystem {
+        Ecosystem::Pypi => python::build(options, plan, 0),
+        Ecosystem::Crates => rust::build(options, plan, 0),
+        Ecosystem::Npm => node::build(options, plan, 0),
+    }?;
+    if let Some(script) = &options.script {
+        report = script::add_launcher(options, script, report)?;
+    }
+    report.notes.splice(0..0, picked.notes);
+    Ok(report)
 }
 
 /// The ecosystems of the lockfiles in `dir` itself (not below it): what
@@ -187,65 +213,16 @@ pub fn top_ecosystems(dir: &Path) -> std::collections::BTreeSet<Ecosystem> {
 }
 
 /// Whether `lock2build app` in `dir` builds a Python project (and so needs
-/// an interpreter to plan for): `--ecosystem`, else a Python lockfile in
-/// `dir` itself, as [`pick_project`] decides from the plan.
-pub fn builds_python(dir: &Path, ecosystem: Option<Ecosystem>) -> bool {
-    ecosystem.map_or_else(
-        || top_ecosystems(dir).contains(&Ecosystem::Pypi),
-        |e| e == Ecosystem::Pypi,
-    )
-}
-
-/// The project to build: the one lockfile of the top directory (for
-/// Python, the richest of poetry.lock, uv.lock and requirements.txt).
-fn pick_project(plan: &Plan, dir: &Path, wanted: Option<Ecosystem>) -> Result<usize> {
-    let top: Vec<usize> = (0..plan.projects.len())
-        .filter(|&i| plan.projects[i].lockfile.parent() == Some(Path::new("")))
-        .filter(|&i| wanted.is_none_or(|e| plan.projects[i].ecosystem == e))
-        .collect();
-    let ecosystems: std::collections::BTreeSet<Ecosystem> =
-        top.iter().map(|&i| plan.projects[i].ecosystem).collect();
-    let names = |v: &[usize]| {
-        v.iter()
-            .map(|&i| plan.projects[i].lockfile.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if top.is_empty() {
-        bail!(
-            "{}: no {}lockfile in this directory (poetry.lock, uv.lock, requirements.txt, Cargo.lock, package-lock.json)\n  help: run it in the project's directory; `lock2build plan` shows the lockfiles it finds below it",
-            dir.display(),
-            wanted.map(|e| format!("{e} ")).unwrap_or_default()
-        );
+/// an interpreter to plan for): `--ecosystem`, else the `--lockfile`'s
+/// format, else a Python lockfile in `dir` itself.
+pub fn builds_python(dir: &Path, lockfile: Option<&Path>, ecosystem: Option<Ecosystem>) -> bool {
+    if let Some(e) = ecosystem {
+        return e == Ecosystem::Pypi;
     }
-    if ecosystems.len() > 1 {
-        bail!(
-            "{}: lockfiles of several ecosystems ({}); which one to build?\n  help: pass --ecosystem {}",
-            dir.display(),
-            names(&top),
-            ecosystems.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(" or --ecosystem ")
-        );
+    match lockfile.and_then(lock2build_plan::discover::LockKind::from_path) {
+        Some(kind) => kind.ecosystem() == Ecosystem::Pypi,
+        None => top_ecosystems(dir).contains(&Ecosystem::Pypi),
     }
-    // A project often keeps an exported requirements.txt next to its
-    // poetry.lock or uv.lock: the richer lock wins.
-    let rank = |i: &usize| match plan.projects[*i]
-        .lockfile
-        .file_name()
-        .and_then(|n| n.to_str())
-    {
-        Some("uv.lock") => 0,
-        Some("poetry.lock") => 1,
-        _ => 2,
-    };
-    let best = top.iter().copied().min_by_key(rank).unwrap_or(top[0]);
-    if top.iter().filter(|i| rank(i) == rank(&best)).count() > 1 {
-        bail!(
-            "{}: several lockfiles ({}); `lock2build app` builds one project\n  help: run it in the directory of the one to build",
-            dir.display(),
-            names(&top)
-        );
-    }
-    Ok(best)
 }
 
 /// The project's `lock2build.toml` `[app]` table.
@@ -495,6 +472,11 @@ pub(crate) fn run_parallel<T: Sync, R: Send>(
         .zip(results)
         .filter_map(|(item, r)| r.map(|r| (item, r)))
         .collect()
+}
+
+/// A string as one POSIX shell word.
+pub(crate) fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// `link` → `target`, replaced atomically.

@@ -751,7 +751,7 @@ impl NpmSteps<'_> {
     ) -> Result<Result<(), String>> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-npm-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         std::fs::create_dir_all(work.path().join("cache"))?;
         std::fs::write(work.path().join("user.npmrc"), "")?;
         std::fs::write(work.path().join("global.npmrc"), "")?;

@@ -283,7 +283,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                     })?;
                     let work = tempfile::Builder::new()
                         .prefix("lock2build-sdist-")
-                        .tempdir()?;
+                        .tempdir_in(lock2build_store::scratch_dir())?;
                     let unpacked = work.path().join("src");
                     lock2build_store::unpack(&artifact_path(&a.hashes)?, format, &unpacked)
                         .with_context(|| format!("unpacking {filename}"))?;
@@ -889,7 +889,7 @@ impl BuildContext<'_> {
                     // wheel holds several .dist-info: give it its real name.
                     let work = tempfile::Builder::new()
                         .prefix("lock2build-wheel-")
-                        .tempdir()?;
+                        .tempdir_in(lock2build_store::scratch_dir())?;
                     let named = work.path().join(filename);
                     std::os::unix::fs::symlink(&file, &named)?;
                     install_wheel(&named, &out.building, self.python)?;
@@ -909,7 +909,7 @@ impl BuildContext<'_> {
             .build_output(&job.id, std::slice::from_ref(&env.id), |out| {
                 let work = tempfile::Builder::new()
                     .prefix("lock2build-build-")
-                    .tempdir()?;
+                    .tempdir_in(lock2build_store::scratch_dir())?;
                 let tree = if copy {
                     // The project's own directory is never written to.
                     let tree = work.path().join("src");

@@ -33,7 +33,7 @@
 use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, require_native, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
@@ -168,7 +168,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // project's code does not rebuild them (a whole-workspace build only).
     let skeleton_dir = tempfile::Builder::new()
         .prefix("lock2build-skeleton-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     let deps_id = if packages.is_empty() {
         write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
         Some(NodeId::compute(
@@ -378,7 +378,7 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
     let home = tempfile::Builder::new()
         .prefix("lock2build-cargo-home-")
-        .tempdir()?;
+        .tempdir_in(lock2build_store::scratch_dir())?;
     let output = std::process::Command::new(&toolchain.cargo)
         .args([
             "metadata",
@@ -513,7 +513,7 @@ impl CargoStep<'_> {
     fn run(&self, kind: &StepKind, out: &Path, final_path: &Path, log: &Path) -> Result<()> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-cargo-")
-            .tempdir()?;
+            .tempdir_in(lock2build_store::scratch_dir())?;
         let src = work.path().join("src");
         let home = work.path().join("cargo-home");
         let target_dir = work.path().join("target");
@@ -676,9 +676,4 @@ fn list_bin(out: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// A string as one POSIX shell word.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }

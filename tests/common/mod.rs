@@ -55,6 +55,8 @@ pub fn lock2build(args: &[&str], cache: &Path, store: &Path) -> Output {
         .env("LOCK2BUILD_CACHE", cache)
         .env("LOCK2BUILD_STORE", store)
         .env_remove("LOCK2BUILD_MIRRORS")
+        // No test asks the real Software Heritage archive.
+        .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
         .output()
         .expect("run lock2build")
 }

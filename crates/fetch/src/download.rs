@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What one attempt came to.
 enum Attempt {
@@ -49,8 +49,9 @@ impl Downloader<'_> {
             let mut transferred = 0u64;
             let mut attempt = 0u32;
             let mut scratch_restarts = 0u32;
+            let mut speed = SpeedCheck::new(self.options);
             loop {
-                match self.attempt(request, lock, &url, &mut transferred) {
+                match self.attempt(request, lock, &url, &mut transferred, &mut speed) {
                     Attempt::Stored(path) => {
                         return Ok((
                             path,
@@ -68,6 +69,10 @@ impl Downloader<'_> {
                         break;
                     }
                     Attempt::Retry(problem) => {
+                        if let Err(slow) = speed.check() {
+                            problems.push((shown.clone(), slow));
+                            break;
+                        }
                         if attempt >= self.options.retries {
                             problems.push((shown.clone(), problem));
                             break;
@@ -99,6 +104,7 @@ impl Downloader<'_> {
         lock: &EntryLock,
         url: &str,
         transferred: &mut u64,
+        speed: &mut SpeedCheck,
     ) -> Attempt {
         let partial = self.store.partial_path(lock);
         let mut hasher = MultiHasher::for_expected(&request.hashes);
@@ -152,6 +158,13 @@ impl Downloader<'_> {
         } else {
             return Attempt::GiveUp(Problem::Status(status.as_u16()));
         };
+        let start = if append { have } else { 0 };
+        if let Some(announced) = response.content_length() {
+            if let Err(problem) = self.within_size(request.size, start.saturating_add(announced)) {
+                let _ = std::fs::remove_file(&partial);
+                return Attempt::GiveUp(problem);
+            }
+        }
         let file = if append {
             OpenOptions::new().append(true).open(&partial)
         } else {
@@ -166,21 +179,19 @@ impl Downloader<'_> {
                 )))
             }
         };
-        let start = if append { have } else { 0 };
-        match self.copy_body(
-            response,
-            &mut file,
-            &mut hasher,
+        let body = Body {
             start,
-            request.size,
-            transferred,
-        ) {
+            size: request.size,
+        };
+        match self.copy_body(response, &mut file, &mut hasher, body, transferred, speed) {
             Ok(()) => {}
-            Err(problem @ Problem::TooLarge { .. }) => {
+            Err(problem @ (Problem::TooLarge { .. } | Problem::OverCeiling { .. })) => {
                 let _ = std::fs::remove_file(&partial);
                 return Attempt::GiveUp(problem);
             }
-            Err(problem @ Problem::Store(_)) => return Attempt::GiveUp(problem),
+            Err(problem @ (Problem::Store(_) | Problem::TooSlow { .. })) => {
+                return Attempt::GiveUp(problem)
+            }
             Err(problem) => return Attempt::Retry(problem),
         }
         if let Err(e) = file.flush() {
@@ -205,17 +216,29 @@ impl Downloader<'_> {
         }
     }
 
+    /// Whether a file of `len` bytes may be taken: not past the recorded
+    /// size, nor past the ceiling when none is recorded.
+    fn within_size(&self, size: Option<u64>, len: u64) -> Result<(), Problem> {
+        match size {
+            Some(expected) if len > expected => Err(Problem::TooLarge { expected }),
+            None if len > self.options.max_unknown_size => Err(Problem::OverCeiling {
+                limit: self.options.max_unknown_size,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn copy_body(
         &self,
         mut response: Response,
         file: &mut File,
         hasher: &mut MultiHasher,
-        start: u64,
-        size: Option<u64>,
+        body: Body,
         transferred: &mut u64,
+        speed: &mut SpeedCheck,
     ) -> Result<(), Problem> {
         let mut buf = vec![0u8; 64 * 1024];
-        let mut len = start;
+        let mut len = body.start;
         loop {
             let n = match response.read(&mut buf) {
                 Ok(0) => return Ok(()),
@@ -230,17 +253,82 @@ impl Downloader<'_> {
             };
             let chunk = buf.get(..n).unwrap_or_default();
             len += n as u64;
-            if let Some(expected) = size {
-                if len > expected {
-                    return Err(Problem::TooLarge { expected });
-                }
-            }
+            self.within_size(body.size, len)?;
+            speed.record(n as u64)?;
             hasher.update(chunk);
             file.write_all(chunk)
                 .map_err(|e| Problem::Store(format!("cannot write the download: {e}")))?;
             *transferred += n as u64;
             self.progress.bytes(n as u64);
         }
+    }
+}
+
+/// Where a body starts in the file and the size the file should have.
+struct Body {
+    start: u64,
+    size: Option<u64>,
+}
+
+/// The low-speed check of one URL, across its attempts: progress is
+/// `low_speed_limit × low_speed_time` bytes received since the last
+/// checkpoint; no progress for `low_speed_time` (no headers, a stalled or a
+/// trickling body) gives the URL up.
+pub(crate) struct SpeedCheck {
+    limit: u64,
+    needed: u64,
+    window: Duration,
+    since: Instant,
+    received: u64,
+}
+
+impl SpeedCheck {
+    pub(crate) fn new(options: &FetchOptions) -> SpeedCheck {
+        let needed = (options.low_speed_limit as f64 * options.low_speed_time.as_secs_f64()) as u64;
+        SpeedCheck {
+            limit: options.low_speed_limit,
+            needed,
+            window: options.low_speed_time,
+            since: Instant::now(),
+            received: 0,
+        }
+    }
+
+    /// Counts `n` bytes received; an error once the window passed without
+    /// enough.
+    fn record(&mut self, n: u64) -> Result<(), Problem> {
+        self.received += n;
+        if self.received >= self.needed {
+            self.since = Instant::now();
+            self.received = 0;
+            return Ok(());
+        }
+        self.check()
+    }
+
+    /// An error when the window since the last progress has passed.
+    fn check(&self) -> Result<(), Problem> {
+        let elapsed = self.since.elapsed();
+        if self.limit > 0 && elapsed >= self.window {
+            Err(Problem::TooSlow {
+                received: self.received,
+                window: elapsed,
+                limit: self.limit,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How long one read (or the wait for headers) may block: the timeout, but
+/// never past the low-speed window, so a silent server is given up in about
+/// that long.
+pub(crate) fn read_timeout(options: &FetchOptions) -> Duration {
+    if options.low_speed_limit > 0 {
+        options.timeout.min(options.low_speed_time)
+    } else {
+        options.timeout
     }
 }
 

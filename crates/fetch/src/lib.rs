@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod archive_config;
 mod auth;
 mod download;
 mod fetch;
@@ -35,6 +36,7 @@ mod mirrors;
 mod progress;
 mod types;
 
+pub use archive_config::ArchiveConfig;
 pub use auth::{redact_url, Auth, Credentials};
 pub use fetch::fetch_all;
 pub use mirrors::{ConfigError, MirrorConfig};

@@ -47,6 +47,16 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A `LOCK2BUILD_FETCH_*` limit that is not a whole number.
+    #[error("{name}={value:?} is not a whole number\n  help: {help}")]
+    Limit {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        help: &'static str,
+    },
 }
 
 #[derive(serde::Deserialize)]

@@ -1,7 +1,7 @@
 //! What goes into a fetch and what comes out.
 
 use crate::auth::Credentials;
-use crate::mirrors::MirrorConfig;
+use crate::mirrors::{ConfigError, MirrorConfig};
 use lock2build_model::Hash;
 use std::fmt;
 use std::path::PathBuf;
@@ -47,14 +47,31 @@ pub struct FetchOptions {
     pub retries: u32,
     /// Wait before the first retry; doubles each time (capped at 30 s).
     pub backoff: Duration,
-    /// No answer (headers or the next body bytes) for this long: a timeout.
+    /// No answer (headers or the next body bytes) for this long: a timeout
+    /// (the attempt is retried while [`low_speed_time`](Self::low_speed_time)
+    /// allows).
     pub timeout: Duration,
+    /// The slowest transfer accepted, in bytes per second, measured over
+    /// [`low_speed_time`](Self::low_speed_time): a URL that delivers less
+    /// than `low_speed_limit × low_speed_time` bytes in that long (no
+    /// headers, a stalled or trickling body, across retries) is given up
+    /// (`LOCK2BUILD_FETCH_LOW_SPEED_LIMIT`; 0 turns the check off).
+    pub low_speed_limit: u64,
+    /// The window of the low-speed check (`LOCK2BUILD_FETCH_LOW_SPEED_TIME`,
+    /// seconds).
+    pub low_speed_time: Duration,
+    /// The largest download accepted when neither the lockfile nor the index
+    /// records the file's size (`LOCK2BUILD_FETCH_MAX_SIZE`, bytes). A file
+    /// with a recorded size is stopped as soon as it grows past that.
+    pub max_unknown_size: u64,
     /// URL rewriting.
     pub mirrors: MirrorConfig,
     /// Credentials by host.
     pub credentials: Credentials,
     /// Progress display.
     pub progress: ProgressMode,
+    /// The Software Heritage fallback (used by `lock2build-archive`).
+    pub archive: crate::ArchiveConfig,
 }
 
 impl Default for FetchOptions {
@@ -65,10 +82,52 @@ impl Default for FetchOptions {
             retries: 4,
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(60),
+            low_speed_limit: 1024,
+            low_speed_time: Duration::from_secs(60),
+            max_unknown_size: 2 << 30,
             mirrors: MirrorConfig::default(),
             credentials: Credentials::default(),
             progress: ProgressMode::Auto,
+            archive: crate::ArchiveConfig::default(),
         }
+    }
+}
+
+impl FetchOptions {
+    /// The defaults with the limits of the environment applied:
+    /// `LOCK2BUILD_FETCH_LOW_SPEED_LIMIT` (bytes/s),
+    /// `LOCK2BUILD_FETCH_LOW_SPEED_TIME` (seconds) and
+    /// `LOCK2BUILD_FETCH_MAX_SIZE` (bytes); unset or empty keeps the default.
+    pub fn from_env() -> Result<FetchOptions, ConfigError> {
+        let mut options = FetchOptions::default();
+        if let Some(limit) = env_number(
+            "LOCK2BUILD_FETCH_LOW_SPEED_LIMIT",
+            "bytes per second (default 1024; 0 turns the check off)",
+        )? {
+            options.low_speed_limit = limit;
+        }
+        if let Some(secs) = env_number(
+            "LOCK2BUILD_FETCH_LOW_SPEED_TIME",
+            "seconds (default 60, at least 1)",
+        )? {
+            options.low_speed_time = Duration::from_secs(secs.max(1));
+        }
+        if let Some(max) = env_number("LOCK2BUILD_FETCH_MAX_SIZE", "bytes (default 2147483648)")? {
+            options.max_unknown_size = max;
+        }
+        Ok(options)
+    }
+}
+
+fn env_number(name: &'static str, help: &'static str) -> Result<Option<u64>, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError::Limit { name, value, help }),
+        Err(_) => Ok(None),
     }
 }
 
@@ -149,10 +208,27 @@ pub enum Problem {
         /// The downloaded bytes' hash, same algorithm.
         actual: Hash,
     },
-    /// The server sent more than the recorded size.
+    /// The server sent (or announced) more than the recorded size.
     TooLarge {
-        /// The size the lockfile recorded.
+        /// The size the lockfile or the index recorded.
         expected: u64,
+    },
+    /// No size is recorded and the server sent (or announced) more than
+    /// [`FetchOptions::max_unknown_size`].
+    OverCeiling {
+        /// The ceiling.
+        limit: u64,
+    },
+    /// Slower than [`FetchOptions::low_speed_limit`] for
+    /// [`FetchOptions::low_speed_time`] (no answer, a stalled or trickling
+    /// body): not retried.
+    TooSlow {
+        /// Bytes received in the window.
+        received: u64,
+        /// The window.
+        window: Duration,
+        /// The minimum rate, bytes per second.
+        limit: u64,
     },
     /// The store could not take the file.
     Store(String),
@@ -171,7 +247,18 @@ impl fmt::Display for Problem {
             Problem::HashMismatch { expected, actual } => {
                 write!(f, "hash mismatch: expected {}, got {}", expected.to_sri(), actual.to_sri())
             }
-            Problem::TooLarge { expected } => write!(f, "larger than the {expected} bytes the lockfile records"),
+            Problem::TooLarge { expected } => write!(f, "larger than the {expected} bytes the lockfile or index records"),
+            Problem::OverCeiling { limit } => write!(
+                f,
+                "larger than {limit} bytes, the most accepted for a file of unrecorded size; \
+                 raise LOCK2BUILD_FETCH_MAX_SIZE if it really is that big"
+            ),
+            Problem::TooSlow { received, window, limit } => write!(
+                f,
+                "only {received} bytes in {:.1}s (less than {limit} bytes/s): the server stalls; \
+                 on a slow link raise LOCK2BUILD_FETCH_LOW_SPEED_TIME or lower LOCK2BUILD_FETCH_LOW_SPEED_LIMIT",
+                window.as_secs_f64()
+            ),
             Problem::Store(message) => write!(f, "{message}"),
         }
     }

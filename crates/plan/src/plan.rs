@@ -33,6 +33,18 @@ pub struct Plan {
     pub projects: Vec<Project>,
     /// Every package that applies, across all projects.
     pub packages: Vec<Node>,
+    /// Lockfiles one directory down that could not be read, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedLock>,
+}
+
+/// A lockfile left out of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedLock {
+    /// Its path relative to the project directory.
+    pub lockfile: PathBuf,
+    /// The import error.
+    pub reason: String,
 }
 
 /// One lockfile of the plan.
@@ -134,6 +146,14 @@ pub struct PlanArtifact {
     /// Git commit, for git sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Git sources whose checkout the store has: the commit's git tree id,
+    /// which is also its Software Heritage id (`swh:1:dir:<tree>`). Filled
+    /// by `lock2build plan` from the store (the lock does not record it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    /// With `tree`: the SRI sha256 of the checkout's NAR serialisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nar_sha256: Option<String>,
 }
 
 /// What `plan_project` needs besides the directory.
@@ -161,19 +181,49 @@ pub fn plan_project(dir: &Path, options: &PlanOptions) -> Result<PlanOutcome> {
     plan_lockfiles(&locks, options)
 }
 
-/// Makes the plan of the given lockfiles.
+/// Makes the plan of what `lock2build plan TARGET [--lockfile PATH]`
+/// names: the one lockfile named (a script's lock), else every lockfile of
+/// the directory.
+pub fn plan_target(target: &crate::pick::LockTarget, options: &PlanOptions) -> Result<PlanOutcome> {
+    match &target.lockfile {
+        Some(lockfile) => {
+            let picked = crate::pick::pick_lockfile(&target.dir, Some(lockfile), None)?;
+            plan_graphs(vec![picked.graph], options)
+        }
+        None => plan_project(&target.dir, options),
+    }
+}
+
+/// Makes the plan of the given lockfiles. A lockfile of the directory
+/// itself that fails to import stops the plan; one a directory down
+/// (`docs/requirements.txt` that pins nothing) is skipped, and the plan
+/// says why in [`Plan::skipped`].
 pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<PlanOutcome> {
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for lock in locks {
         match discover::import(lock) {
             Ok(graph) => graphs.push(graph),
+            Err(e) if lock.display.parent() != Some(Path::new("")) => {
+                skipped.push(SkippedLock {
+                    lockfile: lock.display.clone(),
+                    reason: e.to_string(),
+                });
+            }
             Err(e) => errors.push(e.to_string()),
         }
     }
     if !errors.is_empty() {
         return Err(anyhow!("{}", errors.join("\n")));
     }
+    let mut outcome = plan_graphs(graphs, options)?;
+    outcome.plan.skipped = skipped;
+    Ok(outcome)
+}
+
+/// Makes the plan of lockfiles already imported.
+pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutcome> {
     let client = IndexClient::new(options.index.clone())?;
     let ranking = TagRanking::new(&options.target);
     let mut projects = Vec::new();
@@ -190,6 +240,8 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
             ),
             Ecosystem::Npm => {}
         }
+        // File names and URLs an index filled in are checked like the lock's.
+        lock2build_model::names::check_graph(&graph).map_err(|e| anyhow!("{e}"))?;
         let ids: BTreeMap<PackageIndex, String> = included
             .iter()
             .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
@@ -284,6 +336,7 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
         target: options.target.clone(),
         projects,
         packages: nodes,
+        skipped: Vec::new(),
     };
     Ok(PlanOutcome {
         plan,
@@ -324,6 +377,8 @@ fn plan_artifact(artifact: &Artifact, source: &Source) -> PlanArtifact {
         hashes: artifact.hashes.clone(),
         size: artifact.size,
         commit,
+        tree: None,
+        nar_sha256: None,
     }
 }
 
@@ -391,7 +446,11 @@ pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
             *kinds.entry(k).or_default() += 1;
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        out.push_str(&format!(" ({})\n", kinds.join(", ")));
+        if kinds.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!(" ({})\n", kinds.join(", ")));
+        }
         if !project.excluded.is_empty() {
             let mut by_reason: BTreeMap<&str, Vec<&Excluded>> = BTreeMap::new();
             for e in &project.excluded {
@@ -423,6 +482,13 @@ pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
         for w in &project.warnings {
             out.push_str(&format!("  warning: {w}\n"));
         }
+    }
+    for skipped in &plan.skipped {
+        out.push_str(&format!(
+            "\n{}: skipped, not read as a lock:\n  {}\n",
+            skipped.lockfile.display(),
+            skipped.reason.replace('\n', "\n  ")
+        ));
     }
     if lookups.cached + lookups.fetched > 0 {
         out.push_str(&format!(

@@ -13,7 +13,11 @@
 //! listed in its `RECORD` with a sha256/384/512 hash and whose content and
 //! size match that line; every hashed `RECORD` line names a file of the
 //! wheel; no path is absolute, climbs with `..`, or is a symlink; no two
-//! files land on the same installed path; `WHEEL` says `Wheel-Version: 1.x`.
+//! files land on the same installed path; `WHEEL` says `Wheel-Version: 1.x`;
+//! no entry is a device, FIFO or socket, and no name appears twice. Files
+//! are streamed to disk (hashed on the way, checked after), never held in
+//! memory whole, and the wheel stops at the store's
+//! [`UnpackLimits`](lock2build_store::UnpackLimits) (size, ratio, entries).
 //! A failed install leaves `out` half-filled: install into a temporary
 //! directory (the store's `build_output` does) and discard it.
 //!
@@ -26,6 +30,8 @@ use crate::error::{io_err, PythonError, Result};
 use crate::python::PythonInfo;
 use crate::record::{record_hash, record_line, Record, RecordEntry, UNHASHED_FILES};
 use crate::scripts::{launcher, parse_entry_points, rewrite_python_shebang, EntryPoint};
+use lock2build_store::{CopyError, UnpackBudget, UnpackLimits};
+use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
@@ -76,7 +82,19 @@ pub fn install_wheel(
         source,
     };
     let file = fs::File::open(wheel_path).map_err(io_err("open", wheel_path))?;
+    let wheel_size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let limits = UnpackLimits::from_env().map_err(|e| bad(e.to_string()))?;
+    let mut budget = UnpackBudget::new(limits, wheel_size);
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;
+    let headers = lock2build_store::zip_central_headers(
+        wheel_path,
+        archive.central_directory_start(),
+        archive.len() + 1,
+    )
+    .map_err(io_err("read", wheel_path))?;
+    if headers > archive.len() {
+        return Err(bad("a file name appears twice in the zip".to_owned()));
+    }
 
     // Names and kinds of every entry, checked for safety up front.
     let mut files: Vec<(usize, String, bool)> = Vec::new();
@@ -88,8 +106,17 @@ pub fn install_wheel(
             .map_err(|e| bad(format!("entry #{index} has an unreadable name: {e}")))?
             .into_owned();
         check_relative(&name).map_err(|why| bad(format!("entry `{name}` {why}")))?;
+        budget
+            .entry()
+            .map_err(|why| bad(format!("the wheel {why}")))?;
         if entry.is_symlink() {
             return Err(bad(format!("entry `{name}` is a symlink")));
+        }
+        let kind = entry.unix_mode().unwrap_or(0) & 0o170000;
+        if !matches!(kind, 0 | 0o100000 | 0o040000) {
+            return Err(bad(format!(
+                "entry `{name}` is a device, FIFO or socket (mode {kind:o})"
+            )));
         }
         if entry.is_dir() {
             continue;
@@ -113,11 +140,17 @@ pub fn install_wheel(
         let Some(index) = files.iter().find(|f| f.1 == path).map(|f| f.0) else {
             return Ok(None);
         };
-        let mut entry = archive.by_index(index).map_err(zip_err)?;
+        let entry = archive.by_index(index).map_err(zip_err)?;
         let mut text = String::new();
         entry
+            .take(SMALL_FILE_MAX + 1)
             .read_to_string(&mut text)
             .map_err(|e| bad(format!("cannot read `{path}`: {e}")))?;
+        if text.len() as u64 > SMALL_FILE_MAX {
+            return Err(bad(format!(
+                "`{path}` is larger than {SMALL_FILE_MAX} bytes"
+            )));
+        }
         Ok(Some(text))
     };
     let record_text = read_small(&mut archive, &format!("{dist_info}/RECORD"))?
@@ -191,24 +224,37 @@ pub fn install_wheel(
             )));
         }
         let mut entry = archive.by_index(*index).map_err(zip_err)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0).min(1 << 26));
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("cannot read `{path}`: {e}")))?;
-        verify(path, &bytes, expected).map_err(bad)?;
-        let (content, mode) = if scheme == Scheme::Scripts {
+        let target = out_dir.join(&target_rel);
+        let written = if scheme == Scheme::Scripts {
             let name = target_rel.display().to_string();
             scripts.insert(name.trim_start_matches("bin/").to_owned());
-            match rewrite_python_shebang(&bytes, &python.executable) {
-                Some(rewritten) => (rewritten, 0o755),
-                None => (bytes, 0o755),
+            let mut bytes = Vec::new();
+            copy_limited(
+                &mut (&mut entry).take(SMALL_FILE_MAX + 1),
+                &mut bytes,
+                &mut budget,
+            )
+            .map_err(|why| bad(format!("`{path}` {why}")))?;
+            if bytes.len() as u64 > SMALL_FILE_MAX {
+                return Err(bad(format!(
+                    "`{path}` is a script larger than {SMALL_FILE_MAX} bytes"
+                )));
             }
+            verify(
+                path,
+                expected,
+                &hash_of(expected, &bytes),
+                bytes.len() as u64,
+            )
+            .map_err(bad)?;
+            let content = rewrite_python_shebang(&bytes, &python.executable).unwrap_or(bytes);
+            write_new_file(&target, &content, 0o755)?;
+            (record_hash(&content), content.len() as u64)
         } else {
-            (bytes, if *executable { 0o755 } else { 0o644 })
+            let mode = if *executable { 0o755 } else { 0o644 };
+            stream_file(&mut entry, &target, mode, path, expected, &mut budget, &bad)?
         };
-        let target = out_dir.join(&target_rel);
-        write_new_file(&target, &content, mode)?;
-        installed.insert(target_rel, (record_hash(&content), content.len() as u64));
+        installed.insert(target_rel, written);
     }
 
     for entry in &entry_points {
@@ -376,21 +422,101 @@ fn destination<'a>(path: &'a str, data_dir: &str) -> Result<(Scheme, &'a str), S
     Ok((scheme, inner))
 }
 
-fn verify(path: &str, bytes: &[u8], expected: &RecordEntry) -> Result<(), String> {
+/// Largest RECORD, METADATA, WHEEL, entry_points.txt or script read into
+/// memory.
+const SMALL_FILE_MAX: u64 = 64 << 20;
+
+fn hash_of(expected: &RecordEntry, bytes: &[u8]) -> Vec<u8> {
     let mut hasher = expected.algorithm.hasher();
     hasher.update(bytes);
-    if hasher.finish() != expected.digest {
+    hasher.finish()
+}
+
+fn verify(path: &str, expected: &RecordEntry, digest: &[u8], len: u64) -> Result<(), String> {
+    if digest != expected.digest.as_slice() {
         return Err(format!("`{path}` does not match its RECORD hash"));
     }
     if let Some(size) = expected.size {
-        if size != bytes.len() as u64 {
-            return Err(format!(
-                "`{path}` has {} bytes, RECORD says {size}",
-                bytes.len()
-            ));
+        if size != len {
+            return Err(format!("`{path}` has {len} bytes, RECORD says {size}"));
         }
     }
     Ok(())
+}
+
+/// Copies through `budget`; the error says why (a limit, or I/O).
+fn copy_limited(
+    from: &mut impl Read,
+    to: &mut impl Write,
+    budget: &mut UnpackBudget,
+) -> std::result::Result<u64, String> {
+    budget.copy(from, to).map_err(|e| match e {
+        CopyError::Limit(why) => format!("makes the wheel exceed a limit: it {why}"),
+        CopyError::Read(e) => format!("cannot be read: {e}"),
+        CopyError::Write(e) => format!("cannot be written: {e}"),
+    })
+}
+
+/// A file being written, hashed on the way: with the RECORD's algorithm
+/// (to check) and with sha256 (for the installed RECORD).
+struct HashingFile {
+    file: fs::File,
+    check: crate::record::RecordHasher,
+    sha256: sha2::Sha256,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let done = buf.get(..n).unwrap_or_default();
+        self.check.update(done);
+        self.sha256.update(done);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Streams one wheel entry into the new file `target`, then checks it
+/// against its RECORD line; returns its installed RECORD hash and size.
+fn stream_file(
+    entry: &mut impl Read,
+    target: &Path,
+    mode: u32,
+    path: &str,
+    expected: &RecordEntry,
+    budget: &mut UnpackBudget,
+    bad: &dyn Fn(String) -> PythonError,
+) -> Result<(String, u64)> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(target)
+        .map_err(io_err("create", target))?;
+    let mut out = HashingFile {
+        file,
+        check: expected.algorithm.hasher(),
+        sha256: sha2::Sha256::new(),
+    };
+    let len =
+        copy_limited(entry, &mut out, budget).map_err(|why| bad(format!("`{path}` {why}")))?;
+    verify(path, expected, &out.check.finish(), len).map_err(bad)?;
+    fs::set_permissions(target, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(io_err("set permissions of", target))?;
+    let hash = format!(
+        "sha256={}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            out.sha256.finalize()
+        )
+    );
+    Ok((hash, len))
 }
 
 /// Creates a file that must not exist yet, with its parents.

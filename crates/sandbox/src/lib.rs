@@ -33,6 +33,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
+mod limits;
+pub use limits::{LimitError, ResourceLimits, PRLIMIT};
+
 /// `SOURCE_DATE_EPOCH` inside every build: 1980-01-01T00:00:00Z (the
 /// earliest time a zip file, hence a wheel, can hold).
 pub const SOURCE_DATE_EPOCH: &str = "315532800";
@@ -107,6 +110,9 @@ pub enum SandboxError {
          or run with --no-sandbox (not hermetic)"
     )]
     BubblewrapBroken(String),
+    /// A resource limit in the environment is unusable.
+    #[error(transparent)]
+    Limits(#[from] LimitError),
     /// The spec is unusable.
     #[error("invalid sandbox spec: {0}")]
     InvalidSpec(String),
@@ -198,9 +204,19 @@ impl Sandbox {
         }
     }
 
-    /// Runs the step; its stdout and stderr go to `log`. Returns its exit
-    /// status.
+    /// Runs the step under [`ResourceLimits::from_env`]; its stdout and
+    /// stderr go to `log`. Returns its exit status.
     pub fn run(&self, spec: &SandboxSpec, log: &Path) -> Result<ExitStatus, SandboxError> {
+        self.run_limited(spec, log, &ResourceLimits::from_env()?)
+    }
+
+    /// [`Sandbox::run`] with the given limits.
+    pub fn run_limited(
+        &self,
+        spec: &SandboxSpec,
+        log: &Path,
+        limits: &ResourceLimits,
+    ) -> Result<ExitStatus, SandboxError> {
         let program = spec
             .command
             .first()
@@ -224,13 +240,21 @@ impl Sandbox {
                 )));
             }
         }
+        // Beside the output and named after it (`<output>.sandbox-XXXX`):
+        // whoever owns the output's place owns it too. In the store's tmp/,
+        // the output's entry lock covers it, so a killed build's scratch is
+        // swept with its output, never left in the host's $TMPDIR.
+        let (parent, prefix) = match (spec.output.host.parent(), spec.output.host.file_name()) {
+            (Some(parent), Some(name)) => (
+                parent.to_owned(),
+                format!("{}.sandbox-", name.to_string_lossy()),
+            ),
+            _ => (std::env::temp_dir(), "lock2build-sandbox-".to_owned()),
+        };
         let scratch = tempfile::Builder::new()
-            .prefix("lock2build-sandbox-")
-            .tempdir()
-            .map_err(io_err(
-                "create a scratch directory in",
-                std::env::temp_dir(),
-            ))?;
+            .prefix(&prefix)
+            .tempdir_in(&parent)
+            .map_err(io_err("create a scratch directory in", parent.clone()))?;
         let tmp = scratch.path().join("tmp");
         let home = scratch.path().join("home");
         for dir in [&tmp, &home] {
@@ -244,14 +268,21 @@ impl Sandbox {
                 std::fs::create_dir(&etc).map_err(io_err("create", &etc))?;
                 write_identity_files(&etc)?;
                 let mut c = Command::new(bwrap);
+                // bwrap is pid 1 inside: its environment must be empty too.
+                c.env_clear();
                 c.args(bwrap_args(spec, scratch.path()));
-                c.arg("--").args(&spec.command);
+                c.arg("--")
+                    .args(limits.command_prefix())
+                    .args(&spec.command);
                 c
             }
             Sandbox::Unsandboxed => {
                 let program = self.visible_path(spec, Path::new(program));
-                let mut c = Command::new(program);
-                c.args(spec.command.iter().skip(1));
+                let mut words = limits.command_prefix();
+                words.push(program.into_os_string());
+                words.extend(spec.command.iter().skip(1).cloned());
+                let mut c = Command::new(&words[0]);
+                c.args(&words[1..]);
                 c.env_clear();
                 c.envs(environment(spec, &home, &tmp));
                 c.current_dir(

@@ -6,6 +6,12 @@
 //! outputs a live output refers to (`meta/<id>.json`). Everything else in
 //! `sources/`, `outputs/`, `meta/`, `logs/`, `partial/` and `tmp/` goes. gc holds the
 //! store lock exclusively, so it waits for other processes using the store.
+//!
+//! A record gc cannot read never means "refers to nothing": a live
+//! output whose `meta/<id>.json` is missing or damaged, a recent plan
+//! record that does not parse, or a gc root that is not a symlink keeps
+//! every output (and, for a plan, every source), with a warning in
+//! [`GcReport::warnings`] naming the record.
 
 use crate::error::{io_err, StoreError};
 use crate::identity::NodeId;
@@ -93,6 +99,18 @@ pub struct GcReport {
     pub kept_outputs: usize,
     /// Sources kept.
     pub kept_sources: usize,
+    /// Records that could not be read, and what was kept because of them.
+    pub warnings: Vec<String>,
+}
+
+/// What is live: outputs by name, sources by file, or everything of a kind
+/// when a record could not be read.
+#[derive(Default)]
+struct Live {
+    outputs: BTreeSet<String>,
+    sources: BTreeSet<PathBuf>,
+    all_outputs: bool,
+    all_sources: bool,
 }
 
 impl Store {
@@ -150,66 +168,40 @@ impl Store {
 
     fn gc_locked(&self, options: &GcOptions) -> Result<GcReport, StoreError> {
         let mut report = GcReport::default();
-        let mut live_outputs: BTreeSet<String> = BTreeSet::new();
-        let mut live_sources: BTreeSet<PathBuf> = BTreeSet::new();
         let outputs_dir = self.dir("outputs");
-
-        // Roots: result links.
-        for root in read_dir_paths(&self.dir("gcroots"))? {
-            let link = fs::read_link(&root).ok();
-            let target = link.as_ref().and_then(|l| fs::read_link(l).ok());
-            let node = target.as_deref().and_then(|t| output_name(&outputs_dir, t));
-            match node {
-                Some(node) => {
-                    live_outputs.insert(node);
-                }
-                None => {
-                    remove_any(&root)?;
-                    report.removed.push(RemovedEntry {
-                        kind: RemovedKind::DanglingRoot,
-                        path: root,
-                        bytes: 0,
-                    });
-                }
+        let mut live = Live::default();
+        self.live_roots(&mut live, &mut report)?;
+        self.live_plans(&mut live, &mut report, options)?;
+        // Outputs referred to by live outputs.
+        let mut stack: Vec<String> = live.outputs.iter().cloned().collect();
+        while let Some(node) = stack.pop() {
+            if !outputs_dir.join(&node).is_dir() {
+                continue; // listed by a plan, not built (or gone): refers to nothing
             }
-        }
-        // Recent plans.
-        let now = SystemTime::now();
-        for plan in read_dir_paths(&self.dir("plans"))? {
-            let age = fs::metadata(&plan)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| now.duration_since(t).ok())
-                .unwrap_or_default();
-            let live = fs::read(&plan)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<LiveSet>(&b).ok());
-            match live {
-                Some(live) if age <= options.plan_max_age => {
-                    live_outputs.extend(live.outputs.iter().map(|n| n.to_string()));
-                    for sri in &live.sources {
-                        let hash = Hash::parse_sri(sri).or_else(|_| Hash::parse_prefixed(sri));
-                        if let Some(file) = hash.ok().and_then(|h| self.resolve_source_name(&h)) {
-                            live_sources.insert(file);
+            match self.output_references(&node) {
+                Ok(references) => {
+                    for reference in references {
+                        if live.outputs.insert(reference.to_string()) {
+                            stack.push(reference.to_string());
                         }
                     }
                 }
-                _ => self.remove(&mut report, RemovedKind::Plan, plan)?,
-            }
-        }
-        // Outputs referred to by live outputs.
-        let mut stack: Vec<String> = live_outputs.iter().cloned().collect();
-        while let Some(node) = stack.pop() {
-            for reference in self.output_references(&node) {
-                if live_outputs.insert(reference.to_string()) {
-                    stack.push(reference.to_string());
+                Err(why) => {
+                    report.warnings.push(format!(
+                        "{why}: what the live output `{node}` uses is unknown, so every output is kept \
+                         (rebuild it, or remove `outputs/{node}`, to let gc collect again)"
+                    ));
+                    live.all_outputs = true;
                 }
             }
         }
+        let live_outputs = live.outputs;
+        let live_sources = live.sources;
+        let (all_outputs, all_sources) = (live.all_outputs, live.all_sources);
 
         for output in read_dir_paths(&outputs_dir)? {
             let name = file_name(&output);
-            if live_outputs.contains(&name) {
+            if all_outputs || live_outputs.contains(&name) {
                 report.kept_outputs += 1;
             } else {
                 self.remove(&mut report, RemovedKind::Output, output)?;
@@ -235,7 +227,7 @@ impl Store {
         }
         let sources = read_dir_paths(&self.dir("sources"))?;
         for source in sources.iter().filter(|p| !is_symlink(p)) {
-            if live_sources.contains(source) {
+            if all_sources || live_sources.contains(source) {
                 report.kept_sources += 1;
             } else {
                 self.remove(&mut report, RemovedKind::Source, source.clone())?;
@@ -260,6 +252,88 @@ impl Store {
         }
         report.bytes_freed = report.removed.iter().map(|r| r.bytes).sum();
         Ok(report)
+    }
+
+    /// Roots: result links. A root whose link is gone or points elsewhere
+    /// is removed; one that is not a symlink at all is damaged: keep all.
+    fn live_roots(&self, live: &mut Live, report: &mut GcReport) -> Result<(), StoreError> {
+        let outputs_dir = self.dir("outputs");
+        for root in read_dir_paths(&self.dir("gcroots"))? {
+            let link = match fs::read_link(&root) {
+                Ok(link) => link,
+                Err(e) => {
+                    report.warnings.push(format!(
+                        "gc root `{}` is not a readable symlink ({e}): every output is kept \
+                         (remove it and run the build again to re-register its result)",
+                        root.display()
+                    ));
+                    live.all_outputs = true;
+                    continue;
+                }
+            };
+            let target = fs::read_link(&link).ok();
+            match target.as_deref().and_then(|t| output_name(&outputs_dir, t)) {
+                Some(node) => {
+                    live.outputs.insert(node);
+                }
+                None => {
+                    remove_any(&root)?;
+                    report.removed.push(RemovedEntry {
+                        kind: RemovedKind::DanglingRoot,
+                        path: root,
+                        bytes: 0,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Recent plans. An old plan record goes; a recent one that cannot be
+    /// read keeps everything (it might list anything).
+    fn live_plans(
+        &self,
+        live: &mut Live,
+        report: &mut GcReport,
+        options: &GcOptions,
+    ) -> Result<(), StoreError> {
+        let now = SystemTime::now();
+        for plan in read_dir_paths(&self.dir("plans"))? {
+            let age = fs::metadata(&plan)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or_default();
+            if age > options.plan_max_age {
+                self.remove(report, RemovedKind::Plan, plan)?;
+                continue;
+            }
+            let record = fs::read(&plan)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<LiveSet>(&b).map_err(|e| e.to_string()));
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    report.warnings.push(format!(
+                        "plan record `{}` is damaged ({e}): every source and output is kept \
+                         until it is older than the plan age limit (or removed)",
+                        plan.display()
+                    ));
+                    live.all_outputs = true;
+                    live.all_sources = true;
+                    continue;
+                }
+            };
+            live.outputs
+                .extend(record.outputs.iter().map(|n| n.to_string()));
+            for sri in &record.sources {
+                let hash = Hash::parse_sri(sri).or_else(|_| Hash::parse_prefixed(sri));
+                if let Some(file) = hash.ok().and_then(|h| self.resolve_source_name(&h)) {
+                    live.sources.insert(file);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn remove(

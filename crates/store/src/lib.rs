@@ -15,6 +15,7 @@
 //!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
 //!   plans/<name>.json           the sources and outputs a recent plan needs
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
+//!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after
@@ -35,8 +36,10 @@ mod digest;
 mod error;
 mod gc;
 mod identity;
+mod limits;
 mod lock;
 mod output;
+mod scratch;
 mod source;
 mod store;
 mod unpack;
@@ -45,7 +48,12 @@ pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
 pub use identity::{NodeId, ToolchainId};
+pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
+pub use scratch::scratch_dir;
 pub use store::Store;
-pub use unpack::{single_top_dir, unpack, ArchiveFormat, UnpackError, NORMALIZED_MTIME};
+pub use unpack::{
+    single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
+    NORMALIZED_MTIME,
+};

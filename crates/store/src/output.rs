@@ -99,12 +99,14 @@ impl Store {
         })
     }
 
-    pub(crate) fn output_references(&self, node: &str) -> Vec<NodeId> {
+    /// What `node`'s output refers to, from `meta/<node>.json` (written
+    /// before every output appears): why not, when it is missing or
+    /// unreadable.
+    pub(crate) fn output_references(&self, node: &str) -> Result<Vec<NodeId>, String> {
         let path = self.dir("meta").join(format!("{node}.json"));
-        fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<OutputMeta>(&bytes).ok())
+        let bytes = fs::read(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        serde_json::from_slice::<OutputMeta>(&bytes)
             .map(|m| m.references)
-            .unwrap_or_default()
+            .map_err(|e| format!("`{}` is damaged: {e}", path.display()))
     }
 }

@@ -66,6 +66,8 @@ impl Store {
             counter: AtomicU64::new(0),
         };
         store.clean_tmp()?;
+        store.clean_atomic_leftovers();
+        crate::scratch::register(&store.root);
         Ok(store)
     }
 
@@ -92,7 +94,7 @@ impl Store {
     /// A fresh path in `tmp/` for work on `key`; the caller must hold the
     /// entry lock of `key` while the path exists (that is how cleanup tells
     /// abandoned work from work in progress).
-    pub(crate) fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
+    pub fn tmp_path(&self, entry: &EntryLock) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         self.dir("tmp")
             .join(format!("{}@{}-{n}", entry.key(), std::process::id()))
@@ -114,6 +116,33 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// Removes the `.<name>.<pid>-<n>.tmp` files [`write_atomic`] leaves in
+    /// `meta/`, `plans/` and `gcroots/` when a process dies between writing
+    /// and renaming (those of live processes stay).
+    fn clean_atomic_leftovers(&self) {
+        for dir in ["meta", "plans", "gcroots"] {
+            let Ok(entries) = fs::read_dir(self.dir(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name
+                    .strip_prefix('.')
+                    .and_then(|n| n.strip_suffix(".tmp"))
+                    .and_then(|n| n.rsplit_once('.'))
+                    .and_then(|(_, pid_n)| pid_n.split_once('-'))
+                    .and_then(|(pid, _)| pid.parse::<u32>().ok());
+                let dead =
+                    pid.is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+                if dead {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 }
 

@@ -8,14 +8,19 @@
 //! unpacked earlier from the same archive, entries reached through a
 //! symlink, and device files and FIFOs. A final pass resolves every
 //! unpacked symlink through the real file system and refuses any that ends
-//! up outside (chains such as `d/s -> ..` then `x -> d/s/..`).
+//! up outside (chains such as `d/s -> ..` then `x -> d/s/..`). Also
+//! refused: sockets, a zip naming one path twice, and an archive that
+//! unpacks past its [`UnpackLimits`] (size, ratio, entries), stopped while
+//! writing, not after.
 //!
 //! Permissions are normalised to 0644, or 0755 when any exec bit is set
 //! (directories 0755); every mtime is set to [`NORMALIZED_MTIME`]. On an
 //! error the destination is left half-filled: unpack into a temporary
 //! directory and discard it.
 
+use crate::limits::{CopyError, UnpackBudget, UnpackLimits};
 use filetime::FileTime;
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -90,11 +95,31 @@ pub enum UnpackError {
         #[source]
         source: io::Error,
     },
+    /// A `LOCK2BUILD_UNPACK_*` limit that is not a whole number.
+    #[error(
+        "{name}={value:?} is not a whole number (bytes for _MAX_SIZE, a factor for _MAX_RATIO)"
+    )]
+    BadLimit {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// Unpacks `archive` into `dest` (created if missing), with the guards of
-/// the module docs.
+/// the module docs and the limits of [`UnpackLimits::from_env`].
 pub fn unpack(archive: &Path, format: ArchiveFormat, dest: &Path) -> Result<(), UnpackError> {
+    unpack_limited(archive, format, dest, UnpackLimits::from_env()?)
+}
+
+/// [`unpack()`] with the given limits.
+pub fn unpack_limited(
+    archive: &Path,
+    format: ArchiveFormat,
+    dest: &Path,
+    limits: UnpackLimits,
+) -> Result<(), UnpackError> {
     let read_err = |source| UnpackError::Read {
         archive: archive.to_owned(),
         source,
@@ -105,11 +130,13 @@ pub fn unpack(archive: &Path, format: ArchiveFormat, dest: &Path) -> Result<(), 
         source,
     })?;
     let file = File::open(archive).map_err(read_err)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut unpacker = Unpacker {
         archive: archive.to_owned(),
         dest: dest.to_owned(),
         created: Vec::new(),
         symlinks: Vec::new(),
+        budget: UnpackBudget::new(limits, size),
     };
     match format {
         ArchiveFormat::TarGz => {
@@ -151,6 +178,8 @@ struct Unpacker {
     created: Vec<PathBuf>,
     /// (entry name, path) of every symlink, for the final check.
     symlinks: Vec<(String, PathBuf)>,
+    /// What has been written, against the limits.
+    budget: UnpackBudget,
 }
 
 impl Unpacker {
@@ -182,6 +211,7 @@ impl Unpacker {
         for entry in archive.entries().map_err(self.read_err())? {
             let mut entry = entry.map_err(self.read_err())?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            self.budget.entry().map_err(|why| self.refuse(&name, why))?;
             let header = entry.header();
             let mode = header.mode().unwrap_or(0o644);
             use tar::EntryType as T;
@@ -213,6 +243,18 @@ impl Unpacker {
     fn zip(&mut self, file: File) -> Result<(), UnpackError> {
         let mut archive = zip::ZipArchive::new(io::BufReader::new(file))
             .map_err(|e| self.read_err()(io::Error::other(e)))?;
+        let headers = zip_central_headers(
+            &self.archive,
+            archive.central_directory_start(),
+            archive.len() + 1,
+        )
+        .map_err(self.read_err())?;
+        if headers > archive.len() {
+            // The zip reader keeps one entry per name; which one would
+            // depend on the reader: refuse.
+            return Err(self.refuse("(central directory)", "names a path twice"));
+        }
+        let mut names = BTreeSet::new();
         for i in 0..archive.len() {
             let mut entry = archive
                 .by_index(i)
@@ -221,16 +263,26 @@ impl Unpacker {
                 Ok(name) => name.into_owned(),
                 Err(_) => String::from_utf8_lossy(entry.name_raw()).into_owned(),
             };
+            self.budget.entry().map_err(|why| self.refuse(&name, why))?;
+            // Which entry wins would depend on the reader: refuse both.
+            let key = safe_relative(&name, true).map_err(|why| self.refuse(&name, why))?;
+            if !key.as_os_str().is_empty() && !names.insert(key) {
+                return Err(self.refuse(&name, "appears twice in the zip"));
+            }
             let mode = entry.unix_mode().unwrap_or(0);
             const S_IFMT: u32 = 0o170000;
             let kind = match mode & S_IFMT {
                 0o120000 => {
                     let mut target = String::new();
-                    entry.read_to_string(&mut target).map_err(self.read_err())?;
+                    (&mut entry)
+                        .take(4096)
+                        .read_to_string(&mut target)
+                        .map_err(self.read_err())?;
                     Kind::Symlink(target)
                 }
                 0o020000 | 0o060000 => return Err(self.refuse(&name, "is a device file")),
                 0o010000 => return Err(self.refuse(&name, "is a FIFO")),
+                0o140000 => return Err(self.refuse(&name, "is a socket")),
                 _ if entry.is_dir() => Kind::Dir,
                 _ => Kind::File {
                     executable: mode & 0o111 != 0,
@@ -272,7 +324,12 @@ impl Unpacker {
                     .mode(mode)
                     .open(&path)
                     .map_err(self.write_err(&path))?;
-                io::copy(data, &mut out).map_err(self.read_err())?;
+                match self.budget.copy(data, &mut out) {
+                    Ok(_) => {}
+                    Err(CopyError::Read(e)) => return Err(self.read_err()(e)),
+                    Err(CopyError::Write(e)) => return Err(self.write_err(&path)(e)),
+                    Err(CopyError::Limit(why)) => return Err(self.refuse(name, why)),
+                }
                 set_mode(&path, mode).map_err(self.write_err(&path))?;
             }
             Kind::Symlink(target) => {
@@ -292,6 +349,10 @@ impl Unpacker {
                 if !parent_ok || !is_file || target_rel.as_os_str().is_empty() {
                     return Err(self.refuse(name, reason));
                 }
+                let len = fs::metadata(&target_path).map(|m| m.len()).unwrap_or(0);
+                self.budget
+                    .charge(len)
+                    .map_err(|why| self.refuse(name, why))?;
                 fs::copy(&target_path, &path).map_err(self.write_err(&path))?;
             }
             Kind::Dir => {}
@@ -365,6 +426,26 @@ impl Unpacker {
         }
         Ok(())
     }
+}
+
+/// How many central-directory headers the zip at `path` has from `start`
+/// (counting at most `at_most`): more than the reader's distinct entries
+/// means a name appears twice.
+pub fn zip_central_headers(path: &Path, start: u64, at_most: usize) -> io::Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = io::BufReader::new(File::open(path)?);
+    file.seek(SeekFrom::Start(start))?;
+    let mut count = 0;
+    let mut header = [0u8; 46];
+    while count < at_most {
+        if file.read_exact(&mut header).is_err() || header[..4] != *b"PK\x01\x02" {
+            break;
+        }
+        let field = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]) as i64;
+        file.seek(SeekFrom::Current(field(28) + field(30) + field(32)))?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn link_name<R: Read>(entry: &tar::Entry<'_, R>) -> Option<String> {

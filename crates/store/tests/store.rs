@@ -334,6 +334,15 @@ fn child_writer() {
             }
             let _ = store.insert_source(Slow(0), &[digests(b"never").sha256]);
         }
+        "scratch" => {
+            // Work directories the way the builders make them.
+            let work = tempfile::Builder::new()
+                .prefix("lock2build-build-")
+                .tempdir_in(lock2build_store::scratch_dir())
+                .unwrap();
+            fs::write(work.path().join("blob"), vec![0u8; 300 * 1024]).unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        }
         other => panic!("unknown mode {other}"),
     }
 }
@@ -411,6 +420,52 @@ fn kill_9_mid_write_leaves_no_entry_and_tmp_is_cleaned() {
                 .built
         );
     }
+}
+
+#[test]
+fn work_dirs_live_in_the_store_and_are_swept_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    Store::open(&root).unwrap();
+    // A stray atomic-write file of a dead process, and one of a live one.
+    let dead = root.join("meta").join(".x.json.999999999-0.tmp");
+    let live = root
+        .join("plans")
+        .join(format!(".p.json.{}-0.tmp", std::process::id()));
+    fs::write(&dead, "{").unwrap();
+    fs::write(&live, "{").unwrap();
+    let mut child = spawn_child("scratch", &root);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let work = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the child never made its work dir"
+        );
+        let found = fs::read_dir(root.join("tmp"))
+            .unwrap()
+            .flatten()
+            .filter(|e| file_name_of(&e.path()).starts_with("scratch-"))
+            .flat_map(|e| fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .map(|w| w.path())
+            .find(|w| fs::metadata(w.join("blob")).is_ok_and(|m| m.len() == 300 * 1024));
+        if let Some(work) = found {
+            break work;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(file_name_of(&work).starts_with("lock2build-build-"));
+    drop(Store::open(&root).unwrap());
+    assert!(work.exists(), "live work was cleaned");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    Store::open(&root).unwrap();
+    assert!(entries(&root.join("tmp")).is_empty(), "tmp not cleaned");
+    assert!(!dead.exists(), "a dead process's .tmp file stays");
+    assert!(live.exists(), "a live process's .tmp file was removed");
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 #[test]

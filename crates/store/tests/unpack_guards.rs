@@ -1,8 +1,11 @@
 //! A corpus of hostile archives, made here, that `unpack` must refuse, and
 //! well-formed ones whose modes and times it must normalise.
 
-use lock2build_store::{unpack, ArchiveFormat, UnpackError, NORMALIZED_MTIME};
+use lock2build_store::{
+    unpack, unpack_limited, ArchiveFormat, UnpackError, UnpackLimits, NORMALIZED_MTIME,
+};
 use std::fs;
+use std::io::Read;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -360,4 +363,152 @@ fn corrupt_and_truncated_archives_are_read_errors() {
         unpack(&c.archive, ArchiveFormat::Zip, &c.dest),
         Err(UnpackError::Read { .. })
     ));
+}
+
+// ---- bombs and odd zips ---------------------------------------------------------
+
+/// A tar.gz of one `size`-byte file of zeros: a few KiB that inflate to `size`.
+fn zeros_tgz(size: usize) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_path("package/zeros.bin").unwrap();
+    header.set_size(size as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append(&header, std::io::repeat(0).take(size as u64))
+        .unwrap();
+    gz(&builder.into_inner().unwrap())
+}
+
+fn written(dir: &Path) -> u64 {
+    listing(dir)
+        .iter()
+        .map(|p| fs::symlink_metadata(dir.join(p)).unwrap())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn an_archive_past_the_size_limit_is_stopped_while_writing() {
+    let c = case("bomb.tgz", &zeros_tgz(8 << 20));
+    let limits = UnpackLimits {
+        max_bytes: 1 << 20,
+        ..UnpackLimits::default()
+    };
+    match unpack_limited(&c.archive, ArchiveFormat::TarGz, &c.dest, limits) {
+        Err(e @ UnpackError::Refused { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("package/zeros.bin"), "{message}");
+            assert!(message.contains("LOCK2BUILD_UNPACK_MAX_SIZE"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Stopped at the limit (one buffer past at most), not written in full.
+    assert!(
+        written(&c.dest) <= (1 << 20) + (64 << 10),
+        "{}",
+        written(&c.dest)
+    );
+}
+
+#[test]
+fn an_archive_past_the_ratio_is_refused_and_small_ones_are_not() {
+    let bomb = zeros_tgz(8 << 20);
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    let limits = UnpackLimits {
+        max_ratio: 100,
+        ratio_floor: 1 << 20,
+        ..UnpackLimits::default()
+    };
+    let c = case("bomb.tgz", &bomb);
+    match unpack_limited(&c.archive, ArchiveFormat::TarGz, &c.dest, limits) {
+        Err(e @ UnpackError::Refused { .. }) => {
+            assert!(e.to_string().contains("100 times"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Below the floor a high ratio is fine (repetitive text compresses well).
+    let c = case("small.tgz", &zeros_tgz(512 << 10));
+    unpack_limited(&c.archive, ArchiveFormat::TarGz, &c.dest, limits).unwrap();
+    assert_eq!(written(&c.dest), 512 << 10);
+}
+
+#[test]
+fn too_many_entries_are_refused() {
+    let entries: Vec<Entry> = (0..20).map(|_| Entry::Dir("d/")).collect();
+    let c = case("many.tar", &tar_bytes(&entries));
+    let limits = UnpackLimits {
+        max_entries: 10,
+        ..UnpackLimits::default()
+    };
+    match unpack_limited(&c.archive, ArchiveFormat::Tar, &c.dest, limits) {
+        Err(e @ UnpackError::Refused { .. }) => {
+            assert!(e.to_string().contains("more than 10 entries"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_zip_naming_a_path_twice_is_refused() {
+    let mut bytes = zip_bytes(|w| {
+        w.start_file("pkg/dup_a.py", stored()).unwrap();
+        w.write_all(b"first").unwrap();
+        w.start_file("pkg/dup_b.py", stored()).unwrap();
+        w.write_all(b"second").unwrap();
+    });
+    // zip's writer refuses duplicates, so rename the second entry in place
+    // (local header and central directory).
+    replace_all(&mut bytes, b"pkg/dup_b.py", b"pkg/dup_a.py");
+    let c = case("dup.zip", &bytes);
+    let message = refused(&c, ArchiveFormat::Zip, "(central directory)");
+    assert!(message.contains("twice"), "{message}");
+}
+
+#[test]
+fn a_zip_socket_is_refused() {
+    let mut bytes = zip_bytes(|w| {
+        w.add_symlink("sock", "x", stored()).unwrap();
+    });
+    // External attributes 0o120777 << 16 (a symlink) become a socket's.
+    let symlink = (0o120777u32 << 16).to_le_bytes();
+    let socket = (0o140755u32 << 16).to_le_bytes();
+    replace_all(&mut bytes, &symlink, &socket);
+    let c = case("sock.zip", &bytes);
+    let message = refused(&c, ArchiveFormat::Zip, "sock");
+    assert!(message.contains("socket"), "{message}");
+}
+
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let mut found = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            found += 1;
+        }
+        i += 1;
+    }
+    assert!(found > 0, "pattern not found");
+}
+
+#[test]
+fn limits_come_from_the_environment() {
+    std::env::set_var("LOCK2BUILD_UNPACK_MAX_SIZE", "1000");
+    std::env::set_var("LOCK2BUILD_UNPACK_MAX_RATIO", "");
+    let limits = UnpackLimits::from_env().unwrap();
+    assert_eq!(limits.max_bytes, 1000);
+    assert_eq!(limits.max_ratio, UnpackLimits::default().max_ratio);
+    std::env::set_var("LOCK2BUILD_UNPACK_MAX_RATIO", "lots");
+    assert!(matches!(
+        UnpackLimits::from_env(),
+        Err(UnpackError::BadLimit {
+            name: "LOCK2BUILD_UNPACK_MAX_RATIO",
+            ..
+        })
+    ));
+    std::env::remove_var("LOCK2BUILD_UNPACK_MAX_SIZE");
+    std::env::remove_var("LOCK2BUILD_UNPACK_MAX_RATIO");
 }

@@ -21,6 +21,7 @@
 mod error;
 mod hash;
 mod input;
+pub mod names;
 
 pub use error::{line_column, Diagnostic, ImportError};
 pub use hash::{Hash, HashAlgorithm, HashParseError};

@@ -1,10 +1,12 @@
 //! Turns the raw `uv.lock` document into a [`Graph`].
 
-use crate::raw::{RawArtifact, RawDependency, RawLock, RawPackage, RawSource, VersionProbe};
+use crate::raw::{
+    RawArtifact, RawDependency, RawLock, RawPackage, RawRequirement, RawSource, VersionProbe,
+};
 use crate::source;
 use lock2build_model::{
-    line_column, normalize_python_name, Artifact, ArtifactKind, DepKind, Dependency, Ecosystem,
-    Graph, Hash, ImportError, LockInput, Package, PackageIndex, Source,
+    line_column, normalize_python_name, Artifact, ArtifactKind, DepKind, Dependency, Diagnostic,
+    Ecosystem, Graph, Hash, ImportError, LockInput, Package, PackageIndex, Source,
 };
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -114,8 +116,27 @@ impl Reader<'_> {
             package.dependencies = deps;
         }
 
-        let members = lock.manifest.as_ref().map(|m| m.members.clone());
-        graph.roots = self.roots(&graph, members.unwrap_or_default())?;
+        let (members, requirements) = lock
+            .manifest
+            .as_ref()
+            .map(|m| (m.members.clone(), m.requirements.clone()))
+            .unwrap_or_default();
+        graph.roots = self.roots(&graph, members)?;
+        if graph.roots.is_empty() && !requirements.is_empty() {
+            let root = self.requirements_root(&resolver_of(&by_name, &graph), &requirements)?;
+            let index = graph.push(root);
+            graph.roots.push(index);
+        }
+        if graph.roots.is_empty() {
+            graph.warnings.push(Diagnostic {
+                file: self.input.path.to_path_buf(),
+                line: None,
+                message: format!(
+                    "this uv.lock has no project package (no `[manifest] members`, no package with source `.`, no `[manifest] requirements`){}: nothing to build from it",
+                    if graph.packages.is_empty() { " and no packages" } else { "" }
+                ),
+            });
+        }
         crate::fresh::check(&mut graph, &lock, self.input.files, self.input.path);
         Ok(graph)
     }
@@ -248,12 +269,65 @@ impl Reader<'_> {
                 roots.extend(found);
             }
         }
-        if roots.is_empty() {
-            return Err(self
-                .error("this uv.lock has no project package (no `[manifest] members` and no package with source `.`)")
-                .with_help("lock2build builds a project: run `uv lock` in the project's directory"));
-        }
         Ok(roots)
+    }
+
+    /// The root of a lock with only `[manifest] requirements` (a PEP 723
+    /// script's): a virtual package named after the script (`tool.py.lock`
+    /// → `tool`), an edge to each requirement.
+    fn requirements_root(
+        &self,
+        resolver: &Resolver<'_>,
+        requirements: &[Spanned<RawRequirement>],
+    ) -> Result<Package, ImportError> {
+        let file = self
+            .input
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = file
+            .strip_suffix(".py.lock")
+            .or_else(|| file.strip_suffix(".lock"))
+            .unwrap_or(&file);
+        let mut root = Package::new(
+            normalize_python_name(name),
+            "",
+            Source::Virtual { path: ".".into() },
+        );
+        for requirement in requirements {
+            let raw = requirement.get_ref();
+            let dep = RawDependency {
+                name: raw.name.clone(),
+                version: None,
+                source: None,
+                marker: None,
+                extra: Vec::new(),
+            };
+            let target = resolver.resolve(&dep).map_err(|message| {
+                self.error_at(
+                    &requirement.span(),
+                    format!("`[manifest] requirements`: {message}"),
+                )
+                .with_help(RELOCK)
+            })?;
+            let mut edge = Dependency::new(normalize_python_name(&raw.name), target);
+            edge.marker = raw.marker.clone();
+            edge.extras = raw.extras.clone();
+            root.dependencies.push(edge);
+        }
+        Ok(root)
+    }
+}
+
+fn resolver_of<'a>(
+    by_name: &'a BTreeMap<String, Vec<PackageIndex>>,
+    graph: &'a Graph,
+) -> Resolver<'a> {
+    Resolver {
+        by_name,
+        graph,
+        raw_sources: &[],
     }
 }
 

@@ -11,6 +11,8 @@
 //!
 //! [manifest]
 //! members = ["a", "b"]             # workspace members -> Graph::roots
+//! requirements = [{ name = "idna", specifier = "==3.10", marker = "…", extras = [] }]
+//!                                  # a PEP 723 script's dependencies (`uv lock --script`)
 //!
 //! [[package]]
 //! name = "numpy"
@@ -54,6 +56,10 @@
 //!
 //! The workspace members of `[manifest]`; with no members, the packages whose
 //! source is `.` (`editable = "."`, `virtual = "."` or `directory = "."`).
+//! With neither, `[manifest] requirements` (a script's lock, `tool.py.lock`)
+//! give a virtual root named after the file (`tool`) with an edge to each.
+//! A lock with none of these (the empty lock `uv lock` writes for a
+//! pyproject without `[project]`) has no root, and a warning says so.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -24,11 +24,27 @@ pub(crate) struct RawLock {
     pub packages: Vec<Spanned<RawPackage>>,
 }
 
-/// `[manifest]`: written for workspaces (and some other cases).
+/// `[manifest]`: written for workspaces, and for a PEP 723 script's lock
+/// (`uv lock --script`), whose `requirements` are the script's
+/// dependencies.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawManifest {
     #[serde(default)]
     pub members: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<Spanned<RawRequirement>>,
+}
+
+/// One `[manifest] requirements` entry, or one of `[package.metadata]`
+/// `requires-dist` / `requires-dev`: `{ name = "idna", specifier =
+/// "==3.10", marker = "…", extras = ["x"] }`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RawRequirement {
+    pub name: String,
+    pub specifier: Option<String>,
+    pub marker: Option<String>,
+    #[serde(default)]
+    pub extras: Vec<String>,
 }
 
 /// One `[[package]]` table.
@@ -60,13 +76,6 @@ pub(crate) struct RawMetadata {
     pub requires_dist: Vec<RawRequirement>,
     #[serde(default)]
     pub requires_dev: BTreeMap<String, Vec<RawRequirement>>,
-}
-
-/// One requirement of `requires-dist` / `requires-dev`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawRequirement {
-    pub name: String,
-    pub specifier: Option<String>,
 }
 
 /// `source = { <kind> = "<where>", ... }`: exactly one kind key is expected.

@@ -395,3 +395,42 @@ fn every_package_is_reachable_from_the_roots() {
         assert!(seen.iter().all(|&s| s), "{case}: unreachable packages");
     }
 }
+
+fn load_path(rel: &str) -> Graph {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    import_text(Path::new(rel.rsplit('/').next().unwrap()), &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_script_lock_has_a_virtual_root_with_the_manifest_requirements() {
+    // `uv lock --script hello.py`: `[manifest] requirements`, no project.
+    let graph = load_path("script/hello.py.lock");
+    assert_eq!(graph.roots.len(), 1);
+    let root = graph.package(graph.roots[0]);
+    assert_eq!(root.name, "hello");
+    assert_eq!(root.source, Source::Virtual { path: ".".into() });
+    let deps: Vec<(&str, &str)> = root
+        .dependencies
+        .iter()
+        .map(|d| (d.name.as_str(), graph.package(d.target).version.as_str()))
+        .collect();
+    assert_eq!(deps, [("idna", "3.10"), ("six", "1.17.0")]);
+    assert!(graph.warnings.is_empty());
+}
+
+#[test]
+fn an_empty_lock_imports_with_no_root_and_a_warning() {
+    // What `uv lock` writes for a Poetry pyproject (no `[project]`).
+    let graph = load_path("pick/textual/uv.lock");
+    assert!(graph.packages.is_empty());
+    assert!(graph.roots.is_empty());
+    assert_eq!(graph.warnings.len(), 1);
+    assert!(
+        graph.warnings[0].message.contains("no project package"),
+        "{:?}",
+        graph.warnings
+    );
+}
