@@ -835,6 +835,8 @@ fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let format: Format = args.format.parse()?;
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let report = collect_for(format, &args.dirs, args.recursive, &options);
+    let stale = report.projects.iter().flat_map(|p| &p.graph.stale);
+    global::warn(&plan::check_stale(stale, g.locked())?);
     let text = render(&report, format, common_revision(&args.dirs))?;
     match &args.output {
         Some(path) => {

@@ -67,6 +67,7 @@ fn a_uv_lock_asking_for_a_version_it_does_not_hold_warns_and_locked_refuses() {
         &["fetch", "--locked"],
         &["app", "--frozen"],
         &["doctor", "--locked"],
+        &["sources", "--locked", "--format", "urls"],
     ] {
         let out = run_in(&dir, &with_target(args), &store);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
