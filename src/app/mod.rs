@@ -589,8 +589,20 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
         if std::fs::symlink_metadata(&from)?.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
-            std::fs::copy(&from, &to)?;
+            copy_writable(&from, &to)?;
         }
+    }
+    Ok(())
+}
+
+/// Copies a file and gives the copy its owner's write bit: store outputs
+/// are read-only, their copies are build trees.
+pub(crate) fn copy_writable(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(from, to)?;
+    let mode = std::fs::metadata(to)?.permissions().mode();
+    if mode & 0o200 == 0 {
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode | 0o200))?;
     }
     Ok(())
 }
