@@ -35,7 +35,8 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub quiet: bool,
-    /// Print more; repeatable (`plan -v` lists every left-out package).
+    /// Print more; repeatable (`plan -v` lists every left-out package; `app -v`
+    /// and `fetch -v` print a line per step instead of a bar).
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Color: auto (on a terminal, unless NO_COLOR is set), always, never.

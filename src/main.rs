@@ -555,9 +555,11 @@ fn open_store() -> Result<lock2build_store::Store> {
         .with_context(|| format!("cannot open the store at {}", root.display()))
 }
 
-fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
+/// `--progress`; `auto` with `-v` is `plain` (a line per step, not a bar).
+fn progress_mode(name: &str, g: &GlobalArgs) -> Result<lock2build_fetch::ProgressMode> {
     use lock2build_fetch::ProgressMode;
     Ok(match name {
+        "auto" if g.verbose > 0 => ProgressMode::Plain,
         "auto" => ProgressMode::Auto,
         "bar" => ProgressMode::Bar,
         "plain" => ProgressMode::Plain,
@@ -584,7 +586,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     if args.lockfile.is_none() {
         args.dir = global::project_dir(&args.dir);
     }
-    let progress = progress_mode(&args.progress)?;
+    let progress = progress_mode(&args.progress, g)?;
     let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
     args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
@@ -733,7 +735,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     args.dir = global::project_dir(&args.dir);
     project_config::check(&args.dir)?;
-    let progress = progress_mode(&args.progress)?;
+    let progress = progress_mode(&args.progress, g)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, &options, g)?;
