@@ -89,8 +89,8 @@ fn queries(plan: &Plan) -> Vec<SourceQuery> {
     out
 }
 
-/// Runs an `archive` command on the project's plan; `json` is the global
-/// `--json` (the report as JSON, docs/archive.md).
+/// Runs an `archive` command on the project's plan.
+/// `json`: the global `--json` (docs/archive.md has the documents).
 pub fn run(
     command: ArchiveCommand,
     json: bool,

@@ -97,9 +97,6 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
     Ok((requests, skipped))
 }
 
-/// The format version of `lock2build fetch --json` (docs/store.md).
-pub const FETCH_REPORT_VERSION: u32 = 1;
-
 /// The git sources of a plan, as [`GitSpec`]s by node id: every node whose
 /// artifact is a git checkout. Submodules are checked out, as cargo, uv and
 /// npm do for git dependencies.
@@ -217,6 +214,8 @@ pub fn annotate_git_trees(plan: &mut Plan) {
         }
     }
 }
+/// The format version of `lock2build fetch --json` (docs/store.md).
+pub const FETCH_REPORT_VERSION: u32 = 1;
 
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]

@@ -516,10 +516,16 @@ fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Resu
     })
 }
 
-/// The plan of the project in `dir`, checked against its manifests: a
-/// warning per mismatch, an error with `--locked`.
-fn planned(dir: &Path, options: &PlanOptions, g: &GlobalArgs) -> Result<plan::PlanOutcome> {
-    let outcome = plan::plan_project(dir, options)?;
+/// The plan of the project in `dir` (or of `lockfile` alone), checked
+/// against its manifests: a warning per mismatch, an error with `--locked`.
+fn planned(
+    dir: &Path,
+    lockfile: Option<&Path>,
+    options: &PlanOptions,
+    g: &GlobalArgs,
+) -> Result<plan::PlanOutcome> {
+    let target = lock2build_plan::pick::LockTarget::new(dir, lockfile)?;
+    let outcome = plan::plan_target(&target, options)?;
     global::warn(&plan::check_locked(&outcome.plan, g.locked())?);
     Ok(outcome)
 }
@@ -531,9 +537,7 @@ fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
     args.target
         .skip_python_probe_unless_needed(&args.dir, args.lockfile.as_deref());
     let options = plan_options(&args.target, &args.select, g.offline())?;
-    let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
-    let mut outcome = plan::plan_target(&target, &options)?;
-    global::warn(&plan::check_locked(&outcome.plan, g.locked())?);
+    let mut outcome = planned(&args.dir, args.lockfile.as_deref(), &options, g)?;
     fetch_plan::annotate_git_trees(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
     if g.json {
@@ -738,7 +742,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     let progress = progress_mode(&args.progress, g)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
-    let outcome = planned(&args.dir, &options, g)?;
+    let outcome = planned(&args.dir, None, &options, g)?;
     let store = open_store()?;
     let fetch_options = FetchOptions {
         jobs: args.jobs.max(1),
@@ -861,7 +865,7 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     project_config::check(&args.dir)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
-    let outcome = planned(&args.dir, &options, g)?;
+    let outcome = planned(&args.dir, None, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;
     let report = overrides_cmd::DoctorReport::new(&outcome.plan, &db);
     let (tools, tools_ok) = app::toolchain_report(&outcome.plan);
@@ -921,7 +925,7 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
                     jobs: 8,
                 },
             };
-            let outcome = planned(&dir, &options, g)?;
+            let outcome = planned(&dir, None, &options, g)?;
             let wanted = package.to_ascii_lowercase().replace('_', "-");
             let nodes: Vec<_> = outcome
                 .plan
@@ -1162,7 +1166,7 @@ fn main() -> ExitCode {
             let dir = global::project_dir(dir);
             target.skip_python_probe_unless_needed(&dir, None);
             let options = plan_options(&target, &SelectArgs::default(), g.offline())?;
-            Ok(planned(&dir, &options, &g)?.plan)
+            Ok(planned(&dir, None, &options, &g)?.plan)
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),

@@ -35,9 +35,9 @@ pub(crate) struct RawManifest {
     pub requirements: Vec<Spanned<RawRequirement>>,
 }
 
-/// One `[manifest] requirements` entry, or one of `[package.metadata]`
-/// `requires-dist` / `requires-dev`: `{ name = "idna", specifier =
-/// "==3.10", marker = "…", extras = ["x"] }`.
+/// One requirement: a `[manifest] requirements` entry (`{ name = "idna",
+/// specifier = "==3.10", marker = "…", extras = ["x"] }`), or one of a
+/// local project's `requires-dist` / `requires-dev`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RawRequirement {
     pub name: String,
