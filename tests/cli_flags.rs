@@ -139,6 +139,22 @@ fn the_project_is_found_upwards_and_with_dash_c() {
     assert!(out.status.success(), "{}", stderr(&out));
     let gc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(gc["version"], 1);
+    let out = run_in(
+        &elsewhere,
+        &[
+            "overrides",
+            "-C",
+            src.to_str().unwrap(),
+            "why",
+            "crates/openssl-sys@0.9.103",
+        ],
+        &store,
+    );
+    assert!(
+        stdout(&out).contains("OPENSSL_NO_VENDOR"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_in(&elsewhere, &["-C", "/nonexistent-dir", "gc"], &store);
     assert!(!out.status.success());
     assert!(
@@ -369,6 +385,13 @@ fn json_documents_have_versions_and_fetch_counts_add_up() {
     assert_eq!(
         fetch["items"].as_array().unwrap().len(),
         with_artifact.len()
+    );
+    // -q: no progress even when asked for plain lines; -v: a line per file.
+    let quiet = run_in(&dir, &["fetch", "-q", "--progress", "plain"], &store);
+    assert!(
+        quiet.status.success() && quiet.stderr.is_empty(),
+        "{}",
+        stderr(&quiet)
     );
     let again = json(&["fetch", "--json", "--offline"]);
     assert_eq!(
