@@ -217,6 +217,24 @@ pub fn annotate_git_trees(plan: &mut Plan) {
 /// The format version of `lock2build fetch --json` (docs/store.md).
 pub const FETCH_REPORT_VERSION: u32 = 1;
 
+/// What every builder fetches with: [`fetch_or_recover`] (the archive
+/// for what every URL lost for good), then the trees of the archives
+/// stored recorded in the project's `lock2build.trees.json`. Artifacts
+/// that came back as trees are in `recovered`; unpack them with
+/// [`lock2build_archive::unpack_artifact`].
+pub fn fetch_sources(
+    store: &Store,
+    requests: &[FetchRequest],
+    options: &FetchOptions,
+    project_dir: &Path,
+) -> Result<(FetchReport, Vec<Recovered>)> {
+    let trees = TreeFile::load(project_dir)?;
+    let (report, recovered) =
+        fetch_or_recover(store, requests, options, &trees).map_err(|e| anyhow!("{e}"))?;
+    record_trees(project_dir, store, &stored_archives(requests, &report))?;
+    Ok((report, recovered))
+}
+
 /// What `lock2build fetch` did.
 #[derive(Debug, Serialize)]
 pub struct FetchSummary {
@@ -281,10 +299,9 @@ pub fn fetch_plan(
     };
     let name = std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf());
     store.record_plan(&name.display().to_string(), &live)?;
-    let trees = TreeFile::load(project_dir)?;
-    let (report, recovered): (FetchReport, _) =
-        fetch_or_recover(store, &requests, options, &trees).map_err(|e| anyhow!("{e}"))?;
-    let trees_recorded = record_trees(project_dir, store, &stored_archives(&requests, &report))?;
+    let recorded_before = TreeFile::load(project_dir)?.len();
+    let (report, recovered) = fetch_sources(store, &requests, options, project_dir)?;
+    let trees_recorded = TreeFile::load(project_dir)?.len() - recorded_before;
     let git: Vec<GitEntry> = git_checkouts(plan, store, options)?
         .into_iter()
         .map(|(id, checkout)| GitEntry { id, checkout })

@@ -44,6 +44,8 @@ mod trees;
 pub use client::{Bundle, SaveRequest, Swh};
 pub use error::ArchiveError;
 pub use lock2build_fetch::ArchiveConfig;
-pub use recover::{fetch_or_recover, find_tree, recover_git, Recovered, RecoveredVia};
+pub use recover::{
+    fetch_or_recover, find_tree, recover_git, unpack_artifact, Recovered, RecoveredVia,
+};
 pub use status::{archive_status, save_origins, SourceQuery, SourceStatus, StatusReport};
 pub use trees::{record_trees, tree_of_archive, TreeFile, TreeRecord, TREE_FILE};

@@ -366,3 +366,61 @@ fn find_bare_repo(dir: &Path) -> Option<PathBuf> {
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
         .find_map(|e| find_bare_repo(&e.path()))
 }
+
+/// Unpacks the artifact with these hashes into `dest`: from its stored
+/// file, or, when only its tree came back from the archive, a copy of that
+/// tree under `dest/recovered/` (so a caller that strips the one top
+/// directory of a tarball finds the same layout). Returns whether the
+/// tree was used.
+pub fn unpack_artifact(
+    store: &Store,
+    hashes: &[Hash],
+    format: ArchiveFormat,
+    dest: &Path,
+) -> Result<bool, ArchiveError> {
+    if let Some(file) = store.source(hashes) {
+        unpack(&file, format, dest).map_err(|e| ArchiveError::BadBundle {
+            label: file.display().to_string(),
+            message: e.to_string(),
+        })?;
+        return Ok(false);
+    }
+    let Some((tree, _verified)) = find_tree(store, hashes) else {
+        return Err(ArchiveError::NotArchived {
+            label: Hash::strongest(hashes)
+                .map(Hash::to_sri)
+                .unwrap_or_default(),
+            tried: "the store (neither the file nor a recovered tree)".into(),
+        });
+    };
+    copy_tree(&tree, &dest.join("recovered"))?;
+    Ok(true)
+}
+
+/// Copies a tree (files, directories, symlinks; executable bits kept,
+/// everything writable as unpacked files are).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), ArchiveError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(to).map_err(io_err("create", to))?;
+    for entry in fs::read_dir(from).map_err(io_err("read directory", from))? {
+        let entry = entry.map_err(io_err("read directory", from))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(io_err("inspect", &src))?;
+        if kind.is_symlink() {
+            let target = fs::read_link(&src).map_err(io_err("read link", &src))?;
+            std::os::unix::fs::symlink(target, &dst).map_err(io_err("link", &dst))?;
+        } else if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if kind.is_file() {
+            fs::copy(&src, &dst).map_err(io_err("copy", &dst))?;
+            let mode = fs::metadata(&src)
+                .map_err(io_err("inspect", &src))?
+                .permissions()
+                .mode();
+            let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+            fs::set_permissions(&dst, fs::Permissions::from_mode(mode))
+                .map_err(io_err("chmod", &dst))?;
+        }
+    }
+    Ok(())
+}

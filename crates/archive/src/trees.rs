@@ -221,20 +221,7 @@ pub fn record_trees(
     Ok(file.len() - before)
 }
 
+/// Best-effort removal of work in progress (the store sweeps what is left).
 pub(crate) fn remove_tree(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fn writable(path: &Path) {
-        if let Ok(meta) = fs::symlink_metadata(path) {
-            if meta.is_dir() {
-                let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o755));
-                if let Ok(entries) = fs::read_dir(path) {
-                    for e in entries.flatten() {
-                        writable(&e.path());
-                    }
-                }
-            }
-        }
-    }
-    writable(path);
-    let _ = fs::remove_dir_all(path);
+    let _ = lock2build_store::remove_any(path);
 }

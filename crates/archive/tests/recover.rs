@@ -286,7 +286,7 @@ fn no_recorded_tree_is_refused_unless_allowed_and_then_marked_unverified() {
             ..
         }
     ));
-    assert_eq!(find_tree(&later, &h).unwrap().1, false);
+    assert!(!find_tree(&later, &h).unwrap().1);
 }
 
 #[test]

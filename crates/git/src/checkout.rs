@@ -107,7 +107,10 @@ pub fn find_checkout(store: &Store, commit: &str, submodules: bool) -> Option<Ch
     let entry = checkouts_dir(store).join(entry_name(&commit, submodules));
     let meta: Meta = serde_json::from_slice(&fs::read(entry.join("meta.json")).ok()?).ok()?;
     let dir = entry.join("tree");
-    (meta.commit == commit && dir.is_dir()).then(|| Checkout {
+    if meta.commit != commit || !dir.is_dir() {
+        return None;
+    }
+    Some(Checkout {
         dir,
         commit: meta.commit,
         tree: meta.tree,
@@ -389,21 +392,7 @@ fn make_read_only(dir: &Path) -> Result<(), GitError> {
 
 /// Best-effort removal of work in progress (the store sweeps what is left).
 fn remove_tree(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fn writable(path: &Path) {
-        if let Ok(meta) = fs::symlink_metadata(path) {
-            if meta.is_dir() {
-                let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o755));
-                if let Ok(entries) = fs::read_dir(path) {
-                    for e in entries.flatten() {
-                        writable(&e.path());
-                    }
-                }
-            }
-        }
-    }
-    writable(path);
-    let _ = fs::remove_dir_all(path);
+    let _ = lock2build_store::remove_any(path);
 }
 
 fn hex_prefix(url: &str) -> String {

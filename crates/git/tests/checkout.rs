@@ -292,3 +292,21 @@ fn tree_id_of_a_directory_matches_git() {
     assert_eq!(tree_id_of_dir(&repo, &scratch).unwrap(), tree);
     assert!(Path::new(&repo).join("a/b.txt").exists());
 }
+
+#[test]
+fn nar_hash_matches_nix() {
+    // The expected value is what Nix 2.8's `nix-hash --type sha256` prints
+    // for this tree (cffc06d0…8c69), as SRI.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().join("t");
+    std::fs::create_dir_all(t.join("sub")).unwrap();
+    std::fs::write(t.join("a"), "hi\n").unwrap();
+    std::fs::write(t.join("sub/x"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(t.join("sub/x"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("a", t.join("l")).unwrap();
+    assert_eq!(
+        lock2build_git::nar_sha256(&t).unwrap(),
+        "sha256-z/wG0PAExfszobPsjNIBRJmvXOBihc0nC+qglMeNjGk="
+    );
+}

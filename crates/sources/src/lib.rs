@@ -62,6 +62,8 @@ pub struct SourcesReport {
     pub build_systems: Option<Graph>,
     /// Lockfiles (or directories) that could not be read, and why.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Tree hashes recorded beside the lockfiles (`lock2build.trees.json`).
+    pub trees: std::collections::BTreeMap<String, swh::RecordedTree>,
 }
 
 impl SourcesReport {
@@ -175,6 +177,7 @@ pub fn collect_with(
     let mut report = SourcesReport::default();
     let mut locks: Vec<FoundLock> = Vec::new();
     for dir in dirs {
+        report.trees.extend(swh::recorded_trees(dir));
         if !dir.is_dir() {
             report
                 .skipped

@@ -45,6 +45,9 @@ pub enum Entry {
 /// The list, and what could not go in it.
 #[derive(Debug, Clone, Default)]
 pub struct Entries {
+    /// Tree hashes recorded at the first good fetch (`lock2build.trees.json`
+    /// of the projects), by the file's SRI hash: written beside `integrity`.
+    pub trees: BTreeMap<String, RecordedTree>,
     /// Distinct sources, `url` entries first, each kind sorted by URL.
     pub entries: Vec<Entry>,
     /// `<lockfile>: <name> <version>: <why>` for artifacts left out.
@@ -54,7 +57,35 @@ pub struct Entries {
 /// Every locked artifact of every graph of the report (projects, then build
 /// systems), deduplicated.
 pub fn entries(report: &SourcesReport) -> Entries {
-    entries_of(report.graphs())
+    let mut entries = entries_of(report.graphs());
+    entries.trees = report.trees.clone();
+    entries
+}
+
+/// One artifact's unpacked tree, as `lock2build fetch` recorded it in
+/// `lock2build.trees.json` (docs/archive.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RecordedTree {
+    /// `swh:1:dir:<hex>` of the unpacked tree.
+    pub swhid: String,
+    /// SRI sha256 of its NAR serialisation.
+    pub nar_sha256: String,
+}
+
+/// The trees recorded in `<dir>/lock2build.trees.json` (none when the file
+/// is missing or unreadable: it only adds information).
+pub fn recorded_trees(dir: &std::path::Path) -> BTreeMap<String, RecordedTree> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        version: u32,
+        trees: BTreeMap<String, RecordedTree>,
+    }
+    std::fs::read(dir.join("lock2build.trees.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<File>(&bytes).ok())
+        .filter(|f| f.version == 1)
+        .map(|f| f.trees)
+        .unwrap_or_default()
 }
 
 /// [`entries`] for any set of graphs.
@@ -126,6 +157,7 @@ pub fn entries_of<'g>(graphs: impl IntoIterator<Item = &'g Graph>) -> Entries {
     Entries {
         entries: urls.into_iter().chain(git).collect(),
         unlisted,
+        trees: BTreeMap::new(),
     }
 }
 
@@ -162,8 +194,23 @@ pub fn entry_json(entry: &Entry) -> Value {
             "type": "git",
             "git_url": url,
             "git_ref": commit,
+            "swhid": format!("swh:1:rev:{commit}"),
         }),
     }
+}
+
+/// [`entry_json`], with the recorded tree of a file beside its integrity
+/// (`swhid`, `nar_sha256`): what verifies a tree recovered from the
+/// archive, whose re-made tarball cannot match `integrity`.
+pub fn entry_json_with_tree(entry: &Entry, trees: &BTreeMap<String, RecordedTree>) -> Value {
+    let mut value = entry_json(entry);
+    if let (Entry::Url { integrity, .. }, Value::Object(map)) = (entry, &mut value) {
+        if let Some(tree) = trees.get(&integrity.to_sri()) {
+            map.insert("swhid".into(), json!(tree.swhid));
+            map.insert("nar_sha256".into(), json!(tree.nar_sha256));
+        }
+    }
+    value
 }
 
 /// The `sources.json` document; `revision` is left out when unknown.
@@ -175,7 +222,13 @@ pub fn render_json(entries: &Entries, revision: Option<String>) -> Result<String
     }
     doc.insert(
         "sources".into(),
-        Value::Array(entries.entries.iter().map(entry_json).collect()),
+        Value::Array(
+            entries
+                .entries
+                .iter()
+                .map(|e| entry_json_with_tree(e, &entries.trees))
+                .collect(),
+        ),
     );
     let mut text = serde_json::to_string_pretty(&Value::Object(doc))?;
     text.push('\n');
@@ -281,7 +334,7 @@ mod tests {
             .is_some_and(|i| i.starts_with("sha512-")));
         assert_eq!(
             entry_json(&e.entries[1]),
-            serde_json::json!({"type": "git", "git_url": "https://github.com/x/y.git", "git_ref": "0123456789abcdef0123456789abcdef01234567"})
+            serde_json::json!({"type": "git", "git_url": "https://github.com/x/y.git", "git_ref": "0123456789abcdef0123456789abcdef01234567", "swhid": "swh:1:rev:0123456789abcdef0123456789abcdef01234567"})
         );
         assert_eq!(e.unlisted.len(), 2, "{:?}", e.unlisted);
         let urls = render_urls(&e);

@@ -969,3 +969,38 @@ fn a_python_lock_pinning_a_file_the_index_lacks_is_skipped_alone() {
         .is_subset(&listed));
     let _ = std::fs::remove_dir_all(tmp);
 }
+
+#[test]
+fn recorded_trees_go_beside_integrity_and_git_sources_name_their_revision() {
+    // A Cargo lock with a crate and a remote git dependency (as cargo
+    // writes it), and the tree file `lock2build fetch` records.
+    let dir = tempdir("sources-trees");
+    copy_dir(&root().join("fixtures/cargo/v2-msrv"), &dir);
+    let report = collect_with(&[dir.clone()], false, options(), None, false);
+    let doc = swh_doc(&report);
+    let first = doc["sources"][0]["integrity"].as_str().expect("a url entry").to_owned();
+    let trees = serde_json::json!({
+        "version": 1,
+        "trees": {
+            first.clone(): {"swhid": "swh:1:dir:4b825dc642cb6eb9a060e54bf8d69288fbee4904", "nar_sha256": "sha256-AAAA"}
+        }
+    });
+    std::fs::write(dir.join("lock2build.trees.json"), trees.to_string()).unwrap();
+    let report = collect_with(&[dir.clone()], false, options(), None, false);
+    let doc = swh_doc(&report);
+    let with_tree: Vec<&Value> = doc["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.get("swhid").is_some() && s["type"] == "url")
+        .collect();
+    assert_eq!(with_tree.len(), 1, "{doc}");
+    assert_eq!(with_tree[0]["integrity"], first.as_str(), "integrity stays the file's hash");
+    assert_eq!(with_tree[0]["swhid"], "swh:1:dir:4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+    assert_eq!(with_tree[0]["nar_sha256"], "sha256-AAAA");
+    let git = swh::entry_json(&swh::Entry::Git {
+        url: "https://example.org/r.git".into(),
+        commit: "a".repeat(40),
+    });
+    assert_eq!(git["swhid"], format!("swh:1:rev:{}", "a".repeat(40)));
+}

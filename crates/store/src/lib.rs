@@ -52,7 +52,7 @@ pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
 pub use scratch::scratch_dir;
-pub use store::Store;
+pub use store::{remove_any, Store};
 pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
     NORMALIZED_MTIME,

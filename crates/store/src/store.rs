@@ -148,7 +148,7 @@ impl Store {
 
 /// Removes a file, symlink or directory tree (making directories writable
 /// first); a missing path is fine.
-pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
+pub fn remove_any(path: &Path) -> Result<(), StoreError> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
