@@ -40,7 +40,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Color: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Global options")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", hide_possible_values = true, help_heading = "Global options")]
     pub color: ColorWhen,
     /// Run as if started in DIR (before anything else, like cargo -C).
     #[arg(
