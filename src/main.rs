@@ -647,7 +647,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
             offline: g.offline(),
-            mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+            mirrors: MirrorConfig::load(Some(&args.dir))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
             archive: args.archive.config(),
@@ -747,7 +747,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     let fetch_options = FetchOptions {
         jobs: args.jobs.max(1),
         offline: g.offline(),
-        mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        mirrors: MirrorConfig::load(Some(&args.dir))?,
         credentials: Credentials::load(),
         progress: if !g.chatty() || (g.json && args.progress == "auto") {
             ProgressMode::Quiet
