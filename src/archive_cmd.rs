@@ -68,9 +68,7 @@ pub enum ArchiveCommand {
 fn queries(plan: &Plan) -> Vec<SourceQuery> {
     let mut out = Vec::new();
     for node in &plan.packages {
-        let Some(artifact) = &node.artifact else {
-            continue;
-        };
+        let Some(artifact) = &node.artifact else { continue };
         let label = format!("{} {} {}", node.ecosystem, node.name, node.version);
         match (artifact.kind, &artifact.url, &artifact.commit) {
             (ArtifactKind::Git, Some(url), Some(commit)) => out.push(SourceQuery::Git {
@@ -91,11 +89,7 @@ fn queries(plan: &Plan) -> Vec<SourceQuery> {
 
 /// Runs an `archive` command on the project's plan.
 /// `json`: the global `--json` (docs/archive.md has the documents).
-pub fn run(
-    command: ArchiveCommand,
-    json: bool,
-    plan_of: impl Fn(&PathBuf) -> Result<Plan>,
-) -> Result<()> {
+pub fn run(command: ArchiveCommand, json: bool, plan_of: impl Fn(&PathBuf) -> Result<Plan>) -> Result<()> {
     let swh = Swh::new(&ArchiveConfig::from_env())?;
     let mut stdout = std::io::stdout().lock();
     match command {
@@ -109,29 +103,15 @@ pub fn run(
             } else {
                 for s in &report.sources {
                     let how = match (s.found.as_str(), s.verifiable) {
-                        ("extid", Some(false)) => {
-                            "tree (no recorded tree hash: not verifiable)".to_owned()
-                        }
+                        ("extid", Some(false)) => "tree (no recorded tree hash: not verifiable)".to_owned(),
                         ("extid", _) => "tree".to_owned(),
                         (other, _) => other.to_owned(),
                     };
-                    let id = s
-                        .swhid
-                        .as_deref()
-                        .map(|i| format!(" {i}"))
-                        .unwrap_or_default();
-                    let err = s
-                        .error
-                        .as_deref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default();
+                    let id = s.swhid.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+                    let err = s.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
                     writeln!(stdout, "{}: {how}{id}{err}", s.label)?;
                 }
-                writeln!(
-                    stdout,
-                    "{} of {} recoverable from {}",
-                    report.recoverable, report.total, report.archive
-                )?;
+                writeln!(stdout, "{} of {} recoverable from {}", report.recoverable, report.total, report.archive)?;
             }
         }
         ArchiveCommand::Save { dir } => {
@@ -154,10 +134,7 @@ pub fn run(
                         Err(e) => serde_json::json!({"origin": url, "error": e.to_string()}),
                     })
                     .collect();
-                serde_json::to_writer_pretty(
-                    &mut stdout,
-                    &serde_json::json!({"version": 1, "requests": doc}),
-                )?;
+                serde_json::to_writer_pretty(&mut stdout, &serde_json::json!({"version": 1, "requests": doc}))?;
                 writeln!(stdout)?;
             } else if answers.is_empty() {
                 writeln!(stdout, "no git origins to save (registry sources are archived by Software Heritage's listers)")?;
@@ -167,12 +144,7 @@ pub fn run(
                     break;
                 }
                 match r {
-                    Ok(req) => writeln!(
-                        stdout,
-                        "{url}: {} ({})",
-                        req.save_request_status,
-                        req.save_task_status.as_deref().unwrap_or("-")
-                    )?,
+                    Ok(req) => writeln!(stdout, "{url}: {} ({})", req.save_request_status, req.save_task_status.as_deref().unwrap_or("-"))?,
                     Err(e) => writeln!(stdout, "{url}: {e}")?,
                 }
             }

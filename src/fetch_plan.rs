@@ -11,15 +11,15 @@
 use anyhow::{anyhow, Result};
 use lock2build_archive::{fetch_or_recover, record_trees, Recovered, TreeFile};
 use lock2build_fetch::{FetchOptions, FetchReport, FetchRequest, FetchedVia, ProgressMode};
+use lock2build_model::Hash;
+use std::path::PathBuf;
 use lock2build_git::{checkout, find_checkout, Checkout, GitOptions, GitSpec};
 use lock2build_model::ArtifactKind;
-use lock2build_model::Hash;
 use lock2build_plan::plan::Plan;
 use lock2build_store::{LiveSet, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::path::PathBuf;
 
 /// A node that has nothing to download, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -168,10 +168,7 @@ fn recover_git_or(
     options: &FetchOptions,
 ) -> Result<Checkout> {
     use lock2build_git::GitError;
-    let gone = matches!(
-        error,
-        GitError::Unreachable { .. } | GitError::CommitMissing { .. }
-    );
+    let gone = matches!(error, GitError::Unreachable { .. } | GitError::CommitMissing { .. });
     if !gone || !options.archive.enabled || options.offline {
         return Err(error.into());
     }
@@ -179,10 +176,7 @@ fn recover_git_or(
     match lock2build_archive::recover_git(&swh, store, spec, git_options) {
         Ok(found) => {
             if git_options.progress {
-                eprintln!(
-                    "{}: recovered commit {} from Software Heritage (verified)",
-                    spec.label, spec.commit
-                );
+                eprintln!("{}: recovered commit {} from Software Heritage (verified)", spec.label, spec.commit);
             }
             Ok(found)
         }
@@ -332,10 +326,7 @@ pub fn fetch_plan(
 
 /// `(file name, locked hashes, stored path)` of every stored file of the
 /// report, for recording their trees.
-fn stored_archives(
-    requests: &[FetchRequest],
-    report: &FetchReport,
-) -> Vec<(String, Vec<Hash>, PathBuf)> {
+fn stored_archives(requests: &[FetchRequest], report: &FetchReport) -> Vec<(String, Vec<Hash>, PathBuf)> {
     report
         .items
         .iter()

@@ -40,60 +40,29 @@ fn vanished_wheels_come_back_as_their_exact_bytes() {
     let swh = SwhServer::start();
     let dir = project.to_str().unwrap();
     // First machine: the registry has them.
-    let first = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-1",
-        &swh.url,
-        None,
-    ));
+    let first = json(&run(&["fetch", dir, "--json"], &root, "store-1", &swh.url, None));
     let items = first["items"].as_array().unwrap();
     assert!(items.len() >= 2, "{first}");
     for item in items {
         let bytes = std::fs::read(item["path"].as_str().unwrap()).unwrap();
-        let name = Path::new(item["path"].as_str().unwrap())
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+        let name = Path::new(item["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
         let hex = name.strip_prefix("sha256-").unwrap().to_owned();
         swh.add_content(&hex, None, bytes);
     }
     // Years later: files.pythonhosted.org answers 404 for all of them.
     let gone = format!("https://files.pythonhosted.org/={}/gone/", swh.url);
-    let out = run(
-        &["fetch", dir, "--json", "--no-archive"],
-        &root,
-        "store-2",
-        &swh.url,
-        Some(&gone),
-    );
+    let out = run(&["fetch", dir, "--json", "--no-archive"], &root, "store-2", &swh.url, Some(&gone));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("404"), "{}", stderr(&out));
-    let later = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-2",
-        &swh.url,
-        Some(&gone),
-    ));
+    let later = json(&run(&["fetch", dir, "--json"], &root, "store-2", &swh.url, Some(&gone)));
     let recovered = later["recovered"].as_array().unwrap();
     assert_eq!(recovered.len(), items.len(), "{later}");
     assert!(recovered.iter().all(|r| r["via"]["kind"] == "content"));
     let log = swh.state.lock().unwrap().log.clone();
-    assert!(log
-        .iter()
-        .any(|(_, p, a)| p.contains("/api/1/content/sha256:")
-            && a.as_deref() == Some("Bearer test-token")));
+    assert!(log.iter().any(|(_, p, a)| p.contains("/api/1/content/sha256:") && a.as_deref() == Some("Bearer test-token")));
     // A third run needs neither the registry nor the archive.
     let before = swh.state.lock().unwrap().log.len();
-    let again = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-2",
-        &swh.url,
-        Some(&gone),
-    ));
+    let again = json(&run(&["fetch", dir, "--json"], &root, "store-2", &swh.url, Some(&gone)));
     assert_eq!(again["downloaded"], 0);
     assert_eq!(swh.state.lock().unwrap().log.len(), before);
 }
@@ -105,21 +74,10 @@ fn vanished_npm_tarballs_come_back_as_trees_verified_by_the_recorded_hash() {
     copy_dir(&fixture("npm/workspace"), &project);
     let swh = SwhServer::start();
     let dir = project.to_str().unwrap();
-    let first = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-1",
-        &swh.url,
-        None,
-    ));
-    assert_eq!(
-        first["trees_recorded"].as_u64().unwrap() as usize,
-        first["items"].as_array().unwrap().len(),
-        "{first}"
-    );
+    let first = json(&run(&["fetch", dir, "--json"], &root, "store-1", &swh.url, None));
+    assert_eq!(first["trees_recorded"].as_u64().unwrap() as usize, first["items"].as_array().unwrap().len(), "{first}");
     let recorded: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.join("lock2build.trees.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(project.join("lock2build.trees.json")).unwrap()).unwrap();
     assert_eq!(recorded["version"], 1);
     // The archive holds each tarball unpacked (as its tarball loader does),
     // known by the tarball's sha512 ExtID.
@@ -127,13 +85,7 @@ fn vanished_npm_tarballs_come_back_as_trees_verified_by_the_recorded_hash() {
         let path = Path::new(item["path"].as_str().unwrap());
         let unpacked = root.join("unpacked").join(path.file_name().unwrap());
         std::fs::create_dir_all(&unpacked).unwrap();
-        let ok = Command::new("tar")
-            .arg("-xzf")
-            .arg(path)
-            .arg("-C")
-            .arg(&unpacked)
-            .status()
-            .unwrap();
+        let ok = Command::new("tar").arg("-xzf").arg(path).arg("-C").arg(&unpacked).status().unwrap();
         assert!(ok.success());
         let sri = recorded["trees"]
             .as_object()
@@ -141,59 +93,26 @@ fn vanished_npm_tarballs_come_back_as_trees_verified_by_the_recorded_hash() {
             .keys()
             .find(|k| {
                 let h = Hash::parse_sri(k).unwrap();
-                std::fs::read_link(path.parent().unwrap().join(format!(
-                    "{}-{}",
-                    h.algorithm.as_str(),
-                    h.hex()
-                )))
-                .map(|t| t.file_name() == path.file_name())
-                .unwrap_or(false)
+                std::fs::read_link(path.parent().unwrap().join(format!("{}-{}", h.algorithm.as_str(), h.hex())))
+                    .map(|t| t.file_name() == path.file_name())
+                    .unwrap_or(false)
             })
             .unwrap_or_else(|| panic!("no recorded tree for {}", path.display()))
             .clone();
         let swhid = recorded["trees"][&sri]["swhid"].as_str().unwrap();
-        swh.add_extid(
-            "checksum-sha512",
-            &Hash::parse_sri(&sri).unwrap().hex(),
-            swhid,
-        );
+        swh.add_extid("checksum-sha512", &Hash::parse_sri(&sri).unwrap().hex(), swhid);
         swh.add_directory(swhid, &unpacked.join("package"), Cooking::Done(0));
     }
     let gone = format!("https://registry.npmjs.org/={}/gone/", swh.url);
-    let later = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-2",
-        &swh.url,
-        Some(&gone),
-    ));
+    let later = json(&run(&["fetch", dir, "--json"], &root, "store-2", &swh.url, Some(&gone)));
     let recovered = later["recovered"].as_array().unwrap();
-    assert_eq!(
-        recovered.len(),
-        first["items"].as_array().unwrap().len(),
-        "{later}"
-    );
-    assert!(
-        recovered
-            .iter()
-            .all(|r| r["via"]["kind"] == "tree" && r["via"]["verified"] == true),
-        "{later}"
-    );
+    assert_eq!(recovered.len(), first["items"].as_array().unwrap().len(), "{later}");
+    assert!(recovered.iter().all(|r| r["via"]["kind"] == "tree" && r["via"]["verified"] == true), "{later}");
     // Without the recorded trees, nothing unverified is accepted.
     std::fs::remove_file(project.join("lock2build.trees.json")).unwrap();
-    let out = run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-3",
-        &swh.url,
-        Some(&gone),
-    );
+    let out = run(&["fetch", dir, "--json"], &root, "store-3", &swh.url, Some(&gone));
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("--allow-unverified-archive"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("--allow-unverified-archive"), "{}", stderr(&out));
 }
 
 #[test]
@@ -203,40 +122,14 @@ fn archive_status_says_what_is_recoverable() {
     copy_dir(&fixture("uv/old-uv-0.4"), &project);
     let swh = SwhServer::start();
     let dir = project.to_str().unwrap();
-    let first = json(&run(
-        &["fetch", dir, "--json"],
-        &root,
-        "store-1",
-        &swh.url,
-        None,
-    ));
+    let first = json(&run(&["fetch", dir, "--json"], &root, "store-1", &swh.url, None));
     let one = &first["items"][0];
-    let name = Path::new(one["path"].as_str().unwrap())
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let name = Path::new(one["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
     swh.add_content(name.strip_prefix("sha256-").unwrap(), None, b"x".to_vec());
-    let status = json(&run(
-        &["archive", "status", dir, "--json"],
-        &root,
-        "store-1",
-        &swh.url,
-        None,
-    ));
+    let status = json(&run(&["archive", "status", dir, "--json"], &root, "store-1", &swh.url, None));
     assert_eq!(status["version"], 1);
     assert_eq!(status["recoverable"], 1, "{status}");
     assert_eq!(status["total"], first["items"].as_array().unwrap().len());
-    let text = run(
-        &["archive", "status", dir],
-        &root,
-        "store-1",
-        &swh.url,
-        None,
-    );
-    assert!(
-        common::stdout(&text).contains(&format!("1 of {} recoverable", status["total"])),
-        "{}",
-        common::stdout(&text)
-    );
+    let text = run(&["archive", "status", dir], &root, "store-1", &swh.url, None);
+    assert!(common::stdout(&text).contains(&format!("1 of {} recoverable", status["total"])), "{}", common::stdout(&text));
 }

@@ -26,10 +26,7 @@ fn refused(fixture_rel: &str, file: &str, edit: impl FnOnce(String) -> String) -
     );
     assert!(!out.status.success(), "accepted: {}", stdout(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("it would be used as a file name or path"),
-        "{err}"
-    );
+    assert!(err.contains("it would be used as a file name or path"), "{err}");
     err
 }
 
@@ -42,10 +39,7 @@ fn uv_wheel_file_names_that_leave_the_directory_are_refused() {
             1,
         )
     });
-    assert!(
-        err.contains("uv.lock:42: package `idna`: file name `/tmp/x/PWNED-1.0-py3-none-any.whl`"),
-        "{err}"
-    );
+    assert!(err.contains("uv.lock:42: package `idna`: file name `/tmp/x/PWNED-1.0-py3-none-any.whl`"), "{err}");
     assert!(!Path::new("/tmp/x/PWNED-1.0-py3-none-any.whl").exists());
 
     let climbing = format!("{}tmp/PWNED-1.0-py3-none-any.whl", "../".repeat(24));
@@ -90,10 +84,7 @@ fn npm_locations_and_bin_names_that_climb_are_refused() {
             serde_json::json!({"../../../usr/bin/evil": "cli.js"});
         serde_json::to_string_pretty(&lock).unwrap()
     });
-    assert!(
-        err.contains("package `is-even`: bin name `../../../usr/bin/evil`"),
-        "{err}"
-    );
+    assert!(err.contains("package `is-even`: bin name `../../../usr/bin/evil`"), "{err}");
 }
 
 #[test]
@@ -103,8 +94,5 @@ fn crate_names_with_a_path_are_refused() {
              source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
              checksum = \"0000000000000000000000000000000000000000000000000000000000000000\"\n"
     });
-    assert!(
-        err.contains("Cargo.lock:44: package `../../evil`: name"),
-        "{err}"
-    );
+    assert!(err.contains("Cargo.lock:44: package `../../evil`: name"), "{err}");
 }

@@ -6,9 +6,7 @@
 //! are set small here so the tests are quick; the defaults are 1 KiB/s over
 //! 60 s and 2 GiB.
 
-use lock2build_fetch::{
-    fetch_all, FetchFailure, FetchOptions, FetchRequest, Problem, ProgressMode,
-};
+use lock2build_fetch::{fetch_all, FetchFailure, FetchOptions, FetchRequest, Problem, ProgressMode};
 use lock2build_model::Hash;
 use lock2build_store::{MultiHasher, Store};
 use std::io::{BufRead, BufReader, Write};
@@ -151,9 +149,7 @@ fn fail(request: FetchRequest) -> (Duration, Problem) {
     let error = fetch_all(&store, &[request], &options()).unwrap_err();
     let took = started.elapsed();
     assert_eq!(
-        std::fs::read_dir(dir.path().join("sources"))
-            .unwrap()
-            .count(),
+        std::fs::read_dir(dir.path().join("sources")).unwrap().count(),
         0,
         "nothing stored"
     );
@@ -170,16 +166,8 @@ fn a_server_that_never_sends_headers_fails_within_the_window() {
     let server = serve(Hostile::NoHeaders, body.clone());
     let (took, problem) = fail(request(&server.url, &body, None));
     assert!(took < Duration::from_secs(4), "took {took:?}");
-    assert!(
-        matches!(problem, Problem::TooSlow { received: 0, .. }),
-        "{problem:?}"
-    );
-    assert!(
-        problem
-            .to_string()
-            .contains("LOCK2BUILD_FETCH_LOW_SPEED_TIME"),
-        "{problem}"
-    );
+    assert!(matches!(problem, Problem::TooSlow { received: 0, .. }), "{problem:?}");
+    assert!(problem.to_string().contains("LOCK2BUILD_FETCH_LOW_SPEED_TIME"), "{problem}");
 }
 
 #[test]
@@ -198,9 +186,7 @@ fn a_trickling_body_fails_within_the_window() {
     let (took, problem) = fail(request(&server.url, &body, Some(100_000)));
     assert!(took < Duration::from_secs(4), "took {took:?}");
     match problem {
-        Problem::TooSlow {
-            received, limit, ..
-        } => {
+        Problem::TooSlow { received, limit, .. } => {
             assert!(received < 2000, "{received}");
             assert_eq!(limit, 2000);
         }
@@ -215,10 +201,7 @@ fn an_endless_body_of_unknown_size_stops_at_the_ceiling() {
     let (took, problem) = fail(request(&server.url, &body, None));
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert_eq!(problem, Problem::OverCeiling { limit: 1 << 20 });
-    assert!(
-        problem.to_string().contains("LOCK2BUILD_FETCH_MAX_SIZE"),
-        "{problem}"
-    );
+    assert!(problem.to_string().contains("LOCK2BUILD_FETCH_MAX_SIZE"), "{problem}");
     // Read up to the ceiling (and what the socket buffers hold), not on.
     let sent = server.sent.load(Ordering::Relaxed);
     assert!(sent < 16 << 20, "{sent} bytes sent");
@@ -251,10 +234,7 @@ fn a_slow_but_steady_download_longer_than_the_window_succeeds() {
     let store = Store::open(dir.path()).unwrap();
     let started = Instant::now();
     let report = fetch_all(&store, &[request(&server.url, &body, None)], &options()).unwrap();
-    assert!(
-        started.elapsed() > Duration::from_secs(2),
-        "slower than the window"
-    );
+    assert!(started.elapsed() > Duration::from_secs(2), "slower than the window");
     assert_eq!(std::fs::read(&report.items[0].path).unwrap(), body);
 }
 
@@ -267,16 +247,10 @@ fn limits_come_from_the_environment() {
     let options = FetchOptions::from_env().unwrap();
     assert_eq!(options.low_speed_limit, 10);
     assert_eq!(options.low_speed_time, Duration::from_secs(300));
-    assert_eq!(
-        options.max_unknown_size,
-        FetchOptions::default().max_unknown_size
-    );
+    assert_eq!(options.max_unknown_size, FetchOptions::default().max_unknown_size);
     std::env::set_var("LOCK2BUILD_FETCH_MAX_SIZE", "2GB");
     let error = FetchOptions::from_env().unwrap_err().to_string();
-    assert!(
-        error.contains("LOCK2BUILD_FETCH_MAX_SIZE=\"2GB\""),
-        "{error}"
-    );
+    assert!(error.contains("LOCK2BUILD_FETCH_MAX_SIZE=\"2GB\""), "{error}");
     for name in [
         "LOCK2BUILD_FETCH_LOW_SPEED_LIMIT",
         "LOCK2BUILD_FETCH_LOW_SPEED_TIME",

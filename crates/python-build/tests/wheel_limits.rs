@@ -28,14 +28,8 @@ fn wheel(dir: &Path, size: usize, extra: &[(&str, u32)]) -> std::path::PathBuf {
     let files: Vec<(&str, &[u8])> = vec![
         ("bomb/__init__.py", b"" as &[u8]),
         ("bomb/zeros.bin", &zeros),
-        (
-            "bomb-1.0.dist-info/METADATA",
-            b"Metadata-Version: 2.1\nName: bomb\nVersion: 1.0\n",
-        ),
-        (
-            "bomb-1.0.dist-info/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        ),
+        ("bomb-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: bomb\nVersion: 1.0\n"),
+        ("bomb-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
     ];
     let mut record = String::new();
     for (name, bytes) in &files {
@@ -56,9 +50,7 @@ fn wheel(dir: &Path, size: usize, extra: &[(&str, u32)]) -> std::path::PathBuf {
             .start_file(*name, options.unix_permissions(*mode))
             .unwrap();
     }
-    writer
-        .start_file("bomb-1.0.dist-info/RECORD", options)
-        .unwrap();
+    writer.start_file("bomb-1.0.dist-info/RECORD", options).unwrap();
     writer.write_all(record.as_bytes()).unwrap();
     writer.finish().unwrap();
     path
@@ -113,11 +105,7 @@ fn hostile_wheels_are_refused() {
     assert!(message.contains("100 times"), "{message}");
 
     // A name twice (the zip writer refuses to, so rename in place).
-    let twice = wheel(
-        dir.path(),
-        10,
-        &[("bomb/aaa.py", 0o644), ("bomb/bbb.py", 0o644)],
-    );
+    let twice = wheel(dir.path(), 10, &[("bomb/aaa.py", 0o644), ("bomb/bbb.py", 0o644)]);
     patch(&twice, b"bomb/bbb.py", b"bomb/aaa.py");
     let message = refusal(&twice, &dir.path().join("twice"));
     assert!(message.contains("appears twice"), "{message}");

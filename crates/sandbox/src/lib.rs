@@ -271,9 +271,7 @@ impl Sandbox {
                 // bwrap is pid 1 inside: its environment must be empty too.
                 c.env_clear();
                 c.args(bwrap_args(spec, scratch.path()));
-                c.arg("--")
-                    .args(limits.command_prefix())
-                    .args(&spec.command);
+                c.arg("--").args(limits.command_prefix()).args(&spec.command);
                 c
             }
             Sandbox::Unsandboxed => {

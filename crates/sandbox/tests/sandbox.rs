@@ -222,18 +222,11 @@ fn the_scratch_directory_is_beside_the_output_and_removed_after() {
     let scratch = tmp.parent().unwrap();
     assert_eq!(scratch.parent(), d.output.parent(), "{}", tmp.display());
     assert!(
-        scratch
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("tmp-output.sandbox-"),
+        scratch.file_name().unwrap().to_string_lossy().starts_with("tmp-output.sandbox-"),
         "{}",
         scratch.display()
     );
-    assert!(
-        !scratch.exists(),
-        "the scratch directory stays after the step"
-    );
+    assert!(!scratch.exists(), "the scratch directory stays after the step");
 }
 
 #[test]
@@ -243,8 +236,7 @@ fn no_process_inside_sees_the_callers_environment() {
     // cargo test sets CARGO_PKG_NAME (and dozens more) in this process, so
     // bwrap inherited them all before; /proc/1 is bwrap itself.
     assert!(std::env::var("CARGO_PKG_NAME").is_ok());
-    let script =
-        "for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; done; echo PROCS: /proc/[0-9]*";
+    let script = "for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; done; echo PROCS: /proc/[0-9]*";
     let status = sandbox.run(&spec(&d, script), &d.log).unwrap();
     let out = log(&d);
     assert!(status.success(), "{out}");
@@ -262,20 +254,13 @@ fn steps_run_under_resource_limits() {
     };
     let d = dirs();
     let script = "cat /proc/self/limits; head -c 2097152 /dev/zero > \"$OUT/big\"; echo WROTE=$?";
-    let status = sandbox
-        .run_limited(&spec(&d, script), &d.log, &limits)
-        .unwrap();
+    let status = sandbox.run_limited(&spec(&d, script), &d.log, &limits).unwrap();
     let out = log(&d);
     assert!(status.success(), "{out}");
     let row = |name: &str| {
         out.lines()
             .find(|l| l.starts_with(name))
-            .map(|l| {
-                l.split_whitespace()
-                    .skip(name.split(' ').count())
-                    .take(2)
-                    .collect::<Vec<_>>()
-            })
+            .map(|l| l.split_whitespace().skip(name.split(' ').count()).take(2).collect::<Vec<_>>())
             .unwrap_or_default()
     };
     assert_eq!(row("Max processes"), ["5000", "5000"], "{out}");
@@ -283,23 +268,14 @@ fn steps_run_under_resource_limits() {
     assert_eq!(row("Max data size"), ["2147483648", "2147483648"], "{out}");
     // The file-size limit bites: head is stopped (SIGXFSZ) at 1 MiB.
     assert!(!out.contains("WROTE=0"), "{out}");
-    assert_eq!(
-        std::fs::metadata(d.output.join("big")).unwrap().len(),
-        1 << 20
-    );
+    assert_eq!(std::fs::metadata(d.output.join("big")).unwrap().len(), 1 << 20);
 
     // The same limits without a sandbox.
     let d = dirs();
     let mut host = spec(&d, "cat /proc/self/limits");
-    host.env
-        .insert("OUT".into(), d.output.display().to_string());
-    assert!(Sandbox::unsandboxed()
-        .run_limited(&host, &d.log, &limits)
-        .unwrap()
-        .success());
-    assert!(log(&d)
-        .lines()
-        .any(|l| l.starts_with("Max file size") && l.contains("1048576")));
+    host.env.insert("OUT".into(), d.output.display().to_string());
+    assert!(Sandbox::unsandboxed().run_limited(&host, &d.log, &limits).unwrap().success());
+    assert!(log(&d).lines().any(|l| l.starts_with("Max file size") && l.contains("1048576")));
 }
 
 #[test]
@@ -313,10 +289,7 @@ fn limits_come_from_the_environment() {
     assert_eq!(limits.memory, ResourceLimits::default().memory);
     std::env::set_var("LOCK2BUILD_SANDBOX_MAX_FILE_SIZE", "1G");
     let error = ResourceLimits::from_env().unwrap_err().to_string();
-    assert!(
-        error.contains("LOCK2BUILD_SANDBOX_MAX_FILE_SIZE=\"1G\""),
-        "{error}"
-    );
+    assert!(error.contains("LOCK2BUILD_SANDBOX_MAX_FILE_SIZE=\"1G\""), "{error}");
     std::env::remove_var("LOCK2BUILD_SANDBOX_MAX_PROCESSES");
     std::env::remove_var("LOCK2BUILD_SANDBOX_MAX_FILE_SIZE");
 }

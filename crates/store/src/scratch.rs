@@ -28,9 +28,7 @@ pub(crate) fn register(store: &Path) {
     let Ok(mut scratch) = SCRATCH.lock() else {
         return;
     };
-    let current_gone = scratch
-        .as_ref()
-        .is_none_or(|s| !s.store.join("tmp").is_dir());
+    let current_gone = scratch.as_ref().is_none_or(|s| !s.store.join("tmp").is_dir());
     if current_gone {
         *scratch = Some(Scratch {
             store: store.to_owned(),
@@ -57,12 +55,10 @@ pub fn scratch_dir() -> PathBuf {
     }
     let pid = std::process::id();
     let key = format!("scratch-{pid}");
-    let made = lock::lock(&scratch.store.join("locks"), &key)
-        .ok()
-        .and_then(|lock| {
-            let dir = scratch.store.join("tmp").join(format!("{key}@{pid}-0"));
-            std::fs::create_dir_all(&dir).ok().map(|()| (dir, lock))
-        });
+    let made = lock::lock(&scratch.store.join("locks"), &key).ok().and_then(|lock| {
+        let dir = scratch.store.join("tmp").join(format!("{key}@{pid}-0"));
+        std::fs::create_dir_all(&dir).ok().map(|()| (dir, lock))
+    });
     match made {
         Some((dir, lock)) => {
             scratch.made = Some((dir.clone(), lock));

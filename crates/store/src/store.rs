@@ -136,8 +136,7 @@ impl Store {
                     .and_then(|n| n.rsplit_once('.'))
                     .and_then(|(_, pid_n)| pid_n.split_once('-'))
                     .and_then(|(pid, _)| pid.parse::<u32>().ok());
-                let dead =
-                    pid.is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+                let dead = pid.is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
                 if dead {
                     let _ = fs::remove_file(entry.path());
                 }

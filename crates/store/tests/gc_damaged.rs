@@ -12,14 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn node(name: &str) -> NodeId {
-    NodeId::compute(
-        name,
-        &serde_json::json!({"kind": "test"}),
-        &[],
-        &[],
-        "x86_64-linux",
-    )
-    .unwrap()
+    NodeId::compute(name, &serde_json::json!({"kind": "test"}), &[], &[], "x86_64-linux").unwrap()
 }
 
 fn script(path: &Path, text: &str) {
@@ -66,32 +59,14 @@ fn app_store() -> App {
     std::os::unix::fs::symlink(store.output(&app).unwrap(), &result).unwrap();
     store.add_root(&result).unwrap();
     store
-        .record_plan(
-            "/project",
-            &LiveSet {
-                sources: vec![],
-                outputs: vec![app.clone()],
-            },
-        )
+        .record_plan("/project", &LiveSet { sources: vec![], outputs: vec![app.clone()] })
         .unwrap();
-    App {
-        _dir: dir,
-        store,
-        app,
-        lib,
-        orphan,
-        result,
-    }
+    App { _dir: dir, store, app, lib, orphan, result }
 }
 
 fn gc_zero(store: &Store) -> lock2build_store::GcReport {
     store
-        .gc(
-            &GcOptions {
-                plan_max_age: Duration::ZERO,
-            },
-            || {},
-        )
+        .gc(&GcOptions { plan_max_age: Duration::ZERO }, || {})
         .unwrap()
 }
 
@@ -119,18 +94,10 @@ fn undamaged_gc_keeps_the_app_and_removes_the_orphan() {
 fn damaged_records_keep_everything_with_a_warning() {
     type Damage = fn(&App);
     let cases: [(&str, Damage); 6] = [
-        ("app meta corrupted", |a| {
-            fs::write(meta(a, &a.app), b"{\"references\": [tru").unwrap()
-        }),
-        ("app meta deleted", |a| {
-            fs::remove_file(meta(a, &a.app)).unwrap()
-        }),
-        ("app meta emptied", |a| {
-            fs::write(meta(a, &a.app), b"").unwrap()
-        }),
-        ("lib meta corrupted", |a| {
-            fs::write(meta(a, &a.lib), b"\x00\xff").unwrap()
-        }),
+        ("app meta corrupted", |a| fs::write(meta(a, &a.app), b"{\"references\": [tru").unwrap()),
+        ("app meta deleted", |a| fs::remove_file(meta(a, &a.app)).unwrap()),
+        ("app meta emptied", |a| fs::write(meta(a, &a.app), b"").unwrap()),
+        ("lib meta corrupted", |a| fs::write(meta(a, &a.lib), b"\x00\xff").unwrap()),
         ("app meta of the wrong shape", |a| {
             fs::write(meta(a, &a.app), b"{\"references\": \"lib\"}").unwrap()
         }),
@@ -148,10 +115,7 @@ fn damaged_records_keep_everything_with_a_warning() {
         let report = gc_zero(&app.store);
         assert!(runs(&app.result), "{what}: the app no longer runs");
         assert!(!report.warnings.is_empty(), "{what}: no warning");
-        assert!(
-            app.store.output(&app.orphan).is_some(),
-            "{what}: kept, unknown"
-        );
+        assert!(app.store.output(&app.orphan).is_some(), "{what}: kept, unknown");
     }
 }
 
@@ -160,19 +124,13 @@ fn a_damaged_recent_plan_keeps_everything_and_an_old_one_goes() {
     let app = app_store();
     fs::remove_file(&app.result).unwrap(); // only the plan keeps anything now
     let plans = app.store.root().join("plans");
-    let plan = fs::read_dir(&plans)
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let plan = fs::read_dir(&plans).unwrap().flatten().next().unwrap().path();
     fs::write(&plan, b"not json").unwrap();
-    let report = app.store.gc(&GcOptions::default(), || {}).unwrap();
-    assert!(
-        report.warnings.iter().any(|w| w.contains("plan record")),
-        "{:?}",
-        report.warnings
-    );
+    let report = app
+        .store
+        .gc(&GcOptions::default(), || {})
+        .unwrap();
+    assert!(report.warnings.iter().any(|w| w.contains("plan record")), "{:?}", report.warnings);
     assert!(app.store.output(&app.app).is_some() && app.store.output(&app.orphan).is_some());
     // Older than the limit it keeps nothing (unread) and is removed.
     let report = gc_zero(&app.store);
