@@ -35,11 +35,12 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub quiet: bool,
-    /// Print more; repeatable (`plan -v` lists every left-out package).
+    /// Print more; repeatable (`plan -v` lists every left-out package; `app -v`
+    /// and `fetch -v` print a line per step instead of a bar).
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Color: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", help_heading = "Global options")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN", hide_possible_values = true, help_heading = "Global options")]
     pub color: ColorWhen,
     /// Run as if started in DIR (before anything else, like cargo -C).
     #[arg(

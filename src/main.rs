@@ -16,6 +16,7 @@ mod archive_cmd;
 mod fetch_plan;
 mod global;
 mod overrides_cmd;
+mod project_config;
 mod store_cmd;
 
 use global::GlobalArgs;
@@ -462,6 +463,42 @@ impl SelectArgs {
 }
 
 impl TargetArgs {
+    /// A project with no Python lockfile (`--lockfile`, else in DIR or one
+    /// directory down) needs no interpreter: none is asked, unless --python names one.
+    fn skip_python_probe_unless_needed(&mut self, dir: &Path, lockfile: Option<&Path>) {
+        use lock2build_plan::discover::{find_lockfiles, LockKind};
+        let python = match lockfile {
+            Some(lock) => LockKind::from_path(lock)
+                .is_none_or(|k| k.ecosystem() == lock2build_model::Ecosystem::Pypi),
+            None => find_lockfiles(dir)
+                .unwrap_or_default()
+                .iter()
+                .any(|l| l.kind.ecosystem() == lock2build_model::Ecosystem::Pypi),
+        };
+        if !python && self.python.is_none() && self.python_version.is_none() {
+            self.python_version = Some("3.11".into());
+        }
+    }
+
+    /// Rust and Node builds run on this machine for this machine: the flags
+    /// that describe another one are refused rather than ignored.
+    fn refuse_other_machine(&self, what: &str) -> Result<()> {
+        let given = [
+            ("--python-version", self.python_version.is_some()),
+            ("--os", self.os.is_some()),
+            ("--arch", self.arch.is_some()),
+            ("--libc", self.libc.is_some()),
+        ];
+        let given: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
+        if given.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} describe another machine, but {what} builds run on this one, for this one\n  help: drop them (they select Python wheels; `lock2build plan` takes them for any lock)",
+            given.join(", ")
+        )
+    }
+
     fn resolve(&self) -> Result<Target> {
         Target::resolve(&TargetOptions {
             python: self.python.clone(),
@@ -501,7 +538,11 @@ fn planned(
 }
 
 fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
-    args.dir = global::project_dir(&args.dir);
+    if args.lockfile.is_none() {
+        args.dir = global::project_dir(&args.dir);
+    }
+    args.target
+        .skip_python_probe_unless_needed(&args.dir, args.lockfile.as_deref());
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let mut outcome = planned(&args.dir, args.lockfile.as_deref(), &options, g)?;
     fetch_plan::annotate_git_trees(&mut outcome.plan);
@@ -525,9 +566,11 @@ fn open_store() -> Result<lock2build_store::Store> {
         .with_context(|| format!("cannot open the store at {}", root.display()))
 }
 
-fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
+/// `--progress`; `auto` with `-v` is `plain` (a line per step, not a bar).
+fn progress_mode(name: &str, g: &GlobalArgs) -> Result<lock2build_fetch::ProgressMode> {
     use lock2build_fetch::ProgressMode;
     Ok(match name {
+        "auto" if g.verbose > 0 => ProgressMode::Plain,
         "auto" => ProgressMode::Auto,
         "bar" => ProgressMode::Bar,
         "plain" => ProgressMode::Plain,
@@ -536,17 +579,48 @@ fn progress_mode(name: &str) -> Result<lock2build_fetch::ProgressMode> {
     })
 }
 
+/// The format version of `lock2build app --json` (docs/cli.md).
+const APP_REPORT_VERSION: u32 = 1;
+
+/// `report` as a JSON object whose first field is `"version": version`.
+fn versioned(version: u32, report: &impl serde::Serialize) -> Result<serde_json::Value> {
+    let mut object = serde_json::Map::new();
+    object.insert("version".into(), version.into());
+    if let serde_json::Value::Object(fields) = serde_json::to_value(report)? {
+        object.extend(fields);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
 fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    args.dir = global::project_dir(&args.dir);
-    let progress = progress_mode(&args.progress)?;
+    if args.lockfile.is_none() {
+        args.dir = global::project_dir(&args.dir);
+    }
+    let progress = progress_mode(&args.progress, g)?;
     let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
     args.dir = target.dir;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
     // (a python3 upgrade must not rebuild them either).
+    project_config::check(&args.dir)?;
     let python_project = app::builds_python(&args.dir, target.lockfile.as_deref(), args.ecosystem);
+    if !python_project {
+        use lock2build_model::Ecosystem;
+        let named = target
+            .lockfile
+            .as_deref()
+            .and_then(lock2build_plan::discover::LockKind::from_path)
+            .map(|k| k.ecosystem());
+        let what = match args.ecosystem.or(named) {
+            Some(Ecosystem::Npm) => "Node",
+            Some(_) => "Rust",
+            None if app::top_ecosystems(&args.dir).contains(&Ecosystem::Npm) => "Node",
+            None => "Rust",
+        };
+        args.target.refuse_other_machine(what)?;
+    }
     if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
         args.target.python_version = Some("3.11".into());
     } else if args.target.python_version.is_none() {
@@ -580,7 +654,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
             offline: g.offline(),
-            mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+            mirrors: MirrorConfig::load(Some(&args.dir))?,
             credentials: Credentials::load(),
             progress: if quiet { ProgressMode::Quiet } else { progress },
             archive: args.archive.config(),
@@ -605,7 +679,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     let report = app::build_app(&options)?;
     let mut stdout = std::io::stdout().lock();
     if g.json {
-        serde_json::to_writer_pretty(&mut stdout, &report)?;
+        serde_json::to_writer_pretty(&mut stdout, &versioned(APP_REPORT_VERSION, &report)?)?;
         writeln!(stdout)?;
         return Ok(());
     }
@@ -632,7 +706,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
             n => format!(
                 "fetched {n} artifact{} ({}), {} already in the store",
                 if n == 1 { "" } else { "s" },
-                human_bytes(report.bytes_downloaded),
+                indicatif::HumanBytes(report.bytes_downloaded),
                 report.artifacts - n
             ),
         };
@@ -671,14 +745,16 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
 fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     args.dir = global::project_dir(&args.dir);
-    let progress = progress_mode(&args.progress)?;
+    project_config::check(&args.dir)?;
+    let progress = progress_mode(&args.progress, g)?;
+    args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
     let store = open_store()?;
     let fetch_options = FetchOptions {
         jobs: args.jobs.max(1),
         offline: g.offline(),
-        mirrors: MirrorConfig::load(Some(&args.dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+        mirrors: MirrorConfig::load(Some(&args.dir))?,
         credentials: Credentials::load(),
         progress: if !g.chatty() || (g.json && args.progress == "auto") {
             ProgressMode::Quiet
@@ -701,7 +777,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
             format!(
                 "{} downloaded ({})",
                 summary.downloaded,
-                human_bytes(summary.bytes_downloaded)
+                indicatif::HumanBytes(summary.bytes_downloaded)
             )
         };
         writeln!(
@@ -754,13 +830,13 @@ fn run_gc(args: GcArgs, g: &GlobalArgs) -> Result<()> {
                 stdout,
                 "removed {} ({})",
                 r.path.display(),
-                human_bytes(r.bytes)
+                indicatif::HumanBytes(r.bytes)
             )?;
         }
         writeln!(
             stdout,
             "freed {} in {} entries",
-            human_bytes(report.bytes_freed),
+            indicatif::HumanBytes(report.bytes_freed),
             report.removed.len()
         )?;
     }
@@ -772,6 +848,8 @@ fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let format: Format = args.format.parse()?;
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let report = collect_for(format, &args.dirs, args.recursive, &options);
+    let stale = report.projects.iter().flat_map(|p| &p.graph.stale);
+    global::warn(&plan::check_stale(stale, g.locked())?);
     let text = render(&report, format, common_revision(&args.dirs))?;
     match &args.output {
         Some(path) => {
@@ -790,6 +868,9 @@ fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
 
 fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     args.dir = global::project_dir(&args.dir);
+    // What `app` refuses before building, doctor reports as errors too.
+    project_config::check(&args.dir)?;
+    args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;
@@ -1077,21 +1158,6 @@ fn plural(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = cli.global;
@@ -1103,12 +1169,15 @@ fn main() -> ExitCode {
         Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),
         Command::Sources(args) => run_sources(args, &g),
         Command::Doctor(args) => run_doctor(args, &g),
-        Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),
         Command::Archive(command) => archive_cmd::run(command, g.json, |dir| {
-            let options = plan_options(&TargetArgs::default(), &SelectArgs::default(), false)?;
-            Ok(planned(&global::project_dir(dir), None, &options, &g)?.plan)
+            let mut target = TargetArgs::default();
+            let dir = global::project_dir(dir);
+            target.skip_python_probe_unless_needed(&dir, None);
+            let options = plan_options(&target, &SelectArgs::default(), g.offline())?;
+            Ok(planned(&dir, None, &options, &g)?.plan)
         })
         .map(|()| ExitCode::SUCCESS),
+        Command::Overrides(command) => run_overrides(command, &g).map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "lock2build", &mut std::io::stdout());

@@ -167,14 +167,42 @@ fn uv_native_app_builds_psycopg2_from_its_sdist_against_libpq() {
     );
 }
 
+/// Every `__pycache__` directory in the store's outputs.
+fn pycache_dirs(store: &std::path::Path) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if entry.file_name() == "__pycache__" {
+                    out.push(path.clone());
+                }
+                walk(&path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&store.join("outputs"), &mut out);
+    out.sort();
+    out
+}
+
 #[test]
 fn requirements_app_offers_top_level_scripts_and_rebuilds_only_a_bumped_pin() {
     let (project, store) = project("app-requirements", "requirements/pip-compile");
     let text = ok(&app(&project, &store, &[]));
     // flask is a top-level requirement; charset-normalizer's `normalizer` is not.
     assert!(text.contains("result/bin: flask, python"), "{text}");
-    let version = run(Command::new(project.join("result/bin/flask")).arg("--version"));
+    let pycache_before = pycache_dirs(&store);
+    // (as a user runs them: writing bytecode allowed by the environment)
+    let version = run(Command::new(project.join("result/bin/flask"))
+        .arg("--version")
+        .env_remove("PYTHONDONTWRITEBYTECODE"));
     assert!(version.contains("Flask 3.1.3"), "{version}");
+    run(Command::new(project.join("result/bin/python"))
+        .args(["-c", "import flask, werkzeug.serving, charset_normalizer"])
+        .env_remove("PYTHONDONTWRITEBYTECODE"));
+    // The store is read-only to what runs from it: no __pycache__ appeared.
+    assert_eq!(pycache_dirs(&store), pycache_before);
 
     // lock2build.toml names what result/bin holds.
     std::fs::write(

@@ -67,6 +67,7 @@ fn a_uv_lock_asking_for_a_version_it_does_not_hold_warns_and_locked_refuses() {
         &["fetch", "--locked"],
         &["app", "--frozen"],
         &["doctor", "--locked"],
+        &["sources", "--locked", "--format", "urls"],
     ] {
         let out = run_in(&dir, &with_target(args), &store);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
@@ -138,6 +139,22 @@ fn the_project_is_found_upwards_and_with_dash_c() {
     assert!(out.status.success(), "{}", stderr(&out));
     let gc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(gc["version"], 1);
+    let out = run_in(
+        &elsewhere,
+        &[
+            "overrides",
+            "-C",
+            src.to_str().unwrap(),
+            "why",
+            "crates/openssl-sys@0.9.103",
+        ],
+        &store,
+    );
+    assert!(
+        stdout(&out).contains("OPENSSL_NO_VENDOR"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_in(&elsewhere, &["-C", "/nonexistent-dir", "gc"], &store);
     assert!(!out.status.success());
     assert!(
@@ -251,4 +268,156 @@ fn a_closed_pipe_ends_quietly() {
     let status = child.wait().unwrap();
     assert!(err.is_empty(), "{err}");
     assert!(!status.success() || status.code() == Some(0), "{status:?}");
+}
+
+#[test]
+fn a_cargo_or_npm_project_needs_no_python_and_refuses_another_machine() {
+    let dir = tempdir("no-python");
+    copy_dir(&fixture("cargo/native-app"), &dir);
+    let store = tempdir("store");
+    let empty_path = tempdir("empty-path");
+    // No python3 (nor anything else) on PATH: plan works, and an offline
+    // fetch says what is missing, not that python3 is.
+    for args in [&["plan"][..], &["fetch", "--offline"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+            .args(args)
+            .current_dir(&dir)
+            .env("PATH", &empty_path)
+            .env("LOCK2BUILD_CACHE", shared_cache())
+            .env("LOCK2BUILD_STORE", &store)
+            .output()
+            .unwrap();
+        assert!(
+            !stderr(&out).contains("python"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        if args == ["plan"] {
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    for (fixture_rel, what) in [("cargo/native-app", "Rust"), ("npm/native-app", "Node")] {
+        let project = tempdir("other-machine");
+        copy_dir(&fixture(fixture_rel), &project);
+        let out = run_in(
+            &project,
+            &["app", "--os", "macos", "--libc", "musl-1.2"],
+            &store,
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains(&format!(
+                "--os, --libc describe another machine, but {what} builds run on this one"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_broken_lock2build_toml_is_an_error_before_anything_is_built() {
+    let dir = tempdir("broken-config");
+    copy_dir(&fixture("cargo/native-app"), &dir);
+    let store = tempdir("store");
+    for (text, wanted) in [
+        (
+            "[app]\nscripts = [\"x\"\n",
+            "lock2build.toml:3:1: not valid TOML",
+        ),
+        (
+            "[ap]\nscripts = [\"x\"]\n",
+            "lock2build.toml:1: unknown table `ap`",
+        ),
+        ("[app]\nscript = [\"x\"]\n", "unknown field `script`"),
+        ("[mirrors]\n\"https://crates.io\" = 3\n", "lock2build.toml"),
+    ] {
+        std::fs::write(dir.join("lock2build.toml"), text).unwrap();
+        for command in ["app", "fetch", "doctor"] {
+            let out = run_in(&dir, &[command], &store);
+            assert_eq!(out.status.code(), Some(1), "{command} {text:?}");
+            let err = stderr(&out);
+            assert!(
+                err.contains(wanted) && err.contains("help:"),
+                "{command} {text:?}: {err}"
+            );
+            assert!(!err.contains("vendor") && !err.contains("fetched"), "{err}");
+        }
+    }
+    assert!(!store.join("outputs").exists(), "nothing was built");
+}
+
+/// Every reporting command's --json document has a version; fetch counts
+/// one download per file (npm locks may list one tarball at several
+/// locations), so its counts add up.
+#[test]
+fn json_documents_have_versions_and_fetch_counts_add_up() {
+    let dir = tempdir("json-docs");
+    copy_dir(&fixture("npm/native-app"), &dir);
+    let store = tempdir("store");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run_in(&dir, args, &store);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}\n{}\n{}", stdout(&out), stderr(&out)))
+    };
+    let plan = json(&["plan", "--json"]);
+    assert_eq!(plan["version"], 1);
+    let with_artifact: Vec<&serde_json::Value> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["artifact"]["url"].is_string())
+        .collect();
+    let files: std::collections::BTreeSet<&str> = with_artifact
+        .iter()
+        .map(|n| n["artifact"]["integrity"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.len() < with_artifact.len(),
+        "the fixture shares a tarball between locations"
+    );
+
+    let fetch = json(&["fetch", "--json"]);
+    assert_eq!(fetch["version"], 1);
+    assert_eq!(fetch["artifacts"], files.len(), "{fetch}");
+    assert_eq!(fetch["downloaded"], files.len());
+    assert_eq!(fetch["cached"], 0);
+    assert_eq!(
+        fetch["items"].as_array().unwrap().len(),
+        with_artifact.len()
+    );
+    // -q: no progress even when asked for plain lines; -v: a line per file.
+    let quiet = run_in(&dir, &["fetch", "-q", "--progress", "plain"], &store);
+    assert!(
+        quiet.status.success() && quiet.stderr.is_empty(),
+        "{}",
+        stderr(&quiet)
+    );
+    let again = json(&["fetch", "--json", "--offline"]);
+    assert_eq!(
+        (again["downloaded"].as_u64(), again["cached"].as_u64()),
+        (Some(0), Some(files.len() as u64))
+    );
+
+    let doctor = json(&["doctor", "--json"]);
+    assert_eq!(doctor["version"], 1);
+    assert_eq!(doctor["overrides"]["source"], "embedded");
+    assert!(doctor["native"]["packages"].is_array(), "{doctor}");
+    assert!(doctor["sandbox"]["ok"].is_boolean());
+
+    let why = json(&["overrides", "why", "--json", "pypi/pillow@10.4.0"]);
+    assert_eq!(why["version"], 1);
+    assert_eq!(why["packages"][0]["name"], "pillow");
+    assert!(why["packages"][0]["resolved"]["native"]
+        .as_array()
+        .unwrap()
+        .contains(&"libjpeg".into()));
+
+    let gc = json(&["gc", "--json", "--keep-days", "30"]);
+    assert_eq!(gc["version"], 1);
+    assert_eq!(
+        gc["removed"].as_array().unwrap().len(),
+        0,
+        "the plan just fetched keeps its sources"
+    );
 }

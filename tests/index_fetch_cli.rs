@@ -142,3 +142,36 @@ fn corrupted_download_is_refused_and_nothing_is_stored() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("demo"), "{}", stderr(&out));
 }
+
+/// A full disk during a download is an error that says so and what to do,
+/// and leaves nothing half-written in the store: the store is a 1 MiB tmpfs
+/// (bubblewrap) and the locked file 3 MB.
+#[test]
+fn a_full_disk_is_a_clear_error_and_leaves_no_half_entry() {
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let (_server, dir) = setup(&bytes, &bytes, &bytes);
+    let cache = tempdir("cache");
+    let store = tempdir("small-store");
+    let script = format!(
+        "{} fetch {} --progress plain; echo \"exit=$?\"; find {} -path '*/sources/*' -type f",
+        env!("CARGO_BIN_EXE_lock2build"),
+        dir.display(),
+        store.display()
+    );
+    let out = std::process::Command::new("bwrap")
+        .args(["--dev-bind", "/", "/", "--size", "1048576", "--tmpfs"])
+        .arg(&store)
+        .args(["--", "sh", "-c", &script])
+        .env("LOCK2BUILD_CACHE", &cache)
+        .env("LOCK2BUILD_STORE", &store)
+        .env_remove("LOCK2BUILD_MIRRORS")
+        .output()
+        .unwrap();
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(text.starts_with("exit=1\n"), "{text}\n{err}");
+    assert_eq!(text, "exit=1\n", "a stored source file is left: {text}");
+    assert!(
+        err.contains("No space left on device") && err.contains("help: the disk is full"),
+        "{err}"
+    );
+}

@@ -103,7 +103,8 @@ pub struct AppReport {
     pub notes: Vec<String>,
 }
 
-/// `lock2build doctor`'s toolchain lines: for a plan with crates, the Rust
+/// `lock2build doctor`'s toolchain lines, what `app` checks before building:
+/// for a Python plan, the interpreter it builds with; for a plan with crates, the Rust
 /// toolchain lock2build would build with; with npm packages that run
 /// install scripts, node, npm and node's headers (node-gyp's `nodedir`).
 /// Returns the text and whether everything needed is there.
@@ -124,6 +125,30 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
             Err(e) => {
                 ok = false;
                 text.push_str(&format!("Rust: {e:#}\n"));
+            }
+        }
+    }
+    if plan.projects.iter().any(|p| p.ecosystem == Ecosystem::Pypi) {
+        // The interpreter `app` builds with: the one planned for, else python3.
+        let python = plan
+            .target
+            .python
+            .interpreter
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        match lock2build_python::PythonInfo::probe(&python) {
+            Ok(p) => text.push_str(&format!(
+                "Python: {} {}.{}.{} ({}), headers in {}\n",
+                p.implementation,
+                p.version.0,
+                p.version.1,
+                p.version.2,
+                p.executable.display(),
+                p.include.display()
+            )),
+            Err(e) => {
+                ok = false;
+                text.push_str(&format!("Python: {e:#}\n"));
             }
         }
     }
@@ -589,8 +614,20 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
         if std::fs::symlink_metadata(&from)?.file_type().is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
-            std::fs::copy(&from, &to)?;
+            copy_writable(&from, &to)?;
         }
+    }
+    Ok(())
+}
+
+/// Copies a file and gives the copy its owner's write bit: store outputs
+/// are read-only, their copies are build trees.
+pub(crate) fn copy_writable(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(from, to)?;
+    let mode = std::fs::metadata(to)?.permissions().mode();
+    if mode & 0o200 == 0 {
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode | 0o200))?;
     }
     Ok(())
 }

@@ -548,7 +548,7 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
         } else if kind.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
-            std::fs::copy(&from, &to)?;
+            super::copy_writable(&from, &to)?;
             let modified = std::fs::metadata(&from)?.modified()?;
             std::fs::File::options()
                 .write(true)

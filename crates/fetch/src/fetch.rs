@@ -1,7 +1,7 @@
 //! [`fetch_all`]: deduplication, the offline check, and the worker pool.
 
 use crate::download::Downloader;
-use crate::progress::{human_bytes, Progress};
+use crate::progress::Progress;
 use crate::types::{
     FetchError, FetchFailure, FetchOptions, FetchReport, FetchRequest, FetchedItem, FetchedVia,
     Problem,
@@ -252,6 +252,9 @@ fn summary(results: &[Option<GroupResult>]) -> String {
     if files == 0 {
         String::new()
     } else {
-        format!("downloaded {files} file(s), {}", human_bytes(bytes))
+        format!(
+            "downloaded {files} file(s), {}",
+            indicatif::HumanBytes(bytes)
+        )
     }
 }

@@ -74,7 +74,7 @@ impl Progress {
                 if let FetchedVia::Downloaded { .. } = via {
                     eprintln!(
                         "fetched {label} ({}) [{done}/{}]",
-                        human_bytes(size),
+                        indicatif::HumanBytes(size),
                         self.files_total
                     );
                 }
@@ -95,20 +95,5 @@ impl Progress {
         if let Display::Bar(bar) = &self.display {
             bar.finish_and_clear();
         }
-    }
-}
-
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -426,12 +426,15 @@ fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
 /// its manifest is an error naming each mismatch; without, the mismatches
 /// are returned as warnings to print.
 pub fn check_locked(plan: &Plan, locked: bool) -> Result<Vec<String>> {
-    let stale: Vec<String> = plan
-        .projects
-        .iter()
-        .flat_map(|p| &p.stale)
-        .map(|d| d.to_string())
-        .collect();
+    check_stale(plan.projects.iter().flat_map(|p| &p.stale), locked)
+}
+
+/// [`check_locked`] over the `stale` diagnostics of imported graphs.
+pub fn check_stale<'a>(
+    stale: impl IntoIterator<Item = &'a Diagnostic>,
+    locked: bool,
+) -> Result<Vec<String>> {
+    let stale: Vec<String> = stale.into_iter().map(|d| d.to_string()).collect();
     if locked && !stale.is_empty() {
         return Err(anyhow!(
             "the lock is out of date with its manifest, and --locked was given:\n  {}\n  help: update the lock with its package manager (`poetry lock`, `uv lock`), or build without --locked",

@@ -93,7 +93,13 @@ impl Store {
         .map_err(|e| StoreError::Identity(e.to_string()))?;
         let commit = (|| {
             write_atomic(&self.dir("meta").join(format!("{node}.json")), &meta)?;
-            fs::rename(&building, &final_path).map_err(io_err("rename into place", &final_path))
+            // Read-only, as Nix makes its outputs: what runs from the store
+            // (a Python writing `__pycache__`) cannot change it. The top
+            // directory last, after the rename (moving a directory needs
+            // write permission on it).
+            make_read_only(&building, false).map_err(io_err("make read-only", &building))?;
+            fs::rename(&building, &final_path).map_err(io_err("rename into place", &final_path))?;
+            make_read_only(&final_path, true).map_err(io_err("make read-only", &final_path))
         })();
         if let Err(e) = commit {
             let _ = remove_any(&building);
@@ -117,4 +123,35 @@ impl Store {
             .map(|m| m.references)
             .map_err(|e| format!("`{}` is damaged: {e}", path.display()))
     }
+}
+
+/// Removes the write bits of every file and directory below `dir` (of
+/// `dir` itself too with `top`); symlinks are left as they are.
+/// `remove_any` (gc) makes a tree writable again before removing it.
+fn make_read_only(dir: &std::path::Path, top: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let strip = |path: &std::path::Path, meta: &fs::Metadata| {
+        let mode = meta.permissions().mode();
+        if mode & 0o222 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode & !0o222))
+        } else {
+            Ok(())
+        }
+    };
+    if top {
+        return strip(dir, &fs::symlink_metadata(dir)?);
+    }
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let path = entry.path();
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        if meta.is_dir() {
+            make_read_only(&path, false)?;
+        }
+        strip(&path, &meta)?;
+    }
+    Ok(())
 }

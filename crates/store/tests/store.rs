@@ -100,11 +100,31 @@ fn outputs_are_built_once_and_failed_builds_leave_nothing() {
         .build_output(&id, &[], |dirs| {
             assert!(dirs.final_path.ends_with(id.as_str()));
             fs::write(dirs.building.join("bin"), b"ok")?;
+            fs::create_dir(dirs.building.join("lib"))?;
+            fs::write(dirs.building.join("lib/x.py"), b"")?;
+            std::os::unix::fs::symlink("lib/x.py", dirs.building.join("link"))?;
             Ok(())
         })
         .unwrap();
     assert!(built.built);
     assert_eq!(fs::read(built.path.join("bin")).unwrap(), b"ok");
+    // Read-only, as Nix makes outputs: files and directories, the top too.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [
+            built.path.join("bin"),
+            built.path.join("lib"),
+            built.path.join("lib/x.py"),
+            built.path.clone(),
+        ] {
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o222, 0, "{} is writable: {mode:o}", path.display());
+        }
+        assert!(fs::symlink_metadata(built.path.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
     let again = store
         .build_output(&id, &[], |_| panic!("must not rebuild"))
         .unwrap();

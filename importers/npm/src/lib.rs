@@ -37,10 +37,11 @@ mod workspaces;
 use context::{Context, HELP_REGENERATE};
 use entry::{Fields, LockEntry};
 use lock2build_model::{
-    DepKind, Diagnostic, Ecosystem, Graph, ImportError, LockInput, PackageFlags,
+    DepKind, Diagnostic, Ecosystem, Graph, ImportError, LockInput, PackageFlags, ProjectFiles,
 };
 use manifest::{workspace_globs, Manifest};
 use serde_json::Value;
+use std::path::Path;
 use workspaces::WorkspacePatterns;
 
 pub use source::DEFAULT_REGISTRY;
@@ -64,7 +65,7 @@ pub fn import(input: &LockInput) -> Result<Graph, ImportError> {
     let manifest = Manifest::read(&ctx, input.files)?;
     match version {
         Some(1) => import_v1(&ctx, &top, manifest.as_ref()),
-        Some(v @ (2 | 3)) => import_packages(&ctx, &top, v, manifest.as_ref()),
+        Some(v @ (2 | 3)) => import_packages(&ctx, &top, v, manifest.as_ref(), input.files),
         _ => {
             let written = top
                 .get("lockfileVersion")
@@ -92,6 +93,7 @@ fn import_packages(
     top: &serde_json::Map<String, Value>,
     version: u64,
     manifest: Option<&Manifest>,
+    files: &dyn ProjectFiles,
 ) -> Result<Graph, ImportError> {
     let entries = packages::read_packages(ctx, top, version)?;
     let root_object = match top.get("packages").and_then(|p| p.get("")) {
@@ -106,6 +108,7 @@ fn import_packages(
         if globs.is_empty() {
             globs = manifest.workspaces();
         }
+        check_members(ctx, files, &entries, &WorkspacePatterns::new(globs.clone()))?;
     }
     graph_builder::build_graph(
         ctx,
@@ -113,6 +116,34 @@ fn import_packages(
         entries,
         &WorkspacePatterns::new(globs),
     )
+}
+
+/// Each workspace member's package.json against its lock entry, as for the
+/// root (`npm ci` refuses a lock that disagrees with either).
+fn check_members(
+    ctx: &Context,
+    files: &dyn ProjectFiles,
+    entries: &[LockEntry],
+    workspaces: &WorkspacePatterns,
+) -> Result<(), ImportError> {
+    for entry in entries.iter().skip(1) {
+        let member = entry.link.is_none()
+            && entry::is_top_location(&entry.location)
+            && workspaces.matches(&entry.location);
+        if !member {
+            continue;
+        }
+        let rel = Path::new(&entry.location).join("package.json");
+        let member_ctx = Context {
+            lock_path: ctx.lock_path.clone(),
+            lock_lines: ctx.lock_lines.clone(),
+            manifest_path: ctx.lock_path.with_file_name(&rel),
+        };
+        if let Some(manifest) = Manifest::read_at(&member_ctx, files, &rel)? {
+            manifest.check_entry(&member_ctx, &entry.location, &entry.dependencies)?;
+        }
+    }
+    Ok(())
 }
 
 fn import_v1(

@@ -26,7 +26,17 @@ impl Manifest {
         ctx: &Context,
         files: &dyn ProjectFiles,
     ) -> Result<Option<Manifest>, ImportError> {
-        let Some(text) = files.read(Path::new("package.json")) else {
+        Manifest::read_at(ctx, files, Path::new("package.json"))
+    }
+
+    /// Reads `rel` (a workspace member's `package.json`, relative to the
+    /// lockfile's directory; `ctx.manifest_path` names it in errors).
+    pub(crate) fn read_at(
+        ctx: &Context,
+        files: &dyn ProjectFiles,
+        rel: &Path,
+    ) -> Result<Option<Manifest>, ImportError> {
+        let Some(text) = files.read(rel) else {
             return Ok(None);
         };
         let value: Value = serde_json::from_str(&text).map_err(|e| {
@@ -86,6 +96,26 @@ impl Manifest {
         ctx: &Context,
         lock_root: &[DeclaredDependency],
     ) -> Result<(), ImportError> {
+        self.check_entry(ctx, "", lock_root)
+    }
+
+    /// Checks that the lock's entry at `location` (`""`: the root, else a
+    /// workspace member such as `packages/app`, whose package.json
+    /// `ctx.manifest_path` names) declares what this package.json does.
+    pub(crate) fn check_entry(
+        &self,
+        ctx: &Context,
+        location: &str,
+        lock_root: &[DeclaredDependency],
+    ) -> Result<(), ImportError> {
+        let (manifest, entry) = if location.is_empty() {
+            ("package.json".to_owned(), "package-lock.json".to_owned())
+        } else {
+            (
+                format!("{location}/package.json"),
+                format!("package-lock.json's entry `{location}`"),
+            )
+        };
         let declared = self.declared_dependencies(ctx)?;
         for wanted in &declared {
             let line = wanted.in_manifest.flatten();
@@ -94,7 +124,7 @@ impl Manifest {
                     return Err(ctx
                         .manifest_error(
                             format!(
-                                "package.json lists `{}@{}` but package-lock.json does not: the lock disagrees with the manifest",
+                                "{manifest} lists `{}@{}` but {entry} does not: the lock disagrees with the manifest",
                                 wanted.name, wanted.spec
                             ),
                             line,
@@ -105,7 +135,7 @@ impl Manifest {
                     return Err(ctx
                         .manifest_error(
                             format!(
-                                "package.json asks for `{}@{}` but package-lock.json was made for `{}@{}`",
+                                "{manifest} asks for `{}@{}` but {entry} was made for `{}@{}`",
                                 wanted.name, wanted.spec, locked.name, locked.spec
                             ),
                             line,
@@ -121,8 +151,12 @@ impl Manifest {
         {
             return Err(ctx
                 .lock_error(
-                    format!("package-lock.json's root depends on `{}`, which package.json no longer lists", extra.name),
-                    ctx.lock_lines.line(&["packages", ""]),
+                    if location.is_empty() {
+                        format!("package-lock.json's root depends on `{}`, which package.json no longer lists", extra.name)
+                    } else {
+                        format!("package-lock.json's entry `{location}` depends on `{}`, which {manifest} no longer lists", extra.name)
+                    },
+                    ctx.lock_lines.line(&["packages", location]),
                 )
                 .with_help(HELP_REPAIR));
         }

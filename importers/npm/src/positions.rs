@@ -20,7 +20,7 @@ use std::collections::HashMap;
 const SEPARATOR: char = '\u{0}';
 
 /// The lines of the object keys of one JSON text.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct KeyLines {
     lines: HashMap<String, usize>,
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{at, import_text, texts};
+use common::{at, fixture_dir, import_text, texts};
 use lock2build_model::{ArtifactKind, DepKind, ImportError, Source};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -343,4 +343,49 @@ fn damaged_entries() {
     }
     let e = import_err("[1, 2]", None);
     assert_eq!(e.line, Some(1));
+}
+
+/// A workspace member's package.json is checked against its lock entry as
+/// the root's is (`npm ci` refuses either), naming the member's file.
+#[test]
+fn workspace_member_disagreeing_with_its_lock_entry() {
+    let dir = fixture_dir("workspace");
+    let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).unwrap();
+    let lock = read("package-lock.json");
+    let import_with = |member: String| {
+        let files = lock2build_model::MemoryFiles::empty()
+            .with("package.json", read("package.json"))
+            .with(
+                "packages/util/package.json",
+                read("packages/util/package.json"),
+            )
+            .with("packages/app/package.json", member);
+        lock2build_import_npm::import(&lock2build_model::LockInput {
+            path: Path::new("package-lock.json"),
+            contents: &lock,
+            files: &files,
+        })
+    };
+    let member = read("packages/app/package.json");
+    assert!(import_with(member.clone()).is_ok(), "the fixture as locked");
+
+    let changed = member.replacen("\"ms\": \"^2.1.3\"", "\"ms\": \"^3.0.0\"", 1);
+    let e = import_with(changed.clone()).unwrap_err();
+    assert_eq!(e.file, Path::new("packages/app/package.json"));
+    assert_eq!(e.line, Some(line_of(&changed, "\"ms\"")));
+    assert!(
+        e.message
+            .contains("packages/app/package.json asks for `ms@^3.0.0`")
+            && e.message
+                .contains("entry `packages/app` was made for `ms@^2.1.3`"),
+        "{e}"
+    );
+    let removed = member.replacen(",\n    \"ms\": \"^2.1.3\"", "", 1);
+    assert_ne!(removed, member);
+    let e = import_with(removed).unwrap_err();
+    assert_eq!(e.file, Path::new("package-lock.json"));
+    assert!(
+        e.message.contains("entry `packages/app` depends on `ms`"),
+        "{e}"
+    );
 }
