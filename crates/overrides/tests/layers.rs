@@ -195,37 +195,6 @@ fn config_value_layers_work_without_lines() {
 }
 
 #[test]
-fn optional_libraries_are_of_native_and_not_required() {
-    let tmp = tempfile::tempdir().unwrap();
-    let layer = tmp.path().join("layer");
-    write(
-        &layer.join("pypi/foo.toml"),
-        "[[entry]]\nversions = \"*\"\nnative = [\"libjpeg\", \"lcms2\"]\noptional = [\"lcms2\"]\n\n[[entry]]\nversions = \">=2\"\noptional = [\"libwebp\"]\n",
-    );
-    let errors = validate_layer(&layer, Some(&common::community_dir()));
-    let joined: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert_eq!(errors.len(), 1, "{joined:?}");
-    assert!(
-        joined[0].contains(
-            "foo.toml:8:13: `entry[2].optional`: `libwebp` is not in this entry's `native`"
-        ),
-        "{joined:?}"
-    );
-    let (db, _) = Database::load_lenient(&[
-        common::community_source(),
-        LayerSource::Dir {
-            kind: LayerKind::Project,
-            root: layer,
-        },
-    ]);
-    let foo = db.resolve(Ecosystem::Pypi, "foo", "1.0");
-    assert_eq!(foo.optional, ["lcms2"]);
-    assert_eq!(foo.required_native().collect::<Vec<_>>(), ["libjpeg"]);
-    // The community's Pillow: libjpeg and zlib required, the rest optional.
-    let pillow = db.resolve(Ecosystem::Pypi, "pillow", "11.0.0");
-    assert_eq!(
-        pillow.required_native().collect::<Vec<_>>(),
-        ["libjpeg", "zlib"]
 fn bundled_libraries_are_demanded_only_when_a_knob_asks_for_the_system() {
     let tmp = tempfile::tempdir().unwrap();
     let user = tmp.path().join("user");
@@ -315,5 +284,40 @@ fn bundled_libraries_are_demanded_only_when_a_knob_asks_for_the_system() {
         joined.iter().any(|e| e.contains("zstd-sys.toml:3:")
             && e.contains("`entry[1].bundled.system-env`: `1BAD=x` is not `NAME` or `NAME=VALUE`")),
         "{joined:?}"
+    );
+}
+
+#[test]
+fn optional_libraries_are_of_native_and_not_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layer = tmp.path().join("layer");
+    write(
+        &layer.join("pypi/foo.toml"),
+        "[[entry]]\nversions = \"*\"\nnative = [\"libjpeg\", \"lcms2\"]\noptional = [\"lcms2\"]\n\n[[entry]]\nversions = \">=2\"\noptional = [\"libwebp\"]\n",
+    );
+    let errors = validate_layer(&layer, Some(&common::community_dir()));
+    let joined: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{joined:?}");
+    assert!(
+        joined[0].contains(
+            "foo.toml:8:13: `entry[2].optional`: `libwebp` is not in this entry's `native`"
+        ),
+        "{joined:?}"
+    );
+    let (db, _) = Database::load_lenient(&[
+        common::community_source(),
+        LayerSource::Dir {
+            kind: LayerKind::Project,
+            root: layer,
+        },
+    ]);
+    let foo = db.resolve(Ecosystem::Pypi, "foo", "1.0");
+    assert_eq!(foo.optional, ["lcms2"]);
+    assert_eq!(foo.required_native().collect::<Vec<_>>(), ["libjpeg"]);
+    // The community's Pillow: libjpeg and zlib required, the rest optional.
+    let pillow = db.resolve(Ecosystem::Pypi, "pillow", "11.0.0");
+    assert_eq!(
+        pillow.required_native().collect::<Vec<_>>(),
+        ["libjpeg", "zlib"]
     );
 }
