@@ -427,11 +427,9 @@ fn normalize(path: &Path) -> PathBuf {
 /// override patches and writes its `.cargo-checksum.json`.
 fn unpack_crate(store: &Store, c: &VendoredCrate, out: &Path) -> Result<()> {
     let name = format!("{}-{}", c.name, c.version);
-    let file = store
-        .source(&c.hashes)
-        .ok_or_else(|| anyhow!("internal: {name}.crate is not in the store"))?;
     let work = out.join(format!(".unpack-{name}"));
-    lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
+    // The stored .crate, or its tree recovered from the archive.
+    lock2build_archive::unpack_artifact(store, &c.hashes, ArchiveFormat::TarGz, &work)
         .with_context(|| format!("unpacking {name}.crate"))?;
     let top = lock2build_store::single_top_dir(&work)
         .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;

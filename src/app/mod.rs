@@ -543,8 +543,9 @@ const NOT_SOURCE: &[&str] = &[
     ".ruff_cache",
     ".lock2build",
     "result",
-    // lock2build's own record of the build requirements, not a source.
+    // lock2build's own records (build requirements, recorded trees), not sources.
     lock2build_plan::build_lock::BUILD_LOCK_FILE,
+    lock2build_archive::TREE_FILE,
 ];
 
 pub(crate) fn skipped(name: &str) -> bool {

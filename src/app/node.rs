@@ -62,7 +62,6 @@ use super::{
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::fetch_all;
 use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
 use lock2build_plan::plan::{self, Node, Plan, PlanArtifact, PlanOptions};
@@ -283,7 +282,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if store.output(&app_id).is_some() || store.output(&modules_id).is_some() {
         requests.clear();
     }
-    let fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+    let (fetched, _) =
+        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
 
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
@@ -865,15 +865,16 @@ fn runs_scripts(dir: &Path) -> bool {
 fn lay_out(store: &Store, packages: &[Package], out: &Path, jobs: usize) -> Result<()> {
     let indexed: Vec<(usize, &Package)> = packages.iter().enumerate().collect();
     let unpacked = run_parallel(&indexed, jobs.max(1), |(i, p)| -> Result<PathBuf> {
-        let file = match &p.tarball {
-            Some(file) => file.clone(),
-            None => store.source(&p.hashes).ok_or_else(|| {
-                anyhow!("internal: the tarball of {} is not in the store", p.label())
-            })?,
-        };
         let work = out.join(format!(".unpack-{i}"));
-        lock2build_store::unpack(&file, ArchiveFormat::TarGz, &work)
-            .with_context(|| format!("unpacking the tarball of {}", p.label()))?;
+        match &p.tarball {
+            Some(file) => lock2build_store::unpack(file, ArchiveFormat::TarGz, &work)
+                .with_context(|| format!("unpacking the tarball of {}", p.label()))?,
+            // The stored tarball, or its tree recovered from the archive.
+            None => {
+                lock2build_archive::unpack_artifact(store, &p.hashes, ArchiveFormat::TarGz, &work)
+                    .with_context(|| format!("unpacking the tarball of {}", p.label()))?;
+            }
+        }
         lock2build_store::single_top_dir(&work).ok_or_else(|| {
             anyhow!(
                 "the tarball of {} does not hold one top directory (npm packs `package/`)",

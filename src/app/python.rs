@@ -26,7 +26,6 @@ use super::{
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::fetch_all;
 use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
 use lock2build_overrides::{build_systems_requirements, native_versions, Database, Resolved};
 use lock2build_plan::discover::{FoundLock, LockKind};
@@ -323,12 +322,8 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     // The app's artifacts, verified, in one parallel pass.
     let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
     requests.retain(|r| needs_fetch(&r.hashes, &nodes));
-    let mut fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
-    let artifact_path = |hashes: &[Hash]| -> Result<PathBuf> {
-        store
-            .source(hashes)
-            .ok_or_else(|| anyhow!("internal: a fetched artifact is not in the store"))
-    };
+    let (mut fetched, _) =
+        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
 
     // Source builds: their trees, and the pinned build systems each needs
     // (its `[build-system] requires` and the override's `build-requires`,
@@ -420,7 +415,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                         .prefix("lock2build-sdist-")
                         .tempdir_in(lock2build_store::scratch_dir())?;
                     let unpacked = work.path().join("src");
-                    lock2build_store::unpack(&artifact_path(&a.hashes)?, format, &unpacked)
+                    lock2build_archive::unpack_artifact(&store, &a.hashes, format, &unpacked)
                         .with_context(|| format!("unpacking {filename}"))?;
                     let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
                     work_dirs.push(work);
@@ -524,7 +519,8 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         more.sort_by(|a, b| a.hashes.cmp(&b.hashes));
         more.dedup_by(|a, b| a.hashes == b.hashes);
         if !more.is_empty() {
-            let report = fetch_all(&store, &more, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+            let (report, _) =
+                crate::fetch_plan::fetch_sources(&store, &more, &options.fetch, &options.dir)?;
             fetched.items.extend(report.items);
             requests.extend(more);
         }

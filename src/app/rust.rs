@@ -39,7 +39,6 @@ use super::{
 };
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::fetch_all;
 use lock2build_model::{Ecosystem, Source};
 use lock2build_overrides::native_versions;
 use lock2build_plan::plan::{Node, Plan};
@@ -246,7 +245,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if app_done || store.output(&vendor_id).is_some() {
         requests.clear();
     }
-    let fetched = fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+    let (fetched, _) =
+        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
 
     let mut built = Vec::new();
     let mut reused = 0usize;

@@ -59,9 +59,10 @@ impl SwhServer {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         std::thread::spawn(move || {
+            // One request at a time: tiny_http answers each connection's
+            // requests in order, and these answers are quick.
             for request in server.incoming_requests() {
-                let state = shared.clone();
-                std::thread::spawn(move || respond(request, &state));
+                respond(request, &shared);
             }
         });
         SwhServer { url, state }
