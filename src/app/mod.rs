@@ -20,6 +20,9 @@ mod node;
 mod python;
 mod rust;
 mod script;
+mod parts;
+
+pub(crate) use parts::{build_project, vendor_crates};
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
