@@ -424,8 +424,13 @@ struct ShellCommonArgs {
 fn shell_env(args: &ShellCommonArgs, g: &GlobalArgs) -> Result<shell::ShellEnv> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let dir = global::project_dir(&args.dir);
-    let given = args.python.clone().unwrap_or_else(|| PathBuf::from("python3"));
-    let python = lock2build_python::PythonInfo::probe(&given).map(|p| p.executable).ok();
+    let given = args
+        .python
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let python = lock2build_python::PythonInfo::probe(&given)
+        .map(|p| p.executable)
+        .ok();
     let target = TargetArgs {
         python_version: python.is_none().then(|| "3.11".into()),
         python: python.clone(),
@@ -1218,7 +1223,17 @@ fn main() -> ExitCode {
             shell_env(&args.common, &g).and_then(|env| shell::run(&env, &args.command))
         }
         Command::Env(args) => shell_env(&args.common, &g).map(|env| {
-            print!("{}", shell::render(&env, if g.json { shell::Format::Json } else { args.format }));
+            print!(
+                "{}",
+                shell::render(
+                    &env,
+                    if g.json {
+                        shell::Format::Json
+                    } else {
+                        args.format
+                    }
+                )
+            );
             ExitCode::SUCCESS
         }),
         Command::DirenvHook => {

@@ -17,10 +17,10 @@
 
 mod cargo_vendor;
 mod node;
+mod parts;
 mod python;
 mod rust;
 mod script;
-mod parts;
 
 pub(crate) use parts::{build_project, vendor_crates};
 

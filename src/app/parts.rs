@@ -32,8 +32,16 @@ pub(crate) struct VendoredCrates {
 /// Checks the native needs of project `project`'s crates, fetches them
 /// (verified) and makes their vendor directory; `options.out_link` is
 /// linked to it (a gc root). Nothing is compiled.
-pub(crate) fn vendor_crates(options: &AppOptions, plan: &Plan, project: usize) -> Result<VendoredCrates> {
-    let nodes: Vec<&Node> = plan.packages.iter().filter(|n| n.project == project).collect();
+pub(crate) fn vendor_crates(
+    options: &AppOptions,
+    plan: &Plan,
+    project: usize,
+) -> Result<VendoredCrates> {
+    let nodes: Vec<&Node> = plan
+        .packages
+        .iter()
+        .filter(|n| n.project == project)
+        .collect();
     let lockfile = &plan.projects[project].lockfile;
     let lock_display = options.dir.join(lockfile).display().to_string();
     let project_dir = std::path::absolute(&options.dir)?;
@@ -50,7 +58,14 @@ pub(crate) fn vendor_crates(options: &AppOptions, plan: &Plan, project: usize) -
         fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
     }
     let made = vendor.make(&store, options.jobs)?;
-    super::link_and_record(options, &store, &project_dir, &made.path, &requests, vec![vendor.id.clone()])?;
+    super::link_and_record(
+        options,
+        &store,
+        &project_dir,
+        &made.path,
+        &requests,
+        vec![vendor.id.clone()],
+    )?;
     Ok(VendoredCrates {
         cargo_config: cargo_config(&made.path),
         env,

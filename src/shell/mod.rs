@@ -80,7 +80,10 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
     let mut env = ShellEnv::default();
     let mut links = Vec::new();
     // A node_modules in the way is named before anything is built.
-    for lock in locks.iter().filter(|l| l.kind.ecosystem() == Ecosystem::Npm) {
+    for lock in locks
+        .iter()
+        .filter(|l| l.kind.ecosystem() == Ecosystem::Npm)
+    {
         check_node_modules(&lock_dir(&top, lock), flags.force)?;
     }
     let mut seen_python = false;
@@ -101,6 +104,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
             continue;
         }
         let picked = lock2build_plan::pick::pick_lockfile(&dir, Some(&lock.path), Some(ecosystem))?;
+        check_python(&lock.path, &picked.graph, &options)?;
         let mut plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
         crate::global::warn(&plan::check_locked(&plan, options.locked)?);
         options.dir = dir.clone();
@@ -114,14 +118,18 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
             Ecosystem::Pypi => {
                 editable_roots(&mut plan);
                 let report = app::build_project(&options, plan, 0)?;
-                env.vars.insert("VIRTUAL_ENV".into(), report.output.display().to_string());
-                env.vars.insert("PYTHONPATH".into(), source_root(&dir).display().to_string());
+                env.vars
+                    .insert("VIRTUAL_ENV".into(), report.output.display().to_string());
+                env.vars
+                    .insert("PYTHONPATH".into(), source_root(&dir).display().to_string());
                 env.path.push(report.output.join("bin"));
             }
             Ecosystem::Npm => {
                 let report = app::build_project(&options, plan, 0)?;
-                let modules = std::fs::read_link(report.output.join("app/node_modules"))
-                    .map_err(|e| anyhow!("internal: the app output has no node_modules link: {e}"))?;
+                let modules =
+                    std::fs::read_link(report.output.join("app/node_modules")).map_err(|e| {
+                        anyhow!("internal: the app output has no node_modules link: {e}")
+                    })?;
                 links.push(PendingLink {
                     link: dir.join("node_modules"),
                     target: modules,
@@ -131,22 +139,30 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
             Ecosystem::Crates => {
                 let vendored = app::vendor_crates(&options, &plan, 0)?;
                 let home = state.join("cargo-home");
-                std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+                std::fs::create_dir_all(&home)
+                    .with_context(|| format!("creating {}", home.display()))?;
                 std::fs::write(home.join("config.toml"), &vendored.cargo_config)
                     .with_context(|| format!("writing {}", home.join("config.toml").display()))?;
-                env.vars.insert("CARGO_HOME".into(), home.display().to_string());
+                env.vars
+                    .insert("CARGO_HOME".into(), home.display().to_string());
                 env.vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
                 env.vars.extend(vendored.env);
             }
         }
-        env.notes.extend(picked.notes.into_iter().filter(|n| !n.contains("is not built")));
+        env.notes.extend(
+            picked
+                .notes
+                .into_iter()
+                .filter(|n| !n.contains("is not built")),
+        );
     }
     write_shims(&state.join("bin"))?;
     env.path.insert(0, state.join("bin"));
     for l in links {
         replace_link(&l.link, &l.target, flags.force)?;
     }
-    env.vars.insert("LOCK2BUILD_SHELL".into(), top.display().to_string());
+    env.vars
+        .insert("LOCK2BUILD_SHELL".into(), top.display().to_string());
     Ok(env)
 }
 
@@ -154,12 +170,6 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
 /// top directory, then of each directory one down.
 fn shell_locks(top: &Path) -> Result<Vec<FoundLock>> {
     let found = discover::find_lockfiles(top)?;
-    if found.is_empty() {
-        bail!(
-            "{}: no lockfile here or one directory down (uv.lock, poetry.lock, pylock.toml, requirements.txt, package-lock.json, Cargo.lock)\n  help: lock the project with its package manager (`uv lock`, `poetry lock`, `npm install --package-lock-only`, `cargo generate-lockfile`), or pass its directory",
-            top.display()
-        );
-    }
     let mut dirs: Vec<PathBuf> = found
         .iter()
         .map(|l| l.display.parent().unwrap_or(Path::new("")).to_path_buf())
@@ -191,13 +201,46 @@ fn lock_dir(top: &Path, lock: &FoundLock) -> PathBuf {
     top.join(lock.display.parent().unwrap_or(Path::new("")))
 }
 
+/// A Python lock whose `requires-python` the interpreter does not meet
+/// is refused (planning for it would pick sdists no one meant to build).
+fn check_python(
+    lockfile: &Path,
+    graph: &lock2build_model::Graph,
+    options: &AppOptions,
+) -> Result<()> {
+    use std::str::FromStr;
+    let Some(spec) = &graph.requires_python else {
+        return Ok(());
+    };
+    let version = &options.plan.target.python.version;
+    let (Ok(specifiers), Ok(parsed)) = (
+        pep440_rs::VersionSpecifiers::from_str(spec),
+        pep440_rs::Version::from_str(version),
+    ) else {
+        return Ok(());
+    };
+    if specifiers.contains(&parsed) {
+        return Ok(());
+    }
+    bail!(
+        "{} requires Python {spec}, and the shell's interpreter {} is Python {version}\n  help: pass --python with an interpreter that matches (e.g. --python python3.12), or relock for this one",
+        lockfile.display(),
+        options.python.display()
+    )
+}
+
 /// The manifests beside a lockfile that `lock2build env` depends on.
 fn manifests(dir: &Path) -> Vec<PathBuf> {
-    ["pyproject.toml", "package.json", "Cargo.toml", "lock2build.toml"]
-        .iter()
-        .map(|m| dir.join(m))
-        .filter(|p| p.is_file())
-        .collect()
+    [
+        "pyproject.toml",
+        "package.json",
+        "Cargo.toml",
+        "lock2build.toml",
+    ]
+    .iter()
+    .map(|m| dir.join(m))
+    .filter(|p| p.is_file())
+    .collect()
 }
 
 /// The project's own packages are not built into the environment: its

@@ -33,14 +33,21 @@ fn quote(s: &str) -> String {
 /// The environment in `format`.
 pub fn render(env: &ShellEnv, format: Format) -> String {
     let path: Vec<String> = env.path.iter().map(|p| p.display().to_string()).collect();
-    let watch: Vec<String> = env.watch.iter().map(|p| quote(&p.display().to_string())).collect();
+    let watch: Vec<String> = env
+        .watch
+        .iter()
+        .map(|p| quote(&p.display().to_string()))
+        .collect();
     let mut out = String::new();
     match format {
         Format::Bash | Format::Zsh => {
             for (k, v) in &env.vars {
                 out.push_str(&format!("export {k}={};\n", quote(v)));
             }
-            out.push_str(&format!("export PATH={}\"${{PATH:+:$PATH}}\";\n", quote(&path.join(":"))));
+            out.push_str(&format!(
+                "export PATH={}\"${{PATH:+:$PATH}}\";\n",
+                quote(&path.join(":"))
+            ));
             // Inside direnv's `use lock2build`: re-evaluate when a lock changes.
             if !watch.is_empty() {
                 out.push_str(&format!(
