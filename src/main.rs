@@ -422,8 +422,31 @@ struct ShellCommonArgs {
 }
 
 fn shell_env(args: &ShellCommonArgs, g: &GlobalArgs) -> Result<shell::ShellEnv> {
-    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let dir = global::project_dir(&args.dir);
+    let flags = shell::ShellFlags {
+        no_dev: args.no_dev,
+        force: args.force,
+    };
+    let inputs = shell::CacheInputs {
+        dir: &dir,
+        flags,
+        python: args.python.as_deref(),
+        locked: g.locked(),
+    };
+    let env = shell::cached_or(&inputs, || build_shell_env(args, g, dir.clone(), flags))?;
+    for note in env.notes.iter().filter(|_| g.chatty()) {
+        eprintln!("note: {note}");
+    }
+    Ok(env)
+}
+
+fn build_shell_env(
+    args: &ShellCommonArgs,
+    g: &GlobalArgs,
+    dir: PathBuf,
+    flags: shell::ShellFlags,
+) -> Result<shell::ShellEnv> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let given = args
         .python
         .clone()
@@ -467,15 +490,7 @@ fn shell_env(args: &ShellCommonArgs, g: &GlobalArgs) -> Result<shell::ShellEnv> 
         locked: g.locked(),
         dir,
     };
-    let flags = shell::ShellFlags {
-        no_dev: args.no_dev,
-        force: args.force,
-    };
-    let env = shell::prepare(options, flags)?;
-    for note in env.notes.iter().filter(|_| g.chatty()) {
-        eprintln!("note: {note}");
-    }
-    Ok(env)
+    shell::prepare(options, flags)
 }
 
 fn parse_ecosystem_arg(s: &str) -> Result<lock2build_model::Ecosystem, String> {

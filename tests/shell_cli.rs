@@ -79,6 +79,25 @@ fn python_shell_has_every_package_and_the_project_editable() {
     // The command's exit code is the shell's.
     let out = shell(&dir, &[], &["sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
+    // Re-entry with nothing changed answers from the cache (no planning);
+    // a changed manifest or lock is planned again.
+    let again = shell(&dir, &[], &["true"]);
+    assert!(
+        !stderr(&again).contains("lock2build app:"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(dir.join(".lock2build/shell/env.json").is_file());
+    let manifest = dir.join("pyproject.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n# edited\n");
+    std::fs::write(&manifest, text).unwrap();
+    let replanned = shell(&dir, &[], &["true"]);
+    assert!(
+        stderr(&replanned).contains("lock2build app:"),
+        "{}",
+        stderr(&replanned)
+    );
 }
 
 #[test]

@@ -24,7 +24,10 @@
 //! project (node_modules) and that directory are written only once every
 //! ecosystem is built: a failure leaves nothing half made.
 
+mod cache;
 mod render;
+
+pub use cache::{cached_or, CacheInputs};
 
 pub use render::{render, Format, DIRENV_HOOK};
 
@@ -50,7 +53,7 @@ pub struct ShellFlags {
 }
 
 /// A project's development environment.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct ShellEnv {
     /// Variables to set.
     pub vars: BTreeMap<String, String>,
@@ -60,6 +63,8 @@ pub struct ShellEnv {
     pub watch: Vec<PathBuf>,
     /// Notes for the user.
     pub notes: Vec<String>,
+    /// Stale-lock warnings (printed again when the cache answers).
+    pub warnings: Vec<String>,
 }
 
 /// A link to write once everything is built.
@@ -106,7 +111,9 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         let picked = lock2build_plan::pick::pick_lockfile(&dir, Some(&lock.path), Some(ecosystem))?;
         check_python(&lock.path, &picked.graph, &options)?;
         let mut plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
-        crate::global::warn(&plan::check_locked(&plan, options.locked)?);
+        let warnings = plan::check_locked(&plan, options.locked)?;
+        crate::global::warn(&warnings);
+        env.warnings.extend(warnings);
         options.dir = dir.clone();
         options.lockfile = Some(lock.path.clone());
         options.out_link = state.join(format!("roots/{n}-{ecosystem}"));
