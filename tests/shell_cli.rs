@@ -291,3 +291,50 @@ fn bad_input_is_one_error_naming_what_and_the_fix() {
     assert!(err.contains("out of date"), "{err}");
     assert!(!stale.join(".lock2build/shell/bin").exists());
 }
+
+#[test]
+fn direnv_loads_use_lock2build_from_the_hook() {
+    if std::process::Command::new("direnv")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("direnv is not installed (apt-get install direnv): skipped");
+        return;
+    }
+    let dir = project("shell-direnv", "cargo/native-app");
+    let home = tempdir("shell-direnv-home");
+    let hook = ok(&l2b(&["direnv-hook"]));
+    std::fs::write(home.join("lock2build.sh"), hook).unwrap();
+    std::fs::write(
+        dir.join(".envrc"),
+        format!("source {}/lock2build.sh\nuse lock2build\n", home.display()),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_lock2build"))
+        .parent()
+        .unwrap();
+    let direnv = |args: &[&str]| {
+        std::process::Command::new("direnv")
+            .args(args)
+            .current_dir(&dir)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("LOCK2BUILD_STORE", store())
+            .env("LOCK2BUILD_CACHE", shared_cache())
+            .output()
+            .unwrap()
+    };
+    ok(&direnv(&["allow", "."]));
+    let out = direnv(&["exec", ".", "sh", "-c", "echo $CARGO_HOME"]);
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("{}/.lock2build/shell/cargo-home", dir.display()),
+        "{}",
+        stderr(&out)
+    );
+}
