@@ -113,6 +113,12 @@ fn uv_native_shell_imports_psycopg2_built_against_libpq() {
         ],
     ));
     assert!(printed.starts_with("2.9.13"), "{printed}");
+    // The project's own console script runs over its source.
+    let printed = ok(&shell(&dir, &[], &["native-app"]));
+    assert!(
+        printed.lines().any(|l| l.starts_with("psycopg2 2.9.13")),
+        "{printed}"
+    );
 }
 
 #[test]

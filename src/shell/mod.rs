@@ -84,6 +84,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
     }
     let mut env = ShellEnv::default();
     let mut links = Vec::new();
+    let mut launchers = Vec::new();
     // A node_modules in the way is named before anything is built.
     for lock in locks
         .iter()
@@ -130,6 +131,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
                 env.vars
                     .insert("PYTHONPATH".into(), source_root(&dir).display().to_string());
                 env.path.push(report.output.join("bin"));
+                launchers.extend(project_scripts(&dir, &report.output.join("bin/python"))?);
             }
             Ecosystem::Npm => {
                 let report = app::build_project(&options, plan, 0)?;
@@ -163,7 +165,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
                 .filter(|n| !n.contains("is not built")),
         );
     }
-    write_shims(&state.join("bin"))?;
+    write_shims(&state.join("bin"), &launchers)?;
     env.path.insert(0, state.join("bin"));
     for l in links {
         replace_link(&l.link, &l.target, flags.force)?;
@@ -304,12 +306,54 @@ fn replace_link(link: &Path, target: &Path, force: bool) -> Result<()> {
     app::link_result(link, target)
 }
 
-/// `bin/pip` and `bin/pip3`: the environment is in the store, read-only.
-fn write_shims(bin: &Path) -> Result<()> {
+/// The project's own console scripts (`[project.scripts]`, poetry's
+/// `[tool.poetry.scripts]`) as launchers over its source: (name, text).
+fn project_scripts(dir: &Path, python: &Path) -> Result<Vec<(String, String)>> {
+    let path = dir.join("pyproject.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let tables = [
+        doc.get("project").and_then(|p| p.get("scripts")),
+        doc.get("tool")
+            .and_then(|t| t.get("poetry"))
+            .and_then(|p| p.get("scripts")),
+    ];
+    let mut out = Vec::new();
+    for (name, target) in tables
+        .iter()
+        .flatten()
+        .filter_map(|t| t.as_table())
+        .flatten()
+    {
+        let Some((module, func)) = target.as_str().and_then(|t| t.split_once(':')) else {
+            continue;
+        };
+        let call = func.trim().split('[').next().unwrap_or("").trim();
+        out.push((
+            name.clone(),
+            format!(
+                "#!{}\nimport sys\nfrom {} import {}\nsys.exit({}())\n",
+                python.display(),
+                module.trim(),
+                call.split('.').next().unwrap_or(call),
+                call
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `bin/pip` and `bin/pip3` (the environment is in the store, read-only),
+/// and the project's `launchers`.
+fn write_shims(bin: &Path, launchers: &[(String, String)]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(bin).with_context(|| format!("creating {}", bin.display()))?;
     let text = "#!/bin/sh\necho 'lock2build shell: this Python environment is read-only (it is in the lock2build store); add the package to the lock (`uv add NAME`, `poetry add NAME`) and enter the shell again' >&2\nexit 1\n";
-    for name in ["pip", "pip3"] {
+    let shims = ["pip", "pip3"].map(|n| (n.to_owned(), text.to_owned()));
+    for (name, text) in shims.iter().chain(launchers) {
         let path = bin.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
