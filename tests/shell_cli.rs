@@ -227,6 +227,27 @@ fn env_prints_bash_fish_and_json_and_the_direnv_function_uses_it() {
         .output()
         .unwrap();
     assert_eq!(stdout(&out).trim(), home);
+    // A native library pkg-config finds outside its default path: exported.
+    let extra = tempdir("shell-extra-pc");
+    let sqlite = std::process::Command::new("pkg-config")
+        .args(["--variable", "pcfiledir", "sqlite3"])
+        .output()
+        .unwrap();
+    let pc = PathBuf::from(stdout(&sqlite).trim()).join("sqlite3.pc");
+    std::fs::copy(&pc, extra.join("sqlite3.pc")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["env", d, "--format", "json"])
+        .env("PKG_CONFIG_PATH", &extra)
+        .env("LOCK2BUILD_STORE", store())
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .output()
+        .unwrap();
+    let json = report(&out);
+    assert_eq!(
+        json["vars"]["PKG_CONFIG_PATH"],
+        extra.to_str().unwrap(),
+        "{json}"
+    );
     // direnv's `use lock2build`, with stand-ins for direnv's own functions.
     let hook = ok(&l2b(&["direnv-hook"]));
     let bin = Path::new(env!("CARGO_BIN_EXE_lock2build"))

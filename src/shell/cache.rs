@@ -43,6 +43,8 @@ fn key(inputs: &CacheInputs) -> Option<String> {
             .display()
             .to_string(),
     );
+    // The native search paths the environment exports depend on it.
+    line(&std::env::var("PKG_CONFIG_PATH").unwrap_or_default());
     line(&format!(
         "{:?} {:?} {}",
         inputs.flags.no_dev, inputs.python, inputs.locked

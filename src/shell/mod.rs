@@ -25,6 +25,7 @@
 //! ecosystem is built: a failure leaves nothing half made.
 
 mod cache;
+mod native;
 mod render;
 
 pub use cache::{cached_or, CacheInputs};
@@ -85,6 +86,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
     let mut env = ShellEnv::default();
     let mut links = Vec::new();
     let mut launchers = Vec::new();
+    let mut native_dirs = native::NativeDirs::default();
     // A node_modules in the way is named before anything is built.
     for lock in locks
         .iter()
@@ -120,6 +122,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         options.out_link = state.join(format!("roots/{n}-{ecosystem}"));
         std::fs::create_dir_all(state.join("roots"))
             .with_context(|| format!("creating {}", state.join("roots").display()))?;
+        native::native_dirs(&dir, &plan, &mut native_dirs)?;
         env.watch.push(lock.path.clone());
         env.watch.extend(manifests(&dir));
         match ecosystem {
@@ -169,6 +172,14 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
     env.path.insert(0, state.join("bin"));
     for l in links {
         replace_link(&l.link, &l.target, flags.force)?;
+    }
+    for (var, dirs) in [
+        ("PKG_CONFIG_PATH", &native_dirs.pkg_config),
+        ("LD_LIBRARY_PATH", &native_dirs.libraries),
+    ] {
+        if let Some(value) = native::prepend(var, dirs) {
+            env.vars.insert(var.into(), value);
+        }
     }
     env.vars
         .insert("LOCK2BUILD_SHELL".into(), top.display().to_string());
