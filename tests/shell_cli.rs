@@ -317,6 +317,13 @@ fn bad_input_is_one_error_naming_what_and_the_fix() {
     let err = failed(&out);
     assert!(err.contains("out of date"), "{err}");
     assert!(!stale.join(".lock2build/shell/bin").exists());
+    // Without --locked: a warning, on entry and again on a cached re-entry.
+    for _ in 0..2 {
+        let out = shell(&stale, &[], &["python", "-c", "import psycopg2"]);
+        ok(&out);
+        assert!(stderr(&out).contains("warning: "), "{}", stderr(&out));
+        assert!(stderr(&out).contains("requests"), "{}", stderr(&out));
+    }
 }
 
 #[test]
