@@ -2,6 +2,7 @@
 //! shell evaluates (or direnv's `use lock2build`), or as JSON.
 
 use super::{ShellEnv, ENV_VERSION};
+use crate::app::shell_quote as quote;
 use std::path::PathBuf;
 
 /// How `lock2build env` prints the environment.
@@ -24,10 +25,6 @@ pub(super) fn joined_path(env: &ShellEnv) -> std::ffi::OsString {
         dirs.extend(std::env::split_paths(&old));
     }
     std::env::join_paths(dirs).unwrap_or_default()
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The environment in `format`.
