@@ -88,6 +88,10 @@ fn python_shell_has_every_package_and_the_project_editable() {
         stderr(&again)
     );
     assert!(dir.join(".lock2build/shell/env.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".lock2build/shell/.gitignore")).unwrap(),
+        "*\n"
+    );
     let manifest = dir.join("pyproject.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text.push_str("\n# edited\n");

@@ -169,6 +169,9 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         );
     }
     write_shims(&state.join("bin"), &launchers)?;
+    // What is in it is lock2build's, never the project's: kept out of git.
+    std::fs::write(state.join(".gitignore"), "*\n")
+        .with_context(|| format!("writing {}", state.join(".gitignore").display()))?;
     env.path.insert(0, state.join("bin"));
     for l in links {
         replace_link(&l.link, &l.target, flags.force)?;
