@@ -17,6 +17,7 @@ mod fetch_plan;
 mod global;
 mod overrides_cmd;
 mod project_config;
+mod shell;
 mod store_cmd;
 
 use global::GlobalArgs;
@@ -104,6 +105,36 @@ enum Command {
     ///   lock2build app --lockfile requirements/main.txt
     ///   lock2build app tool.py               # a PEP 723 script and its tool.py.lock
     App(AppArgs),
+    #[command(verbatim_doc_comment)]
+    /// Start $SHELL (or run `-- CMD ARGS…`) in the project's development
+    /// environment: every lockfile of DIR (and one directory down), with
+    /// dev dependencies, without pip, npm install or cargo fetch.
+    ///
+    /// Python: VIRTUAL_ENV and PATH to an environment of every locked
+    /// package, the project's source on PYTHONPATH (edits are seen at once).
+    /// Node: the locked node_modules linked as DIR/node_modules (an existing
+    /// one lock2build did not make is kept unless --force), node_modules/.bin
+    /// on PATH. Rust: CARGO_HOME set so `cargo build --offline` uses the
+    /// vendored crates; the crates' override variables set. Native libraries
+    /// are checked as `app` checks them. docs/shell.md.
+    ///
+    /// Examples:
+    ///   lock2build shell
+    ///   lock2build shell path/to/project -- pytest -q
+    ///   lock2build shell --no-dev -- python -c 'import flask'
+    Shell(ShellArgs),
+    #[command(verbatim_doc_comment)]
+    /// Print the environment `lock2build shell` starts, for a shell to
+    /// evaluate or direnv (`use lock2build`, see `lock2build direnv-hook`).
+    ///
+    /// Examples:
+    ///   eval "$(lock2build env)"
+    ///   lock2build env --format fish | source
+    ///   lock2build env --format json
+    Env(EnvArgs),
+    /// Print direnv's `use lock2build` function (save it as
+    /// ~/.config/direnv/lib/lock2build.sh, then put `use lock2build` in .envrc).
+    DirenvHook,
     #[command(verbatim_doc_comment)]
     /// Download every artifact of the plan into the store, verified.
     ///
@@ -356,6 +387,118 @@ struct AppArgs {
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
+}
+
+#[derive(Args)]
+struct ShellArgs {
+    #[command(flatten)]
+    common: ShellCommonArgs,
+    /// The command to run instead of $SHELL; its exit code is the shell's.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+#[derive(Args)]
+struct EnvArgs {
+    #[command(flatten)]
+    common: ShellCommonArgs,
+    /// How to print it.
+    #[arg(long, value_enum, default_value = "bash")]
+    format: shell::Format,
+}
+
+#[derive(Args)]
+struct ShellCommonArgs {
+    /// The project directory.
+    #[arg(default_value = ".", value_name = "DIR")]
+    dir: PathBuf,
+    /// Leave the dev dependencies out (poetry/uv groups, npm devDependencies).
+    #[arg(long)]
+    no_dev: bool,
+    /// Replace a node_modules lock2build did not make (moved to node_modules.replaced).
+    #[arg(long)]
+    force: bool,
+    /// Run builds directly on this machine, without the sandbox (not hermetic).
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Downloads, installs and builds at once.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    jobs: usize,
+    /// The interpreter of the Python environment [default: python3].
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+}
+
+fn shell_env(args: &ShellCommonArgs, g: &GlobalArgs) -> Result<shell::ShellEnv> {
+    let dir = global::project_dir(&args.dir);
+    let flags = shell::ShellFlags {
+        no_dev: args.no_dev,
+        force: args.force,
+    };
+    let inputs = shell::CacheInputs {
+        dir: &dir,
+        flags,
+        python: args.python.as_deref(),
+        locked: g.locked(),
+    };
+    let env = shell::cached_or(&inputs, || build_shell_env(args, g, dir.clone(), flags))?;
+    for note in env.notes.iter().filter(|_| g.chatty()) {
+        eprintln!("note: {note}");
+    }
+    Ok(env)
+}
+
+fn build_shell_env(
+    args: &ShellCommonArgs,
+    g: &GlobalArgs,
+    dir: PathBuf,
+    flags: shell::ShellFlags,
+) -> Result<shell::ShellEnv> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    let given = args
+        .python
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let python = lock2build_python::PythonInfo::probe(&given)
+        .map(|p| p.executable)
+        .ok();
+    let target = TargetArgs {
+        python_version: python.is_none().then(|| "3.11".into()),
+        python: python.clone(),
+        ..TargetArgs::default()
+    };
+    let sandbox = if args.no_sandbox {
+        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
+        lock2build_sandbox::Sandbox::unsandboxed()
+    } else {
+        lock2build_sandbox::Sandbox::detect()?
+    };
+    let options = app::AppOptions {
+        plan: plan_options(&target, &SelectArgs::default(), g.offline())?,
+        python: python.unwrap_or(given),
+        sandbox,
+        fetch: FetchOptions {
+            jobs: args.jobs.max(1),
+            offline: g.offline(),
+            mirrors: MirrorConfig::load(Some(&dir)).map_err(|e| anyhow::anyhow!("{e}"))?,
+            credentials: Credentials::load(),
+            progress: ProgressMode::Quiet,
+            ..FetchOptions::from_env()?
+        },
+        jobs: args.jobs.max(1),
+        out_link: dir.join("result"),
+        scripts: Vec::new(),
+        progress: g.chatty() && !g.json,
+        ecosystem: None,
+        lockfile: None,
+        script: None,
+        features: Vec::new(),
+        no_default_features: false,
+        from_source: Vec::new(),
+        locked: g.locked(),
+        dir,
+    };
+    shell::prepare(options, flags)
 }
 
 fn parse_ecosystem_arg(s: &str) -> Result<lock2build_model::Ecosystem, String> {
@@ -1164,6 +1307,27 @@ fn main() -> ExitCode {
     let result = g.apply().and_then(|()| match cli.command {
         Command::Plan(args) => run_plan(args, &g).map(|()| ExitCode::SUCCESS),
         Command::App(args) => run_app(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Shell(args) => {
+            shell_env(&args.common, &g).and_then(|env| shell::run(&env, &args.command))
+        }
+        Command::Env(args) => shell_env(&args.common, &g).map(|env| {
+            print!(
+                "{}",
+                shell::render(
+                    &env,
+                    if g.json {
+                        shell::Format::Json
+                    } else {
+                        args.format
+                    }
+                )
+            );
+            ExitCode::SUCCESS
+        }),
+        Command::DirenvHook => {
+            print!("{}", shell::DIRENV_HOOK);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Fetch(args) => run_fetch(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => run_gc(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),

@@ -20,9 +20,12 @@ mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod node;
+mod parts;
 mod python;
 mod rust;
 mod script;
+
+pub(crate) use parts::{build_project, vendor_crates};
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
