@@ -138,10 +138,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
             }
             Ecosystem::Npm => {
                 let report = app::build_project(&options, plan, 0)?;
-                let modules =
-                    std::fs::read_link(report.output.join("app/node_modules")).map_err(|e| {
-                        anyhow!("internal: the app output has no node_modules link: {e}")
-                    })?;
+                let modules = stored_node_modules(&report.output.join("app/node_modules"))?;
                 links.push(PendingLink {
                     link: dir.join("node_modules"),
                     target: modules,
@@ -393,4 +390,27 @@ pub fn run(env: &ShellEnv, command: &[String]) -> Result<std::process::ExitCode>
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(std::process::ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// The laid-out node_modules in the store behind the app's
+/// `app/node_modules`: a link to it, or a writable directory of links to
+/// its entries (what the Node builder makes so that builds can write
+/// beside the packages).
+fn stored_node_modules(app_modules: &Path) -> Result<PathBuf> {
+    if let Ok(target) = std::fs::read_link(app_modules) {
+        return Ok(target);
+    }
+    let entries = std::fs::read_dir(app_modules)
+        .with_context(|| format!("reading {}", app_modules.display()))?;
+    for entry in entries.flatten() {
+        if let Ok(target) = std::fs::read_link(entry.path()) {
+            if let Some(tree) = target.parent() {
+                return Ok(tree.to_path_buf());
+            }
+        }
+    }
+    Err(anyhow!(
+        "internal: {} links to no laid-out node_modules",
+        app_modules.display()
+    ))
 }

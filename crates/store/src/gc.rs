@@ -1,7 +1,7 @@
 //! Garbage collection: removes what nothing live refers to.
 //!
 //! Live are: outputs that a registered `result` link (in `gcroots/`) points
-//! to; sources and outputs listed by a plan recorded less than
+//! to; sources listed by a plan recorded less than
 //! [`GcOptions::plan_max_age`] ago (in `plans/`); and, transitively, the
 //! outputs a live output refers to (`meta/<id>.json`). Everything else in
 //! `sources/`, `outputs/`, `meta/`, `logs/`, `partial/` and `tmp/` goes. gc holds the
@@ -324,8 +324,9 @@ impl Store {
                     continue;
                 }
             };
-            live.outputs
-                .extend(record.outputs.iter().map(|n| n.to_string()));
+            // A plan keeps its sources (a rebuild downloads nothing), never
+            // outputs: those live while a `result` link uses them, so a
+            // deleted result frees its outputs at the next gc.
             for sri in &record.sources {
                 let hash = Hash::parse_sri(sri).or_else(|_| Hash::parse_prefixed(sri));
                 if let Some(file) = hash.ok().and_then(|h| self.resolve_source_name(&h)) {

@@ -485,3 +485,38 @@ fn default_root_follows_the_environment() {
         None => assert!(root.ends_with("lock2build/store"), "{}", root.display()),
     }
 }
+
+#[test]
+fn a_deleted_result_frees_its_outputs_though_a_recent_plan_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let id = node("app");
+    store
+        .build_output(&id, &[], |dirs| {
+            fs::write(dirs.building.join("app"), "app")?;
+            Ok(())
+        })
+        .unwrap();
+    let src = digests(b"the app's source");
+    store
+        .insert_source(&b"the app's source"[..], std::slice::from_ref(&src.sha256))
+        .unwrap();
+    let result = dir.path().join("project/result");
+    fs::create_dir_all(result.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(store.output(&id).unwrap(), &result).unwrap();
+    store.add_root(&result).unwrap();
+    let mut live = LiveSet::default();
+    live.add_source(std::slice::from_ref(&src.sha256));
+    live.outputs.push(id.clone());
+    store.record_plan("/project", &live).unwrap();
+    let keep = store.gc(&GcOptions::default(), || {}).unwrap();
+    assert!(keep.removed.is_empty(), "{:?}", keep.removed);
+    // The user deletes `result`; the plan is a minute old.
+    fs::remove_file(&result).unwrap();
+    store.gc(&GcOptions::default(), || {}).unwrap();
+    assert!(store.output(&id).is_none(), "the deleted result's output is freed");
+    assert!(
+        store.source(std::slice::from_ref(&src.sha256)).is_some(),
+        "the recent plan keeps its sources"
+    );
+}
