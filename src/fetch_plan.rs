@@ -195,37 +195,38 @@ pub fn git_checkouts(
         offline: options.offline,
         progress: !matches!(options.progress, ProgressMode::Quiet),
         mirrors: options.mirrors.clone(),
+        archive: options.archive.clone(),
     };
     let mut done: BTreeMap<String, Checkout> = BTreeMap::new();
     for (id, spec) in git_specs(plan)? {
-        let found = match checkout(store, &spec, &git_options) {
-            Ok(found) => found,
-            Err(e) => recover_git_or(e, store, &spec, &git_options, options)?,
-        };
-        done.insert(id, found);
+        done.insert(id, checkout_or_recover(store, &spec, &git_options)?);
     }
     Ok(done)
 }
 
-/// A commit its host no longer serves (or that does not resolve): from
-/// the archive's revision, verified by lock2build-git; else the original
-/// error, with what the archive said.
-fn recover_git_or(
-    error: lock2build_git::GitError,
+/// The checkout of a git source (lock2build-git); a commit its host no
+/// longer serves (unreachable, or the commit gone) comes from the
+/// archive's revision (`git_options.archive`), verified by lock2build-git
+/// as any checkout; else the original error, with what the archive said.
+/// Every builder checks git sources out through this.
+pub fn checkout_or_recover(
     store: &Store,
     spec: &GitSpec,
     git_options: &GitOptions,
-    options: &FetchOptions,
 ) -> Result<Checkout> {
     use lock2build_git::GitError;
+    let error = match checkout(store, spec, git_options) {
+        Ok(found) => return Ok(found),
+        Err(e) => e,
+    };
     let gone = matches!(
         error,
         GitError::Unreachable { .. } | GitError::CommitMissing { .. }
     );
-    if !gone || !options.archive.enabled || options.offline {
+    if !gone || !git_options.archive.enabled || git_options.offline {
         return Err(error.into());
     }
-    let swh = lock2build_archive::Swh::new(&options.archive)?;
+    let swh = lock2build_archive::Swh::new(&git_options.archive)?;
     match lock2build_archive::recover_git(&swh, store, spec, git_options) {
         Ok(found) => {
             if git_options.progress {

@@ -15,13 +15,22 @@ use std::process::{Command, Output};
 
 fn app(project: &Path, store: &Path, swh: &str, mirror: Option<&str>, out: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lock2build"));
-    cmd.args(["app", project.to_str().unwrap(), "--progress", "plain", "-o"])
-        .arg(project.join(out))
-        .env("LOCK2BUILD_CACHE", shared_cache())
-        .env("LOCK2BUILD_STORE", store)
-        .env("LOCK2BUILD_SWH_URL", swh)
-        .env("NO_COLOR", "1")
-        .env_remove("LOCK2BUILD_MIRRORS");
+    cmd.args([
+        "app",
+        project.to_str().unwrap(),
+        "--progress",
+        "plain",
+        // One download at a time: the test archive answers requests one by one.
+        "-j",
+        "1",
+        "-o",
+    ])
+    .arg(project.join(out))
+    .env("LOCK2BUILD_CACHE", shared_cache())
+    .env("LOCK2BUILD_STORE", store)
+    .env("LOCK2BUILD_SWH_URL", swh)
+    .env("NO_COLOR", "1")
+    .env_remove("LOCK2BUILD_MIRRORS");
     if let Some(rule) = mirror {
         cmd.env("LOCK2BUILD_MIRRORS", rule);
     }
@@ -52,18 +61,29 @@ fn an_npm_app_builds_from_trees_recovered_from_the_archive() {
     let (project, store) = app_project("archive-app-npm", "npm/shrinkwrap");
     let swh = SwhServer::start();
     ok(&app(&project, &store, &swh.url, None, "result"));
-    let recorded: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.join("lock2build.trees.json")).expect("app records the trees")).unwrap();
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.join("lock2build.trees.json")).expect("app records the trees"),
+    )
+    .unwrap();
     let trees = recorded["trees"].as_object().unwrap();
     assert!(trees.len() >= 2, "{recorded}");
     // The archive holds each tarball unpacked, known by its sha512 ExtID;
     // it does not hold the tarballs' bytes.
     for (sri, tree) in trees {
         let hash = Hash::parse_sri(sri).unwrap();
-        let file = store.join("sources").join(format!("{}-{}", hash.algorithm.as_str(), hash.hex()));
+        let file =
+            store
+                .join("sources")
+                .join(format!("{}-{}", hash.algorithm.as_str(), hash.hex()));
         let unpacked = project.parent().unwrap().join("unpacked").join(hash.hex());
         std::fs::create_dir_all(&unpacked).unwrap();
-        let tar = Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&unpacked).status().unwrap();
+        let tar = Command::new("tar")
+            .arg("-xzf")
+            .arg(&file)
+            .arg("-C")
+            .arg(&unpacked)
+            .status()
+            .unwrap();
         assert!(tar.success(), "{}", file.display());
         let swhid = tree["swhid"].as_str().unwrap();
         swh.add_extid("checksum-sha512", &hash.hex(), swhid);
@@ -71,15 +91,34 @@ fn an_npm_app_builds_from_trees_recovered_from_the_archive() {
     }
     let gone = format!("https://registry.npmjs.org/={}/gone/", swh.url);
     let later = project.parent().unwrap().join("later-store");
-    ok(&app(&project, &later, &swh.url, Some(&gone), "result-later"));
-    let run = Command::new(project.join("result-later/bin/shrinkwrapped-cli")).output().unwrap();
+    ok(&app(
+        &project,
+        &later,
+        &swh.url,
+        Some(&gone),
+        "result-later",
+    ));
+    let run = Command::new(project.join("result-later/bin/shrinkwrapped-cli"))
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
-    let first = Command::new(project.join("result/bin/shrinkwrapped-cli")).output().unwrap();
+    let first = Command::new(project.join("result/bin/shrinkwrapped-cli"))
+        .output()
+        .unwrap();
     assert_eq!(run.stdout, first.stdout, "the same app");
     let log = swh.state.lock().unwrap().log.clone();
-    assert!(log.iter().any(|(_, p, _)| p.contains("/vault/flat/")), "{log:?}");
+    assert!(
+        log.iter().any(|(_, p, _)| p.contains("/vault/flat/")),
+        "{log:?}"
+    );
     // The same build nodes: the app output is the same store name.
-    let name = |link: &str| std::fs::read_link(project.join(link)).unwrap().file_name().unwrap().to_owned();
+    let name = |link: &str| {
+        std::fs::read_link(project.join(link))
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(name("result"), name("result-later"));
 }
 
@@ -94,10 +133,22 @@ fn a_python_app_builds_from_wheels_recovered_from_the_archive() {
     let out = app(&project, &later, &swh.url, Some(&gone), "result-later");
     ok(&out);
     let python = project.join("result-later/bin/python");
-    let run = Command::new(python).args(["-c", "import attrs, packaging; print('ok')"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "ok", "{}", stderr(&run));
+    let run = Command::new(python)
+        .args(["-c", "import attrs, packaging; print('ok')"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "ok",
+        "{}",
+        stderr(&run)
+    );
     let log = swh.state.lock().unwrap().log.clone();
-    assert!(log.iter().any(|(_, p, _)| p.contains("/api/1/content/sha256:")), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|(_, p, _)| p.contains("/api/1/content/sha256:")),
+        "{log:?}"
+    );
     // --no-archive: the 404s stand.
     let other = project.parent().unwrap().join("third-store");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lock2build"));
@@ -112,4 +163,59 @@ fn a_python_app_builds_from_wheels_recovered_from_the_archive() {
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_cargo_app_whose_git_host_is_gone_builds_from_the_archived_revision() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = common::tempdir("archive-app-git");
+    let (project, locked, _) = common::project_with_git_dep(&server, &root);
+    // The archive has the locked revision (as its git loader saved it).
+    let bare = root.join("archived.git");
+    lock2build_git::testing::git_in(
+        &root,
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            server.root().join("dep").to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let swh = SwhServer::start();
+    swh.add_revision(&locked, &bare, Cooking::Done(0));
+    drop(server); // the git host is gone
+    let store = root.join("store");
+    ok(&app(&project, &store, &swh.url, None, "result"));
+    let run = Command::new(project.join("result/bin/app"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "42",
+        "the locked commit, not the branch head"
+    );
+    let log = swh.state.lock().unwrap().log.clone();
+    assert!(
+        log.iter()
+            .any(|(_, p, _)| p.contains(&format!("/vault/git-bare/swh:1:rev:{locked}/"))),
+        "{log:?}"
+    );
+    // --no-archive: the host's absence is the error, naming the crate.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lock2build"));
+    let out = cmd
+        .args(["app", project.to_str().unwrap(), "--no-archive", "-o"])
+        .arg(project.join("result-2"))
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .env("LOCK2BUILD_STORE", root.join("store-2"))
+        .env("LOCK2BUILD_SWH_URL", &swh.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("crates dep 0.1.0") && stderr(&out).contains(&locked),
+        "{}",
+        stderr(&out)
+    );
 }

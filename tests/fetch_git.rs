@@ -3,59 +3,9 @@
 
 mod common;
 
-use common::{lock2build, tempdir};
-use lock2build_git::testing::{commit_files, GitServer};
+use common::{lock2build, project_with_git_dep, tempdir};
+use lock2build_git::testing::GitServer;
 use std::path::Path;
-use std::process::Command;
-
-/// A crate `dep` in the daemon's repository `dep`, two commits; a project
-/// that depends on it by branch, locked by `cargo generate-lockfile` while
-/// the branch is at the first commit.
-fn project_with_git_dep(server: &GitServer, root: &Path) -> (std::path::PathBuf, String, String) {
-    let first = server
-        .repo(
-            "dep",
-            &[
-                (
-                    "Cargo.toml",
-                    "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-                ),
-                ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
-            ],
-        )
-        .unwrap();
-    let project = root.join("app");
-    std::fs::create_dir_all(project.join("src")).unwrap();
-    std::fs::write(
-        project.join("Cargo.toml"),
-        format!(
-            "[workspace]\n\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndep = {{ git = \"{}\", branch = \"main\" }}\n",
-            server.url("dep")
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        project.join("src/main.rs"),
-        "fn main() { println!(\"{}\", dep::answer()); }\n",
-    )
-    .unwrap();
-    let status = Command::new("cargo")
-        .arg("generate-lockfile")
-        .current_dir(&project)
-        .env("CARGO_HOME", root.join("cargo-home"))
-        .env("CARGO_NET_GIT_FETCH_WITH_CLI", "true")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // The branch moves on after locking: the lock's commit must be used.
-    let head = commit_files(
-        &server.root().join("dep"),
-        &[("src/lib.rs", "pub fn answer() -> u32 { 7 }\n")],
-        "seven",
-    )
-    .unwrap();
-    (project, first, head)
-}
 
 #[test]
 fn fetch_checks_out_the_locked_commit_and_plan_reports_its_tree() {

@@ -34,7 +34,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
-use lock2build_git::{checkout, GitOptions, GitSpec};
+use lock2build_git::{GitOptions, GitSpec};
 use lock2build_model::Source;
 use lock2build_plan::plan::Node;
 use lock2build_store::{NodeId, Store};
@@ -151,6 +151,7 @@ pub(super) fn git_crates(
         offline: fetch.offline,
         progress: !matches!(fetch.progress, lock2build_fetch::ProgressMode::Quiet),
         mirrors: fetch.mirrors.clone(),
+        archive: fetch.archive.clone(),
     };
     let mut checkouts = Vec::new();
     for s in &sources {
@@ -162,7 +163,7 @@ pub(super) fn git_crates(
             reference: s.reference.clone(),
             submodules: true,
         };
-        let found = checkout(store, &spec, &options).map_err(|e| {
+        let found = crate::fetch_plan::checkout_or_recover(store, &spec, &options).map_err(|e| {
             anyhow!(
                 "{e}\n  (the lock's git source git+{}{} for {})",
                 s.url,

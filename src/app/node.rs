@@ -515,6 +515,7 @@ fn fill_node_modules(
         offline: ctx.options.fetch.offline,
         progress: ctx.options.progress,
         mirrors: ctx.options.fetch.mirrors.clone(),
+        archive: ctx.options.fetch.archive.clone(),
     };
     let tarballs = git::pack_all(
         ctx.db,

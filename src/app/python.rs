@@ -798,12 +798,12 @@ fn git_checkouts(
         offline: options.fetch.offline,
         progress: options.progress,
         mirrors: options.fetch.mirrors.clone(),
+        archive: options.fetch.archive.clone(),
     };
     let mut found = BTreeMap::new();
     for (id, spec) in crate::fetch_plan::git_specs(plan)? {
         if builds.iter().any(|n| n.id == id) {
-            let checkout =
-                lock2build_git::checkout(store, &spec, &git_options).map_err(|e| anyhow!("{e}"))?;
+            let checkout = crate::fetch_plan::checkout_or_recover(store, &spec, &git_options)?;
             found.insert(id, checkout);
         }
     }

@@ -244,3 +244,55 @@ pub fn store_output(store: &Path, suffix: &str) -> PathBuf {
         .find(|p| p.to_string_lossy().ends_with(&format!("-{suffix}")))
         .unwrap_or_else(|| panic!("no output named *-{suffix} in {}", store.display()))
 }
+
+/// A crate `dep` in the daemon's repository `dep`, two commits; a project
+/// that depends on it by branch, locked by `cargo generate-lockfile` while
+/// the branch is at the first commit.
+pub fn project_with_git_dep(
+    server: &lock2build_git::testing::GitServer,
+    root: &Path,
+) -> (std::path::PathBuf, String, String) {
+    let first = server
+        .repo(
+            "dep",
+            &[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+                ),
+                ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
+            ],
+        )
+        .unwrap();
+    let project = root.join("app");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            "[workspace]\n\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndep = {{ git = \"{}\", branch = \"main\" }}\n",
+            server.url("dep")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"{}\", dep::answer()); }\n",
+    )
+    .unwrap();
+    let status = Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(&project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .env("CARGO_NET_GIT_FETCH_WITH_CLI", "true")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The branch moves on after locking: the lock's commit must be used.
+    let head = lock2build_git::testing::commit_files(
+        &server.root().join("dep"),
+        &[("src/lib.rs", "pub fn answer() -> u32 { 7 }\n")],
+        "seven",
+    )
+    .unwrap();
+    (project, first, head)
+}

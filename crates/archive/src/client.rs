@@ -60,6 +60,9 @@ struct VaultStatus {
 pub struct Swh {
     client: Client,
     config: ArchiveConfig,
+    /// Set when an answer said `X-RateLimit-Remaining: 0`: the next
+    /// request waits until this reset (Unix seconds) first.
+    exhausted_until: std::sync::Mutex<Option<u64>>,
 }
 
 impl Swh {
@@ -78,6 +81,7 @@ impl Swh {
         Ok(Swh {
             client,
             config: config.clone(),
+            exhausted_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -103,6 +107,7 @@ impl Swh {
         path: &str,
     ) -> Result<Response, ArchiveError> {
         let url = self.url(path);
+        self.wait_for_reset(&url)?;
         for attempt in 0..2 {
             let mut request = make(&self.client, &url);
             if let Some(token) = &self.config.token {
@@ -114,6 +119,13 @@ impl Swh {
             })?;
             let limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
             if !limited {
+                if remaining(&response) == Some(0) {
+                    if let (Ok(mut slot), Some(reset)) =
+                        (self.exhausted_until.lock(), reset_at(&response))
+                    {
+                        *slot = Some(reset);
+                    }
+                }
                 return Ok(response);
             }
             let wait = reset_in(&response).unwrap_or(Duration::from_secs(60));
@@ -126,6 +138,27 @@ impl Swh {
             std::thread::sleep(wait);
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// The last answer spent the limit: wait for its reset when it is near
+    /// enough, else stop (naming the token variable) without asking.
+    fn wait_for_reset(&self, url: &str) -> Result<(), ArchiveError> {
+        let Some(reset) = self.exhausted_until.lock().ok().and_then(|mut s| s.take()) else {
+            return Ok(());
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let wait = Duration::from_secs(reset.saturating_sub(now));
+        if wait > self.config.max_rate_wait {
+            return Err(ArchiveError::RateLimited {
+                url: url.to_owned(),
+                wait_secs: wait.as_secs(),
+            });
+        }
+        std::thread::sleep(wait);
+        Ok(())
     }
 
     fn get(&self, path: &str) -> Result<Response, ArchiveError> {
@@ -298,18 +331,32 @@ fn status_error(url: &str, status: StatusCode) -> ArchiveError {
     }
 }
 
-/// How long until `X-RateLimit-Reset` (Unix seconds).
-fn reset_in(response: &Response) -> Option<Duration> {
-    let reset: u64 = response
+/// A numeric header.
+fn header_number(response: &Response, name: &str) -> Option<u64> {
+    response
         .headers()
-        .get("x-ratelimit-reset")?
+        .get(name)?
         .to_str()
         .ok()?
         .trim()
         .parse()
-        .ok()?;
+        .ok()
+}
+
+/// `X-RateLimit-Remaining`.
+fn remaining(response: &Response) -> Option<u64> {
+    header_number(response, "x-ratelimit-remaining")
+}
+
+/// `X-RateLimit-Reset` (Unix seconds).
+fn reset_at(response: &Response) -> Option<u64> {
+    header_number(response, "x-ratelimit-reset")
+}
+
+/// How long until `X-RateLimit-Reset`.
+fn reset_in(response: &Response) -> Option<Duration> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(reset.saturating_sub(now)))
+    Some(Duration::from_secs(reset_at(response)?.saturating_sub(now)))
 }
 
 /// A reqwest error with its causes, which say what really happened (DNS,

@@ -33,6 +33,11 @@ pub struct State {
     pub rate_limited: u32,
     /// Seconds until the reset in a 429's `X-RateLimit-Reset`.
     pub reset_after: u64,
+    /// Answer this many requests normally but with `X-RateLimit-Remaining: 0`
+    /// (and the reset `reset_after` from now).
+    pub last_allowed: u32,
+    /// Answer JSON requests with an HTML error page instead (a proxy's).
+    pub garbage: bool,
     /// Every request: (method, path, Authorization header).
     pub log: Vec<(String, String, Option<String>)>,
     /// Origins asked to be saved.
@@ -143,8 +148,15 @@ fn respond(mut request: tiny_http::Request, state: &Mutex<State>) {
                 Some(reset),
             )
         } else {
-            let (status, bytes, ct) = route(&mut s, &method, &path);
-            (status, bytes, ct, None)
+            let (status, mut bytes, ct) = route(&mut s, &method, &path);
+            if s.garbage && ct == "application/json" && status == 200 {
+                bytes = b"<html><body>502 Bad Gateway</body></html>".to_vec();
+            }
+            let spent = s.last_allowed > 0;
+            if spent {
+                s.last_allowed -= 1;
+            }
+            (status, bytes, ct, spent.then(|| now() + s.reset_after))
         }
     };
     let mut response = tiny_http::Response::from_data(bytes).with_status_code(status);

@@ -465,3 +465,73 @@ fn a_server_error_is_retried_not_sent_to_the_archive() {
         "no archive request for a 5xx"
     );
 }
+
+#[test]
+fn a_spent_limit_waits_for_its_reset_before_the_next_request() {
+    let server = SwhServer::start();
+    let swh = Swh::new(&config(&server)).unwrap();
+    {
+        let mut s = server.state.lock().unwrap();
+        s.last_allowed = 1;
+        s.reset_after = 2;
+    }
+    assert!(!swh.content_known("sha256", &"0".repeat(64)).unwrap());
+    let started = std::time::Instant::now();
+    assert!(!swh.content_known("sha256", &"1".repeat(64)).unwrap());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
+    // A far reset: stop before asking, naming the token variable.
+    {
+        let mut s = server.state.lock().unwrap();
+        s.last_allowed = 1;
+        s.reset_after = 3600;
+    }
+    assert!(!swh.content_known("sha256", &"2".repeat(64)).unwrap());
+    let asked = server.state.lock().unwrap().log.len();
+    let err = swh.content_known("sha256", &"3".repeat(64)).unwrap_err();
+    assert!(err.to_string().contains("LOCK2BUILD_SWH_TOKEN"), "{err}");
+    assert_eq!(
+        server.state.lock().unwrap().log.len(),
+        asked,
+        "no request sent"
+    );
+    assert!(server
+        .state
+        .lock()
+        .unwrap()
+        .log
+        .iter()
+        .all(|(_, p, _)| !p.contains("/raw/")));
+}
+
+#[test]
+fn an_answer_that_is_not_the_api_s_json_is_an_error_naming_the_request() {
+    let server = SwhServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_tree, tarball) = package(tmp.path());
+    let h = hashes(&tarball);
+    let trees = recorded_project(tmp.path(), &tarball, &h);
+    server.add_extid(
+        "checksum-sha512",
+        &h[1].hex(),
+        &trees.get(&h).unwrap().swhid,
+    );
+    server.state.lock().unwrap().garbage = true;
+    let later = store(tmp.path(), "later");
+    let err = fetch_or_recover(
+        &later,
+        &[request(&server, "left-pad", h.clone())],
+        &options_with(&config(&server)),
+        &trees,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("not its API's JSON") && text.contains("/api/1/extid/"),
+        "{text}"
+    );
+    assert!(find_tree(&later, &h).is_none());
+}

@@ -35,6 +35,9 @@ pub struct GitOptions {
     pub progress: bool,
     /// lock2build's `[mirrors]`, applied to the URL before git sees it.
     pub mirrors: MirrorConfig,
+    /// Where a commit its host lost is recovered from (Software Heritage;
+    /// `lock2build-archive` reads it, this crate does not).
+    pub archive: lock2build_fetch::ArchiveConfig,
 }
 
 /// A verified, read-only checkout of one commit in the store.

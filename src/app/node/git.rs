@@ -161,7 +161,7 @@ fn source_dir(
         reference: None,
         submodules: true,
     };
-    let checkout = lock2build_git::checkout(store, &spec, git_options)?;
+    let checkout = crate::fetch_plan::checkout_or_recover(store, &spec, git_options)?;
     Ok(checkout.dir)
 }
 
