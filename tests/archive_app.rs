@@ -219,3 +219,40 @@ fn a_cargo_app_whose_git_host_is_gone_builds_from_the_archived_revision() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_cargo_app_builds_from_crates_recovered_from_the_archive() {
+    let root = common::tempdir("archive-app-crate");
+    let project = root.join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[workspace]\n\n[package]\nname = \"crate-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nitoa = \"=1.0.11\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        "fn main() { println!(\"{}\", itoa::Buffer::new().format(42u8)); }\n",
+    )
+    .unwrap();
+    // The lock, by cargo (from crates.io's index).
+    let locked = Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(&project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .status()
+        .unwrap();
+    assert!(locked.success());
+    let swh = SwhServer::start();
+    let first = root.join("store-1");
+    ok(&app(&project, &first, &swh.url, None, "result"));
+    assert!(archive_every_source(&first, &swh) >= 1);
+    // static.crates.io answers 404 for every .crate.
+    let gone = format!("https://static.crates.io/={}/gone/", swh.url);
+    ok(&app(&project, &root.join("store-2"), &swh.url, Some(&gone), "result-later"));
+    let run = Command::new(project.join("result-later/bin/crate-app")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "42", "{}", stderr(&run));
+    let log = swh.state.lock().unwrap().log.clone();
+    assert!(log.iter().any(|(_, p, _)| p.contains("/api/1/content/sha256:")), "{log:?}");
+    assert!(log.iter().any(|(_, p, _)| p.starts_with("/gone/crates/itoa/")), "the registry was asked first: {log:?}");
+}

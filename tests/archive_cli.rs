@@ -245,3 +245,24 @@ fn archive_status_says_what_is_recoverable() {
         common::stdout(&text)
     );
 }
+
+#[test]
+fn archive_save_asks_for_each_git_origin_and_status_finds_the_revision() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("archive-save");
+    let (project, locked, _) = common::project_with_git_dep(&server, &root);
+    let swh = SwhServer::start();
+    let dir = project.to_str().unwrap();
+    let saved = json(&run(&["archive", "save", dir, "--json"], &root, "store", &swh.url, None));
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["requests"][0]["origin"], server.url("dep").as_str(), "{saved}");
+    assert_eq!(saved["requests"][0]["save_request_status"], "accepted");
+    assert_eq!(swh.state.lock().unwrap().saved, [server.url("dep")]);
+    // Not archived yet: missing; once the revision is there: recoverable.
+    let before = json(&run(&["archive", "status", dir, "--json"], &root, "store", &swh.url, None));
+    assert_eq!(before["recoverable"], 0, "{before}");
+    swh.state.lock().unwrap().revisions.push(locked.clone());
+    let after = json(&run(&["archive", "status", dir, "--json"], &root, "store", &swh.url, None));
+    assert_eq!(after["recoverable"], 1, "{after}");
+    assert_eq!(after["sources"][0]["swhid"], format!("swh:1:rev:{locked}"));
+}
