@@ -42,10 +42,19 @@ pub(crate) fn run(command: StoreCommand, store: &Store) -> Result<ExitCode> {
     } else {
         for d in &report.damaged {
             let action = if d.removed { " (removed)" } else { "" };
-            writeln!(stdout, "damaged: {}: {}{action}", d.path.display(), d.problem)?;
+            writeln!(
+                stdout,
+                "damaged: {}: {}{action}",
+                d.path.display(),
+                d.problem
+            )?;
         }
         for path in &report.unverifiable {
-            writeln!(stdout, "unverifiable (no content hash recorded): {}", path.display())?;
+            writeln!(
+                stdout,
+                "unverifiable (no content hash recorded): {}",
+                path.display()
+            )?;
         }
         writeln!(
             stdout,
@@ -59,5 +68,9 @@ pub(crate) fn run(command: StoreCommand, store: &Store) -> Result<ExitCode> {
         }
     }
     let broken = report.damaged.iter().any(|d| !d.removed);
-    Ok(if broken { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if broken {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -249,10 +249,31 @@ fn a_cargo_app_builds_from_crates_recovered_from_the_archive() {
     assert!(archive_every_source(&first, &swh) >= 1);
     // static.crates.io answers 404 for every .crate.
     let gone = format!("https://static.crates.io/={}/gone/", swh.url);
-    ok(&app(&project, &root.join("store-2"), &swh.url, Some(&gone), "result-later"));
-    let run = Command::new(project.join("result-later/bin/crate-app")).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "42", "{}", stderr(&run));
+    ok(&app(
+        &project,
+        &root.join("store-2"),
+        &swh.url,
+        Some(&gone),
+        "result-later",
+    ));
+    let run = Command::new(project.join("result-later/bin/crate-app"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "42",
+        "{}",
+        stderr(&run)
+    );
     let log = swh.state.lock().unwrap().log.clone();
-    assert!(log.iter().any(|(_, p, _)| p.contains("/api/1/content/sha256:")), "{log:?}");
-    assert!(log.iter().any(|(_, p, _)| p.starts_with("/gone/crates/itoa/")), "the registry was asked first: {log:?}");
+    assert!(
+        log.iter()
+            .any(|(_, p, _)| p.contains("/api/1/content/sha256:")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(_, p, _)| p.starts_with("/gone/crates/itoa/")),
+        "the registry was asked first: {log:?}"
+    );
 }

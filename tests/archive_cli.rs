@@ -20,8 +20,7 @@ fn run(args: &[&str], root: &Path, store: &str, swh: &str, mirror: Option<&str>)
         // One download at a time: the test archive answers requests one by one.
         cmd.args(["-j", "1"]);
     }
-    cmd
-        .env("LOCK2BUILD_CACHE", root.join("cache"))
+    cmd.env("LOCK2BUILD_CACHE", root.join("cache"))
         .env("LOCK2BUILD_STORE", root.join(store))
         .env("LOCK2BUILD_SWH_URL", swh)
         .env("LOCK2BUILD_SWH_TOKEN", "test-token")
@@ -253,16 +252,38 @@ fn archive_save_asks_for_each_git_origin_and_status_finds_the_revision() {
     let (project, locked, _) = common::project_with_git_dep(&server, &root);
     let swh = SwhServer::start();
     let dir = project.to_str().unwrap();
-    let saved = json(&run(&["archive", "save", dir, "--json"], &root, "store", &swh.url, None));
+    let saved = json(&run(
+        &["archive", "save", dir, "--json"],
+        &root,
+        "store",
+        &swh.url,
+        None,
+    ));
     assert_eq!(saved["version"], 1);
-    assert_eq!(saved["requests"][0]["origin"], server.url("dep").as_str(), "{saved}");
+    assert_eq!(
+        saved["requests"][0]["origin"],
+        server.url("dep").as_str(),
+        "{saved}"
+    );
     assert_eq!(saved["requests"][0]["save_request_status"], "accepted");
     assert_eq!(swh.state.lock().unwrap().saved, [server.url("dep")]);
     // Not archived yet: missing; once the revision is there: recoverable.
-    let before = json(&run(&["archive", "status", dir, "--json"], &root, "store", &swh.url, None));
+    let before = json(&run(
+        &["archive", "status", dir, "--json"],
+        &root,
+        "store",
+        &swh.url,
+        None,
+    ));
     assert_eq!(before["recoverable"], 0, "{before}");
     swh.state.lock().unwrap().revisions.push(locked.clone());
-    let after = json(&run(&["archive", "status", dir, "--json"], &root, "store", &swh.url, None));
+    let after = json(&run(
+        &["archive", "status", dir, "--json"],
+        &root,
+        "store",
+        &swh.url,
+        None,
+    ));
     assert_eq!(after["recoverable"], 1, "{after}");
     assert_eq!(after["sources"][0]["swhid"], format!("swh:1:rev:{locked}"));
 }

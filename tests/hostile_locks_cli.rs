@@ -117,7 +117,12 @@ fn plan_fails(dir: &Path) -> String {
         &shared_cache(),
         &tempdir("store"),
     );
-    assert_eq!(out.status.code(), Some(1), "not a clean error: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not a clean error: {}",
+        stderr(&out)
+    );
     stderr(&out)
 }
 
@@ -142,18 +147,34 @@ fn markers_nested_20000_deep_are_an_error_not_a_stack_overflow() {
     )
     .unwrap();
     let err = plan_fails(&dir);
-    assert!(err.contains("requirements.txt:1:") && err.contains("dependency `six`"), "{}", &err[..err.len().min(400)]);
-    assert!(err.contains("deeper than 64 levels"), "{}", &err[..err.len().min(400)]);
+    assert!(
+        err.contains("requirements.txt:1:") && err.contains("dependency `six`"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    assert!(
+        err.contains("deeper than 64 levels"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
 
     // uv.lock: an edge marker.
     let dir = tempdir("deep-uv");
     copy_dir(&fixture("uv/workspace"), &dir);
     let lock = std::fs::read_to_string(dir.join("uv.lock")).unwrap();
-    let edited = lock.replacen("marker = \"sys_platform == 'linux'\"", &format!("marker = \"{}\"", deep_marker('\'')), 1);
+    let edited = lock.replacen(
+        "marker = \"sys_platform == 'linux'\"",
+        &format!("marker = \"{}\"", deep_marker('\'')),
+        1,
+    );
     assert_ne!(lock, edited);
     std::fs::write(dir.join("uv.lock"), edited).unwrap();
     let err = plan_fails(&dir);
-    assert!(err.contains("uv.lock:") && err.contains("dependency `idna`"), "{}", &err[..err.len().min(400)]);
+    assert!(
+        err.contains("uv.lock:") && err.contains("dependency `idna`"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
 
     // poetry.lock: a dependency's markers.
     let dir = tempdir("deep-poetry");
@@ -167,7 +188,11 @@ fn markers_nested_20000_deep_are_an_error_not_a_stack_overflow() {
     assert_ne!(lock, edited);
     std::fs::write(dir.join("poetry.lock"), edited).unwrap();
     let err = plan_fails(&dir);
-    assert!(err.contains("poetry.lock:") && err.contains("deeper than 64 levels"), "{}", &err[..err.len().min(400)]);
+    assert!(
+        err.contains("poetry.lock:") && err.contains("deeper than 64 levels"),
+        "{}",
+        &err[..err.len().min(400)]
+    );
 }
 
 /// `lock2build plan --offline` on a requirements.txt whose first line is
@@ -194,14 +219,22 @@ fn plan_including(include: &str, setup: impl FnOnce(&Path)) -> String {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!out.status.success(), "{all}");
     assert!(!all.contains("hunter2"), "the environment leaked: {all}");
-    assert!(!all.contains("OUTSIDE-SECRET"), "a file outside leaked: {all}");
+    assert!(
+        !all.contains("OUTSIDE-SECRET"),
+        "a file outside leaked: {all}"
+    );
     all
 }
 
 #[test]
 fn includes_outside_the_project_are_refused_unread() {
     let err = plan_including("-r /proc/self/environ", |_| {});
-    assert!(err.contains("requirements.txt:1: `-r /proc/self/environ`: the included file is an absolute path"), "{err}");
+    assert!(
+        err.contains(
+            "requirements.txt:1: `-r /proc/self/environ`: the included file is an absolute path"
+        ),
+        "{err}"
+    );
     let err = plan_including("-r ../outside.txt", |_| {});
     assert!(err.contains("leaves the lockfile's directory"), "{err}");
     let err = plan_including("-c ../outside.txt", |_| {});

@@ -699,7 +699,9 @@ fn a_target_python_the_lock_does_not_allow_is_refused() {
         );
         assert!(!out.status.success(), "{lock}");
         assert!(
-            stderr(&out).contains("the lock is for Python `>=3.9` (requires-python), but the target is Python 3.8"),
+            stderr(&out).contains(
+                "the lock is for Python `>=3.9` (requires-python), but the target is Python 3.8"
+            ),
             "{lock}: {}",
             stderr(&out)
         );

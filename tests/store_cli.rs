@@ -15,7 +15,11 @@ fn store_verify_finds_and_repairs_a_damaged_source() {
     };
     let out = verify(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("checked 0 source(s) and 0 output(s): 0 damaged"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("checked 0 source(s) and 0 output(s): 0 damaged"),
+        "{}",
+        stdout(&out)
+    );
 
     // A file under a sha256 name whose bytes have another hash.
     let bad = store

@@ -163,21 +163,22 @@ pub(super) fn git_crates(
             reference: s.reference.clone(),
             submodules: true,
         };
-        let found = crate::fetch_plan::checkout_or_recover(store, &spec, &options).map_err(|e| {
-            anyhow!(
-                "{e}\n  (the lock's git source git+{}{} for {})",
-                s.url,
-                s.reference
-                    .as_deref()
-                    .map(|r| format!("?{r}"))
-                    .unwrap_or_default(),
-                s.crates
-                    .iter()
-                    .map(|(n, v)| format!("{n} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?;
+        let found =
+            crate::fetch_plan::checkout_or_recover(store, &spec, &options).map_err(|e| {
+                anyhow!(
+                    "{e}\n  (the lock's git source git+{}{} for {})",
+                    s.url,
+                    s.reference
+                        .as_deref()
+                        .map(|r| format!("?{r}"))
+                        .unwrap_or_default(),
+                    s.crates
+                        .iter()
+                        .map(|(n, v)| format!("{n} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
         checkouts.push(found.dir);
     }
     let made = store.build_output(&id, &[], |out| {

@@ -978,7 +978,10 @@ fn recorded_trees_go_beside_integrity_and_git_sources_name_their_revision() {
     copy_dir(&root().join("fixtures/cargo/v2-msrv"), &dir);
     let report = collect_with(&[dir.clone()], false, options(), None, false);
     let doc = swh_doc(&report);
-    let first = doc["sources"][0]["integrity"].as_str().expect("a url entry").to_owned();
+    let first = doc["sources"][0]["integrity"]
+        .as_str()
+        .expect("a url entry")
+        .to_owned();
     let trees = serde_json::json!({
         "version": 1,
         "trees": {
@@ -995,8 +998,15 @@ fn recorded_trees_go_beside_integrity_and_git_sources_name_their_revision() {
         .filter(|s| s.get("swhid").is_some() && s["type"] == "url")
         .collect();
     assert_eq!(with_tree.len(), 1, "{doc}");
-    assert_eq!(with_tree[0]["integrity"], first.as_str(), "integrity stays the file's hash");
-    assert_eq!(with_tree[0]["swhid"], "swh:1:dir:4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+    assert_eq!(
+        with_tree[0]["integrity"],
+        first.as_str(),
+        "integrity stays the file's hash"
+    );
+    assert_eq!(
+        with_tree[0]["swhid"],
+        "swh:1:dir:4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    );
     assert_eq!(with_tree[0]["nar_sha256"], "sha256-AAAA");
     let git = swh::entry_json(&swh::Entry::Git {
         url: "https://example.org/r.git".into(),

@@ -514,7 +514,10 @@ fn a_deleted_result_frees_its_outputs_though_a_recent_plan_lists_them() {
     // The user deletes `result`; the plan is a minute old.
     fs::remove_file(&result).unwrap();
     store.gc(&GcOptions::default(), || {}).unwrap();
-    assert!(store.output(&id).is_none(), "the deleted result's output is freed");
+    assert!(
+        store.output(&id).is_none(),
+        "the deleted result's output is freed"
+    );
     assert!(
         store.source(std::slice::from_ref(&src.sha256)).is_some(),
         "the recent plan keeps its sources"
