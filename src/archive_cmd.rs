@@ -132,6 +132,14 @@ pub fn run(
                     "{} of {} recoverable from {}",
                     report.recoverable, report.total, report.archive
                 )?;
+                let unknown = report
+                    .sources
+                    .iter()
+                    .filter(|s| s.found == "unknown")
+                    .count();
+                if unknown > 0 {
+                    writeln!(stdout, "{unknown} could not be asked (no answer from the archive: check the network, or LOCK2BUILD_SWH_URL)")?;
+                }
             }
         }
         ArchiveCommand::Save { dir } => {

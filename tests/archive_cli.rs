@@ -287,3 +287,35 @@ fn archive_save_asks_for_each_git_origin_and_status_finds_the_revision() {
     assert_eq!(after["recoverable"], 1, "{after}");
     assert_eq!(after["sources"][0]["swhid"], format!("swh:1:rev:{locked}"));
 }
+
+#[test]
+fn an_archive_that_cannot_be_asked_is_unknown_not_missing_nor_recoverable() {
+    let root = tempdir("archive-unknown");
+    let project = root.join("project");
+    copy_dir(&fixture("uv/old-uv-0.4"), &project);
+    let dir = project.to_str().unwrap();
+    let status = json(&run(
+        &["archive", "status", dir, "--json"],
+        &root,
+        "store",
+        "http://127.0.0.1:9",
+        None,
+    ));
+    assert_eq!(status["recoverable"], 0, "{status}");
+    let sources = status["sources"].as_array().unwrap();
+    assert!(
+        !sources.is_empty()
+            && sources
+                .iter()
+                .all(|s| s["found"] == "unknown" && s["error"].is_string()),
+        "{status}"
+    );
+    let text = common::stdout(&run(
+        &["archive", "status", dir],
+        &root,
+        "store",
+        "http://127.0.0.1:9",
+        None,
+    ));
+    assert!(text.contains("could not be asked"), "{text}");
+}

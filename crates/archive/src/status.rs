@@ -34,7 +34,8 @@ pub struct SourceStatus {
     /// `ecosystem name version`.
     pub label: String,
     /// `content` (the exact bytes), `extid` (its tree, by an ExtID),
-    /// `revision` (a git commit), or `missing`.
+    /// `revision` (a git commit), `missing`, or `unknown` (the archive
+    /// could not be asked: see `error`).
     pub found: String,
     /// The SWHID it is held as, when found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,7 +79,9 @@ pub fn archive_status(swh: &Swh, sources: &[SourceQuery], trees: &TreeFile) -> S
     }
     let recoverable = out
         .iter()
-        .filter(|s| s.found != "missing" && s.verifiable != Some(false))
+        .filter(|s| {
+            !matches!(s.found.as_str(), "missing" | "unknown") && s.verifiable != Some(false)
+        })
         .count();
     StatusReport {
         version: 1,
@@ -149,7 +152,12 @@ fn found(label: &str, how: &str, swhid: String, verifiable: Option<bool>) -> Sou
 fn missing(label: &str, error: Option<ArchiveError>) -> SourceStatus {
     SourceStatus {
         label: label.to_owned(),
-        found: "missing".to_owned(),
+        found: if error.is_some() {
+            "unknown"
+        } else {
+            "missing"
+        }
+        .to_owned(),
         swhid: None,
         verifiable: None,
         error: error.map(|e| e.to_string()),
