@@ -82,6 +82,12 @@ impl Store {
         self.root.join("logs")
     }
 
+    /// `failed/`: the directories of failed builds kept for a look
+    /// (`--keep-failed`). Never swept by [`Store::open`]; gc removes them.
+    pub fn failed_dir(&self) -> PathBuf {
+        self.root.join("failed")
+    }
+
     pub(crate) fn dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
