@@ -26,7 +26,23 @@ fn vendor_dir(store: &Path) -> PathBuf {
 #[test]
 fn cargo_project_builds_offline_against_the_system_libraries() {
     let (project, store) = project("rust-app");
-    let first = report(&app(&project, &store, &["--json"]));
+    // -L: cargo's lines on stderr as they come, prefixed with the step
+    // (`nix build -L`); the JSON report alone on stdout.
+    let out = app(&project, &store, &["--json", "-L"]);
+    let first = report(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("native-app-deps>    Compiling openssl-sys v0.9.118"),
+        "{err}"
+    );
+    assert!(
+        err.contains("native-app>    Compiling native-app v0.1.0 (/build/src)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes without a terminal: {err}"
+    );
     assert_eq!(strings(&first["scripts"]), ["native-app"]);
     assert_eq!(
         strings(&first["built"]),
@@ -141,12 +157,41 @@ fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
         "openssl-sys",
         "[[entry]]\nversions = \"*\"\nnative = [\"openssl\"]\nenv = { OPENSSL_DIR = \"/nonexistent-openssl\" }\n",
     );
-    let out = app(&project, &store, &[]);
+    let out = app(&project, &store, &["--keep-failed"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
         err.contains("building dependencies of native-app from source failed"),
         "{err}"
+    );
+    // The step said up front where its log is, and that it failed.
+    let log = err
+        .lines()
+        .find_map(|l| l.strip_prefix("building dependencies of native-app (cargo) — log: "))
+        .unwrap_or_else(|| panic!("no start line naming the log in:\n{err}"));
+    assert!(std::fs::read_to_string(log)
+        .unwrap()
+        .contains("/nonexistent-openssl"));
+    assert!(
+        err.contains("dependencies of native-app (cargo) failed after "),
+        "{err}"
+    );
+    // --keep-failed: the step's directories, as it left them, outside tmp/.
+    let kept = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("build directory kept at "))
+        .and_then(|l| l.split(" (--keep-failed").next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no kept directory in:\n{err}"));
+    assert!(kept.starts_with(store.join("failed")), "{}", kept.display());
+    assert!(kept.join("build/src/Cargo.toml").is_file());
+    let build_dirs = std::fs::read_dir(kept.join("build/target/release/build")).unwrap();
+    assert!(
+        build_dirs
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("openssl-sys-")),
+        "no openssl-sys build directory under {}",
+        kept.display()
     );
     assert!(
         err.contains("cargo reports that openssl-sys 0.9.118 failed"),
