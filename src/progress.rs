@@ -179,8 +179,11 @@ impl Live {
         let started = Instant::now();
         std::thread::spawn(move || {
             while !halt.load(Ordering::Relaxed) {
+                // A terminal that does not say its size (0 columns) gets 80.
                 let width = terminal_size::terminal_size_of(std::io::stderr())
-                    .map_or(80, |(w, _)| usize::from(w.0));
+                    .map(|(w, _)| usize::from(w.0))
+                    .filter(|&w| w > 0)
+                    .unwrap_or(80);
                 let last = seen.lock().map(|l| l.clone()).unwrap_or_default();
                 // The spinner and its space take two columns.
                 ticking.set_message(status_line(
