@@ -106,6 +106,7 @@ impl GlobalArgs {
             .keep_failed
             .then(lock2build_store::Store::default_root)
             .and_then(Result::ok)
+            .and_then(|root| std::path::absolute(root).ok())
             .map(|root| lock2build_store::Store::failed_dir_in(&root));
         BuildProgress::new(display, self.print_build_logs, keep)
     }

@@ -164,6 +164,7 @@ struct Live {
     bar: ProgressBar,
     last: Arc<Mutex<String>>,
     stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Live {
@@ -177,7 +178,7 @@ impl Live {
         let (ticking, seen, halt, label) =
             (bar.clone(), last.clone(), stop.clone(), label.to_owned());
         let started = Instant::now();
-        std::thread::spawn(move || {
+        let ticker = std::thread::spawn(move || {
             while !halt.load(Ordering::Relaxed) {
                 // A terminal that does not say its size (0 columns) gets 80.
                 let width = terminal_size::terminal_size_of(std::io::stderr())
@@ -193,14 +194,24 @@ impl Live {
                     width.saturating_sub(2),
                 ));
                 ticking.tick();
-                std::thread::sleep(TICK);
+                std::thread::park_timeout(TICK);
             }
         });
-        Live { bar, last, stop }
+        Live {
+            bar,
+            last,
+            stop,
+            ticker: Some(ticker),
+        }
     }
 
-    fn end(&self, multi: Option<&MultiProgress>) {
+    /// Stops the redrawing (woken, not waited for) before the line goes.
+    fn end(&mut self, multi: Option<&MultiProgress>) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            ticker.thread().unpark();
+            let _ = ticker.join();
+        }
         self.bar.finish_and_clear();
         if let Some(multi) = multi {
             multi.remove(&self.bar);
@@ -268,7 +279,7 @@ impl RunningStep {
     }
 
     fn end(&mut self) {
-        if let Some(live) = self.live.take() {
+        if let Some(mut live) = self.live.take() {
             live.end(self.shared.multi.as_ref());
         }
         self.done = true;

@@ -331,10 +331,7 @@ fn keep_failed_keeps_the_failed_build_directory_and_print_build_logs_streams_the
     assert!(!out.status.success());
     let err = stderr(&out);
     // The start line names the log; -L shows the backend's lines as they come.
-    let log = err
-        .lines()
-        .find_map(|l| l.strip_prefix("building failing-build 0.1.0 (source) — log: "))
-        .unwrap_or_else(|| panic!("no start line naming the log in:\n{err}"));
+    let log = step_log(&err, "failing-build 0.1.0 (source)");
     assert!(std::fs::read_to_string(log)
         .unwrap()
         .contains("compilation terminated."));
@@ -354,13 +351,7 @@ fn keep_failed_keeps_the_failed_build_directory_and_print_build_logs_streams_the
         !err.contains('\u{1b}'),
         "escape codes without a terminal: {err}"
     );
-    let kept = err
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("build directory kept at "))
-        .and_then(|l| l.split(" (--keep-failed").next())
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| panic!("no kept directory in:\n{err}"));
-    assert!(kept.starts_with(store.join("failed")), "{}", kept.display());
+    let kept = kept_build_dir(&err, &store);
     // The source tree as the backend left it: setuptools' build/ beside setup.py.
     assert!(
         kept.join("build/src/setup.py").is_file(),

@@ -165,10 +165,7 @@ fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
         "{err}"
     );
     // The step said up front where its log is, and that it failed.
-    let log = err
-        .lines()
-        .find_map(|l| l.strip_prefix("building dependencies of native-app (cargo) — log: "))
-        .unwrap_or_else(|| panic!("no start line naming the log in:\n{err}"));
+    let log = step_log(&err, "dependencies of native-app (cargo)");
     assert!(std::fs::read_to_string(log)
         .unwrap()
         .contains("/nonexistent-openssl"));
@@ -177,13 +174,7 @@ fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
         "{err}"
     );
     // --keep-failed: the step's directories, as it left them, outside tmp/.
-    let kept = err
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("build directory kept at "))
-        .and_then(|l| l.split(" (--keep-failed").next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no kept directory in:\n{err}"));
-    assert!(kept.starts_with(store.join("failed")), "{}", kept.display());
+    let kept = kept_build_dir(&err, &store);
     assert!(kept.join("build/src/Cargo.toml").is_file());
     let build_dirs = std::fs::read_dir(kept.join("build/target/release/build")).unwrap();
     assert!(
