@@ -364,9 +364,16 @@ fn keep_failed_keeps_the_failed_build_directory_and_print_build_logs_streams_the
         "{}",
         kept.display()
     );
-    // The next run's Store::open leaves it; gc removes it.
-    let again = app(&project, &store, &[]);
+    // The next run's Store::open leaves it; gc removes it. -q: the error
+    // alone, no step lines.
+    let again = app(&project, &store, &["-q"]);
     assert!(!again.status.success());
+    let quiet = stderr(&again);
+    assert!(quiet.contains("from source failed"), "{quiet}");
+    assert!(
+        !quiet.contains("— log:") && !quiet.contains("failed after"),
+        "{quiet}"
+    );
     assert!(kept.join("build/src/setup.py").is_file());
     let gc = lock2build(&["gc"], &shared_cache(), &store);
     assert!(gc.status.success(), "{}", stderr(&gc));

@@ -392,6 +392,12 @@ fn print_build_logs_streams_the_shell_s_install_scripts() {
     let log = step_log(&err, "bcrypt 5.1.1 (install scripts)");
     assert!(Path::new(log).starts_with(own.join("logs")), "{log}");
     assert!(err.contains("bcrypt> gyp info"), "{err}");
-    assert!(err.contains("built bcrypt 5.1.1 (install scripts) in "), "{err}");
-    assert!(!err.contains('\u{1b}'), "escape codes without a terminal: {err}");
+    assert!(
+        err.contains("built bcrypt 5.1.1 (install scripts) in "),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes without a terminal: {err}"
+    );
 }
