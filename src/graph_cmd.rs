@@ -67,7 +67,14 @@ fn fetch_node(request: &FetchRequest) -> Result<Node> {
     if let Some(size) = request.size {
         params.insert("size".into(), serde_json::json!(size));
     }
-    Ok(fixed_node(id, name, "fetch-url", params, hash, HashMode::Flat))
+    Ok(fixed_node(
+        id,
+        name,
+        "fetch-url",
+        params,
+        hash,
+        HashMode::Flat,
+    ))
 }
 
 /// A git checkout (without `.git`): named by its NAR hash.
@@ -87,7 +94,14 @@ fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
     params.insert("commit".into(), serde_json::json!(spec.commit));
     params.insert("submodules".into(), serde_json::json!(spec.submodules));
     params.insert("label".into(), serde_json::json!(spec.label));
-    Ok(fixed_node(id, &name, "git-checkout", params, nar.to_string(), HashMode::Nar))
+    Ok(fixed_node(
+        id,
+        &name,
+        "git-checkout",
+        params,
+        nar.to_string(),
+        HashMode::Nar,
+    ))
 }
 
 fn fixed_node(
@@ -100,7 +114,11 @@ fn fixed_node(
 ) -> Node {
     Node {
         id: id.to_string(),
-        name: id.to_string().split_once('-').map_or(name, |(_, n)| n).to_string(),
+        name: id
+            .to_string()
+            .split_once('-')
+            .map_or(name, |(_, n)| n)
+            .to_string(),
         recipe: Recipe {
             kind: kind.into(),
             params,
@@ -156,7 +174,9 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
         if !node.inputs.iter().any(|i| i == id) {
             bail!("node `{}` does not take `{id}` as input", node.id);
         }
-        let input = graph.node(id).ok_or_else(|| anyhow!("`{id}` is not in the graph"))?;
+        let input = graph
+            .node(id)
+            .ok_or_else(|| anyhow!("`{id}` is not in the graph"))?;
         check_content(input, path)
             .with_context(|| format!("input `{id}` ({}) of node `{}`", path.display(), node.id))?;
     }
@@ -205,10 +225,9 @@ fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions
     let Output::Fixed(fixed) = &node.output else {
         bail!("fetch-url node `{}` has no fixed hash", node.id);
     };
-    let urls: Vec<String> = serde_json::from_value(
-        node.recipe.params.get("urls").cloned().unwrap_or_default(),
-    )
-    .with_context(|| format!("node `{}`: `urls`", node.id))?;
+    let urls: Vec<String> =
+        serde_json::from_value(node.recipe.params.get("urls").cloned().unwrap_or_default())
+            .with_context(|| format!("node `{}`: `urls`", node.id))?;
     let request = FetchRequest {
         label: node.name.clone(),
         urls,
@@ -216,7 +235,10 @@ fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions
         size: node.recipe.params.get("size").and_then(|s| s.as_u64()),
     };
     let report = fetch_all(store, std::slice::from_ref(&request), options)?;
-    let item = report.items.first().ok_or_else(|| anyhow!("nothing fetched"))?;
+    let item = report
+        .items
+        .first()
+        .ok_or_else(|| anyhow!("nothing fetched"))?;
     std::fs::copy(&item.path, made).with_context(|| format!("copying to {}", made.display()))?;
     Ok(())
 }

@@ -1013,7 +1013,11 @@ fn run_graph(mut args: GraphArgs, g: &GlobalArgs) -> Result<()> {
         offline: g.offline(),
         mirrors: MirrorConfig::load(Some(&args.dir))?,
         credentials: Credentials::load(),
-        progress: if g.chatty() { ProgressMode::Plain } else { ProgressMode::Quiet },
+        progress: if g.chatty() {
+            ProgressMode::Plain
+        } else {
+            ProgressMode::Quiet
+        },
         archive: args.archive.config(),
         ..FetchOptions::from_env()?
     };
@@ -1021,8 +1025,9 @@ fn run_graph(mut args: GraphArgs, g: &GlobalArgs) -> Result<()> {
     let mut text = serde_json::to_string_pretty(&graph)?;
     text.push('\n');
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
