@@ -15,6 +15,7 @@ mod app;
 mod archive_cmd;
 mod fetch_plan;
 mod global;
+mod graph_cmd;
 mod overrides_cmd;
 mod progress;
 mod project_config;
@@ -164,6 +165,28 @@ enum Command {
     ///   lock2build fetch path/to/project --jobs 16
     ///   lock2build fetch --offline     # fail fast, naming what is missing
     Fetch(FetchArgs),
+    #[command(verbatim_doc_comment)]
+    /// Write the build graph: every node a build runs, as data (docs/graph.md).
+    ///
+    /// The graph holds the plan's sources today: each download (`fetch-url`,
+    /// by the lock's hash) and each git checkout (`git-checkout`, by its NAR
+    /// sha256; a checkout the store lacks is made once to learn it). Nix
+    /// builds it with nix/ (docs/nix.md); `lock2build realise` makes one node.
+    ///
+    /// Examples:
+    ///   lock2build graph > graph.json
+    ///   lock2build graph path/to/project -o graph.json
+    Graph(GraphArgs),
+    #[command(verbatim_doc_comment)]
+    /// Make one node of a build graph from its inputs: what other engines call.
+    ///
+    /// Every input the node takes must be given, and fixed inputs must hash
+    /// to their node's hash; the output is written to --out (default: $out,
+    /// as a Nix builder gets it), which must not exist.
+    ///
+    /// Example:
+    ///   lock2build realise --graph graph.json NODE-ID --out ./node-out
+    Realise(RealiseArgs),
     #[command(verbatim_doc_comment)]
     /// Remove store entries that no live `result` link or recent plan uses.
     ///
@@ -535,6 +558,44 @@ struct FetchArgs {
     target: TargetArgs,
     #[command(flatten)]
     select: SelectArgs,
+}
+
+#[derive(Args)]
+struct GraphArgs {
+    /// The project directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Write the graph to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    archive: archive_cmd::ArchiveFlags,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+#[derive(Args)]
+struct RealiseArgs {
+    /// The build graph (`lock2build graph`).
+    #[arg(long, value_name = "FILE")]
+    graph: PathBuf,
+    /// The node to make.
+    #[arg(value_name = "NODE-ID")]
+    node: String,
+    /// An input's output: its node id and path (repeat for each input).
+    #[arg(long = "input", value_name = "ID=PATH", value_parser = parse_input)]
+    inputs: Vec<(String, PathBuf)>,
+    /// Where to write the output [default: $out].
+    #[arg(long, value_name = "PATH", env = "out")]
+    out: PathBuf,
+}
+
+fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
+    s.split_once('=')
+        .map(|(id, path)| (id.to_string(), PathBuf::from(path)))
+        .ok_or_else(|| format!("`{s}`: expected NODE-ID=PATH"))
 }
 
 #[derive(Args)]
@@ -958,6 +1019,37 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_graph(mut args: GraphArgs, g: &GlobalArgs) -> Result<()> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    args.dir = global::project_dir(&args.dir);
+    project_config::check(&args.dir)?;
+    args.target.skip_python_probe_unless_needed(&args.dir, None);
+    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let outcome = planned(&args.dir, None, &options, g)?;
+    let fetch_options = FetchOptions {
+        offline: g.offline(),
+        mirrors: MirrorConfig::load(Some(&args.dir))?,
+        credentials: Credentials::load(),
+        progress: if g.chatty() {
+            ProgressMode::Plain
+        } else {
+            ProgressMode::Quiet
+        },
+        archive: args.archive.config(),
+        ..FetchOptions::from_env()?
+    };
+    let graph = graph_cmd::source_graph(&outcome.plan, &open_store()?, &fetch_options)?;
+    let mut text = serde_json::to_string_pretty(&graph)?;
+    text.push('\n');
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
 /// The format version of `lock2build gc --json`.
 const GC_REPORT_VERSION: u32 = 1;
 
@@ -1347,6 +1439,18 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch(args) => run_fetch(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Graph(args) => run_graph(args, &g).map(|()| ExitCode::SUCCESS),
+        Command::Realise(args) => {
+            let options = lock2build_fetch::FetchOptions {
+                offline: g.offline(),
+                progress: lock2build_fetch::ProgressMode::Quiet,
+                mirrors: lock2build_fetch::MirrorConfig::load(None)?,
+                credentials: lock2build_fetch::Credentials::load(),
+                ..lock2build_fetch::FetchOptions::from_env()?
+            };
+            graph_cmd::realise(&args.graph, &args.node, &args.inputs, &args.out, &options)
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Gc(args) => run_gc(args, &g).map(|()| ExitCode::SUCCESS),
         Command::Store(command) => open_store().and_then(|store| store_cmd::run(command, &store)),
         Command::Sources(args) => run_sources(args, &g),

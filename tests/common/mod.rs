@@ -252,18 +252,27 @@ pub fn project_with_git_dep(
     server: &lock2build_git::testing::GitServer,
     root: &Path,
 ) -> (std::path::PathBuf, String, String) {
-    let first = server
-        .repo(
-            "dep",
-            &[
-                (
-                    "Cargo.toml",
-                    "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-                ),
-                ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
-            ],
-        )
-        .unwrap();
+    project_with_marked_git_dep(server, root, None)
+}
+
+/// [`project_with_git_dep`], the dep's tree also holding `MARKER` with
+/// `marker` in it (a tree no other test has).
+pub fn project_with_marked_git_dep(
+    server: &lock2build_git::testing::GitServer,
+    root: &Path,
+    marker: Option<&str>,
+) -> (std::path::PathBuf, String, String) {
+    let mut files = vec![
+        (
+            "Cargo.toml",
+            "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
+    ];
+    if let Some(marker) = marker {
+        files.push(("MARKER", marker));
+    }
+    let first = server.repo("dep", &files).unwrap();
     let project = root.join("app");
     std::fs::create_dir_all(project.join("src")).unwrap();
     std::fs::write(

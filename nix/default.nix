@@ -1,0 +1,68 @@
+# lock2build's Nix library: a build graph (`lock2build graph -o graph.json`,
+# docs/graph.md) read with builtins.fromJSON, one derivation per node. No Nix
+# code is generated; see docs/nix.md.
+#
+#   let l2b = import ./nix { graph = ./graph.json; lock2build = /usr/local/bin/lock2build; };
+#   in l2b.nodes."<node-id>"     # one node
+#      l2b.all                   # every node (nix-build -A all)
+#
+# Fixed nodes (sources) are fixed-output derivations: `fetch-url` by Nix's
+# own builtin:fetchurl from the lock's URL and hash, others (`git-checkout`)
+# by `lock2build realise`, checked by Nix against the recorded NAR hash.
+# Built nodes run `lock2build realise` for their node, inputs passed by path.
+{ graph                      # path to the graph document
+, lock2build ? null          # the lock2build binary, for nodes realise makes
+, pkgs ? null                # nixpkgs: tools from it instead of the host's
+, hostPath ? "/usr/local/bin:/usr/bin:/bin"  # where host tools are (no pkgs)
+, system ? builtins.currentSystem
+}:
+let
+  doc = builtins.fromJSON (builtins.readFile graph);
+  checked =
+    if (doc.kind or "") != "lock2build-build-graph" then
+      throw "lock2build: ${toString graph} is not a lock2build build graph (make one with `lock2build graph -o graph.json`)"
+    else if (doc.version or 0) != 1 then
+      throw "lock2build: ${toString graph} is build graph version ${toString (doc.version or "none")}; this nix/ library reads version 1 (make it again with the lock2build beside this library)"
+    else doc;
+  graphFile = builtins.path { path = graph; name = "lock2build-graph.json"; };
+  byId = builtins.listToAttrs (map (n: { name = n.id; value = n; }) checked.nodes);
+  toolPath =
+    if pkgs == null then hostPath
+    else builtins.concatStringsSep ":" (map (p: "${p}/bin") [ pkgs.git pkgs.coreutils ]);
+  realiser = n:
+    if lock2build == null then
+      throw "lock2build: node `${n.id}` (${n.recipe.kind}) is made by `lock2build realise`: pass lock2build = /path/to/lock2build"
+    else lock2build;
+  fixed = n:
+    if n ? output && n.output ? fixed then {
+      outputHash = n.output.fixed.hash;
+      outputHashMode = if n.output.fixed.mode == "nar" then "recursive" else "flat";
+    } else { };
+  fetchUrl = n: derivation ({
+    inherit system;
+    name = n.name;
+    builder = "builtin:fetchurl";
+    url = builtins.head n.recipe.urls;
+    executable = false;
+    unpack = false;
+  } // fixed n);
+  realised = n: derivation ({
+    inherit system;
+    name = n.name;
+    builder = "${realiser n}";
+    args = [ "realise" "--graph" "${graphFile}" n.id ]
+      ++ builtins.concatMap (i:
+        if byId ? ${i} then [ "--input" "${i}=${nodes.${i}}" ]
+        else throw "lock2build: node `${n.id}` takes `${i}`, which is not in the graph")
+        (n.inputs or [ ]);
+    PATH = toolPath;
+  } // fixed n);
+  nodes = builtins.mapAttrs
+    (id: n: if n.recipe.kind == "fetch-url" then fetchUrl n else realised n)
+    byId;
+in
+{
+  inherit nodes;
+  graph = checked;
+  all = builtins.attrValues nodes;
+} // (if checked ? result then { result = nodes.${checked.result}; } else { })

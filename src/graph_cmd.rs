@@ -1,0 +1,302 @@
+//! `lock2build graph` and `lock2build realise`: the build graph as data
+//! (crates/graph, docs/graph.md), and one node of it made on request, the
+//! entry point other engines (Nix: `nix/`) call.
+//!
+//! What the graph holds today: the plan's sources, each a *fixed* node
+//! (`fetch-url`: its URLs and the lock's hash; `git-checkout`: its URL,
+//! commit and the checkout's NAR sha256, learnt by checking it out once
+//! when the store does not know it yet). The builders' own nodes (wheel
+//! installs, PEP 517 builds, cargo, npm) join it as the builders move onto
+//! the executor (issue #14); `realise` refuses a kind it cannot make.
+
+use crate::fetch_plan::{checkout_or_recover, git_specs, requests};
+use anyhow::{anyhow, bail, Context, Result};
+use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest, ProgressMode};
+use lock2build_git::{nar_sha256, GitOptions, GitSpec};
+use lock2build_graph::{FixedOutput, Graph, HashMode, Node, Output, Recipe};
+use lock2build_model::Hash;
+use lock2build_plan::plan::Plan;
+use lock2build_store::{NodeId, Store};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The graph of `plan`'s sources. Git sources whose NAR hash the plan
+/// does not know yet are checked out (verified) to learn it.
+pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Result<Graph> {
+    let mut graph = Graph::new(plan.target.describe_platform());
+    let (fetches, _) = requests(plan)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for request in &fetches {
+        let node = fetch_node(request)?;
+        if seen.insert(node.id.clone()) {
+            graph.nodes.push(node);
+        }
+    }
+    let git_options = GitOptions {
+        offline: options.offline,
+        progress: !matches!(options.progress, ProgressMode::Quiet),
+        mirrors: options.mirrors.clone(),
+        archive: options.archive.clone(),
+    };
+    for (_, spec) in git_specs(plan)? {
+        let checkout = checkout_or_recover(store, &spec, &git_options)?;
+        let node = git_node(&spec, &checkout.nar_sha256)?;
+        if seen.insert(node.id.clone()) {
+            graph.nodes.push(node);
+        }
+    }
+    graph.check().map_err(|e| anyhow!("{e}"))?;
+    Ok(graph)
+}
+
+/// A download: named by the lock's strongest hash, fetched from its URLs.
+fn fetch_node(request: &FetchRequest) -> Result<Node> {
+    let hash = Hash::strongest(&request.hashes)
+        .ok_or_else(|| anyhow!("{}: no hash", request.label))?
+        .to_sri();
+    let name = request
+        .urls
+        .first()
+        .and_then(|u| u.rsplit('/').next())
+        .map(|n| n.split(['?', '#']).next().unwrap_or(n))
+        .unwrap_or("source");
+    let id = NodeId::compute(name, &serde_json::json!({ "fixed": hash }), &[], &[], "")?;
+    let mut params = serde_json::Map::new();
+    params.insert("urls".into(), serde_json::json!(request.urls));
+    params.insert("label".into(), serde_json::json!(request.label));
+    if let Some(size) = request.size {
+        params.insert("size".into(), serde_json::json!(size));
+    }
+    Ok(fixed_node(
+        id,
+        name,
+        "fetch-url",
+        params,
+        hash,
+        HashMode::Flat,
+    ))
+}
+
+/// A git checkout (without `.git`): named by its NAR hash.
+fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
+    let short = spec.commit.get(..12).unwrap_or(&spec.commit);
+    let base = spec
+        .url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("git")
+        .trim_end_matches(".git");
+    let name = format!("{base}-{short}");
+    let id = NodeId::compute(&name, &serde_json::json!({ "fixed": nar }), &[], &[], "")?;
+    let mut params = serde_json::Map::new();
+    params.insert("url".into(), serde_json::json!(spec.url));
+    params.insert("commit".into(), serde_json::json!(spec.commit));
+    params.insert("submodules".into(), serde_json::json!(spec.submodules));
+    params.insert("label".into(), serde_json::json!(spec.label));
+    Ok(fixed_node(
+        id,
+        &name,
+        "git-checkout",
+        params,
+        nar.to_string(),
+        HashMode::Nar,
+    ))
+}
+
+fn fixed_node(
+    id: NodeId,
+    name: &str,
+    kind: &str,
+    params: serde_json::Map<String, serde_json::Value>,
+    hash: String,
+    mode: HashMode,
+) -> Node {
+    Node {
+        id: id.to_string(),
+        name: id
+            .to_string()
+            .split_once('-')
+            .map_or(name, |(_, n)| n)
+            .to_string(),
+        recipe: Recipe {
+            kind: kind.into(),
+            params,
+        },
+        inputs: Vec::new(),
+        toolchains: Vec::new(),
+        env: BTreeMap::new(),
+        native: Vec::new(),
+        output: Output::Fixed(FixedOutput { hash, mode }),
+    }
+}
+
+/// Makes node `id` of the graph at `graph_path` into `out` (which must not
+/// exist), from `inputs` (node id → path). The inputs are checked first:
+/// every one the node takes, no other, each fixed one by its hash.
+pub fn realise(
+    graph_path: &Path,
+    id: &str,
+    inputs: &[(String, PathBuf)],
+    out: &Path,
+    options: &FetchOptions,
+) -> Result<()> {
+    let graph = Graph::read(graph_path).map_err(|e| anyhow!("{e}"))?;
+    let node = graph
+        .node(id)
+        .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
+    check_inputs(&graph, node, inputs)?;
+    if std::fs::symlink_metadata(out).is_ok() {
+        bail!("{} exists; realise writes a new output only", out.display());
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("lock2build-realise-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    let store = Store::open(scratch.path().join("store"))?;
+    let made = scratch.path().join("out");
+    match node.recipe.kind.as_str() {
+        "fetch-url" => realise_fetch(node, &store, &made, options)?,
+        "git-checkout" => realise_git(node, &store, &made, options)?,
+        other => bail!(
+            "node `{id}` is a `{other}` node, which this lock2build cannot realise (it realises fetch-url and git-checkout nodes)"
+        ),
+    }
+    check_content(node, &made)?;
+    std::fs::rename(&made, out)
+        .or_else(|_| copy_out(&made, out))
+        .with_context(|| format!("writing {}", out.display()))
+}
+
+fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
+    let given: BTreeMap<&str, &PathBuf> = given.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    for (id, path) in &given {
+        if !node.inputs.iter().any(|i| i == id) {
+            bail!("node `{}` does not take `{id}` as input", node.id);
+        }
+        let input = graph
+            .node(id)
+            .ok_or_else(|| anyhow!("`{id}` is not in the graph"))?;
+        check_content(input, path)
+            .with_context(|| format!("input `{id}` ({}) of node `{}`", path.display(), node.id))?;
+    }
+    if let Some(missing) = node.inputs.iter().find(|i| !given.contains_key(i.as_str())) {
+        bail!(
+            "node `{}` needs input `{missing}`: pass --input {missing}=PATH",
+            node.id
+        );
+    }
+    Ok(())
+}
+
+/// A fixed node's output must hash to its hash (a file: its bytes; a
+/// tree: its NAR serialisation).
+fn check_content(node: &Node, path: &Path) -> Result<()> {
+    let Output::Fixed(fixed) = &node.output else {
+        return Ok(());
+    };
+    let got = match fixed.mode {
+        HashMode::Flat => {
+            let expected = Hash::parse_sri(&fixed.hash).map_err(|e| anyhow!("{e}"))?;
+            let meta = std::fs::symlink_metadata(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if !meta.is_file() {
+                bail!("{} is not a regular file", path.display());
+            }
+            match hash_file(path, &expected)?.check(std::slice::from_ref(&expected)) {
+                Ok(()) => return Ok(()),
+                Err((_, got)) => got.to_sri(),
+            }
+        }
+        HashMode::Nar => nar_sha256(path).map_err(|e| anyhow!("{e}"))?,
+    };
+    if got == fixed.hash {
+        Ok(())
+    } else {
+        bail!(
+            "the contents do not match node `{}`: expected {}, got {got}",
+            node.id,
+            fixed.hash
+        )
+    }
+}
+
+fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions) -> Result<()> {
+    let Output::Fixed(fixed) = &node.output else {
+        bail!("fetch-url node `{}` has no fixed hash", node.id);
+    };
+    let urls: Vec<String> =
+        serde_json::from_value(node.recipe.params.get("urls").cloned().unwrap_or_default())
+            .with_context(|| format!("node `{}`: `urls`", node.id))?;
+    let request = FetchRequest {
+        label: node.name.clone(),
+        urls,
+        hashes: vec![Hash::parse_sri(&fixed.hash).map_err(|e| anyhow!("{e}"))?],
+        size: node.recipe.params.get("size").and_then(|s| s.as_u64()),
+    };
+    let report = fetch_all(store, std::slice::from_ref(&request), options)?;
+    let item = report
+        .items
+        .first()
+        .ok_or_else(|| anyhow!("nothing fetched"))?;
+    std::fs::copy(&item.path, made).with_context(|| format!("copying to {}", made.display()))?;
+    Ok(())
+}
+
+fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) -> Result<()> {
+    let param = |key: &str| {
+        node.recipe
+            .params
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("git-checkout node `{}` has no `{key}`", node.id))
+    };
+    let spec = GitSpec {
+        label: node.name.clone(),
+        url: param("url")?,
+        commit: param("commit")?,
+        reference: None,
+        submodules: node
+            .recipe
+            .params
+            .get("submodules")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+    };
+    let git_options = GitOptions {
+        offline: options.offline,
+        progress: false,
+        mirrors: options.mirrors.clone(),
+        archive: options.archive.clone(),
+    };
+    let checkout = checkout_or_recover(store, &spec, &git_options)?;
+    copy_out(&checkout.dir, made)?;
+    Ok(())
+}
+
+fn hash_file(path: &Path, expected: &Hash) -> Result<lock2build_store::Digests> {
+    use std::io::Read;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut hasher = lock2build_store::MultiHasher::for_expected(std::slice::from_ref(expected));
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            return Ok(hasher.finish());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Copies a file or a tree (links kept as links, modes as they are).
+fn copy_out(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(from)?.is_dir() {
+        crate::app::copy_tree(from, to)
+    } else {
+        std::fs::copy(from, to).map(|_| ())
+    }
+}
