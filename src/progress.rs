@@ -315,7 +315,7 @@ pub fn plain(line: &str) -> String {
             '\u{1b}' => {
                 // CSI (`ESC [ … final`) or a two-character sequence.
                 if chars.next_if_eq(&'[').is_some() {
-                    while let Some(c) = chars.next() {
+                    for c in chars.by_ref() {
                         if ('\u{40}'..='\u{7e}').contains(&c) {
                             break;
                         }

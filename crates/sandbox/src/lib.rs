@@ -39,7 +39,7 @@ use std::process::{Command, ExitStatus, Stdio};
 mod limits;
 mod watch;
 pub use limits::{LimitError, ResourceLimits, PRLIMIT};
-pub use watch::{kept_dir, LineObserver, LineSplitter, StepWatch, KEPT_MARKER, MAX_LINE};
+pub use watch::{kept_dir, LineObserver, StepWatch, KEPT_MARKER, MAX_LINE};
 
 /// `SOURCE_DATE_EPOCH` inside every build: 1980-01-01T00:00:00Z (the
 /// earliest time a zip file, hence a wheel, can hold).

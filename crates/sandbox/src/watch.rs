@@ -107,7 +107,7 @@ impl Tee {
 /// `\r` is one line per redraw), empty lines dropped, invalid UTF-8
 /// replaced, each cut at [`MAX_LINE`] bytes.
 #[derive(Default)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     line: Vec<u8>,
     /// Bytes of the current line dropped past [`MAX_LINE`].
     cut: bool,
@@ -115,7 +115,7 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     /// Feeds `bytes`, calling `emit` for each line they complete.
-    pub fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(&str)) {
+    pub(crate) fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(&str)) {
         for &b in bytes {
             if b == b'\n' || b == b'\r' {
                 self.flush(emit);
@@ -128,7 +128,7 @@ impl LineSplitter {
     }
 
     /// The last line, when the output did not end with a line end.
-    pub fn finish(&mut self, emit: &mut dyn FnMut(&str)) {
+    pub(crate) fn finish(&mut self, emit: &mut dyn FnMut(&str)) {
         self.flush(emit);
     }
 
