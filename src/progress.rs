@@ -205,7 +205,8 @@ impl Live {
         }
     }
 
-    /// Stops the redrawing (woken, not waited for) before the line goes.
+    /// Stops the redrawing (the thread woken and joined, so it draws no
+    /// more) before the line goes.
     fn end(&mut self, multi: Option<&MultiProgress>) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
