@@ -209,9 +209,16 @@ fn overrides_check_test_builds_the_crates_the_project_layer_touches() {
     );
     std::fs::write(dir.join("openssl-sys/mark.patch"), patch).unwrap();
     let args = ["overrides", "check", "--dir", project.to_str().unwrap()];
-    let out = lock2build(&args, &shared_cache(), &store);
+    let logged = [&args[..], &["-L"]].concat();
+    let out = lock2build(&logged, &shared_cache(), &store);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
+    // -L: cargo's lines, prefixed with the crate the check builds.
+    assert!(
+        stderr(&out).contains("openssl-sys>    Compiling openssl-sys v0.9.118"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         text.contains("test-building from source: crates/openssl-sys"),
         "{text}"
