@@ -63,6 +63,16 @@ pub struct GlobalArgs {
     /// --locked and --offline.
     #[arg(long, global = true, help_heading = "Global options")]
     pub frozen: bool,
+    /// Print each build step's log on stderr as it runs, each line prefixed
+    /// with the step (`lxml> gcc …`), as `nix build -L` does; the log file
+    /// is written as well (`-q` keeps only these lines).
+    #[arg(short = 'L', long, global = true, help_heading = "Global options")]
+    pub print_build_logs: bool,
+    /// Keep a failed build step's directories (its source tree, target
+    /// directory, /tmp, output) in <store>/failed/<step>-<time>/ and say
+    /// where; `lock2build gc` removes them. Without it they are removed.
+    #[arg(short = 'K', long, global = true, help_heading = "Global options")]
+    pub keep_failed: bool,
     /// Machine-readable output: one JSON document on standard output, with
     /// a `version` field (docs/cli.md); errors too, with a non-zero exit.
     #[arg(long, global = true, help_heading = "Global options")]
@@ -78,6 +88,27 @@ impl GlobalArgs {
     /// `--locked` or `--frozen`.
     pub fn locked(&self) -> bool {
         self.locked || self.frozen
+    }
+
+    /// How build steps are shown: `display` (from --progress) unless -q,
+    /// with -L and -K.
+    pub fn build_progress(
+        &self,
+        display: crate::progress::StepDisplay,
+    ) -> crate::progress::BuildProgress {
+        use crate::progress::{BuildProgress, StepDisplay};
+        let display = if self.quiet {
+            StepDisplay::Quiet
+        } else {
+            display
+        };
+        let keep = self
+            .keep_failed
+            .then(lock2build_store::Store::default_root)
+            .and_then(Result::ok)
+            .and_then(|root| std::path::absolute(root).ok())
+            .map(|root| lock2build_store::Store::failed_dir_in(&root));
+        BuildProgress::new(display, self.print_build_logs, keep)
     }
 
     /// Whether progress and notes go to stderr.

@@ -17,6 +17,7 @@ mod fetch_plan;
 mod global;
 mod graph_cmd;
 mod overrides_cmd;
+mod progress;
 mod project_config;
 mod shell;
 mod store_cmd;
@@ -73,7 +74,11 @@ enum Command {
     /// hash; every build runs in a bubblewrap sandbox with no network;
     /// native libraries and tools the overrides database names are checked
     /// before anything is fetched. A second run with nothing changed
-    /// fetches and builds nothing. Build logs are kept in <store>/logs/.
+    /// fetches and builds nothing. Build logs are kept in <store>/logs/:
+    /// each build step names its log as it starts (`tail -f` it); on a
+    /// terminal a live line shows the step, its time and its log's last
+    /// line. -L prints the logs as they come (`lxml> …`); -K keeps a failed
+    /// step's build directory in <store>/failed/.
     ///
     /// Python (poetry.lock, uv.lock, pylock.toml, hashed requirements.txt): each wheel
     /// installed into its own store output; sdists and the project built
@@ -389,7 +394,9 @@ struct AppArgs {
     /// Downloads, installs and builds at once.
     #[arg(long, short = 'j', default_value_t = 8)]
     jobs: usize,
-    /// Progress display: auto (a bar on a terminal), bar, plain, quiet.
+    /// Progress display: auto (on a terminal, a download bar and a live
+    /// line per running build step), bar, plain (a line as each step
+    /// starts and ends), quiet.
     #[arg(long, default_value = "auto")]
     progress: String,
     /// Cargo features to enable (comma-separated or repeated; else
@@ -512,6 +519,11 @@ fn build_shell_env(
         out_link: dir.join("result"),
         scripts: Vec::new(),
         progress: g.chatty() && !g.json,
+        steps: g.build_progress(if g.json {
+            progress::StepDisplay::Quiet
+        } else {
+            progress::StepDisplay::from_mode(progress_mode("auto", g)?)
+        }),
         ecosystem: None,
         lockfile: None,
         script: None,
@@ -871,6 +883,11 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
             .unwrap_or_else(|| args.dir.join("result")),
         scripts: args.scripts.clone(),
         progress: !quiet,
+        steps: g.build_progress(if quiet {
+            progress::StepDisplay::Quiet
+        } else {
+            progress::StepDisplay::from_mode(progress)
+        }),
         ecosystem: args.ecosystem,
         lockfile: target.lockfile,
         script: target.script,
@@ -1229,7 +1246,7 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             let n = overrides_cmd::check(&dir)?;
             println!("project layer valid: {n} package file(s); they load with the community and user layers");
             if !no_build {
-                check_build(&dir, no_sandbox)?;
+                check_build(&dir, no_sandbox, g)?;
             }
             Ok(())
         }
@@ -1257,7 +1274,7 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
 /// that the project layer touches, built from source with the override
 /// (PyPI: from their sdists; npm: their install scripts run; crates: their
 /// build scripts, `cargo build -p`).
-fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
+fn check_build(dir: &std::path::Path, no_sandbox: bool, g: &GlobalArgs) -> Result<()> {
     use lock2build_model::Ecosystem;
     let db = overrides_cmd::load(dir)?;
     let mut touched: std::collections::BTreeMap<Ecosystem, Vec<String>> = Default::default();
@@ -1328,6 +1345,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             out_link: scratch.path().join("result"),
             scripts: Vec::new(),
             progress: true,
+            steps: g.build_progress(progress::StepDisplay::from_mode(progress_mode("auto", g)?)),
             ecosystem: Some(ecosystem),
             lockfile: None,
             script: None,

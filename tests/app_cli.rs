@@ -319,6 +319,65 @@ fn a_failing_build_shows_its_log_tail_the_log_and_the_override_to_write() {
         !outputs.iter().any(|o| o.ends_with("failing-build-0.1.0")),
         "{outputs:?}"
     );
+    // Without --keep-failed the build directory went with the build.
+    assert!(!store.join("failed").exists());
+    assert!(!err.contains("build directory kept at"), "{err}");
+}
+
+#[test]
+fn keep_failed_keeps_the_failed_build_directory_and_print_build_logs_streams_the_backend() {
+    let (project, store) = project("app-keep-failed", "uv/failing-build");
+    let out = app(&project, &store, &["-K", "--print-build-logs"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    // The start line names the log; -L shows the backend's lines as they come.
+    let log = step_log(&err, "failing-build 0.1.0 (source)");
+    assert!(std::fs::read_to_string(log)
+        .unwrap()
+        .contains("compilation terminated."));
+    assert!(
+        err.contains("failing-build> lock2build: build backend setuptools.build_meta"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failing-build> psycopg/psycopg.h:36:10: fatal error: libpq-fe.h"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failing-build 0.1.0 (source) failed after "),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes without a terminal: {err}"
+    );
+    let kept = kept_build_dir(&err, &store);
+    // The source tree as the backend left it: setuptools' build/ beside setup.py.
+    assert!(
+        kept.join("build/src/setup.py").is_file(),
+        "{}",
+        kept.display()
+    );
+    assert!(
+        kept.join("build/src/build/psycopgmodule.o.partial")
+            .is_file(),
+        "{}",
+        kept.display()
+    );
+    // The next run's Store::open leaves it; gc removes it. -q: the error
+    // alone, no step lines.
+    let again = app(&project, &store, &["-q"]);
+    assert!(!again.status.success());
+    let quiet = stderr(&again);
+    assert!(quiet.contains("from source failed"), "{quiet}");
+    assert!(
+        !quiet.contains("— log:") && !quiet.contains("failed after"),
+        "{quiet}"
+    );
+    assert!(kept.join("build/src/setup.py").is_file());
+    let gc = lock2build(&["gc"], &shared_cache(), &store);
+    assert!(gc.status.success(), "{}", stderr(&gc));
+    assert!(!kept.exists());
 }
 
 #[test]
@@ -347,8 +406,9 @@ fn overrides_check_test_builds_the_packages_the_project_layer_touches() {
     let entry = "[[entry]]\nversions = \">=2.9\"\nnative = [\"libpq\"]\ntools = [\"cc\"]\npatches = [\"psycopg2/mark.patch\"]\n";
     std::fs::write(layer.join("psycopg2.toml"), entry).unwrap();
     let dir = project.to_str().unwrap();
+    // -L: the sdist's backend output on stderr, prefixed with the package.
     let out = lock2build(
-        &["overrides", "check", "--dir", dir],
+        &["overrides", "check", "--dir", dir, "-L"],
         &shared_cache(),
         &store,
     );
@@ -356,6 +416,19 @@ fn overrides_check_test_builds_the_packages_the_project_layer_touches() {
     assert!(
         text.contains("test-building from source: pypi/psycopg2"),
         "{text}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("psycopg2> lock2build: applying 0.patch"),
+        "{err}"
+    );
+    assert!(
+        err.contains("psycopg2> lock2build: built psycopg2-2.9.13-cp"),
+        "{err}"
+    );
+    assert!(
+        err.contains("building psycopg2 2.9.13 (sdist) — log: "),
+        "{err}"
     );
     let log = text
         .lines()

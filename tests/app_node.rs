@@ -126,12 +126,25 @@ fn a_failing_install_script_shows_the_log_tail_and_the_override_command() {
         "bcrypt",
         "[[entry]]\nversions = \"*\"\nenv = { CXX = \"/bin/false\" }\n",
     );
-    let out = app(&project, &store, &[]);
+    let out = app(&project, &store, &["-L", "--keep-failed"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
         err.contains("building bcrypt 5.1.1 from source failed: `npm rebuild bcrypt@5.1.1"),
         "{err}"
+    );
+    // -L: node-gyp's lines as they came, prefixed with the package.
+    assert!(err.contains("bcrypt> gyp ERR!"), "{err}");
+    let log = step_log(&err, "bcrypt 5.1.1 (install scripts)");
+    assert!(std::fs::read_to_string(log).unwrap().contains("gyp ERR!"));
+    // -K: the node_modules being built, with the build directory node-pre-gyp
+    // made for bcrypt (its Makefile from node-gyp configure).
+    let kept = kept_build_dir(&err, &store);
+    assert!(
+        kept.join("output/node_modules/bcrypt/build-tmp-napi-v3/Makefile")
+            .is_file(),
+        "{}",
+        kept.display()
     );
     assert!(err.contains("    | "), "no log tail in:\n{err}");
     assert!(err.contains("gyp ERR!"), "{err}");

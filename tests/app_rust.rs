@@ -26,7 +26,23 @@ fn vendor_dir(store: &Path) -> PathBuf {
 #[test]
 fn cargo_project_builds_offline_against_the_system_libraries() {
     let (project, store) = project("rust-app");
-    let first = report(&app(&project, &store, &["--json"]));
+    // -L: cargo's lines on stderr as they come, prefixed with the step
+    // (`nix build -L`); the JSON report alone on stdout.
+    let out = app(&project, &store, &["--json", "-L"]);
+    let first = report(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("native-app-deps>    Compiling openssl-sys v0.9.118"),
+        "{err}"
+    );
+    assert!(
+        err.contains("native-app>    Compiling native-app v0.1.0 (/build/src)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes without a terminal: {err}"
+    );
     assert_eq!(strings(&first["scripts"]), ["native-app"]);
     assert_eq!(
         strings(&first["built"]),
@@ -141,12 +157,32 @@ fn a_failing_build_script_names_the_crate_its_log_and_the_override_command() {
         "openssl-sys",
         "[[entry]]\nversions = \"*\"\nnative = [\"openssl\"]\nenv = { OPENSSL_DIR = \"/nonexistent-openssl\" }\n",
     );
-    let out = app(&project, &store, &[]);
+    let out = app(&project, &store, &["--keep-failed"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
         err.contains("building dependencies of native-app from source failed"),
         "{err}"
+    );
+    // The step said up front where its log is, and that it failed.
+    let log = step_log(&err, "dependencies of native-app (cargo)");
+    assert!(std::fs::read_to_string(log)
+        .unwrap()
+        .contains("/nonexistent-openssl"));
+    assert!(
+        err.contains("dependencies of native-app (cargo) failed after "),
+        "{err}"
+    );
+    // --keep-failed: the step's directories, as it left them, outside tmp/.
+    let kept = kept_build_dir(&err, &store);
+    assert!(kept.join("build/src/Cargo.toml").is_file());
+    let build_dirs = std::fs::read_dir(kept.join("build/target/release/build")).unwrap();
+    assert!(
+        build_dirs
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("openssl-sys-")),
+        "no openssl-sys build directory under {}",
+        kept.display()
     );
     assert!(
         err.contains("cargo reports that openssl-sys 0.9.118 failed"),
@@ -173,9 +209,16 @@ fn overrides_check_test_builds_the_crates_the_project_layer_touches() {
     );
     std::fs::write(dir.join("openssl-sys/mark.patch"), patch).unwrap();
     let args = ["overrides", "check", "--dir", project.to_str().unwrap()];
-    let out = lock2build(&args, &shared_cache(), &store);
+    let logged = [&args[..], &["-L"]].concat();
+    let out = lock2build(&logged, &shared_cache(), &store);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
+    // -L: cargo's lines, prefixed with the crate the check builds.
+    assert!(
+        stderr(&out).contains("openssl-sys>    Compiling openssl-sys v0.9.118"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         text.contains("test-building from source: crates/openssl-sys"),
         "{text}"

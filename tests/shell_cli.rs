@@ -376,3 +376,28 @@ fn direnv_loads_use_lock2build_from_the_hook() {
         stderr(&out)
     );
 }
+
+#[test]
+fn print_build_logs_streams_the_shell_s_install_scripts() {
+    // Its own store: the shared one may have bcrypt built already.
+    let dir = project("shell-npm-logs", "npm/shell-app");
+    let own = tempdir("shell-logs-store");
+    let out = lock2build(
+        &["shell", dir.to_str().unwrap(), "-L", "--", "true"],
+        &shared_cache(),
+        &own,
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let log = step_log(&err, "bcrypt 5.1.1 (install scripts)");
+    assert!(Path::new(log).starts_with(own.join("logs")), "{log}");
+    assert!(err.contains("bcrypt> gyp info"), "{err}");
+    assert!(
+        err.contains("built bcrypt 5.1.1 (install scripts) in "),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes without a terminal: {err}"
+    );
+}

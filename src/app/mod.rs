@@ -60,6 +60,9 @@ pub struct AppOptions {
     pub scripts: Vec<String>,
     /// Print progress lines on stderr.
     pub progress: bool,
+    /// How build steps are shown (live lines, `-L`) and whether a failed
+    /// one is kept (`-K`).
+    pub steps: crate::progress::BuildProgress,
     /// Which of the project's ecosystems to build, when it has several.
     pub ecosystem: Option<Ecosystem>,
     /// The lockfile to build (`--lockfile`; else picked in `dir`).
@@ -418,7 +421,15 @@ pub(crate) fn failure_message(
     cause: &str,
 ) -> anyhow::Error {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
+    let kept = lock2build_sandbox::kept_dir(&text);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(lock2build_sandbox::KEPT_MARKER))
+        .collect();
+    let lines = match lines.last() {
+        Some(last) if kept.is_some() && last.is_empty() => &lines[..lines.len() - 1],
+        _ => &lines[..],
+    };
     let tail = &lines[lines.len().saturating_sub(25)..];
     let mut message = format!("building {label} from source failed: {cause}\n");
     if !tail.is_empty() {
@@ -429,6 +440,12 @@ pub(crate) fn failure_message(
     }
     if log.exists() {
         message.push_str(&format!("  whole log: {}\n", log.display()));
+    }
+    if let Some(dir) = kept {
+        message.push_str(&format!(
+            "  build directory kept at {} (--keep-failed; `lock2build gc` removes it)\n",
+            dir.display()
+        ));
     }
     let resolved = db.resolve(ecosystem, name, version);
     let mut origins: Vec<String> = Vec::new();

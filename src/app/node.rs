@@ -61,6 +61,7 @@ use super::{
     AppOptions, AppReport,
 };
 use crate::overrides_cmd;
+use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
@@ -369,12 +370,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if build_script.is_some() {
         logs.insert(app_label.clone(), build_log.clone());
     }
-    if let Some(script) = build_script
-        .as_deref()
-        .filter(|_| store.output(&app_id).is_none())
-    {
-        say(format!("building {app_label} (npm run {script})…"));
-    }
     let mut build_failed: Option<String> = None;
     let made = store.build_output(
         &app_id,
@@ -386,7 +381,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 &project_dir,
                 &modules,
                 build_script.as_deref(),
-                &build_log,
+                (&build_log, &root),
                 &mut build_failed,
             )?;
             write_launchers(&out.building, &out.final_path, &toolchain.node, &launchers)?;
@@ -544,12 +539,16 @@ fn fill_node_modules(
         .unwrap_or("package-lock.json".as_ref());
     std::fs::copy(tree.lockfile, out.building.join(lock_name))?;
     let links_log = ctx.logs_dir.join(format!("{modules_id}.links.log"));
+    let shown = StepName {
+        name: "node_modules",
+        label: "node_modules (bin links)",
+    };
     let links = npm.run(
         out,
         &out.final_path,
         &["rebuild", "--ignore-scripts"],
         &BTreeMap::new(),
-        &links_log,
+        (&links_log, shown),
     )?;
     if let Err(cause) = links {
         *failed = Some(Failure {
@@ -583,13 +582,16 @@ fn fill_node_modules(
         ctx.toolchain.check_headers()?;
     }
     for step in &steps {
-        (ctx.say)(format!("running the install scripts of {}…", step.label));
+        let shown = StepName {
+            name: &step.name,
+            label: &format!("{} (install scripts)", step.label),
+        };
         let result = npm.run(
             out,
             &out.final_path,
             &["rebuild", &step.spec, "--foreground-scripts"],
             &step.env,
-            &step.log,
+            (&step.log, shown),
         )?;
         if let Err(cause) = result {
             *failed = Some(Failure {
@@ -601,7 +603,6 @@ fn fill_node_modules(
             });
             bail!("the install scripts of {} failed", step.label);
         }
-        (ctx.say)(format!("  built {}", step.label));
     }
     Ok(())
 }
@@ -615,7 +616,7 @@ fn fill_app(
     project_dir: &Path,
     modules: &Path,
     build_script: Option<&str>,
-    build_log: &Path,
+    (build_log, root): (&Path, &(String, String)),
     failed: &mut Option<String>,
 ) -> Result<(), lock2build_store::BuildError> {
     let app = out.building.join("app");
@@ -626,6 +627,10 @@ fn fill_app(
         return Ok(());
     };
     let env = BTreeMap::from([("NODE_ENV".to_owned(), "production".to_owned())]);
+    let shown = StepName {
+        name: &root.0,
+        label: &format!("{} {} (npm run {script})", root.0, root.1),
+    };
     let result = ctx
         .npm()
         .run_in(
@@ -634,7 +639,7 @@ fn fill_app(
             modules,
             &["run", script],
             &env,
-            build_log,
+            (build_log, shown),
         )
         .map_err(|e| format!("{e:#}"))?;
     if let Err(cause) = result {
@@ -923,17 +928,17 @@ struct NpmSteps<'a> {
 }
 
 impl NpmSteps<'_> {
-    /// `npm ARGS` in the output's top directory. `Ok(Err(cause))`: it ran
-    /// and failed.
+    /// `npm ARGS` in the output's top directory, shown as `shown`.
+    /// `Ok(Err(cause))`: it ran and failed.
     fn run(
         &self,
         out: &lock2build_store::OutputDirs,
         workdir: &Path,
         args: &[&str],
         env: &BTreeMap<String, String>,
-        log: &Path,
+        (log, shown): (&Path, StepName),
     ) -> Result<Result<(), String>> {
-        self.step(out, workdir, &[], args, env, log)
+        self.step(out, workdir, &[], args, env, (log, shown))
     }
 
     /// `npm ARGS` in `workdir` (inside the output), with `modules` (the
@@ -945,7 +950,7 @@ impl NpmSteps<'_> {
         modules: &Path,
         args: &[&str],
         env: &BTreeMap<String, String>,
-        log: &Path,
+        (log, shown): (&Path, StepName),
     ) -> Result<Result<(), String>> {
         self.step(
             out,
@@ -953,7 +958,7 @@ impl NpmSteps<'_> {
             &[Mount::new(modules, modules)],
             args,
             env,
-            log,
+            (log, shown),
         )
     }
 
@@ -964,7 +969,7 @@ impl NpmSteps<'_> {
         inputs: &[Mount],
         args: &[&str],
         env: &BTreeMap<String, String>,
-        log: &Path,
+        (log, shown): (&Path, StepName),
     ) -> Result<Result<(), String>> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-npm-")
@@ -1022,7 +1027,9 @@ impl NpmSteps<'_> {
         .collect();
         vars.extend(env.clone());
         spec.env = vars;
-        let status = sandbox.run(&spec, log)?;
+        let running = self.options.steps.start(shown, log);
+        let status = sandbox.run_watched(&spec, log, &running.watch())?;
+        running.finish(status.success());
         Ok(if status.success() {
             Ok(())
         } else {

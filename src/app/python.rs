@@ -25,6 +25,7 @@ use super::{
     patch_hashes, require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
+use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
 use lock2build_overrides::{build_systems_requirements, native_versions, Database, Resolved};
@@ -563,6 +564,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         store: &store,
         python: &python,
         sandbox: &options.sandbox,
+        steps: &options.steps,
         logs_dir: &logs_dir,
         db: &db,
         rust: rust_toolchain.as_ref(),
@@ -664,11 +666,6 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         source_jobs.push(job);
     }
     let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
-    for job in &source_jobs {
-        if store.output(&job.id).is_none() {
-            say(format!("building {} from source…", job.label));
-        }
-    }
     let mut asked = Vec::new();
     let mut failed = None;
     let mut made_sources = Vec::new();
@@ -684,7 +681,6 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     for (job, made) in made_sources {
         logs.insert(job.label.clone(), ctx.log_path(&job.id));
         if made.built {
-            say(format!("  built {}", job.label));
             built.push(job.label.clone());
         } else {
             reused += 1;
@@ -1009,6 +1005,7 @@ struct BuildContext<'a> {
     store: &'a Store,
     python: &'a PythonInfo,
     sandbox: &'a Sandbox,
+    steps: &'a crate::progress::BuildProgress,
     logs_dir: &'a Path,
     db: &'a Database,
     rust: Option<&'a RustToolchain>,
@@ -1043,6 +1040,7 @@ impl BuildContext<'_> {
             Recipe::Sdist { source, overrides } => (source, overrides, false),
             Recipe::Project { dir, overrides } => (dir, overrides, true),
         };
+        let shown = format!("{} ({})", job.label, if copy { "source" } else { "sdist" });
         let env = job
             .env
             .and_then(|i| envs.get(i))
@@ -1105,8 +1103,20 @@ impl BuildContext<'_> {
                     extra_read_only: &read_only,
                     extra_scratch: &scratch,
                     extra_toolchain_dirs: &tool_dirs,
+                    watch: Default::default(),
                 };
-                let wheel = build_wheel(self.sandbox, &build, &dist)?;
+                let step = StepName {
+                    name: &job.name,
+                    label: &shown,
+                };
+                let running = self.steps.start(step, &log);
+                let build = WheelBuild {
+                    watch: running.watch(),
+                    ..build
+                };
+                let wheel = build_wheel(self.sandbox, &build, &dist);
+                running.finish(wheel.is_ok());
+                let wheel = wheel?;
                 install_wheel(&wheel, &out.building, self.python)?;
                 Ok(())
             });

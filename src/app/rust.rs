@@ -38,6 +38,7 @@ use super::{
     open_store, require_native_with, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
+use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Source};
 use lock2build_overrides::native_versions;
@@ -235,7 +236,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         &target,
     )?;
     let app_done = store.output(&app_id).is_some();
-    let deps_done = deps_id.as_ref().is_none_or(|id| store.output(id).is_some());
 
     // The .crate files, unless what needs them is built already.
     let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
@@ -317,15 +317,16 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             Some(id) => {
                 let deps_label = format!("dependencies of {}", root.0);
                 let deps_log = logs_dir.join(format!("{id}.log"));
-                if !deps_done {
-                    say(format!("building the {deps_label} with cargo…"));
-                }
+                let shown = StepName {
+                    name: &format!("{}-deps", root.0),
+                    label: &format!("{deps_label} (cargo)"),
+                };
                 let made = store
                     .build_output(id, std::slice::from_ref(&vendor_id), |out| {
                         let kind = StepKind::Deps {
                             skeleton: skeleton_dir.path(),
                         };
-                        step.run(&kind, &out.building, &out.final_path, &deps_log)
+                        step.run(&kind, (&out.building, &out.final_path), &deps_log, shown)
                             .map_err(|e| format!("{e:#}").into())
                     })
                     .map_err(|e| failed(&deps_label, &deps_log, e))?;
@@ -339,7 +340,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             None => None,
         };
         // The project.
-        say(format!("building {label} with cargo…"));
         let step = CargoStep {
             bins: &bins,
             ..step
@@ -348,13 +348,16 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             project: &project_dir,
             deps: deps.as_deref(),
         };
+        let shown = StepName {
+            name: selected.first().map_or(&root.0, |n| &n.name),
+            label: &format!("{label} (cargo)"),
+        };
         let made = store
             .build_output(&app_id, &[], |out| {
-                step.run(&kind, &out.building, &out.final_path, &log)
+                step.run(&kind, (&out.building, &out.final_path), &log, shown)
                     .map_err(|e| format!("{e:#}").into())
             })
             .map_err(|e| failed(&label, &log, e))?;
-        say(format!("  built {label}"));
         built.push(label.clone());
         made
     };
@@ -590,8 +593,15 @@ struct CargoStep<'a> {
 
 impl CargoStep<'_> {
     /// Builds `kind` in scratch directories and fills `out` (`final_path`:
-    /// where `out` will live); the step's output goes to `log`.
-    fn run(&self, kind: &StepKind, out: &Path, final_path: &Path, log: &Path) -> Result<()> {
+    /// where `out` will live); the step's output goes to `log`, and is
+    /// shown as `shown`.
+    fn run(
+        &self,
+        kind: &StepKind,
+        (out, final_path): (&Path, &Path),
+        log: &Path,
+        shown: StepName,
+    ) -> Result<()> {
         let work = tempfile::Builder::new()
             .prefix("lock2build-cargo-")
             .tempdir_in(lock2build_store::scratch_dir())?;
@@ -687,7 +697,9 @@ impl CargoStep<'_> {
             ("CARGO_TERM_PROGRESS_WHEN".to_owned(), "never".to_owned()),
         ]);
         spec.env = env;
-        let status = sandbox.run(&spec, log)?;
+        let running = self.options.steps.start(shown, log);
+        let status = sandbox.run_watched(&spec, log, &running.watch())?;
+        running.finish(status.success());
         if !status.success() {
             bail!("cargo build exited with {status}");
         }

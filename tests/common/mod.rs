@@ -305,3 +305,24 @@ pub fn project_with_marked_git_dep(
     .unwrap();
     (project, first, head)
 }
+
+/// The directory a failed build's error says `--keep-failed` kept (in
+/// `<store>/failed/`).
+pub fn kept_build_dir(err: &str, store: &Path) -> PathBuf {
+    let kept = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("build directory kept at "))
+        .and_then(|l| l.split(" (--keep-failed").next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no kept directory in:\n{err}"));
+    assert!(kept.starts_with(store.join("failed")), "{}", kept.display());
+    kept
+}
+
+/// The log a build step's start line (`building LABEL — log: PATH`) names.
+pub fn step_log<'a>(err: &'a str, label: &str) -> &'a str {
+    let start = format!("building {label} — log: ");
+    err.lines()
+        .find_map(|l| l.strip_prefix(start.as_str()))
+        .unwrap_or_else(|| panic!("no start line of {label} naming its log in:\n{err}"))
+}

@@ -24,7 +24,7 @@
 
 use crate::error::{io_err, PythonError, Result};
 use crate::python::PythonInfo;
-use lock2build_sandbox::{Mount, Sandbox, SandboxSpec};
+use lock2build_sandbox::{Mount, Sandbox, SandboxSpec, StepWatch};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
@@ -174,6 +174,10 @@ pub struct WheelBuild<'a> {
     /// More toolchain directories, first in `PATH` after the build
     /// environment's `bin` (a Rust toolchain's `bin`).
     pub extra_toolchain_dirs: &'a [PathBuf],
+    /// Who sees the step's lines as they come, and where a failed build's
+    /// directories are kept (a backend that only asked for more
+    /// requirements is not kept: it runs again).
+    pub watch: StepWatch,
 }
 
 /// Builds `build.source` into a wheel in `dist` (an empty host directory)
@@ -228,9 +232,12 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
     ];
     command.extend(patch_args.iter().map(|p| visible(p)));
     spec.command = command;
-    let status = sandbox.run(&spec, build.log)?;
+    let status = sandbox.run_watched(&spec, build.log, &build.watch)?;
     if !status.success() {
         if status.code() == Some(MISSING_BUILD_REQUIREMENT) {
+            if let Some(kept) = &build.watch.keep_failed {
+                let _ = lock2build_store::remove_any(kept);
+            }
             let listed = fs::read(dist.join(MISSING_REQUIREMENTS_FILE))
                 .ok()
                 .and_then(|bytes| serde_json::from_slice::<Vec<String>>(&bytes).ok());

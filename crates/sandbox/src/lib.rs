@@ -20,6 +20,10 @@
 //! `LANG`, `TZ`, then the caller's variables), capabilities are dropped,
 //! and the step dies with its parent.
 //!
+//! A step's stdout and stderr go to its log. [`Sandbox::run_watched`] also
+//! hands each line to a watcher as it is printed (a progress display, `-L`)
+//! and can keep a failed step's directories for a look ([`StepWatch`]).
+//!
 //! [`Sandbox::Unsandboxed`] (`--no-sandbox`) runs the same step directly on
 //! the host with the same environment; the CLI must print
 //! [`UNSANDBOXED_WARNING`].
@@ -29,12 +33,13 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 mod limits;
+mod watch;
 pub use limits::{LimitError, ResourceLimits, PRLIMIT};
+pub use watch::{kept_dir, LineObserver, StepWatch, KEPT_MARKER, MAX_LINE};
 
 /// `SOURCE_DATE_EPOCH` inside every build: 1980-01-01T00:00:00Z (the
 /// earliest time a zip file, hence a wheel, can hold).
@@ -217,90 +222,142 @@ impl Sandbox {
         log: &Path,
         limits: &ResourceLimits,
     ) -> Result<ExitStatus, SandboxError> {
-        let program = spec
-            .command
-            .first()
-            .ok_or_else(|| SandboxError::InvalidSpec("empty command".into()))?;
-        for mount in spec
-            .read_only
-            .iter()
-            .chain(&spec.scratch)
-            .chain([&spec.output])
-        {
-            if !mount.inside.is_absolute() {
-                return Err(SandboxError::InvalidSpec(format!(
-                    "`{}` is not an absolute path",
-                    mount.inside.display()
-                )));
-            }
-            if !mount.host.exists() {
-                return Err(SandboxError::InvalidSpec(format!(
-                    "`{}` does not exist",
-                    mount.host.display()
-                )));
-            }
+        self.run_with(spec, log, limits, &StepWatch::default())
+    }
+
+    /// [`Sandbox::run`], with each line the step prints also handed to
+    /// `watch.on_line` as it comes, and a failed step's directories kept in
+    /// `watch.keep_failed` (see [`StepWatch`]).
+    pub fn run_watched(
+        &self,
+        spec: &SandboxSpec,
+        log: &Path,
+        watch: &StepWatch,
+    ) -> Result<ExitStatus, SandboxError> {
+        self.run_with(spec, log, &ResourceLimits::from_env()?, watch)
+    }
+
+    fn run_with(
+        &self,
+        spec: &SandboxSpec,
+        log: &Path,
+        limits: &ResourceLimits,
+        watch: &StepWatch,
+    ) -> Result<ExitStatus, SandboxError> {
+        let program = check_spec(spec)?;
+        let scratch = private_dirs(spec)?;
+        let mut command = self.command(spec, scratch.path(), limits)?;
+        let (stdout, stderr, tee) = watch::output(log, watch.on_line.as_ref())?;
+        command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+        let status = command
+            .status()
+            .map_err(io_err("run", PathBuf::from(program)));
+        // The command holds the pipe's writers: the tee ends once they go.
+        drop(command);
+        tee.drain();
+        let status = status?;
+        if let (false, Some(dest)) = (status.success(), &watch.keep_failed) {
+            watch::keep_failed(spec, scratch.path(), dest, log)?;
         }
-        // Beside the output and named after it (`<output>.sandbox-XXXX`):
-        // whoever owns the output's place owns it too. In the store's tmp/,
-        // the output's entry lock covers it, so a killed build's scratch is
-        // swept with its output, never left in the host's $TMPDIR.
-        let (parent, prefix) = match (spec.output.host.parent(), spec.output.host.file_name()) {
-            (Some(parent), Some(name)) => (
-                parent.to_owned(),
-                format!("{}.sandbox-", name.to_string_lossy()),
-            ),
-            _ => (std::env::temp_dir(), "lock2build-sandbox-".to_owned()),
-        };
-        let scratch = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(&parent)
-            .map_err(io_err("create a scratch directory in", parent.clone()))?;
-        let tmp = scratch.path().join("tmp");
-        let home = scratch.path().join("home");
-        for dir in [&tmp, &home] {
-            std::fs::create_dir(dir).map_err(io_err("create", dir))?;
-        }
-        let log_file = File::create(log).map_err(io_err("create", log))?;
-        let log_err = log_file.try_clone().map_err(io_err("open", log))?;
-        let mut command = match self {
+        drop(scratch);
+        Ok(status)
+    }
+
+    /// The command that runs `spec`, its private directories under `scratch`.
+    fn command(
+        &self,
+        spec: &SandboxSpec,
+        scratch: &Path,
+        limits: &ResourceLimits,
+    ) -> Result<Command, SandboxError> {
+        Ok(match self {
             Sandbox::Bubblewrap(bwrap) => {
-                let etc = scratch.path().join("etc");
+                let etc = scratch.join("etc");
                 std::fs::create_dir(&etc).map_err(io_err("create", &etc))?;
                 write_identity_files(&etc)?;
                 let mut c = Command::new(bwrap);
                 // bwrap is pid 1 inside: its environment must be empty too.
                 c.env_clear();
-                c.args(bwrap_args(spec, scratch.path()));
+                c.args(bwrap_args(spec, scratch));
                 c.arg("--")
                     .args(limits.command_prefix())
                     .args(&spec.command);
                 c
             }
             Sandbox::Unsandboxed => {
-                let program = self.visible_path(spec, Path::new(program));
+                let program = spec.command.first().map(PathBuf::from).unwrap_or_default();
+                let program = self.visible_path(spec, &program);
                 let mut words = limits.command_prefix();
                 words.push(program.into_os_string());
                 words.extend(spec.command.iter().skip(1).cloned());
                 let mut c = Command::new(&words[0]);
                 c.args(&words[1..]);
                 c.env_clear();
-                c.envs(environment(spec, &home, &tmp));
+                c.envs(environment(
+                    spec,
+                    &scratch.join("home"),
+                    &scratch.join("tmp"),
+                ));
                 c.current_dir(
                     host_path(spec, &spec.workdir).unwrap_or_else(|| spec.workdir.clone()),
                 );
                 c
             }
-        };
-        command
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_err);
-        let status = command
-            .status()
-            .map_err(io_err("run", PathBuf::from(program)))?;
-        drop(scratch);
-        Ok(status)
+        })
     }
+}
+
+/// The program of a usable spec: a command, every mount absolute and there.
+fn check_spec(spec: &SandboxSpec) -> Result<&OsString, SandboxError> {
+    let program = spec
+        .command
+        .first()
+        .ok_or_else(|| SandboxError::InvalidSpec("empty command".into()))?;
+    for mount in spec
+        .read_only
+        .iter()
+        .chain(&spec.scratch)
+        .chain([&spec.output])
+    {
+        if !mount.inside.is_absolute() {
+            return Err(SandboxError::InvalidSpec(format!(
+                "`{}` is not an absolute path",
+                mount.inside.display()
+            )));
+        }
+        if !mount.host.exists() {
+            return Err(SandboxError::InvalidSpec(format!(
+                "`{}` does not exist",
+                mount.host.display()
+            )));
+        }
+    }
+    Ok(program)
+}
+
+/// The step's private directory, with its `tmp/` and `home/`.
+///
+/// Beside the output and named after it (`<output>.sandbox-XXXX`):
+/// whoever owns the output's place owns it too. In the store's tmp/, the
+/// output's entry lock covers it, so a killed build's scratch is swept
+/// with its output, never left in the host's $TMPDIR.
+fn private_dirs(spec: &SandboxSpec) -> Result<tempfile::TempDir, SandboxError> {
+    let (parent, prefix) = match (spec.output.host.parent(), spec.output.host.file_name()) {
+        (Some(parent), Some(name)) => (
+            parent.to_owned(),
+            format!("{}.sandbox-", name.to_string_lossy()),
+        ),
+        _ => (std::env::temp_dir(), "lock2build-sandbox-".to_owned()),
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(&parent)
+        .map_err(io_err("create a scratch directory in", parent.clone()))?;
+    for name in ["tmp", "home"] {
+        let dir = scratch.path().join(name);
+        std::fs::create_dir(&dir).map_err(io_err("create", &dir))?;
+    }
+    Ok(scratch)
 }
 
 /// The host path for an inside path, through the mounts.

@@ -320,3 +320,100 @@ fn limits_come_from_the_environment() {
     std::env::remove_var("LOCK2BUILD_SANDBOX_MAX_PROCESSES");
     std::env::remove_var("LOCK2BUILD_SANDBOX_MAX_FILE_SIZE");
 }
+
+/// A watcher that collects the lines it is given.
+fn collector() -> (
+    lock2build_sandbox::LineObserver,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    let observer: lock2build_sandbox::LineObserver =
+        std::sync::Arc::new(move |l: &str| seen.lock().unwrap().push(l.to_owned()));
+    (observer, lines)
+}
+
+#[test]
+fn a_watched_step_hands_each_line_to_the_watcher_and_writes_the_log_as_it_goes() {
+    let d = dirs();
+    // The log holds the first line while the step still runs: `tail -f` works.
+    let log = d.log.display().to_string();
+    let script = format!(
+        "echo first; echo oops >&2; grep -q first {log} && echo LOG-LIVE; printf 'no newline'"
+    );
+    let mut runners = vec![Sandbox::unsandboxed()];
+    runners.extend(sandbox());
+    for runner in runners {
+        let (observer, lines) = collector();
+        let watch = lock2build_sandbox::StepWatch {
+            on_line: Some(observer),
+            keep_failed: None,
+        };
+        let mut step = spec(&d, &script);
+        step.read_only.push(Mount::new(
+            d.log.parent().unwrap(),
+            log.rsplit_once('/').unwrap().0,
+        ));
+        let status = runner.run_watched(&step, &d.log, &watch).unwrap();
+        assert!(status.success(), "{}", log_text(&d));
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(
+            lines,
+            ["first", "oops", "LOG-LIVE", "no newline"],
+            "{runner:?}"
+        );
+        assert_eq!(log_text(&d), "first\noops\nLOG-LIVE\nno newline");
+    }
+}
+
+fn log_text(d: &Dirs) -> String {
+    std::fs::read_to_string(&d.log).unwrap()
+}
+
+#[test]
+fn a_failed_step_keeps_its_directories_when_asked_and_only_then() {
+    let mut runners = vec![Sandbox::unsandboxed()];
+    runners.extend(sandbox());
+    for runner in runners {
+        for fail in [true, false] {
+            let d = dirs();
+            let src = d.secret.parent().unwrap().join("work-src");
+            std::fs::create_dir(&src).unwrap();
+            let mut step = spec(
+                &d,
+                &format!(
+                    "cd \"$SRC\" && echo object > build.o && echo t > \"$TMPDIR/cc-temp\" && echo partial > \"$OUT/half\"; exit {}",
+                    if fail { 2 } else { 0 }
+                ),
+            );
+            step.scratch.push(Mount::new(&src, "/build/src"));
+            let seen = runner.visible_path(&step, Path::new("/build/src"));
+            let out = runner.visible_path(&step, Path::new(OUT));
+            step.env.insert("SRC".into(), seen.display().to_string());
+            step.env.insert("OUT".into(), out.display().to_string());
+            let kept = d.secret.parent().unwrap().join("failed/demo-1");
+            let watch = lock2build_sandbox::StepWatch {
+                on_line: None,
+                keep_failed: Some(kept.clone()),
+            };
+            let status = runner.run_watched(&step, &d.log, &watch).unwrap();
+            assert_eq!(status.success(), !fail, "{}", log_text(&d));
+            if !fail {
+                assert!(!kept.exists(), "a step that succeeded was kept");
+                assert!(src.join("build.o").is_file());
+                continue;
+            }
+            assert_eq!(
+                std::fs::read_to_string(kept.join("build/src/build.o")).unwrap(),
+                "object\n"
+            );
+            assert!(kept.join("tmp/cc-temp").is_file(), "{runner:?}");
+            assert!(kept.join("output/half").is_file(), "{runner:?}");
+            assert!(!src.exists(), "the kept source is moved, not copied");
+            assert_eq!(
+                lock2build_sandbox::kept_dir(&log_text(&d)),
+                Some(kept.clone())
+            );
+        }
+    }
+}

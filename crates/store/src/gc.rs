@@ -4,7 +4,8 @@
 //! to; sources listed by a plan recorded less than
 //! [`GcOptions::plan_max_age`] ago (in `plans/`); and, transitively, the
 //! outputs a live output refers to (`meta/<id>.json`). Everything else in
-//! `sources/`, `outputs/`, `meta/`, `logs/`, `partial/` and `tmp/` goes. gc holds the
+//! `sources/`, `outputs/`, `meta/`, `logs/`, `partial/`, `tmp/` and `failed/`
+//! (failed builds kept by `--keep-failed`) goes. gc holds the
 //! store lock exclusively, so it waits for other processes using the store.
 //!
 //! A record gc cannot read never means "refers to nothing": a live
@@ -75,6 +76,8 @@ pub enum RemovedKind {
     Plan,
     /// A gc root whose `result` link is gone.
     DanglingRoot,
+    /// A failed build's directory kept by `--keep-failed`.
+    FailedBuild,
 }
 
 /// One removed entry.
@@ -243,6 +246,11 @@ impl Store {
         }
         for tmp in read_dir_paths(&self.dir("tmp"))? {
             self.remove(&mut report, RemovedKind::Temporary, tmp)?;
+        }
+        if let Ok(kept) = read_dir_paths(&self.failed_dir()) {
+            for dir in kept {
+                self.remove(&mut report, RemovedKind::FailedBuild, dir)?;
+            }
         }
         // Nobody else holds an entry lock now: their files can go.
         for lock in read_dir_paths(&self.dir("locks"))? {

@@ -15,6 +15,7 @@
 //!   gcroots/<hash>              symlink to a `result` link that keeps an output alive
 //!   plans/<name>.json           the sources and outputs a recent plan needs
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
+//!   failed/<step>-<time>/       a failed build's directories (`--keep-failed`), until gc
 //!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
 //! ```
 //!

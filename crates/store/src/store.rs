@@ -82,6 +82,17 @@ impl Store {
         self.root.join("logs")
     }
 
+    /// `failed/`: the directories of failed builds kept for a look
+    /// (`--keep-failed`). Never swept by [`Store::open`]; gc removes them.
+    pub fn failed_dir(&self) -> PathBuf {
+        Store::failed_dir_in(&self.root)
+    }
+
+    /// [`Store::failed_dir`] of the store at `root`.
+    pub fn failed_dir_in(root: &Path) -> PathBuf {
+        root.join("failed")
+    }
+
     pub(crate) fn dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }

@@ -523,3 +523,28 @@ fn a_deleted_result_frees_its_outputs_though_a_recent_plan_lists_them() {
         "the recent plan keeps its sources"
     );
 }
+
+#[test]
+fn kept_failed_builds_survive_store_open_and_go_at_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let kept = store.failed_dir().join("lxml-1764000000");
+    fs::create_dir_all(kept.join("build/src")).unwrap();
+    fs::write(kept.join("build/src/setup.py"), "x").unwrap();
+    // A read-only file, as a build may leave.
+    let ro = kept.join("build/src/ro.txt");
+    fs::write(&ro, "y").unwrap();
+    let mut perms = fs::metadata(&ro).unwrap().permissions();
+    perms.set_readonly(true);
+    fs::set_permissions(&ro, perms).unwrap();
+    drop(store);
+    // The next open (another process's build) sweeps tmp/, not failed/.
+    let store = Store::open(dir.path()).unwrap();
+    assert!(kept.join("build/src/setup.py").is_file());
+    let report = store.gc(&GcOptions::default(), || {}).unwrap();
+    assert!(!kept.exists());
+    assert!(report
+        .removed
+        .iter()
+        .any(|r| r.kind == RemovedKind::FailedBuild && r.path == kept));
+}

@@ -100,7 +100,13 @@ pub(super) fn pack(
                     "--foreground-scripts",
                 ],
                 &p.overrides.env,
-                log,
+                (
+                    log,
+                    crate::progress::StepName {
+                        name: &p.name,
+                        label: &format!("{} (npm pack)", p.label()),
+                    },
+                ),
             )?;
             if let Err(cause) = result {
                 failed = Some(cause);
