@@ -16,6 +16,7 @@
 //!   plans/<name>.json           the sources and outputs a recent plan needs
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
 //!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
+//!   memo/app/<hash>.json        `lock2build app`'s no-op memo of a project (src/app/noop.rs)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after
@@ -48,7 +49,7 @@ mod verify;
 pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
-pub use identity::{NodeId, ToolchainId};
+pub use identity::{find_in_path, probed_toolchains, FileStamp, NodeId, ToolchainId};
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
