@@ -816,6 +816,15 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     let progress = progress_mode(&args.progress, g)?;
     let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
     args.dir = target.dir;
+    // Nothing changed since the last build: its report is the answer.
+    let link = args
+        .out_link
+        .clone()
+        .unwrap_or_else(|| args.dir.join("result"));
+    if let Some(report) = app::noop::lookup(&args.dir, &link) {
+        return print_app_report(&report, g, true);
+    }
+    let memo_key = app::noop::key(&args.dir);
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
@@ -897,10 +906,22 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         locked: g.locked(),
         dir: args.dir,
     };
+    let dir = options.dir.clone();
     let report = app::build_app(&options)?;
+    app::noop::record(&dir, &link, memo_key, &report);
+    print_app_report(&report, g, false)
+}
+
+/// Prints what `app` did; `unchanged` when it was answered from the no-op
+/// memo (nothing the build depends on changed).
+fn print_app_report(report: &app::AppReport, g: &GlobalArgs, unchanged: bool) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     if g.json {
-        serde_json::to_writer_pretty(&mut stdout, &versioned(APP_REPORT_VERSION, &report)?)?;
+        let mut doc = versioned(APP_REPORT_VERSION, report)?;
+        if let Some(object) = doc.as_object_mut() {
+            object.insert("unchanged".into(), unchanged.into());
+        }
+        serde_json::to_writer_pretty(&mut stdout, &doc)?;
         writeln!(stdout)?;
         return Ok(());
     }
@@ -910,11 +931,16 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     if report.downloaded == 0 && report.built.is_empty() {
         writeln!(
             stdout,
-            "nothing to do: all {} built{}",
+            "nothing to do: all {} built{}{}",
             plural(report.reused, "output"),
             match report.artifacts {
                 0 => String::new(),
                 n => format!(", {} in the store", plural(n, "artifact")),
+            },
+            if unchanged {
+                " (nothing changed since the last build)"
+            } else {
+                ""
             }
         )?;
     } else {

@@ -20,6 +20,7 @@ mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod node;
+pub mod noop;
 mod parts;
 mod python;
 mod rust;
@@ -85,7 +86,7 @@ pub struct AppOptions {
 }
 
 /// What `lock2build app` did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AppReport {
     /// The `result` link.
     pub link: PathBuf,

@@ -222,7 +222,12 @@ impl ToolchainId {
             binary.to_owned()
         };
         let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
+        let stamp = FileStamp::of(&resolved);
         let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
+        PROBED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((resolved.clone(), stamp));
         // Run through the path as given: rustup proxies dispatch on argv[0].
         let output = Command::new(&path)
             .arg("--version")
@@ -251,6 +256,46 @@ impl ToolchainId {
             version,
             sha256,
             path,
+        })
+    }
+}
+
+/// The binaries [`ToolchainId::probe`] identified in this process, each
+/// with its stamp when it was hashed.
+static PROBED: std::sync::Mutex<Vec<(PathBuf, FileStamp)>> = std::sync::Mutex::new(Vec::new());
+
+/// The binaries identified by [`ToolchainId::probe`] so far in this
+/// process (resolved paths), with their stamps when they were hashed: what
+/// a memo of a build must see unchanged to trust the build's toolchains.
+pub fn probed_toolchains() -> Vec<(PathBuf, FileStamp)> {
+    let mut probed = PROBED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    probed.sort();
+    probed.dedup();
+    probed
+}
+
+/// What tells a file's versions apart without reading it: device, inode,
+/// size, mtime and ctime (any write or rename onto it changes the ctime).
+/// `"-"` for a file that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FileStamp(pub String);
+
+impl FileStamp {
+    /// The stamp of `path` (following symlinks).
+    pub fn of(path: &Path) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp(match std::fs::metadata(path) {
+            Ok(m) => format!(
+                "{}:{}:{}:{}.{}:{}.{}",
+                m.dev(),
+                m.ino(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec()
+            ),
+            Err(_) => "-".to_owned(),
         })
     }
 }
@@ -314,7 +359,8 @@ fn memo_dir() -> Option<PathBuf> {
     Some(base.join("toolchains"))
 }
 
-fn find_in_path(name: &Path) -> Option<PathBuf> {
+/// The first executable `name` in `PATH`.
+pub fn find_in_path(name: &Path) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))

@@ -17,6 +17,7 @@
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
 //!   failed/<step>-<time>/       a failed build's directories (`--keep-failed`), until gc
 //!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
+//!   memo/app/<hash>.json        `lock2build app`'s no-op memo of a project (src/app/noop.rs)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after
@@ -49,7 +50,7 @@ mod verify;
 pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
-pub use identity::{NodeId, ToolchainId};
+pub use identity::{find_in_path, probed_toolchains, FileStamp, NodeId, ToolchainId};
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
