@@ -496,6 +496,7 @@ fn build_shell_env(
         no_default_features: false,
         from_source: Vec::new(),
         locked: g.locked(),
+        develop: true,
         dir,
     };
     shell::prepare(options, flags)
@@ -817,6 +818,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
         locked: g.locked(),
+        develop: false,
         dir: args.dir,
     };
     let report = app::build_app(&options)?;
@@ -1243,6 +1245,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool) -> Result<()> {
             no_default_features: false,
             from_source: names.clone(),
             locked: false,
+            develop: false,
             dir: dir.to_owned(),
         };
         println!(

@@ -150,6 +150,47 @@ fn npm_shell_has_bcrypt_and_the_dev_dependencies_bins() {
     ));
 }
 
+/// Whether a file named `name` is anywhere under `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let kind = entry.file_type().ok()?;
+        if entry.file_name() == name {
+            return Some(path);
+        }
+        if kind.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn npm_reentry_after_a_relock_lays_out_node_modules_without_the_app_build() {
+    let dir = project("shell-npm-relock", "npm/shell-app-build");
+    std::fs::remove_dir_all(dir.join("relocked")).unwrap();
+    ok(&shell(&dir, &[], &["node", "-e", "require('bcrypt')"]));
+    let out = shell(&dir, &[], &["node", "-e", "require('is-number')"]);
+    assert!(failed(&out).contains("Cannot find module 'is-number'"));
+    // Relocked by npm with one more dependency: re-entry lays it out.
+    let relocked = fixture("npm/shell-app-build/relocked");
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(relocked.join(file), dir.join(file)).unwrap();
+    }
+    let printed = ok(&shell(
+        &dir,
+        &[],
+        &["node", "-e", "console.log(require('is-number')(5))"],
+    ));
+    assert_eq!(printed.trim(), "true");
+    ok(&shell(&dir, &[], &["node", "index.js"]));
+    // The app's `build` script (it leaves BUILD-SCRIPT-RAN) never ran.
+    let marker = find_file(store(), "BUILD-SCRIPT-RAN").or(find_file(&dir, "BUILD-SCRIPT-RAN"));
+    assert_eq!(marker, None, "the build script ran");
+}
+
 #[test]
 fn a_node_modules_lock2build_did_not_make_is_kept_unless_forced() {
     let dir = project("shell-npm-in-the-way", "npm/shell-app");

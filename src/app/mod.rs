@@ -79,6 +79,10 @@ pub struct AppOptions {
     /// (else a warning), and the build lock (lock2build.build.lock) is not
     /// changed: build requirements it lacks are an error.
     pub locked: bool,
+    /// Build what `lock2build shell` needs rather than the app: a Python
+    /// project installed editable (PEP 660) into its environment, an npm
+    /// project's laid-out node_modules without the app (no build script).
+    pub develop: bool,
 }
 
 /// What `lock2build app` did.

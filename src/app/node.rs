@@ -41,6 +41,9 @@
 //! result packed by `npm pack` in the sandbox, one `npm-git-pack` output
 //! each, unpacked into the tree like a registry tarball.
 //!
+//! `lock2build shell` (`AppOptions::develop`) stops after node_modules:
+//! no `app` output, no build script.
+//!
 //! Not supported yet (a clear error names them): `file:` dependencies,
 //! workspaces, registry packages without integrity or URL. The
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
@@ -158,7 +161,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let lock_display = options.dir.join(&lockfile).display().to_string();
     let manifest = Manifest::read(&project_dir)?;
     let config = AppConfig::read(&options.dir)?;
-    let build_script = build_script(&manifest, &config, &options.dir)?;
+    // A dev shell needs the laid-out tree, not the app: no build script.
+    let build_script = match options.develop {
+        true => None,
+        false => build_script(&manifest, &config, &options.dir)?,
+    };
     let mut notes = Vec::new();
 
     // A build script needs the dev dependencies: re-plan with them.
@@ -361,6 +368,25 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 logs_dir.join(format!("{id}.log")),
             );
         }
+    }
+
+    // A dev shell stops here: the laid-out tree (`<output>/node_modules`).
+    if options.develop {
+        let ids = std::iter::once(modules_id).chain(pack_list).collect();
+        link_and_record(options, &store, &project_dir, &modules, &live_requests, ids)?;
+        let (downloaded, bytes_downloaded) = downloads(&fetched);
+        return Ok(AppReport {
+            link: options.out_link.clone(),
+            output: modules,
+            scripts: Vec::new(),
+            artifacts: distinct_artifacts(&live_requests),
+            downloaded,
+            bytes_downloaded,
+            built,
+            reused,
+            logs,
+            notes,
+        });
     }
 
     // The app.

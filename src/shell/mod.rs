@@ -11,7 +11,8 @@
 //! Python  the app environment without the project itself: VIRTUAL_ENV,
 //!         its bin/ on PATH, the project's source root on PYTHONPATH (edits
 //!         are seen at once); `pip` on PATH says the environment is read-only
-//! Node    the laid-out node_modules (a store output), linked as
+//! Node    the laid-out node_modules (a store output, install scripts
+//!         run; the app's build script is not), linked as
 //!         <dir>/node_modules; node_modules/.bin on PATH. A node_modules
 //!         lock2build did not link is never replaced without --force
 //! Rust    the vendored crates; CARGO_HOME is a directory of lock2build's
@@ -137,11 +138,11 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
                 launchers.extend(project_scripts(&dir, &report.output.join("bin/python"))?);
             }
             Ecosystem::Npm => {
+                // `develop`: the laid-out tree only, the app's build is not run.
                 let report = app::build_project(&options, plan, 0)?;
-                let modules = stored_node_modules(&report.output.join("app/node_modules"))?;
                 links.push(PendingLink {
                     link: dir.join("node_modules"),
-                    target: modules,
+                    target: report.output.join("node_modules"),
                 });
                 env.path.push(dir.join("node_modules/.bin"));
             }
@@ -390,27 +391,4 @@ pub fn run(env: &ShellEnv, command: &[String]) -> Result<std::process::ExitCode>
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(std::process::ExitCode::from(code.clamp(0, 255) as u8))
-}
-
-/// The laid-out node_modules in the store behind the app's
-/// `app/node_modules`: a link to it, or a writable directory of links to
-/// its entries (what the Node builder makes so that builds can write
-/// beside the packages).
-fn stored_node_modules(app_modules: &Path) -> Result<PathBuf> {
-    if let Ok(target) = std::fs::read_link(app_modules) {
-        return Ok(target);
-    }
-    let entries = std::fs::read_dir(app_modules)
-        .with_context(|| format!("reading {}", app_modules.display()))?;
-    for entry in entries.flatten() {
-        if let Ok(target) = std::fs::read_link(entry.path()) {
-            if let Some(tree) = target.parent() {
-                return Ok(tree.to_path_buf());
-            }
-        }
-    }
-    Err(anyhow!(
-        "internal: {} links to no laid-out node_modules",
-        app_modules.display()
-    ))
 }
