@@ -104,6 +104,93 @@ fn python_shell_has_every_package_and_the_project_editable() {
     );
 }
 
+/// What `python -c CODE` prints in the shell of `dir` (its stderr too).
+fn python_in(dir: &Path, code: &str) -> (String, String) {
+    let out = shell(dir, &[], &["python", "-c", code]);
+    (ok(&out), stderr(&out))
+}
+
+/// The pip refusal (lock2build_python::PIP_REFUSAL) of `cmd` in `dir`'s shell.
+fn refused(dir: &Path, cmd: &[&str]) {
+    let err = failed(&shell(dir, &[], cmd));
+    assert!(
+        err.contains("pip does not install into it"),
+        "{cmd:?}: {err}"
+    );
+    assert!(err.contains("uv add NAME"), "{cmd:?}: {err}");
+}
+
+#[test]
+fn python_shell_installs_the_project_editable_through_its_backend() {
+    // setuptools' PEP 660 hook (a flat layout: its import finder).
+    let dir = project("shell-editable", "uv/backend-setuptools");
+    let code = "import hello_setuptools as h, importlib.metadata as m; print(h.__file__); print(m.version('hello-setuptools')); print(any('__editable__' in str(f) for f in m.files('hello-setuptools')))";
+    let (printed, _) = python_in(&dir, code);
+    assert_eq!(
+        printed,
+        format!(
+            "{}/hello_setuptools/__init__.py\n0.1.0\nTrue\n",
+            dir.display()
+        )
+    );
+    // The project's console script, from its editable wheel's entry points.
+    let printed = ok(&shell(&dir, &[], &["hello-setuptools"]));
+    assert_eq!(printed, "hello from setuptools\n");
+    // An edit is seen by the next command, with no re-entry work.
+    let init = dir.join("hello_setuptools/__init__.py");
+    let text = std::fs::read_to_string(&init).unwrap();
+    std::fs::write(&init, text.replace("hello from", "edited:")).unwrap();
+    let out = shell(&dir, &[], &["hello-setuptools"]);
+    assert_eq!(ok(&out), "edited: setuptools\n");
+    assert!(
+        !stderr(&out).contains("lock2build app:"),
+        "{}",
+        stderr(&out)
+    );
+    // No pip in this environment: both ways of starting it refuse.
+    refused(&dir, &["pip", "install", "six"]);
+    refused(&dir, &["python", "-m", "pip", "install", "requests"]);
+    assert!(!dir.join("six").exists() && !dir.join("build").exists());
+}
+
+#[test]
+fn a_backend_without_build_editable_gets_a_pth_to_the_source_and_pip_refuses() {
+    let dir = project("shell-pth-fallback", "uv/editable-fallback");
+    let code = "import pth_fallback as p, importlib.metadata as m; print(p.__file__); print(m.version('pth-fallback')); print(sorted(str(f) for f in m.files('pth-fallback') if f.suffix == '.pth'))";
+    let (printed, _) = python_in(&dir, code);
+    assert_eq!(
+        printed,
+        format!(
+            "{}/src/pth_fallback/__init__.py\n0.3.0\n['_pth_fallback_editable.pth']\n",
+            dir.display()
+        )
+    );
+    let init = dir.join("src/pth_fallback/__init__.py");
+    std::fs::write(&init, "def main():\n    print('edited')\n").unwrap();
+    assert_eq!(ok(&shell(&dir, &[], &["pth-fallback"])), "edited\n");
+    // pip is a dev dependency here: it lists, shows and freezes, and
+    // refuses to install or uninstall however it is started.
+    let listed = ok(&shell(&dir, &[], &["pip", "list"]));
+    assert!(
+        listed.contains("pth-fallback") && listed.contains("pip "),
+        "{listed}"
+    );
+    let shown = ok(&shell(
+        &dir,
+        &[],
+        &["python", "-m", "pip", "show", "pth-fallback"],
+    ));
+    assert!(shown.contains("Version: 0.3.0"), "{shown}");
+    assert!(ok(&shell(&dir, &[], &["pip", "freeze"])).contains("pth-fallback"));
+    refused(&dir, &["pip", "install", "six"]);
+    refused(&dir, &["python", "-m", "pip", "install", "requests"]);
+    refused(
+        &dir,
+        &["python3", "-m", "pip", "install", "--user", "requests"],
+    );
+    refused(&dir, &["pip", "uninstall", "-y", "pip"]);
+}
+
 #[test]
 fn uv_native_shell_imports_psycopg2_built_against_libpq() {
     let dir = project("shell-uv-native", "uv/native-app");
