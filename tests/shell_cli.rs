@@ -189,6 +189,25 @@ fn a_backend_without_build_editable_gets_a_pth_to_the_source_and_pip_refuses() {
         &["python3", "-m", "pip", "install", "--user", "requests"],
     );
     refused(&dir, &["pip", "uninstall", "-y", "pip"]);
+    // Without [build-system] no backend runs: lock2build writes the .pth.
+    let manifest = dir.join("pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let cut = text.find("[build-system]").unwrap();
+    let rest = &text[cut..];
+    let end = rest.find("\n\n").map_or(text.len(), |e| cut + e);
+    std::fs::write(&manifest, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    assert!(!std::fs::read_to_string(&manifest)
+        .unwrap()
+        .contains("build-backend"));
+    let (printed, err) = python_in(&dir, code);
+    assert!(err.contains("lock2build app:"), "not planned again: {err}");
+    assert_eq!(
+        printed,
+        format!(
+            "{}/src/pth_fallback/__init__.py\n0.3.0\n['_pth_fallback_editable.pth']\n",
+            dir.display()
+        )
+    );
 }
 
 #[test]

@@ -1114,9 +1114,11 @@ impl BuildContext<'_> {
             Recipe::Sdist { source, overrides } => (source, overrides, false),
             Recipe::Project { dir, overrides } => (dir, overrides, true),
             // Unsandboxed, the backend runs in the project as pip's does.
-            Recipe::Editable { dir, overrides, .. } => {
-                (dir, overrides, self.sandbox.is_sandboxed())
-            }
+            Recipe::Editable {
+                dir,
+                overrides,
+                backend,
+            } => (dir, overrides, *backend && self.sandbox.is_sandboxed()),
         };
         let editable = match &job.recipe {
             Recipe::Editable { dir, backend, .. } => Some((dir.as_path(), *backend)),
