@@ -110,6 +110,31 @@ pub struct AppReport {
     pub notes: Vec<String>,
 }
 
+impl AppReport {
+    /// The report of a build into `output` whose plan needs `requests`,
+    /// `fetched` what this run downloaded; nothing built, reused or noted yet.
+    pub(crate) fn of(
+        options: &AppOptions,
+        output: PathBuf,
+        requests: &[lock2build_fetch::FetchRequest],
+        fetched: &lock2build_fetch::FetchReport,
+    ) -> AppReport {
+        let (downloaded, bytes_downloaded) = downloads(fetched);
+        AppReport {
+            link: options.out_link.clone(),
+            output,
+            scripts: Vec::new(),
+            artifacts: distinct_artifacts(requests),
+            downloaded,
+            bytes_downloaded,
+            built: Vec::new(),
+            reused: 0,
+            logs: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// `lock2build doctor`'s toolchain lines, what `app` checks before building:
 /// for a Python plan, the interpreter it builds with; for a plan with crates, the Rust
 /// toolchain lock2build would build with; with npm packages that run

@@ -59,10 +59,7 @@ pub(super) use toolchain::NodeToolchain as Toolchain;
 use super::{
     apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
 };
-use super::{
-    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppConfig,
-    AppOptions, AppReport,
-};
+use super::{link_and_record, require_native, tree_hash, AppConfig, AppOptions, AppReport};
 use crate::overrides_cmd;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Hash, Source};
@@ -374,18 +371,12 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     if options.develop {
         let ids = std::iter::once(modules_id).chain(pack_list).collect();
         link_and_record(options, &store, &project_dir, &modules, &live_requests, ids)?;
-        let (downloaded, bytes_downloaded) = downloads(&fetched);
         return Ok(AppReport {
-            link: options.out_link.clone(),
-            output: modules,
-            scripts: Vec::new(),
-            artifacts: distinct_artifacts(&live_requests),
-            downloaded,
-            bytes_downloaded,
             built,
             reused,
             logs,
             notes,
+            ..AppReport::of(options, modules, &live_requests, &fetched)
         });
     }
 
@@ -455,18 +446,13 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         [modules_id, app_id].into_iter().chain(pack_list).collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
-    let (downloaded, bytes_downloaded) = downloads(&fetched);
     Ok(AppReport {
-        link: options.out_link.clone(),
-        output: made.path,
         scripts,
-        artifacts: distinct_artifacts(&live_requests),
-        downloaded,
-        bytes_downloaded,
         built,
         reused,
         logs,
         notes,
+        ..AppReport::of(options, made.path, &live_requests, &fetched)
     })
 }
 
