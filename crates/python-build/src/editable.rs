@@ -102,10 +102,8 @@ pub fn pth_wheel(project: &EditableProject, dist: &Path) -> Result<PathBuf> {
             &record_hash(bytes),
             Some(bytes.len() as u64),
         ));
-        record.push('\n');
     }
     record.push_str(&record_line(&format!("{info}/RECORD"), "", None));
-    record.push('\n');
     files.push((format!("{info}/RECORD"), record.into_bytes()));
 
     let path = dist.join(format!("{dist_name}-{}-py3-none-any.whl", project.version));
