@@ -151,6 +151,9 @@ fn python_shell_installs_the_project_editable_through_its_backend() {
     refused(&dir, &["pip", "install", "six"]);
     refused(&dir, &["python", "-m", "pip", "install", "requests"]);
     assert!(!dir.join("six").exists() && !dir.join("build").exists());
+    // …and pip is not there to import (the host's is not seen).
+    let err = failed(&shell(&dir, &[], &["python", "-c", "import pip"]));
+    assert!(err.contains("No module named 'pip'"), "{err}");
 }
 
 #[test]

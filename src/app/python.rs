@@ -767,7 +767,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         .unwrap_or_else(|| "app".into());
     let env_id = NodeId::compute(
         &format!("{root_name}-env"),
-        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 1}),
+        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 2}),
         &inputs,
         std::slice::from_ref(&toolchains.python),
         &target,
@@ -775,7 +775,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     let mut scripts = Vec::new();
     let env = store.build_output(&env_id, &inputs, |out: &OutputDirs| {
         scripts = compose_env(&paths, &selection, &python, out)?.scripts;
-        write_pip_guard(&paths, &python, out)?;
+        write_pip_guard(&python, out)?;
         Ok(())
     })?;
     if env.built {

@@ -212,7 +212,7 @@ fn shell_locks(top: &Path) -> Result<Vec<FoundLock>> {
         .map(|l| l.display.parent().unwrap_or(Path::new("")).to_path_buf())
         .collect();
     dirs.dedup();
-    dirs.sort_by_key(|d| d.as_os_str().len() != 0);
+    dirs.sort_by_key(|d| !d.as_os_str().is_empty());
     let mut locks = Vec::new();
     for rel in dirs {
         let dir = top.join(&rel);

@@ -210,8 +210,9 @@ pub const PIP_GUARD_PTH: &str = "lock2build-pip-guard.pth";
 /// The module (in the environment's own site-packages) that makes `pip
 /// install` and `pip uninstall` refuse, with [`PIP_REFUSAL`], however pip is
 /// started (`pip`, `python -m pip`): it wraps the `run` of pip's
-/// `InstallCommand` and `UninstallCommand` as their modules load. `pip
-/// list`, `show`, `freeze` work as usual. PEP 668's `EXTERNALLY-MANAGED`
+/// `InstallCommand` and `UninstallCommand` as their modules load, and
+/// answers `python -m pip` where pip is not installed. `pip list`, `show`,
+/// `freeze` work as usual. PEP 668's `EXTERNALLY-MANAGED`
 /// cannot do this: pip ignores it inside a virtual environment, which an
 /// app environment is.
 pub const PIP_GUARD_MODULE: &str = "_lock2build_pip_guard";
@@ -228,6 +229,10 @@ def refuse(self, options, args):
 class PipGuard:
     @staticmethod
     def find_spec(name, path=None, target=None):
+        if name == "pip" and sys.argv[:1] == ["-m"]:
+            if importlib.machinery.PathFinder.find_spec(name, path) is None:
+                sys.stderr.write("lock2build: pip is not one of this environment's packages.\n" + MESSAGE)
+                sys.exit(1)
         attr = GUARDED.get(name)
         if attr is None:
             return None
@@ -244,9 +249,9 @@ sys.meta_path.insert(0, PipGuard)
 "#;
 
 /// Adds the pip guard ([`PIP_GUARD_MODULE`]) to the environment composed
-/// in `out.building` of `packages`; where none of them is pip, a `pip`
-/// module whose `python -m pip` says [`PIP_REFUSAL`] too.
-pub fn write_pip_guard(packages: &[PathBuf], python: &PythonInfo, out: &OutputDirs) -> Result<()> {
+/// in `out.building`. Where pip is not one of its packages, `python -m
+/// pip` says [`PIP_REFUSAL`] too (`import pip` still fails).
+pub fn write_pip_guard(python: &PythonInfo, out: &OutputDirs) -> Result<()> {
     let site = out.building.join(&python.site_packages);
     let message = serde_json::to_string(PIP_REFUSAL).map_err(|e| PythonError::NotInstalled {
         path: site.clone(),
@@ -263,17 +268,5 @@ pub fn write_pip_guard(packages: &[PathBuf], python: &PythonInfo, out: &OutputDi
         format!("import {PIP_GUARD_MODULE}\n").as_bytes(),
         0o644,
     )?;
-    let has_pip = packages.iter().any(|p| {
-        p.join(&python.site_packages)
-            .join("pip/__init__.py")
-            .is_file()
-    });
-    if !has_pip {
-        let pip = site.join("pip");
-        fs::create_dir_all(&pip).map_err(io_err("create directory", &pip))?;
-        write_new_file(&pip.join("__init__.py"), b"", 0o644)?;
-        let main = format!("import sys\nsys.stderr.write({message})\nsys.exit(1)\n");
-        write_new_file(&pip.join("__main__.py"), main.as_bytes(), 0o644)?;
-    }
     normalize_tree(&out.building)
 }
