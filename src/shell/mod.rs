@@ -367,7 +367,8 @@ fn project_scripts(dir: &Path, python: &Path) -> Result<Vec<(String, String)>> {
 /// guard refuses to install into it (`lock2build_python::PIP_GUARD`) while
 /// `pip list`, `show` and `freeze` work if pip is in it.
 fn pip_shims(python: &Path) -> Vec<(String, String)> {
-    let text = format!("#!/bin/sh\nexec '{}' -m pip \"$@\"\n", python.display());
+    let python = app::shell_quote(&python.display().to_string());
+    let text = format!("#!/bin/sh\nexec {python} -m pip \"$@\"\n");
     ["pip", "pip3"].map(|n| (n.to_owned(), text.clone())).into()
 }
 
