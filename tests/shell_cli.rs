@@ -214,6 +214,22 @@ fn a_backend_without_build_editable_gets_a_pth_to_the_source_and_pip_refuses() {
 }
 
 #[test]
+fn a_workspace_member_is_editable_and_a_virtual_root_stays_on_pythonpath() {
+    let dir = project("shell-workspace", "uv/editable-workspace");
+    let code = "import ws_app, ws_lib, importlib.metadata as m, os; print(ws_app.__file__); print(ws_lib.__file__); print(m.version('ws-lib')); print(os.environ['PYTHONPATH'])";
+    let (printed, _) = python_in(&dir, code);
+    let member = dir.join("packages/ws-lib/src/ws_lib/__init__.py");
+    let d = dir.display();
+    assert_eq!(
+        printed,
+        format!("{d}/ws_app.py\n{}\n2.0.1\n{d}\n", member.display())
+    );
+    // The member's console script (the root's direct requirement).
+    let printed = ok(&shell(&dir, &[], &["ws-lib"]));
+    assert_eq!(printed, format!("ws-lib from {}\n", member.display()));
+}
+
+#[test]
 fn uv_native_shell_imports_psycopg2_built_against_libpq() {
     let dir = project("shell-uv-native", "uv/native-app");
     let printed = ok(&shell(

@@ -132,12 +132,14 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         match ecosystem {
             Ecosystem::Pypi => {
                 // `develop`: a package project is installed editable into
-                // the environment; one that is not (a virtual root) is
-                // put on PYTHONPATH, its scripts as launchers over it.
-                let package = plan
-                    .packages
-                    .iter()
-                    .any(|n| n.root && matches!(n.source, Source::Directory { .. }));
+                // the environment (with the lock's editable members); one
+                // that is not (a virtual root) is put on PYTHONPATH, its
+                // scripts as launchers over it.
+                let package = plan.packages.iter().any(|n| {
+                    n.root
+                        && matches!(&n.source, Source::Directory { path, .. }
+                            if Path::new(path).components().all(|c| c == std::path::Component::CurDir))
+                });
                 let report = app::build_project(&options, plan, 0)?;
                 let python = report.output.join("bin/python");
                 env.vars
@@ -286,7 +288,8 @@ fn source_root(dir: &Path) -> PathBuf {
     if src.is_dir() {
         src
     } else {
-        dir.to_path_buf()
+        // Without the trailing `/` of a lock in DIR itself.
+        dir.components().collect()
     }
 }
 
