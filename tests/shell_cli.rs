@@ -104,9 +104,11 @@ fn python_shell_has_every_package_and_the_project_editable() {
     );
 }
 
-/// What `python -c CODE` prints in the shell of `dir` (its stderr too).
+/// What `python -c CODE` prints in the shell of `dir` (its stderr too),
+/// run in `/` (so that the project is not found as the current directory).
 fn python_in(dir: &Path, code: &str) -> (String, String) {
-    let out = shell(dir, &[], &["python", "-c", code]);
+    let run = "cd / && exec python -c \"$1\"";
+    let out = shell(dir, &[], &["sh", "-c", run, "sh", code]);
     (ok(&out), stderr(&out))
 }
 
