@@ -33,16 +33,7 @@ fn a_pth_wheel_installs_as_pip_installs_it_and_imports_the_source() {
 
     // pip accepts it (RECORD, WHEEL) and installs the same files.
     let theirs = work.path().join("pip");
-    run(pip()
-        .args([
-            "install",
-            "--no-deps",
-            "--no-compile",
-            "--no-index",
-            "--prefix",
-        ])
-        .arg(&theirs)
-        .arg(&wheel));
+    pip_install(&wheel, &theirs);
     let ours = work.path().join("ours");
     install_wheel(&wheel, &ours, python()).unwrap();
     let site = python().site_packages.clone();
