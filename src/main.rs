@@ -117,10 +117,12 @@ enum Command {
     /// dev dependencies, without pip, npm install or cargo fetch.
     ///
     /// Python: VIRTUAL_ENV and PATH to an environment of every locked
-    /// package, the project's source on PYTHONPATH (edits are seen at once).
-    /// Node: the locked node_modules linked as DIR/node_modules (an existing
-    /// one lock2build did not make is kept unless --force), node_modules/.bin
-    /// on PATH. Rust: CARGO_HOME set so `cargo build --offline` uses the
+    /// package and the project installed editable (its backend's PEP 660
+    /// hook in the sandbox, else a .pth to its source: edits are seen at
+    /// once); `pip install` refuses (change the lock, re-enter).
+    /// Node: the locked node_modules (not the app's build) linked as
+    /// DIR/node_modules (an existing one lock2build did not make is kept
+    /// unless --force), node_modules/.bin on PATH. Rust: CARGO_HOME set so `cargo build --offline` uses the
     /// vendored crates; the crates' override variables set. Native libraries
     /// are checked as `app` checks them. docs/shell.md.
     ///
@@ -531,6 +533,7 @@ fn build_shell_env(
         no_default_features: false,
         from_source: Vec::new(),
         locked: g.locked(),
+        develop: true,
         dir,
     };
     shell::prepare(options, flags)
@@ -904,6 +907,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
         locked: g.locked(),
+        develop: false,
         dir: args.dir,
     };
     let dir = options.dir.clone();
@@ -1379,6 +1383,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool, g: &GlobalArgs) -> Resul
             no_default_features: false,
             from_source: names.clone(),
             locked: false,
+            develop: false,
             dir: dir.to_owned(),
         };
         println!(

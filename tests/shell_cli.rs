@@ -104,6 +104,133 @@ fn python_shell_has_every_package_and_the_project_editable() {
     );
 }
 
+/// What `python -c CODE` prints in the shell of `dir` (its stderr too),
+/// run in `/` (so that the project is not found as the current directory).
+fn python_in(dir: &Path, code: &str) -> (String, String) {
+    let run = "cd / && exec python -c \"$1\"";
+    let out = shell(dir, &[], &["sh", "-c", run, "sh", code]);
+    (ok(&out), stderr(&out))
+}
+
+/// The pip refusal (lock2build_python::PIP_REFUSAL) of `cmd` in `dir`'s shell.
+fn refused(dir: &Path, cmd: &[&str]) {
+    let err = failed(&shell(dir, &[], cmd));
+    assert!(
+        err.contains("pip does not install into it"),
+        "{cmd:?}: {err}"
+    );
+    assert!(err.contains("uv add NAME"), "{cmd:?}: {err}");
+}
+
+#[test]
+fn python_shell_installs_the_project_editable_through_its_backend() {
+    // setuptools' PEP 660 hook (a flat layout: its import finder).
+    let dir = project("shell-editable", "uv/backend-setuptools");
+    let code = "import hello_setuptools as h, importlib.metadata as m; print(h.__file__); print(m.version('hello-setuptools')); print(any('__editable__' in str(f) for f in m.files('hello-setuptools')))";
+    let (printed, _) = python_in(&dir, code);
+    assert_eq!(
+        printed,
+        format!(
+            "{}/hello_setuptools/__init__.py\n0.1.0\nTrue\n",
+            dir.display()
+        )
+    );
+    // The project's console script, from its editable wheel's entry points.
+    let printed = ok(&shell(&dir, &[], &["hello-setuptools"]));
+    assert_eq!(printed, "hello from setuptools\n");
+    // An edit is seen by the next command, with no re-entry work.
+    let init = dir.join("hello_setuptools/__init__.py");
+    let text = std::fs::read_to_string(&init).unwrap();
+    std::fs::write(&init, text.replace("hello from", "edited:")).unwrap();
+    let out = shell(&dir, &[], &["hello-setuptools"]);
+    assert_eq!(ok(&out), "edited: setuptools\n");
+    assert!(
+        !stderr(&out).contains("lock2build app:"),
+        "{}",
+        stderr(&out)
+    );
+    // No pip in this environment: both ways of starting it refuse.
+    refused(&dir, &["pip", "install", "six"]);
+    refused(&dir, &["python", "-m", "pip", "install", "requests"]);
+    assert!(!dir.join("six").exists() && !dir.join("build").exists());
+    // …and pip is not there to import (the host's is not seen).
+    let err = failed(&shell(&dir, &[], &["python", "-c", "import pip"]));
+    assert!(err.contains("No module named 'pip'"), "{err}");
+}
+
+#[test]
+fn a_backend_without_build_editable_gets_a_pth_to_the_source_and_pip_refuses() {
+    let dir = project("shell-pth-fallback", "uv/editable-fallback");
+    let code = "import pth_fallback as p, importlib.metadata as m; print(p.__file__); print(m.version('pth-fallback')); print(sorted(str(f) for f in m.files('pth-fallback') if f.suffix == '.pth'))";
+    let (printed, _) = python_in(&dir, code);
+    assert_eq!(
+        printed,
+        format!(
+            "{}/src/pth_fallback/__init__.py\n0.3.0\n['_pth_fallback_editable.pth']\n",
+            dir.display()
+        )
+    );
+    let init = dir.join("src/pth_fallback/__init__.py");
+    std::fs::write(&init, "def main():\n    print('edited')\n").unwrap();
+    assert_eq!(ok(&shell(&dir, &[], &["pth-fallback"])), "edited\n");
+    // pip is a dev dependency here: it lists, shows and freezes, and
+    // refuses to install or uninstall however it is started.
+    let listed = ok(&shell(&dir, &[], &["pip", "list"]));
+    assert!(
+        listed.contains("pth-fallback") && listed.contains("pip "),
+        "{listed}"
+    );
+    let shown = ok(&shell(
+        &dir,
+        &[],
+        &["python", "-m", "pip", "show", "pth-fallback"],
+    ));
+    assert!(shown.contains("Version: 0.3.0"), "{shown}");
+    assert!(ok(&shell(&dir, &[], &["pip", "freeze"])).contains("pth-fallback"));
+    refused(&dir, &["pip", "install", "six"]);
+    refused(&dir, &["python", "-m", "pip", "install", "requests"]);
+    refused(
+        &dir,
+        &["python3", "-m", "pip", "install", "--user", "requests"],
+    );
+    refused(&dir, &["pip", "uninstall", "-y", "pip"]);
+    // Without [build-system] no backend runs: lock2build writes the .pth.
+    let manifest = dir.join("pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let cut = text.find("[build-system]").unwrap();
+    let rest = &text[cut..];
+    let end = rest.find("\n\n").map_or(text.len(), |e| cut + e);
+    std::fs::write(&manifest, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    assert!(!std::fs::read_to_string(&manifest)
+        .unwrap()
+        .contains("build-backend"));
+    let (printed, err) = python_in(&dir, code);
+    assert!(err.contains("lock2build app:"), "not planned again: {err}");
+    assert_eq!(
+        printed,
+        format!(
+            "{}/src/pth_fallback/__init__.py\n0.3.0\n['_pth_fallback_editable.pth']\n",
+            dir.display()
+        )
+    );
+}
+
+#[test]
+fn a_workspace_member_is_editable_and_a_virtual_root_stays_on_pythonpath() {
+    let dir = project("shell-workspace", "uv/editable-workspace");
+    let code = "import ws_app, ws_lib, importlib.metadata as m, os; print(ws_app.__file__); print(ws_lib.__file__); print(m.version('ws-lib')); print(os.environ['PYTHONPATH'])";
+    let (printed, _) = python_in(&dir, code);
+    let member = dir.join("packages/ws-lib/src/ws_lib/__init__.py");
+    let d = dir.display();
+    assert_eq!(
+        printed,
+        format!("{d}/ws_app.py\n{}\n2.0.1\n{d}\n", member.display())
+    );
+    // The member's console script (the root's direct requirement).
+    let printed = ok(&shell(&dir, &[], &["ws-lib"]));
+    assert_eq!(printed, format!("ws-lib from {}\n", member.display()));
+}
+
 #[test]
 fn uv_native_shell_imports_psycopg2_built_against_libpq() {
     let dir = project("shell-uv-native", "uv/native-app");
@@ -148,6 +275,47 @@ fn npm_shell_has_bcrypt_and_the_dev_dependencies_bins() {
         &["--no-dev"],
         &["node", "-e", "require('bcrypt')"],
     ));
+}
+
+/// Whether a file named `name` is anywhere under `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let kind = entry.file_type().ok()?;
+        if entry.file_name() == name {
+            return Some(path);
+        }
+        if kind.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn npm_reentry_after_a_relock_lays_out_node_modules_without_the_app_build() {
+    let dir = project("shell-npm-relock", "npm/shell-app-build");
+    std::fs::remove_dir_all(dir.join("relocked")).unwrap();
+    ok(&shell(&dir, &[], &["node", "-e", "require('bcrypt')"]));
+    let out = shell(&dir, &[], &["node", "-e", "require('is-number')"]);
+    assert!(failed(&out).contains("Cannot find module 'is-number'"));
+    // Relocked by npm with one more dependency: re-entry lays it out.
+    let relocked = fixture("npm/shell-app-build/relocked");
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(relocked.join(file), dir.join(file)).unwrap();
+    }
+    let printed = ok(&shell(
+        &dir,
+        &[],
+        &["node", "-e", "console.log(require('is-number')(5))"],
+    ));
+    assert_eq!(printed.trim(), "true");
+    ok(&shell(&dir, &[], &["node", "index.js"]));
+    // The app's `build` script (it leaves BUILD-SCRIPT-RAN) never ran.
+    let marker = find_file(store(), "BUILD-SCRIPT-RAN").or(find_file(&dir, "BUILD-SCRIPT-RAN"));
+    assert_eq!(marker, None, "the build script ran");
 }
 
 #[test]

@@ -83,6 +83,10 @@ pub struct AppOptions {
     /// (else a warning), and the build lock (lock2build.build.lock) is not
     /// changed: build requirements it lacks are an error.
     pub locked: bool,
+    /// Build what `lock2build shell` needs rather than the app: a Python
+    /// project installed editable (PEP 660) into its environment, an npm
+    /// project's laid-out node_modules without the app (no build script).
+    pub develop: bool,
 }
 
 /// What `lock2build app` did.
@@ -108,6 +112,31 @@ pub struct AppReport {
     pub logs: BTreeMap<String, PathBuf>,
     /// Notes for the user (editable installs built as wheels, …).
     pub notes: Vec<String>,
+}
+
+impl AppReport {
+    /// The report of a build into `output` whose plan needs `requests`,
+    /// `fetched` what this run downloaded; nothing built, reused or noted yet.
+    pub(crate) fn of(
+        options: &AppOptions,
+        output: PathBuf,
+        requests: &[lock2build_fetch::FetchRequest],
+        fetched: &lock2build_fetch::FetchReport,
+    ) -> AppReport {
+        let (downloaded, bytes_downloaded) = downloads(fetched);
+        AppReport {
+            link: options.out_link.clone(),
+            output,
+            scripts: Vec::new(),
+            artifacts: distinct_artifacts(requests),
+            downloaded,
+            bytes_downloaded,
+            built: Vec::new(),
+            reused: 0,
+            logs: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// `lock2build doctor`'s toolchain lines, what `app` checks before building:

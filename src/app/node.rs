@@ -41,6 +41,9 @@
 //! result packed by `npm pack` in the sandbox, one `npm-git-pack` output
 //! each, unpacked into the tree like a registry tarball.
 //!
+//! `lock2build shell` (`AppOptions::develop`) stops after node_modules:
+//! no `app` output, no build script.
+//!
 //! Not supported yet (a clear error names them): `file:` dependencies,
 //! workspaces, registry packages without integrity or URL. The
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
@@ -56,10 +59,7 @@ pub(super) use toolchain::NodeToolchain as Toolchain;
 use super::{
     apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
 };
-use super::{
-    distinct_artifacts, downloads, link_and_record, require_native, tree_hash, AppConfig,
-    AppOptions, AppReport,
-};
+use super::{link_and_record, require_native, tree_hash, AppConfig, AppOptions, AppReport};
 use crate::overrides_cmd;
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
@@ -159,7 +159,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let lock_display = options.dir.join(&lockfile).display().to_string();
     let manifest = Manifest::read(&project_dir)?;
     let config = AppConfig::read(&options.dir)?;
-    let build_script = build_script(&manifest, &config, &options.dir)?;
+    // A dev shell needs the laid-out tree, not the app: no build script.
+    let build_script = match options.develop {
+        true => None,
+        false => build_script(&manifest, &config, &options.dir)?,
+    };
     let mut notes = Vec::new();
 
     // A build script needs the dev dependencies: re-plan with them.
@@ -364,6 +368,19 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         }
     }
 
+    // A dev shell stops here: the laid-out tree (`<output>/node_modules`).
+    if options.develop {
+        let ids = std::iter::once(modules_id).chain(pack_list).collect();
+        link_and_record(options, &store, &project_dir, &modules, &live_requests, ids)?;
+        return Ok(AppReport {
+            built,
+            reused,
+            logs,
+            notes,
+            ..AppReport::of(options, modules, &live_requests, &fetched)
+        });
+    }
+
     // The app.
     let app_label = format!("{} {}", root.0, root.1);
     let build_log = logs_dir.join(format!("{app_id}.log"));
@@ -424,18 +441,13 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         [modules_id, app_id].into_iter().chain(pack_list).collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
-    let (downloaded, bytes_downloaded) = downloads(&fetched);
     Ok(AppReport {
-        link: options.out_link.clone(),
-        output: made.path,
         scripts,
-        artifacts: distinct_artifacts(&live_requests),
-        downloaded,
-        bytes_downloaded,
         built,
         reused,
         logs,
         notes,
+        ..AppReport::of(options, made.path, &live_requests, &fetched)
     })
 }
 

@@ -8,6 +8,7 @@
 //! build-env the pinned build systems, composed              ← their wheel nodes
 //! sdist     an sdist built in the sandbox, then installed   ← the sdist's hash, build-env, overrides, python, cc
 //! project   the project's own tree, built the same way      ← the tree's hash, build-env, python, cc
+//! editable  (shell) the project installed editable (PEP 660)  ← its path, pyproject.toml/setup.*, build-env
 //! git       a git package's checkout (or its subdirectory)  ← commit, git tree, build-env, python, cc
 //! env       the app's environment (`result`)                ← every node above it, the script selection
 //! ```
@@ -32,7 +33,8 @@ use lock2build_overrides::{build_systems_requirements, native_versions, Database
 use lock2build_plan::discover::{FoundLock, LockKind};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
-    build_wheel, compose_env, install_wheel, BuildSystem, PythonInfo, ScriptSelection, WheelBuild,
+    build_editable, build_wheel, compose_env, install_wheel, pth_wheel, write_pip_guard,
+    BuildSystem, EditableProject, PythonInfo, ScriptSelection, WheelBuild,
 };
 use lock2build_sandbox::{Mount, Sandbox};
 use lock2build_store::{ArchiveFormat, NodeId, OutputDirs, Store, ToolchainId};
@@ -52,6 +54,14 @@ enum Recipe {
     },
     /// Build (a copy of) the project directory in the sandbox, install the wheel.
     Project { dir: PathBuf, overrides: Resolved },
+    /// Install the project at `dir` editable (`AppOptions::develop`): its
+    /// backend's `build_editable` in the sandbox, or (no `[build-system]`,
+    /// `backend` false; or no such hook) a `.pth` to its source.
+    Editable {
+        dir: PathBuf,
+        overrides: Resolved,
+        backend: bool,
+    },
 }
 
 /// A composed environment of pinned build systems.
@@ -237,7 +247,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
             }
             (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
             (Source::Directory { editable, .. }, None) => {
-                if *editable {
+                if *editable && !options.develop {
                     notes.push(format!(
                         "{} is locked as an editable install; lock2build builds it as a wheel (rerun after editing it)",
                         node.name
@@ -433,6 +443,22 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                         source,
                     )
                 }
+                None if options.develop && editable_in_shell(node) => {
+                    let dir = match &node.source {
+                        Source::Directory { path, .. } => lock_dir.join(path),
+                        _ => bail!("internal: {} has no directory source", node.name),
+                    };
+                    let (identity, backend) = editable_identity(&dir, identity_of)?;
+                    (
+                        Recipe::Editable {
+                            dir: dir.clone(),
+                            overrides: overrides.clone(),
+                            backend,
+                        },
+                        identity,
+                        dir,
+                    )
+                }
                 None => {
                     let Source::Directory { path, .. } = &node.source else {
                         bail!("internal: {} has no directory source", node.name)
@@ -479,7 +505,11 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
                 .cloned()
                 .collect();
             let build = SourceBuild::new(node, requires);
-            let closure = reqs.closure(&build, &options.plan)?;
+            let closure = match &recipe {
+                // A `.pth` is written without a backend.
+                Recipe::Editable { backend: false, .. } => BTreeSet::new(),
+                _ => reqs.closure(&build, &options.plan)?,
+            };
             prepared.push((*node, recipe, identity, closure, rust, build));
         }
     }
@@ -733,7 +763,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         .unwrap_or_else(|| "app".into());
     let env_id = NodeId::compute(
         &format!("{root_name}-env"),
-        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only}),
+        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 2}),
         &inputs,
         std::slice::from_ref(&toolchains.python),
         &target,
@@ -741,6 +771,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     let mut scripts = Vec::new();
     let env = store.build_output(&env_id, &inputs, |out: &OutputDirs| {
         scripts = compose_env(&paths, &selection, &python, out)?.scripts;
+        write_pip_guard(&python, out)?;
         Ok(())
     })?;
     if env.built {
@@ -1000,6 +1031,46 @@ fn normalize(name: &str) -> String {
     lock2build_model::normalize_python_name(name)
 }
 
+/// Whether a shell installs `node` editable: the project itself, and the
+/// directories the lock marks editable (workspace members).
+fn editable_in_shell(node: &Node) -> bool {
+    matches!(node.source, Source::Directory { editable, .. } if editable || node.root)
+}
+
+/// An editable install's identity (`identity_of` a recipe and what it
+/// reads) and whether the project has a backend to run: the project's
+/// path and its build configuration (pyproject.toml, setup.py,
+/// setup.cfg), not its code, which the install only points to.
+fn editable_identity(
+    dir: &Path,
+    identity_of: impl Fn(&str, serde_json::Value) -> Result<serde_json::Value>,
+) -> Result<(serde_json::Value, bool)> {
+    use sha2::Digest;
+    let mut config = BTreeMap::new();
+    for name in ["pyproject.toml", "setup.py", "setup.cfg"] {
+        match std::fs::read(dir.join(name)) {
+            Ok(bytes) => {
+                config.insert(name, hex::encode(sha2::Sha256::digest(&bytes)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading {}", dir.join(name).display()))
+            }
+        }
+    }
+    let pyproject = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap_or_default();
+    let backend = pyproject
+        .parse::<toml::Table>()
+        .map(|doc| doc.contains_key("build-system"))
+        .unwrap_or(false)
+        || config.contains_key("setup.py");
+    let identity = identity_of(
+        "python-editable/1",
+        serde_json::json!({"path": dir, "config": config, "backend": backend}),
+    )?;
+    Ok((identity, backend))
+}
+
 /// What makes package nodes.
 struct BuildContext<'a> {
     store: &'a Store,
@@ -1039,8 +1110,26 @@ impl BuildContext<'_> {
             }
             Recipe::Sdist { source, overrides } => (source, overrides, false),
             Recipe::Project { dir, overrides } => (dir, overrides, true),
+            // Unsandboxed, the backend runs in the project as pip's does.
+            Recipe::Editable {
+                dir,
+                overrides,
+                backend,
+            } => (dir, overrides, *backend && self.sandbox.is_sandboxed()),
         };
-        let shown = format!("{} ({})", job.label, if copy { "source" } else { "sdist" });
+        let editable = match &job.recipe {
+            Recipe::Editable { dir, backend, .. } => Some((dir.as_path(), *backend)),
+            _ => None,
+        };
+        let shown = format!(
+            "{} ({})",
+            job.label,
+            match (&editable, copy) {
+                (Some(_), _) => "editable",
+                (None, true) => "source",
+                (None, false) => "sdist",
+            }
+        );
         let env = job
             .env
             .and_then(|i| envs.get(i))
@@ -1098,7 +1187,12 @@ impl BuildContext<'_> {
                     env_inputs: &env.inputs,
                     python: self.python,
                     env: env_vars,
-                    patches: &overrides.patches,
+                    // An editable install's code is the project's, unpatched.
+                    patches: if editable.is_some() {
+                        &[]
+                    } else {
+                        &overrides.patches
+                    },
                     log: &log,
                     extra_read_only: &read_only,
                     extra_scratch: &scratch,
@@ -1114,7 +1208,20 @@ impl BuildContext<'_> {
                     watch: running.watch(),
                     ..build
                 };
-                let wheel = build_wheel(self.sandbox, &build, &dist);
+                let wheel = match editable {
+                    Some((dir, backend)) => {
+                        let project = EditableProject {
+                            dir,
+                            name: &job.name,
+                            version: &job.version,
+                        };
+                        match backend {
+                            true => build_editable(self.sandbox, &build, &project, &dist),
+                            false => pth_wheel(&project, &dist),
+                        }
+                    }
+                    None => build_wheel(self.sandbox, &build, &dist),
+                };
                 running.finish(wheel.is_ok());
                 let wheel = wheel?;
                 install_wheel(&wheel, &out.building, self.python)?;

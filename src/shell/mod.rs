@@ -8,10 +8,14 @@
 //! builders, which check native libraries first:
 //!
 //! ```text
-//! Python  the app environment without the project itself: VIRTUAL_ENV,
-//!         its bin/ on PATH, the project's source root on PYTHONPATH (edits
-//!         are seen at once); `pip` on PATH says the environment is read-only
-//! Node    the laid-out node_modules (a store output), linked as
+//! Python  the app environment with the project installed editable (PEP
+//!         660 through its backend, or a .pth to its source: an edit is seen
+//!         at once): VIRTUAL_ENV, its bin/ on PATH; a project that is not a
+//!         package (a virtual root) on PYTHONPATH instead. `pip install`
+//!         (and `python -m pip install`) refuses: the environment is the
+//!         store's
+//! Node    the laid-out node_modules (a store output, install scripts
+//!         run; the app's build script is not), linked as
 //!         <dir>/node_modules; node_modules/.bin on PATH. A node_modules
 //!         lock2build did not link is never replaced without --force
 //! Rust    the vendored crates; CARGO_HOME is a directory of lock2build's
@@ -113,7 +117,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         }
         let picked = lock2build_plan::pick::pick_lockfile(&dir, Some(&lock.path), Some(ecosystem))?;
         check_python(&lock.path, &picked.graph, &options)?;
-        let mut plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
+        let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
         let warnings = plan::check_locked(&plan, options.locked)?;
         crate::global::warn(&warnings);
         env.warnings.extend(warnings);
@@ -127,21 +131,36 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         env.watch.extend(manifests(&dir));
         match ecosystem {
             Ecosystem::Pypi => {
-                editable_roots(&mut plan);
+                // `develop`: a package project is installed editable into
+                // the environment (with the lock's editable members); one
+                // that is not (a virtual root) is put on PYTHONPATH, its
+                // scripts as launchers over it.
+                let package = plan.packages.iter().any(|n| {
+                    n.root
+                        && matches!(&n.source, Source::Directory { path, .. }
+                            if Path::new(path).components().all(|c| c == std::path::Component::CurDir))
+                });
                 let report = app::build_project(&options, plan, 0)?;
+                let python = report.output.join("bin/python");
                 env.vars
                     .insert("VIRTUAL_ENV".into(), report.output.display().to_string());
-                env.vars
-                    .insert("PYTHONPATH".into(), source_root(&dir).display().to_string());
+                if !package {
+                    env.vars
+                        .insert("PYTHONPATH".into(), source_root(&dir).display().to_string());
+                    launchers.extend(project_scripts(&dir, &python)?);
+                }
                 env.path.push(report.output.join("bin"));
-                launchers.extend(project_scripts(&dir, &report.output.join("bin/python"))?);
+                // pip cannot upgrade itself here: it need not ask PyPI.
+                env.vars
+                    .insert("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into());
+                launchers.extend(pip_shims(&python));
             }
             Ecosystem::Npm => {
+                // `develop`: the laid-out tree only, the app's build is not run.
                 let report = app::build_project(&options, plan, 0)?;
-                let modules = stored_node_modules(&report.output.join("app/node_modules"))?;
                 links.push(PendingLink {
                     link: dir.join("node_modules"),
-                    target: modules,
+                    target: report.output.join("node_modules"),
                 });
                 env.path.push(dir.join("node_modules/.bin"));
             }
@@ -195,7 +214,7 @@ fn shell_locks(top: &Path) -> Result<Vec<FoundLock>> {
         .map(|l| l.display.parent().unwrap_or(Path::new("")).to_path_buf())
         .collect();
     dirs.dedup();
-    dirs.sort_by_key(|d| d.as_os_str().len() != 0);
+    dirs.sort_by_key(|d| !d.as_os_str().is_empty());
     let mut locks = Vec::new();
     for rel in dirs {
         let dir = top.join(&rel);
@@ -263,24 +282,14 @@ fn manifests(dir: &Path) -> Vec<PathBuf> {
     .collect()
 }
 
-/// The project's own packages are not built into the environment: its
-/// source root goes on PYTHONPATH instead (an edit is seen at once, no
-/// rebuild on re-entry).
-fn editable_roots(plan: &mut plan::Plan) {
-    for node in plan.packages.iter_mut().filter(|n| n.root) {
-        if let Source::Directory { path, .. } = &node.source {
-            node.source = Source::Virtual { path: path.clone() };
-        }
-    }
-}
-
 /// `src/` for a src-layout project, else the project directory.
 fn source_root(dir: &Path) -> PathBuf {
     let src = dir.join("src");
     if src.is_dir() {
         src
     } else {
-        dir.to_path_buf()
+        // Without the trailing `/` of a lock in DIR itself.
+        dir.components().collect()
     }
 }
 
@@ -357,14 +366,20 @@ fn project_scripts(dir: &Path, python: &Path) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// `bin/pip` and `bin/pip3` (the environment is in the store, read-only),
-/// and the project's `launchers`.
+/// `pip` and `pip3` on PATH as `python -m pip` of the environment, whose
+/// guard refuses to install into it (`lock2build_python::PIP_GUARD`) while
+/// `pip list`, `show` and `freeze` work if pip is in it.
+fn pip_shims(python: &Path) -> Vec<(String, String)> {
+    let python = app::shell_quote(&python.display().to_string());
+    let text = format!("#!/bin/sh\nexec {python} -m pip \"$@\"\n");
+    ["pip", "pip3"].map(|n| (n.to_owned(), text.clone())).into()
+}
+
+/// `bin/`: the `launchers` (name, text), executable.
 fn write_shims(bin: &Path, launchers: &[(String, String)]) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(bin).with_context(|| format!("creating {}", bin.display()))?;
-    let text = "#!/bin/sh\necho 'lock2build shell: this Python environment is read-only (it is in the lock2build store); add the package to the lock (`uv add NAME`, `poetry add NAME`) and enter the shell again' >&2\nexit 1\n";
-    let shims = ["pip", "pip3"].map(|n| (n.to_owned(), text.to_owned()));
-    for (name, text) in shims.iter().chain(launchers) {
+    for (name, text) in launchers {
         let path = bin.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
@@ -390,27 +405,4 @@ pub fn run(env: &ShellEnv, command: &[String]) -> Result<std::process::ExitCode>
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(std::process::ExitCode::from(code.clamp(0, 255) as u8))
-}
-
-/// The laid-out node_modules in the store behind the app's
-/// `app/node_modules`: a link to it, or a writable directory of links to
-/// its entries (what the Node builder makes so that builds can write
-/// beside the packages).
-fn stored_node_modules(app_modules: &Path) -> Result<PathBuf> {
-    if let Ok(target) = std::fs::read_link(app_modules) {
-        return Ok(target);
-    }
-    let entries = std::fs::read_dir(app_modules)
-        .with_context(|| format!("reading {}", app_modules.display()))?;
-    for entry in entries.flatten() {
-        if let Ok(target) = std::fs::read_link(entry.path()) {
-            if let Some(tree) = target.parent() {
-                return Ok(tree.to_path_buf());
-            }
-        }
-    }
-    Err(anyhow!(
-        "internal: {} links to no laid-out node_modules",
-        app_modules.display()
-    ))
 }

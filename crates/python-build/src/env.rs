@@ -203,3 +203,70 @@ pub fn compose_env(
         site_packages: site_dirs,
     })
 }
+
+/// The `.pth` of an app environment that imports [`PIP_GUARD_MODULE`].
+pub const PIP_GUARD_PTH: &str = "lock2build-pip-guard.pth";
+
+/// The module (in the environment's own site-packages) that makes `pip
+/// install` and `pip uninstall` refuse, with [`PIP_REFUSAL`], however pip is
+/// started (`pip`, `python -m pip`): it wraps the `run` of pip's
+/// `InstallCommand` and `UninstallCommand` as their modules load, and
+/// answers `python -m pip` where pip is not installed. `pip list`, `show`,
+/// `freeze` work as usual. PEP 668's `EXTERNALLY-MANAGED`
+/// cannot do this: pip ignores it inside a virtual environment, which an
+/// app environment is.
+pub const PIP_GUARD_MODULE: &str = "_lock2build_pip_guard";
+
+/// What pip says in a lock2build environment instead of installing.
+pub const PIP_REFUSAL: &str = "lock2build: this Python environment is made from the project's lockfile and lives in the lock2build store, which is read-only: pip does not install into it (nor into ~/.local).\n  help: add or change the package in the lock (`uv add NAME`, `poetry add NAME`, or edit the requirements and compile them again), then enter the shell again (`lock2build shell`) or rebuild (`lock2build app`)\n";
+
+const PIP_GUARD_SOURCE: &str = r#"import importlib.machinery, sys
+MESSAGE = __MESSAGE__
+GUARDED = {"pip._internal.commands.install": "InstallCommand", "pip._internal.commands.uninstall": "UninstallCommand"}
+def refuse(self, options, args):
+    sys.stderr.write(MESSAGE)
+    return 1
+class PipGuard:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "pip" and sys.argv[:1] == ["-m"]:
+            if importlib.machinery.PathFinder.find_spec(name, path) is None:
+                sys.stderr.write("lock2build: pip is not one of this environment's packages.\n" + MESSAGE)
+                sys.exit(1)
+        attr = GUARDED.get(name)
+        if attr is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            getattr(module, attr).run = refuse
+        spec.loader.exec_module = exec_module
+        return spec
+sys.meta_path.insert(0, PipGuard)
+"#;
+
+/// Adds the pip guard ([`PIP_GUARD_MODULE`]) to the environment composed
+/// in `out.building`. Where pip is not one of its packages, `python -m
+/// pip` says [`PIP_REFUSAL`] too (`import pip` still fails).
+pub fn write_pip_guard(python: &PythonInfo, out: &OutputDirs) -> Result<()> {
+    let site = out.building.join(&python.site_packages);
+    let message = serde_json::to_string(PIP_REFUSAL).map_err(|e| PythonError::NotInstalled {
+        path: site.clone(),
+        reason: e.to_string(),
+    })?;
+    let module = PIP_GUARD_SOURCE.replace("__MESSAGE__", &message);
+    write_new_file(
+        &site.join(format!("{PIP_GUARD_MODULE}.py")),
+        module.as_bytes(),
+        0o644,
+    )?;
+    write_new_file(
+        &site.join(PIP_GUARD_PTH),
+        format!("import {PIP_GUARD_MODULE}\n").as_bytes(),
+        0o644,
+    )?;
+    normalize_tree(&out.building)
+}

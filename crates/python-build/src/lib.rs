@@ -6,12 +6,15 @@
 //!   scripts see exactly the locked packages' outputs, nothing of the host.
 //! - [`build_wheel`]: an sdist or project built into a wheel through its
 //!   PEP 517 backend, in the sandbox, with pinned build systems.
+//! - [`build_editable`]: a project's editable wheel (PEP 660, or a `.pth`
+//!   to its source where the backend has no such hook).
 //!
 //! See `docs/python-build.md` for the layouts and what is verified.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod editable;
 mod env;
 mod error;
 mod pep517;
@@ -20,10 +23,14 @@ mod record;
 mod scripts;
 mod wheel;
 
-pub use env::{compose_env, ComposedEnv, ScriptSelection, ENV_PTH};
+pub use editable::{build_editable, pth_wheel, EditableProject};
+pub use env::{
+    compose_env, write_pip_guard, ComposedEnv, ScriptSelection, ENV_PTH, PIP_GUARD_MODULE,
+    PIP_GUARD_PTH, PIP_REFUSAL,
+};
 pub use error::{PythonError, Result};
 pub use pep517::{
-    build_wheel, BuildSystem, WheelBuild, FRONTEND, MISSING_BUILD_REQUIREMENT,
+    build_wheel, BuildSystem, WheelBuild, FRONTEND, MISSING_BUILD_REQUIREMENT, MISSING_HOOK,
     MISSING_REQUIREMENTS_FILE,
 };
 pub use python::PythonInfo;

@@ -15,7 +15,9 @@
 //!    fetch it: it has to be pinned); [`build_wheel`] then returns
 //!    [`PythonError::MissingBuildRequirements`](crate::PythonError) with
 //!    them, for the caller to resolve and build again;
-//! 4. calls `build_wheel` into the output directory.
+//! 4. calls `build_wheel` (or, for an editable install, PEP 660's
+//!    `build_editable`: `LOCK2BUILD_PEP517_HOOK=editable`) into the output
+//!    directory; a backend without that hook exits with [`MISSING_HOOK`].
 //!
 //! The source tree is a writable scratch mount (`/build/src`): backends
 //! write `build/` and `*.egg-info` next to the sources. Only the wheel
@@ -56,7 +58,11 @@ print(f"lock2build: build backend {backend}", flush=True)
 hooks = importlib.import_module(module)
 for attr in filter(None, attrs.split(".")):
     hooks = getattr(hooks, attr)
-get_requires = getattr(hooks, "get_requires_for_build_wheel", None)
+kind = os.environ.get("LOCK2BUILD_PEP517_HOOK", "wheel")
+if not hasattr(hooks, f"build_{kind}"):
+    print(f"lock2build: the build backend has no build_{kind} hook", file=sys.stderr)
+    sys.exit(4)
+get_requires = getattr(hooks, f"get_requires_for_build_{kind}", None)
 if get_requires is not None:
     import importlib.metadata as md
     try:
@@ -82,7 +88,7 @@ if get_requires is not None:
         with open(os.path.join(out, "lock2build-missing-requirements.json"), "w") as f:
             json.dump(missing, f)
         sys.exit(3)
-wheel = hooks.build_wheel(os.path.abspath(out), {})
+wheel = getattr(hooks, f"build_{kind}")(os.path.abspath(out), {})
 print(f"lock2build: built {wheel}", flush=True)
 "#;
 
@@ -90,6 +96,10 @@ print(f"lock2build: built {wheel}", flush=True)
 /// not in the build environment; it then lists them, as a JSON array, in
 /// [`MISSING_REQUIREMENTS_FILE`] of the wheel directory.
 pub const MISSING_BUILD_REQUIREMENT: i32 = 3;
+
+/// Exit code of [`FRONTEND`] when the backend lacks the hook asked for
+/// (`build_editable`, which PEP 660 makes optional).
+pub const MISSING_HOOK: i32 = 4;
 
 /// Where [`FRONTEND`] lists what the backend asked for and the build
 /// environment lacks (in the wheel directory).
@@ -183,11 +193,39 @@ pub struct WheelBuild<'a> {
 /// Builds `build.source` into a wheel in `dist` (an empty host directory)
 /// and returns the wheel's path.
 pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result<PathBuf> {
-    let fail = |reason: String| PythonError::Build {
+    run_backend(sandbox, build, dist, Hook::Wheel)?
+        .ok_or_else(|| fail(build, "the build backend has no build_wheel hook".into()))
+}
+
+/// Which PEP 517 hook [`run_backend`] calls.
+pub(crate) enum Hook<'a> {
+    /// `build_wheel`, the source seen at `/build/src`.
+    Wheel,
+    /// `build_editable`, the source seen at this path (the project's own,
+    /// which the editable wheel's `.pth` or finder names).
+    Editable(&'a Path),
+}
+
+fn fail(build: &WheelBuild, reason: String) -> PythonError {
+    PythonError::Build {
         project: build.source.to_owned(),
         reason,
+    }
+}
+
+/// Runs [`FRONTEND`] with `hook` on `build.source` in the sandbox: the
+/// wheel it wrote into `dist`, or nothing when the backend lacks the hook.
+pub(crate) fn run_backend(
+    sandbox: &Sandbox,
+    build: &WheelBuild,
+    dist: &Path,
+    hook: Hook,
+) -> Result<Option<PathBuf>> {
+    let fail = |reason: String| fail(build, reason);
+    let (src_inside, kind) = match hook {
+        Hook::Wheel => (Path::new("/build/src"), "wheel"),
+        Hook::Editable(project) => (project, "editable"),
     };
-    let src_inside = Path::new("/build/src");
     let dist_inside = Path::new("/build/dist");
     let mut read_only: Vec<Mount> = std::iter::once(build.build_env)
         .chain(build.env_inputs.iter().map(PathBuf::as_path))
@@ -207,6 +245,7 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
         .or_insert_with(|| "1".into());
     env.entry("PIP_NO_INDEX".into())
         .or_insert_with(|| "1".into());
+    env.insert("LOCK2BUILD_PEP517_HOOK".into(), kind.into());
     let mut spec = SandboxSpec {
         command: Vec::new(),
         env,
@@ -233,6 +272,12 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
     command.extend(patch_args.iter().map(|p| visible(p)));
     spec.command = command;
     let status = sandbox.run_watched(&spec, build.log, &build.watch)?;
+    if status.code() == Some(MISSING_HOOK) {
+        if let Some(kept) = &build.watch.keep_failed {
+            let _ = lock2build_store::remove_any(kept);
+        }
+        return Ok(None);
+    }
     if !status.success() {
         if status.code() == Some(MISSING_BUILD_REQUIREMENT) {
             if let Some(kept) = &build.watch.keep_failed {
@@ -263,7 +308,7 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
         .filter(|p| p.extension().is_some_and(|e| e == "whl"))
         .collect();
     match wheels.len() {
-        1 => Ok(wheels.remove(0)),
+        1 => Ok(Some(wheels.remove(0))),
         0 => Err(fail(
             "the backend reported success but wrote no wheel".into(),
         )),

@@ -10,20 +10,6 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// pip's own install of `wheel` (`--prefix`, no bytecode), for comparison.
-fn pip_install(wheel: &Path, prefix: &Path) {
-    run(pip()
-        .args([
-            "install",
-            "--no-deps",
-            "--no-compile",
-            "--no-index",
-            "--prefix",
-        ])
-        .arg(prefix)
-        .arg(wheel));
-}
-
 /// Files both installs must have identically (metadata pip writes
 /// differently, like RECORD and INSTALLER, left out).
 fn comparable(tree: Vec<String>) -> Vec<String> {

@@ -213,3 +213,17 @@ pub fn tree(root: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// pip's own install of `wheel` (`--prefix`, no bytecode), for comparison.
+pub fn pip_install(wheel: &Path, prefix: &Path) {
+    run(pip()
+        .args([
+            "install",
+            "--no-deps",
+            "--no-compile",
+            "--no-index",
+            "--prefix",
+        ])
+        .arg(prefix)
+        .arg(wheel));
+}
