@@ -19,6 +19,7 @@ mod build_requirements;
 mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
+mod cargo_workspace;
 mod node;
 mod parts;
 mod python;
