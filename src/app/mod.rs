@@ -459,6 +459,26 @@ pub(crate) fn failure_message(
     anyhow!("{message}")
 }
 
+/// Leaves out of `plan` the packages of lockfileVersion 1 locks whose own
+/// package.json, read from a tarball the store has already, names another
+/// platform (`lock2build_plan::manifest_platform`); nothing is fetched and
+/// no store is made. How many were left out.
+pub fn known_platforms(plan: &mut Plan) -> usize {
+    if plan.projects.iter().all(|p| p.platform_unknown.is_empty()) {
+        return 0;
+    }
+    let Ok(root) = Store::default_root() else {
+        return 0;
+    };
+    if !root.is_dir() {
+        return 0;
+    }
+    match Store::open(&root) {
+        Ok(store) => node::known_platforms(&store, plan),
+        Err(_) => 0,
+    }
+}
+
 pub(crate) fn open_store() -> Result<Store> {
     let root = Store::default_root()?;
     Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))

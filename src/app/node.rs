@@ -49,6 +49,7 @@
 mod git;
 mod manifest;
 mod platforms;
+pub(super) use platforms::known_platforms;
 mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
