@@ -409,14 +409,7 @@ fn the_plan_of_a_v1_lock_leaves_fsevents_out_once_its_package_json_is_fetched() 
     let json = |out: &std::process::Output| -> serde_json::Value {
         serde_json::from_str(&ok(out)).unwrap()
     };
-    let names = |plan: &serde_json::Value| -> Vec<String> {
-        plan["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let names = plan_names;
     // Nothing fetched: the lock does not say fsevents is for darwin, and the
     // plan says it cannot know yet.
     let before = json(&plan(&["--json"]));
@@ -486,13 +479,7 @@ fn planned(dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
     args.extend_from_slice(extra);
     let out = lock2build(&args, &shared_cache(), &tempdir("npm-plan-store"));
-    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    plan["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect()
+    plan_names(&serde_json::from_str(&ok(&out)).unwrap())
 }
 
 #[test]
