@@ -531,6 +531,21 @@ fn a_python_build_with_rust_code_gets_its_cargo_locks_git_crates_by_commit() {
     drop(server);
     let again = report(&app(&project, &store, &args));
     assert!(built(&again).is_empty(), "{again}");
+
+    // A fresh store cannot reach the repository: the error names the
+    // Python package, the crate, the URL and the commit.
+    let out = app(&project, &root.join("store-2"), &args[1..]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cargo-backend 0.1.0 compiles the Rust crates"),
+        "{err}"
+    );
+    assert!(
+        err.contains("crates dep 0.1.0") && err.contains(&first),
+        "{err}"
+    );
+    assert!(err.contains("git://127.0.0.1:"), "{err}");
 }
 
 /// Whether the store has an output named `*-<suffix>`.

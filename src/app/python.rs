@@ -998,7 +998,8 @@ fn rust_deps(
         fetch: &options.fetch,
         index: &options.plan.index,
     };
-    let host = vendor_for_host(&cx, &workspaces, &maturin_features(tree), &[], &mut learnt)?;
+    let host = vendor_for_host(&cx, &workspaces, &maturin_features(tree), &[], &mut learnt)
+        .with_context(|| format!("{label} compiles the Rust crates of its Cargo.lock"))?;
     notes.extend(learnt.into_iter().map(|n| format!("{label}: {n}")));
     let nodes: Vec<&Node> = workspaces
         .iter()
