@@ -28,12 +28,13 @@ pub(super) struct Skipped {
 }
 
 /// The optional packages of a v1 lock whose own package.json names other
-/// platforms. Nothing is fetched for other lock versions.
+/// platforms: those the plan lists as `platform_unknown`
+/// (`lock2build_plan::manifest_platform`), fetched and read. Nothing is
+/// fetched for other lock versions.
 pub(super) fn other_platforms(
     store: &Store,
     fetch: &FetchOptions,
     plan: &Plan,
-    format: &str,
     nodes: &[&Node],
     packages: &[Package],
 ) -> Result<Skipped> {
@@ -41,16 +42,16 @@ pub(super) fn other_platforms(
         locations: BTreeMap::new(),
         requests: Vec::new(),
     };
-    if !format.ends_with(" v1") {
-        return Ok(skipped);
-    }
+    let unknown: BTreeSet<&str> = plan
+        .projects
+        .iter()
+        .flat_map(|p| p.platform_unknown.iter().map(|u| u.id.as_str()))
+        .collect();
     let candidates: Vec<&Package> = packages
         .iter()
         .filter(|p| {
             nodes.iter().any(|n| {
-                n.location.as_deref() == Some(&p.location)
-                    && n.flags.optional
-                    && n.platform.is_empty()
+                n.location.as_deref() == Some(&p.location) && unknown.contains(n.id.as_str())
             })
         })
         .collect();
