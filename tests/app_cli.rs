@@ -475,6 +475,16 @@ fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
         &store,
         "crate-windows_x86_64_msvc-0.48.0"
     ));
+    // The .crate files in the store, by the checksums of rpds-py's lock:
+    // rpds 1.1.0's, not windows_x86_64_msvc 0.48.0's.
+    let sources: Vec<String> = std::fs::read_dir(store.join("sources"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let rpds = "sha256-a0e15515d3ce3313324d842629ea4905c25a13f81953eadb88f85516f59290a4";
+    let windows = "sha256-1a515f5799fe4961cb532f983ce2b23082366b898e52ffbce459c86f67c8378a";
+    assert!(sources.iter().any(|s| s == rpds), "{sources:?}");
+    assert!(!sources.iter().any(|s| s == windows), "{sources:?}");
     // A real crate is a hard link to its own, shared store output.
     use std::os::unix::fs::MetadataExt;
     let own = store_output(&store, "crate-rpds-1.1.0").join("rpds-1.1.0/src/lib.rs");
