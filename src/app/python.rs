@@ -960,37 +960,11 @@ fn rust_deps(
             .plan;
         plans.push((lock, display, plan));
     }
-    // Each workspace's skeleton says which crates cargo compiles here.
     let skeletons = tempfile::Builder::new()
         .prefix("lock2build-skeleton-")
         .tempdir_in(lock2build_store::scratch_dir())?;
-    // cargo reads a copy, each lock's directory its own workspace root
-    // (the tree lies in the store, maybe inside another Cargo project).
-    let copy = skeletons.path().join("tree");
-    copy_tree(tree, &copy).with_context(|| format!("copying {}", tree.display()))?;
     let mut learnt = Vec::new();
-    let mut workspaces = Vec::new();
-    for (n, (lock, display, plan)) in plans.iter().enumerate() {
-        let lock_dir = lock.parent().unwrap_or(tree).to_owned();
-        let copied = copy.join(lock_dir.strip_prefix(tree).unwrap_or(Path::new("")));
-        let dest = skeletons.path().join(n.to_string());
-        let skeleton = match own_workspace_root(&copied)
-            .and_then(|()| write_skeleton(toolchain, &copy, &copied, &dest))
-        {
-            Ok(dir) => Some((dir, tree_hash(&dest)?)),
-            Err(e) => {
-                learnt.push(format!("{e:#}"));
-                None
-            }
-        };
-        workspaces.push(LockedWorkspace {
-            nodes: plan.packages.iter().collect(),
-            lock_dir,
-            root: tree.to_owned(),
-            display: display.display().to_string(),
-            skeleton,
-        });
-    }
+    let workspaces = cargo_workspaces(toolchain, tree, &plans, skeletons.path(), &mut learnt)?;
     let cx = VendorContext {
         store,
         toolchain,
@@ -1022,6 +996,45 @@ fn rust_deps(
         vendor: host.vendor,
         env,
     }))
+}
+
+/// The Cargo workspaces of `tree`, one per planned Cargo.lock, each with
+/// its skeleton (in `scratch`), which says which crates cargo compiles
+/// here; a skeleton that cannot be written is a note in `learnt`.
+fn cargo_workspaces<'p>(
+    toolchain: &RustToolchain,
+    tree: &Path,
+    plans: &'p [(&PathBuf, PathBuf, Plan)],
+    scratch: &Path,
+    learnt: &mut Vec<String>,
+) -> Result<Vec<LockedWorkspace<'p>>> {
+    // cargo reads a copy, each lock's directory its own workspace root
+    // (the tree lies in the store, maybe inside another Cargo project).
+    let copy = scratch.join("tree");
+    copy_tree(tree, &copy).with_context(|| format!("copying {}", tree.display()))?;
+    let mut workspaces = Vec::new();
+    for (n, (lock, display, plan)) in plans.iter().enumerate() {
+        let lock_dir = lock.parent().unwrap_or(tree).to_owned();
+        let copied = copy.join(lock_dir.strip_prefix(tree).unwrap_or(Path::new("")));
+        let dest = scratch.join(n.to_string());
+        let skeleton = match own_workspace_root(&copied)
+            .and_then(|()| write_skeleton(toolchain, &copy, &copied, &dest))
+        {
+            Ok(dir) => Some((dir, tree_hash(&dest)?)),
+            Err(e) => {
+                learnt.push(format!("{e:#}"));
+                None
+            }
+        };
+        workspaces.push(LockedWorkspace {
+            nodes: plan.packages.iter().collect(),
+            lock_dir,
+            root: tree.to_owned(),
+            display: display.display().to_string(),
+            skeleton,
+        });
+    }
+    Ok(workspaces)
 }
 
 /// The cargo feature flags the resolve of a Python package's crates
