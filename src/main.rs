@@ -53,7 +53,10 @@ enum Command {
     ///
     /// poetry.lock and requirements.txt carry hashes but no URLs: their
     /// files are found on the index's simple API and cached, so a second
-    /// run needs no network.
+    /// run needs no network. A lockfileVersion 1 package-lock does not say
+    /// which platform an optional package (fsevents) is for: those are
+    /// listed as "platform unknown until fetched" until `lock2build fetch`
+    /// brings their package.json into the store.
     ///
     /// Examples:
     ///   lock2build plan
@@ -765,6 +768,7 @@ fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
     let options = plan_options(&args.target, &args.select, g.offline())?;
     let mut outcome = planned(&args.dir, args.lockfile.as_deref(), &options, g)?;
     fetch_plan::annotate_git_trees(&mut outcome.plan);
+    app::known_platforms(&mut outcome.plan);
     let mut stdout = std::io::stdout().lock();
     if g.json {
         serde_json::to_writer_pretty(&mut stdout, &outcome.plan)?;

@@ -501,17 +501,72 @@ fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
         &["--json", "--no-binary", "rpds-py"],
     ));
     assert!(
-        built(&first).contains(&"rpds-py 2026.9.1".to_owned()),
+        built(&first).contains(&"rpds-py 0.18.1".to_owned()),
         "{first}"
     );
     // Its crates were fetched (checked against rpds-py's Cargo.lock) and
     // compiled offline in the sandbox by maturin.
-    let log = std::fs::read_to_string(first["logs"]["rpds-py 2026.9.1"].as_str().unwrap()).unwrap();
-    assert!(log.contains("Compiling rpds v1.2.1"), "{log}");
-    assert!(log.contains("Compiling pyo3 v0.29.3"), "{log}");
+    let log = std::fs::read_to_string(first["logs"]["rpds-py 0.18.1"].as_str().unwrap()).unwrap();
+    assert!(log.contains("Compiling rpds v1.1.0"), "{log}");
+    assert!(log.contains("Compiling pyo3 v0.20.3"), "{log}");
     assert!(log.contains("Built wheel for CPython 3.11"), "{log}");
     let printed = run(&mut Command::new(project.join("result/bin/rust-extension")));
     assert_eq!(printed.trim(), "HashTrieMap: [('a', 1), ('b', 2)]");
+
+    // Only the crates cargo compiles here were downloaded: the lock's 38
+    // registry crates include parking_lot_core's Windows and Redox ones
+    // (windows-targets and its seven windows_* crates, redox_syscall and
+    // its bitflags).
+    let notes = strings(&first["notes"]).join("\n");
+    assert!(
+        notes.contains(
+            "rpds-py 0.18.1: 28 of the lock's 38 registry crates are compiled on this host"
+        ),
+        "{notes}"
+    );
+    let vendor = store_output(&store, "cargo-vendor");
+    let crates: Vec<String> = std::fs::read_dir(&vendor)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(crates.len(), 38, "{crates:?}");
+    for stub in [
+        "windows_x86_64_msvc-0.48.0",
+        "windows-targets-0.48.1",
+        "redox_syscall-0.3.5",
+        "bitflags-1.3.2",
+    ] {
+        let dir = vendor.join(stub);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("lib.rs")).unwrap(),
+            "",
+            "{stub}"
+        );
+        assert!(!dir.join("src").exists(), "{stub} is not a stub");
+    }
+    assert!(!store_has_output(
+        &store,
+        "crate-windows_x86_64_msvc-0.48.0"
+    ));
+    // The .crate files in the store, by the checksums of rpds-py's lock:
+    // rpds 1.1.0's, not windows_x86_64_msvc 0.48.0's.
+    let sources: Vec<String> = std::fs::read_dir(store.join("sources"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let rpds = "sha256-a0e15515d3ce3313324d842629ea4905c25a13f81953eadb88f85516f59290a4";
+    let windows = "sha256-1a515f5799fe4961cb532f983ce2b23082366b898e52ffbce459c86f67c8378a";
+    assert!(sources.iter().any(|s| s == rpds), "{sources:?}");
+    assert!(!sources.iter().any(|s| s == windows), "{sources:?}");
+    // A real crate is a hard link to its own, shared store output.
+    use std::os::unix::fs::MetadataExt;
+    let own = store_output(&store, "crate-rpds-1.1.0").join("rpds-1.1.0/src/lib.rs");
+    let linked = vendor.join("rpds-1.1.0/src/lib.rs");
+    assert_eq!(
+        std::fs::metadata(own).unwrap().ino(),
+        std::fs::metadata(linked).unwrap().ino()
+    );
+
     let again = report(&app(
         &project,
         &store,
@@ -519,6 +574,71 @@ fn an_sdist_with_rust_code_builds_offline_from_the_cargo_lock_it_ships() {
     ));
     assert!(built(&again).is_empty(), "{again}");
     assert_eq!(again["downloaded"], 0);
+}
+
+#[test]
+fn a_python_build_with_rust_code_gets_its_cargo_locks_git_crates_by_commit() {
+    // A Cargo crate depending on `dep` from `git daemon` by branch, locked
+    // at its first commit (the branch has moved on since), built by the
+    // project's own PEP 517 backend (cargo_backend.py: `cargo build
+    // --offline --locked`, its binary the wheel's script).
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("app-cargo-backend");
+    let (project, first, _) = project_with_git_dep(&server, &root);
+    copy_dir(&fixture("uv/cargo-backend"), &project);
+    let store = root.join("store");
+    let args = ["--json", "--ecosystem", "pypi"];
+    let json = report(&app(&project, &store, &args));
+    assert!(
+        built(&json).contains(&"cargo-backend 0.1.0".to_owned()),
+        "{json}"
+    );
+    let printed = run(&mut Command::new(project.join("result/bin/app")));
+    assert_eq!(
+        printed.trim(),
+        "42",
+        "the locked commit's code, not the branch's"
+    );
+    // The git crate is vendored from the locked commit, beside the
+    // (here absent) registry crates.
+    let vendor = store_output(&store, "cargo-vendor");
+    let lib = std::fs::read_to_string(vendor.join(".git-sources/0/dep-0.1.0/src/lib.rs")).unwrap();
+    assert!(lib.contains("42"), "{lib}");
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains(&format!("?branch=main#{first}")), "{lock}");
+    let log =
+        std::fs::read_to_string(json["logs"]["cargo-backend 0.1.0"].as_str().unwrap()).unwrap();
+    assert!(log.contains("Compiling dep v0.1.0"), "{log}");
+
+    // Without the server: the checkout and the build come from the store.
+    drop(server);
+    let again = report(&app(&project, &store, &args));
+    assert!(built(&again).is_empty(), "{again}");
+
+    // A fresh store cannot reach the repository: the error names the
+    // Python package, the crate, the URL and the commit.
+    let out = app(&project, &root.join("store-2"), &args[1..]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cargo-backend 0.1.0 compiles the Rust crates"),
+        "{err}"
+    );
+    assert!(
+        err.contains("crates dep 0.1.0") && err.contains(&first),
+        "{err}"
+    );
+    assert!(err.contains("git://127.0.0.1:"), "{err}");
+}
+
+/// Whether the store has an output named `*-<suffix>`.
+fn store_has_output(store: &Path, suffix: &str) -> bool {
+    std::fs::read_dir(store.join("outputs")).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(&format!("-{suffix}"))
+    })
 }
 
 /// The `[[sdist]]` entries of a build lock: (name, packages as `name version`).

@@ -410,18 +410,89 @@ fn fsevents_of_a_v1_lock_is_left_out_on_linux_from_its_own_package_json() {
     assert!(strings(&again["built"]).is_empty(), "{again}");
 }
 
+#[test]
+fn the_plan_of_a_v1_lock_leaves_fsevents_out_once_its_package_json_is_fetched() {
+    // A copy: `fetch` writes lock2build.trees.json beside the lock.
+    let (project, store) = app_project("npm-v1-plan", "npm/v1-fsevents");
+    let plan = |extra: &[&str]| -> std::process::Output {
+        let mut args = vec!["plan", project.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        lock2build(&args, &shared_cache(), &store)
+    };
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_str(&ok(out)).unwrap()
+    };
+    let names = plan_names;
+    // Nothing fetched: the lock does not say fsevents is for darwin, and the
+    // plan says it cannot know yet.
+    let before = json(&plan(&["--json"]));
+    assert!(names(&before).contains(&"fsevents".to_owned()));
+    let unknown: Vec<&str> = before["projects"][0]["platform_unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(unknown, ["bindings", "file-uri-to-path", "fsevents", "nan"]);
+    let text = ok(&plan(&[]));
+    assert!(
+        text.contains("platform unknown until fetched (4;") && text.contains("fsevents 1.2.13"),
+        "{text}"
+    );
+    // `fetch` downloads the tarballs (as npm 6 did to read them); the plan
+    // then reads fsevents' package.json and agrees with the builder.
+    ok(&lock2build(
+        &["fetch", project.to_str().unwrap(), "--progress", "quiet"],
+        &shared_cache(),
+        &store,
+    ));
+    let after = json(&plan(&["--json"]));
+    for gone in ["fsevents", "nan", "bindings", "file-uri-to-path"] {
+        assert!(!names(&after).contains(&gone.to_owned()), "{gone} planned");
+    }
+    assert!(names(&after).contains(&"chokidar".to_owned()));
+    let excluded = &after["projects"][0]["excluded"];
+    let fsevents = excluded
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "fsevents")
+        .unwrap_or_else(|| panic!("{excluded}"));
+    assert_eq!(fsevents["reason"], "other-platform");
+    assert_eq!(fsevents["detail"], "os darwin, from its package.json");
+    assert!(
+        after["projects"][0].get("platform_unknown").is_none(),
+        "{after}"
+    );
+    assert_eq!(
+        after["projects"][0]["selected"].as_u64().unwrap() + 4,
+        before["projects"][0]["selected"].as_u64().unwrap()
+    );
+    // No edge points at what was left out.
+    let ids: Vec<&str> = after["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    for p in after["packages"].as_array().unwrap() {
+        for d in p["dependencies"].as_array().unwrap() {
+            assert!(ids.contains(&d.as_str().unwrap()), "{d} dangles");
+        }
+    }
+    let text = ok(&plan(&[]));
+    assert!(
+        text.contains("other platform (1): fsevents 1.2.13"),
+        "{text}"
+    );
+}
+
 /// The package names of `lock2build plan DIR --json EXTRA…`.
 fn planned(dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["plan", dir.to_str().unwrap(), "--json"];
     args.extend_from_slice(extra);
     let out = lock2build(&args, &shared_cache(), &tempdir("npm-plan-store"));
-    let plan: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    plan["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect()
+    plan_names(&serde_json::from_str(&ok(&out)).unwrap())
 }
 
 #[test]

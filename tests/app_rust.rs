@@ -537,3 +537,86 @@ fn a_locked_git_commit_the_repository_lacks_is_refused() {
             .all(|e| !e.file_name().to_string_lossy().ends_with("-cargo-git")))
         .unwrap_or(true));
 }
+
+/// `cargo generate-lockfile` (or `cargo ARGS`) in `project`.
+fn relock(project: &Path, root: &Path, args: &[&str]) {
+    let out = Command::new("cargo")
+        .args(if args.is_empty() {
+            &["generate-lockfile"][..]
+        } else {
+            args
+        })
+        .current_dir(project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .env("CARGO_NET_GIT_FETCH_WITH_CLI", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_git_crate_is_laid_out_once_per_commit_and_shared_between_projects() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("rust-git-shared");
+    let (by_branch, first, head) = project_with_git_dep(&server, &root);
+    // The same crate at the same commit, named by rev: another git source
+    // for cargo, another vendor directory, the same crate.
+    let by_rev = root.join("by-rev");
+    copy_dir(&by_branch, &by_rev);
+    let manifest = std::fs::read_to_string(by_rev.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        by_rev.join("Cargo.toml"),
+        manifest.replace("branch = \"main\"", &format!("rev = \"{first}\"")),
+    )
+    .unwrap();
+    relock(&by_rev, &root, &[]);
+    // The branch's newer commit.
+    let newer = root.join("newer");
+    copy_dir(&by_branch, &newer);
+    relock(&newer, &root, &["update", "-p", "dep"]);
+    assert!(std::fs::read_to_string(newer.join("Cargo.lock"))
+        .unwrap()
+        .contains(&head));
+
+    let store = root.join("store");
+    for (project, answer) in [(&by_branch, "42"), (&by_rev, "42"), (&newer, "7")] {
+        report(&app(project, &store, &["--json"]));
+        let out = Command::new(project.join("result/bin/app"))
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&out).trim(), answer, "{}", project.display());
+    }
+    // Three vendor directories; the crate's files are one inode per commit.
+    use std::os::unix::fs::MetadataExt;
+    let mut inodes: Vec<(String, u64)> = std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-cargo-vendor"))
+        .map(|vendor| {
+            let lib = vendor.join(".git-sources/0/dep-0.1.0/src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap();
+            (text, std::fs::metadata(&lib).unwrap().ino())
+        })
+        .collect();
+    inodes.sort();
+    assert_eq!(inodes.len(), 3, "{inodes:?}");
+    assert!(
+        inodes[0].0.contains("42") && inodes[1].0.contains("42"),
+        "{inodes:?}"
+    );
+    assert!(inodes[2].0.contains('7'), "{inodes:?}");
+    assert_eq!(inodes[0].1, inodes[1].1, "one commit, one copy");
+    assert_ne!(inodes[0].1, inodes[2].1, "another commit, another copy");
+    // Each is its own store output: one per commit.
+    let crate_outputs = std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("-git-crate-dep-0.1.0")
+        })
+        .count();
+    assert_eq!(crate_outputs, 2);
+}

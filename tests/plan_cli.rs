@@ -261,14 +261,7 @@ fn picks_wheels_for_the_target_and_sdist_when_asked() {
 
 #[test]
 fn groups_and_extras_by_flag() {
-    let names = |plan: &Value| -> Vec<String> {
-        plan["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let names = plan_names;
     let base = plan_json(&fixture("poetry/markers-extras"), &[]);
     assert!(!names(&base).contains(&"pytest".to_string()));
     assert!(!names(&base).contains(&"rich".to_string()));

@@ -3,11 +3,15 @@
 //!
 //! Each git source of the lock (a URL with its branch, tag or rev and the
 //! locked commit) is checked out by commit through `lock2build-git`
-//! (verified: a checkout of another commit is refused) and becomes one
-//! directory `<n>/` of the `cargo-git` store output, holding its crates as
-//! `<name>-<version>/` with `.cargo-checksum.json` =
-//! `{"files":{},"package":null}` (what `cargo vendor` writes for git
-//! crates, less the file list). The vendor directory holds them under
+//! (verified: a checkout of another commit is refused). Each of its crates
+//! is laid out once in its own store output (`git-crate-NAME-VERSION`,
+//! named by the commit, the crate's directory in the checkout and its
+//! normalised manifest) as `<name>-<version>/` with `.cargo-checksum.json`
+//! = `{"files":{},"package":null}` (what `cargo vendor` writes for git
+//! crates, less the file list), so every project with that crate at that
+//! commit shares its files, as registry crates are shared. The lock's
+//! `cargo-git` output holds one directory `<n>/` per source of hard links
+//! to them. The vendor directory holds them under
 //! `.git-sources/<n>/` (cargo's directory source skips hidden entries),
 //! and the cargo configuration replaces each git source by its directory:
 //!
@@ -154,6 +158,7 @@ pub(super) fn git_crates(
         archive: fetch.archive.clone(),
     };
     let mut checkouts = Vec::new();
+    let mut references = Vec::new();
     for s in &sources {
         let (name, version) = &s.crates[0];
         let spec = GitSpec {
@@ -181,24 +186,33 @@ pub(super) fn git_crates(
             })?;
         checkouts.push(found.dir);
     }
-    let made = store.build_output(&id, &[], |out| {
-        for (n, (s, dir)) in sources.iter().zip(&checkouts).enumerate() {
-            let packages = workspace_packages(dir).map_err(|e| format!("{e:#}"))?;
-            for (name, version) in &s.crates {
-                let found = packages
-                    .iter()
-                    .find(|p| p.name == *name && p.version == *version)
-                    .ok_or_else(|| {
-                        format!(
-                            "crates {name} {version}: no Cargo.toml in {} at commit {} is package {name} {version} (it has: {})\n  help: relock (`cargo update -p {name}`) so that the lock matches the repository",
-                            s.url,
-                            s.commit,
-                            packages.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(", ")
-                        )
-                    })?;
-                let dest = out.building.join(n.to_string()).join(format!("{name}-{version}"));
-                lay_out(found, &dest).map_err(|e| format!("crates {name} {version} from {}: {e:#}", s.url))?;
-            }
+    // Each crate its own output, shared by every lock that has it at this
+    // commit; the lock's directory of sources links to them.
+    let mut laid_out = Vec::new();
+    for (n, (s, dir)) in sources.iter().zip(&checkouts).enumerate() {
+        let packages = workspace_packages(dir)?;
+        for (name, version) in &s.crates {
+            let found = packages
+                .iter()
+                .find(|p| p.name == *name && p.version == *version)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "crates {name} {version}: no Cargo.toml in {} at commit {} is package {name} {version} (it has: {})\n  help: relock (`cargo update -p {name}`) so that the lock matches the repository",
+                        s.url,
+                        s.commit,
+                        packages.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+            let (crate_id, path) = crate_output(store, s, dir, found)?;
+            let name = format!("{name}-{version}");
+            laid_out.push((path.join(&name), PathBuf::from(n.to_string()).join(name)));
+            references.push(crate_id);
+        }
+    }
+    let made = store.build_output(&id, &references, |out| {
+        for (from, to) in &laid_out {
+            super::cargo_vendor::link_tree(from, &out.building.join(to))
+                .map_err(|e| format!("linking {}: {e}", from.display()))?;
         }
         Ok(())
     })?;
@@ -207,6 +221,43 @@ pub(super) fn git_crates(
         path: made.path,
         sources,
     }))
+}
+
+/// The store output holding the git crate `package` of the checkout `dir`
+/// of `source`, laid out as `<name>-<version>/`: named by the commit, the
+/// crate's directory in the checkout and its normalised manifest, so every
+/// lock with this crate at this commit shares it.
+fn crate_output(
+    store: &Store,
+    source: &GitSource,
+    dir: &Path,
+    package: &GitPackage,
+) -> Result<(NodeId, PathBuf)> {
+    use sha2::Digest;
+    let manifest = toml::to_string(&package.manifest)?;
+    let id = NodeId::compute(
+        &format!("git-crate-{}-{}", package.name, package.version),
+        &serde_json::json!({
+            "recipe": "cargo-git-crate/1",
+            "commit": source.commit,
+            "path": package.dir.strip_prefix(dir).unwrap_or(Path::new("")),
+            "manifest": hex::encode(sha2::Sha256::digest(manifest.as_bytes())),
+        }),
+        &[],
+        &[],
+        "",
+    )?;
+    let dest = format!("{}-{}", package.name, package.version);
+    let made = store.build_output(&id, &[], |out| {
+        lay_out(package, &out.building.join(&dest)).map_err(|e| {
+            format!(
+                "crates {} {} from {}: {e:#}",
+                package.name, package.version, source.url
+            )
+            .into()
+        })
+    })?;
+    Ok((id, made.path))
 }
 
 /// A package of a checkout: its directory and its normalised manifest.

@@ -56,6 +56,19 @@ impl HostBuild {
             .is_some_and(|v| v.contains_key(version))
     }
 
+    /// Adds what `other` compiles (another workspace of the same build).
+    pub fn merge(&mut self, other: HostBuild) {
+        for (name, versions) in other.crates {
+            let mine = self.crates.entry(name).or_default();
+            for (version, features) in versions {
+                let enabled = mine.entry(version).or_default();
+                enabled.extend(features);
+                enabled.sort();
+                enabled.dedup();
+            }
+        }
+    }
+
     /// The features cargo enables on `name` `version`.
     pub fn features(&self, name: &str, version: &str) -> &[String] {
         self.crates

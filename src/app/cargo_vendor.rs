@@ -348,7 +348,7 @@ fn crate_output(store: &Store, c: &VendoredCrate) -> Result<(NodeId, PathBuf)> {
 
 /// Recreates the tree `from` at `to` with hard links to its files (a copy
 /// where the file system refuses the link).
-fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(super) fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

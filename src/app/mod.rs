@@ -19,6 +19,7 @@ mod build_requirements;
 mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
+mod cargo_workspace;
 mod node;
 pub mod noop;
 mod parts;
@@ -503,6 +504,26 @@ pub(crate) fn failure_message(
         log.display()
     ));
     anyhow!("{message}")
+}
+
+/// Leaves out of `plan` the packages of lockfileVersion 1 locks whose own
+/// package.json, read from a tarball the store has already, names another
+/// platform (`lock2build_plan::manifest_platform`); nothing is fetched and
+/// no store is made. How many were left out.
+pub fn known_platforms(plan: &mut Plan) -> usize {
+    if plan.projects.iter().all(|p| p.platform_unknown.is_empty()) {
+        return 0;
+    }
+    let Ok(root) = Store::default_root() else {
+        return 0;
+    };
+    if !root.is_dir() {
+        return 0;
+    }
+    match Store::open(&root) {
+        Ok(store) => node::known_platforms(&store, plan),
+        Err(_) => 0,
+    }
 }
 
 pub(crate) fn open_store() -> Result<Store> {

@@ -52,6 +52,7 @@
 mod git;
 mod manifest;
 mod platforms;
+pub(super) use platforms::known_platforms;
 mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
@@ -195,9 +196,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let db = overrides_cmd::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let store = open_store()?;
-    let format = &plan.projects[project].format;
-    let skipped =
-        platforms::other_platforms(&store, &options.fetch, &plan, format, &nodes, &packages)?;
+    let skipped = platforms::other_platforms(&store, &options.fetch, &plan, &nodes, &packages)?;
     for (location, why) in &skipped.locations {
         notes.push(format!(
             "left out {location} ({why}): its package.json names other platforms (a lockfileVersion 1 lock does not say; npm 6 skipped it too)"

@@ -20,7 +20,10 @@
 //! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
-use super::cargo_vendor::{cargo_config, merged_env, RustToolchain, Vendor};
+use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor};
+use super::cargo_workspace::{
+    own_workspace_root, vendor_for_host, write_skeleton, LockedWorkspace, VendorContext,
+};
 use super::{
     copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
     patch_hashes, require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
@@ -480,23 +483,20 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
             };
             let system = BuildSystem::read(&tree)?;
             let rust = rust_deps(
-                &tree,
-                &options.plan,
+                &RustTree {
+                    tree: &tree,
+                    label: format!("{} {}", node.name, node.version),
+                },
+                &store,
+                options,
                 &db,
-                &format!("{} {}", node.name, node.version),
+                &mut rust_toolchain,
                 &mut cargo_requests,
+                &mut notes,
             )?;
             if let Some(r) = &rust {
                 identity["cargo"] =
                     serde_json::json!({"vendor": r.vendor.id.as_str(), "env": r.env});
-                if rust_toolchain.is_none() {
-                    rust_toolchain = Some(RustToolchain::find().with_context(|| {
-                        format!(
-                            "{} {} has Rust code to compile (a Cargo.lock)",
-                            node.name, node.version
-                        )
-                    })?);
-                }
             }
             let requires: Vec<String> = system
                 .requires
@@ -940,23 +940,40 @@ fn optional_missing(nodes: &[&Node], db: &Database) -> Vec<String> {
     notes
 }
 
+/// A source tree that may hold Rust code, and the package it builds.
+struct RustTree<'a> {
+    tree: &'a Path,
+    label: String,
+}
+
 /// The Rust crates a source tree's Cargo.lock files pin (maturin and
 /// setuptools-rust projects ship one, at the top or in a subdirectory),
-/// checked as the Rust builder checks them: natives on the host, knobs
-/// merged. Adds the `.crate` downloads to `requests`. None without a
-/// Cargo.lock.
+/// vendored as the Rust builder vendors them (`cargo_workspace.rs`): the
+/// crates the host build compiles, stubs for the others, git crates by
+/// commit; natives checked on the host, knobs merged. Adds the `.crate`
+/// downloads to `requests`, finds the Rust toolchain into `toolchain`.
+/// None without a Cargo.lock.
 fn rust_deps(
-    tree: &Path,
-    plan_options: &PlanOptions,
+    source: &RustTree,
+    store: &Store,
+    options: &AppOptions,
     db: &Database,
-    label: &str,
+    toolchain: &mut Option<RustToolchain>,
     requests: &mut Vec<lock2build_fetch::FetchRequest>,
+    notes: &mut Vec<String>,
 ) -> Result<Option<RustDeps>> {
+    let (tree, label) = (source.tree, &source.label);
     let locks = cargo_locks(tree, 0);
     if locks.is_empty() {
         return Ok(None);
     }
-    let mut crates = Vec::new();
+    let toolchain = match toolchain {
+        Some(t) => t,
+        None => toolchain.insert(
+            RustToolchain::find()
+                .with_context(|| format!("{label} has Rust code to compile (a Cargo.lock)"))?,
+        ),
+    };
     let mut plans = Vec::new();
     for lock in &locks {
         let display = PathBuf::from(label).join(lock.strip_prefix(tree).unwrap_or(lock));
@@ -965,27 +982,36 @@ fn rust_deps(
             path: lock.clone(),
             display: display.clone(),
         };
-        let plan = plan::plan_lockfiles(&[found], plan_options)
+        let plan = plan::plan_lockfiles(&[found], &options.plan)
             .with_context(|| format!("reading {}", display.display()))?
             .plan;
-        let nodes: Vec<&Node> = plan.packages.iter().collect();
-        let vendor = Vendor::from_nodes(
-            &nodes,
-            db,
-            lock.parent().unwrap_or(tree),
-            tree,
-            &display.display().to_string(),
-        )?;
-        crates.extend(vendor.crates);
-        plans.push(plan);
+        plans.push((lock, display, plan));
     }
-    let vendor = Vendor::new(crates)?;
-    let nodes: Vec<&Node> = plans.iter().flat_map(|p| p.packages.iter()).collect();
-    require_native(&nodes, db, "the crates", Ecosystem::Crates, None)
+    let skeletons = tempfile::Builder::new()
+        .prefix("lock2build-skeleton-")
+        .tempdir_in(lock2build_store::scratch_dir())?;
+    let mut learnt = Vec::new();
+    let workspaces = cargo_workspaces(toolchain, tree, &plans, skeletons.path(), &mut learnt)?;
+    let cx = VendorContext {
+        store,
+        toolchain,
+        db,
+        fetch: &options.fetch,
+        index: &options.plan.index,
+    };
+    let host = vendor_for_host(&cx, &workspaces, &maturin_features(tree), &[], &mut learnt)
+        .with_context(|| format!("{label} compiles the Rust crates of its Cargo.lock"))?;
+    notes.extend(learnt.into_iter().map(|n| format!("{label}: {n}")));
+    let nodes: Vec<&Node> = workspaces
+        .iter()
+        .flat_map(|w| w.nodes.iter().copied())
+        .collect();
+    let built = host.built(&nodes);
+    let env = host
+        .checked_env(&built, db)
         .with_context(|| format!("{label} compiles Rust crates"))?;
-    let env = merged_env(&nodes, db)?;
-    let hashes = vendor.hashes();
-    for plan in &plans {
+    let hashes = host.vendor.hashes();
+    for (_, _, plan) in &plans {
         let (found, _) = crate::fetch_plan::requests(plan)?;
         requests.extend(
             found
@@ -993,7 +1019,78 @@ fn rust_deps(
                 .filter(|r| r.hashes.iter().any(|h| hashes.contains(&h.to_sri()))),
         );
     }
-    Ok(Some(RustDeps { vendor, env }))
+    Ok(Some(RustDeps {
+        vendor: host.vendor,
+        env,
+    }))
+}
+
+/// The Cargo workspaces of `tree`, one per planned Cargo.lock, each with
+/// its skeleton (in `scratch`), which says which crates cargo compiles
+/// here; a skeleton that cannot be written is a note in `learnt`.
+fn cargo_workspaces<'p>(
+    toolchain: &RustToolchain,
+    tree: &Path,
+    plans: &'p [(&PathBuf, PathBuf, Plan)],
+    scratch: &Path,
+    learnt: &mut Vec<String>,
+) -> Result<Vec<LockedWorkspace<'p>>> {
+    // cargo reads a copy, each lock's directory its own workspace root
+    // (the tree lies in the store, maybe inside another Cargo project).
+    let copy = scratch.join("tree");
+    copy_tree(tree, &copy).with_context(|| format!("copying {}", tree.display()))?;
+    let mut workspaces = Vec::new();
+    for (n, (lock, display, plan)) in plans.iter().enumerate() {
+        let lock_dir = lock.parent().unwrap_or(tree).to_owned();
+        let copied = copy.join(lock_dir.strip_prefix(tree).unwrap_or(Path::new("")));
+        let dest = scratch.join(n.to_string());
+        let skeleton = match own_workspace_root(&copied)
+            .and_then(|()| write_skeleton(toolchain, &copy, &copied, &dest))
+        {
+            Ok(dir) => Some((dir, tree_hash(&dest)?)),
+            Err(e) => {
+                learnt.push(format!("{e:#}"));
+                None
+            }
+        };
+        workspaces.push(LockedWorkspace {
+            nodes: plan.packages.iter().collect(),
+            lock_dir,
+            root: tree.to_owned(),
+            display: display.display().to_string(),
+            skeleton,
+        });
+    }
+    Ok(workspaces)
+}
+
+/// The cargo feature flags the resolve of a Python package's crates
+/// assumes: every feature of the workspace's members (setuptools-rust
+/// names its features in setup.py, which is not read), and the features
+/// `[tool.maturin] features` names (`pyo3/extension-module`).
+fn maturin_features(tree: &Path) -> Vec<String> {
+    let mut flags = vec!["--all-features".to_owned()];
+    let named: Vec<String> = std::fs::read_to_string(tree.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .and_then(|doc| {
+            let features = doc
+                .get("tool")?
+                .get("maturin")?
+                .get("features")?
+                .as_array()?;
+            Some(
+                features
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
+    if !named.is_empty() {
+        flags.extend(["--features".to_owned(), named.join(",")]);
+    }
+    flags
 }
 
 /// The Cargo.lock files of a source tree, its top three levels (not in
@@ -1169,7 +1266,10 @@ impl BuildContext<'_> {
                     } else {
                         (vendor.path.clone(), home.clone())
                     };
-                    std::fs::write(home.join("config.toml"), cargo_config(&vendor_seen))?;
+                    std::fs::write(
+                        home.join("config.toml"),
+                        cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
+                    )?;
                     read_only.push(Mount::new(&vendor.path, "/build/vendor"));
                     read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
                     scratch.push(Mount::new(&home, "/build/cargo-home"));

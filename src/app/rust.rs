@@ -30,12 +30,12 @@
 //! `from_source` (for `overrides check`) builds only those crates of the
 //! lock (`cargo build -p NAME@VERSION`) instead of the workspace.
 
-use super::cargo_git::{git_crates, GitCrates};
-use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
-use super::cargo_vendor::{cargo_config_for, merged_env, RustToolchain, Vendor};
+use super::cargo_git::GitCrates;
+use super::cargo_vendor::{cargo_config_for, RustToolchain};
+use super::cargo_workspace::{vendor_for_host, write_skeleton, LockedWorkspace, VendorContext};
 use super::{
     build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, require_native_with, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
+    open_store, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
 };
 use crate::overrides_cmd;
 use crate::progress::StepName;
@@ -86,15 +86,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ));
     let db = overrides_cmd::load(&options.dir)?;
 
-    // What the lock holds: registry crates to vendor, path crates inside
-    // the project, git crates (vendored below, once the store is open).
-    let not_git: Vec<&Node> = nodes
-        .iter()
-        .copied()
-        .filter(|n| !matches!(n.source, Source::Git { .. }))
-        .collect();
-    let vendor = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
-
     // Which crates the step builds: the workspace, or those `overrides
     // check` names.
     let mut notes = Vec::new();
@@ -115,7 +106,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
 
     let store = open_store()?;
-    let vendor = vendor.with_git(git_crates(&store, &nodes, &options.fetch)?)?;
     let target = plan.target.describe_platform();
     let packages: Vec<String> = selected
         .iter()
@@ -148,43 +138,30 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let skeleton_dir = tempfile::Builder::new()
         .prefix("lock2build-skeleton-")
         .tempdir_in(lock2build_store::scratch_dir())?;
-    write_skeleton(&toolchain, &project_dir, skeleton_dir.path())?;
+    let skeleton = write_skeleton(&toolchain, &project_dir, &project_dir, skeleton_dir.path())?;
     let skeleton_hash = tree_hash(skeleton_dir.path())?;
-    let (vendor, host) = for_host(
-        &store,
-        &toolchain,
-        options,
-        vendor,
-        (skeleton_dir.path(), &skeleton_hash),
-        (&selection, &selected),
-        &mut notes,
-    );
+    // What the lock holds: registry crates to vendor (those the host build
+    // compiles), path crates inside the project, git crates by commit.
+    let workspace = LockedWorkspace {
+        nodes: nodes.clone(),
+        lock_dir: lock_dir.clone(),
+        root: project_dir.clone(),
+        display: lock_display.clone(),
+        skeleton: Some((skeleton, skeleton_hash.clone())),
+    };
+    let cx = VendorContext {
+        store: &store,
+        toolchain: &toolchain,
+        db: &db,
+        fetch: &options.fetch,
+        index: &options.plan.index,
+    };
+    let for_host = vendor_for_host(&cx, &[workspace], &selection, &selected, &mut notes)?;
+    let built_nodes = for_host.built(&nodes);
+    let env = for_host.checked_env(&built_nodes, &db)?;
+    let vendor = for_host.vendor;
     let vendored = &vendor.crates;
     let vendor_id = vendor.id.clone();
-    let built_nodes: Vec<&Node> = nodes
-        .iter()
-        .copied()
-        .filter(|n| host.as_ref().is_none_or(|h| h.builds(&n.name, &n.version)))
-        .collect();
-
-    // Native needs and environment knobs of the crates cargo compiles
-    // (every crate of the lock when that is unknown); a crate that bundles
-    // its library needs the host's only when the step's environment or its
-    // features ask for it.
-    let env = merged_env(&built_nodes, &db)?;
-    let features = |n: &Node| {
-        host.as_ref()
-            .map(|h| h.features(&n.name, &n.version).to_vec())
-            .unwrap_or_default()
-    };
-    require_native_with(
-        &built_nodes,
-        &db,
-        "the crates",
-        Ecosystem::Crates,
-        None,
-        Some((&env, &features)),
-    )?;
     // The host libraries' versions: an upgraded OpenSSL rebuilds.
     let native_ids: Vec<String> = built_nodes
         .iter()
@@ -401,68 +378,6 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     })
 }
 
-/// The vendor directory of the crates the host build compiles, stubs for
-/// the others, and what cargo compiles; on failure to learn it (the index
-/// unreachable, a registry without a sparse index), `vendor` as it is and a
-/// note.
-fn for_host(
-    store: &lock2build_store::Store,
-    toolchain: &RustToolchain,
-    options: &AppOptions,
-    vendor: Vendor,
-    (skeleton, skeleton_hash): (&Path, &str),
-    (selection, selected): (&[String], &[&Node]),
-    notes: &mut Vec<String>,
-) -> (Vendor, Option<HostBuild>) {
-    let learnt = (|| -> Result<(Stubs, HostBuild)> {
-        let stubs = stubs(store, &vendor.crates, &options.plan.index)?;
-        let host = host_build(
-            store,
-            toolchain,
-            skeleton,
-            skeleton_hash,
-            &stubs,
-            vendor.git.as_ref(),
-            selection,
-        )?;
-        Ok((stubs, host))
-    })();
-    let (stubs, mut host) = match learnt {
-        Ok(found) => found,
-        Err(e) => {
-            notes.push(format!(
-                "which crates this host compiles is unknown ({e:#}); every crate of the lock is vendored and checked"
-            ));
-            return (vendor, None);
-        }
-    };
-    // What `overrides check` names is built even where the host build
-    // would not compile it.
-    for n in selected {
-        host.crates
-            .entry(n.name.clone())
-            .or_default()
-            .entry(n.version.clone())
-            .or_default();
-    }
-    let all = vendor.crates.len();
-    match vendor.clone().for_host(&host, stubs) {
-        Ok(v) => {
-            if v.crates.len() < all {
-                notes.push(format!(
-                    "{} of the lock's {all} registry crates are compiled on this host; the others are vendored as stubs, not downloaded",
-                    v.crates.len()
-                ));
-            }
-            (v, Some(host))
-        }
-        Err(e) => {
-            notes.push(format!("{e:#}; every crate of the lock is vendored"));
-            (vendor, None)
-        }
-    }
-}
-
 /// The package the app is named after: the root at the lock's directory,
 /// else the first root (a virtual workspace's first member).
 fn root_package(nodes: &[&Node]) -> (String, String) {
@@ -474,67 +389,6 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
         .or_else(|| nodes.iter().find(|n| n.root))
         .map(|n| (n.name.clone(), n.version.clone()))
         .unwrap_or_else(|| ("workspace".into(), String::new()))
-}
-
-/// Writes the workspace's skeleton into `dest`: its manifests, lock and
-/// cargo configuration, and every target's source file (as `cargo
-/// metadata` lists them) replaced by an empty one (`fn main() {}` for
-/// binaries and build scripts). Building it builds exactly the
-/// dependencies; its hash changes only when they may.
-fn write_skeleton(toolchain: &RustToolchain, project: &Path, dest: &Path) -> Result<()> {
-    let metadata = toolchain.metadata(project, "", &["--no-deps"])?;
-    let root = std::fs::canonicalize(project)?;
-    let inside = |path: &str| -> Option<PathBuf> {
-        let path = std::fs::canonicalize(path).ok()?;
-        path.strip_prefix(&root).ok().map(Path::to_owned)
-    };
-    let mut files: BTreeMap<PathBuf, &str> = BTreeMap::new();
-    for name in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".cargo/config.toml",
-        ".cargo/config",
-        "rust-toolchain.toml",
-        "rust-toolchain",
-    ] {
-        if project.join(name).is_file() {
-            files.insert(PathBuf::from(name), "");
-        }
-    }
-    let mut dummies: BTreeMap<PathBuf, &str> = BTreeMap::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        if let Some(rel) = package["manifest_path"].as_str().and_then(inside) {
-            files.insert(rel, "");
-        }
-        for t in package["targets"].as_array().into_iter().flatten() {
-            let Some(rel) = t["src_path"].as_str().and_then(inside) else {
-                continue;
-            };
-            let library = t["kind"].as_array().into_iter().flatten().any(|k| {
-                matches!(
-                    k.as_str(),
-                    Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro")
-                )
-            });
-            dummies.insert(rel, if library { "" } else { "fn main() {}\n" });
-        }
-    }
-    for rel in files.keys() {
-        let to = dest.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::copy(project.join(rel), &to)
-            .with_context(|| format!("copying {}", project.join(rel).display()))?;
-    }
-    for (rel, text) in dummies {
-        let to = dest.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&to, text)?;
-    }
-    Ok(())
 }
 
 /// Copies a directory tree, keeping each file's modification time (cargo

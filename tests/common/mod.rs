@@ -217,6 +217,16 @@ pub fn report(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).expect("--json prints JSON")
 }
 
+/// The package names of a plan document (`lock2build plan --json`).
+pub fn plan_names(plan: &serde_json::Value) -> Vec<String> {
+    plan["packages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a plan: {plan}"))
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A JSON array of strings.
 pub fn strings(v: &serde_json::Value) -> Vec<String> {
     v.as_array()

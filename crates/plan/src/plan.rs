@@ -63,6 +63,11 @@ pub struct Project {
     pub selected: usize,
     /// Locked packages left out, and why.
     pub excluded: Vec<Excluded>,
+    /// Planned packages whose platform only their own package.json says
+    /// (a lockfileVersion 1 lock's optional packages): left out once it is
+    /// read, see [`crate::manifest_platform`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platform_unknown: Vec<crate::manifest_platform::PlatformUnknown>,
     /// Import warnings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Diagnostic>,
@@ -321,6 +326,11 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             })
             .collect();
         excluded.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        let mine: Vec<&Node> = nodes
+            .iter()
+            .filter(|n| n.project == project_index)
+            .collect();
+        let platform_unknown = crate::manifest_platform::platform_unknown(&graph.format, &mine);
         projects.push(Project {
             lockfile: graph.lockfile.clone(),
             ecosystem: graph.ecosystem,
@@ -332,6 +342,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
                 .collect(),
             selected: included.len(),
             excluded,
+            platform_unknown,
             warnings: graph.warnings.clone(),
             stale: graph.stale.clone(),
         });
@@ -558,6 +569,18 @@ pub fn summary(plan: &Plan, lookups: &LookupStats, verbose: bool) -> String {
                     names.join(", ")
                 ));
             }
+        }
+        if !project.platform_unknown.is_empty() {
+            let names: Vec<String> = project
+                .platform_unknown
+                .iter()
+                .map(|u| format!("{} {}", u.name, u.version))
+                .collect();
+            out.push_str(&format!(
+                "  platform unknown until fetched ({}; a v1 lock records no `os`/`cpu`, only the package.json in each tarball does: `lock2build fetch` or `app` reads it): {}\n",
+                names.len(),
+                names.join(", ")
+            ));
         }
         for w in &project.warnings {
             out.push_str(&format!("  warning: {w}\n"));

@@ -28,12 +28,13 @@ pub(super) struct Skipped {
 }
 
 /// The optional packages of a v1 lock whose own package.json names other
-/// platforms. Nothing is fetched for other lock versions.
+/// platforms: those the plan lists as `platform_unknown`
+/// (`lock2build_plan::manifest_platform`), fetched and read. Nothing is
+/// fetched for other lock versions.
 pub(super) fn other_platforms(
     store: &Store,
     fetch: &FetchOptions,
     plan: &Plan,
-    format: &str,
     nodes: &[&Node],
     packages: &[Package],
 ) -> Result<Skipped> {
@@ -41,16 +42,16 @@ pub(super) fn other_platforms(
         locations: BTreeMap::new(),
         requests: Vec::new(),
     };
-    if !format.ends_with(" v1") {
-        return Ok(skipped);
-    }
+    let unknown: BTreeSet<&str> = plan
+        .projects
+        .iter()
+        .flat_map(|p| p.platform_unknown.iter().map(|u| u.id.as_str()))
+        .collect();
     let candidates: Vec<&Package> = packages
         .iter()
         .filter(|p| {
             nodes.iter().any(|n| {
-                n.location.as_deref() == Some(&p.location)
-                    && n.flags.optional
-                    && n.platform.is_empty()
+                n.location.as_deref() == Some(&p.location) && unknown.contains(n.id.as_str())
             })
         })
         .collect();
@@ -66,7 +67,7 @@ pub(super) fn other_platforms(
     fetch_all(store, &requests, fetch).map_err(|e| anyhow!("{e}"))?;
     skipped.requests = requests;
     for p in candidates {
-        let platform = manifest_platform(store, p)?;
+        let platform = manifest_platform(store, &p.hashes, &p.label())?;
         if let Some(reason) = npm_platform_refusal(&platform, &plan.target) {
             let detail = match reason {
                 lock2build_plan::select::Exclusion::OtherPlatform(d) => d,
@@ -78,26 +79,38 @@ pub(super) fn other_platforms(
     Ok(skipped)
 }
 
-/// `os`, `cpu` and `libc` of the package.json in a package's tarball.
-fn manifest_platform(store: &Store, p: &Package) -> Result<Platform> {
+/// The plan's packages whose platform only their package.json says, left
+/// out where it does not fit, for those whose tarball is in the store
+/// already (nothing is fetched): what `lock2build plan` shows after a fetch.
+pub(crate) fn known_platforms(store: &Store, plan: &mut Plan) -> usize {
+    lock2build_plan::manifest_platform::resolve_manifest_platforms(plan, |node| {
+        let hashes = &node.artifact.as_ref()?.hashes;
+        store.source(hashes)?;
+        manifest_platform(store, hashes, &format!("{} {}", node.name, node.version)).ok()
+    })
+}
+
+/// `os`, `cpu` and `libc` of the package.json in a package's tarball
+/// (`hashes`; `label` names it in errors).
+fn manifest_platform(
+    store: &Store,
+    hashes: &[lock2build_model::Hash],
+    label: &str,
+) -> Result<Platform> {
     let file = store
-        .source(&p.hashes)
-        .ok_or_else(|| anyhow!("internal: the tarball of {} is not in the store", p.label()))?;
+        .source(hashes)
+        .ok_or_else(|| anyhow!("internal: the tarball of {label} is not in the store"))?;
     let work = tempfile::Builder::new()
         .prefix("lock2build-npm-manifest-")
         .tempdir()?;
     lock2build_store::unpack(&file, ArchiveFormat::TarGz, work.path())
-        .with_context(|| format!("unpacking the tarball of {}", p.label()))?;
-    let top = lock2build_store::single_top_dir(work.path()).ok_or_else(|| {
-        anyhow!(
-            "the tarball of {} does not hold one top directory",
-            p.label()
-        )
-    })?;
+        .with_context(|| format!("unpacking the tarball of {label}"))?;
+    let top = lock2build_store::single_top_dir(work.path())
+        .ok_or_else(|| anyhow!("the tarball of {label} does not hold one top directory"))?;
     let text = std::fs::read_to_string(top.join("package.json"))
-        .with_context(|| format!("reading the package.json of {}", p.label()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("the package.json of {}: {e}", p.label()))?;
+        .with_context(|| format!("reading the package.json of {label}"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("the package.json of {label}: {e}"))?;
     let list = |key: &str| -> Vec<String> {
         match &json[key] {
             serde_json::Value::String(s) => vec![s.clone()],

@@ -1,0 +1,296 @@
+//! The crates of Cargo workspaces vendored for the host: the one operation
+//! the Rust builder (`rust.rs`) and Python sdists with Rust code (maturin,
+//! setuptools-rust: `python.rs`) share.
+//!
+//! ```text
+//! workspace's Cargo.lock ──▶ registry crates (cargo_vendor.rs: each unpacked once, hard-linked)
+//!                        ──▶ git crates by commit (cargo_git.rs: each laid out once, hard-linked)
+//! workspace's skeleton   ──▶ what the host build compiles (cargo_resolve.rs: `cargo metadata`
+//!                            over stubs) ──▶ the vendor directory: those crates real, the others stubs
+//! ```
+//!
+//! A build may hold several workspaces (an sdist shipping two Cargo.locks):
+//! their crates share one vendor directory, and the host build is the union
+//! of each workspace's.
+
+use super::cargo_git::git_crates;
+use super::cargo_resolve::{host_build, stubs, HostBuild, Stubs};
+use super::cargo_vendor::{merged_env, RustToolchain, Vendor};
+use anyhow::{Context, Result};
+use lock2build_fetch::FetchOptions;
+use lock2build_model::{Ecosystem, Source};
+use lock2build_overrides::Database;
+use lock2build_plan::plan::Node;
+use lock2build_plan::pyindex::IndexOptions;
+use lock2build_store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What vendoring reads and writes: the store, cargo, the overrides, where
+/// git sources and the registry index come from.
+pub(super) struct VendorContext<'a> {
+    pub store: &'a Store,
+    pub toolchain: &'a RustToolchain,
+    pub db: &'a Database,
+    pub fetch: &'a FetchOptions,
+    pub index: &'a IndexOptions,
+}
+
+/// One Cargo workspace of a build.
+pub(super) struct LockedWorkspace<'a> {
+    /// Its Cargo.lock's crates.
+    pub nodes: Vec<&'a Node>,
+    /// The directory of its Cargo.lock (path crates are relative to it).
+    pub lock_dir: PathBuf,
+    /// The tree path crates must lie inside (the project, the sdist).
+    pub root: PathBuf,
+    /// The Cargo.lock as errors name it.
+    pub display: String,
+    /// Its skeleton ([`write_skeleton`]): the workspace's directory in it
+    /// and the skeleton's hash; `None` when it could not be written.
+    pub skeleton: Option<(PathBuf, String)>,
+}
+
+/// A vendor directory for the host, and what the host build compiles
+/// (`None`: unknown, every crate is vendored).
+pub(super) struct HostVendor {
+    pub vendor: Vendor,
+    pub host: Option<HostBuild>,
+}
+
+/// The vendor directory of `workspaces`: their registry crates, their git
+/// crates checked out by commit, and, when cargo can tell which of them
+/// the host build compiles (with `selection`'s features, and `selected`
+/// whatever cargo says), only those real and the others stubs. What could
+/// not be learnt is said in `notes`.
+pub(super) fn vendor_for_host(
+    cx: &VendorContext,
+    workspaces: &[LockedWorkspace],
+    selection: &[String],
+    selected: &[&Node],
+    notes: &mut Vec<String>,
+) -> Result<HostVendor> {
+    let mut crates = Vec::new();
+    for ws in workspaces {
+        let not_git: Vec<&Node> = ws
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| !matches!(n.source, Source::Git { .. }))
+            .collect();
+        let vendor = Vendor::from_nodes(&not_git, cx.db, &ws.lock_dir, &ws.root, &ws.display)?;
+        crates.extend(vendor.crates);
+    }
+    let all: Vec<&Node> = workspaces
+        .iter()
+        .flat_map(|ws| ws.nodes.iter().copied())
+        .collect();
+    let vendor = Vendor::new(crates)?.with_git(git_crates(cx.store, &all, cx.fetch)?)?;
+    Ok(for_host(cx, vendor, workspaces, selection, selected, notes))
+}
+
+/// The vendor directory of the crates the host build compiles, stubs for
+/// the others, and what cargo compiles; on failure to learn it (the index
+/// unreachable, a registry without a sparse index, a workspace cargo
+/// cannot read), `vendor` as it is and a note.
+fn for_host(
+    cx: &VendorContext,
+    vendor: Vendor,
+    workspaces: &[LockedWorkspace],
+    selection: &[String],
+    selected: &[&Node],
+    notes: &mut Vec<String>,
+) -> HostVendor {
+    let learnt = (|| -> Result<(Stubs, HostBuild)> {
+        let stubs = stubs(cx.store, &vendor.crates, cx.index)?;
+        let mut host = HostBuild::default();
+        for ws in workspaces {
+            let (dir, hash) = ws.skeleton.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("cargo could not read the workspace of {}", ws.display)
+            })?;
+            let found = host_build(
+                cx.store,
+                cx.toolchain,
+                dir,
+                hash,
+                &stubs,
+                vendor.git.as_ref(),
+                selection,
+            )?;
+            host.merge(found);
+        }
+        Ok((stubs, host))
+    })();
+    let (stubs, mut host) = match learnt {
+        Ok(found) => found,
+        Err(e) => {
+            notes.push(format!(
+                "which crates this host compiles is unknown ({e:#}); every crate of the lock is vendored and checked"
+            ));
+            return HostVendor { vendor, host: None };
+        }
+    };
+    // What `overrides check` names is built even where the host build
+    // would not compile it.
+    for n in selected {
+        host.crates
+            .entry(n.name.clone())
+            .or_default()
+            .entry(n.version.clone())
+            .or_default();
+    }
+    let all = vendor.crates.len();
+    match vendor.clone().for_host(&host, stubs) {
+        Ok(v) => {
+            if v.crates.len() < all {
+                notes.push(format!(
+                    "{} of the lock's {all} registry crates are compiled on this host; the others are vendored as stubs, not downloaded",
+                    v.crates.len()
+                ));
+            }
+            HostVendor {
+                vendor: v,
+                host: Some(host),
+            }
+        }
+        Err(e) => {
+            notes.push(format!("{e:#}; every crate of the lock is vendored"));
+            HostVendor { vendor, host: None }
+        }
+    }
+}
+
+impl HostVendor {
+    /// The crates of `nodes` cargo compiles (all when that is unknown).
+    pub fn built<'n>(&self, nodes: &[&'n Node]) -> Vec<&'n Node> {
+        nodes
+            .iter()
+            .copied()
+            .filter(|n| {
+                self.host
+                    .as_ref()
+                    .is_none_or(|h| h.builds(&n.name, &n.version))
+            })
+            .collect()
+    }
+
+    /// The override environment of the `built` crates, merged, after
+    /// checking their native needs on the host: a crate that bundles its
+    /// library needs the host's only when the environment or its features
+    /// ask for it.
+    pub fn checked_env(&self, built: &[&Node], db: &Database) -> Result<BTreeMap<String, String>> {
+        let env = merged_env(built, db)?;
+        let features = |n: &Node| {
+            self.host
+                .as_ref()
+                .map(|h| h.features(&n.name, &n.version).to_vec())
+                .unwrap_or_default()
+        };
+        super::require_native_with(
+            built,
+            db,
+            "the crates",
+            Ecosystem::Crates,
+            None,
+            Some((&env, &features)),
+        )?;
+        Ok(env)
+    }
+}
+
+/// Writes the skeleton of the workspace at `workspace` (inside `root`)
+/// into `dest`, as `root`'s tree: its manifests, lock and cargo
+/// configuration, and every target's source file (as `cargo metadata`
+/// lists them) replaced by an empty one (`fn main() {}` for binaries and
+/// build scripts). Building it builds exactly the dependencies; its hash
+/// changes only when they may. Returns the workspace's directory in
+/// `dest`.
+pub(super) fn write_skeleton(
+    toolchain: &RustToolchain,
+    root: &Path,
+    workspace: &Path,
+    dest: &Path,
+) -> Result<PathBuf> {
+    let metadata = toolchain.metadata(workspace, "", &["--no-deps"])?;
+    let root = std::fs::canonicalize(root)?;
+    let inside = |path: &Path| -> Option<PathBuf> {
+        let path = std::fs::canonicalize(path).ok()?;
+        path.strip_prefix(&root).ok().map(Path::to_owned)
+    };
+    let at = inside(workspace).with_context(|| {
+        format!(
+            "the workspace {} is outside {}",
+            workspace.display(),
+            root.display()
+        )
+    })?;
+    let mut files: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for name in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo/config.toml",
+        ".cargo/config",
+        "rust-toolchain.toml",
+        "rust-toolchain",
+    ] {
+        if workspace.join(name).is_file() {
+            files.insert(at.join(name), "");
+        }
+    }
+    let mut dummies: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        if let Some(rel) = package["manifest_path"]
+            .as_str()
+            .and_then(|p| inside(Path::new(p)))
+        {
+            files.insert(rel, "");
+        }
+        for t in package["targets"].as_array().into_iter().flatten() {
+            let Some(rel) = t["src_path"].as_str().and_then(|p| inside(Path::new(p))) else {
+                continue;
+            };
+            let library = t["kind"].as_array().into_iter().flatten().any(|k| {
+                matches!(
+                    k.as_str(),
+                    Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro")
+                )
+            });
+            dummies.insert(rel, if library { "" } else { "fn main() {}\n" });
+        }
+    }
+    for rel in files.keys() {
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(root.join(rel), &to)
+            .with_context(|| format!("copying {}", root.join(rel).display()))?;
+    }
+    for (rel, text) in dummies {
+        let to = dest.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&to, text)?;
+    }
+    let at = dest.join(at);
+    own_workspace_root(&at)?;
+    Ok(at)
+}
+
+/// Makes the manifest at `dir` (the directory of a Cargo.lock, so its
+/// workspace's root) say so with an empty `[workspace]` when it does not:
+/// a copy in a scratch directory must not be taken for a member of a
+/// workspace above it (a store inside a Cargo project's tree).
+pub(super) fn own_workspace_root(dir: &Path) -> Result<()> {
+    let path = dir.join("Cargo.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    if !doc.contains_key("workspace") {
+        std::fs::write(&path, format!("{text}\n[workspace]\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
