@@ -31,6 +31,8 @@ pub(crate) struct Downloader<'a> {
     pub store: &'a Store,
     pub options: &'a FetchOptions,
     pub progress: &'a Progress,
+    /// Routes found unreachable this run.
+    pub reach: &'a crate::Reachability,
 }
 
 impl Downloader<'_> {
@@ -46,6 +48,10 @@ impl Downloader<'_> {
         for original in &request.urls {
             let url = self.options.mirrors.rewrite(original);
             let shown = redact_url(&url);
+            if let Some(known) = self.reach.known(&url) {
+                problems.push((shown, Problem::Unreachable(known)));
+                continue;
+            }
             let mut transferred = 0u64;
             let mut attempt = 0u32;
             let mut scratch_restarts = 0u32;
@@ -133,7 +139,12 @@ impl Downloader<'_> {
         }
         let response = match builder.send() {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(Problem::Network(describe(&e))),
+            Err(e) => {
+                return match self.reach.check(&e, url) {
+                    Some(cause) => Attempt::GiveUp(Problem::Unreachable(cause)),
+                    None => Attempt::Retry(Problem::Network(describe(&e))),
+                }
+            }
         };
         let status = response.status();
         let append = if status == StatusCode::PARTIAL_CONTENT

@@ -777,3 +777,76 @@ fn two_processes_fetch_one_plan_into_one_store() {
     assert!(names(&root.join("tmp")).is_empty());
     assert!(names(&root.join("partial")).is_empty());
 }
+
+/// A port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_host_fails_at_once_for_every_artifact_and_is_named_once() {
+    let server = Server::start();
+    let good = content(9, 1000);
+    let good_url = server.route("/good.tgz", good.clone(), Behavior::Ok);
+    // Retries that would take many seconds if they were made.
+    let patient = FetchOptions {
+        jobs: 2,
+        retries: 4,
+        backoff: Duration::from_secs(2),
+        ..options()
+    };
+    let port = closed_port();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{port}"),
+            format!("`127.0.0.1:{port}` refused the connection"),
+        ),
+        (
+            // RFC 6761: `.invalid` never resolves.
+            "https://files.example.invalid".to_owned(),
+            "cannot resolve the host name `files.example.invalid`".to_owned(),
+        ),
+    ];
+    for (base, cause) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut requests: Vec<FetchRequest> = (0..6u8)
+            .map(|i| {
+                let url = format!("{base}/pkg{i}-1.0.tgz");
+                request(&format!("pkg{i} 1.0"), &[&url], sha256(&content(i, 100)))
+            })
+            .collect();
+        requests.push(request("good 1.0", &[&good_url], sha256(&good)));
+        let started = std::time::Instant::now();
+        let error = fetch_all(&store, &requests, &patient).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "neither retried nor waited for: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(error.failures.len(), 6);
+        for failure in &error.failures {
+            let causes = failure
+                .unreachable()
+                .unwrap_or_else(|| panic!("{failure:?}"));
+            assert_eq!(causes.len(), 1, "{failure:?}");
+        }
+        let text = error.to_string();
+        assert_eq!(
+            text.lines().filter(|l| l.contains(&cause)).count(),
+            1,
+            "the cause once:\n{text}"
+        );
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
+        assert!(
+            text.contains("pkg0 1.0") && text.contains("pkg5 1.0") && !text.contains("good 1.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("help: the store has 1 of these 7 files; `--offline` uses only those"),
+            "{text}"
+        );
+        assert!(text.contains("help: "), "{text}");
+    }
+}
