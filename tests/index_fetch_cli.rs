@@ -175,3 +175,252 @@ fn a_full_disk_is_a_clear_error_and_leaves_no_half_entry() {
         "{err}"
     );
 }
+
+/// `lock2build ARGS` with `env` set, and none of the caller's proxy,
+/// mirror or netrc settings.
+fn lock2build_env(
+    args: &[&str],
+    cache: &std::path::Path,
+    store: &std::path::Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lock2build"));
+    command
+        .args(args)
+        .env("LOCK2BUILD_CACHE", cache)
+        .env("LOCK2BUILD_STORE", store)
+        .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+        .env("NETRC", "/nonexistent/netrc");
+    for name in [
+        "LOCK2BUILD_MIRRORS",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run lock2build")
+}
+
+/// A port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A project pinning `demo` and `pkg0`…`pkg{n-1}` (1.0 each) on the index
+/// `index`; the server serves their pages, whose file URLs are `files`
+/// (`{base}` for the server) and demo's file on the server itself.
+fn many_packages(server: &Server, index: &str, n: usize, files: &str) -> std::path::PathBuf {
+    let mut requirements = format!("--index-url {index}\n\n");
+    let mut names = vec!["demo".to_owned()];
+    names.extend((0..n).map(|i| format!("pkg{i}")));
+    for name in &names {
+        let bytes = format!("the bytes of {name}").into_bytes();
+        let file = format!("{name}-1.0-py3-none-any.whl");
+        let url = if name == "demo" {
+            format!("{}/files/{file}", server.base)
+        } else {
+            format!("{}/{file}", files.replace("{base}", &server.base))
+        };
+        let page = serde_json::json!({
+            "meta": {"api-version": "1.1"},
+            "name": name,
+            "files": [{"filename": file, "url": url, "hashes": {"sha256": sha256_hex(&bytes)}}],
+        });
+        server.route(
+            &format!("/simple/{name}/"),
+            "application/vnd.pypi.simple.v1+json",
+            serde_json::to_vec(&page).unwrap(),
+        );
+        server.route(
+            &format!("/files/{file}"),
+            "application/octet-stream",
+            bytes.clone(),
+        );
+        requirements.push_str(&format!(
+            "{name}==1.0 \\\n    --hash=sha256:{}\n",
+            sha256_hex(&bytes)
+        ));
+    }
+    let dir = tempdir("many");
+    std::fs::write(dir.join("requirements.txt"), requirements).unwrap();
+    dir
+}
+
+/// How many lines of `text` contain `needle`.
+fn lines_with(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn index_lookups_go_through_the_mirror_with_its_credentials() {
+    let server = Server::start();
+    // The lock's index does not resolve (RFC 6761); the mirror on loopback
+    // answers only with the netrc's credentials.
+    let dir = many_packages(
+        &server,
+        "https://pypi.example.invalid/simple",
+        2,
+        "{base}/files",
+    );
+    server.require_auth("Basic cmVhZGVyOnMzY3JldA==");
+    let netrc = tempdir("netrc").join("netrc");
+    std::fs::write(
+        &netrc,
+        "machine 127.0.0.1\n  login reader\n  password s3cret\n",
+    )
+    .unwrap();
+    let mirror = format!(
+        "https://pypi.example.invalid/simple/={}/simple/",
+        server.base
+    );
+    let (cache, store) = (tempdir("cache"), tempdir("store"));
+    let d = dir.to_str().unwrap();
+    let env = [
+        ("LOCK2BUILD_MIRRORS", mirror.as_str()),
+        ("NETRC", netrc.to_str().unwrap()),
+    ];
+
+    let out = lock2build_env(&["plan", d, "--json"], &cache, &store, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let urls: Vec<&str> = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["artifact"]["url"].as_str())
+        .collect();
+    assert_eq!(urls.len(), 3, "{plan}");
+    assert!(urls.iter().all(|u| u.starts_with(&server.base)), "{urls:?}");
+    let out = lock2build_env(&["fetch", d, "--progress", "quiet"], &cache, &store, &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Without the credentials the mirror says 401, and the error says
+    // where credentials go.
+    let out = lock2build_env(
+        &["plan", d],
+        &tempdir("cache"),
+        &store,
+        &[("LOCK2BUILD_MIRRORS", mirror.as_str())],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("401") && err.contains("~/.netrc"), "{err}");
+    // Without the mirror, the lock's own index is named, once.
+    let out = lock2build_env(&["plan", d], &tempdir("cache"), &store, &[]);
+    let err = stderr(&out);
+    assert_eq!(lines_with(&err, "pypi.example.invalid"), 1, "{err}");
+    assert!(
+        err.contains("cannot resolve the host name `pypi.example.invalid`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_index_or_file_host_or_proxy_is_named_once_for_all_packages() {
+    let server = Server::start();
+    let port = closed_port();
+    let closed = format!("127.0.0.1:{port}");
+    let (cache, store) = (tempdir("cache"), tempdir("store"));
+
+    // The index: a name that does not resolve, then a refused port; then
+    // a proxy that refuses (the name is never resolved here: the proxy would).
+    let dir = many_packages(
+        &server,
+        "https://pypi.example.invalid/simple",
+        5,
+        "{base}/files",
+    );
+    let d = dir.to_str().unwrap();
+    let proxy = format!("http://{closed}");
+    let cases: [(&[(&str, &str)], String); 2] = [
+        (
+            &[],
+            "cannot resolve the host name `pypi.example.invalid`".to_owned(),
+        ),
+        (
+            &[("HTTPS_PROXY", proxy.as_str())],
+            format!("the proxy http://{closed} (from HTTPS_PROXY) refused the connection"),
+        ),
+    ];
+    for (env, cause) in cases {
+        let started = std::time::Instant::now();
+        let out = lock2build_env(&["plan", d], &cache, &store, env);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert_eq!(lines_with(&err, &cause), 1, "{err}");
+        assert_eq!(err.matches("pypi.example.invalid").count(), 1, "{err}");
+        assert!(
+            err.contains("pkg0 1.0") && err.contains("pkg4 1.0") && err.contains("help: "),
+            "{err}"
+        );
+        // Not retried with backoff (4 tries × 6 pages would take seconds).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let dir = many_packages(
+        &server,
+        &format!("http://{closed}/simple"),
+        5,
+        "{base}/files",
+    );
+    let out = lock2build_env(&["plan", dir.to_str().unwrap()], &cache, &store, &[]);
+    let err = stderr(&out);
+    assert_eq!(
+        lines_with(&err, &format!("`{closed}` refused the connection")),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("help: is the server at {closed} running?")),
+        "{err}"
+    );
+
+    // The files: the index answers, but every file except demo's is on a
+    // host that does not resolve, or behind a proxy that refuses.
+    let dir = many_packages(
+        &server,
+        &format!("{}/simple", server.base),
+        5,
+        "https://files.example.invalid/packages",
+    );
+    let d = dir.to_str().unwrap();
+    let cases: [(&[(&str, &str)], String); 2] = [
+        (
+            &[],
+            "cannot resolve the host name `files.example.invalid`".to_owned(),
+        ),
+        (
+            &[("HTTPS_PROXY", proxy.as_str())],
+            format!("the proxy http://{closed} (from HTTPS_PROXY) refused the connection"),
+        ),
+    ];
+    for (env, cause) in cases {
+        let out = lock2build_env(&["fetch", d, "--progress", "plain"], &cache, &store, env);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert_eq!(lines_with(&err, &cause), 1, "{err}");
+        assert_eq!(lines_with(&err, "files.example.invalid"), 1, "{err}");
+        assert!(!err.contains("retrying"), "{err}");
+        assert!(
+            err.contains("pypi pkg0 1.0") && err.contains("pypi pkg4 1.0"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the store has 1 of these 6 files; `--offline` uses only those"),
+            "{err}"
+        );
+    }
+}

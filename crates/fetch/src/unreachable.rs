@@ -63,6 +63,9 @@ pub struct Unreachable {
     pub route: Route,
     /// Why.
     pub reason: Reason,
+    /// The host the request was for (through a proxy: the first one found
+    /// unreachable that way).
+    pub host: String,
 }
 
 impl fmt::Display for Unreachable {
@@ -79,17 +82,18 @@ impl fmt::Display for Unreachable {
             }
             (Route::Proxy { url, variable }, Reason::Dns(detail)) => write!(
                 f,
-                "cannot resolve the host name of the proxy {url} (from {variable}: {detail})"
+                "cannot resolve the host name of the proxy {url} (from {variable}: {detail}), asked for `{}`",
+                self.host
             ),
-            (Route::Proxy { url, variable }, Reason::Refused) => {
-                write!(
-                    f,
-                    "the proxy {url} (from {variable}) refused the connection"
-                )
-            }
+            (Route::Proxy { url, variable }, Reason::Refused) => write!(
+                f,
+                "the proxy {url} (from {variable}) refused the connection, asked for `{}`",
+                self.host
+            ),
             (Route::Proxy { url, variable }, Reason::NoNetwork(detail)) => write!(
                 f,
-                "no network to reach the proxy {url} (from {variable}: {detail})"
+                "no network to reach the proxy {url} (from {variable}: {detail}), asked for `{}`",
+                self.host
             ),
         }
     }
@@ -172,7 +176,12 @@ impl Reachability {
     pub fn check(&self, error: &reqwest::Error, url: &str) -> Option<Unreachable> {
         let route = self.route(url)?;
         let reason = classify(error, &route)?;
-        let found = Unreachable { route, reason };
+        let host = reqwest::Url::parse(url).ok()?.host_str()?.to_owned();
+        let found = Unreachable {
+            route,
+            reason,
+            host,
+        };
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known.insert(found.route.clone(), found.clone());
         Some(found)

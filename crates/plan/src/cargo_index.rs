@@ -229,13 +229,13 @@ mod tests {
     }
 
     fn options(name: &str, offline: bool) -> IndexOptions {
+        let cache_dir = std::env::temp_dir().join(format!(
+            "lock2build-cargo-index-test-{name}-{}",
+            std::process::id()
+        ));
         IndexOptions {
-            cache_dir: std::env::temp_dir().join(format!(
-                "lock2build-cargo-index-test-{name}-{}",
-                std::process::id()
-            )),
-            offline,
             jobs: 2,
+            ..IndexOptions::new(cache_dir, offline)
         }
     }
 
