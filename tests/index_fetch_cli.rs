@@ -127,14 +127,13 @@ fn corrupted_download_is_refused_and_nothing_is_stored() {
     let err = stderr(&out);
     assert!(err.contains("pypi demo 1.0"), "{err}");
     assert!(err.contains(&format!("/files/{WHEEL}")), "{err}");
-    let expected_sri = lock2build_model::Hash::from_hex(
-        lock2build_model::HashAlgorithm::Sha256,
-        &sha256_hex(&good),
-    )
-    .unwrap()
-    .to_sri();
+    // As requirements.txt writes it: `--hash=sha256:<hex>`.
     assert!(
-        err.contains(&expected_sri),
+        err.contains(&format!(
+            "hash mismatch: expected sha256:{}, got sha256:{}",
+            sha256_hex(&good),
+            sha256_hex(b"tampered bytes!!")
+        )),
         "names the expected hash: {err}"
     );
     // Nothing entered the store: offline now fails, naming the package.
@@ -422,5 +421,89 @@ fn an_unreachable_index_or_file_host_or_proxy_is_named_once_for_all_packages() {
             err.contains("the store has 1 of these 6 files; `--offline` uses only those"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn a_corrupted_download_shows_the_hashes_as_its_lock_writes_them() {
+    use lock2build_model::{Hash, HashAlgorithm};
+    // Every file the plan names is served by a loopback mirror, corrupted.
+    let cases = [
+        // package-lock.json `integrity`: SRI, as written.
+        (
+            "npm/peers-legacy",
+            "https://registry.npmjs.org/",
+            HashAlgorithm::Sha512,
+        ),
+        // Cargo.lock `checksum`: bare hex.
+        (
+            "cargo/v2-msrv",
+            "https://static.crates.io/",
+            HashAlgorithm::Sha256,
+        ),
+    ];
+    for (fixture_rel, origin, algorithm) in cases {
+        let server = Server::start();
+        let dir = tempdir("corrupt");
+        copy_dir(&fixture(fixture_rel), &dir);
+        let (cache, store) = (tempdir("cache"), tempdir("store"));
+        let d = dir.to_str().unwrap();
+        let out = lock2build_env(&["plan", d, "--json"], &cache, &store, &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut pinned = Vec::new();
+        for node in plan["packages"].as_array().unwrap() {
+            let Some(url) = node["artifact"]["url"].as_str() else {
+                continue;
+            };
+            let path = url.strip_prefix(origin).unwrap();
+            server.route(
+                &format!("/{path}"),
+                "application/octet-stream",
+                b"corrupted".to_vec(),
+            );
+            let sri = node["artifact"]["integrity"].as_str().unwrap();
+            pinned.push(Hash::parse_sri(sri).unwrap());
+        }
+        assert!(pinned.len() >= 3, "{plan}");
+        let mirror = format!("{origin}={}/", server.base);
+        let env = [("LOCK2BUILD_MIRRORS", mirror.as_str())];
+        let out = lock2build_env(&["fetch", d, "--progress", "quiet"], &cache, &store, &env);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        let lock = std::fs::read_to_string(if algorithm == HashAlgorithm::Sha512 {
+            dir.join("package-lock.json")
+        } else {
+            dir.join("Cargo.lock")
+        })
+        .unwrap();
+        use sha2::Digest;
+        let got = match algorithm {
+            HashAlgorithm::Sha512 => {
+                Hash::new(algorithm, sha2::Sha512::digest(b"corrupted").to_vec()).to_sri()
+            }
+            _ => sha256_hex(b"corrupted"),
+        };
+        for hash in &pinned {
+            let expected = match algorithm {
+                HashAlgorithm::Sha512 => hash.to_sri(),
+                _ => hash.hex(),
+            };
+            // Written in the lock exactly as the message shows it.
+            assert!(
+                lock.contains(&format!("\"{expected}\"")),
+                "{expected} not in the lock"
+            );
+            assert!(
+                err.contains(&format!("hash mismatch: expected {expected}, got {got}")),
+                "{err}"
+            );
+        }
+        if algorithm == HashAlgorithm::Sha256 {
+            assert!(
+                !err.contains("sha256"),
+                "Cargo.lock writes no `sha256-`/`sha256:`: {err}"
+            );
+        }
     }
 }

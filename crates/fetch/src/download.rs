@@ -216,7 +216,11 @@ impl Downloader<'_> {
         {
             Ok(path) => Attempt::Stored(path),
             Err(StoreError::HashMismatch { expected, actual }) => {
-                let problem = Problem::HashMismatch { expected, actual };
+                let problem = Problem::HashMismatch {
+                    expected,
+                    actual,
+                    notation: request.notation,
+                };
                 if append {
                     Attempt::MismatchAfterResume(problem)
                 } else {

@@ -2,7 +2,7 @@
 
 use crate::auth::Credentials;
 use crate::mirrors::{ConfigError, MirrorConfig};
-use lock2build_model::Hash;
+use lock2build_model::{Hash, HashNotation};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct FetchRequest {
     /// The size the lockfile recorded, if any: a download that grows past
     /// it is stopped.
     pub size: Option<u64>,
+    /// How the lockfile writes hashes: a mismatch is shown that way.
+    pub notation: HashNotation,
 }
 
 /// How progress is shown (on stderr).
@@ -210,6 +212,8 @@ pub enum Problem {
         expected: Hash,
         /// The downloaded bytes' hash, same algorithm.
         actual: Hash,
+        /// How the lockfile writes it (the request's).
+        notation: HashNotation,
     },
     /// The server sent (or announced) more than the recorded size.
     TooLarge {
@@ -248,9 +252,16 @@ impl fmt::Display for Problem {
             Problem::Status(code) => write!(f, "HTTP {code}"),
             Problem::Network(message) => write!(f, "{message}"),
             Problem::Unreachable(cause) => write!(f, "{cause}"),
-            Problem::HashMismatch { expected, actual } => {
-                write!(f, "hash mismatch: expected {}, got {}", expected.to_sri(), actual.to_sri())
-            }
+            Problem::HashMismatch {
+                expected,
+                actual,
+                notation,
+            } => write!(
+                f,
+                "hash mismatch: expected {}, got {}",
+                expected.in_notation(*notation),
+                actual.in_notation(*notation)
+            ),
             Problem::TooLarge { expected } => write!(f, "larger than the {expected} bytes the lockfile or index records"),
             Problem::OverCeiling { limit } => write!(
                 f,

@@ -6,7 +6,7 @@ use lock2build_fetch::{
     fetch_all, Credentials, FetchFailure, FetchOptions, FetchRequest, FetchedVia, MirrorConfig,
     Problem, ProgressMode,
 };
-use lock2build_model::{Hash, HashAlgorithm};
+use lock2build_model::{Hash, HashAlgorithm, HashNotation};
 use lock2build_store::{MultiHasher, Store};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -273,6 +273,7 @@ fn request(label: &str, urls: &[&str], hash: Hash) -> FetchRequest {
         urls: urls.iter().map(|u| u.to_string()).collect(),
         hashes: vec![hash],
         size: None,
+        notation: Default::default(),
     }
 }
 
@@ -409,53 +410,87 @@ fn a_partial_file_left_by_an_earlier_run_is_resumed() {
 #[test]
 fn a_hash_mismatch_names_everything_and_stores_nothing() {
     let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
     let body = content(6, 40_000);
-    let url = server.route("/corrupt", body.clone(), Behavior::Corrupt);
-    let expected = sha256(&body);
-    let err = fetch_all(
-        &store,
-        &[request("pypi flask 3.0.3", &[&url], expected.clone())],
-        &options(),
-    )
-    .unwrap_err();
     let mut corrupted = body.clone();
     corrupted[body.len() / 2] ^= 0xff;
-    let actual = sha256(&corrupted);
-    assert_eq!(
-        err.failures,
-        [FetchFailure::Download {
-            label: "pypi flask 3.0.3".into(),
-            attempts: vec![(
-                url.clone(),
-                Problem::HashMismatch {
-                    expected: expected.clone(),
-                    actual: actual.clone()
-                }
-            )]
-        }]
-    );
-    let message = err.to_string();
-    for needle in [
-        "pypi flask 3.0.3",
-        &url,
-        &expected.to_sri(),
-        &actual.to_sri(),
-    ] {
-        assert!(
-            message.contains(needle),
-            "`{needle}` missing from: {message}"
+    let url = server.route("/corrupt", body.clone(), Behavior::Corrupt);
+    // Each lock's own notation: poetry/uv/requirements, Cargo.lock, npm.
+    let cases = [
+        (
+            "pypi flask 3.0.3",
+            sha256(&body),
+            sha256(&corrupted),
+            HashNotation::Prefixed,
+        ),
+        (
+            "crates libc 0.2.1",
+            sha256(&body),
+            sha256(&corrupted),
+            HashNotation::Hex,
+        ),
+        (
+            "npm react 18.3.1",
+            sha512(&body),
+            sha512(&corrupted),
+            HashNotation::Sri,
+        ),
+    ];
+    for (label, expected, actual, notation) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let before = server.requests("/corrupt").len();
+        let err = fetch_all(
+            &store,
+            &[FetchRequest {
+                notation,
+                ..request(label, &[&url], expected.clone())
+            }],
+            &options(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.failures,
+            [FetchFailure::Download {
+                label: label.into(),
+                attempts: vec![(
+                    url.clone(),
+                    Problem::HashMismatch {
+                        expected: expected.clone(),
+                        actual: actual.clone(),
+                        notation,
+                    }
+                )]
+            }]
         );
+        let message = err.to_string();
+        let shown = format!(
+            "hash mismatch: expected {}, got {}",
+            expected.in_notation(notation),
+            actual.in_notation(notation)
+        );
+        for needle in [label, &url, &shown] {
+            assert!(
+                message.contains(needle),
+                "`{needle}` missing from: {message}"
+            );
+        }
+        match notation {
+            HashNotation::Prefixed => {
+                assert!(message.contains(&format!("sha256:{}", expected.hex())))
+            }
+            // Bare hex, as `checksum = "…"` is written.
+            HashNotation::Hex => assert!(!message.contains("sha256"), "{message}"),
+            HashNotation::Sri => assert!(message.contains(&expected.to_sri()), "{message}"),
+        }
+        assert_eq!(
+            server.requests("/corrupt").len() - before,
+            1,
+            "a mismatch is not retried"
+        );
+        assert!(names(&dir.path().join("sources")).is_empty());
+        assert!(names(&dir.path().join("partial")).is_empty());
+        assert!(names(&dir.path().join("tmp")).is_empty());
     }
-    assert_eq!(
-        server.requests("/corrupt").len(),
-        1,
-        "a mismatch is not retried"
-    );
-    assert!(names(&dir.path().join("sources")).is_empty());
-    assert!(names(&dir.path().join("partial")).is_empty());
-    assert!(names(&dir.path().join("tmp")).is_empty());
 }
 
 #[test]
