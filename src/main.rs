@@ -14,6 +14,8 @@ use std::process::ExitCode;
 mod app;
 mod archive_cmd;
 mod fetch_plan;
+#[cfg(test)]
+mod flag_mentions;
 mod global;
 mod overrides_cmd;
 mod project_config;
