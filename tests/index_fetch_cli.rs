@@ -507,3 +507,43 @@ fn a_corrupted_download_shows_the_hashes_as_its_lock_writes_them() {
         }
     }
 }
+
+#[test]
+fn no_network_at_all_is_said_once_as_such() {
+    // bubblewrap's own network namespace: loopback only, no route out.
+    let dir = tempdir("offline-machine");
+    copy_dir(&fixture("npm/peers-legacy"), &dir.join("npm"));
+    copy_dir(&fixture("requirements/pip-compile"), &dir.join("py"));
+    let (cache, store) = (tempdir("cache"), tempdir("store"));
+    for (args, what) in [
+        (
+            vec!["fetch", "npm", "--progress", "plain"],
+            "registry.npmjs.org:443",
+        ),
+        (vec!["plan", "py"], "pypi.org:443"),
+    ] {
+        let out = std::process::Command::new("bwrap")
+            .args(["--dev-bind", "/", "/", "--unshare-net", "--chdir"])
+            .arg(&dir)
+            .arg(env!("CARGO_BIN_EXE_lock2build"))
+            .args(&args)
+            .env("LOCK2BUILD_CACHE", &cache)
+            .env("LOCK2BUILD_STORE", &store)
+            .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+            .env_remove("LOCK2BUILD_MIRRORS")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        let cause = format!("no network to reach `{what}`");
+        assert_eq!(lines_with(&err, &cause), 1, "{err}");
+        assert_eq!(lines_with(&err, "no route to any network"), 1, "{err}");
+        assert!(
+            err.contains("help: connect this machine to the network"),
+            "{err}"
+        );
+        assert!(!err.contains("retrying"), "{err}");
+    }
+}

@@ -8,7 +8,9 @@
 //! `ConnectionRefused`, `NetworkUnreachable`, `HostUnreachable`) and, for a
 //! connection that failed otherwise, asks the resolver itself for the host
 //! it was connecting to (`getaddrinfo` through `ToSocketAddrs`): a name
-//! that does not resolve is a DNS failure, with the resolver's own words.
+//! that does not resolve is a DNS failure, with the resolver's own words,
+//! unless the machine has no route to any network at all (a UDP socket
+//! cannot even be pointed at a documentation address): then no network.
 //! Timeouts, resets, 5xx are not classified: they keep their retries.
 //!
 //! The route a request takes is the proxy when one applies to the URL (the
@@ -235,9 +237,28 @@ fn classify(error: &reqwest::Error, route: &Route) -> Option<Reason> {
     if bare.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    match (bare, port).to_socket_addrs() {
-        Ok(addresses) if addresses.len() > 0 => None,
-        Ok(_) => Some(Reason::Dns("no address".to_owned())),
-        Err(e) => Some(Reason::Dns(e.to_string())),
+    let detail = match (bare, port).to_socket_addrs() {
+        Ok(addresses) if addresses.len() > 0 => return None,
+        Ok(_) => "no address".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    // A resolver that cannot be reached looks like a name that does not
+    // resolve; a machine with no route anywhere is said to have no network.
+    if has_route() {
+        Some(Reason::Dns(detail))
+    } else {
+        Some(Reason::NoNetwork(format!(
+            "this machine has no route to any network; the name did not resolve either: {detail}"
+        )))
     }
+}
+
+/// Whether the routing table has a way out: "connecting" a UDP socket only
+/// looks the route up (no packet is sent), to documentation addresses
+/// (RFC 5737, RFC 3849).
+fn has_route() -> bool {
+    let probe = |local: &str, remote: &str| {
+        std::net::UdpSocket::bind(local).is_ok_and(|socket| socket.connect(remote).is_ok())
+    };
+    probe("0.0.0.0:0", "192.0.2.1:53") || probe("[::]:0", "[2001:db8::1]:53")
 }
