@@ -1,12 +1,12 @@
 //! Downloading one file into the store: retries, backoff, resumption and
 //! verification.
 
-use crate::auth::{redact_url, Auth};
+use crate::auth::redact_url;
 use crate::progress::Progress;
 use crate::types::{FetchOptions, FetchRequest, FetchedVia, Problem};
 use lock2build_store::{EntryLock, MultiHasher, Store, StoreError};
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, RANGE};
+use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -124,16 +124,10 @@ impl Downloader<'_> {
                 )))
             }
         };
-        let mut builder = self.client.get(url);
-        if let Some(auth) = reqwest::Url::parse(url)
-            .ok()
-            .and_then(|u| self.options.credentials.for_url(&u))
-        {
-            builder = match auth {
-                Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
-                Auth::Bearer(token) => builder.header(AUTHORIZATION, format!("Bearer {token}")),
-            };
-        }
+        let mut builder = self
+            .options
+            .credentials
+            .authorize(self.client.get(url), url);
         if have > 0 {
             builder = builder.header(RANGE, format!("bytes={have}-"));
         }

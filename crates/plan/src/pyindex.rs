@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use lock2build_fetch::{redact_url, Auth, Credentials, MirrorConfig, Reachability, Unreachable};
+use lock2build_fetch::{redact_url, Credentials, MirrorConfig, Reachability, Unreachable};
 
 /// One file of an index page, as cached.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -189,10 +189,7 @@ impl IndexClient {
         if let Some(known) = self.reach.known(&url) {
             return Err(known.into());
         }
-        let auth = reqwest::Url::parse(&url)
-            .ok()
-            .and_then(|u| self.options.credentials.for_url(&u));
-        let files = fetch_page(http, &url, auth.as_ref(), &self.reach)?;
+        let files = fetch_page(http, &url, &self.options.credentials, &self.reach)?;
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
         let page = CachedPage {
             url: url.clone(),
@@ -235,7 +232,7 @@ fn read_at_most(response: reqwest::blocking::Response, url: &str, limit: u64) ->
 fn fetch_page(
     http: &reqwest::blocking::Client,
     url: &str,
-    auth: Option<&Auth>,
+    credentials: &Credentials,
     reach: &Reachability,
 ) -> Result<Vec<IndexFile>> {
     #[derive(Deserialize)]
@@ -256,14 +253,10 @@ fn fetch_page(
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_millis(250 << attempt));
         }
-        let mut request = http
+        let request = http
             .get(url)
             .header("Accept", "application/vnd.pypi.simple.v1+json");
-        request = match auth {
-            Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password)),
-            Some(Auth::Bearer(token)) => request.bearer_auth(token),
-            None => request,
-        };
+        let request = credentials.authorize(request, url);
         let url = redact_url(url);
         let url = url.as_str();
         let response = match request.send() {
