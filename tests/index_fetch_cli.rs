@@ -324,6 +324,18 @@ fn index_lookups_go_through_the_mirror_with_its_credentials() {
     );
 }
 
+/// Two ways not to reach `host`: its name does not resolve; HTTPS_PROXY
+/// names `closed`, which refuses. The environment and the cause each gives.
+fn unreachable_cases(host: &str, closed: &str) -> [(Vec<(&'static str, String)>, String); 2] {
+    [
+        (Vec::new(), format!("cannot resolve the host name `{host}`")),
+        (
+            vec![("HTTPS_PROXY", format!("http://{closed}"))],
+            format!("the proxy http://{closed} (from HTTPS_PROXY) refused the connection"),
+        ),
+    ]
+}
+
 #[test]
 fn an_unreachable_index_or_file_host_or_proxy_is_named_once_for_all_packages() {
     let server = Server::start();
@@ -340,20 +352,10 @@ fn an_unreachable_index_or_file_host_or_proxy_is_named_once_for_all_packages() {
         "{base}/files",
     );
     let d = dir.to_str().unwrap();
-    let proxy = format!("http://{closed}");
-    let cases: [(&[(&str, &str)], String); 2] = [
-        (
-            &[],
-            "cannot resolve the host name `pypi.example.invalid`".to_owned(),
-        ),
-        (
-            &[("HTTPS_PROXY", proxy.as_str())],
-            format!("the proxy http://{closed} (from HTTPS_PROXY) refused the connection"),
-        ),
-    ];
-    for (env, cause) in cases {
+    for (env, cause) in unreachable_cases("pypi.example.invalid", &closed) {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let started = std::time::Instant::now();
-        let out = lock2build_env(&["plan", d], &cache, &store, env);
+        let out = lock2build_env(&["plan", d], &cache, &store, &env);
         assert!(!out.status.success());
         let err = stderr(&out);
         assert_eq!(lines_with(&err, &cause), 1, "{err}");
@@ -396,18 +398,9 @@ fn an_unreachable_index_or_file_host_or_proxy_is_named_once_for_all_packages() {
         "https://files.example.invalid/packages",
     );
     let d = dir.to_str().unwrap();
-    let cases: [(&[(&str, &str)], String); 2] = [
-        (
-            &[],
-            "cannot resolve the host name `files.example.invalid`".to_owned(),
-        ),
-        (
-            &[("HTTPS_PROXY", proxy.as_str())],
-            format!("the proxy http://{closed} (from HTTPS_PROXY) refused the connection"),
-        ),
-    ];
-    for (env, cause) in cases {
-        let out = lock2build_env(&["fetch", d, "--progress", "plain"], &cache, &store, env);
+    for (env, cause) in unreachable_cases("files.example.invalid", &closed) {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = lock2build_env(&["fetch", d, "--progress", "plain"], &cache, &store, &env);
         assert!(!out.status.success());
         let err = stderr(&out);
         assert_eq!(lines_with(&err, &cause), 1, "{err}");
