@@ -76,9 +76,14 @@ impl IndexOptions {
 
     /// Mirrors of the user's config, `<project_dir>/lock2build.toml` and
     /// `LOCK2BUILD_MIRRORS`, and the credentials of the environment and
-    /// netrc: what `lock2build fetch` reads.
+    /// netrc: what `lock2build fetch` reads. A file (a PEP 723 script)
+    /// stands for its directory.
     pub fn with_network_config(mut self, project_dir: Option<&Path>) -> Result<IndexOptions> {
-        self.mirrors = MirrorConfig::load(project_dir).map_err(|e| anyhow!("{e}"))?;
+        let dir = project_dir.map(|d| match d.is_file() {
+            true => d.parent().unwrap_or(Path::new(".")),
+            false => d,
+        });
+        self.mirrors = MirrorConfig::load(dir).map_err(|e| anyhow!("{e}"))?;
         self.credentials = Credentials::load();
         Ok(self)
     }
