@@ -10,6 +10,12 @@
 //! the page is fetched again only when a locked file is missing from the
 //! cached copy.
 //!
+//! Pages are asked the way downloads are (`lock2build-fetch`): through the
+//! configured mirrors (the mirror's page is what is asked and cached), with
+//! the credentials of the environment and netrc; a host that cannot be
+//! reached ([`Unreachable`]) is not asked again, and the plan names the
+//! cause once for every package on it.
+//!
 //! A locked file the index lists with another hash is an error naming the
 //! package: nothing is guessed. One it does not list at all is an error
 //! too ([`resolve_urls`]), or, for the plan ([`resolve_urls_lenient`]),
