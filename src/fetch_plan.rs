@@ -88,6 +88,7 @@ pub fn requests(plan: &Plan) -> Result<(Vec<FetchRequest>, Vec<NotFetched>)> {
             urls: vec![url.clone()],
             hashes: artifact.hashes.clone(),
             size: artifact.size,
+            notation: lock2build_model::HashNotation::of(node.ecosystem),
         });
     }
     if !no_url.is_empty() {

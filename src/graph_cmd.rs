@@ -233,6 +233,8 @@ fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions
         urls,
         hashes: vec![Hash::parse_sri(&fixed.hash).map_err(|e| anyhow!("{e}"))?],
         size: node.recipe.params.get("size").and_then(|s| s.as_u64()),
+        // The graph writes hashes as SRI.
+        notation: lock2build_model::HashNotation::Sri,
     };
     let report = fetch_all(store, std::slice::from_ref(&request), options)?;
     let item = report

@@ -14,6 +14,8 @@ use std::process::ExitCode;
 mod app;
 mod archive_cmd;
 mod fetch_plan;
+#[cfg(test)]
+mod flag_mentions;
 mod global;
 mod graph_cmd;
 mod overrides_cmd;
@@ -509,7 +511,7 @@ fn build_shell_env(
         lock2build_sandbox::Sandbox::detect()?
     };
     let options = app::AppOptions {
-        plan: plan_options(&target, &SelectArgs::default(), g.offline())?,
+        plan: plan_options(Some(&dir), &target, &SelectArgs::default(), g.offline())?,
         python: python.unwrap_or(given),
         sandbox,
         fetch: FetchOptions {
@@ -733,15 +735,17 @@ impl TargetArgs {
 }
 
 /// What planning needs, from the flags every planning command shares.
-fn plan_options(target: &TargetArgs, select: &SelectArgs, offline: bool) -> Result<PlanOptions> {
+/// `dir`: the project, whose lock2build.toml mirrors apply to index lookups.
+fn plan_options(
+    dir: Option<&Path>,
+    target: &TargetArgs,
+    select: &SelectArgs,
+    offline: bool,
+) -> Result<PlanOptions> {
     Ok(PlanOptions {
         target: target.resolve()?,
         select: select.options(),
-        index: IndexOptions {
-            cache_dir: pyindex::default_cache_dir(),
-            offline,
-            jobs: 8,
-        },
+        index: IndexOptions::new(pyindex::default_cache_dir(), offline).with_network_config(dir)?,
     })
 }
 
@@ -765,7 +769,7 @@ fn run_plan(mut args: PlanArgs, g: &GlobalArgs) -> Result<()> {
     }
     args.target
         .skip_python_probe_unless_needed(&args.dir, args.lockfile.as_deref());
-    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let mut outcome = planned(&args.dir, args.lockfile.as_deref(), &options, g)?;
     fetch_plan::annotate_git_trees(&mut outcome.plan);
     app::known_platforms(&mut outcome.plan);
@@ -876,7 +880,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     let quiet =
         progress == ProgressMode::Quiet || !g.chatty() || (g.json && args.progress == "auto");
     let options = app::AppOptions {
-        plan: plan_options(&args.target, &args.select, g.offline())?,
+        plan: plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?,
         python: args
             .target
             .python
@@ -1003,7 +1007,7 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     project_config::check(&args.dir)?;
     let progress = progress_mode(&args.progress, g)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
-    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
     let store = open_store()?;
     let fetch_options = FetchOptions {
@@ -1058,7 +1062,7 @@ fn run_graph(mut args: GraphArgs, g: &GlobalArgs) -> Result<()> {
     args.dir = global::project_dir(&args.dir);
     project_config::check(&args.dir)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
-    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
     let fetch_options = FetchOptions {
         offline: g.offline(),
@@ -1132,7 +1136,12 @@ fn run_gc(args: GcArgs, g: &GlobalArgs) -> Result<()> {
 fn run_sources(args: SourcesArgs, g: &GlobalArgs) -> Result<ExitCode> {
     use lock2build_sources::{collect_for, common_revision, render, Format};
     let format: Format = args.format.parse()?;
-    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let options = plan_options(
+        args.dirs.first().map(PathBuf::as_path),
+        &args.target,
+        &args.select,
+        g.offline(),
+    )?;
     let report = collect_for(format, &args.dirs, args.recursive, &options);
     let stale = report.projects.iter().flat_map(|p| &p.graph.stale);
     global::warn(&plan::check_stale(stale, g.locked())?);
@@ -1157,7 +1166,7 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     // What `app` refuses before building, doctor reports as errors too.
     project_config::check(&args.dir)?;
     args.target.skip_python_probe_unless_needed(&args.dir, None);
-    let options = plan_options(&args.target, &args.select, g.offline())?;
+    let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
     let db = overrides_cmd::load(&args.dir)?;
     let report = overrides_cmd::DoctorReport::new(&outcome.plan, &db);
@@ -1212,11 +1221,8 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
                     all_extras: true,
                     ..Default::default()
                 },
-                index: IndexOptions {
-                    cache_dir: pyindex::default_cache_dir(),
-                    offline: g.offline(),
-                    jobs: 8,
-                },
+                index: IndexOptions::new(pyindex::default_cache_dir(), g.offline())
+                    .with_network_config(Some(&dir))?,
             };
             let outcome = planned(&dir, None, &options, g)?;
             let wanted = package.to_ascii_lowercase().replace('_', "-");
@@ -1368,7 +1374,7 @@ fn check_build(dir: &std::path::Path, no_sandbox: bool, g: &GlobalArgs) -> Resul
             .prefix("lock2build-check-")
             .tempdir_in(lock2build_store::scratch_dir())?;
         let options = app::AppOptions {
-            plan: plan_options(&target, &select, false)?,
+            plan: plan_options(Some(dir), &target, &select, false)?,
             python: PathBuf::from("python3"),
             sandbox: sandbox.clone(),
             fetch: lock2build_fetch::FetchOptions {
@@ -1494,7 +1500,7 @@ fn main() -> ExitCode {
             let mut target = TargetArgs::default();
             let dir = global::project_dir(dir);
             target.skip_python_probe_unless_needed(&dir, None);
-            let options = plan_options(&target, &SelectArgs::default(), g.offline())?;
+            let options = plan_options(Some(&dir), &target, &SelectArgs::default(), g.offline())?;
             Ok(planned(&dir, None, &options, &g)?.plan)
         })
         .map(|()| ExitCode::SUCCESS),

@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -184,6 +185,97 @@ fn pycache_dirs(store: &std::path::Path) -> Vec<PathBuf> {
     walk(&store.join("outputs"), &mut out);
     out.sort();
     out
+}
+
+/// Every `.pyc` below `dir`, relative to it, with its bytes.
+fn pyc_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "pyc") {
+                let rel = path.strip_prefix(root).unwrap().to_owned();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn packages_are_byte_compiled_at_build_time_reproducibly_and_used_as_they_are() {
+    let (project, store) = project("app-pyc", "requirements/pip-compile");
+    ok(&app(&project, &store, &[]));
+    let python = project.join("result/bin/python");
+    // As a started app sees them: nothing may be written, nothing compiled.
+    let probe = "import sys, os, importlib.util, flask, werkzeug.serving\n\
+                 print(sys.implementation.cache_tag)\n\
+                 print(flask.__cached__)\n\
+                 print(os.path.dirname(flask.__file__))\n\
+                 print(importlib.util.cache_from_source(werkzeug.serving.__file__))";
+    let printed = run(Command::new(&python)
+        .args(["-c", probe])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONPYCACHEPREFIX"));
+    let lines: Vec<&str> = printed.lines().collect();
+    let (tag, cached, flask_dir, serving) = (lines[0], lines[1], lines[2], lines[3]);
+    let store_outputs = std::fs::canonicalize(store.join("outputs")).unwrap();
+    for pyc in [cached, serving] {
+        assert!(
+            pyc.starts_with(store_outputs.to_str().unwrap())
+                && pyc.ends_with(&format!(".{tag}.pyc")),
+            "{pyc}"
+        );
+        let bytes = std::fs::read(pyc).unwrap_or_else(|e| panic!("{pyc}: {e}"));
+        // PEP 552 flags: hash-based (bit 0), not checked against the source (bit 1 clear).
+        assert_eq!(bytes[4..8], [1, 0, 0, 0], "{pyc}");
+    }
+    // Every module of flask has its bytecode.
+    for entry in std::fs::read_dir(flask_dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "py") {
+            let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let pyc = Path::new(flask_dir)
+                .join("__pycache__")
+                .join(format!("{stem}.{tag}.pyc"));
+            assert!(pyc.is_file(), "{}", pyc.display());
+        }
+    }
+    // And the import system loads them rather than compiling the source.
+    let verbose = Command::new(&python)
+        .args(["-v", "-c", "import flask.app"])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let log = stderr(&verbose);
+    let app_pyc = format!(
+        "# code object from '{}'",
+        Path::new(flask_dir)
+            .join(format!("__pycache__/app.{tag}.pyc"))
+            .display()
+    );
+    assert!(log.contains(&app_pyc), "{app_pyc} not in:\n{log}");
+    assert!(
+        !log.contains(&format!("# code object from {flask_dir}/app.py")),
+        "{log}"
+    );
+
+    // Reproducible: another store builds the same bytes.
+    let (again, store_again) = app_project("app-pyc-again", "requirements/pip-compile");
+    ok(&app(&again, &store_again, &[]));
+    let first = pyc_files(&store.join("outputs"));
+    assert!(first.len() > 100, "{}", first.len());
+    let second = pyc_files(&store_again.join("outputs"));
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &first {
+        assert!(&second[path] == bytes, "{} differs", path.display());
+    }
 }
 
 #[test]

@@ -36,8 +36,8 @@ use lock2build_overrides::{build_systems_requirements, native_versions, Database
 use lock2build_plan::discover::{FoundLock, LockKind};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
-    build_editable, build_wheel, compose_env, install_wheel, pth_wheel, write_pip_guard,
-    BuildSystem, EditableProject, PythonInfo, ScriptSelection, WheelBuild,
+    build_editable, build_wheel, compile_bytecode, compose_env, install_wheel, pth_wheel,
+    write_pip_guard, BuildSystem, EditableProject, PythonInfo, ScriptSelection, WheelBuild,
 };
 use lock2build_sandbox::{Mount, Sandbox};
 use lock2build_store::{ArchiveFormat, NodeId, OutputDirs, Store, ToolchainId};
@@ -114,11 +114,15 @@ impl Job {
         env: Option<usize>,
     ) -> Result<Job> {
         let name = format!("{}-{}", node.name, node.version);
+        // Every package output is byte-compiled (outputs from before that
+        // have other identities, so they are rebuilt once).
+        let mut identity = identity.clone();
+        identity["pyc"] = lock2build_python::PYC_INVALIDATION_MODE.into();
         Ok(Job {
             label: format!("{} {}", node.name, node.version),
             name: node.name.clone(),
             version: node.version.clone(),
-            id: NodeId::compute(&name, identity, inputs, toolchains, target)?,
+            id: NodeId::compute(&name, &identity, inputs, toolchains, target)?,
             recipe,
             env,
             rust: None,
@@ -1202,6 +1206,7 @@ impl BuildContext<'_> {
                     let named = work.path().join(filename);
                     std::os::unix::fs::symlink(&file, &named)?;
                     install_wheel(&named, &out.building, self.python)?;
+                    compile_bytecode(&out.building, self.python)?;
                     Ok(())
                 })?);
             }
@@ -1325,6 +1330,7 @@ impl BuildContext<'_> {
                 running.finish(wheel.is_ok());
                 let wheel = wheel?;
                 install_wheel(&wheel, &out.building, self.python)?;
+                compile_bytecode(&out.building, self.python)?;
                 Ok(())
             });
         result.map_err(|e| {

@@ -95,6 +95,9 @@ pub struct Server {
     pub base: String,
     pub routes: Arc<Mutex<BTreeMap<String, Route>>>,
     pub hits: Arc<Mutex<BTreeMap<String, usize>>>,
+    /// When set, the `Authorization` header every request must carry (401
+    /// otherwise).
+    pub auth: Arc<Mutex<Option<String>>>,
 }
 
 impl Server {
@@ -103,14 +106,25 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let routes: Arc<Mutex<BTreeMap<String, Route>>> = Arc::default();
         let hits: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
-        let (r, h) = (routes.clone(), hits.clone());
+        let auth: Arc<Mutex<Option<String>>> = Arc::default();
+        let (r, h, a) = (routes.clone(), hits.clone(), auth.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, h) = (r.clone(), h.clone());
-                std::thread::spawn(move || serve(stream, &r, &h));
+                let (r, h, a) = (r.clone(), h.clone(), a.clone());
+                std::thread::spawn(move || serve(stream, &r, &h, &a));
             }
         });
-        Server { base, routes, hits }
+        Server {
+            base,
+            routes,
+            hits,
+            auth,
+        }
+    }
+
+    /// Every request must carry `Authorization: <header>` from now on.
+    pub fn require_auth(&self, header: &str) {
+        *self.auth.lock().unwrap() = Some(header.to_owned());
     }
 
     pub fn route(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
@@ -132,6 +146,7 @@ fn serve(
     stream: TcpStream,
     routes: &Mutex<BTreeMap<String, Route>>,
     hits: &Mutex<BTreeMap<String, usize>>,
+    auth: &Mutex<Option<String>>,
 ) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
@@ -142,6 +157,7 @@ fn serve(
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let mut content_length = 0usize;
+        let mut authorization = None;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -153,12 +169,19 @@ fn serve(
             if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
                 content_length = v.trim().parse().unwrap_or(0);
             }
+            if header.to_ascii_lowercase().starts_with("authorization:") {
+                authorization = header.split_once(':').map(|(_, v)| v.trim().to_owned());
+            }
         }
         let mut body = vec![0; content_length];
         let _ = reader.read_exact(&mut body);
         *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+        let wanted = auth.lock().unwrap().clone();
         let route = routes.lock().unwrap().get(&path).cloned();
+        let route = route.filter(|_| wanted.is_none() || wanted == authorization);
+        let denied = wanted.is_some() && wanted != authorization;
         let response = match route {
+            None if denied => b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_vec(),
             Some(route) => {
                 let mut r = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",

@@ -63,6 +63,8 @@ pub struct Swh {
     /// Set when an answer said `X-RateLimit-Remaining: 0`: the next
     /// request waits until this reset (Unix seconds) first.
     exhausted_until: std::sync::Mutex<Option<u64>>,
+    /// A host found unreachable is not asked again this run.
+    reach: lock2build_fetch::Reachability,
 }
 
 impl Swh {
@@ -82,6 +84,7 @@ impl Swh {
             client,
             config: config.clone(),
             exhausted_until: std::sync::Mutex::new(None),
+            reach: lock2build_fetch::Reachability::new(),
         })
     }
 
@@ -113,10 +116,18 @@ impl Swh {
             if let Some(token) = &self.config.token {
                 request = request.header(AUTHORIZATION, format!("Bearer {token}"));
             }
-            let response = request.send().map_err(|e| ArchiveError::Http {
-                url: url.clone(),
-                message: describe(&e),
-            })?;
+            if let Some(known) = self.reach.known(&url) {
+                return Err(ArchiveError::Unreachable(known));
+            }
+            let response = request
+                .send()
+                .map_err(|e| match self.reach.check(&e, &url) {
+                    Some(cause) => ArchiveError::Unreachable(cause),
+                    None => ArchiveError::Http {
+                        url: url.clone(),
+                        message: describe(&e),
+                    },
+                })?;
             let limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
             if !limited {
                 if remaining(&response) == Some(0) {

@@ -13,6 +13,10 @@ pub enum ArchiveError {
         /// What went wrong.
         message: String,
     },
+    /// The archive's host cannot be reached at all (remembered: the next
+    /// request fails at once).
+    #[error("Software Heritage: {0}")]
+    Unreachable(lock2build_fetch::Unreachable),
     /// Over the rate limit, and the reset is too far away to wait for.
     #[error("Software Heritage rate limit reached ({url}); it resets in {wait_secs} s\n  help: set LOCK2BUILD_SWH_TOKEN to an archive token (1,200 requests an hour instead of 120), or try again later")]
     RateLimited {

@@ -6,7 +6,7 @@ use crate::error::{io_err, ArchiveError};
 use crate::trees::{remove_tree, tree_record, TreeFile, TreeRecord};
 use lock2build_fetch::{
     fetch_all, FetchError, FetchFailure, FetchOptions, FetchReport, FetchRequest, FetchedItem,
-    FetchedVia, Problem,
+    FetchedVia, Problem, Reason, Route,
 };
 use lock2build_git::{Checkout, GitOptions, GitSpec};
 use lock2build_model::{Hash, HashAlgorithm};
@@ -113,6 +113,10 @@ pub fn fetch_or_recover(
                 });
             }
             Ok(tree) => recovered.push(tree),
+            Err(ArchiveError::Unreachable(cause)) => {
+                attempts.push(("Software Heritage".into(), Problem::Unreachable(cause)));
+                left.push(FetchFailure::Download { label, attempts });
+            }
             Err(e) => {
                 attempts.push(("Software Heritage".into(), Problem::Network(e.to_string())));
                 left.push(FetchFailure::Download { label, attempts });
@@ -131,11 +135,12 @@ pub fn fetch_or_recover(
 fn permanent(problem: &Problem) -> bool {
     match problem {
         Problem::NotFound(_) => true,
-        Problem::Network(message) => {
-            let m = message.to_ascii_lowercase();
-            m.contains("dns error")
-                || m.contains("failed to lookup address")
-                || m.contains("name or service not known")
+        // The host's own name (not a proxy's) is gone.
+        Problem::Unreachable(cause) => {
+            matches!(
+                (&cause.route, &cause.reason),
+                (Route::Direct { .. }, Reason::Dns(_))
+            )
         }
         _ => false,
     }

@@ -54,6 +54,7 @@ fn request(server: &SwhServer, name: &str, hashes: Vec<Hash>) -> FetchRequest {
         urls: vec![format!("{}/registry/{name}-1.0.0.tgz", server.url)],
         hashes,
         size: None,
+        notation: Default::default(),
     }
 }
 
@@ -451,6 +452,7 @@ fn a_server_error_is_retried_not_sent_to_the_archive() {
         urls: vec![format!("http://127.0.0.1:{port}/w.whl")],
         hashes: h.clone(),
         size: None,
+        notation: Default::default(),
     };
     let store = store(tmp.path(), "store");
     assert!(fetch_or_recover(

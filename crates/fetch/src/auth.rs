@@ -91,6 +91,19 @@ impl Credentials {
         creds
     }
 
+    /// `request` (to `url`) with the credentials for `url`, if any.
+    pub fn authorize(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        url: &str,
+    ) -> reqwest::blocking::RequestBuilder {
+        match Url::parse(url).ok().and_then(|u| self.for_url(&u)) {
+            Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password)),
+            Some(Auth::Bearer(token)) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// The credentials to send with a request to `url`.
     pub fn for_url(&self, url: &Url) -> Option<Auth> {
         if !url.username().is_empty() {

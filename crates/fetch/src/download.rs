@@ -1,12 +1,12 @@
 //! Downloading one file into the store: retries, backoff, resumption and
 //! verification.
 
-use crate::auth::{redact_url, Auth};
+use crate::auth::redact_url;
 use crate::progress::Progress;
 use crate::types::{FetchOptions, FetchRequest, FetchedVia, Problem};
 use lock2build_store::{EntryLock, MultiHasher, Store, StoreError};
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, RANGE};
+use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -31,6 +31,8 @@ pub(crate) struct Downloader<'a> {
     pub store: &'a Store,
     pub options: &'a FetchOptions,
     pub progress: &'a Progress,
+    /// Routes found unreachable this run.
+    pub reach: &'a crate::Reachability,
 }
 
 impl Downloader<'_> {
@@ -46,6 +48,10 @@ impl Downloader<'_> {
         for original in &request.urls {
             let url = self.options.mirrors.rewrite(original);
             let shown = redact_url(&url);
+            if let Some(known) = self.reach.known(&url) {
+                problems.push((shown, Problem::Unreachable(known)));
+                continue;
+            }
             let mut transferred = 0u64;
             let mut attempt = 0u32;
             let mut scratch_restarts = 0u32;
@@ -118,22 +124,21 @@ impl Downloader<'_> {
                 )))
             }
         };
-        let mut builder = self.client.get(url);
-        if let Some(auth) = reqwest::Url::parse(url)
-            .ok()
-            .and_then(|u| self.options.credentials.for_url(&u))
-        {
-            builder = match auth {
-                Auth::Basic { user, password } => builder.basic_auth(user, Some(password)),
-                Auth::Bearer(token) => builder.header(AUTHORIZATION, format!("Bearer {token}")),
-            };
-        }
+        let mut builder = self
+            .options
+            .credentials
+            .authorize(self.client.get(url), url);
         if have > 0 {
             builder = builder.header(RANGE, format!("bytes={have}-"));
         }
         let response = match builder.send() {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(Problem::Network(describe(&e))),
+            Err(e) => {
+                return match self.reach.check(&e, url) {
+                    Some(cause) => Attempt::GiveUp(Problem::Unreachable(cause)),
+                    None => Attempt::Retry(Problem::Network(describe(&e))),
+                }
+            }
         };
         let status = response.status();
         let append = if status == StatusCode::PARTIAL_CONTENT
@@ -205,7 +210,11 @@ impl Downloader<'_> {
         {
             Ok(path) => Attempt::Stored(path),
             Err(StoreError::HashMismatch { expected, actual }) => {
-                let problem = Problem::HashMismatch { expected, actual };
+                let problem = Problem::HashMismatch {
+                    expected,
+                    actual,
+                    notation: request.notation,
+                };
                 if append {
                     Attempt::MismatchAfterResume(problem)
                 } else {

@@ -100,11 +100,13 @@ pub fn fetch_all(
         let progress = Progress::new(options.progress, pending.len(), sizes);
         match build_client(options) {
             Ok(client) => {
+                let reach = crate::Reachability::new();
                 let downloader = Downloader {
                     client: &client,
                     store,
                     options,
                     progress: &progress,
+                    reach: &reach,
                 };
                 let done: Mutex<Vec<(usize, GroupResult)>> = Mutex::new(Vec::new());
                 let next = AtomicUsize::new(0);

@@ -7,7 +7,12 @@
 //! - already stored (under any pinned hash): nothing is requested;
 //! - otherwise it is downloaded by one of `jobs` worker threads sharing one
 //!   HTTP client (connection reuse), with retries and exponential backoff on
-//!   timeouts, connection errors, 429 and 5xx, none on 404;
+//!   timeouts, connection resets, 429 and 5xx, none on 404;
+//! - a host name that does not resolve, a refused connection or proxy, no
+//!   network ([`Unreachable`]): not retried, and remembered for the run, so
+//!   every other artifact on that host fails at once and the error names
+//!   the cause once, with what to do (and `--offline` when the store has
+//!   some of the files);
 //! - an interrupted download stays in `partial/` and is resumed with a
 //!   `Range` request by the next attempt or the next run;
 //! - every byte is hashed on the way in; a mismatch is an error naming the
@@ -35,6 +40,7 @@ mod fetch;
 mod mirrors;
 mod progress;
 mod types;
+mod unreachable;
 
 pub use archive_config::ArchiveConfig;
 pub use auth::{redact_url, Auth, Credentials};
@@ -44,3 +50,4 @@ pub use types::{
     FetchError, FetchFailure, FetchOptions, FetchReport, FetchRequest, FetchedItem, FetchedVia,
     Problem, ProgressMode,
 };
+pub use unreachable::{Reachability, Reason, Route, Unreachable};

@@ -2,7 +2,7 @@
 
 use crate::auth::Credentials;
 use crate::mirrors::{ConfigError, MirrorConfig};
-use lock2build_model::Hash;
+use lock2build_model::{Hash, HashNotation};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +19,8 @@ pub struct FetchRequest {
     /// The size the lockfile recorded, if any: a download that grows past
     /// it is stopped.
     pub size: Option<u64>,
+    /// How the lockfile writes hashes: a mismatch is shown that way.
+    pub notation: HashNotation,
 }
 
 /// How progress is shown (on stderr).
@@ -201,12 +203,17 @@ pub enum Problem {
     Status(u16),
     /// Timeout, connection error or cut-off body (after retries).
     Network(String),
+    /// The host (or the proxy) cannot be reached at all: not retried, and
+    /// not tried again this run.
+    Unreachable(crate::Unreachable),
     /// The bytes are not the ones the lockfile pinned.
     HashMismatch {
         /// The pinned hash.
         expected: Hash,
         /// The downloaded bytes' hash, same algorithm.
         actual: Hash,
+        /// How the lockfile writes it (the request's).
+        notation: HashNotation,
     },
     /// The server sent (or announced) more than the recorded size.
     TooLarge {
@@ -244,9 +251,17 @@ impl fmt::Display for Problem {
             ),
             Problem::Status(code) => write!(f, "HTTP {code}"),
             Problem::Network(message) => write!(f, "{message}"),
-            Problem::HashMismatch { expected, actual } => {
-                write!(f, "hash mismatch: expected {}, got {}", expected.to_sri(), actual.to_sri())
-            }
+            Problem::Unreachable(cause) => write!(f, "{cause}"),
+            Problem::HashMismatch {
+                expected,
+                actual,
+                notation,
+            } => write!(
+                f,
+                "hash mismatch: expected {}, got {}",
+                expected.in_notation(*notation),
+                actual.in_notation(*notation)
+            ),
             Problem::TooLarge { expected } => write!(f, "larger than the {expected} bytes the lockfile or index records"),
             Problem::OverCeiling { limit } => write!(
                 f,
@@ -339,6 +354,36 @@ pub struct FetchError {
     pub fetched: FetchReport,
 }
 
+impl FetchFailure {
+    /// The causes of a download that failed only because its hosts (or
+    /// proxies) cannot be reached; `None` for any other failure.
+    /// Each comes with what was asked: a URL, or a fallback's name
+    /// (`Software Heritage`).
+    pub fn unreachable(&self) -> Option<Vec<(&str, &crate::Unreachable)>> {
+        let FetchFailure::Download { attempts, .. } = self else {
+            return None;
+        };
+        let mut causes: Vec<(&str, &crate::Unreachable)> = Vec::new();
+        for (asked, problem) in attempts {
+            let Problem::Unreachable(cause) = problem else {
+                return None;
+            };
+            if !causes.iter().any(|(_, c)| *c == cause) {
+                causes.push((asked, cause));
+            }
+        }
+        (!causes.is_empty()).then_some(causes)
+    }
+}
+
+/// Whether two failures have the same causes (whatever their URLs).
+fn same_causes(a: &[(&str, &crate::Unreachable)], b: &[(&str, &crate::Unreachable)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((_, x), (_, y))| x == y)
+}
+
+/// At most this many labels are named on the line of one cause.
+const LABELS_SHOWN: usize = 6;
+
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let offline = self
@@ -358,8 +403,64 @@ impl fmt::Display for FetchError {
                 self.failures.len()
             )?;
         }
+        // Artifacts whose hosts cannot be reached: one line per cause.
+        type Causes<'a> = Vec<(&'a str, &'a crate::Unreachable)>;
+        let mut unreachable: Vec<(Causes<'_>, Vec<&str>)> = Vec::new();
         for failure in &self.failures {
-            write!(f, "\n  {failure}")?;
+            match failure.unreachable() {
+                Some(causes) => match unreachable
+                    .iter_mut()
+                    .find(|(c, _)| same_causes(c, &causes))
+                {
+                    Some((_, labels)) => labels.push(failure.label()),
+                    None => unreachable.push((causes, vec![failure.label()])),
+                },
+                None => write!(f, "\n  {failure}")?,
+            }
+        }
+        let mut helps: Vec<String> = Vec::new();
+        for (causes, labels) in &unreachable {
+            // A fallback (not a URL) is named: it is not the artifact's host.
+            let causes: Vec<String> = causes
+                .iter()
+                .map(|(asked, cause)| match asked.contains("://") {
+                    true => cause.to_string(),
+                    false => format!("and the {asked} fallback: {cause}"),
+                })
+                .collect();
+            let mut named: Vec<&str> = labels.iter().take(LABELS_SHOWN).copied().collect();
+            let more = labels.len().saturating_sub(LABELS_SHOWN);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            named.sort_unstable();
+            write!(
+                f,
+                "\n  {}: not fetched: {}{more}",
+                causes.join("; "),
+                named.join(", ")
+            )?;
+        }
+        for (causes, _) in &unreachable {
+            for (_, cause) in causes.iter().filter(|(asked, _)| asked.contains("://")) {
+                let help = cause.help();
+                if !helps.contains(&help) {
+                    helps.push(help);
+                }
+            }
+        }
+        for help in &helps {
+            write!(f, "\n  help: {help}")?;
+        }
+        let stored = self.fetched.files().count();
+        if !unreachable.is_empty() && stored > 0 {
+            write!(
+                f,
+                "\n  help: the store has {stored} of these {} files; `--offline` uses only those",
+                stored + self.failures.len()
+            )?;
         }
         if offline {
             write!(

@@ -126,6 +126,7 @@ fn request(url: &str, body: &[u8], size: Option<u64>) -> FetchRequest {
         urls: vec![url.to_owned()],
         hashes: vec![sha256(body)],
         size,
+        notation: Default::default(),
     }
 }
 

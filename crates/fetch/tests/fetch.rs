@@ -6,7 +6,7 @@ use lock2build_fetch::{
     fetch_all, Credentials, FetchFailure, FetchOptions, FetchRequest, FetchedVia, MirrorConfig,
     Problem, ProgressMode,
 };
-use lock2build_model::{Hash, HashAlgorithm};
+use lock2build_model::{Hash, HashAlgorithm, HashNotation};
 use lock2build_store::{MultiHasher, Store};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -273,6 +273,7 @@ fn request(label: &str, urls: &[&str], hash: Hash) -> FetchRequest {
         urls: urls.iter().map(|u| u.to_string()).collect(),
         hashes: vec![hash],
         size: None,
+        notation: Default::default(),
     }
 }
 
@@ -409,53 +410,87 @@ fn a_partial_file_left_by_an_earlier_run_is_resumed() {
 #[test]
 fn a_hash_mismatch_names_everything_and_stores_nothing() {
     let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
     let body = content(6, 40_000);
-    let url = server.route("/corrupt", body.clone(), Behavior::Corrupt);
-    let expected = sha256(&body);
-    let err = fetch_all(
-        &store,
-        &[request("pypi flask 3.0.3", &[&url], expected.clone())],
-        &options(),
-    )
-    .unwrap_err();
     let mut corrupted = body.clone();
     corrupted[body.len() / 2] ^= 0xff;
-    let actual = sha256(&corrupted);
-    assert_eq!(
-        err.failures,
-        [FetchFailure::Download {
-            label: "pypi flask 3.0.3".into(),
-            attempts: vec![(
-                url.clone(),
-                Problem::HashMismatch {
-                    expected: expected.clone(),
-                    actual: actual.clone()
-                }
-            )]
-        }]
-    );
-    let message = err.to_string();
-    for needle in [
-        "pypi flask 3.0.3",
-        &url,
-        &expected.to_sri(),
-        &actual.to_sri(),
-    ] {
-        assert!(
-            message.contains(needle),
-            "`{needle}` missing from: {message}"
+    let url = server.route("/corrupt", body.clone(), Behavior::Corrupt);
+    // Each lock's own notation: poetry/uv/requirements, Cargo.lock, npm.
+    let cases = [
+        (
+            "pypi flask 3.0.3",
+            sha256(&body),
+            sha256(&corrupted),
+            HashNotation::Prefixed,
+        ),
+        (
+            "crates libc 0.2.1",
+            sha256(&body),
+            sha256(&corrupted),
+            HashNotation::Hex,
+        ),
+        (
+            "npm react 18.3.1",
+            sha512(&body),
+            sha512(&corrupted),
+            HashNotation::Sri,
+        ),
+    ];
+    for (label, expected, actual, notation) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let before = server.requests("/corrupt").len();
+        let err = fetch_all(
+            &store,
+            &[FetchRequest {
+                notation,
+                ..request(label, &[&url], expected.clone())
+            }],
+            &options(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.failures,
+            [FetchFailure::Download {
+                label: label.into(),
+                attempts: vec![(
+                    url.clone(),
+                    Problem::HashMismatch {
+                        expected: expected.clone(),
+                        actual: actual.clone(),
+                        notation,
+                    }
+                )]
+            }]
         );
+        let message = err.to_string();
+        let shown = format!(
+            "hash mismatch: expected {}, got {}",
+            expected.in_notation(notation),
+            actual.in_notation(notation)
+        );
+        for needle in [label, &url, &shown] {
+            assert!(
+                message.contains(needle),
+                "`{needle}` missing from: {message}"
+            );
+        }
+        match notation {
+            HashNotation::Prefixed => {
+                assert!(message.contains(&format!("sha256:{}", expected.hex())))
+            }
+            // Bare hex, as `checksum = "…"` is written.
+            HashNotation::Hex => assert!(!message.contains("sha256"), "{message}"),
+            HashNotation::Sri => assert!(message.contains(&expected.to_sri()), "{message}"),
+        }
+        assert_eq!(
+            server.requests("/corrupt").len() - before,
+            1,
+            "a mismatch is not retried"
+        );
+        assert!(names(&dir.path().join("sources")).is_empty());
+        assert!(names(&dir.path().join("partial")).is_empty());
+        assert!(names(&dir.path().join("tmp")).is_empty());
     }
-    assert_eq!(
-        server.requests("/corrupt").len(),
-        1,
-        "a mismatch is not retried"
-    );
-    assert!(names(&dir.path().join("sources")).is_empty());
-    assert!(names(&dir.path().join("partial")).is_empty());
-    assert!(names(&dir.path().join("tmp")).is_empty());
 }
 
 #[test]
@@ -776,4 +811,77 @@ fn two_processes_fetch_one_plan_into_one_store() {
     }
     assert!(names(&root.join("tmp")).is_empty());
     assert!(names(&root.join("partial")).is_empty());
+}
+
+/// A port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_host_fails_at_once_for_every_artifact_and_is_named_once() {
+    let server = Server::start();
+    let good = content(9, 1000);
+    let good_url = server.route("/good.tgz", good.clone(), Behavior::Ok);
+    // Retries that would take many seconds if they were made.
+    let patient = FetchOptions {
+        jobs: 2,
+        retries: 4,
+        backoff: Duration::from_secs(2),
+        ..options()
+    };
+    let port = closed_port();
+    let cases = [
+        (
+            format!("http://127.0.0.1:{port}"),
+            format!("`127.0.0.1:{port}` refused the connection"),
+        ),
+        (
+            // RFC 6761: `.invalid` never resolves.
+            "https://files.example.invalid".to_owned(),
+            "cannot resolve the host name `files.example.invalid`".to_owned(),
+        ),
+    ];
+    for (base, cause) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut requests: Vec<FetchRequest> = (0..6u8)
+            .map(|i| {
+                let url = format!("{base}/pkg{i}-1.0.tgz");
+                request(&format!("pkg{i} 1.0"), &[&url], sha256(&content(i, 100)))
+            })
+            .collect();
+        requests.push(request("good 1.0", &[&good_url], sha256(&good)));
+        let started = std::time::Instant::now();
+        let error = fetch_all(&store, &requests, &patient).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "neither retried nor waited for: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(error.failures.len(), 6);
+        for failure in &error.failures {
+            let causes = failure
+                .unreachable()
+                .unwrap_or_else(|| panic!("{failure:?}"));
+            assert_eq!(causes.len(), 1, "{failure:?}");
+        }
+        let text = error.to_string();
+        assert_eq!(
+            text.lines().filter(|l| l.contains(&cause)).count(),
+            1,
+            "the cause once:\n{text}"
+        );
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
+        assert!(
+            text.contains("pkg0 1.0") && text.contains("pkg5 1.0") && !text.contains("good 1.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("help: the store has 1 of these 7 files; `--offline` uses only those"),
+            "{text}"
+        );
+        assert!(text.contains("help: "), "{text}");
+    }
 }

@@ -372,7 +372,12 @@ pub fn resolve(
         .arg("--python-version")
         .arg(format!("{major}.{minor}"))
         .arg("--index-url")
-        .arg(request.index)
+        // The mirror, when one is set, as for every other index lookup.
+        .arg(
+            index
+                .mirrors
+                .rewrite(&format!("{}/", request.index.trim_end_matches('/'))),
+        )
         .arg("-o")
         .arg(&output)
         .arg(&input)

@@ -18,6 +18,7 @@
 
 use crate::pyindex::IndexOptions;
 use anyhow::{anyhow, bail, Context, Result};
+use lock2build_fetch::{Reachability, Unreachable};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,12 +87,21 @@ pub fn index_entries(
     };
     let pages: Mutex<BTreeMap<String, Result<String>>> = Mutex::new(BTreeMap::new());
     let next = AtomicUsize::new(0);
+    let reach = Reachability::new();
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.clamp(1, names.len().max(1)) {
             scope.spawn(|| {
                 while let Some(name) = names.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let url = format!("{index}{}", index_path(name));
-                    let page = page(&url, &wanted(name), http.as_ref(), &options.cache_dir);
+                    // The mirror's copy, when one is set, as for downloads.
+                    let url = options
+                        .mirrors
+                        .rewrite(&format!("{index}{}", index_path(name)));
+                    let access = Access {
+                        http: http.as_ref(),
+                        options,
+                        reach: &reach,
+                    };
+                    let page = page(&url, &wanted(name), &access);
                     pages
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -103,9 +113,18 @@ pub fn index_entries(
     let pages = pages.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut entries = Vec::new();
     let mut problems = Vec::new();
+    // Crates whose index host cannot be reached, by cause: said once.
+    let mut unreachable: BTreeMap<&Unreachable, Vec<String>> = BTreeMap::new();
     for c in crates {
         let text = match pages.get(&c.name) {
             Some(Ok(text)) => text,
+            Some(Err(e)) if e.downcast_ref::<Unreachable>().is_some() => {
+                if let Some(cause) = e.downcast_ref::<Unreachable>() {
+                    let names = unreachable.entry(cause).or_default();
+                    names.push(format!("{} {}", c.name, c.version));
+                }
+                continue;
+            }
             Some(Err(e)) => {
                 problems.push(format!("  {} {}: {e:#}", c.name, c.version));
                 continue;
@@ -129,6 +148,10 @@ pub fn index_entries(
             )),
         }
     }
+    for (cause, names) in &unreachable {
+        problems.push(format!("  {cause}: {}", names.join(", ")));
+        problems.push(format!("  help: {}", cause.help()));
+    }
     if !problems.is_empty() {
         bail!(
             "cannot read these crates from the index {index}:\n{}",
@@ -145,29 +168,41 @@ fn find_version(text: &str, version: &str) -> Option<serde_json::Value> {
         .find(|e| e["vers"].as_str() == Some(version))
 }
 
+/// How pages are asked for: the client (none offline), the credentials,
+/// the hosts found unreachable.
+struct Access<'a> {
+    http: Option<&'a reqwest::blocking::Client>,
+    options: &'a IndexOptions,
+    reach: &'a Reachability,
+}
+
 /// An index page: the cached copy when it has every version of `wanted`,
-/// else downloaded (and cached).
-fn page(
-    url: &str,
-    wanted: &[&str],
-    http: Option<&reqwest::blocking::Client>,
-    cache_dir: &Path,
-) -> Result<String> {
-    let cache = cache_path(cache_dir, url);
+/// else downloaded (and cached). An unreachable host fails at once
+/// ([`Unreachable`]).
+fn page(url: &str, wanted: &[&str], access: &Access<'_>) -> Result<String> {
+    let cache = cache_path(&access.options.cache_dir, url);
     if let Ok(text) = std::fs::read_to_string(&cache) {
         if wanted.iter().all(|v| find_version(&text, v).is_some()) {
             return Ok(text);
         }
     }
-    let Some(http) = http else {
+    let Some(http) = access.http else {
         bail!("{url} is not in the index cache and --offline forbids the network");
     };
+    if let Some(known) = access.reach.known(url) {
+        return Err(known.into());
+    }
     let mut last = anyhow!("no attempt");
     for attempt in 0..3u32 {
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
         }
-        match http.get(url).send() {
+        match access
+            .options
+            .credentials
+            .authorize(http.get(url), url)
+            .send()
+        {
             Ok(r) if r.status().is_success() => {
                 let text = r.text().with_context(|| format!("reading {url}"))?;
                 if let Some(parent) = cache.parent() {
@@ -180,7 +215,10 @@ fn page(
             }
             Ok(r) if r.status().is_server_error() => last = anyhow!("GET {url}: {}", r.status()),
             Ok(r) => bail!("GET {url}: {}", r.status()),
-            Err(e) => last = anyhow!("GET {url}: {e}"),
+            Err(e) => match access.reach.check(&e, url) {
+                Some(cause) => return Err(cause.into()),
+                None => last = anyhow!("GET {url}: {e}"),
+            },
         }
     }
     Err(last)
@@ -229,13 +267,13 @@ mod tests {
     }
 
     fn options(name: &str, offline: bool) -> IndexOptions {
+        let cache_dir = std::env::temp_dir().join(format!(
+            "lock2build-cargo-index-test-{name}-{}",
+            std::process::id()
+        ));
         IndexOptions {
-            cache_dir: std::env::temp_dir().join(format!(
-                "lock2build-cargo-index-test-{name}-{}",
-                std::process::id()
-            )),
-            offline,
             jobs: 2,
+            ..IndexOptions::new(cache_dir, offline)
         }
     }
 
@@ -288,6 +326,41 @@ mod tests {
         );
         assert!(err.contains("nope 1.0.0: GET "), "{err}");
         assert!(err.contains("404"), "{err}");
+        let _ = std::fs::remove_dir_all(&options.cache_dir);
+    }
+
+    #[test]
+    fn the_mirror_is_asked_and_an_unreachable_index_is_named_once() {
+        let page =
+            r#"{"name":"demo","vers":"1.0.0","deps":[],"cksum":"aa","features":{},"yanked":false}"#;
+        let base = serve(vec![("/de/mo/demo", page.to_owned())], 1);
+        // The lock's index does not resolve (RFC 6761); the mirror answers.
+        let mut options = options("mirror", false);
+        options.mirrors.add("https://index.example.invalid/", &base);
+        let crates = [locked("demo", "1.0.0", "aa")];
+        assert!(index_entries("https://index.example.invalid/", &crates, &options).is_ok());
+        // Without it, the host is named once for every crate, at once.
+        options.mirrors = Default::default();
+        let crates = [
+            locked("demo", "1.0.0", "aa"),
+            locked("other", "1.0.0", "bb"),
+            locked("third", "2.0.0", "cc"),
+        ];
+        let started = std::time::Instant::now();
+        let err = index_entries("https://index.example.invalid/", &crates, &options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let cause = "cannot resolve the host name `index.example.invalid`";
+        assert_eq!(err.matches(cause).count(), 1, "{err}");
+        assert!(
+            err.contains("other 1.0.0") && err.contains("third 2.0.0"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&options.cache_dir);
     }
 

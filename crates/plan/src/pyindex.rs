@@ -10,6 +10,12 @@
 //! the page is fetched again only when a locked file is missing from the
 //! cached copy.
 //!
+//! Pages are asked the way downloads are (`lock2build-fetch`): through the
+//! configured mirrors (the mirror's page is what is asked and cached), with
+//! the credentials of the environment and netrc; a host that cannot be
+//! reached ([`Unreachable`]) is not asked again, and the plan names the
+//! cause once for every package on it.
+//!
 //! A locked file the index lists with another hash is an error naming the
 //! package: nothing is guessed. One it does not list at all is an error
 //! too ([`resolve_urls`]), or, for the plan ([`resolve_urls_lenient`]),
@@ -22,6 +28,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use lock2build_fetch::{redact_url, Credentials, MirrorConfig, Reachability, Unreachable};
 
 /// One file of an index page, as cached.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -52,6 +60,39 @@ pub struct IndexOptions {
     pub offline: bool,
     /// Parallel requests.
     pub jobs: usize,
+    /// URL rewriting, the same as for downloads: a page is asked of the
+    /// mirror its URL rewrites to.
+    pub mirrors: MirrorConfig,
+    /// Credentials by host, the same as for downloads (environment, netrc).
+    pub credentials: Credentials,
+}
+
+impl IndexOptions {
+    /// Caching in `cache_dir`, 8 requests at a time, no mirror, no
+    /// credentials.
+    pub fn new(cache_dir: PathBuf, offline: bool) -> IndexOptions {
+        IndexOptions {
+            cache_dir,
+            offline,
+            jobs: 8,
+            mirrors: MirrorConfig::default(),
+            credentials: Credentials::default(),
+        }
+    }
+
+    /// Mirrors of the user's config, `<project_dir>/lock2build.toml` and
+    /// `LOCK2BUILD_MIRRORS`, and the credentials of the environment and
+    /// netrc: what `lock2build fetch` reads. A file (a PEP 723 script)
+    /// stands for its directory.
+    pub fn with_network_config(mut self, project_dir: Option<&Path>) -> Result<IndexOptions> {
+        let dir = project_dir.map(|d| match d.is_file() {
+            true => d.parent().unwrap_or(Path::new(".")),
+            false => d,
+        });
+        self.mirrors = MirrorConfig::load(dir).map_err(|e| anyhow!("{e}"))?;
+        self.credentials = Credentials::load();
+        Ok(self)
+    }
 }
 
 /// Counts of what a lookup did, for the summary.
@@ -104,6 +145,8 @@ pub struct IndexClient {
     options: IndexOptions,
     http: Option<reqwest::blocking::Client>,
     stats: Mutex<LookupStats>,
+    /// Index hosts found unreachable: not asked again.
+    reach: Reachability,
 }
 
 impl IndexClient {
@@ -118,6 +161,7 @@ impl IndexClient {
             options,
             http,
             stats: Mutex::new(LookupStats::default()),
+            reach: Reachability::new(),
         })
     }
 
@@ -126,9 +170,16 @@ impl IndexClient {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the disk cache has a copy of `name`'s page on `index`.
+    pub fn has_cached(&self, index: &str, name: &str) -> bool {
+        let url = self.options.mirrors.rewrite(&page_url(index, name));
+        cache_path(&self.options.cache_dir, &url).is_file()
+    }
+
     /// The files of `name` on `index`; `refresh` skips the cache.
     pub fn page(&self, index: &str, name: &str, refresh: bool) -> Result<Vec<IndexFile>> {
-        let url = page_url(index, name);
+        // What is asked (and cached) is the mirror's page, when one is set.
+        let url = self.options.mirrors.rewrite(&page_url(index, name));
         let cache = cache_path(&self.options.cache_dir, &url);
         if !refresh {
             if let Ok(text) = std::fs::read_to_string(&cache) {
@@ -142,10 +193,14 @@ impl IndexClient {
         }
         let Some(http) = &self.http else {
             return Err(anyhow!(
-                "{url} is not in the index cache and --offline forbids the network"
+                "{} is not in the index cache and --offline forbids the network",
+                redact_url(&url)
             ));
         };
-        let files = fetch_page(http, &url)?;
+        if let Some(known) = self.reach.known(&url) {
+            return Err(known.into());
+        }
+        let files = fetch_page(http, &url, &self.options.credentials, &self.reach)?;
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
         let page = CachedPage {
             url: url.clone(),
@@ -183,7 +238,14 @@ fn read_at_most(response: reqwest::blocking::Response, url: &str, limit: u64) ->
 }
 
 /// Fetches one PEP 691 page, with a few retries on network errors and 5xx.
-fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFile>> {
+/// A host that cannot be reached fails at once ([`Unreachable`], which
+/// the caller can downcast to).
+fn fetch_page(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    credentials: &Credentials,
+    reach: &Reachability,
+) -> Result<Vec<IndexFile>> {
     #[derive(Deserialize)]
     struct Page {
         files: Vec<PageFile>,
@@ -202,14 +264,19 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
         if attempt > 0 {
             std::thread::sleep(std::time::Duration::from_millis(250 << attempt));
         }
-        let response = http
+        let request = http
             .get(url)
-            .header("Accept", "application/vnd.pypi.simple.v1+json")
-            .send();
-        let response = match response {
+            .header("Accept", "application/vnd.pypi.simple.v1+json");
+        let request = credentials.authorize(request, url);
+        let url = redact_url(url);
+        let url = url.as_str();
+        let response = match request.send() {
             Ok(r) => r,
             Err(e) => {
-                last_error = Some(anyhow!("GET {url}: {e}"));
+                if let Some(cause) = reach.check(&e, url) {
+                    return Err(cause.into());
+                }
+                last_error = Some(anyhow!("GET {url}: {}", e.without_url()));
                 continue;
             }
         };
@@ -220,6 +287,11 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
         }
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(anyhow!("GET {url}: 404, the index has no such project"));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(anyhow!(
+                "GET {url}: {status}; set credentials for its host in LOCK2BUILD_AUTH_<HOST> or ~/.netrc"
+            ));
         }
         if !status.is_success() {
             return Err(anyhow!("GET {url}: {status}"));
@@ -372,10 +444,23 @@ pub fn resolve_urls_lenient(
     });
     let pages = pages.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut errors = Vec::new();
+    // Packages whose index cannot be reached, by cause: named once.
+    let mut unreachable: BTreeMap<Unreachable, Vec<String>> = BTreeMap::new();
+    let mut cached = 0;
     for (index, result) in pages {
         let package = &mut graph.packages[index.0];
         let files = match result {
             Ok(files) => files,
+            Err(e) if e.downcast_ref::<Unreachable>().is_some() => {
+                if let Some(cause) = e.downcast_ref::<Unreachable>() {
+                    let names = unreachable.entry(cause.clone()).or_default();
+                    names.push(format!("{} {}", package.name, package.version));
+                }
+                if let Source::Registry { url } = &package.source {
+                    cached += usize::from(client.has_cached(url, &package.name));
+                }
+                continue;
+            }
             Err(e) => {
                 errors.push(format!(
                     "{lockfile}: {} {}: {e:#}",
@@ -408,7 +493,7 @@ pub fn resolve_urls_lenient(
                 )),
                 None => {
                     unlisted.insert((index, position), format!(
-                        "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or point --index-url at a mirror that still has it",
+                        "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or set a mirror that still has it (LOCK2BUILD_MIRRORS, or [mirrors] in lock2build.toml)",
                         package.name,
                         package.version,
                         match &artifact.filename {
@@ -422,11 +507,48 @@ pub fn resolve_urls_lenient(
         }
         package.artifacts = resolved;
     }
+    if !unreachable.is_empty() {
+        errors.push(unreachable_message(&lockfile, &unreachable, cached));
+    }
     if errors.is_empty() {
         Ok(unlisted)
     } else {
         Err(anyhow!("{}", errors.join("\n")))
     }
+}
+
+/// One line per cause of the index pages that could not be asked for,
+/// with what to do; the index cache has older copies of `cached` of them.
+fn unreachable_message(
+    lockfile: &str,
+    unreachable: &BTreeMap<Unreachable, Vec<String>>,
+    cached: usize,
+) -> String {
+    let mut lines = Vec::new();
+    let mut helps: Vec<String> = Vec::new();
+    for (cause, names) in unreachable {
+        let shown: Vec<&str> = names.iter().take(6).map(String::as_str).collect();
+        let more = match names.len().saturating_sub(6) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        lines.push(format!(
+            "{lockfile}: {cause}: the index pages of {}{more} could not be read",
+            shown.join(", ")
+        ));
+        let help = format!("  help: {}", cause.help());
+        if !helps.contains(&help) {
+            helps.push(help);
+        }
+    }
+    if cached > 0 {
+        let pages: usize = unreachable.values().map(Vec::len).sum();
+        helps.push(format!(
+            "  help: the index cache has an older copy of {cached} of these {pages} pages; `--offline` plans from the cache alone"
+        ));
+    }
+    lines.extend(helps);
+    lines.join("\n")
 }
 
 /// A page's files, looked up by file name and by digest.

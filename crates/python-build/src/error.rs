@@ -58,6 +58,14 @@ pub enum PythonError {
         /// What the backend asked for and is not installed.
         requirements: Vec<String>,
     },
+    /// The interpreter could not byte-compile an installed output.
+    #[error("cannot byte-compile `{}`: {message}\n  help: check that the interpreter runs `-m compileall`", output.display())]
+    Bytecode {
+        /// The output being compiled.
+        output: PathBuf,
+        /// What the interpreter said.
+        message: String,
+    },
     /// The sandbox could not run the build.
     #[error(transparent)]
     Sandbox(#[from] lock2build_sandbox::SandboxError),

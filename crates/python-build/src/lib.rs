@@ -2,6 +2,8 @@
 //!
 //! - [`install_wheel`]: a wheel into its own output (`lib/python3.X/site-packages`,
 //!   `bin/`, …), every file checked against the wheel's `RECORD`.
+//! - [`compile_bytecode`]: the `.pyc` of an installed output's modules,
+//!   written at build time (PEP 552 unchecked-hash, reproducible).
 //! - [`compose_env`]: a venv-like `result` whose `bin/python` and console
 //!   scripts see exactly the locked packages' outputs, nothing of the host.
 //! - [`build_wheel`]: an sdist or project built into a wheel through its
@@ -14,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bytecode;
 mod editable;
 mod env;
 mod error;
@@ -23,6 +26,7 @@ mod record;
 mod scripts;
 mod wheel;
 
+pub use bytecode::{compile_bytecode, PYC_INVALIDATION_MODE};
 pub use editable::{build_editable, pth_wheel, EditableProject};
 pub use env::{
     compose_env, write_pip_guard, ComposedEnv, ScriptSelection, ENV_PTH, PIP_GUARD_MODULE,

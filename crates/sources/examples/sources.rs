@@ -34,11 +34,7 @@ fn main() -> anyhow::Result<()> {
     let options = PlanOptions {
         target: Target::resolve(&TargetOptions::default())?,
         select: SelectOptions::default(),
-        index: IndexOptions {
-            cache_dir: pyindex::default_cache_dir(),
-            offline,
-            jobs: 8,
-        },
+        index: IndexOptions::new(pyindex::default_cache_dir(), offline),
     };
     let report = collect_for(format, &dirs, recursive, &options);
     let text = render(&report, format, common_revision(&dirs))?;

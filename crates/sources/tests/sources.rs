@@ -35,11 +35,7 @@ fn options() -> &'static PlanOptions {
             })
             .expect("host target"),
             select: SelectOptions::default(),
-            index: IndexOptions {
-                cache_dir: cache,
-                offline: false,
-                jobs: 8,
-            },
+            index: IndexOptions::new(cache, false),
         }
     })
 }

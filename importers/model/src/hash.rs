@@ -172,6 +172,42 @@ impl Hash {
     }
 }
 
+/// How a lockfile writes its hashes, so that messages show them the way
+/// the user sees them in the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashNotation {
+    /// `sha256:<hex>`: poetry.lock, uv.lock, requirements.txt `--hash`.
+    Prefixed,
+    /// Bare hex: Cargo.lock's `checksum`.
+    Hex,
+    /// Subresource Integrity, `sha512-<base64>`: package-lock.json's
+    /// `integrity` (and the plan).
+    #[default]
+    Sri,
+}
+
+impl HashNotation {
+    /// The notation of an ecosystem's lockfiles.
+    pub fn of(ecosystem: crate::Ecosystem) -> HashNotation {
+        match ecosystem {
+            crate::Ecosystem::Pypi => HashNotation::Prefixed,
+            crate::Ecosystem::Crates => HashNotation::Hex,
+            crate::Ecosystem::Npm => HashNotation::Sri,
+        }
+    }
+}
+
+impl Hash {
+    /// The hash as `notation` writes it.
+    pub fn in_notation(&self, notation: HashNotation) -> String {
+        match notation {
+            HashNotation::Prefixed => self.to_string(),
+            HashNotation::Hex => self.hex(),
+            HashNotation::Sri => self.to_sri(),
+        }
+    }
+}
+
 /// `algo:hex`.
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

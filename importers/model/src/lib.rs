@@ -25,7 +25,7 @@ pub mod markers;
 pub mod names;
 
 pub use error::{line_column, Diagnostic, ImportError, LineIndex};
-pub use hash::{Hash, HashAlgorithm, HashParseError};
+pub use hash::{Hash, HashAlgorithm, HashNotation, HashParseError};
 pub use input::{LockInput, MemoryFiles, ProjectFiles};
 
 use serde::Serialize;
