@@ -1,0 +1,175 @@
+//! What a build leaves behind is untrusted input (issue 16, item 2): build
+//! steps that leave FIFOs, symlinks to `/dev/zero` or to host files, and
+//! `..` paths where lock2build reads afterwards. Each `lock2build app` run
+//! must end (a 120 s guard kills it otherwise and fails the test), fail
+//! with a message naming what was wrong, and copy no host file.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `lock2build app DIR --progress plain` with its own store, killed (and
+/// the test failed) if it has not ended within 120 s.
+fn app_within_limit(project: &Path, store: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["app", project.to_str().unwrap(), "--progress", "plain"])
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .env("LOCK2BUILD_STORE", store)
+        .env_remove("LOCK2BUILD_MIRRORS")
+        .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "lock2build app did not end within 120 s (killed):\n{}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The run's stderr, after checking that it failed.
+fn refused(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "lock2build accepted it:\n{}{}",
+        stdout(out),
+        stderr(out)
+    );
+    stderr(out)
+}
+
+// Rust: the build script writes into the target directory, where
+// lock2build's copy of cargo's JSON messages (`lock2build-messages.json`)
+// is. It sees the directory as $CARGO_TARGET_DIR.
+
+const MESSAGES: &str = "lock2build-messages.json";
+
+/// A crate whose `build.rs` runs `script` (sh, with `$T` the target
+/// directory and `$M` the messages file), locked by cargo.
+fn cargo_project(root: &Path, script: &str) -> PathBuf {
+    let project = root.join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[workspace]\n\n[package]\nname = \"trap\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        project.join("build.rs"),
+        format!(
+            r#"fn main() {{
+    let t = std::env::var("CARGO_TARGET_DIR").unwrap();
+    let status = std::process::Command::new("/bin/sh")
+        .args(["-c", {script:?}])
+        .env("T", &t)
+        .env("M", format!("{{t}}/{MESSAGES}"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let locked = Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&project)
+        .env("CARGO_HOME", root.join("cargo-home"))
+        .status()
+        .unwrap();
+    assert!(locked.success());
+    project
+}
+
+/// `script` that replaces the messages file by one naming `exe` as the
+/// crate's executable.
+fn naming(setup: &str, exe: &str) -> String {
+    format!(
+        "{setup}\nprintf '%s\\n' '{{\"reason\":\"compiler-artifact\",\"executable\":\"'\"{exe}\"'\"}}' > \"$M.new\" && mv \"$M.new\" \"$M\""
+    )
+}
+
+fn cargo_refused(name: &str, script: &str) -> (String, PathBuf) {
+    let root = tempdir(name);
+    let project = cargo_project(&root, script);
+    let err = refused(&app_within_limit(&project, &root.join("store")));
+    assert!(
+        !project.join("result").exists(),
+        "a result was linked:\n{err}"
+    );
+    (err, project)
+}
+
+#[test]
+fn cargo_messages_naming_a_symlink_to_a_host_file_are_refused() {
+    let (err, _) = cargo_refused(
+        "cargo-symlink",
+        &naming(
+            "ln -s /etc/passwd \"$T/release/stolen\"",
+            "$T/release/stolen",
+        ),
+    );
+    assert!(
+        err.contains("cargo's build messages name the executable /build/target/release/stolen"),
+        "{err}"
+    );
+    assert!(
+        err.contains("is a symlink to `/etc/passwd`: an absolute path"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cargo_messages_naming_a_path_that_climbs_out_are_refused() {
+    let (err, _) = cargo_refused(
+        "cargo-dotdot",
+        &naming("", "$T/../../../../../../etc/passwd"),
+    );
+    assert!(err.contains("climbs above it"), "{err}");
+    assert!(err.contains("not inside the target directory"), "{err}");
+}
+
+#[test]
+fn cargo_messages_naming_a_fifo_or_dev_zero_are_refused_without_hanging() {
+    let (err, _) = cargo_refused(
+        "cargo-fifo",
+        &naming("mkfifo \"$T/release/pipe\"", "$T/release/pipe"),
+    );
+    assert!(
+        err.contains("release/pipe` is a FIFO, not a regular file"),
+        "{err}"
+    );
+    let (err, _) = cargo_refused("cargo-zero", &naming("", "/dev/zero"));
+    assert!(
+        err.contains("name the executable /dev/zero, which is outside the target directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_messages_file_replaced_by_a_fifo_or_a_link_to_dev_zero_is_refused() {
+    let (err, _) = cargo_refused("cargo-messages-fifo", "rm -f \"$M\" && mkfifo \"$M\"");
+    assert!(err.contains("reading cargo's build messages"), "{err}");
+    assert!(err.contains("lock2build-messages.json` is a FIFO"), "{err}");
+    let (err, _) = cargo_refused(
+        "cargo-messages-zero",
+        "rm -f \"$M\" && ln -s /dev/zero \"$M\"",
+    );
+    assert!(
+        err.contains("lock2build-messages.json` is a symlink"),
+        "{err}"
+    );
+}
