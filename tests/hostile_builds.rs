@@ -173,3 +173,84 @@ fn a_messages_file_replaced_by_a_fifo_or_a_link_to_dev_zero_is_refused() {
         "{err}"
     );
 }
+
+// Python: the project's own PEP 517 backend (in the tree, `backend-path`)
+// writes into the wheel directory, which lock2build lists and reads after
+// the step.
+
+/// A uv project built by the in-tree backend `trap_backend`, whose
+/// `build_wheel` runs `body` (Python, with `out` the wheel directory and
+/// `name` the wheel's file name); locked by uv.
+fn python_project(root: &Path, body: &str) -> PathBuf {
+    let project = root.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("pyproject.toml"),
+        "[project]\nname = \"trap\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\n\n[build-system]\nrequires = []\nbuild-backend = \"trap_backend\"\nbackend-path = [\".\"]\n",
+    )
+    .unwrap();
+    let body: String = body.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(
+        project.join("trap_backend.py"),
+        format!(
+            "import os\n\ndef build_wheel(out, config_settings=None, metadata_directory=None):\n    name = \"trap-0.1.0-py3-none-any.whl\"\n{body}    return name\n"
+        ),
+    )
+    .unwrap();
+    let locked = Command::new("uv")
+        .args(["lock", "--offline", "--no-cache"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(locked.status.success(), "uv lock: {}", stderr(&locked));
+    project
+}
+
+fn python_refused(name: &str, body: &str) -> String {
+    let root = tempdir(name);
+    let project = python_project(&root, body);
+    let err = refused(&app_within_limit(&project, &root.join("store")));
+    assert!(
+        err.contains("building trap 0.1.0 from source failed"),
+        "{err}"
+    );
+    assert!(!project.join("result").exists());
+    err
+}
+
+#[test]
+fn a_fifo_wheel_left_by_a_pep517_backend_is_refused_without_hanging() {
+    let err = python_refused("pep517-fifo", "os.mkfifo(os.path.join(out, name))");
+    assert!(
+        err.contains(
+            "the backend left `trap-0.1.0-py3-none-any.whl`, which is a FIFO, not a regular file"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wheel_symlink_left_by_a_pep517_backend_is_not_followed() {
+    let err = python_refused(
+        "pep517-symlink",
+        "os.symlink('/etc/passwd', os.path.join(out, name))",
+    );
+    assert!(
+        err.contains("which is a symlink, not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fifo_in_place_of_the_missing_requirements_record_is_not_waited_on() {
+    // The backend fakes the front end's "missing build requirements" exit
+    // with a FIFO where lock2build reads the list.
+    let err = python_refused(
+        "pep517-missing-fifo",
+        "os.mkfifo(os.path.join(out, 'lock2build-missing-requirements.json'))\nos._exit(3)",
+    );
+    assert!(
+        err.contains("its build backend needs a requirement the pinned build systems do not have"),
+        "{err}"
+    );
+}
