@@ -47,6 +47,7 @@ fn refused(out: &Output) -> String {
         stdout(out),
         stderr(out)
     );
+    eprintln!("{}", stderr(out));
     stderr(out)
 }
 
@@ -251,6 +252,123 @@ fn a_fifo_in_place_of_the_missing_requirements_record_is_not_waited_on() {
     );
     assert!(
         err.contains("its build backend needs a requirement the pinned build systems do not have"),
+        "{err}"
+    );
+}
+
+// Node: the install script of a package runs in the laid-out tree, which
+// lock2build reads afterwards (each package.json, the .bin links) and on
+// every later run.
+
+/// A registry on loopback serving one package `trap` 1.0.0 (packed by npm)
+/// whose `install` script is `install`, and a project that depends on it,
+/// locked by npm against that registry.
+fn npm_project(root: &Path, install: &str) -> (PathBuf, Server) {
+    let package = root.join("trap");
+    std::fs::create_dir_all(&package).unwrap();
+    let manifest = serde_json::json!({
+        "name": "trap",
+        "version": "1.0.0",
+        "bin": {"trap": "cli.js"},
+        "scripts": {"install": install},
+    });
+    std::fs::write(package.join("package.json"), manifest.to_string()).unwrap();
+    std::fs::write(package.join("cli.js"), "console.log('trap');\n").unwrap();
+    let npm = |args: &[&str], dir: &Path| {
+        let out = Command::new("npm")
+            .args(args)
+            .current_dir(dir)
+            .env("npm_config_cache", root.join("npm-cache"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "npm {args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let packed = npm(&["pack", "--json"], &package);
+    let packed: serde_json::Value = serde_json::from_str(&packed).unwrap();
+    let tgz = std::fs::read(package.join(packed[0]["filename"].as_str().unwrap())).unwrap();
+    let server = Server::start();
+    let tarball = format!("{}/trap/-/trap-1.0.0.tgz", server.base);
+    let mut version = manifest.clone();
+    version["hasInstallScript"] = true.into();
+    version["dist"] = serde_json::json!({
+        "tarball": tarball,
+        "integrity": packed[0]["integrity"],
+        "shasum": packed[0]["shasum"],
+    });
+    let packument = serde_json::json!({
+        "name": "trap",
+        "dist-tags": {"latest": "1.0.0"},
+        "versions": {"1.0.0": version},
+    });
+    server.route("/trap", "application/json", packument.to_string());
+    server.route("/trap/-/trap-1.0.0.tgz", "application/octet-stream", tgz);
+    let project = root.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("package.json"),
+        r#"{"name": "victim", "version": "1.0.0", "dependencies": {"trap": "1.0.0"}}"#,
+    )
+    .unwrap();
+    let registry = format!("--registry={}/", server.base);
+    npm(
+        &[
+            "install",
+            "--package-lock-only",
+            "--ignore-scripts",
+            "--omit-lockfile-registry-resolved=false",
+            "--no-audit",
+            "--no-fund",
+            &registry,
+        ],
+        &project,
+    );
+    (project, server)
+}
+
+fn npm_refused(name: &str, install: &str) -> String {
+    let root = tempdir(name);
+    let (project, _server) = npm_project(&root, install);
+    let lock = std::fs::read_to_string(project.join("package-lock.json")).unwrap();
+    assert!(lock.contains("\"hasInstallScript\": true"), "{lock}");
+    let store = root.join("store");
+    let err = refused(&app_within_limit(&project, &store));
+    assert!(!project.join("result").exists());
+    // Nothing was stored for the tree: a later run meets no trap either.
+    let stored = std::fs::read_dir(store.join("outputs"))
+        .map(|rd| rd.flatten().count())
+        .unwrap_or(0);
+    assert_eq!(stored, 0, "an output was stored:\n{err}");
+    err
+}
+
+#[test]
+fn an_install_script_that_makes_its_package_json_a_fifo_is_refused() {
+    let err = npm_refused("npm-fifo", "rm package.json && mkfifo package.json");
+    assert!(
+        err.contains("node_modules/trap/package.json` is a FIFO"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_install_script_that_links_its_package_json_to_dev_zero_is_refused() {
+    let err = npm_refused(
+        "npm-zero",
+        "rm package.json && ln -s /dev/zero package.json",
+    );
+    assert!(
+        err.contains("the package.json of trap 1.0.0 (at node_modules/trap) cannot be read"),
+        "{err}"
+    );
+    assert!(err.contains("is a symlink to `/dev/zero`"), "{err}");
+}
+
+#[test]
+fn an_install_script_that_points_a_bin_link_out_of_the_tree_is_refused() {
+    let err = npm_refused("npm-bin", "ln -sf /etc/passwd ../.bin/trap");
+    assert!(
+        err.contains("node_modules/.bin/trap points outside node_modules"),
         "{err}"
     );
 }

@@ -94,8 +94,11 @@ fn manifest_platform(store: &Store, p: &Package) -> Result<Platform> {
             p.label()
         )
     })?;
-    let text = std::fs::read_to_string(top.join("package.json"))
-        .with_context(|| format!("reading the package.json of {}", p.label()))?;
+    let text = lock2build_store::read_untrusted_string(
+        &top.join("package.json"),
+        lock2build_store::RECORD_LIMIT,
+    )
+    .with_context(|| format!("reading the package.json of {}", p.label()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow!("the package.json of {}: {e}", p.label()))?;
     let list = |key: &str| -> Vec<String> {
