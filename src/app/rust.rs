@@ -761,7 +761,7 @@ fn copy_executables(target_dir: &Path, target_seen: &Path, bin: &Path) -> Result
 /// The crate a failed cargo build names (`failed to run custom build
 /// command for `openssl-sys v0.9.103``, `could not compile `foo``).
 fn failed_crate(log: &Path, nodes: &[&Node]) -> Option<(String, String)> {
-    let text = std::fs::read_to_string(log).ok()?;
+    let text = lock2build_store::read_tail(log, super::LOG_TAIL);
     for line in text.lines() {
         for marker in [
             "failed to run custom build command for `",

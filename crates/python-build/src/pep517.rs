@@ -236,9 +236,13 @@ pub fn build_wheel(sandbox: &Sandbox, build: &WheelBuild, dist: &Path) -> Result
     if !status.success() {
         if status.code() == Some(MISSING_BUILD_REQUIREMENT) {
             // Written by the step: read as untrusted (a regular file, small).
-            let listed = read_untrusted(&dist.join(MISSING_REQUIREMENTS_FILE), RECORD_LIMIT)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Vec<String>>(&bytes).ok());
+            let listed = match read_untrusted(&dist.join(MISSING_REQUIREMENTS_FILE), RECORD_LIMIT) {
+                Ok(bytes) => serde_json::from_slice::<Vec<String>>(&bytes).ok(),
+                Err(e) if e.is_missing() => None,
+                Err(e) => return Err(fail(format!(
+                    "its build exited as if build requirements were missing, but their list cannot be read: {e}"
+                ))),
+            };
             if let Some(requirements) = listed.filter(|r| !r.is_empty()) {
                 return Err(PythonError::MissingBuildRequirements {
                     project: build.source.to_owned(),

@@ -62,7 +62,7 @@ pub use unpack::{
     NORMALIZED_MTIME,
 };
 pub use untrusted::{
-    copy_untrusted, kind_name, open_regular, open_regular_nofollow, read_untrusted,
+    copy_untrusted, kind_name, open_regular, open_regular_nofollow, read_tail, read_untrusted,
     read_untrusted_string, resolve_beneath, UntrustedError, ARTIFACT_LIMIT, RECORD_LIMIT,
 };
 pub use verify::{tree_hash, Damaged, VerifyReport};

@@ -249,6 +249,22 @@ pub fn copy_untrusted(from: &Path, to: &Path, limit: u64) -> Result<u64, Untrust
     Ok(copied)
 }
 
+/// The last `max` bytes (at most) of the regular file `path`, as text
+/// (invalid UTF-8 replaced): a build log's tail, however much the step
+/// wrote. Empty when the file cannot be read.
+pub fn read_tail(path: &Path, max: u64) -> String {
+    use std::io::{Seek, SeekFrom};
+    let Ok((mut file, size)) = open_regular(path, u64::MAX) else {
+        return String::new();
+    };
+    if size > max && file.seek(SeekFrom::Start(size - max)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.take(max).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Symlinks followed at most while resolving one path (as Linux's 40).
 const MAX_LINKS: usize = 40;
 

@@ -180,3 +180,18 @@ fn an_output_holding_a_fifo_is_not_stored() {
     );
     assert!(Store::open(&root).unwrap().output(&id).is_none());
 }
+
+#[test]
+fn a_log_is_read_from_its_tail_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("step.log");
+    let mut text = "noise\n".repeat(100_000);
+    text.push_str("error: the last line\n");
+    std::fs::write(&log, &text).unwrap();
+    let tail = lock2build_store::read_tail(&log, 1000);
+    assert!(tail.len() <= 1000);
+    assert!(tail.ends_with("error: the last line\n"), "{tail}");
+    let fifo = dir.path().join("fifo.log");
+    mkfifo(&fifo);
+    assert_eq!(quickly(move || lock2build_store::read_tail(&fifo, 1000)), "");
+}
