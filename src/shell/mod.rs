@@ -400,11 +400,27 @@ fn stored_node_modules(app_modules: &Path) -> Result<PathBuf> {
     if let Ok(target) = std::fs::read_link(app_modules) {
         return Ok(target);
     }
+    // The app's build script could write links there too: only one into
+    // a node_modules output beside the app's (`<outputs>/<id>-node-modules/
+    // node_modules/<package>`) names the tree.
+    let outputs = app_modules
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent);
+    let is_tree = |tree: &Path| {
+        tree.file_name().is_some_and(|n| n == "node_modules")
+            && tree.parent().is_some_and(|output| {
+                output.parent() == outputs
+                    && output
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().ends_with("-node-modules"))
+            })
+    };
     let entries = std::fs::read_dir(app_modules)
         .with_context(|| format!("reading {}", app_modules.display()))?;
     for entry in entries.flatten() {
         if let Ok(target) = std::fs::read_link(entry.path()) {
-            if let Some(tree) = target.parent() {
+            if let Some(tree) = target.parent().filter(|t| is_tree(t)) {
                 return Ok(tree.to_path_buf());
             }
         }
