@@ -193,5 +193,8 @@ fn a_log_is_read_from_its_tail_only() {
     assert!(tail.ends_with("error: the last line\n"), "{tail}");
     let fifo = dir.path().join("fifo.log");
     mkfifo(&fifo);
-    assert_eq!(quickly(move || lock2build_store::read_tail(&fifo, 1000)), "");
+    assert_eq!(
+        quickly(move || lock2build_store::read_tail(&fifo, 1000)),
+        ""
+    );
 }
