@@ -270,7 +270,7 @@ fn find_wheel(dist: &Path) -> std::result::Result<PathBuf, String> {
     let mut wheels = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if !path.extension().is_some_and(|e| e == "whl") {
+        if path.extension().is_none_or(|e| e != "whl") {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();

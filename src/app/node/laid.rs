@@ -73,17 +73,15 @@ pub(super) fn check_tree(out: &Path, packages: &[Package]) -> Result<()> {
             continue;
         };
         for entry in entries.flatten() {
-            let rel = Path::new(&dir).join(".bin").join(entry.file_name());
+            let link = Path::new(".bin").join(entry.file_name());
             // A link to a missing file is npm's business; one out of the
             // tree is not.
-            resolve_beneath(&out.join(&dir), &rel.strip_prefix(&dir).unwrap_or(&rel)).map_err(
-                |e| {
-                    anyhow!(
-                        "after the install scripts, {} points outside {dir}: {e}\n  help: an install script replaced it; bin links must stay inside the tree",
-                        rel.display()
-                    )
-                },
-            )?;
+            resolve_beneath(&out.join(&dir), &link).map_err(|e| {
+                anyhow!(
+                    "after the install scripts, {dir}/{} points outside {dir}: {e}\n  help: an install script replaced it; bin links must stay inside the tree",
+                    link.display()
+                )
+            })?;
         }
     }
     Ok(())
