@@ -439,6 +439,9 @@ pub(crate) fn distinct_artifacts(requests: &[lock2build_fetch::FetchRequest]) ->
         .len()
 }
 
+/// How much of a failed step's log is read (its end): 1 MiB.
+pub(crate) const LOG_TAIL: u64 = 1 << 20;
+
 /// A failed build step, as the user sees it: what failed, the log's last
 /// lines and path, the override in use, what the log suggests is missing,
 /// and the command that drafts an override.
@@ -451,7 +454,8 @@ pub(crate) fn failure_message(
     log: &Path,
     cause: &str,
 ) -> anyhow::Error {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
+    // The step wrote the log: its tail only (a step may write gigabytes).
+    let text = lock2build_store::read_tail(log, LOG_TAIL);
     let kept = lock2build_sandbox::kept_dir(&text);
     let lines: Vec<&str> = text
         .lines()

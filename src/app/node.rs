@@ -50,6 +50,7 @@
 //! `prepare`) are not run; only the build script is.
 
 mod git;
+mod laid;
 mod manifest;
 mod platforms;
 pub(super) use platforms::known_platforms;
@@ -307,7 +308,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     // node_modules. Which packages run scripts: the lock's
     // `hasInstallScript`, and (v1 locks have no such flag) what each
     // laid-out package.json says.
-    let flagged = script_steps(&packages, None, &logs_dir, &modules_id);
+    let flagged = script_steps(&packages, None, &logs_dir, &modules_id)?;
     let modules = if let Some(path) = store.output(&app_id).and(store.output(&modules_id)) {
         reused += 1;
         path
@@ -346,7 +347,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         if made.built {
             built.push("node_modules".to_owned());
             built.extend(
-                script_steps(&packages, Some(&made.path), &logs_dir, &modules_id)
+                script_steps(&packages, Some(&made.path), &logs_dir, &modules_id)?
                     .iter()
                     .map(|s| s.label.clone()),
             );
@@ -355,7 +356,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         }
         made.path
     };
-    for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id) {
+    for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id)? {
         logs.insert(step.label.clone(), step.log.clone());
     }
     for p in &packages {
@@ -400,7 +401,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 (&build_log, &root),
                 &mut build_failed,
             )?;
-            write_launchers(&out.building, &out.final_path, &toolchain.node, &launchers)?;
+            write_launchers(out, &modules, &toolchain.node, &launchers)?;
             Ok(())
         },
     );
@@ -571,7 +572,7 @@ fn fill_node_modules(
         });
         bail!("linking bins failed");
     }
-    let steps = script_steps(tree.packages, Some(&out.building), ctx.logs_dir, modules_id);
+    let steps = script_steps(tree.packages, Some(&out.building), ctx.logs_dir, modules_id)?;
     let unflagged: Vec<&Node> = steps
         .iter()
         .filter(|s| !tree.flagged.iter().any(|f| f.spec == s.spec))
@@ -615,7 +616,9 @@ fn fill_node_modules(
             bail!("the install scripts of {} failed", step.label);
         }
     }
-    Ok(())
+    // The scripts could write anywhere in the tree: what lock2build reads
+    // from it later must still be sound before it is stored.
+    laid::check_tree(&out.building, tree.packages)
 }
 
 /// Fills the app output: the project's files, a writable `node_modules`
@@ -819,12 +822,23 @@ fn script_steps(
     tree: Option<&Path>,
     logs_dir: &Path,
     id: &NodeId,
-) -> Vec<ScriptStep> {
+) -> Result<Vec<ScriptStep>> {
     let mut by_spec: BTreeMap<String, (usize, &Package)> = BTreeMap::new();
-    for p in packages
-        .iter()
-        .filter(|p| p.scripts || tree.is_some_and(|t| runs_scripts(&t.join(&p.location))))
-    {
+    for p in packages {
+        let runs = match tree {
+            _ if p.scripts => true,
+            Some(tree) => laid::runs_scripts(tree, &p.location).with_context(|| {
+                format!(
+                    "reading the package.json of {} in {}\n  help: the laid-out tree was changed; `lock2build store verify --repair` removes a damaged output",
+                    p.label(),
+                    tree.display()
+                )
+            })?,
+            None => false,
+        };
+        if !runs {
+            continue;
+        }
         let spec = format!("{}@{}", p.folder_name(), p.version);
         let entry = by_spec.entry(spec).or_insert((p.depth(), p));
         entry.0 = entry.0.max(p.depth());
@@ -856,24 +870,7 @@ fn script_steps(
         })
         .collect();
     steps.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.spec.cmp(&b.1.spec)));
-    steps.into_iter().map(|(_, s)| s).collect()
-}
-
-/// Whether npm runs install scripts for the package in `dir`: a
-/// `preinstall`, `install` or `postinstall` script, or a `binding.gyp`
-/// (npm's default install is `node-gyp rebuild`) unless `gypfile: false`.
-fn runs_scripts(dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(dir.join("package.json")) else {
-        return false;
-    };
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return false;
-    };
-    let scripts = &json["scripts"];
-    ["preinstall", "install", "postinstall"]
-        .iter()
-        .any(|s| scripts[s].is_string())
-        || (json["gypfile"] != false && dir.join("binding.gyp").is_file())
+    Ok(steps.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Unpacks every tarball at its location under `out/node_modules`
@@ -1194,25 +1191,23 @@ fn link_farm(tree: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `out/bin/NAME`: `exec NODE <final>/PATH "$@"`.
+/// `out/bin/NAME`: `exec NODE <final>/PATH "$@"`, each PATH a regular
+/// file inside its package ([`laid::check_bin`]).
 fn write_launchers(
-    out: &Path,
-    final_path: &Path,
+    dirs: &lock2build_store::OutputDirs,
+    modules: &Path,
     node: &Path,
     launchers: &BTreeMap<String, String>,
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    let (out, final_path) = (&dirs.building, &dirs.final_path);
     let bin = out.join("bin");
     std::fs::create_dir_all(&bin)?;
     for (name, path) in launchers {
         if name.contains('/') || name.is_empty() || name == "." || name == ".." {
             bail!("the bin name `{name}` is not a file name");
         }
-        if !out.join(path).exists() {
-            bail!(
-                "the bin `{name}` points to {path}, which does not exist in the app\n  help: fix `bin` in package.json (or the build that makes {path})"
-            );
-        }
+        laid::check_bin(out, modules, name, path)?;
         let script = format!(
             "#!/bin/sh\n# lock2build: {name} of {}\nexec {} {} \"$@\"\n",
             final_path.display(),

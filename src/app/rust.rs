@@ -392,7 +392,9 @@ fn root_package(nodes: &[&Node]) -> (String, String) {
 }
 
 /// Copies a directory tree, keeping each file's modification time (cargo
-/// decides what is fresh by them).
+/// decides what is fresh by them). Symlinks are copied as links; a FIFO,
+/// socket or device (what a build step may leave in its target directory)
+/// is an error, never opened.
 fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(src)? {
@@ -404,6 +406,12 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
             copy_with_times(&from, &to)?;
         } else if kind.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if !kind.is_file() {
+            return Err(std::io::Error::other(format!(
+                "{} is {}: a build directory holds only files, directories and symlinks",
+                from.display(),
+                lock2build_store::kind_name(kind)
+            )));
         } else {
             super::copy_writable(&from, &to)?;
             let modified = std::fs::metadata(&from)?.modified()?;
@@ -562,39 +570,64 @@ impl CargoStep<'_> {
             return copy_with_times(&target_dir, &out.join("target"))
                 .context("saving the dependencies' build");
         }
-        let bin = out.join("bin");
-        std::fs::create_dir_all(&bin)?;
-        let text = std::fs::read_to_string(target_dir.join(MESSAGES))
-            .context("reading cargo's build messages")?;
-        for line in text.lines() {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if msg["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let Some(exe) = msg["executable"].as_str() else {
-                continue;
-            };
-            // The path cargo printed is the step's; read it on the host.
-            let rel = Path::new(exe)
-                .strip_prefix(&target_seen)
-                .map_err(|_| anyhow!("cargo built {exe} outside its target directory"))?;
-            let host = target_dir.join(rel);
-            let name = host
-                .file_name()
-                .ok_or_else(|| anyhow!("cargo reported an executable without a name: {exe}"))?;
-            std::fs::copy(&host, bin.join(name))
-                .with_context(|| format!("copying {}", host.display()))?;
-        }
-        Ok(())
+        copy_executables(&target_dir, &target_seen, &out.join("bin"))
     }
+}
+
+/// Copies the executables cargo's messages name into `bin`. The messages
+/// file sits in the target directory, where the build's own code (a
+/// `build.rs`) can write: it is read as hostile input, and so is every
+/// path in it. An executable is accepted only as a regular file inside
+/// the target directory (no `..`, no symlink out), copied without
+/// following links; anything else fails the build, naming the entry.
+fn copy_executables(target_dir: &Path, target_seen: &Path, bin: &Path) -> Result<()> {
+    let messages = target_dir.join(MESSAGES);
+    let text = lock2build_store::read_untrusted_string(&messages, lock2build_store::RECORD_LIMIT)
+        .context("reading cargo's build messages")?;
+    match std::fs::symlink_metadata(bin) {
+        // The output directory was the step's to write: `bin` must be
+        // lock2build's own directory, not a link the build left.
+        Ok(meta) => bail!(
+            "the cargo step left {} in its output directory ({}); only lock2build writes there",
+            bin.display(),
+            lock2build_store::kind_name(meta.file_type())
+        ),
+        Err(_) => std::fs::create_dir(bin)?,
+    }
+    for line in text.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(exe) = msg["executable"].as_str() else {
+            continue;
+        };
+        let bad = |why: String| {
+            anyhow!(
+                "cargo's build messages name the executable {exe}, {why}\n  help: something in the build (a build script?) wrote to {MESSAGES}; lock2build copies only regular files from inside the target directory"
+            )
+        };
+        // The path cargo printed is the step's; read it on the host.
+        let rel = Path::new(exe)
+            .strip_prefix(target_seen)
+            .map_err(|_| bad("which is outside the target directory".into()))?;
+        let host = lock2build_store::resolve_beneath(target_dir, rel)
+            .map_err(|e| bad(format!("which is not inside the target directory ({e})")))?;
+        let name = host
+            .file_name()
+            .ok_or_else(|| bad("which has no file name".into()))?;
+        lock2build_store::copy_untrusted(&host, &bin.join(name), lock2build_store::ARTIFACT_LIMIT)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The crate a failed cargo build names (`failed to run custom build
 /// command for `openssl-sys v0.9.103``, `could not compile `foo``).
 fn failed_crate(log: &Path, nodes: &[&Node]) -> Option<(String, String)> {
-    let text = std::fs::read_to_string(log).ok()?;
+    let text = lock2build_store::read_tail(log, super::LOG_TAIL);
     for line in text.lines() {
         for marker in [
             "failed to run custom build command for `",

@@ -160,8 +160,11 @@ pub fn compose_env(
             let source = pkg_bin.join(&name);
             let target = bin.join(&name);
             let meta = fs::symlink_metadata(&source).map_err(io_err("inspect", &source))?;
-            let content = if meta.is_file() {
-                fs::read(&source).map_err(io_err("read", &source))?
+            // A script larger than a record is no Python launcher: linked
+            // as it is, never read whole.
+            let content = if meta.is_file() && meta.len() <= lock2build_store::RECORD_LIMIT {
+                lock2build_store::read_untrusted(&source, lock2build_store::RECORD_LIMIT)
+                    .map_err(|e| io_err("read", &source)(std::io::Error::other(e)))?
             } else {
                 Vec::new()
             };

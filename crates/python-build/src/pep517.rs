@@ -22,11 +22,15 @@
 //! The source tree is a writable scratch mount (`/build/src`): backends
 //! write `build/` and `*.egg-info` next to the sources. Only the wheel
 //! directory (`/build/dist`) is kept. Everything the step printed is in the
-//! log the caller names.
+//! log the caller names. What the step leaves in the wheel directory is
+//! untrusted: only a regular `*.whl` file is installed (never through a
+//! link, never a FIFO), and lock2build's own record there is read with a
+//! size limit.
 
 use crate::error::{io_err, PythonError, Result};
 use crate::python::PythonInfo;
 use lock2build_sandbox::{Mount, Sandbox, SandboxSpec, StepWatch};
+use lock2build_store::{kind_name, read_untrusted, ARTIFACT_LIMIT, RECORD_LIMIT};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
@@ -283,9 +287,14 @@ pub(crate) fn run_backend(
             if let Some(kept) = &build.watch.keep_failed {
                 let _ = lock2build_store::remove_any(kept);
             }
-            let listed = fs::read(dist.join(MISSING_REQUIREMENTS_FILE))
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Vec<String>>(&bytes).ok());
+            // Written by the step: read as untrusted (a regular file, small).
+            let listed = match read_untrusted(&dist.join(MISSING_REQUIREMENTS_FILE), RECORD_LIMIT) {
+                Ok(bytes) => serde_json::from_slice::<Vec<String>>(&bytes).ok(),
+                Err(e) if e.is_missing() => None,
+                Err(e) => return Err(fail(format!(
+                    "its build exited as if build requirements were missing, but their list cannot be read: {e}"
+                ))),
+            };
             if let Some(requirements) = listed.filter(|r| !r.is_empty()) {
                 return Err(PythonError::MissingBuildRequirements {
                     project: build.source.to_owned(),
@@ -301,17 +310,40 @@ pub(crate) fn run_backend(
             None => format!("the build was killed ({status})"),
         }));
     }
-    let mut wheels: Vec<PathBuf> = fs::read_dir(dist)
-        .map_err(io_err("read directory", dist))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
+    find_wheel(dist).map(Some).map_err(fail)
+}
+
+/// The one wheel the backend left in `dist`. The directory was the build
+/// step's: a `*.whl` that is not a regular file (a FIFO would block the
+/// installer forever, a symlink could name a host file) or is larger than
+/// an archive may unpack to is refused, named.
+fn find_wheel(dist: &Path) -> std::result::Result<PathBuf, String> {
+    let entries = fs::read_dir(dist).map_err(|e| format!("cannot list {}: {e}", dist.display()))?;
+    let mut wheels = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "whl") {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = fs::symlink_metadata(&path)
+            .map_err(|e| format!("cannot inspect the wheel `{name}` it wrote: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "the backend left `{name}`, which is {}, not a regular file: lock2build installs only a wheel file the backend wrote",
+                kind_name(meta.file_type())
+            ));
+        }
+        if meta.len() > ARTIFACT_LIMIT {
+            return Err(format!(
+                "the backend left `{name}`, larger than {ARTIFACT_LIMIT} bytes"
+            ));
+        }
+        wheels.push(path);
+    }
     match wheels.len() {
-        1 => Ok(Some(wheels.remove(0))),
-        0 => Err(fail(
-            "the backend reported success but wrote no wheel".into(),
-        )),
-        n => Err(fail(format!("the backend wrote {n} wheels; expected one"))),
+        1 => Ok(wheels.remove(0)),
+        0 => Err("the backend reported success but wrote no wheel".into()),
+        n => Err(format!("the backend wrote {n} wheels; expected one")),
     }
 }

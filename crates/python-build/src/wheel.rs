@@ -81,8 +81,11 @@ pub fn install_wheel(
         wheel: wheel_path.to_owned(),
         source,
     };
-    let file = fs::File::open(wheel_path).map_err(io_err("open", wheel_path))?;
-    let wheel_size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // A regular file only (a FIFO is refused, not waited on); the path may
+    // be the caller's link to a store file.
+    let (file, wheel_size) =
+        lock2build_store::open_regular(wheel_path, lock2build_store::ARTIFACT_LIMIT)
+            .map_err(|e| bad(e.to_string()))?;
     let limits = UnpackLimits::from_env().map_err(|e| bad(e.to_string()))?;
     let mut budget = UnpackBudget::new(limits, wheel_size);
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(zip_err)?;

@@ -29,7 +29,9 @@
 //!
 //! Also here: node identity ([`NodeId`], [`ToolchainId`]), garbage
 //! collection ([`Store::gc`]) and archive unpacking with guards against
-//! hostile archives ([`unpack()`]).
+//! hostile archives ([`unpack()`]), and the one way to read what a build
+//! step left behind ([`read_untrusted`], [`resolve_beneath`]: regular
+//! files only, no symlink followed out, size-limited).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -45,6 +47,7 @@ mod scratch;
 mod source;
 mod store;
 mod unpack;
+mod untrusted;
 mod verify;
 
 pub use digest::{Digests, MultiHasher};
@@ -59,5 +62,9 @@ pub use store::{remove_any, Store};
 pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,
     NORMALIZED_MTIME,
+};
+pub use untrusted::{
+    copy_untrusted, kind_name, open_regular, open_regular_nofollow, read_tail, read_untrusted,
+    read_untrusted_string, resolve_beneath, UntrustedError, ARTIFACT_LIMIT, RECORD_LIMIT,
 };
 pub use verify::{tree_hash, Damaged, VerifyReport};

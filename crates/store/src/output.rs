@@ -85,7 +85,26 @@ impl Store {
         let mut refs = references.to_vec();
         refs.sort();
         refs.dedup();
-        let content = crate::verify::tree_hash(&building).ok();
+        // What the build left is hashed as it will be stored; a FIFO,
+        // socket or device in it (a build step's trap for whatever reads
+        // the output later) fails the build instead.
+        let content = match crate::verify::tree_hash(&building) {
+            Ok(hash) => Some(hash),
+            Err(e) => match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<crate::verify::SpecialFile>())
+            {
+                Some(special) => {
+                    let message = special.to_string();
+                    let _ = remove_any(&building);
+                    return Err(StoreError::Build {
+                        node: node.to_string(),
+                        source: message.into(),
+                    });
+                }
+                None => None,
+            },
+        };
         let meta = serde_json::to_vec_pretty(&OutputMeta {
             references: refs,
             content,

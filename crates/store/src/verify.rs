@@ -212,8 +212,19 @@ fn check_source_file(path: &Path, hashes: &[Hash]) -> Result<(), String> {
     })
 }
 
+/// A FIFO, socket or device in a tree: an output holds only regular
+/// files, directories and symlinks.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is {kind}: an output holds only regular files, directories and symlinks", path.display())]
+pub(crate) struct SpecialFile {
+    /// Relative to the tree.
+    pub path: PathBuf,
+    pub kind: &'static str,
+}
+
 /// `sha256-<hex>` of a directory tree: every path (sorted), its kind, its
-/// exec bit, and the sha256 of a file's bytes or a symlink's target.
+/// exec bit, and the sha256 of a file's bytes or a symlink's target. A
+/// FIFO, socket or device in it is an error (never opened).
 pub fn tree_hash(root: &Path) -> std::io::Result<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut stack = vec![PathBuf::new()];
@@ -231,11 +242,19 @@ pub fn tree_hash(root: &Path) -> std::io::Result<String> {
             } else if meta.is_dir() {
                 lines.push(format!("d {shown}"));
                 stack.push(rel);
+            } else if !meta.is_file() {
+                // Opening a FIFO would block; a device is not content.
+                return Err(std::io::Error::other(SpecialFile {
+                    path: rel,
+                    kind: crate::untrusted::kind_name(meta.file_type()),
+                }));
             } else {
                 use std::os::unix::fs::PermissionsExt;
                 let exec = meta.permissions().mode() & 0o111 != 0;
                 let mut hasher = Sha256::new();
-                std::io::copy(&mut fs::File::open(&path)?, &mut hasher)?;
+                let (mut file, _) = crate::untrusted::open_regular_nofollow(&path, u64::MAX)
+                    .map_err(std::io::Error::other)?;
+                std::io::copy(&mut file, &mut hasher)?;
                 lines.push(format!(
                     "f {shown} {} {}",
                     u8::from(exec),

@@ -118,6 +118,17 @@ pub(super) fn pack(
                 .map(|e| e.path())
                 .find(|f| f.extension().is_some_and(|x| x == "tgz"))
                 .ok_or_else(|| anyhow!("`npm pack` of {} wrote no .tgz", p.label()))?;
+            // The step's own output: only a regular file is unpacked later
+            // (a FIFO would block, a link could name a host file).
+            let meta = std::fs::symlink_metadata(&tgz)?;
+            if !meta.is_file() {
+                bail!(
+                    "`npm pack` of {} left {}, which is {}, not a regular file",
+                    p.label(),
+                    tgz.display(),
+                    lock2build_store::kind_name(meta.file_type())
+                );
+            }
             std::fs::rename(&tgz, out.building.join("package.tgz"))?;
             Ok(())
         };

@@ -107,8 +107,11 @@ fn manifest_platform(
         .with_context(|| format!("unpacking the tarball of {label}"))?;
     let top = lock2build_store::single_top_dir(work.path())
         .ok_or_else(|| anyhow!("the tarball of {label} does not hold one top directory"))?;
-    let text = std::fs::read_to_string(top.join("package.json"))
-        .with_context(|| format!("reading the package.json of {label}"))?;
+    let text = lock2build_store::read_untrusted_string(
+        &top.join("package.json"),
+        lock2build_store::RECORD_LIMIT,
+    )
+    .with_context(|| format!("reading the package.json of {label}"))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| anyhow!("the package.json of {label}: {e}"))?;
     let list = |key: &str| -> Vec<String> {
