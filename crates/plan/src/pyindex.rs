@@ -10,6 +10,11 @@
 //! the page is fetched again only when a locked file is missing from the
 //! cached copy.
 //!
+//! Each file's `requires-python` (PEP 691, the `Requires-Python` of its
+//! metadata) is kept: a requirements.txt records no Python range of its
+//! own, so the plan checks the chosen file's against the target, as pip
+//! does before it installs one.
+//!
 //! A locked file the index lists with another hash is an error naming the
 //! package: nothing is guessed. One it does not list at all is an error
 //! too ([`resolve_urls`]), or, for the plan ([`resolve_urls_lenient`]),
@@ -35,6 +40,10 @@ pub struct IndexFile {
     /// Size in bytes, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// The file's `requires-python`, if the index gives one (pages cached
+    /// before it was kept have none: not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_python: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -196,6 +205,8 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
         hashes: BTreeMap<String, String>,
         #[serde(default)]
         size: Option<u64>,
+        #[serde(default, rename = "requires-python")]
+        requires_python: Option<String>,
     }
     let mut last_error = None;
     for attempt in 0..4 {
@@ -255,6 +266,7 @@ fn fetch_page(http: &reqwest::blocking::Client, url: &str) -> Result<Vec<IndexFi
                     url: absolute,
                     hashes: f.hashes,
                     size: f.size,
+                    requires_python: f.requires_python.filter(|r| !r.trim().is_empty()),
                 })
             })
             .collect();
@@ -295,6 +307,17 @@ fn file_matches(file: &IndexFile, locked: &[Hash]) -> Option<bool> {
 /// artifacts: the message naming each (the artifact is kept, without URL).
 pub type Unlisted = BTreeMap<(PackageIndex, usize), String>;
 
+/// What the index said about the files it filled in, for the plan to
+/// check once it has chosen one per package.
+#[derive(Debug, Default)]
+pub struct IndexAnswers {
+    /// Locked files it does not list.
+    pub unlisted: Unlisted,
+    /// The `requires-python` of the files it lists, by package and
+    /// position in its artifacts.
+    pub requires_python: BTreeMap<(PackageIndex, usize), String>,
+}
+
 /// Fills in URLs (and, for requirements.txt, file names and kinds) of the
 /// given packages of `graph` from their index pages. A locked file the
 /// index does not list is an error.
@@ -303,7 +326,7 @@ pub fn resolve_urls(
     packages: &[PackageIndex],
     client: &IndexClient,
 ) -> Result<()> {
-    let unlisted = resolve_urls_lenient(graph, packages, client)?;
+    let unlisted = resolve_urls_lenient(graph, packages, client)?.unlisted;
     if unlisted.is_empty() {
         Ok(())
     } else {
@@ -317,13 +340,14 @@ pub fn resolve_urls(
 /// As [`resolve_urls`], but a locked file the index no longer lists is
 /// kept without a URL and returned, so that only the artifact a plan
 /// chooses has to be there (a lock lists every wheel of a version; an
-/// index may have deleted some since).
+/// index may have deleted some since). The files' `requires-python` are
+/// returned with them.
 pub fn resolve_urls_lenient(
     graph: &mut Graph,
     packages: &[PackageIndex],
     client: &IndexClient,
-) -> Result<Unlisted> {
-    let mut unlisted = Unlisted::new();
+) -> Result<IndexAnswers> {
+    let mut answers = IndexAnswers::default();
     let lockfile = graph.lockfile.display().to_string();
     let todo: Vec<PackageIndex> = packages
         .iter()
@@ -335,7 +359,7 @@ pub fn resolve_urls_lenient(
         })
         .collect();
     if todo.is_empty() {
-        return Ok(unlisted);
+        return Ok(answers);
     }
     // Fetch pages in parallel, bounded.
     let pages: Mutex<BTreeMap<PackageIndex, Result<Vec<IndexFile>>>> = Mutex::new(BTreeMap::new());
@@ -392,13 +416,20 @@ pub fn resolve_urls_lenient(
                 continue;
             }
             match lookup.find(artifact) {
-                Some(Ok(file)) => resolved.push(Artifact {
+                Some(Ok(file)) => {
+                    if let Some(range) = &file.requires_python {
+                        answers
+                            .requires_python
+                            .insert((index, position), range.clone());
+                    }
+                    resolved.push(Artifact {
                     kind: ArtifactKind::python_from_filename(&file.filename),
                     filename: Some(file.filename.clone()),
                     url: Some(file.url.clone()),
                     hashes: artifact.hashes.clone(),
                     size: artifact.size.or(file.size),
-                }),
+                    })
+                }
                 Some(Err(theirs)) => errors.push(format!(
                     "{lockfile}: {} {}: the index lists {} with {theirs}, but the lock pins {}; the file changed on the index or the lock was edited: re-lock, or investigate before trusting either",
                     package.name,
@@ -407,7 +438,7 @@ pub fn resolve_urls_lenient(
                     artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
                 )),
                 None => {
-                    unlisted.insert((index, position), format!(
+                    answers.unlisted.insert((index, position), format!(
                         "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or point --index-url at a mirror that still has it",
                         package.name,
                         package.version,
@@ -423,7 +454,7 @@ pub fn resolve_urls_lenient(
         package.artifacts = resolved;
     }
     if errors.is_empty() {
-        Ok(unlisted)
+        Ok(answers)
     } else {
         Err(anyhow!("{}", errors.join("\n")))
     }
@@ -522,6 +553,7 @@ mod tests {
             url: format!("https://files.example/{name}"),
             hashes: [("sha256".to_string(), sha.to_string())].into(),
             size: None,
+            requires_python: None,
         }
     }
 
