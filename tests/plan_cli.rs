@@ -637,6 +637,27 @@ fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_an
         "application/vnd.pypi.simple.v1+json",
         std::fs::read(dir.join("sphinx-page.json")).unwrap(),
     );
+    // The cache holds the page as an older lock2build wrote it (no
+    // `version`, no `requires-python`): it is fetched again, not trusted.
+    let cache = tempdir("cache");
+    let page_url = format!("{}/simple/sphinx/", server.base);
+    let page: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sphinx-page.json")).unwrap()).unwrap();
+    let old_files: Vec<Value> = page["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::json!({"filename": f["filename"], "url": f["url"], "hashes": f["hashes"]}))
+        .collect();
+    let cached = cache
+        .join("index")
+        .join(format!("{}.json", &sha256_hex(page_url.as_bytes())[..32]));
+    std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cached,
+        serde_json::json!({"url": page_url, "files": old_files}).to_string(),
+    )
+    .unwrap();
     let out = lock2build(
         &[
             "plan",
@@ -648,9 +669,13 @@ fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_an
         .into_iter()
         .chain(TARGET.iter().copied())
         .collect::<Vec<_>>(),
-        &tempdir("cache"),
+        &cache,
         &tempdir("store"),
     );
+    assert_eq!(server.hits(), 1, "the old-format page is fetched again");
+    let rewritten: Value = serde_json::from_slice(&std::fs::read(&cached).unwrap()).unwrap();
+    assert_eq!(rewritten["version"], 1, "the same cache entry, now current");
+    assert_eq!(rewritten["files"][0]["requires_python"], ">=3.12");
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(

@@ -8,7 +8,8 @@
 //! matched by file name (poetry) or by hash (requirements.txt). The answer is
 //! cached on disk (`<cache>/index/`), so a second plan needs no network;
 //! the page is fetched again only when a locked file is missing from the
-//! cached copy.
+//! cached copy, or the copy is of an older cache format (one that did not
+//! keep `requires-python`; offline, it is used as it is).
 //!
 //! Each file's `requires-python` (PEP 691, the `Requires-Python` of its
 //! metadata) is kept: a requirements.txt records no Python range of its
@@ -40,14 +41,19 @@ pub struct IndexFile {
     /// Size in bytes, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    /// The file's `requires-python`, if the index gives one (pages cached
-    /// before it was kept have none: not checked).
+    /// The file's `requires-python`, if the index gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires_python: Option<String>,
 }
 
+/// The format of a cached page: 1 keeps each file's `requires-python`
+/// (pages written before have no `version`: 0).
+const CACHE_VERSION: u32 = 1;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedPage {
+    #[serde(default)]
+    version: u32,
     url: String,
     files: Vec<IndexFile>,
 }
@@ -142,7 +148,8 @@ impl IndexClient {
         if !refresh {
             if let Ok(text) = std::fs::read_to_string(&cache) {
                 if let Ok(page) = serde_json::from_str::<CachedPage>(&text) {
-                    if page.url == url {
+                    let current = page.version >= CACHE_VERSION || self.options.offline;
+                    if page.url == url && current {
                         self.stats.lock().unwrap_or_else(|e| e.into_inner()).cached += 1;
                         return Ok(page.files);
                     }
@@ -157,6 +164,7 @@ impl IndexClient {
         let files = fetch_page(http, &url)?;
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
         let page = CachedPage {
+            version: CACHE_VERSION,
             url: url.clone(),
             files,
         };
