@@ -658,20 +658,14 @@ fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_an
         serde_json::json!({"url": page_url, "files": old_files}).to_string(),
     )
     .unwrap();
-    let out = lock2build(
-        &[
-            "plan",
-            dir.to_str().unwrap(),
-            "--json",
-            "--lockfile",
-            lock.to_str().unwrap(),
-        ]
-        .into_iter()
-        .chain(TARGET.iter().copied())
-        .collect::<Vec<_>>(),
-        &cache,
-        &tempdir("store"),
-    );
+    let plan_for = |python: &str, cache: &Path| {
+        let mut args = vec!["plan", dir.to_str().unwrap(), "--json", "--lockfile"];
+        args.push(lock.to_str().unwrap());
+        args.extend_from_slice(TARGET);
+        args[6] = python; // TARGET's `--python-version` value
+        lock2build(&args, cache, &tempdir("store"))
+    };
+    let out = plan_for("3.11.7", &cache);
     assert_eq!(server.hits(), 1, "the old-format page is fetched again");
     let rewritten: Value = serde_json::from_slice(&std::fs::read(&cached).unwrap()).unwrap();
     assert_eq!(rewritten["version"], 1, "the same cache entry, now current");
@@ -684,22 +678,7 @@ fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_an
     );
     assert!(err.contains("--python PATH"), "{err}");
     // For a Python in its range the same file is planned.
-    let mut target: Vec<&str> = TARGET.to_vec();
-    target[1] = "3.12.1";
-    let out = lock2build(
-        &[
-            "plan",
-            dir.to_str().unwrap(),
-            "--json",
-            "--lockfile",
-            lock.to_str().unwrap(),
-        ]
-        .into_iter()
-        .chain(target)
-        .collect::<Vec<_>>(),
-        &tempdir("cache"),
-        &tempdir("store"),
-    );
+    let out = plan_for("3.12.1", &tempdir("cache"));
     assert!(out.status.success(), "{}", stderr(&out));
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sphinx = plan["packages"]
