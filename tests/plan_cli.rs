@@ -607,6 +607,86 @@ fn a_locked_file_the_index_no_longer_lists_fails_the_plan_only_when_chosen() {
 }
 
 #[test]
+fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_and_its_range() {
+    // `uv pip compile --python-version 3.12` of sphinx 9.1.0, whose files
+    // PyPI lists with `requires-python: ">=3.12"` (the page is PyPI's own
+    // answer, cut to those files). A requirements.txt has no range of its
+    // own: pip refuses to install such a file on 3.11, and so must the plan.
+    let server = Server::start();
+    let dir = tempdir("for-py312");
+    copy_dir(&fixture("requirements/for-py312"), &dir);
+    let lock = dir.join("requirements.txt");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(
+        &lock,
+        text.replace(
+            "--index-url https://pypi.org/simple",
+            &format!("--index-url {}/simple", server.base),
+        ),
+    )
+    .unwrap();
+    server.route(
+        "/simple/sphinx/",
+        "application/vnd.pypi.simple.v1+json",
+        std::fs::read(dir.join("sphinx-page.json")).unwrap(),
+    );
+    // The cache holds the page as an older lock2build wrote it (no
+    // `version`, no `requires-python`): it is fetched again, not trusted.
+    let cache = tempdir("cache");
+    let page_url = format!("{}/simple/sphinx/", server.base);
+    let page: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sphinx-page.json")).unwrap()).unwrap();
+    let old_files: Vec<Value> = page["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::json!({"filename": f["filename"], "url": f["url"], "hashes": f["hashes"]}))
+        .collect();
+    let cached = cache
+        .join("index")
+        .join(format!("{}.json", &sha256_hex(page_url.as_bytes())[..32]));
+    std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cached,
+        serde_json::json!({"url": page_url, "files": old_files}).to_string(),
+    )
+    .unwrap();
+    let plan_for = |python: &str, cache: &Path| {
+        let mut args = vec!["plan", dir.to_str().unwrap(), "--json", "--lockfile"];
+        args.push(lock.to_str().unwrap());
+        args.extend_from_slice(TARGET);
+        args[6] = python; // TARGET's `--python-version` value
+        lock2build(&args, cache, &tempdir("store"))
+    };
+    let out = plan_for("3.11.7", &cache);
+    assert_eq!(server.hits(), 1, "the old-format page is fetched again");
+    let rewritten: Value = serde_json::from_slice(&std::fs::read(&cached).unwrap()).unwrap();
+    assert_eq!(rewritten["version"], 1, "the same cache entry, now current");
+    assert_eq!(rewritten["files"][0]["requires_python"], ">=3.12");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("requirements.txt: sphinx 9.1.0: sphinx-9.1.0-py3-none-any.whl requires Python `>=3.12` (the index's requires-python), but the target is Python 3.11.7"),
+        "{err}"
+    );
+    assert!(err.contains("--python PATH"), "{err}");
+    // For a Python in its range the same file is planned.
+    let out = plan_for("3.12.1", &tempdir("cache"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sphinx = plan["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sphinx")
+        .unwrap();
+    assert_eq!(
+        sphinx["artifact"]["filename"],
+        "sphinx-9.1.0-py3-none-any.whl"
+    );
+}
+
+#[test]
 fn pylock_group_and_extra_markers_follow_group_and_extra() {
     // PDM writes `"dev" in dependency_groups` and `"socks" in extras`.
     let names = |plan: &Value| -> Vec<String> {

@@ -239,10 +239,10 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
         check_requires_python(&graph, &options.target)?;
         let walk = select::walk(&graph, &options.target, &options.select)?;
         let included: Vec<PackageIndex> = walk.included.keys().copied().collect();
-        let mut unlisted = pyindex::Unlisted::new();
+        let mut answers = pyindex::IndexAnswers::default();
         match graph.ecosystem {
             Ecosystem::Pypi => {
-                unlisted = pyindex::resolve_urls_lenient(&mut graph, &included, &client)?
+                answers = pyindex::resolve_urls_lenient(&mut graph, &included, &client)?
             }
             Ecosystem::Crates => crate::cargo_registry::resolve_urls(
                 &mut graph,
@@ -270,9 +270,23 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
                     // The chosen file must be on the index; others may be gone.
                     let position =
                         a.and_then(|a| package.artifacts.iter().position(|x| std::ptr::eq(x, a)));
-                    if let Some(message) = position.and_then(|p| unlisted.get(&(i, p))) {
+                    if let Some(message) = position.and_then(|p| answers.unlisted.get(&(i, p))) {
                         chosen_errors.push(message.clone());
                         continue;
+                    }
+                    // And it must be for the target's Python, as pip checks.
+                    let range = position.and_then(|p| answers.requires_python.get(&(i, p)));
+                    if let (Some(range), Some(a)) = (range, a) {
+                        if python_allows(range, &options.target.python.version) == Some(false) {
+                            chosen_errors.push(file_for_another_python(
+                                &graph,
+                                i,
+                                a,
+                                range,
+                                &options.target,
+                            ));
+                            continue;
+                        }
                     }
                     a.map(|a| plan_artifact(a, &package.source))
                 }
@@ -403,33 +417,64 @@ fn check_environments(graph: &Graph, target: &Target) -> Result<()> {
 /// (its packages were resolved for those). A `requires-python` that is not
 /// PEP 440 is not checked. A target of `X.Y` fits when some `X.Y.z` does.
 fn check_requires_python(graph: &Graph, target: &Target) -> Result<()> {
-    use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
     let Some(spec) = &graph.requires_python else {
         return Ok(());
     };
-    let Ok(specifiers) = VersionSpecifiers::from_str(spec) else {
-        return Ok(());
-    };
-    let version = &target.python.version;
-    let candidates: Vec<String> = match version.split('.').count() {
-        2 => vec![format!("{version}.0"), format!("{version}.999")],
-        _ => vec![version.clone()],
-    };
-    let fits = candidates
-        .iter()
-        .filter_map(|v| Version::from_str(v).ok())
-        .any(|v| specifiers.contains(&v));
-    if fits {
+    if python_allows(spec, &target.python.version) != Some(false) {
         return Ok(());
     }
-    let interpreter = match &target.python.interpreter {
+    Err(anyhow!(
+        "{}: the lock is for Python `{spec}` (requires-python), but {}\n  help: use an interpreter in that range (--python PATH), pass --python-version with one, or re-lock for this one",
+        graph.lockfile.display(),
+        describe_python(target)
+    ))
+}
+
+/// Does the PEP 440 range `spec` allow Python `version` (`X.Y` fits when
+/// some `X.Y.z` does)? `None` when `spec` is not PEP 440: not checked.
+fn python_allows(spec: &str, version: &str) -> Option<bool> {
+    use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+    let specifiers = VersionSpecifiers::from_str(spec).ok()?;
+    let candidates: Vec<String> = match version.split('.').count() {
+        2 => vec![format!("{version}.0"), format!("{version}.999")],
+        _ => vec![version.to_owned()],
+    };
+    Some(
+        candidates
+            .iter()
+            .filter_map(|v| Version::from_str(v).ok())
+            .any(|v| specifiers.contains(&v)),
+    )
+}
+
+/// "…/python3.11 is Python 3.11.7", or "the target is Python 3.11".
+fn describe_python(target: &Target) -> String {
+    let version = &target.python.version;
+    match &target.python.interpreter {
         Some(path) => format!("{} is Python {version}", path.display()),
         None => format!("the target is Python {version}"),
-    };
-    Err(anyhow!(
-        "{}: the lock is for Python `{spec}` (requires-python), but {interpreter}\n  help: use an interpreter in that range (--python PATH), pass --python-version with one, or re-lock for this one",
-        graph.lockfile.display()
-    ))
+    }
+}
+
+/// The error for a chosen file whose index `requires-python` the target
+/// does not meet (a requirements.txt compiled for another Python).
+fn file_for_another_python(
+    graph: &Graph,
+    package: PackageIndex,
+    artifact: &lock2build_model::Artifact,
+    range: &str,
+    target: &Target,
+) -> String {
+    let p = graph.package(package);
+    format!(
+        "{}: {} {}: {} requires Python `{range}` (the index's requires-python), but {}\n  help: the lock was made for another Python: use an interpreter in that range (--python PATH), or re-lock for this one (`uv pip compile --python-version {}`)",
+        graph.lockfile.display(),
+        p.name,
+        p.version,
+        artifact.filename.as_deref().unwrap_or("the locked file"),
+        describe_python(target),
+        target.python.version
+    )
 }
 
 /// The lock-versus-manifest check every command that reads a lock makes

@@ -8,7 +8,13 @@
 //! matched by file name (poetry) or by hash (requirements.txt). The answer is
 //! cached on disk (`<cache>/index/`), so a second plan needs no network;
 //! the page is fetched again only when a locked file is missing from the
-//! cached copy.
+//! cached copy, or the copy is of an older cache format (one that did not
+//! keep `requires-python`; offline, it is used as it is).
+//!
+//! Each file's `requires-python` (PEP 691, the `Requires-Python` of its
+//! metadata) is kept: a requirements.txt records no Python range of its
+//! own, so the plan checks the chosen file's against the target, as pip
+//! does before it installs one.
 //!
 //! Pages are asked the way downloads are (`lock2build-fetch`): through the
 //! configured mirrors (the mirror's page is what is asked and cached), with
@@ -43,10 +49,19 @@ pub struct IndexFile {
     /// Size in bytes, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// The file's `requires-python`, if the index gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_python: Option<String>,
 }
+
+/// The format of a cached page: 1 keeps each file's `requires-python`
+/// (pages written before have no `version`: 0).
+const CACHE_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedPage {
+    #[serde(default)]
+    version: u32,
     url: String,
     files: Vec<IndexFile>,
 }
@@ -184,7 +199,8 @@ impl IndexClient {
         if !refresh {
             if let Ok(text) = std::fs::read_to_string(&cache) {
                 if let Ok(page) = serde_json::from_str::<CachedPage>(&text) {
-                    if page.url == url {
+                    let current = page.version >= CACHE_VERSION || self.options.offline;
+                    if page.url == url && current {
                         self.stats.lock().unwrap_or_else(|e| e.into_inner()).cached += 1;
                         return Ok(page.files);
                     }
@@ -203,6 +219,7 @@ impl IndexClient {
         let files = fetch_page(http, &url, &self.options.credentials, &self.reach)?;
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).fetched += 1;
         let page = CachedPage {
+            version: CACHE_VERSION,
             url: url.clone(),
             files,
         };
@@ -258,6 +275,8 @@ fn fetch_page(
         hashes: BTreeMap<String, String>,
         #[serde(default)]
         size: Option<u64>,
+        #[serde(default, rename = "requires-python")]
+        requires_python: Option<String>,
     }
     let mut last_error = None;
     for attempt in 0..4 {
@@ -327,6 +346,7 @@ fn fetch_page(
                     url: absolute,
                     hashes: f.hashes,
                     size: f.size,
+                    requires_python: f.requires_python.filter(|r| !r.trim().is_empty()),
                 })
             })
             .collect();
@@ -367,6 +387,17 @@ fn file_matches(file: &IndexFile, locked: &[Hash]) -> Option<bool> {
 /// artifacts: the message naming each (the artifact is kept, without URL).
 pub type Unlisted = BTreeMap<(PackageIndex, usize), String>;
 
+/// What the index said about the files it filled in, for the plan to
+/// check once it has chosen one per package.
+#[derive(Debug, Default)]
+pub struct IndexAnswers {
+    /// Locked files it does not list.
+    pub unlisted: Unlisted,
+    /// The `requires-python` of the files it lists, by package and
+    /// position in its artifacts.
+    pub requires_python: BTreeMap<(PackageIndex, usize), String>,
+}
+
 /// Fills in URLs (and, for requirements.txt, file names and kinds) of the
 /// given packages of `graph` from their index pages. A locked file the
 /// index does not list is an error.
@@ -375,7 +406,7 @@ pub fn resolve_urls(
     packages: &[PackageIndex],
     client: &IndexClient,
 ) -> Result<()> {
-    let unlisted = resolve_urls_lenient(graph, packages, client)?;
+    let unlisted = resolve_urls_lenient(graph, packages, client)?.unlisted;
     if unlisted.is_empty() {
         Ok(())
     } else {
@@ -389,13 +420,14 @@ pub fn resolve_urls(
 /// As [`resolve_urls`], but a locked file the index no longer lists is
 /// kept without a URL and returned, so that only the artifact a plan
 /// chooses has to be there (a lock lists every wheel of a version; an
-/// index may have deleted some since).
+/// index may have deleted some since). The files' `requires-python` are
+/// returned with them.
 pub fn resolve_urls_lenient(
     graph: &mut Graph,
     packages: &[PackageIndex],
     client: &IndexClient,
-) -> Result<Unlisted> {
-    let mut unlisted = Unlisted::new();
+) -> Result<IndexAnswers> {
+    let mut answers = IndexAnswers::default();
     let lockfile = graph.lockfile.display().to_string();
     let todo: Vec<PackageIndex> = packages
         .iter()
@@ -407,7 +439,7 @@ pub fn resolve_urls_lenient(
         })
         .collect();
     if todo.is_empty() {
-        return Ok(unlisted);
+        return Ok(answers);
     }
     // Fetch pages in parallel, bounded.
     let pages: Mutex<BTreeMap<PackageIndex, Result<Vec<IndexFile>>>> = Mutex::new(BTreeMap::new());
@@ -477,13 +509,20 @@ pub fn resolve_urls_lenient(
                 continue;
             }
             match lookup.find(artifact) {
-                Some(Ok(file)) => resolved.push(Artifact {
+                Some(Ok(file)) => {
+                    if let Some(range) = &file.requires_python {
+                        answers
+                            .requires_python
+                            .insert((index, position), range.clone());
+                    }
+                    resolved.push(Artifact {
                     kind: ArtifactKind::python_from_filename(&file.filename),
                     filename: Some(file.filename.clone()),
                     url: Some(file.url.clone()),
                     hashes: artifact.hashes.clone(),
                     size: artifact.size.or(file.size),
-                }),
+                    })
+                }
                 Some(Err(theirs)) => errors.push(format!(
                     "{lockfile}: {} {}: the index lists {} with {theirs}, but the lock pins {}; the file changed on the index or the lock was edited: re-lock, or investigate before trusting either",
                     package.name,
@@ -492,7 +531,7 @@ pub fn resolve_urls_lenient(
                     artifact.hashes.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(", ")
                 )),
                 None => {
-                    unlisted.insert((index, position), format!(
+                    answers.unlisted.insert((index, position), format!(
                         "{lockfile}: {} {}: the index does not list the locked file {} — it may have been deleted from the index; re-lock, or set a mirror that still has it (LOCK2BUILD_MIRRORS, or [mirrors] in lock2build.toml)",
                         package.name,
                         package.version,
@@ -511,7 +550,7 @@ pub fn resolve_urls_lenient(
         errors.push(unreachable_message(&lockfile, &unreachable, cached));
     }
     if errors.is_empty() {
-        Ok(unlisted)
+        Ok(answers)
     } else {
         Err(anyhow!("{}", errors.join("\n")))
     }
@@ -644,6 +683,7 @@ mod tests {
             url: format!("https://files.example/{name}"),
             hashes: [("sha256".to_string(), sha.to_string())].into(),
             size: None,
+            requires_python: None,
         }
     }
 
