@@ -666,9 +666,10 @@ fn a_requirements_file_compiled_for_another_python_is_refused_naming_the_file_an
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("requirements.txt: sphinx 9.1.0: sphinx-9.1.0-py3-none-any.whl requires Python `>=3.12` (the index's requires-python), but the target is Python 3.11.7"),
+        err.contains("requirements.txt: 1 locked file requires another Python (the index's requires-python), but the target is Python 3.11.7:\n  sphinx 9.1.0 (sphinx-9.1.0-py3-none-any.whl: `>=3.12`)"),
         "{err}"
     );
+    assert_eq!(err.matches("help:").count(), 1, "{err}");
     assert!(err.contains("--python PATH"), "{err}");
     // For a Python in its range the same file is planned.
     let out = plan_for("3.12.1", &tempdir("cache"));

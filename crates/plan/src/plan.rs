@@ -258,6 +258,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
             .collect::<Result<_>>()?;
         let mut chosen_errors = Vec::new();
+        let mut other_python = Vec::new();
         for &i in &included {
             let package = graph.package(i);
             let artifact = match select::choose_artifact(
@@ -278,13 +279,7 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
                     let range = position.and_then(|p| answers.requires_python.get(&(i, p)));
                     if let (Some(range), Some(a)) = (range, a) {
                         if python_allows(range, &options.target.python.version) == Some(false) {
-                            chosen_errors.push(file_for_another_python(
-                                &graph,
-                                i,
-                                a,
-                                range,
-                                &options.target,
-                            ));
+                            other_python.push(file_for_another_python(&graph, i, a, range));
                             continue;
                         }
                     }
@@ -323,6 +318,9 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
                 platform: package.platform.clone(),
                 bin: package.bin.clone(),
             });
+        }
+        if !other_python.is_empty() {
+            chosen_errors.push(for_another_python(&graph, &other_python, &options.target));
         }
         if !chosen_errors.is_empty() {
             return Err(anyhow!("{}", chosen_errors.join("\n")));
@@ -456,23 +454,34 @@ fn describe_python(target: &Target) -> String {
     }
 }
 
-/// The error for a chosen file whose index `requires-python` the target
-/// does not meet (a requirements.txt compiled for another Python).
+/// One chosen file whose index `requires-python` the target does not meet
+/// (a requirements.txt compiled for another Python): `name version (file:
+/// range)`.
 fn file_for_another_python(
     graph: &Graph,
     package: PackageIndex,
     artifact: &lock2build_model::Artifact,
     range: &str,
-    target: &Target,
 ) -> String {
     let p = graph.package(package);
     format!(
-        "{}: {} {}: {} requires Python `{range}` (the index's requires-python), but {}\n  help: the lock was made for another Python: use an interpreter in that range (--python PATH), or re-lock for this one (`uv pip compile --python-version {}`)",
-        graph.lockfile.display(),
+        "{} {} ({}: `{range}`)",
         p.name,
         p.version,
         artifact.filename.as_deref().unwrap_or("the locked file"),
+    )
+}
+
+/// The error naming every such file once, with one help line.
+fn for_another_python(graph: &Graph, files: &[String], target: &Target) -> String {
+    format!(
+        "{}: {} locked file{} require{} another Python (the index's requires-python), but {}:\n  {}\n  help: the lock was made for another Python: use an interpreter in that range (--python PATH), or re-lock for this one (`uv pip compile --python-version {}`)",
+        graph.lockfile.display(),
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if files.len() == 1 { "s" } else { "" },
         describe_python(target),
+        files.join("\n  "),
         target.python.version
     )
 }
