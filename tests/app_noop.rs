@@ -26,13 +26,24 @@ fn unchanged(r: &serde_json::Value) -> bool {
     r["unchanged"].as_bool().expect("`unchanged` in the report")
 }
 
+/// After a build: the next run is the full check (it builds nothing and
+/// writes the memo), the one after it answers from the memo.
+fn settles(project: &Path, store: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let full = json(project, store, env);
+    assert!(!unchanged(&full), "{full}");
+    assert!(strings(&full["built"]).is_empty(), "{full}");
+    let memo = json(project, store, env);
+    assert!(unchanged(&memo), "{memo}");
+    assert_eq!(memo["reused"], full["reused"], "the same report");
+    memo
+}
+
 #[test]
 fn a_python_noop_answers_from_the_memo_until_an_input_changes() {
     let (project, store) = app_project("noop-python", "poetry/flask-pillow");
     let first = json(&project, &store, &[]);
     assert!(!unchanged(&first));
-    let again = json(&project, &store, &[]);
-    assert!(unchanged(&again), "{again}");
+    let again = settles(&project, &store, &[]);
     assert!(strings(&again["built"]).is_empty());
     assert_eq!(again["output"], first["output"]);
     // The text report says so too, whatever the display flags.
@@ -51,7 +62,7 @@ fn a_python_noop_answers_from_the_memo_until_an_input_changes() {
     let built = strings(&edited["built"]);
     assert!(built.iter().any(|b| b.starts_with("app ")), "{built:?}");
     assert!(!built.iter().any(|b| b.starts_with("flask ")), "{built:?}");
-    assert!(unchanged(&json(&project, &store, &[])));
+    settles(&project, &store, &[]);
 
     // A lock whose bytes did not change: the full check, nothing built.
     let lock = project.join("poetry.lock");
@@ -59,9 +70,7 @@ fn a_python_noop_answers_from_the_memo_until_an_input_changes() {
     times
         .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
-    let touched = json(&project, &store, &[]);
-    assert!(!unchanged(&touched));
-    assert!(strings(&touched["built"]).is_empty(), "{touched}");
+    settles(&project, &store, &[]);
 
     // An override of the project's layer: the full check.
     common::override_layer(
@@ -70,8 +79,7 @@ fn a_python_noop_answers_from_the_memo_until_an_input_changes() {
         "flask",
         "[[entry]]\nversions = \"*\"\nnote = \"a project note\"\n",
     );
-    assert!(!unchanged(&json(&project, &store, &[])));
-    assert!(unchanged(&json(&project, &store, &[])));
+    settles(&project, &store, &[]);
 
     // The result link gone: the full check puts it back.
     std::fs::remove_file(project.join("result")).unwrap();
@@ -119,7 +127,7 @@ fn a_rust_noop_sees_edits_manifests_and_toolchain_binaries() {
 
     let first = json(&project, &store, &env);
     assert!(!unchanged(&first));
-    assert!(unchanged(&json(&project, &store, &env)));
+    settles(&project, &store, &env);
     let run = || {
         Command::new(project.join("result/bin/tiny"))
             .output()
@@ -137,7 +145,7 @@ fn a_rust_noop_sees_edits_manifests_and_toolchain_binaries() {
     assert!(!unchanged(&edited));
     assert_eq!(strings(&edited["built"]), ["tiny 0.1.0"]);
     assert_eq!(common::stdout(&run()), "two\n");
-    assert!(unchanged(&json(&project, &store, &env)));
+    settles(&project, &store, &env);
 
     // The manifest: the skeleton changes, so the dependencies' build too.
     let manifest = project.join("Cargo.toml");
@@ -158,9 +166,7 @@ fn a_rust_noop_sees_edits_manifests_and_toolchain_binaries() {
         .unwrap()
         .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
-    let touched = json(&project, &store, &env);
-    assert!(!unchanged(&touched));
-    assert!(strings(&touched["built"]).is_empty(), "{touched}");
+    settles(&project, &store, &env);
 
     // Another compiler (a wrapper): what it compiles is rebuilt.
     std::fs::remove_file(bin.join("cc")).unwrap();
@@ -174,5 +180,5 @@ fn a_rust_noop_sees_edits_manifests_and_toolchain_binaries() {
     let other = json(&project, &store, &env);
     assert!(!unchanged(&other));
     assert_eq!(strings(&other["built"]).len(), 2, "{other}");
-    assert!(unchanged(&json(&project, &store, &env)));
+    settles(&project, &store, &env);
 }

@@ -25,9 +25,10 @@
 //! Besides the key, the memo lists the toolchain binaries the build
 //! identified (`probed_toolchains`) with their stamps at the time; each must
 //! be unchanged too. The result link must still point at the recorded
-//! output, which must exist. A memo is written only when the key computed
-//! after the build equals the one computed before it, so an edit made while
-//! a build runs is never taken as built. Any doubt (an unreadable file, a
+//! output, which must exist. A memo is written only by a run that found
+//! everything built (its report is the full check's answer, given again),
+//! and only when the key computed after the run equals the one computed
+//! before it, so an edit made while a build runs is never taken as built. Any doubt (an unreadable file, a
 //! missing memo) means the full check, which is what it always was;
 //! `LOCK2BUILD_NO_MEMO=1` asks for it every time.
 
@@ -174,8 +175,9 @@ pub fn lookup(dir: &Path, link: &Path) -> Option<AppReport> {
     Some(report)
 }
 
-/// Remembers `report` under the key `before` (computed before the build),
-/// if the project still has that key.
+/// Remembers `report` of a run that built and fetched nothing under the
+/// key `before` (computed before the run), if the project still has that
+/// key.
 pub fn record(dir: &Path, link: &Path, before: Option<String>, report: &AppReport) {
     let (Some(before), Some(path)) = (before, memo_path(dir, link)) else {
         return;
@@ -186,17 +188,16 @@ pub fn record(dir: &Path, link: &Path, before: Option<String>, report: &AppRepor
     if key(dir).as_ref() != Some(&before) {
         return;
     }
+    // Only a run that found everything built: its report is what the
+    // full check says, and what the memo answers with.
+    if !report.built.is_empty() || report.downloaded > 0 {
+        return;
+    }
     let memo = Memo {
         version: MEMO_VERSION,
         key: before,
         toolchains: lock2build_store::probed_toolchains(),
-        report: AppReport {
-            downloaded: 0,
-            bytes_downloaded: 0,
-            reused: report.reused + report.built.len(),
-            built: Vec::new(),
-            ..report.clone()
-        },
+        report: report.clone(),
     };
     let Ok(bytes) = serde_json::to_vec(&memo) else {
         return;
