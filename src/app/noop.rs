@@ -113,6 +113,8 @@ const TERMINAL_VARS: &[&str] = &[
     "SSH_CONNECTION",
     "SSH_TTY",
     "SSH_AUTH_SOCK",
+    // hyperfine pads the environment by a random length at every run.
+    "HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET",
 ];
 
 /// What the memo holds.
