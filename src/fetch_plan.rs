@@ -185,6 +185,17 @@ pub fn git_specs(plan: &Plan) -> Result<Vec<(String, GitSpec)>> {
     Ok(specs)
 }
 
+/// The git settings of a fetch: offline, mirrors and the archive as
+/// `fetch` says; `progress` as the caller shows it.
+pub fn git_options(fetch: &FetchOptions, progress: bool) -> GitOptions {
+    GitOptions {
+        offline: fetch.offline,
+        progress,
+        mirrors: fetch.mirrors.clone(),
+        archive: fetch.archive.clone(),
+    }
+}
+
 /// Every git source of `plan` checked out into the store (by its locked
 /// commit, verified), by node id. Offline and already stored: no network.
 pub fn git_checkouts(
@@ -192,12 +203,7 @@ pub fn git_checkouts(
     store: &Store,
     options: &FetchOptions,
 ) -> Result<BTreeMap<String, Checkout>> {
-    let git_options = GitOptions {
-        offline: options.offline,
-        progress: !matches!(options.progress, ProgressMode::Quiet),
-        mirrors: options.mirrors.clone(),
-        archive: options.archive.clone(),
-    };
+    let git_options = git_options(options, !matches!(options.progress, ProgressMode::Quiet));
     let mut done: BTreeMap<String, Checkout> = BTreeMap::new();
     for (id, spec) in git_specs(plan)? {
         done.insert(id, checkout_or_recover(store, &spec, &git_options)?);

@@ -9,10 +9,10 @@
 //! installs, PEP 517 builds, cargo, npm) join it as the builders move onto
 //! the executor (issue #14); `realise` refuses a kind it cannot make.
 
-use crate::fetch_plan::{checkout_or_recover, git_specs, requests};
+use crate::fetch_plan::{checkout_or_recover, git_options, git_specs, requests};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest, ProgressMode};
-use lock2build_git::{nar_sha256, GitOptions, GitSpec};
+use lock2build_git::{nar_sha256, GitSpec};
 use lock2build_graph::{FixedOutput, Graph, HashMode, Node, Output, Recipe};
 use lock2build_model::Hash;
 use lock2build_plan::plan::Plan;
@@ -32,12 +32,7 @@ pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Resul
             graph.nodes.push(node);
         }
     }
-    let git_options = GitOptions {
-        offline: options.offline,
-        progress: !matches!(options.progress, ProgressMode::Quiet),
-        mirrors: options.mirrors.clone(),
-        archive: options.archive.clone(),
-    };
+    let git_options = git_options(options, !matches!(options.progress, ProgressMode::Quiet));
     for (_, spec) in git_specs(plan)? {
         let checkout = checkout_or_recover(store, &spec, &git_options)?;
         let node = git_node(&spec, &checkout.nar_sha256)?;
@@ -195,29 +190,23 @@ fn check_content(node: &Node, path: &Path) -> Result<()> {
     let Output::Fixed(fixed) = &node.output else {
         return Ok(());
     };
-    let got = match fixed.mode {
+    let why = match fixed.mode {
         HashMode::Flat => {
             let expected = Hash::parse_sri(&fixed.hash).map_err(|e| anyhow!("{e}"))?;
-            let meta = std::fs::symlink_metadata(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            if !meta.is_file() {
-                bail!("{} is not a regular file", path.display());
-            }
-            match hash_file(path, &expected)?.check(std::slice::from_ref(&expected)) {
-                Ok(()) => return Ok(()),
-                Err((_, got)) => got.to_sri(),
-            }
+            lock2build_store::check_source_file(path, std::slice::from_ref(&expected)).err()
         }
-        HashMode::Nar => nar_sha256(path).map_err(|e| anyhow!("{e}"))?,
+        HashMode::Nar => {
+            let got = nar_sha256(path).map_err(|e| anyhow!("{e}"))?;
+            (got != fixed.hash).then(|| format!("expected {}, got {got}", fixed.hash))
+        }
     };
-    if got == fixed.hash {
-        Ok(())
-    } else {
-        bail!(
-            "the contents do not match node `{}`: expected {}, got {got}",
-            node.id,
-            fixed.hash
-        )
+    match why {
+        None => Ok(()),
+        Some(why) => bail!(
+            "the contents of {} do not match node `{}`: {why}",
+            path.display(),
+            node.id
+        ),
     }
 }
 
@@ -266,32 +255,10 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
     };
-    let git_options = GitOptions {
-        offline: options.offline,
-        progress: false,
-        mirrors: options.mirrors.clone(),
-        archive: options.archive.clone(),
-    };
+    let git_options = git_options(options, false);
     let checkout = checkout_or_recover(store, &spec, &git_options)?;
     copy_out(&checkout.dir, made)?;
     Ok(())
-}
-
-fn hash_file(path: &Path, expected: &Hash) -> Result<lock2build_store::Digests> {
-    use std::io::Read;
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut hasher = lock2build_store::MultiHasher::for_expected(std::slice::from_ref(expected));
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            return Ok(hasher.finish());
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 /// Copies a file or a tree (links kept as links, modes as they are).

@@ -38,7 +38,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchOptions;
-use lock2build_git::{GitOptions, GitSpec};
+use lock2build_git::GitSpec;
 use lock2build_model::Source;
 use lock2build_plan::plan::Node;
 use lock2build_store::{NodeId, Store};
@@ -151,12 +151,10 @@ pub(super) fn git_crates(
     if let Some(path) = store.output(&id) {
         return Ok(Some(GitCrates { id, path, sources }));
     }
-    let options = GitOptions {
-        offline: fetch.offline,
-        progress: !matches!(fetch.progress, lock2build_fetch::ProgressMode::Quiet),
-        mirrors: fetch.mirrors.clone(),
-        archive: fetch.archive.clone(),
-    };
+    let options = crate::fetch_plan::git_options(
+        fetch,
+        !matches!(fetch.progress, lock2build_fetch::ProgressMode::Quiet),
+    );
     let mut checkouts = Vec::new();
     let mut references = Vec::new();
     for s in &sources {

@@ -518,12 +518,7 @@ fn fill_node_modules(
     packed: &mut Vec<String>,
 ) -> Result<()> {
     let npm = ctx.npm();
-    let git_options = lock2build_git::GitOptions {
-        offline: ctx.options.fetch.offline,
-        progress: ctx.options.progress,
-        mirrors: ctx.options.fetch.mirrors.clone(),
-        archive: ctx.options.fetch.archive.clone(),
-    };
+    let git_options = crate::fetch_plan::git_options(&ctx.options.fetch, ctx.options.progress);
     let tarballs = git::pack_all(
         ctx.db,
         ctx.store,

@@ -825,12 +825,7 @@ fn git_checkouts(
     store: &Store,
     options: &AppOptions,
 ) -> Result<BTreeMap<String, lock2build_git::Checkout>> {
-    let git_options = lock2build_git::GitOptions {
-        offline: options.fetch.offline,
-        progress: options.progress,
-        mirrors: options.fetch.mirrors.clone(),
-        archive: options.fetch.archive.clone(),
-    };
+    let git_options = crate::fetch_plan::git_options(&options.fetch, options.progress);
     let mut found = BTreeMap::new();
     for (id, spec) in crate::fetch_plan::git_specs(plan)? {
         if builds.iter().any(|n| n.id == id) {

@@ -67,4 +67,4 @@ pub use untrusted::{
     copy_untrusted, kind_name, open_regular, open_regular_nofollow, read_tail, read_untrusted,
     read_untrusted_string, resolve_beneath, UntrustedError, ARTIFACT_LIMIT, RECORD_LIMIT,
 };
-pub use verify::{tree_hash, Damaged, VerifyReport};
+pub use verify::{check_source_file, tree_hash, Damaged, VerifyReport};

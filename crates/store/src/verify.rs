@@ -188,7 +188,7 @@ impl Store {
 }
 
 /// Why `path` is not a regular file with every one of `hashes`.
-fn check_source_file(path: &Path, hashes: &[Hash]) -> Result<(), String> {
+pub fn check_source_file(path: &Path, hashes: &[Hash]) -> Result<(), String> {
     let meta = fs::symlink_metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("is not a regular file".to_owned());
