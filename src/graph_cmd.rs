@@ -153,14 +153,71 @@ pub fn realise(
     match node.recipe.kind.as_str() {
         "fetch-url" => realise_fetch(node, &store, &made, options)?,
         "git-checkout" => realise_git(node, &store, &made, options)?,
-        other => bail!(
-            "node `{id}` is a `{other}` node, which this lock2build cannot realise (it realises fetch-url and git-checkout nodes)"
-        ),
+        other => match crate::app::exec::kind(other) {
+            Some(kind) if node.output.is_built() => {
+                realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
+            }
+            _ => bail!(
+                "node `{id}` is a `{other}` node, which this lock2build cannot realise (kinds it realises: {})",
+                realisable().join(", ")
+            ),
+        },
     }
     check_content(node, &made)?;
     std::fs::rename(&made, out)
         .or_else(|_| copy_out(&made, out))
         .with_context(|| format!("writing {}", out.display()))
+}
+
+/// The kinds `realise` makes.
+fn realisable() -> Vec<&'static str> {
+    let mut kinds = vec!["fetch-url", "git-checkout"];
+    kinds.extend(
+        crate::app::exec::KINDS
+            .iter()
+            .flat_map(|k| k.iter())
+            .filter(|k| k.existing.is_none())
+            .map(|k| k.name),
+    );
+    kinds
+}
+
+/// Makes a built node with its kind, as `lock2build app` would, into
+/// `made` for `final_path`: the builder runs in the sandbox without
+/// network (`lock2build realise` under Nix: inside Nix's build).
+fn realise_built(
+    kind: &crate::app::exec::Kind,
+    graph: &Graph,
+    node: &Node,
+    store: &Store,
+    inputs: &[(String, PathBuf)],
+    (made, final_path): (&Path, &Path),
+    options: &FetchOptions,
+) -> Result<()> {
+    use crate::app::exec::{Ctx, Out};
+    let sandbox = lock2build_sandbox::Sandbox::detect()?;
+    let steps = crate::progress::BuildProgress::new(
+        crate::progress::StepDisplay::Quiet,
+        false,
+        None,
+    );
+    let ctx = Ctx {
+        graph,
+        store,
+        sandbox: &sandbox,
+        steps: &steps,
+        fetch: options,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        logs_dir: store.logs_dir(),
+    };
+    std::fs::create_dir_all(&ctx.logs_dir)?;
+    std::fs::create_dir(made).with_context(|| format!("creating {}", made.display()))?;
+    let inputs = inputs.iter().cloned().collect();
+    let out = Out {
+        building: made,
+        final_path,
+    };
+    (kind.make)(&ctx, node, &inputs, &out)
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {

@@ -20,6 +20,7 @@ mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod cargo_workspace;
+pub(crate) mod exec;
 mod node;
 pub mod noop;
 mod parts;
@@ -602,7 +603,7 @@ pub(crate) fn link_result(link: &Path, target: &Path) -> Result<()> {
 }
 
 /// Directories never part of a project's source tree.
-const NOT_SOURCE: &[&str] = &[
+pub(crate) const NOT_SOURCE: &[&str] = &[
     ".git",
     ".hg",
     ".svn",
