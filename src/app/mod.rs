@@ -25,6 +25,7 @@ mod node;
 pub mod noop;
 mod parts;
 mod python;
+mod python_graph;
 mod rust;
 mod script;
 
