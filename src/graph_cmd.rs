@@ -215,6 +215,7 @@ fn realise_built(
         final_path,
     };
     (kind.make)(&ctx, node, &inputs, &out)
+        .with_context(|| format!("making node `{}` ({})", node.id, node.recipe.kind))
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
