@@ -11,19 +11,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `lock2build graph PROJECT -o graph.json` with `store`.
+/// `lock2build graph PROJECT -o graph.json EXTRA…` with `store`.
 fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
+    graph_with(project, store, &[])
+}
+
+fn graph_with(project: &Path, store: &Path, extra: &[&str]) -> (PathBuf, serde_json::Value) {
     let path = project.parent().unwrap().join("graph.json");
-    let out = lock2build(
-        &[
-            "graph",
-            project.to_str().unwrap(),
-            "-o",
-            path.to_str().unwrap(),
-        ],
-        &shared_cache(),
-        store,
-    );
+    let mut args = vec!["graph", project.to_str().unwrap(), "-o", path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = lock2build(&args, &shared_cache(), store);
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     (path, doc)
@@ -265,6 +262,10 @@ fn have_nix() -> bool {
     found
 }
 
+/// The interpreter Nix's builds run: Debian's (they run as a build user,
+/// who cannot read an interpreter under /root).
+const SYSTEM_PYTHON: &[&str] = &["--python", "/usr/bin/python3.11"];
+
 /// `nix-build nix --arg graph G --arg lock2build BIN -A result`: the path.
 fn nix_result(graph: &Path) -> PathBuf {
     let out = Command::new("nix-build")
@@ -292,7 +293,7 @@ fn nix_builds_flask_pillow_with_pillows_wheel_and_its_native_libraries() {
         return;
     }
     let (project, store) = app_project("graph-py-nix-flask", "poetry/flask-pillow");
-    let (path, _) = graph_of(&project, &store);
+    let (path, _) = graph_with(&project, &store, SYSTEM_PYTHON);
     let result = nix_result(&path);
     assert!(result.starts_with("/nix/store"), "{}", result.display());
     let printed = run(Command::new(result.join("bin/python")).args([
@@ -312,7 +313,7 @@ fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
         return;
     }
     let (project, store) = app_project("graph-py-nix-native", "uv/native-app");
-    let (path, graph) = graph_of(&project, &store);
+    let (path, graph) = graph_with(&project, &store, SYSTEM_PYTHON);
     let sdist = of_kind(&graph, "python-sdist")
         .into_iter()
         .find(|n| n["recipe"]["name"] == "psycopg2")
