@@ -5,6 +5,7 @@
 #   let l2b = import ./nix { graph = ./graph.json; lock2build = /usr/local/bin/lock2build; };
 #   in l2b.nodes."<node-id>"     # one node
 #      l2b.all                   # every node (nix-build -A all)
+#      l2b.sources               # the fixed nodes: downloads, checkouts
 #
 # Fixed nodes (sources) are fixed-output derivations: `fetch-url` by Nix's
 # own builtin:fetchurl from the lock's URL and hash, others (`git-checkout`)
@@ -80,5 +81,9 @@ in
 {
   inherit nodes;
   graph = checked;
-  all = builtins.attrValues nodes;
+  # Derivations only: a `local-tree` node is a path (builtins.path).
+  all = builtins.filter builtins.isAttrs (builtins.attrValues nodes);
+  # The downloads and checkouts (fixed nodes).
+  sources = map (n: nodes.${n.id})
+    (builtins.filter (n: n ? output && n.output ? fixed) checked.nodes);
 } // (if checked ? result then { result = nodes.${checked.result}; } else { })

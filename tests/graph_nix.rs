@@ -166,7 +166,7 @@ fn nix_fetches_every_source_of_the_graph_by_its_hash() {
     }
     let root = tempdir("graph-nix-sources");
     let (path, graph) = graph_of(&common::fixture("poetry/flask-pillow"), &root);
-    let out = nix_build(&path, "all");
+    let out = nix_build(&path, "sources");
     assert!(out.status.success(), "{}", common::stderr(&out));
     let paths: Vec<String> = common::stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(paths.len(), nodes_of_kind(&graph, "fetch-url").len());
