@@ -324,3 +324,32 @@ fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
     assert!(printed.lines().any(|l| l.starts_with("psycopg2 2.9.13")), "{printed}");
     assert!(printed.contains("b\"'it''s'\""), "psycopg2 quotes through libpq:\n{printed}");
 }
+
+/// What a backend asks for at build time is in the graph made after
+/// `app` resolved it into the build lock: every node of that graph is one
+/// `app` made, none is discovered while it runs.
+#[test]
+fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
+    let (project, store) = app_project("graph-py-asked", "uv/build-requirements");
+    ok(&app(&project, &store, &["--no-binary", "commitizen"]));
+    assert!(project.join("lock2build.build.lock").is_file());
+    let (_, graph) = graph_with(&project, &store, &["--no-binary", "commitizen"]);
+    let made = store_outputs(&store);
+    let ids = python_ids(&graph);
+    assert!(ids.is_subset(&made), "not made by app: {:?}", ids.difference(&made).collect::<Vec<_>>());
+    // legacy-helper's backend asked for cffi (setup_requires): its build
+    // environment has it.
+    let legacy = of_kind(&graph, "python-project")
+        .into_iter()
+        .chain(of_kind(&graph, "python-sdist"))
+        .find(|n| n["recipe"]["name"] == "legacy-helper")
+        .expect("legacy-helper's build");
+    let by_id: BTreeMap<&str, &serde_json::Value> = nodes(&graph).iter().map(|n| (id(n), n)).collect();
+    let env_wheels: Vec<&str> = legacy["recipe"]["env_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| by_id[i.as_str().unwrap()]["recipe"]["name"].as_str().unwrap())
+        .collect();
+    assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
+}
