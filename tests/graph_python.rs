@@ -18,7 +18,12 @@ fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
 
 fn graph_with(project: &Path, store: &Path, extra: &[&str]) -> (PathBuf, serde_json::Value) {
     let path = project.parent().unwrap().join("graph.json");
-    let mut args = vec!["graph", project.to_str().unwrap(), "-o", path.to_str().unwrap()];
+    let mut args = vec![
+        "graph",
+        project.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let out = lock2build(&args, &shared_cache(), store);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -59,7 +64,12 @@ fn store_outputs(store: &Path) -> BTreeSet<String> {
 }
 
 /// `lock2build realise` of `node` into `out`, its inputs by path.
-fn realise(graph: &Path, node: &str, inputs: &[(String, PathBuf)], out: &Path) -> std::process::Output {
+fn realise(
+    graph: &Path,
+    node: &str,
+    inputs: &[(String, PathBuf)],
+    out: &Path,
+) -> std::process::Output {
     let mut args = vec![
         "realise".to_string(),
         "--graph".into(),
@@ -87,7 +97,8 @@ fn inputs_in_store(
     store: &Path,
     scratch: &Path,
 ) -> Vec<(String, PathBuf)> {
-    let by_id: BTreeMap<&str, &serde_json::Value> = nodes(graph).iter().map(|n| (id(n), n)).collect();
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(graph).iter().map(|n| (id(n), n)).collect();
     let mut inputs = Vec::new();
     for input in node["inputs"].as_array().into_iter().flatten() {
         let input = input.as_str().unwrap();
@@ -122,7 +133,10 @@ fn contents(root: &Path) -> BTreeMap<PathBuf, String> {
             let rel = path.strip_prefix(root).unwrap().to_owned();
             let kind = e.file_type().unwrap();
             if kind.is_symlink() {
-                out.insert(rel, format!("-> {}", std::fs::read_link(&path).unwrap().display()));
+                out.insert(
+                    rel,
+                    format!("-> {}", std::fs::read_link(&path).unwrap().display()),
+                );
             } else if kind.is_dir() {
                 if e.file_name() != "__pycache__" {
                     out.insert(rel, "dir".into());
@@ -153,10 +167,17 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
 
     // Every built Python node is an output app made, and nothing else is.
     let ids = python_ids(&graph);
-    assert_eq!(ids, store_outputs(&store), "graph ids against the store's outputs");
+    assert_eq!(
+        ids,
+        store_outputs(&store),
+        "graph ids against the store's outputs"
+    );
     // The result is the app's environment, `./result`.
     let result = std::fs::read_link(project.join("result")).unwrap();
-    assert_eq!(graph["result"].as_str().unwrap(), result.file_name().unwrap().to_str().unwrap());
+    assert_eq!(
+        graph["result"].as_str().unwrap(),
+        result.file_name().unwrap().to_str().unwrap()
+    );
     assert_eq!(of_kind(&graph, "python-env").len(), 1);
 
     // Pillow comes as a wheel, installed from its download.
@@ -168,7 +189,13 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
     assert_eq!(pillow["inputs"], serde_json::json!([fetch]));
     let fetched = nodes(&graph).iter().find(|n| id(n) == fetch).unwrap();
     assert_eq!(fetched["recipe"]["kind"], "fetch-url");
-    assert!(fetched["name"].as_str().unwrap().starts_with("pillow-12.3.0-cp311"), "{fetched}");
+    assert!(
+        fetched["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("pillow-12.3.0-cp311"),
+        "{fetched}"
+    );
 
     // The project is built from its own files by its backend's environment.
     let own = &of_kind(&graph, "python-project")[0];
@@ -176,11 +203,22 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
     let tree = own["recipe"]["source"].as_str().unwrap();
     let local = nodes(&graph).iter().find(|n| id(n) == tree).unwrap();
     assert_eq!(local["recipe"]["kind"], "local-tree");
-    assert_eq!(Path::new(local["recipe"]["path"].as_str().unwrap()), std::path::absolute(&project).unwrap());
+    assert_eq!(
+        Path::new(local["recipe"]["path"].as_str().unwrap()),
+        std::path::absolute(&project).unwrap()
+    );
     let env = own["recipe"]["build_env"].as_str().unwrap();
-    assert!(of_kind(&graph, "python-build-env").iter().any(|n| id(n) == env));
-    assert!(own["toolchains"].as_array().unwrap().contains(&"python".into()));
-    assert!(graph["toolchains"]["python"]["path"].as_str().unwrap().contains("python3"));
+    assert!(of_kind(&graph, "python-build-env")
+        .iter()
+        .any(|n| id(n) == env));
+    assert!(own["toolchains"]
+        .as_array()
+        .unwrap()
+        .contains(&"python".into()));
+    assert!(graph["toolchains"]["python"]["path"]
+        .as_str()
+        .unwrap()
+        .contains("python3"));
 }
 
 #[test]
@@ -227,8 +265,14 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     let dir = project.parent().unwrap();
     let wheels = of_kind(&graph, "python-wheel");
     let (pillow, other) = (
-        wheels.iter().find(|n| n["recipe"]["name"] == "pillow").unwrap(),
-        wheels.iter().find(|n| n["recipe"]["name"] == "flask").unwrap(),
+        wheels
+            .iter()
+            .find(|n| n["recipe"]["name"] == "pillow")
+            .unwrap(),
+        wheels
+            .iter()
+            .find(|n| n["recipe"]["name"] == "flask")
+            .unwrap(),
     );
     // Another wheel's file given as Pillow's download.
     let wrong = dir.join("flask.whl");
@@ -237,7 +281,10 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     let source = pillow["recipe"]["source"].as_str().unwrap().to_owned();
     let out = dir.join("pillow-out");
     let err = stderr(&realise(&path, id(pillow), &[(source, wrong)], &out));
-    assert!(err.contains(id(pillow)) && err.contains("do not match"), "{err}");
+    assert!(
+        err.contains(id(pillow)) && err.contains("do not match"),
+        "{err}"
+    );
     assert!(!out.exists());
 
     // An environment given a directory that is no installed package.
@@ -248,7 +295,10 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     inputs[0].1 = empty;
     let out = dir.join("env-out");
     let err = stderr(&realise(&path, id(env), &inputs, &out));
-    assert!(err.contains(id(env)) && err.contains("site-packages"), "{err}");
+    assert!(
+        err.contains(id(env)) && err.contains("site-packages"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
 
@@ -274,7 +324,14 @@ fn nix_result(graph: &Path) -> PathBuf {
         .arg(graph)
         .args(["--arg", "lock2build"])
         .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", "result", "--no-out-link", "--option", "substituters", ""])
+        .args([
+            "-A",
+            "result",
+            "--no-out-link",
+            "--option",
+            "substituters",
+            "",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "nix-build: {}", stderr(&out));
@@ -283,7 +340,12 @@ fn nix_result(graph: &Path) -> PathBuf {
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}\n{}", common::stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        common::stdout(&out),
+        stderr(&out)
+    );
     common::stdout(&out)
 }
 
@@ -318,11 +380,24 @@ fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
         .into_iter()
         .find(|n| n["recipe"]["name"] == "psycopg2")
         .expect("psycopg2 built from its sdist");
-    assert!(sdist["native"].as_array().unwrap().iter().any(|n| n == "libpq"), "{sdist}");
+    assert!(
+        sdist["native"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "libpq"),
+        "{sdist}"
+    );
     let result = nix_result(&path);
     let printed = run(&mut Command::new(result.join("bin/native-app")));
-    assert!(printed.lines().any(|l| l.starts_with("psycopg2 2.9.13")), "{printed}");
-    assert!(printed.contains("b\"'it''s'\""), "psycopg2 quotes through libpq:\n{printed}");
+    assert!(
+        printed.lines().any(|l| l.starts_with("psycopg2 2.9.13")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("b\"'it''s'\""),
+        "psycopg2 quotes through libpq:\n{printed}"
+    );
 }
 
 /// What a backend asks for at build time is in the graph made after
@@ -336,7 +411,11 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
     let (_, graph) = graph_with(&project, &store, &["--no-binary", "commitizen"]);
     let made = store_outputs(&store);
     let ids = python_ids(&graph);
-    assert!(ids.is_subset(&made), "not made by app: {:?}", ids.difference(&made).collect::<Vec<_>>());
+    assert!(
+        ids.is_subset(&made),
+        "not made by app: {:?}",
+        ids.difference(&made).collect::<Vec<_>>()
+    );
     // legacy-helper's backend asked for cffi (setup_requires): its build
     // environment has it.
     let legacy = of_kind(&graph, "python-project")
@@ -344,12 +423,17 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
         .chain(of_kind(&graph, "python-sdist"))
         .find(|n| n["recipe"]["name"] == "legacy-helper")
         .expect("legacy-helper's build");
-    let by_id: BTreeMap<&str, &serde_json::Value> = nodes(&graph).iter().map(|n| (id(n), n)).collect();
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(&graph).iter().map(|n| (id(n), n)).collect();
     let env_wheels: Vec<&str> = legacy["recipe"]["env_inputs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| by_id[i.as_str().unwrap()]["recipe"]["name"].as_str().unwrap())
+        .map(|i| {
+            by_id[i.as_str().unwrap()]["recipe"]["name"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
 }

@@ -403,7 +403,11 @@ pub(super) fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf
 /// need, and of the interpreter's headers when something compiles C.
 /// Returns the notes naming the optional libraries (features) that are
 /// missing, which the builds go without.
-pub(super) fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<Vec<String>> {
+pub(super) fn check_native(
+    nodes: &[&Node],
+    db: &Database,
+    python: &PythonInfo,
+) -> Result<Vec<String>> {
     let sdists: Vec<&Node> = nodes
         .iter()
         .copied()
@@ -681,7 +685,12 @@ pub(super) fn editable_identity(
 }
 
 /// Installs the wheel `file` (its real name `filename`) into `out`.
-pub(super) fn install(file: &Path, filename: &str, python: &PythonInfo, out: &OutputDirs) -> Result<()> {
+pub(super) fn install(
+    file: &Path,
+    filename: &str,
+    python: &PythonInfo,
+    out: &OutputDirs,
+) -> Result<()> {
     // install_wheel reads the name from the file name when a wheel
     // holds several .dist-info: give it its real name.
     let work = tempfile::Builder::new()
@@ -709,7 +718,6 @@ impl BuildContext<'_> {
     fn log_path(&self, id: &NodeId) -> PathBuf {
         self.logs_dir.join(format!("{id}.log"))
     }
-
 
     /// Builds `job` (a source build) with its build environment `env`
     /// into `out`: the backend in the sandbox, its wheel installed.
@@ -740,109 +748,109 @@ impl BuildContext<'_> {
         );
         let log = self.log_path(&job.id);
         let result = (|| -> Result<()> {
-                let work = tempfile::Builder::new()
-                    .prefix("lock2build-build-")
-                    .tempdir_in(lock2build_store::scratch_dir())?;
-                let tree = if copy {
-                    // The project's own directory is never written to.
-                    let tree = work.path().join("src");
-                    copy_tree(source, &tree)?;
-                    tree
+            let work = tempfile::Builder::new()
+                .prefix("lock2build-build-")
+                .tempdir_in(lock2build_store::scratch_dir())?;
+            let tree = if copy {
+                // The project's own directory is never written to.
+                let tree = work.path().join("src");
+                copy_tree(source, &tree)?;
+                tree
+            } else {
+                source.clone()
+            };
+            let dist = work.path().join("dist");
+            std::fs::create_dir(&dist)?;
+            let mut env_vars = overrides.env.clone();
+            let mut read_only = Vec::new();
+            let mut scratch = Vec::new();
+            let mut tool_dirs = Vec::new();
+            if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
+                // The crates from the store, cargo told to use them
+                // offline; the crates' knobs under the package's own.
+                let vendor = rust.vendor.make(self.store, 4)?;
+                let home = work.path().join("cargo-home");
+                std::fs::create_dir(&home)?;
+                let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
+                    (
+                        PathBuf::from("/build/vendor"),
+                        PathBuf::from("/build/cargo-home"),
+                    )
                 } else {
-                    source.clone()
+                    (vendor.path.clone(), home.clone())
                 };
-                let dist = work.path().join("dist");
-                std::fs::create_dir(&dist)?;
-                let mut env_vars = overrides.env.clone();
-                let mut read_only = Vec::new();
-                let mut scratch = Vec::new();
-                let mut tool_dirs = Vec::new();
-                if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
-                    // The crates from the store, cargo told to use them
-                    // offline; the crates' knobs under the package's own.
-                    let vendor = rust.vendor.make(self.store, 4)?;
-                    let home = work.path().join("cargo-home");
-                    std::fs::create_dir(&home)?;
-                    let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
-                        (
-                            PathBuf::from("/build/vendor"),
-                            PathBuf::from("/build/cargo-home"),
-                        )
-                    } else {
-                        (vendor.path.clone(), home.clone())
-                    };
-                    std::fs::write(
-                        home.join("config.toml"),
-                        cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
-                    )?;
-                    read_only.push(Mount::new(&vendor.path, "/build/vendor"));
-                    read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
-                    scratch.push(Mount::new(&home, "/build/cargo-home"));
-                    tool_dirs.push(toolchain.sysroot.join("bin"));
-                    for (k, v) in &rust.env {
-                        env_vars.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                    env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
-                    env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
-                    env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+                std::fs::write(
+                    home.join("config.toml"),
+                    cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
+                )?;
+                read_only.push(Mount::new(&vendor.path, "/build/vendor"));
+                read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
+                scratch.push(Mount::new(&home, "/build/cargo-home"));
+                tool_dirs.push(toolchain.sysroot.join("bin"));
+                for (k, v) in &rust.env {
+                    env_vars.entry(k.clone()).or_insert_with(|| v.clone());
                 }
-                let build = WheelBuild {
-                    source: &tree,
-                    build_env: &env.path,
-                    env_inputs: &env.inputs,
-                    python: self.python,
-                    env: env_vars,
-                    // An editable install's code is the project's, unpatched.
-                    patches: if editable.is_some() {
-                        &[]
-                    } else {
-                        &overrides.patches
-                    },
-                    log: &log,
-                    extra_read_only: &read_only,
-                    extra_scratch: &scratch,
-                    extra_toolchain_dirs: &tool_dirs,
-                    watch: Default::default(),
-                };
-                let step = StepName {
-                    name: &job.name,
-                    label: &shown,
-                };
-                let running = self.steps.start(step, &log);
-                let build = WheelBuild {
-                    watch: running.watch(),
-                    ..build
-                };
-                let wheel = match editable {
-                    Some((dir, backend)) => {
-                        let project = EditableProject {
-                            dir,
-                            name: &job.name,
-                            version: &job.version,
-                        };
-                        match backend {
-                            true => build_editable(self.sandbox, &build, &project, &dist),
-                            false => pth_wheel(&project, &dist),
-                        }
+                env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
+                env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
+                env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+            }
+            let build = WheelBuild {
+                source: &tree,
+                build_env: &env.path,
+                env_inputs: &env.inputs,
+                python: self.python,
+                env: env_vars,
+                // An editable install's code is the project's, unpatched.
+                patches: if editable.is_some() {
+                    &[]
+                } else {
+                    &overrides.patches
+                },
+                log: &log,
+                extra_read_only: &read_only,
+                extra_scratch: &scratch,
+                extra_toolchain_dirs: &tool_dirs,
+                watch: Default::default(),
+            };
+            let step = StepName {
+                name: &job.name,
+                label: &shown,
+            };
+            let running = self.steps.start(step, &log);
+            let build = WheelBuild {
+                watch: running.watch(),
+                ..build
+            };
+            let wheel = match editable {
+                Some((dir, backend)) => {
+                    let project = EditableProject {
+                        dir,
+                        name: &job.name,
+                        version: &job.version,
+                    };
+                    match backend {
+                        true => build_editable(self.sandbox, &build, &project, &dist),
+                        false => pth_wheel(&project, &dist),
                     }
-                    None => build_wheel(self.sandbox, &build, &dist),
-                };
-                running.finish(wheel.is_ok());
-                let wheel = wheel?;
-                install_wheel(&wheel, &out.building, self.python)?;
-                compile_bytecode(&out.building, self.python)?;
-                Ok(())
-            })();
-        result.map_err(|error| {
-            match (asked_at_build_time(&error), &job.requirements) {
+                }
+                None => build_wheel(self.sandbox, &build, &dist),
+            };
+            running.finish(wheel.is_ok());
+            let wheel = wheel?;
+            install_wheel(&wheel, &out.building, self.python)?;
+            compile_bytecode(&out.building, self.python)?;
+            Ok(())
+        })();
+        result.map_err(
+            |error| match (asked_at_build_time(&error), &job.requirements) {
                 (Some(asked), Some(build)) => {
                     let mut build = build.clone();
                     build.requires.extend(asked.iter().cloned());
                     anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())], Vec::new()))
                 }
                 _ => self.failure(job, &log, error),
-            }
-        })
+            },
+        )
     }
 
     /// A failed build: the package, the log's last lines and path, and the

@@ -30,9 +30,9 @@ use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild
 use super::cargo_vendor::RustToolchain;
 use super::exec::{Ctx, Inputs, Kind, Out};
 use super::python::{
-    build_systems_plan, check_interpreter, check_native, editable_identity,
-    editable_in_shell, git_checkouts, normalize, rust_deps, script_selection, BuildContext,
-    BuildEnv, Job, Recipe, RustDeps, RustTree, Toolchains,
+    build_systems_plan, check_interpreter, check_native, editable_identity, editable_in_shell,
+    git_checkouts, normalize, rust_deps, script_selection, BuildContext, BuildEnv, Job, Recipe,
+    RustDeps, RustTree, Toolchains,
 };
 use super::{open_store, patch_hashes, tree_hash, AppOptions};
 use crate::overrides_cmd;
@@ -510,7 +510,13 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         if let Some(f) = &fetch {
             params.insert("source".into(), json!(f));
         }
-        nodes_out.push(built_node(&job.id, "python-wheel", params, fetch.into_iter().collect(), &["python"]));
+        nodes_out.push(built_node(
+            &job.id,
+            "python-wheel",
+            params,
+            fetch.into_iter().collect(),
+            &["python"],
+        ));
         labels.insert(job.id.to_string(), job.label.clone());
     }
 
@@ -523,7 +529,11 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
         .chain(toolchains.cc.clone())
         .collect();
-    let tool_keys: &[&str] = if toolchains.cc.is_some() { &["python", "cc"] } else { &["python"] };
+    let tool_keys: &[&str] = if toolchains.cc.is_some() {
+        &["python", "cc"]
+    } else {
+        &["python"]
+    };
     let specs = crate::fetch_plan::git_specs(plan)?;
     for (node, recipe, identity, closure, rust, build) in prepared {
         let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
@@ -543,9 +553,22 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
                 )?;
                 let mut params = Map::new();
                 params.insert("packages".into(), json!(ids(&inputs)));
-                nodes_out.push(built_node(&id, "python-build-env", params, ids(&inputs), &["python"]));
+                nodes_out.push(built_node(
+                    &id,
+                    "python-build-env",
+                    params,
+                    ids(&inputs),
+                    &["python"],
+                ));
                 labels.insert(id.to_string(), "a build environment".into());
-                build_envs.push((closure, BuildEnv { id, path: PathBuf::new(), inputs: paths }));
+                build_envs.push((
+                    closure,
+                    BuildEnv {
+                        id,
+                        path: PathBuf::new(),
+                        inputs: paths,
+                    },
+                ));
                 build_envs.len() - 1
             }
         };
@@ -564,7 +587,10 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         let mut inputs = Vec::new();
         let (kind, overrides) = match &job.recipe {
             Recipe::Sdist { source, overrides } => {
-                let artifact = node.artifact.as_ref().ok_or_else(|| anyhow!("internal: no sdist"))?;
+                let artifact = node
+                    .artifact
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("internal: no sdist"))?;
                 let filename = artifact
                     .filename
                     .clone()
@@ -603,7 +629,11 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
                 inputs.push(source);
                 ("python-project", overrides)
             }
-            Recipe::Editable { dir, overrides, backend } => {
+            Recipe::Editable {
+                dir,
+                overrides,
+                backend,
+            } => {
                 params.insert("dir".into(), json!(dir));
                 params.insert("backend".into(), json!(backend));
                 ("python-editable", overrides)
@@ -654,7 +684,14 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         )
         .chain(app_wheels.iter())
         .collect();
-    let selection = script_selection(options, &nodes, &app_jobs, &app_wheels, &source_jobs, &outputs)?;
+    let selection = script_selection(
+        options,
+        &nodes,
+        &app_jobs,
+        &app_wheels,
+        &source_jobs,
+        &outputs,
+    )?;
     let inputs: Vec<NodeId> = package_jobs.iter().map(|j| j.id.clone()).collect();
     let root_name = nodes
         .iter()
@@ -672,19 +709,35 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     let from: Vec<String> = selection
         .from
         .iter()
-        .filter_map(|p| outputs.iter().find(|(_, o)| *o == p).map(|(id, _)| id.to_string()))
+        .filter_map(|p| {
+            outputs
+                .iter()
+                .find(|(_, o)| *o == p)
+                .map(|(id, _)| id.to_string())
+        })
         .collect();
     let mut params = Map::new();
     params.insert("packages".into(), json!(ids(&inputs)));
     params.insert("from".into(), json!(from));
     params.insert("only".into(), json!(selection.only));
-    nodes_out.push(built_node(&env_id, "python-env", params, ids(&inputs), &["python"]));
+    nodes_out.push(built_node(
+        &env_id,
+        "python-env",
+        params,
+        ids(&inputs),
+        &["python"],
+    ));
     labels.insert(env_id.to_string(), "app environment".into());
 
     let mut graph = Graph::new(plan.target.describe_platform());
-    graph.toolchains.insert("python".into(), graph_toolchain(&toolchains.python, Some(&python)));
+    graph.toolchains.insert(
+        "python".into(),
+        graph_toolchain(&toolchains.python, Some(&python)),
+    );
     if let Some(cc) = &toolchains.cc {
-        graph.toolchains.insert("cc".into(), graph_toolchain(cc, None));
+        graph
+            .toolchains
+            .insert("cc".into(), graph_toolchain(cc, None));
     }
     graph.nodes = nodes_out.into_nodes();
     graph.result = Some(env_id.to_string());
@@ -749,7 +802,13 @@ impl NodeList {
 }
 
 /// A built node of `kind` with the id python.rs computes.
-fn built_node(id: &NodeId, kind: &str, params: Map<String, Value>, inputs: Vec<String>, tools: &[&str]) -> GraphNode {
+fn built_node(
+    id: &NodeId,
+    kind: &str,
+    params: Map<String, Value>,
+    inputs: Vec<String>,
+    tools: &[&str],
+) -> GraphNode {
     let name = id.as_str().split_once('-').map_or(id.as_str(), |(_, n)| n);
     GraphNode {
         id: id.to_string(),
@@ -849,17 +908,30 @@ fn fetched_file(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
 
 /// A git checkout in the store (never fetched here).
 fn checked_out(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
-    let param = |k: &str| node.recipe.params.get(k).and_then(Value::as_str).map(str::to_owned);
+    let param = |k: &str| {
+        node.recipe
+            .params
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let spec = lock2build_git::GitSpec {
         label: node.name.clone(),
         url: param("url")?,
         commit: param("commit")?,
         reference: None,
-        submodules: node.recipe.params.get("submodules").and_then(Value::as_bool).unwrap_or(true),
+        submodules: node
+            .recipe
+            .params
+            .get("submodules")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
     };
     let mut options = crate::fetch_plan::git_options(ctx.fetch, false);
     options.offline = true;
-    lock2build_git::checkout(ctx.store, &spec, &options).ok().map(|c| c.dir)
+    lock2build_git::checkout(ctx.store, &spec, &options)
+        .ok()
+        .map(|c| c.dir)
 }
 
 fn not_in_store(_: &Ctx, node: &GraphNode, _: &Inputs, _: &Out) -> Result<()> {
@@ -991,7 +1063,10 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
         .tempdir_in(lock2build_store::scratch_dir())?;
     let overrides = Resolved {
         env: node.env.clone(),
-        patches: strings(node, "patches")?.into_iter().map(PathBuf::from).collect(),
+        patches: strings(node, "patches")?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
         ..Default::default()
     };
     let recipe = match node.recipe.kind.as_str() {
@@ -1006,7 +1081,12 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
         _ => Recipe::Editable {
             dir: PathBuf::from(param(node, "dir")?),
             overrides,
-            backend: node.recipe.params.get("backend").and_then(Value::as_bool).unwrap_or(true),
+            backend: node
+                .recipe
+                .params
+                .get("backend")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
         },
     };
     let id = NodeId::parse(&node.id)?;
@@ -1047,7 +1127,10 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
         .map_err(|e| match e.downcast::<AskedAtBuildTime>() {
             Ok(asked) => {
                 let message = asked.to_string();
-                ASKED.lock().unwrap_or_else(|e| e.into_inner()).extend(asked.0);
+                ASKED
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(asked.0);
                 anyhow!("{message}")
             }
             Err(e) => e,
@@ -1056,7 +1139,12 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
 
 /// The unpacked sdist: the one `lock2build app` unpacked already, or input
 /// `source` unpacked into `work` (a recovered tree: copied).
-fn sdist_tree(node: &GraphNode, inputs: &Inputs, rt: Option<&Runtime>, work: &Path) -> Result<PathBuf> {
+fn sdist_tree(
+    node: &GraphNode,
+    inputs: &Inputs,
+    rt: Option<&Runtime>,
+    work: &Path,
+) -> Result<PathBuf> {
     if let Some(dir) = rt.and_then(|r| r.unpacked.get(&node.id)) {
         return Ok(dir.clone());
     }
@@ -1067,8 +1155,12 @@ fn sdist_tree(node: &GraphNode, inputs: &Inputs, rt: Option<&Runtime>, work: &Pa
         return Ok(unpacked);
     }
     let filename = param(node, "sdist")?;
-    let format = ArchiveFormat::from_filename(filename)
-        .ok_or_else(|| anyhow!("node `{}`: `{filename}` is not an archive lock2build can unpack", node.id))?;
+    let format = ArchiveFormat::from_filename(filename).ok_or_else(|| {
+        anyhow!(
+            "node `{}`: `{filename}` is not an archive lock2build can unpack",
+            node.id
+        )
+    })?;
     lock2build_store::unpack(&file, format, &unpacked)
         .with_context(|| format!("unpacking {filename} ({})", file.display()))?;
     Ok(lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked))
@@ -1078,7 +1170,12 @@ fn sdist_tree(node: &GraphNode, inputs: &Inputs, rt: Option<&Runtime>, work: &Pa
 /// checkout and the lock's `subdirectory` in it).
 fn project_tree(node: &GraphNode, inputs: &Inputs) -> Result<PathBuf> {
     let dir = input(node, inputs, param(node, "source")?)?;
-    let Some(sub) = node.recipe.params.get("subdirectory").and_then(Value::as_str) else {
+    let Some(sub) = node
+        .recipe
+        .params
+        .get("subdirectory")
+        .and_then(Value::as_str)
+    else {
         return Ok(dir);
     };
     let checkout = lock2build_git::Checkout {
