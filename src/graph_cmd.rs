@@ -290,6 +290,15 @@ fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions
 }
 
 fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) -> Result<()> {
+    let spec = git_spec_of(node)?;
+    let git_options = git_options(options, false);
+    let checkout = checkout_or_recover(store, &spec, &git_options)?;
+    copy_out(&checkout.dir, made)?;
+    Ok(())
+}
+
+/// The git source a `git-checkout` node checks out.
+pub(crate) fn git_spec_of(node: &Node) -> Result<GitSpec> {
     let param = |key: &str| {
         node.recipe
             .params
@@ -298,7 +307,7 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("git-checkout node `{}` has no `{key}`", node.id))
     };
-    let spec = GitSpec {
+    Ok(GitSpec {
         label: node.name.clone(),
         url: param("url")?,
         commit: param("commit")?,
@@ -309,11 +318,7 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
             .get("submodules")
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
-    };
-    let git_options = git_options(options, false);
-    let checkout = checkout_or_recover(store, &spec, &git_options)?;
-    copy_out(&checkout.dir, made)?;
-    Ok(())
+    })
 }
 
 /// Copies a file or a tree (links kept as links, modes as they are).

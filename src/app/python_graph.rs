@@ -144,39 +144,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     let mut notes = Vec::new();
 
     // What is built from source: sdists and the project itself.
-    let mut source_builds: Vec<&Node> = Vec::new();
-    for node in &nodes {
-        match (&node.source, &node.artifact) {
-            (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
-            (Source::Git { .. }, Some(a)) if a.kind == ArtifactKind::Git => {
-                source_builds.push(node)
-            }
-            (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
-            (Source::Directory { editable, .. }, None) => {
-                if *editable && !options.develop {
-                    notes.push(format!(
-                        "{} is locked as an editable install; lock2build builds it as a wheel (rerun after editing it)",
-                        node.name
-                    ));
-                }
-                source_builds.push(node);
-            }
-            (Source::Virtual { .. }, None) => {}
-            (_, Some(a)) => bail!(
-                "{}: {} {} comes as {:?}, which lock2build app cannot build yet\n  help: lock it from a package index (a wheel or an sdist)",
-                lockfile,
-                node.name,
-                node.version,
-                a.kind
-            ),
-            (source, None) => bail!(
-                "{}: {} {} has no artifact to build from ({source:?})\n  help: lock it from a package index, or as a local directory",
-                lockfile,
-                node.name,
-                node.version
-            ),
-        }
-    }
+    let source_builds = source_builds(options, &nodes, &lockfile, &mut notes)?;
 
     // Native needs first: one error naming all that is missing.
     if !source_builds.is_empty() {
@@ -661,73 +629,15 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     }
 
     // The app's environment.
-    let outputs: BTreeMap<NodeId, PathBuf> = app_wheels
-        .iter()
-        .chain(&source_jobs)
-        .map(|j| (j.id.clone(), output_of(&j.id)))
-        .collect();
-    let app_jobs: Vec<&Job> = source_jobs
-        .iter()
-        .filter(|j| {
-            nodes
-                .iter()
-                .any(|n| n.root && normalize(&n.name) == normalize(&j.name))
-        })
-        .collect();
-    let package_jobs: Vec<&Job> = app_jobs
-        .iter()
-        .copied()
-        .chain(
-            source_jobs
-                .iter()
-                .filter(|j| !app_jobs.iter().any(|a| a.id == j.id)),
-        )
-        .chain(app_wheels.iter())
-        .collect();
-    let selection = script_selection(
-        options,
-        &nodes,
-        &app_jobs,
-        &app_wheels,
-        &source_jobs,
-        &outputs,
-    )?;
-    let inputs: Vec<NodeId> = package_jobs.iter().map(|j| j.id.clone()).collect();
-    let root_name = nodes
-        .iter()
-        .find(|n| n.root)
-        .map(|n| n.name.clone())
-        .unwrap_or_else(|| "app".into());
-    let env_id = NodeId::compute(
-        &format!("{root_name}-env"),
-        &json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 2}),
-        &inputs,
-        std::slice::from_ref(&toolchains.python),
-        &target,
-    )?;
-    // The scripts' packages by node id (their output paths are in the id).
-    let from: Vec<String> = selection
-        .from
-        .iter()
-        .filter_map(|p| {
-            outputs
-                .iter()
-                .find(|(_, o)| *o == p)
-                .map(|(id, _)| id.to_string())
-        })
-        .collect();
-    let mut params = Map::new();
-    params.insert("packages".into(), json!(ids(&inputs)));
-    params.insert("from".into(), json!(from));
-    params.insert("only".into(), json!(selection.only));
-    nodes_out.push(built_node(
-        &env_id,
-        "python-env",
-        params,
-        ids(&inputs),
-        &["python"],
-    ));
-    labels.insert(env_id.to_string(), "app environment".into());
+    let packages = Packages {
+        nodes: &nodes,
+        app_wheels: &app_wheels,
+        source_jobs: &source_jobs,
+    };
+    let env = env_node(options, &packages, &store, &toolchains.python, &target)?;
+    labels.insert(env.id.clone(), "app environment".into());
+    let env_id = env.id.clone();
+    nodes_out.push(env);
 
     let mut graph = Graph::new(plan.target.describe_platform());
     graph.toolchains.insert(
@@ -764,6 +674,136 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         }),
         _work: work_dirs,
     })
+}
+
+/// The packages an app's environment composes.
+struct Packages<'a> {
+    nodes: &'a [&'a Node],
+    app_wheels: &'a [Job],
+    source_jobs: &'a [Job],
+}
+
+/// The app's environment (`result`): its packages, the app's first, and
+/// the scripts [`script_selection`] picks, by node id.
+fn env_node(
+    options: &AppOptions,
+    packages: &Packages,
+    store: &Store,
+    python: &ToolchainId,
+    target: &str,
+) -> Result<GraphNode> {
+    let (nodes, app_wheels, source_jobs) =
+        (packages.nodes, packages.app_wheels, packages.source_jobs);
+    let outputs: BTreeMap<NodeId, PathBuf> = app_wheels
+        .iter()
+        .chain(source_jobs)
+        .map(|j| {
+            (
+                j.id.clone(),
+                store.root().join("outputs").join(j.id.as_str()),
+            )
+        })
+        .collect();
+    let app_jobs: Vec<&Job> = source_jobs
+        .iter()
+        .filter(|j| {
+            nodes
+                .iter()
+                .any(|n| n.root && normalize(&n.name) == normalize(&j.name))
+        })
+        .collect();
+    let package_jobs: Vec<&Job> = app_jobs
+        .iter()
+        .copied()
+        .chain(
+            source_jobs
+                .iter()
+                .filter(|j| !app_jobs.iter().any(|a| a.id == j.id)),
+        )
+        .chain(app_wheels.iter())
+        .collect();
+    let selection = script_selection(options, nodes, &app_jobs, app_wheels, source_jobs, &outputs)?;
+    let inputs: Vec<NodeId> = package_jobs.iter().map(|j| j.id.clone()).collect();
+    let root_name = nodes
+        .iter()
+        .find(|n| n.root)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| "app".into());
+    let env_id = NodeId::compute(
+        &format!("{root_name}-env"),
+        &json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 2}),
+        &inputs,
+        std::slice::from_ref(python),
+        target,
+    )?;
+    // The scripts' packages by node id (their output paths are in the id).
+    let from: Vec<String> = selection
+        .from
+        .iter()
+        .filter_map(|p| {
+            outputs
+                .iter()
+                .find(|(_, o)| *o == p)
+                .map(|(id, _)| id.to_string())
+        })
+        .collect();
+    let mut params = Map::new();
+    params.insert("packages".into(), json!(ids(&inputs)));
+    params.insert("from".into(), json!(from));
+    params.insert("only".into(), json!(selection.only));
+    Ok(built_node(
+        &env_id,
+        "python-env",
+        params,
+        ids(&inputs),
+        &["python"],
+    ))
+}
+
+/// The nodes built from source: sdists, git packages and the project's
+/// directories (notes for editable locks built as wheels); an error for a
+/// node lock2build cannot build.
+fn source_builds<'p>(
+    options: &AppOptions,
+    nodes: &[&'p Node],
+    lockfile: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<&'p Node>> {
+    let mut source_builds: Vec<&Node> = Vec::new();
+    for node in nodes {
+        let node = *node;
+        match (&node.source, &node.artifact) {
+            (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
+            (Source::Git { .. }, Some(a)) if a.kind == ArtifactKind::Git => {
+                source_builds.push(node)
+            }
+            (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
+            (Source::Directory { editable, .. }, None) => {
+                if *editable && !options.develop {
+                    notes.push(format!(
+                        "{} is locked as an editable install; lock2build builds it as a wheel (rerun after editing it)",
+                        node.name
+                    ));
+                }
+                source_builds.push(node);
+            }
+            (Source::Virtual { .. }, None) => {}
+            (_, Some(a)) => bail!(
+                "{}: {} {} comes as {:?}, which lock2build app cannot build yet\n  help: lock it from a package index (a wheel or an sdist)",
+                lockfile,
+                node.name,
+                node.version,
+                a.kind
+            ),
+            (source, None) => bail!(
+                "{}: {} {} has no artifact to build from ({source:?})\n  help: lock it from a package index, or as a local directory",
+                lockfile,
+                node.name,
+                node.version
+            ),
+        }
+    }
+    Ok(source_builds)
 }
 
 /// The graph's nodes as they are made, each once, inputs before users.
@@ -908,25 +948,7 @@ fn fetched_file(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
 
 /// A git checkout in the store (never fetched here).
 fn checked_out(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
-    let param = |k: &str| {
-        node.recipe
-            .params
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let spec = lock2build_git::GitSpec {
-        label: node.name.clone(),
-        url: param("url")?,
-        commit: param("commit")?,
-        reference: None,
-        submodules: node
-            .recipe
-            .params
-            .get("submodules")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-    };
+    let spec = crate::graph_cmd::git_spec_of(node).ok()?;
     let mut options = crate::fetch_plan::git_options(ctx.fetch, false);
     options.offline = true;
     lock2build_git::checkout(ctx.store, &spec, &options)
