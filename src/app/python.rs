@@ -15,9 +15,11 @@
 //!
 //! Before anything is built: the native libraries and tools the source
 //! builds need (overrides database) are checked on the host, all at once.
-//! Everything is fetched (verified) in one parallel pass. Wheel installs
-//! and builds then run in parallel, a node at a time each. A build's log is
-//! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
+//! Everything is fetched (verified) in one parallel pass. These nodes are
+//! then the graph [`python_graph::prepare`] makes (docs/graph.md), run by
+//! the one executor (`exec.rs`): inputs first, `-j` at a time, each built
+//! node once into the store. A build's log is kept in
+//! `<store>/logs/<node>.log`; a failure shows its last lines.
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
 use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor};
