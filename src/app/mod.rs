@@ -26,6 +26,7 @@ pub mod noop;
 mod parts;
 mod python;
 mod rust;
+pub(crate) mod rust_graph;
 mod script;
 
 pub(crate) use parts::{build_project, vendor_crates};
