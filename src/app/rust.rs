@@ -64,7 +64,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             eprintln!("{line}");
         }
     };
-    let g = super::rust_graph::plan_graph(options, &plan, project)?;
+    let g = super::rust_graph::plan_graph(options, &plan, project, true)?;
     let store = open_store()?;
     // The .crate files, unless what needs them is built already.
     let app_done = store.output(&g.app).is_some();
@@ -129,7 +129,10 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let mut notes = g.notes.clone();
     let scripts = list_bin(&made);
     if g.selected.is_empty() && scripts.is_empty() {
-        notes.push(format!("{} builds no binary: result/bin is empty", g.root.0));
+        notes.push(format!(
+            "{} builds no binary: result/bin is empty",
+            g.root.0
+        ));
     }
 
     link_and_record(
@@ -205,7 +208,15 @@ fn failure(
         }
         None => (g.root.0.clone(), g.root.1.clone(), cause),
     };
-    failure_message(&g.db, Ecosystem::Crates, &label, &name, &version, &log, &cause)
+    failure_message(
+        &g.db,
+        Ecosystem::Crates,
+        &label,
+        &name,
+        &version,
+        &log,
+        &cause,
+    )
 }
 
 /// The package the app is named after: the root at the lock's directory,

@@ -125,7 +125,7 @@ pub(super) struct RustGraph<'p> {
 
 /// The graph of `lock2build graph` for a Cargo project.
 pub(crate) fn graph(options: &AppOptions, plan: &Plan, project: usize) -> Result<Graph> {
-    Ok(plan_graph(options, plan, project)?.graph)
+    Ok(plan_graph(options, plan, project, false)?.graph)
 }
 
 /// The parameters of the cargo steps (`cargo-deps`, `cargo-app`).
@@ -170,10 +170,12 @@ struct CrateParams {
 /// Makes the graph of the Cargo project `project` of `plan`: what the
 /// host build compiles is learnt first (the skeleton, the stubs: the
 /// registry index), so the `.crate` nodes are those cargo needs.
+/// `say_app`: print `app`'s first progress line.
 pub(super) fn plan_graph<'p>(
     options: &AppOptions,
     plan: &'p Plan,
     project: usize,
+    say_app: bool,
 ) -> Result<RustGraph<'p>> {
     let lockfile = plan.projects[project].lockfile.clone();
     let lock_display = options.dir.join(&lockfile).display().to_string();
@@ -185,7 +187,7 @@ pub(super) fn plan_graph<'p>(
     let project_dir = std::path::absolute(&options.dir)?;
     let lock_dir = project_dir.join(lockfile.parent().unwrap_or(Path::new("")));
     let toolchain = RustToolchain::find()?;
-    if options.progress {
+    if options.progress && say_app {
         eprintln!(
             "lock2build app: {} ({}, {} crate{}) with {}",
             options.dir.display(),
@@ -329,20 +331,21 @@ pub(super) fn plan_graph<'p>(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let step = |shown: String, label: String, tree: String, deps: Option<String>, bins: &[String]| {
-        StepParams {
-            shown,
-            label,
-            sysroot: toolchain.sysroot.clone(),
-            packages: packages.clone(),
-            selection: selection.clone(),
-            bins: bins.to_vec(),
-            vendor: vendor.id.to_string(),
-            tree,
-            deps,
-            git: vendor.git.iter().flat_map(|g| g.sources.clone()).collect(),
-        }
-    };
+    let step =
+        |shown: String, label: String, tree: String, deps: Option<String>, bins: &[String]| {
+            StepParams {
+                shown,
+                label,
+                sysroot: toolchain.sysroot.clone(),
+                packages: packages.clone(),
+                selection: selection.clone(),
+                bins: bins.to_vec(),
+                vendor: vendor.id.to_string(),
+                tree,
+                deps,
+                git: vendor.git.iter().flat_map(|g| g.sources.clone()).collect(),
+            }
+        };
     let built = |id: &NodeId, kind: &str, inputs: Vec<String>, params: &StepParams| {
         let mut node = built_node(id, kind, inputs, serde_json::to_value(params)?)?;
         node.toolchains = graph.toolchains.keys().cloned().collect();
@@ -371,7 +374,11 @@ pub(super) fn plan_graph<'p>(
         deps_id.as_ref().map(|d| d.to_string()),
         &bins,
     );
-    let inputs = app_inputs.iter().map(|i| i.to_string()).chain([tree_id]).collect();
+    let inputs = app_inputs
+        .iter()
+        .map(|i| i.to_string())
+        .chain([tree_id])
+        .collect();
     steps.push(built(&app_id, "cargo-app", inputs, &params)?);
     graph.nodes.extend(steps);
     graph.result = Some(app_id.to_string());
@@ -473,7 +480,12 @@ fn add_vendor(
                 .zip(patch_hashes(&c.patches)?)
                 .collect(),
         };
-        let node = built_node(&id, "cargo-crate", vec![source.clone()], serde_json::to_value(params)?)?;
+        let node = built_node(
+            &id,
+            "cargo-crate",
+            vec![source.clone()],
+            serde_json::to_value(params)?,
+        )?;
         if graph.node(&node.id).is_none() {
             graph.nodes.push(node);
         }
@@ -487,14 +499,20 @@ fn add_vendor(
             .iter()
             .map(|c| serde_json::json!({ "name": c.name, "version": c.version, "sha256": c.sha256, "registry": c.registry }))
             .collect();
-        let mut node = built_node(&set.stubs.id, "cargo-stubs", vec![], serde_json::json!({ "crates": crates }))?;
+        let mut node = built_node(
+            &set.stubs.id,
+            "cargo-stubs",
+            vec![],
+            serde_json::json!({ "crates": crates }),
+        )?;
         node.output = Output::Fixed(FixedOutput {
             hash: nar,
             mode: HashMode::Nar,
         });
         graph.nodes.push(node);
         inputs.push(set.stubs.id.to_string());
-        params["stubs"] = serde_json::json!({ "node": set.stubs.id.to_string(), "names": set.names });
+        params["stubs"] =
+            serde_json::json!({ "node": set.stubs.id.to_string(), "names": set.names });
     }
     if let Some(git) = &vendor.git {
         graph.nodes.push(built_node(
@@ -515,7 +533,12 @@ fn add_vendor(
 /// The skeleton written at `dir`, as a fixed node: named by its NAR hash,
 /// so the deps' node (and Nix's derivation of it) stays the same when only
 /// the project's code changes.
-fn skeleton_node(root: &str, dir: &Path, tree: &str, toolchain: &RustToolchain) -> Result<GraphNode> {
+fn skeleton_node(
+    root: &str,
+    dir: &Path,
+    tree: &str,
+    toolchain: &RustToolchain,
+) -> Result<GraphNode> {
     let nar = lock2build_git::nar_sha256(dir).map_err(|e| anyhow!("{e}"))?;
     let id = NodeId::compute(
         &format!("{root}-skeleton"),
@@ -538,7 +561,12 @@ fn skeleton_node(root: &str, dir: &Path, tree: &str, toolchain: &RustToolchain) 
     Ok(node)
 }
 
-fn built_node(id: &NodeId, kind: &str, inputs: Vec<String>, params: serde_json::Value) -> Result<GraphNode> {
+fn built_node(
+    id: &NodeId,
+    kind: &str,
+    inputs: Vec<String>,
+    params: serde_json::Value,
+) -> Result<GraphNode> {
     let serde_json::Value::Object(params) = params else {
         bail!("internal: the parameters of {id} are not an object");
     };
@@ -619,8 +647,10 @@ fn make_crate(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result
         );
     }
     let c = VendoredCrate {
-        hashes: vec![Hash::from_hex(lock2build_model::HashAlgorithm::Sha256, &p.sha256)
-            .map_err(|e| anyhow!("node `{}`: {e}", node.id))?],
+        hashes: vec![
+            Hash::from_hex(lock2build_model::HashAlgorithm::Sha256, &p.sha256)
+                .map_err(|e| anyhow!("node `{}`: {e}", node.id))?,
+        ],
         name: p.name,
         version: p.version,
         sha256: p.sha256,
@@ -755,7 +785,11 @@ fn make_step(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out, deps: bool
     } else {
         StepKind::App {
             project: tree,
-            deps: p.deps.as_deref().map(|d| input(inputs, node, d)).transpose()?,
+            deps: p
+                .deps
+                .as_deref()
+                .map(|d| input(inputs, node, d))
+                .transpose()?,
         }
     };
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
