@@ -213,7 +213,24 @@ fn realise_built(
         building: made,
         final_path,
     };
-    (kind.make)(&ctx, node, &inputs, &out)
+    (kind.make)(&ctx, node, &inputs, &out).map_err(|e| with_logs(e, &ctx.logs_dir))
+}
+
+/// A failed step's error with the end of its logs: the scratch store
+/// (and the log in it) is removed when `realise` ends, and an engine shows
+/// only what `realise` prints.
+fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
+    let mut text = format!("{e:#}");
+    for entry in std::fs::read_dir(logs_dir).into_iter().flatten().flatten() {
+        let tail = lock2build_store::read_tail(&entry.path(), 64 << 10);
+        let lines: Vec<&str> = tail.lines().collect();
+        text.push_str(&format!(
+            "\n--- the last lines of {} ---\n{}",
+            entry.file_name().to_string_lossy(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        ));
+    }
+    anyhow!("{text}")
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
