@@ -444,20 +444,7 @@ fn nix_builds_the_cargo_app_from_the_graph() {
     let path = root.join("graph.json");
     graph_of(&project, &store, &path);
     let link = root.join("result");
-    let out = Command::new("nix-build")
-        .arg(repo().join("nix"))
-        .args(["--arg", "graph"])
-        .arg(&path)
-        .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", "result", "--out-link"])
-        .arg(&link)
-        .args(["--option", "substituters", ""])
-        // Builds as root, not as nixbld1: the host's Rust toolchain is
-        // under /root (rustup), which only root may read.
-        .args(["--option", "build-users-group", ""])
-        .output()
-        .unwrap();
+    let out = nix_build_result(&path, &link);
     assert!(out.status.success(), "{}", stderr(&out));
     let made = std::fs::canonicalize(&link).unwrap();
     assert!(made.starts_with("/nix/store"), "{}", made.display());
@@ -471,5 +458,78 @@ fn nix_builds_the_cargo_app_from_the_graph() {
     assert!(
         text.contains(&format!("sha256(nix) = {}", sha256_hex(b"nix"))),
         "{text}"
+    );
+}
+
+/// `nix-build nix -A result` of the graph at `graph`, linked at `link`.
+fn nix_build_result(graph: &Path, link: &Path) -> std::process::Output {
+    Command::new("nix-build")
+        .arg(repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(graph)
+        .args(["--arg", "lock2build"])
+        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["-A", "result", "--out-link"])
+        .arg(link)
+        .args(["--option", "substituters", ""])
+        // Builds as root, not as nixbld1: the host's Rust toolchain is
+        // under /root (rustup), which only root may read.
+        .args(["--option", "build-users-group", ""])
+        .output()
+        .unwrap()
+}
+
+/// A project whose one dependency is a git crate (a repository served on
+/// 127.0.0.1): its checkout is a `git-checkout` node, the crates laid out
+/// from it a `cargo-git` node that `realise` makes from the checkout's
+/// path, and Nix builds the app at the locked commit.
+#[test]
+fn git_crates_are_laid_out_from_their_checkout_by_realise_and_by_nix() {
+    let server = lock2build_git::testing::GitServer::start().unwrap();
+    let root = tempdir("graph-rust-git");
+    let (project, locked, _) = project_with_git_dep(&server, &root);
+    let store = root.join("store");
+    report(&app(&project, &store, &["--json"]));
+    let path = root.join("graph.json");
+    let graph = graph_of(&project, &store, &path);
+    let checkout = one(&graph, "git-checkout");
+    assert_eq!(checkout["recipe"]["commit"], locked.as_str());
+    let checkout_id = checkout["id"].as_str().unwrap().to_owned();
+    let git = one(&graph, "cargo-git");
+    assert_eq!(inputs_of(&git), [checkout_id.clone()]);
+    assert!(
+        inputs_of(&one(&graph, "cargo-vendor")).contains(&git["id"].as_str().unwrap().to_owned())
+    );
+
+    let scratch = root.join("scratch");
+    let checked_out = root.join("checkout-out");
+    let made = realise(&path, &checkout_id, &[], &checked_out, &scratch);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let out = root.join("git-out");
+    let made = realise(
+        &path,
+        git["id"].as_str().unwrap(),
+        &[(checkout_id, checked_out)],
+        &out,
+        &scratch,
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    assert_eq!(
+        tree_digest(&out),
+        tree_digest(&store.join("outputs").join(git["id"].as_str().unwrap()))
+    );
+
+    if !have_nix() {
+        return;
+    }
+    let link = root.join("result");
+    let out = nix_build_result(&path, &link);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = Command::new(link.join("bin/app")).output().unwrap();
+    assert_eq!(
+        stdout(&run).trim(),
+        "42",
+        "the locked commit: {}",
+        stderr(&run)
     );
 }

@@ -6,7 +6,8 @@
 //! fetch-url       one .crate the host build compiles                  fixed: the lock's sha256
 //! cargo-stubs     the lock's crates the host does not compile, as      fixed: NAR hash (realise reads
 //!                 manifests from the registry index (cargo_resolve.rs)  the index again)
-//! cargo-git       the lock's git crates laid out (cargo_git.rs)         made by `app` only, for now
+//! git-checkout    a git source's commit, without .git                 fixed: NAR hash
+//! cargo-git       the lock's git crates laid out (cargo_git.rs)        ← the git-checkouts
 //! cargo-crate     one .crate unpacked, patches applied                 ← its fetch-url
 //! cargo-vendor    cargo's directory source: links to the crates,       ← every cargo-crate, the stubs,
 //!                 stubs and git crates                                    the git crates
@@ -25,7 +26,9 @@
 //! node's `env`), so `lock2build realise` makes it from the graph and its
 //! inputs' paths alone.
 
-use super::cargo_git::{GitCrates, GitSource};
+use super::cargo_git::{
+    checkout_source, lay_out_sources, link_laid_out, source_spec, GitCrates, GitSource,
+};
 use super::cargo_resolve::stubs;
 use super::cargo_vendor::{
     crate_id, link_tree, unpack_crate, RustToolchain, Vendor, VendoredCrate, GIT_SOURCES,
@@ -67,12 +70,7 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind {
         name: "cargo-git",
         existing: None,
-        make: |_, node, _, _| {
-            bail!(
-                "node `{}`: git crates are laid out by `lock2build app` (when the graph is made), not by `realise` yet",
-                node.id
-            )
-        },
+        make: make_git,
     },
     Kind {
         name: "cargo-crate",
@@ -318,7 +316,25 @@ pub(super) fn plan_graph<'p>(
         .filter(|n| !matches!(n.source, Source::Git { .. }))
         .collect();
     let all_crates = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
-    add_vendor(&mut graph, &vendor, &all_crates.crates, &requests)?;
+    // The git sources' checkouts, by their NAR hash (the store knows it).
+    let mut checkouts = Vec::new();
+    if let Some(git) = &vendor.git {
+        let git_options = crate::fetch_plan::git_options(&options.fetch, false);
+        for source in &git.sources {
+            let checkout = checkout_source(&store, source, &git_options)?;
+            checkouts.push(crate::graph_cmd::git_node(
+                &source_spec(source),
+                &checkout.nar_sha256,
+            )?);
+        }
+    }
+    add_vendor(
+        &mut graph,
+        &vendor,
+        &all_crates.crates,
+        &requests,
+        checkouts,
+    )?;
     let tree = exec::local_tree_node(&root.0, &project_dir, &project_tree)?;
     let tree_id = tree.id.clone();
     graph.nodes.push(tree);
@@ -448,6 +464,7 @@ fn add_vendor(
     vendor: &Vendor,
     all: &[VendoredCrate],
     requests: &[FetchRequest],
+    checkouts: Vec<GraphNode>,
 ) -> Result<()> {
     let mut fetch_of: BTreeMap<String, String> = BTreeMap::new();
     for request in requests {
@@ -515,11 +532,17 @@ fn add_vendor(
             serde_json::json!({ "node": set.stubs.id.to_string(), "names": set.names });
     }
     if let Some(git) = &vendor.git {
+        let ids: Vec<String> = checkouts.iter().map(|c| c.id.clone()).collect();
+        for checkout in checkouts {
+            if graph.node(&checkout.id).is_none() {
+                graph.nodes.push(checkout);
+            }
+        }
         graph.nodes.push(built_node(
             &git.id,
             "cargo-git",
-            vec![],
-            serde_json::json!({ "sources": git.sources }),
+            ids.clone(),
+            serde_json::json!({ "sources": git.sources, "checkouts": ids }),
         )?);
         inputs.push(git.id.to_string());
         params["git"] = serde_json::json!(git.id.to_string());
@@ -662,6 +685,28 @@ fn make_crate(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result
     let file = input(inputs, node, &p.source)?;
     let from = file.is_file().then_some(file);
     unpack_crate(ctx.store, &c, from, out.building)
+}
+
+/// The git crates laid out from their sources' checkouts.
+fn make_git(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
+    #[derive(Deserialize)]
+    struct GitParams {
+        sources: Vec<GitSource>,
+        checkouts: Vec<String>,
+    }
+    let p: GitParams = params(node)?;
+    let dirs: Vec<PathBuf> = p
+        .checkouts
+        .iter()
+        .map(|id| input(inputs, node, id).map(Path::to_owned))
+        .collect::<Result<_>>()?;
+    if dirs.len() != p.sources.len() {
+        bail!("node `{}`: one checkout per git source", node.id);
+    }
+    // Each crate its own output (shared by every lock with it at this
+    // commit), linked into the directory.
+    let (laid_out, _) = lay_out_sources(ctx.store, &p.sources, &dirs)?;
+    link_laid_out(&laid_out, out.building).map_err(|e| anyhow!("node `{}`: {e}", node.id))
 }
 
 fn make_vendor(_: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
