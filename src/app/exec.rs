@@ -68,7 +68,7 @@ pub(crate) struct Kind {
 }
 
 /// Every kind this lock2build makes, the builders' tables in turn.
-pub(crate) const KINDS: &[&[Kind]] = &[LOCAL];
+pub(crate) const KINDS: &[&[Kind]] = &[LOCAL, super::rust_graph::KINDS];
 
 /// The kind of `name`, if this lock2build makes it.
 pub(crate) fn kind(name: &str) -> Option<&'static Kind> {

@@ -28,6 +28,7 @@ pub use nix_engine::Engine;
 mod parts;
 mod python;
 mod rust;
+pub(crate) mod rust_graph;
 mod script;
 
 pub(crate) use parts::{build_project, vendor_crates};
@@ -234,8 +235,9 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
     match ecosystem {
+        Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
         // The builders' own nodes join as each moves onto the executor.
-        Ecosystem::Pypi | Ecosystem::Crates | Ecosystem::Npm => {
+        Ecosystem::Pypi | Ecosystem::Npm => {
             crate::graph_cmd::source_graph(&plan, &open_store()?, &options.fetch)
         }
     }
