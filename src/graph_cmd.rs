@@ -45,7 +45,7 @@ pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Resul
 }
 
 /// A download: named by the lock's strongest hash, fetched from its URLs.
-fn fetch_node(request: &FetchRequest) -> Result<Node> {
+pub(crate) fn fetch_node(request: &FetchRequest) -> Result<Node> {
     let hash = Hash::strongest(&request.hashes)
         .ok_or_else(|| anyhow!("{}: no hash", request.label))?
         .to_sri();
@@ -73,7 +73,7 @@ fn fetch_node(request: &FetchRequest) -> Result<Node> {
 }
 
 /// A git checkout (without `.git`): named by its NAR hash.
-fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
+pub(crate) fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
     let short = spec.commit.get(..12).unwrap_or(&spec.commit);
     let base = spec
         .url

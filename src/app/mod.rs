@@ -22,6 +22,7 @@ mod cargo_vendor;
 mod cargo_workspace;
 pub(crate) mod exec;
 mod node;
+mod node_graph;
 pub mod noop;
 mod parts;
 mod python;
