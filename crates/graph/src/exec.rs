@@ -66,23 +66,25 @@ pub fn execute(
         .enumerate()
         .map(|(i, n)| (n.id.as_str(), i))
         .collect();
-    let mut existing = BTreeMap::new();
-    let needed = closure(graph, &index, goals, |i| {
-        let node = &graph.nodes[i];
-        let found = realiser.existing(node);
-        if let Some(path) = &found {
-            existing.insert(node.id.clone(), path.clone());
-        }
-        found.is_some()
-    })?;
     let mut state = State {
         ready: Vec::new(),
         waiting: BTreeMap::new(),
         running: 0,
-        outputs: existing,
+        outputs: BTreeMap::new(),
         built: Vec::new(),
         failed: None,
     };
+    for &i in &closure(graph, &index, goals, |_| false)? {
+        let node = &graph.nodes[i];
+        if let Some(path) = realiser.existing(node) {
+            state.outputs.insert(node.id.clone(), path);
+        }
+    }
+    // What is made: the inputs of a node that exists are not needed (an
+    // app already built needs no sources), though their outputs are told.
+    let needed = closure(graph, &index, goals, |i| {
+        state.outputs.contains_key(&graph.nodes[i].id)
+    })?;
     let mut users: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &i in &needed {
         let node = &graph.nodes[i];
