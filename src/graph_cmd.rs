@@ -196,11 +196,8 @@ fn realise_built(
 ) -> Result<()> {
     use crate::app::exec::{Ctx, Out};
     let sandbox = lock2build_sandbox::Sandbox::detect()?;
-    let steps = crate::progress::BuildProgress::new(
-        crate::progress::StepDisplay::Quiet,
-        false,
-        None,
-    );
+    let steps =
+        crate::progress::BuildProgress::new(crate::progress::StepDisplay::Quiet, false, None);
     let ctx = Ctx {
         graph,
         store,

@@ -14,6 +14,8 @@
 //! `final_path` are the engine's output path and the inputs are the
 //! engine's paths.
 
+#![allow(dead_code)] // until the builders are on it (issue #14)
+
 use anyhow::{anyhow, Result};
 use lock2build_fetch::FetchOptions;
 use lock2build_graph::{Executed, Graph, Node, Observer, Realiser};
@@ -139,10 +141,7 @@ pub(crate) fn local_tree_node(name: &str, dir: &Path, tree: &str) -> Result<Node
     let mut params = serde_json::Map::new();
     params.insert("path".into(), serde_json::json!(dir));
     params.insert("tree".into(), serde_json::json!(tree));
-    params.insert(
-        "exclude".into(),
-        serde_json::json!(super::NOT_SOURCE),
-    );
+    params.insert("exclude".into(), serde_json::json!(super::NOT_SOURCE));
     params.insert("exclude_prefixes".into(), serde_json::json!(["result-"]));
     Ok(Node {
         id: id.to_string(),
@@ -179,9 +178,7 @@ impl Realiser for StoreRealiser<'_> {
     fn existing(&self, node: &Node) -> Option<PathBuf> {
         match kind(&node.recipe.kind).and_then(|k| k.existing) {
             Some(existing) => existing(self.ctx, node),
-            None if node.output.is_built() => {
-                self.ctx.store.output(&NodeId::parse(&node.id).ok()?)
-            }
+            None if node.output.is_built() => self.ctx.store.output(&NodeId::parse(&node.id).ok()?),
             None => None,
         }
     }
