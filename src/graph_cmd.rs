@@ -141,6 +141,13 @@ pub fn realise(
         .node(id)
         .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
     check_inputs(&graph, node, inputs)?;
+    // What a built node embeds (launchers, a sandbox's mount points).
+    let out = &std::path::absolute(out)?;
+    let inputs: Vec<(String, PathBuf)> = inputs
+        .iter()
+        .map(|(id, path)| Ok((id.clone(), std::path::absolute(path)?)))
+        .collect::<std::io::Result<_>>()?;
+    let inputs = inputs.as_slice();
     if std::fs::symlink_metadata(out).is_ok() {
         bail!("{} exists; realise writes a new output only", out.display());
     }
@@ -214,7 +221,7 @@ fn realise_built(
         building: made,
         final_path,
     };
-    (kind.make)(&ctx, node, &inputs, &out)
+    (kind.make)(&ctx, node, &inputs, &out).with_context(|| format!("realising node `{}`", node.id))
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {

@@ -236,7 +236,8 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
     match ecosystem {
         // The builders' own nodes join as each moves onto the executor.
-        Ecosystem::Pypi | Ecosystem::Crates | Ecosystem::Npm => {
+        Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
+        Ecosystem::Pypi | Ecosystem::Crates => {
             crate::graph_cmd::source_graph(&plan, &open_store()?, &options.fetch)
         }
     }

@@ -639,10 +639,15 @@ fn input<'a>(inputs: &'a Inputs, id: &str, node: &Node) -> Result<&'a Path> {
         .ok_or_else(|| anyhow!("node `{}` needs input `{id}`", node.id))
 }
 
-/// The overrides that explain a failure: the project's when it is still
-/// there, else the built-in ones.
-fn overrides(project: &Path) -> Result<Database> {
-    crate::overrides_cmd::load(project)
+/// The overrides that explain a failure and name what unflagged install
+/// scripts need: the project's layers as `app` read them (it did, before
+/// making the graph); none where they cannot be read (under Nix: no
+/// `HOME`, no cache to unpack the community layer into). What the
+/// overrides change in a build (environment, patches) is in the recipe.
+fn overrides(project: &Path) -> Database {
+    crate::overrides_cmd::load(project).unwrap_or_else(|_| {
+        Database::load(&[]).unwrap_or_else(|_| Database::load_lenient(&[]).0)
+    })
 }
 
 fn dirs(out: &Out) -> OutputDirs {
@@ -672,7 +677,7 @@ fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result
     match git::fill_pack(&npm, &p, &git, source, &dirs(out), &log, &mut failed) {
         Ok(()) => Ok(()),
         Err(e) => Err(match failed {
-            Some(cause) => git::pack_failure(&overrides(&r.overrides)?, &p, &git, &log, &cause),
+            Some(cause) => git::pack_failure(&overrides(&r.overrides), &p, &git, &log, &cause),
             None => e,
         }),
     }
@@ -692,7 +697,7 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
     }
     let nodes: Vec<plan::Node> = packages.iter().map(plan_node).collect();
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
-    let db = overrides(&r.overrides)?;
+    let db = overrides(&r.overrides);
     let toolchain = r.toolchain.toolchain();
     let npm_ctx = Ctx {
         sandbox: ctx.sandbox,
@@ -745,7 +750,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let modules = input(inputs, &r.modules, node)?;
     let project = input(inputs, &r.tree, node)?;
     let toolchain = r.toolchain.toolchain();
-    let db = overrides(&r.overrides)?;
+    let db = overrides(&r.overrides);
     let npm_ctx = Ctx {
         sandbox: ctx.sandbox,
         steps: ctx.steps,
