@@ -58,9 +58,7 @@ mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
 
-use super::{
-    apply_patches, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
-};
+use super::{apply_patches, copy_tree, failure_message, open_store, patch_hashes, run_parallel};
 use super::{link_and_record, require_native, AppConfig, AppOptions, AppReport};
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
@@ -499,7 +497,10 @@ pub(super) fn replan_with_dev(
 }
 
 /// What the node_modules identity covers of each package.
-pub(super) fn package_identity(packages: &[Package], db: &Database) -> Result<Vec<serde_json::Value>> {
+pub(super) fn package_identity(
+    packages: &[Package],
+    db: &Database,
+) -> Result<Vec<serde_json::Value>> {
     packages
         .iter()
         .map(|p| {
@@ -868,7 +869,11 @@ impl NpmSteps<'_> {
 
 /// The package.json script the app step runs: lock2build.toml's `[app]
 /// build-script` (`""`: none), else `build` when there is one.
-pub(super) fn build_script(manifest: &Manifest, config: &AppConfig, dir: &Path) -> Result<Option<String>> {
+pub(super) fn build_script(
+    manifest: &Manifest,
+    config: &AppConfig,
+    dir: &Path,
+) -> Result<Option<String>> {
     match config.build_script.as_deref() {
         Some("") => Ok(None),
         Some(name) if manifest.scripts.contains(name) => Ok(Some(name.to_owned())),

@@ -175,7 +175,9 @@ pub(super) fn graph(
 
     let mut graph = Graph::new(target);
     for id in &ids {
-        graph.toolchains.insert(id.name.clone(), toolchain_entry(id));
+        graph
+            .toolchains
+            .insert(id.name.clone(), toolchain_entry(id));
     }
     let built = Built {
         modules: &modules,
@@ -290,7 +292,11 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
 
 /// `overrides check`: the named packages are built if they have install
 /// scripts (all such are), and said so otherwise.
-fn from_source_notes(options: &AppOptions, packages: &[Package], lock_display: &str) -> Vec<String> {
+fn from_source_notes(
+    options: &AppOptions,
+    packages: &[Package],
+    lock_display: &str,
+) -> Vec<String> {
     let mut notes = Vec::new();
     for name in &options.from_source {
         let hits: Vec<&Package> = packages.iter().filter(|p| p.name == *name).collect();
@@ -393,8 +399,8 @@ fn add_nodes(
         recipes.push(recipe);
     }
     let lock_path = s.project_dir.join(&s.lockfile);
-    let lock_bytes = std::fs::read(&lock_path)
-        .with_context(|| format!("reading {}", lock_path.display()))?;
+    let lock_bytes =
+        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
     let lock_hash = Hash::new(
         HashAlgorithm::Sha256,
         <sha2::Sha256 as sha2::Digest>::digest(&lock_bytes).to_vec(),
@@ -417,7 +423,13 @@ fn add_nodes(
     };
     push(
         graph,
-        built_node(built.modules, "npm-node-modules", &modules, inputs, all_tools)?,
+        built_node(
+            built.modules,
+            "npm-node-modules",
+            &modules,
+            inputs,
+            all_tools,
+        )?,
     );
     let Some(app) = built.app else {
         return Ok(());
@@ -445,8 +457,9 @@ fn dedup(ids: &mut Vec<String>) {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or("package-lock.json".into(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or("package-lock.json".into(), |n| {
+        n.to_string_lossy().into_owned()
+    })
 }
 
 fn toolchain_entry(id: &ToolchainId) -> lock2build_graph::Toolchain {
@@ -472,7 +485,10 @@ fn built_node(
     };
     let id = id.to_string();
     Ok(Node {
-        name: id.split_once('-').map_or(id.as_str(), |(_, n)| n).to_string(),
+        name: id
+            .split_once('-')
+            .map_or(id.as_str(), |(_, n)| n)
+            .to_string(),
         id,
         recipe: Recipe {
             kind: kind.into(),
@@ -645,9 +661,8 @@ fn input<'a>(inputs: &'a Inputs, id: &str, node: &Node) -> Result<&'a Path> {
 /// `HOME`, no cache to unpack the community layer into). What the
 /// overrides change in a build (environment, patches) is in the recipe.
 fn overrides(project: &Path) -> Database {
-    crate::overrides_cmd::load(project).unwrap_or_else(|_| {
-        Database::load(&[]).unwrap_or_else(|_| Database::load_lenient(&[]).0)
-    })
+    crate::overrides_cmd::load(project)
+        .unwrap_or_else(|_| Database::load(&[]).unwrap_or_else(|_| Database::load_lenient(&[]).0))
 }
 
 fn dirs(out: &Out) -> OutputDirs {
