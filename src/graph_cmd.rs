@@ -322,10 +322,11 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
     Ok(())
 }
 
-/// Copies a file or a tree (links kept as links, modes as they are).
+/// Copies a file or a whole tree (links kept as links, modes as they are;
+/// nothing left out: a checkout's `target/` is part of its NAR hash).
 fn copy_out(from: &Path, to: &Path) -> std::io::Result<()> {
     if std::fs::symlink_metadata(from)?.is_dir() {
-        crate::app::copy_tree(from, to)
+        crate::app::copy_all(from, to)
     } else {
         std::fs::copy(from, to).map(|_| ())
     }

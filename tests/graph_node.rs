@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{app, app_project, lock2build, report, shared_cache, stderr, stdout};
+use common::npm_git::{gitdep, locked_project};
+use common::{app, app_project, lock2build, report, shared_cache, stderr, stdout, tempdir};
+use lock2build_git::testing::GitServer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -234,6 +236,48 @@ fn the_npm_graph_has_app_s_ids_and_realise_makes_each_node_as_app_does() {
         app_files(&app_out),
         app_files(&store.join("outputs").join(id(apps[0])))
     );
+}
+
+/// A git dependency: its commit a `git-checkout` node, packed by an
+/// `npm-git-pack` node (its `prepare` run) that node_modules reads.
+#[test]
+fn a_git_dependency_is_a_checkout_packed_by_its_own_node() {
+    let server = GitServer::start().unwrap();
+    let locked = gitdep(&server);
+    let root = tempdir("graph-node-git");
+    let project = locked_project(&root, &server.url("gitdep"));
+    let store = root.join("store");
+    let (graph_path, graph) = graph_of(&project, &store);
+    let checkouts = of_kind(&graph, "git-checkout");
+    assert_eq!(checkouts.len(), 1, "{graph}");
+    assert_eq!(checkouts[0]["recipe"]["commit"], locked.as_str());
+    let packs = of_kind(&graph, "npm-git-pack");
+    assert_eq!(packs.len(), 1, "{graph}");
+    assert_eq!(packs[0]["inputs"], serde_json::json!([id(checkouts[0])]));
+    let modules = of_kind(&graph, "npm-node-modules")[0];
+    assert!(modules["inputs"]
+        .as_array()
+        .unwrap()
+        .contains(&packs[0]["id"]));
+
+    let made = realise_all(&graph_path, &graph, &root.join("realised"));
+    assert!(made[&id(packs[0])].join("package.tgz").is_file());
+    let app_node = of_kind(&graph, "npm-app")[0];
+    let out = Command::new(made[&id(app_node)].join("bin/git-app"))
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "prepared gitdep: 1h\n", "{}", stderr(&out));
+
+    // `app` builds the same three nodes.
+    report(&app(&project, &store, &["--json"]));
+    let mut outputs: Vec<String> = std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    outputs.sort();
+    let mut ids = vec![id(packs[0]), id(modules), id(app_node)];
+    ids.sort();
+    assert_eq!(outputs, ids);
 }
 
 /// A fixed input whose file is not the tarball, a built input that is not

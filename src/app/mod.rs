@@ -721,6 +721,26 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Copies every file of `src` (a commit's tree: nothing is left out, not
+/// even what a project copy skips, such as `target/` or `result`), keeping
+/// symbolic links and modes.
+pub(crate) fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dest.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if kind.is_dir() {
+            copy_all(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
 /// Copies a file and gives the copy its owner's write bit: store outputs
 /// are read-only, their copies are build trees.
 pub(crate) fn copy_writable(from: &Path, to: &Path) -> std::io::Result<()> {

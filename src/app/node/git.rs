@@ -83,7 +83,7 @@ pub(in crate::app) fn fill_pack(
         .tempdir()?;
     let source = source_dir(source, p, git, work.path())?;
     let src = out.building.join("src");
-    copy_all(&source, &src)
+    crate::app::copy_all(&source, &src)
         .with_context(|| format!("copying {} {} to pack it", p.label(), git.commit))?;
     let destination = out.final_path.display().to_string();
     let result = npm.run(
@@ -175,24 +175,4 @@ fn source_dir(source: &Path, p: &Package, git: &GitSource, work: &Path) -> Resul
             git.commit
         )
     })
-}
-
-/// Copies every file of `src` (the commit's tree: nothing is left out, not
-/// even what a project copy skips, such as `target/` or `result`), keeping
-/// symbolic links and modes; `npm pack` decides what is packed.
-fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dest)?;
-    for entry in std::fs::read_dir(src)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let kind = entry.file_type()?;
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-        } else if kind.is_dir() {
-            copy_all(&from, &to)?;
-        } else {
-            std::fs::copy(&from, &to)?;
-        }
-    }
-    Ok(())
 }
