@@ -80,5 +80,6 @@ in
 {
   inherit nodes;
   graph = checked;
-  all = builtins.attrValues nodes;
+  # Every derivation (local-tree nodes are store paths Nix copies, not built).
+  all = builtins.filter builtins.isAttrs (builtins.attrValues nodes);
 } // (if checked ? result then { result = nodes.${checked.result}; } else { })

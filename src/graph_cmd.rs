@@ -141,6 +141,13 @@ pub fn realise(
         .node(id)
         .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
     check_inputs(&graph, node, inputs)?;
+    // What a built node embeds (launchers, a sandbox's mount points).
+    let out = &std::path::absolute(out)?;
+    let inputs: Vec<(String, PathBuf)> = inputs
+        .iter()
+        .map(|(id, path)| Ok((id.clone(), std::path::absolute(path)?)))
+        .collect::<std::io::Result<_>>()?;
+    let inputs = inputs.as_slice();
     if std::fs::symlink_metadata(out).is_ok() {
         bail!("{} exists; realise writes a new output only", out.display());
     }
@@ -213,7 +220,9 @@ fn realise_built(
         building: made,
         final_path,
     };
-    (kind.make)(&ctx, node, &inputs, &out).map_err(|e| with_logs(e, &ctx.logs_dir))
+    (kind.make)(&ctx, node, &inputs, &out)
+        .with_context(|| format!("realising node `{}`", node.id))
+        .map_err(|e| with_logs(e, &ctx.logs_dir))
 }
 
 /// A failed step's error with the end of its logs: the scratch store
@@ -259,8 +268,16 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
 fn check_content(node: &Node, path: &Path) -> Result<()> {
     if node.recipe.kind == "local-tree" {
         // The project's files: their tree hash (what the app's id has).
+        // One file (an npm lock): the sha256 of its bytes.
         let expected = node.recipe.params.get("tree").and_then(|t| t.as_str());
-        let got = crate::app::tree_hash(path)?;
+        let got = if std::fs::symlink_metadata(path)?.is_file() {
+            use sha2::Digest;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            hex::encode(sha2::Sha256::digest(bytes))
+        } else {
+            crate::app::tree_hash(path)?
+        };
         return match expected {
             Some(tree) if tree == got => Ok(()),
             _ => bail!(
@@ -345,10 +362,11 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
     Ok(())
 }
 
-/// Copies a file or a tree (links kept as links, modes as they are).
+/// Copies a file or a whole tree (links kept as links, modes as they are;
+/// nothing left out: a checkout's `target/` is part of its NAR hash).
 fn copy_out(from: &Path, to: &Path) -> std::io::Result<()> {
     if std::fs::symlink_metadata(from)?.is_dir() {
-        crate::app::copy_tree(from, to)
+        crate::app::copy_all(from, to)
     } else {
         std::fs::copy(from, to).map(|_| ())
     }

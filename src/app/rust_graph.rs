@@ -53,16 +53,6 @@ use std::path::{Path, PathBuf};
 /// How the nodes of the Rust builder are made.
 pub(crate) const KINDS: &[Kind] = &[
     Kind {
-        name: "fetch-url",
-        existing: Some(fetched),
-        make: |_, node, _, _| {
-            bail!(
-                "node `{}`: the .crate is not in the store (`lock2build app` fetches it first; `lock2build realise` fetches one node)",
-                node.id
-            )
-        },
-    },
-    Kind {
         name: "cargo-stubs",
         existing: Some(stored),
         make: make_stubs,
@@ -610,17 +600,6 @@ fn built_node(
         native: Vec::new(),
         output: Output::Built,
     })
-}
-
-/// A `.crate` in the store (or its tree, recovered from the archive).
-fn fetched(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
-    let Output::Fixed(fixed) = &node.output else {
-        return None;
-    };
-    let hashes = [Hash::parse_sri(&fixed.hash).ok()?];
-    ctx.store
-        .source(&hashes)
-        .or_else(|| lock2build_archive::find_tree(ctx.store, &hashes).map(|(p, _)| p))
 }
 
 /// A fixed node lock2build made before, in the store.
