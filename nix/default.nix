@@ -26,7 +26,6 @@ let
     else if (doc.version or 0) != 1 then
       throw "lock2build: ${toString graph} is build graph version ${toString (doc.version or "none")}; this nix/ library reads version 1 (make it again with the lock2build beside this library)"
     else doc;
-  graphFile = builtins.path { path = graph; name = "lock2build-graph.json"; };
   byId = builtins.listToAttrs (map (n: { name = n.id; value = n; }) checked.nodes);
   toolPath =
     if pkgs == null then hostPath
@@ -48,11 +47,25 @@ let
     executable = false;
     unpack = false;
   } // fixed n);
+  # What `lock2build realise` of one node reads: the node, its inputs (their
+  # hashes, not their own inputs) and the toolchains; not the whole graph,
+  # which an edit of the project changes (that would change every node's
+  # derivation, the dependencies' too).
+  asInput = i:
+    let m = byId.${i}; in
+    { inherit (m) id name; }
+    // { recipe = if m.recipe.kind == "local-tree" then m.recipe else { inherit (m.recipe) kind; }; }
+    // (if m ? output then { inherit (m) output; } else { });
+  nodeGraph = n: builtins.toFile "${n.name}-graph.json" (builtins.toJSON {
+    inherit (checked) kind version target;
+    toolchains = checked.toolchains or { };
+    nodes = map asInput (n.inputs or [ ]) ++ [ n ];
+  });
   realised = n: derivation ({
     inherit system;
     name = n.name;
     builder = "${realiser n}";
-    args = [ "realise" "--graph" "${graphFile}" n.id ]
+    args = [ "realise" "--graph" "${nodeGraph n}" n.id ]
       ++ builtins.concatMap (i:
         if byId ? ${i} then [ "--input" "${i}=${nodes.${i}}" ]
         else throw "lock2build: node `${n.id}` takes `${i}`, which is not in the graph")
