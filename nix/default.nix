@@ -93,5 +93,8 @@ in
 {
   inherit nodes;
   graph = checked;
-  all = builtins.attrValues nodes;
+  # Every node's derivation (local-tree nodes are sources Nix copies at
+  # evaluation, not derivations).
+  all = map (id: nodes.${id})
+    (builtins.filter (id: byId.${id}.recipe.kind != "local-tree") (builtins.attrNames byId));
 } // (if checked ? result then { result = nodes.${checked.result}; } else { })

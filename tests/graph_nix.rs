@@ -155,6 +155,9 @@ fn nix_build(graph: &Path, attr: &str) -> std::process::Output {
         .args(["--arg", "lock2build"])
         .arg(env!("CARGO_BIN_EXE_lock2build"))
         .args(["-A", attr, "--no-out-link", "--option", "substituters", ""])
+        // As root, not nixbld1: a Cargo project's steps run the host's
+        // rustup toolchain, under /root.
+        .args(["--option", "build-users-group", ""])
         .output()
         .unwrap()
 }
