@@ -305,15 +305,16 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
     }
     assert_eq!(b.keys().collect::<Vec<_>>(), a.keys().collect::<Vec<_>>());
 
-    // Nix's derivation of the dependencies is the same (the skeleton is a
-    // fixed-output derivation, named by its hash); the app's is not.
+    // Nix's output of the dependencies is the same (nothing to rebuild):
+    // the skeleton is a fixed-output derivation, and Nix names the deps'
+    // output modulo it (its derivation file names the skeleton's, made
+    // from the edited tree, so the .drv path itself changes). The app's
+    // output is another.
     if !have_nix() {
         return;
     }
-    let deps = &b["cargo-deps"][0];
-    let app = &b["cargo-app"][0];
-    let drv = |graph: &Path, id: &str| {
-        let out = Command::new("nix-instantiate")
+    let out_path = |graph: &Path, id: &str| {
+        let drv = Command::new("nix-instantiate")
             .arg(repo().join("nix"))
             .args(["--arg", "graph"])
             .arg(graph)
@@ -322,11 +323,26 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
             .args(["-A", &format!("nodes.{id}"), "--option", "substituters", ""])
             .output()
             .unwrap();
+        assert!(drv.status.success(), "{}", stderr(&drv));
+        let out = Command::new("nix-store")
+            .args(["--query", "--outputs", stdout(&drv).trim()])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out).trim().to_owned()
     };
-    assert_eq!(drv(&before_path, deps), drv(&after_path, deps));
-    assert_ne!(drv(&before_path, app), drv(&after_path, &a["cargo-app"][0]));
+    let deps = &b["cargo-deps"][0];
+    let deps_before = out_path(&before_path, deps);
+    assert!(deps_before.ends_with("-native-app-deps"), "{deps_before}");
+    assert_eq!(deps_before, out_path(&after_path, deps));
+    assert_eq!(
+        out_path(&before_path, &b["cargo-vendor"][0]),
+        out_path(&after_path, &a["cargo-vendor"][0])
+    );
+    assert_ne!(
+        out_path(&before_path, &b["cargo-app"][0]),
+        out_path(&after_path, &a["cargo-app"][0])
+    );
 }
 
 #[test]

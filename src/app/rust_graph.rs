@@ -186,33 +186,13 @@ pub(super) fn plan_graph<'p>(
         );
     }
     let db = overrides_cmd::load(&options.dir)?;
-
-    // Which crates the step builds: the workspace, or those `overrides
-    // check` names.
     let mut notes = Vec::new();
-    let mut selected: Vec<&Node> = Vec::new();
-    for name in &options.from_source {
-        let hits: Vec<&Node> = nodes
-            .iter()
-            .copied()
-            .filter(|n| n.name == *name || n.name.replace('_', "-") == name.replace('_', "-"))
-            .collect();
-        if hits.is_empty() {
-            notes.push(format!("{name} is not a crate of {lock_display}"));
-        }
-        selected.extend(hits);
-    }
-    if !options.from_source.is_empty() && selected.is_empty() {
-        return Err(anyhow!("{}", notes.join("\n")));
-    }
-
+    let selected = selected_crates(options, &nodes, &lock_display, &mut notes)?;
     let store = open_store()?;
-    let target = plan.target.describe_platform();
     let packages: Vec<String> = selected
         .iter()
         .map(|n| format!("{}@{}", n.name, n.version))
         .collect();
-    let root = root_package(&nodes);
     let (selection, bins) = selection_and_bins(options, !packages.is_empty())?;
     // The workspace's skeleton: what the dependencies build from, and what
     // says which crates cargo compiles on this host.
@@ -240,7 +220,6 @@ pub(super) fn plan_graph<'p>(
     let for_host = vendor_for_host(&cx, &[workspace], &selection, &selected, &mut notes)?;
     let built_nodes = for_host.built(&nodes);
     let env = for_host.checked_env(&built_nodes, &db)?;
-    let vendor = for_host.vendor;
     // The host libraries' versions: an upgraded OpenSSL rebuilds.
     let native_ids: Vec<String> = built_nodes
         .iter()
@@ -248,57 +227,31 @@ pub(super) fn plan_graph<'p>(
         .collect::<BTreeSet<String>>()
         .into_iter()
         .collect();
-    let native = native_versions(db.providers(), &native_ids);
-
-    let identity = |recipe: &str, tree: String, bins: &[String]| {
-        serde_json::json!({
-            "recipe": recipe,
-            "sandboxed": options.sandbox.is_sandboxed(),
-            "tree": tree,
-            "lockfile": lockfile,
-            "env": env,
-            "native": native,
-            "packages": packages,
-            "selection": selection,
-            "bins": bins,
-            "profile": "release",
-        })
+    let steps = Steps {
+        options,
+        toolchain: &toolchain,
+        target: plan.target.describe_platform(),
+        lockfile: &lockfile,
+        native: native_versions(db.providers(), &native_ids),
+        native_ids,
+        env,
+        packages,
+        selection,
+        bins,
+        vendor: &for_host.vendor,
+        root: root_package(&nodes),
     };
-    // The dependencies build from the workspace's skeleton, so editing the
-    // project's code does not rebuild them (a whole-workspace build only).
-    let deps_id = if packages.is_empty() {
-        Some(NodeId::compute(
-            &format!("{}-deps", root.0),
-            &identity("cargo-deps/1", skeleton_hash.clone(), &[]),
-            std::slice::from_ref(&vendor.id),
-            &toolchain.ids,
-            &target,
-        )?)
-    } else {
-        None
-    };
-    let app_inputs: Vec<NodeId> = std::iter::once(vendor.id.clone())
-        .chain(deps_id.clone())
-        .collect();
+    let deps_id = steps.deps_id(&skeleton_hash)?;
     let project_tree = tree_hash(&project_dir)?;
-    let app_id = NodeId::compute(
-        &if packages.is_empty() {
-            root.0.clone()
-        } else {
-            format!("{}-check", root.0)
-        },
-        &identity("cargo-build/1", project_tree.clone(), &bins),
-        &app_inputs,
-        &toolchain.ids,
-        &target,
-    )?;
+    let app_id = steps.app_id(deps_id.as_ref(), &project_tree)?;
 
     // The .crate files the vendor directory needs.
+    let vendor = steps.vendor;
     let (mut requests, _) = crate::fetch_plan::requests(plan)?;
     let wanted = vendor.hashes();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
 
-    let mut graph = Graph::new(target);
+    let mut graph = Graph::new(steps.target.clone());
     add_toolchains(&mut graph, &toolchain);
     let not_git: Vec<&Node> = nodes
         .iter()
@@ -306,104 +259,217 @@ pub(super) fn plan_graph<'p>(
         .filter(|n| !matches!(n.source, Source::Git { .. }))
         .collect();
     let all_crates = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
-    // The git sources' checkouts, by their NAR hash (the store knows it).
-    let mut checkouts = Vec::new();
-    if let Some(git) = &vendor.git {
-        let git_options = crate::fetch_plan::git_options(&options.fetch, false);
-        for source in &git.sources {
-            let checkout = checkout_source(&store, source, &git_options)?;
-            checkouts.push(crate::graph_cmd::git_node(
-                &source_spec(source),
-                &checkout.nar_sha256,
-            )?);
-        }
-    }
-    add_vendor(
-        &mut graph,
-        &vendor,
-        &all_crates.crates,
-        &requests,
-        checkouts,
-    )?;
-    let tree = exec::local_tree_node(&root.0, &project_dir, &project_tree)?;
+    let checkouts = git_checkouts(&store, options, vendor)?;
+    add_vendor(&mut graph, vendor, &all_crates.crates, &requests, checkouts)?;
+    let tree = exec::local_tree_node(&steps.root.0, &project_dir, &project_tree)?;
     let tree_id = tree.id.clone();
     graph.nodes.push(tree);
-    let label = if selected.is_empty() {
-        format!("{} {}", root.0, root.1)
-    } else {
-        selected
+    let label = match selected.is_empty() {
+        true => format!("{} {}", steps.root.0, steps.root.1),
+        false => selected
             .iter()
             .map(|n| format!("{} {}", n.name, n.version))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
     };
-    let step =
-        |shown: String, label: String, tree: String, deps: Option<String>, bins: &[String]| {
-            StepParams {
-                shown,
-                label,
-                sysroot: toolchain.sysroot.clone(),
-                packages: packages.clone(),
-                selection: selection.clone(),
-                bins: bins.to_vec(),
-                vendor: vendor.id.to_string(),
-                tree,
-                deps,
-                git: vendor.git.iter().flat_map(|g| g.sources.clone()).collect(),
-            }
-        };
-    let built = |id: &NodeId, kind: &str, inputs: Vec<String>, params: &StepParams| {
-        let mut node = built_node(id, kind, inputs, serde_json::to_value(params)?)?;
-        node.toolchains = graph.toolchains.keys().cloned().collect();
-        node.env = env.clone();
-        node.native = native_ids.clone();
-        anyhow::Ok(node)
-    };
-    let mut steps = Vec::new();
+    let shown = selected.first().map_or(&steps.root.0, |n| &n.name).clone();
+    let mut made = Vec::new();
     if let Some(deps_id) = &deps_id {
-        let skeleton = skeleton_node(&root.0, skeleton_dir.path(), &tree_id, &toolchain)?;
-        let params = step(
-            format!("{}-deps", root.0),
-            format!("dependencies of {}", root.0),
-            skeleton.id.clone(),
+        let skeleton = skeleton_node(&steps.root.0, skeleton_dir.path(), &tree_id, &toolchain)?;
+        let label = format!("dependencies of {}", steps.root.0);
+        let params = steps.params(
+            format!("{}-deps", steps.root.0),
+            label,
+            &skeleton.id,
             None,
             &[],
         );
         let inputs = vec![vendor.id.to_string(), skeleton.id.clone()];
-        steps.push(skeleton);
-        steps.push(built(deps_id, "cargo-deps", inputs, &params)?);
+        made.push(skeleton);
+        made.push(steps.node(&graph, deps_id, "cargo-deps", inputs, &params)?);
     }
-    let params = step(
-        selected.first().map_or(&root.0, |n| &n.name).clone(),
+    let params = steps.params(
+        shown,
         label.clone(),
-        tree_id.clone(),
-        deps_id.as_ref().map(|d| d.to_string()),
-        &bins,
+        &tree_id,
+        deps_id.as_ref(),
+        &steps.bins,
     );
-    let inputs = app_inputs
-        .iter()
-        .map(|i| i.to_string())
+    let inputs = std::iter::once(vendor.id.to_string())
+        .chain(deps_id.iter().map(|d| d.to_string()))
         .chain([tree_id])
         .collect();
-    steps.push(built(&app_id, "cargo-app", inputs, &params)?);
-    graph.nodes.extend(steps);
+    made.push(steps.node(&graph, &app_id, "cargo-app", inputs, &params)?);
+    graph.nodes.extend(made);
     graph.result = Some(app_id.to_string());
     graph.check().map_err(|e| anyhow!("{e}"))?;
     Ok(RustGraph {
         graph,
         nodes,
         selected,
-        root,
+        root: steps.root.clone(),
         db,
         notes,
         requests,
         crates: vendor.crates.len(),
-        vendor: vendor.id,
+        vendor: vendor.id.clone(),
         deps: deps_id,
         app: app_id,
         label,
         project_dir,
     })
+}
+
+/// The crates the step builds: none (the workspace), or those `overrides
+/// check` names (one it does not is a note; none at all an error).
+fn selected_crates<'p>(
+    options: &AppOptions,
+    nodes: &[&'p Node],
+    lock_display: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<&'p Node>> {
+    let mut selected: Vec<&Node> = Vec::new();
+    for name in &options.from_source {
+        let hits: Vec<&Node> = nodes
+            .iter()
+            .copied()
+            .filter(|n| n.name == *name || n.name.replace('_', "-") == name.replace('_', "-"))
+            .collect();
+        if hits.is_empty() {
+            notes.push(format!("{name} is not a crate of {lock_display}"));
+        }
+        selected.extend(hits);
+    }
+    if !options.from_source.is_empty() && selected.is_empty() {
+        return Err(anyhow!("{}", notes.join("\n")));
+    }
+    Ok(selected)
+}
+
+/// The git sources' checkouts as `git-checkout` nodes, by their NAR hash
+/// (the store knows it once checked out).
+fn git_checkouts(store: &Store, options: &AppOptions, vendor: &Vendor) -> Result<Vec<GraphNode>> {
+    let Some(git) = &vendor.git else {
+        return Ok(Vec::new());
+    };
+    let git_options = crate::fetch_plan::git_options(&options.fetch, false);
+    git.sources
+        .iter()
+        .map(|source| {
+            let checkout = checkout_source(store, source, &git_options)?;
+            crate::graph_cmd::git_node(&source_spec(source), &checkout.nar_sha256)
+        })
+        .collect()
+}
+
+/// What the cargo steps (deps, app) share: their identities' fields (as
+/// `rust.rs` always computed them) and their recipes'.
+struct Steps<'a> {
+    options: &'a AppOptions,
+    toolchain: &'a RustToolchain,
+    target: String,
+    lockfile: &'a Path,
+    env: BTreeMap<String, String>,
+    native_ids: Vec<String>,
+    /// The host libraries' versions.
+    native: BTreeMap<String, String>,
+    packages: Vec<String>,
+    selection: Vec<String>,
+    bins: Vec<String>,
+    vendor: &'a Vendor,
+    root: (String, String),
+}
+
+impl Steps<'_> {
+    fn identity(&self, recipe: &str, tree: &str, bins: &[String]) -> serde_json::Value {
+        serde_json::json!({
+            "recipe": recipe,
+            "sandboxed": self.options.sandbox.is_sandboxed(),
+            "tree": tree,
+            "lockfile": self.lockfile,
+            "env": self.env,
+            "native": self.native,
+            "packages": self.packages,
+            "selection": self.selection,
+            "bins": bins,
+            "profile": "release",
+        })
+    }
+
+    /// The dependencies build from the workspace's skeleton, so editing
+    /// the project's code does not rebuild them (a whole-workspace build
+    /// only).
+    fn deps_id(&self, skeleton_hash: &str) -> Result<Option<NodeId>> {
+        if !self.packages.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(NodeId::compute(
+            &format!("{}-deps", self.root.0),
+            &self.identity("cargo-deps/1", skeleton_hash, &[]),
+            std::slice::from_ref(&self.vendor.id),
+            &self.toolchain.ids,
+            &self.target,
+        )?))
+    }
+
+    fn app_id(&self, deps: Option<&NodeId>, project_tree: &str) -> Result<NodeId> {
+        let inputs: Vec<NodeId> = std::iter::once(self.vendor.id.clone())
+            .chain(deps.cloned())
+            .collect();
+        let name = match self.packages.is_empty() {
+            true => self.root.0.clone(),
+            false => format!("{}-check", self.root.0),
+        };
+        Ok(NodeId::compute(
+            &name,
+            &self.identity("cargo-build/1", project_tree, &self.bins),
+            &inputs,
+            &self.toolchain.ids,
+            &self.target,
+        )?)
+    }
+
+    fn params(
+        &self,
+        shown: String,
+        label: String,
+        tree: &str,
+        deps: Option<&NodeId>,
+        bins: &[String],
+    ) -> StepParams {
+        StepParams {
+            shown,
+            label,
+            sysroot: self.toolchain.sysroot.clone(),
+            packages: self.packages.clone(),
+            selection: self.selection.clone(),
+            bins: bins.to_vec(),
+            vendor: self.vendor.id.to_string(),
+            tree: tree.to_owned(),
+            deps: deps.map(|d| d.to_string()),
+            git: self
+                .vendor
+                .git
+                .iter()
+                .flat_map(|g| g.sources.clone())
+                .collect(),
+        }
+    }
+
+    fn node(
+        &self,
+        graph: &Graph,
+        id: &NodeId,
+        kind: &str,
+        inputs: Vec<String>,
+        params: &StepParams,
+    ) -> Result<GraphNode> {
+        let mut node = built_node(id, kind, inputs, serde_json::to_value(params)?)?;
+        node.toolchains = graph.toolchains.keys().cloned().collect();
+        node.env = self.env.clone();
+        node.native = self.native_ids.clone();
+        Ok(node)
+    }
 }
 
 /// Features and binaries: the command line, else lock2build.toml (no
