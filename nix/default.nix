@@ -81,7 +81,7 @@ in
 {
   inherit nodes;
   graph = checked;
-  # Derivations only: a `local-tree` node is a path (builtins.path).
+  # Every derivation (local-tree nodes are store paths Nix copies, not built).
   all = builtins.filter builtins.isAttrs (builtins.attrValues nodes);
   # The downloads and checkouts (fixed nodes).
   sources = map (n: nodes.${n.id})

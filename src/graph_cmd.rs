@@ -2,47 +2,21 @@
 //! (crates/graph, docs/graph.md), and one node of it made on request, the
 //! entry point other engines (Nix: `nix/`) call.
 //!
-//! What the graph holds today: the plan's sources, each a *fixed* node
+//! The graph is the builder's (`app::graph_for`: rust_graph, node_graph,
+//! python_graph); its sources are made here, each a *fixed* node
 //! (`fetch-url`: its URLs and the lock's hash; `git-checkout`: its URL,
-//! commit and the checkout's NAR sha256, learnt by checking it out once
-//! when the store does not know it yet). The builders' own nodes (wheel
-//! installs, PEP 517 builds, cargo, npm) join it as the builders move onto
-//! the executor (issue #14); `realise` refuses a kind it cannot make.
+//! commit and the checkout's NAR sha256). `realise` makes those, and every
+//! built kind of `exec::KINDS`; it refuses a kind it cannot make.
 
-use crate::fetch_plan::{checkout_or_recover, git_options, git_specs, requests};
+use crate::fetch_plan::{checkout_or_recover, git_options};
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest, ProgressMode};
+use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest};
 use lock2build_git::{nar_sha256, GitSpec};
 use lock2build_graph::{FixedOutput, Graph, HashMode, Node, Output, Recipe};
 use lock2build_model::Hash;
-use lock2build_plan::plan::Plan;
 use lock2build_store::{NodeId, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The graph of `plan`'s sources. Git sources whose NAR hash the plan
-/// does not know yet are checked out (verified) to learn it.
-pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Result<Graph> {
-    let mut graph = Graph::new(plan.target.describe_platform());
-    let (fetches, _) = requests(plan)?;
-    let mut seen = std::collections::BTreeSet::new();
-    for request in &fetches {
-        let node = fetch_node(request)?;
-        if seen.insert(node.id.clone()) {
-            graph.nodes.push(node);
-        }
-    }
-    let git_options = git_options(options, !matches!(options.progress, ProgressMode::Quiet));
-    for (_, spec) in git_specs(plan)? {
-        let checkout = checkout_or_recover(store, &spec, &git_options)?;
-        let node = git_node(&spec, &checkout.nar_sha256)?;
-        if seen.insert(node.id.clone()) {
-            graph.nodes.push(node);
-        }
-    }
-    graph.check().map_err(|e| anyhow!("{e}"))?;
-    Ok(graph)
-}
 
 /// A download: named by the lock's strongest hash, fetched from its URLs.
 pub(crate) fn fetch_node(request: &FetchRequest) -> Result<Node> {
@@ -141,6 +115,13 @@ pub fn realise(
         .node(id)
         .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
     check_inputs(&graph, node, inputs)?;
+    // What a built node embeds (launchers, a sandbox's mount points).
+    let out = &std::path::absolute(out)?;
+    let inputs: Vec<(String, PathBuf)> = inputs
+        .iter()
+        .map(|(id, path)| Ok((id.clone(), std::path::absolute(path)?)))
+        .collect::<std::io::Result<_>>()?;
+    let inputs = inputs.as_slice();
     if std::fs::symlink_metadata(out).is_ok() {
         bail!("{} exists; realise writes a new output only", out.display());
     }
@@ -154,7 +135,8 @@ pub fn realise(
         "fetch-url" => realise_fetch(node, &store, &made, options)?,
         "git-checkout" => realise_git(node, &store, &made, options)?,
         other => match crate::app::exec::kind(other) {
-            Some(kind) if node.output.is_built() => {
+            // A built node, or a fixed one lock2build writes (a skeleton).
+            Some(kind) => {
                 realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
             }
             _ => bail!(
@@ -172,13 +154,11 @@ pub fn realise(
 /// The kinds `realise` makes.
 fn realisable() -> Vec<&'static str> {
     let mut kinds = vec!["fetch-url", "git-checkout"];
-    kinds.extend(
-        crate::app::exec::KINDS
-            .iter()
-            .flat_map(|k| k.iter())
-            .filter(|k| k.existing.is_none())
-            .map(|k| k.name),
-    );
+    for kind in crate::app::exec::KINDS.iter().flat_map(|k| k.iter()) {
+        if kind.name != "local-tree" && !kinds.contains(&kind.name) {
+            kinds.push(kind.name);
+        }
+    }
     kinds
 }
 
@@ -215,7 +195,25 @@ fn realise_built(
         final_path,
     };
     (kind.make)(&ctx, node, &inputs, &out)
-        .with_context(|| format!("making node `{}` ({})", node.id, node.recipe.kind))
+        .with_context(|| format!("realising node `{}`", node.id))
+        .map_err(|e| with_logs(e, &ctx.logs_dir))
+}
+
+/// A failed step's error with the end of its logs: the scratch store
+/// (and the log in it) is removed when `realise` ends, and an engine shows
+/// only what `realise` prints.
+fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
+    let mut text = format!("{e:#}");
+    for entry in std::fs::read_dir(logs_dir).into_iter().flatten().flatten() {
+        let tail = lock2build_store::read_tail(&entry.path(), 64 << 10);
+        let lines: Vec<&str> = tail.lines().collect();
+        text.push_str(&format!(
+            "\n--- the last lines of {} ---\n{}",
+            entry.file_name().to_string_lossy(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        ));
+    }
+    anyhow!("{text}")
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
@@ -242,6 +240,28 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
 /// A fixed node's output must hash to its hash (a file: its bytes; a
 /// tree: its NAR serialisation).
 fn check_content(node: &Node, path: &Path) -> Result<()> {
+    if node.recipe.kind == "local-tree" {
+        // The project's files: their tree hash (what the app's id has).
+        // One file (an npm lock): the sha256 of its bytes.
+        let expected = node.recipe.params.get("tree").and_then(|t| t.as_str());
+        let got = if std::fs::symlink_metadata(path)?.is_file() {
+            use sha2::Digest;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            hex::encode(sha2::Sha256::digest(bytes))
+        } else {
+            crate::app::tree_hash(path)?
+        };
+        return match expected {
+            Some(tree) if tree == got => Ok(()),
+            _ => bail!(
+                "the contents of {} do not match node `{}`: its files hash to {got}, not {}",
+                path.display(),
+                node.id,
+                expected.unwrap_or("(none recorded)")
+            ),
+        };
+    }
     let Output::Fixed(fixed) = &node.output else {
         return Ok(());
     };
@@ -298,7 +318,7 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
 }
 
 /// The git source a `git-checkout` node checks out.
-pub(crate) fn git_spec_of(node: &Node) -> Result<GitSpec> {
+fn git_spec_of(node: &Node) -> Result<GitSpec> {
     let param = |key: &str| {
         node.recipe
             .params
@@ -321,10 +341,11 @@ pub(crate) fn git_spec_of(node: &Node) -> Result<GitSpec> {
     })
 }
 
-/// Copies a file or a tree (links kept as links, modes as they are).
+/// Copies a file or a whole tree (links kept as links, modes as they are;
+/// nothing left out: a checkout's `target/` is part of its NAR hash).
 fn copy_out(from: &Path, to: &Path) -> std::io::Result<()> {
     if std::fs::symlink_metadata(from)?.is_dir() {
-        crate::app::copy_tree(from, to)
+        crate::app::copy_all(from, to)
     } else {
         std::fs::copy(from, to).map(|_| ())
     }

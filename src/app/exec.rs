@@ -14,8 +14,6 @@
 //! `final_path` are the engine's output path and the inputs are the
 //! engine's paths.
 
-#![allow(dead_code)] // until the builders are on it (issue #14)
-
 use anyhow::{anyhow, Result};
 use lock2build_fetch::FetchOptions;
 use lock2build_graph::{Executed, Graph, Node, Observer, Realiser};
@@ -68,7 +66,12 @@ pub(crate) struct Kind {
 }
 
 /// Every kind this lock2build makes, the builders' tables in turn.
-pub(crate) const KINDS: &[&[Kind]] = &[LOCAL, super::python_graph::KINDS];
+pub(crate) const KINDS: &[&[Kind]] = &[
+    LOCAL,
+    super::rust_graph::KINDS,
+    super::node_graph::KINDS,
+    super::python_graph::KINDS,
+];
 
 /// The kind of `name`, if this lock2build makes it.
 pub(crate) fn kind(name: &str) -> Option<&'static Kind> {
@@ -78,16 +81,55 @@ pub(crate) fn kind(name: &str) -> Option<&'static Kind> {
 /// The project's own files, made by no one: the executor reads them where
 /// they are (builders copy what they need, skipping [`super::skipped`]
 /// names); Nix copies them with `builtins.path` and the same filter.
-const LOCAL: &[Kind] = &[Kind {
-    name: "local-tree",
-    existing: Some(|_, node| node.recipe.params.get("path")?.as_str().map(PathBuf::from)),
-    make: |_, node, _, _| {
-        Err(anyhow!(
-            "node `{}`: the project tree is read in place, not made",
-            node.id
-        ))
+/// Sources are the store's: a builder fetches them before it runs the
+/// graph (in bulk, with progress), so the executor only finds them.
+const LOCAL: &[Kind] = &[
+    Kind {
+        name: "local-tree",
+        existing: Some(|_, node| node.recipe.params.get("path")?.as_str().map(PathBuf::from)),
+        make: |_, node, _, _| {
+            Err(anyhow!(
+                "node `{}`: the project tree is read in place, not made",
+                node.id
+            ))
+        },
     },
-}];
+    Kind {
+        name: "fetch-url",
+        existing: Some(stored_source),
+        make: |_, node, _, _| Err(not_fetched(node)),
+    },
+    Kind {
+        name: "git-checkout",
+        existing: Some(|ctx, node| {
+            let commit = node.recipe.params.get("commit")?.as_str()?;
+            let submodules = node.recipe.params.get("submodules")?.as_bool()?;
+            lock2build_git::find_checkout(ctx.store, commit, submodules).map(|c| c.dir)
+        }),
+        make: |_, node, _, _| Err(not_fetched(node)),
+    },
+];
+
+/// A fetch-url node's file in the store, or (when only its tree came back
+/// from the archive) that tree: its users unpack it from the store.
+fn stored_source(ctx: &Ctx, node: &Node) -> Option<PathBuf> {
+    let lock2build_graph::Output::Fixed(fixed) = &node.output else {
+        return None;
+    };
+    let hash = lock2build_model::Hash::parse_sri(&fixed.hash).ok()?;
+    let hashes = std::slice::from_ref(&hash);
+    ctx.store
+        .source(hashes)
+        .or_else(|| lock2build_archive::find_tree(ctx.store, hashes).map(|(tree, _)| tree))
+}
+
+fn not_fetched(node: &Node) -> anyhow::Error {
+    anyhow!(
+        "node `{}` ({}) is not in the store: a builder fetches its sources before it runs the graph",
+        node.id,
+        node.recipe.kind
+    )
+}
 
 /// A node for the project's own files at `dir`, named by their
 /// [`tree_hash`](super::tree_hash) `tree` (no copy is made).

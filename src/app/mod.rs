@@ -23,12 +23,14 @@ mod cargo_workspace;
 pub(crate) mod exec;
 pub mod nix_engine;
 mod node;
+mod node_graph;
 pub mod noop;
 pub use nix_engine::Engine;
 mod parts;
 mod python;
 mod python_graph;
 mod rust;
+pub(crate) mod rust_graph;
 mod script;
 
 pub(crate) use parts::{build_project, vendor_crates};
@@ -235,11 +237,9 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
     match ecosystem {
+        Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
+        Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
         Ecosystem::Pypi => Ok(python_graph::prepare(options, &plan, 0)?.graph),
-        // The builders' own nodes join as each moves onto the executor.
-        Ecosystem::Crates | Ecosystem::Npm => {
-            crate::graph_cmd::source_graph(&plan, &open_store()?, &options.fetch)
-        }
     }
 }
 
@@ -716,6 +716,26 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
             copy_writable(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies every file of `src` (a commit's tree: nothing is left out, not
+/// even what a project copy skips, such as `target/` or `result`), keeping
+/// symbolic links and modes.
+pub(crate) fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dest.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if kind.is_dir() {
+            copy_all(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
         }
     }
     Ok(())

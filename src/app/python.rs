@@ -226,9 +226,8 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let runnable = runnable(graph, store);
     let ctx = exec::Ctx {
-        graph: &runnable,
+        graph,
         store,
         sandbox: &options.sandbox,
         steps: &options.steps,
@@ -300,18 +299,6 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
 
 fn output_exists(store: &Store, id: &str) -> bool {
     NodeId::parse(id).is_ok_and(|id| store.output(&id).is_some())
-}
-
-/// The graph a run executes: a node already in the store needs none of
-/// its inputs (a wheel installed needs no download).
-fn runnable(graph: &lock2build_graph::Graph, store: &Store) -> lock2build_graph::Graph {
-    let mut run = graph.clone();
-    for node in &mut run.nodes {
-        if node.output.is_built() && output_exists(store, &node.id) {
-            node.inputs.clear();
-        }
-    }
-    run
 }
 
 /// The nodes a run made, as they finish.

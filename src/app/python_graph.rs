@@ -891,18 +891,8 @@ fn graph_toolchain(id: &ToolchainId, python: Option<&PythonInfo>) -> Toolchain {
     }
 }
 
-/// The Python kinds, and how the executor finds the sources they read.
+/// The Python kinds.
 pub(super) const KINDS: &[Kind] = &[
-    Kind {
-        name: "fetch-url",
-        existing: Some(fetched_file),
-        make: not_in_store,
-    },
-    Kind {
-        name: "git-checkout",
-        existing: Some(checked_out),
-        make: not_in_store,
-    },
     Kind {
         name: "python-wheel",
         existing: None,
@@ -934,35 +924,6 @@ pub(super) const KINDS: &[Kind] = &[
         make: make_env,
     },
 ];
-
-/// A download in the store: the file, or the tree recovered for it.
-fn fetched_file(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
-    let Output::Fixed(fixed) = &node.output else {
-        return None;
-    };
-    let hashes = [Hash::parse_sri(&fixed.hash).ok()?];
-    ctx.store
-        .source(&hashes)
-        .or_else(|| lock2build_archive::find_tree(ctx.store, &hashes).map(|(tree, _)| tree))
-}
-
-/// A git checkout in the store (never fetched here).
-fn checked_out(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
-    let spec = crate::graph_cmd::git_spec_of(node).ok()?;
-    let mut options = crate::fetch_plan::git_options(ctx.fetch, false);
-    options.offline = true;
-    lock2build_git::checkout(ctx.store, &spec, &options)
-        .ok()
-        .map(|c| c.dir)
-}
-
-fn not_in_store(_: &Ctx, node: &GraphNode, _: &Inputs, _: &Out) -> Result<()> {
-    bail!(
-        "node `{}`: {} is not in the store (lock2build app fetches sources before it builds)",
-        node.id,
-        node.name
-    )
-}
 
 /// A string parameter of `node`.
 fn param<'a>(node: &'a GraphNode, key: &str) -> Result<&'a str> {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod npm_git;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
