@@ -179,8 +179,10 @@ enum Command {
     /// hash) and each git checkout (`git-checkout`, by its NAR sha256; a
     /// checkout the store lacks is made once to learn it). A Cargo project's
     /// graph holds every step `app` runs too (crates unpacked, the vendor
-    /// directory, the skeleton, the dependencies, the app: `result`); other
-    /// ecosystems' hold their sources today. Nix builds it with nix/
+    /// directory, the skeleton, the dependencies, the app: `result`); a
+    /// Python project's its wheel installs, build environments, PEP 517
+    /// builds and environment; an npm project's its node_modules and app.
+    /// Nix builds it with nix/
     /// (docs/nix.md); `lock2build realise` makes one node.
     ///
     /// Examples:
