@@ -437,3 +437,28 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
         .collect();
     assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
 }
+
+/// A package with Rust code has its crates vendored by `app` only (not
+/// graph nodes yet): realise refuses it by name instead of building it
+/// without them.
+#[test]
+fn realise_refuses_a_python_build_with_rust_crates_naming_it() {
+    let (project, store) = app_project("graph-py-rust", "uv/rust-extension");
+    let from_sdist = ["--no-binary", "rpds-py"];
+    ok(&app(&project, &store, &from_sdist));
+    let (path, graph) = graph_with(&project, &store, &from_sdist);
+    let rust = nodes(&graph)
+        .iter()
+        .find(|n| n["recipe"]["rust"] == true)
+        .expect("a build with Rust code");
+    let scratch = project.parent().unwrap().join("fetched");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let inputs = inputs_in_store(&path, &graph, rust, &store, &scratch);
+    let out = project.parent().unwrap().join("rust-out");
+    let err = stderr(&realise(&path, id(rust), &inputs, &out));
+    assert!(
+        err.contains(id(rust)) && err.contains("Rust crates"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
