@@ -280,6 +280,38 @@ fn a_git_dependency_is_a_checkout_packed_by_its_own_node() {
     assert_eq!(outputs, ids);
 }
 
+/// An override patch travels in the recipe: realise applies it with the
+/// patch file gone (as on a machine that never had the project).
+#[test]
+fn override_patches_are_part_of_the_recipe() {
+    let (project, store) = app_project("graph-node-patch", "npm/native-app");
+    let patch = "--- /dev/null\n+++ b/LOCK2BUILD_PATCHED\n@@ -0,0 +1 @@\n+patched by a lock2build override\n";
+    let dir = common::override_layer(
+        &project,
+        "npm",
+        "picocolors",
+        "[[entry]]\nversions = \"*\"\npatches = [\"picocolors/mark.patch\"]\n",
+    );
+    std::fs::write(dir.join("picocolors/mark.patch"), patch).unwrap();
+    let (graph_path, graph) = graph_of(&project, &store);
+    let modules = of_kind(&graph, "npm-node-modules")[0];
+    let pico = modules["recipe"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "picocolors")
+        .unwrap();
+    assert_eq!(pico["patches"][0]["text"], patch, "{pico}");
+    std::fs::remove_dir_all(project.join(".lock2build")).unwrap();
+    let made = realise_all(
+        &graph_path,
+        &graph,
+        &project.parent().unwrap().join("realised"),
+    );
+    let patched = made[&id(modules)].join("node_modules/picocolors/LOCK2BUILD_PATCHED");
+    assert!(patched.is_file(), "{}", patched.display());
+}
+
 /// A fixed input whose file is not the tarball, a built input that is not
 /// a node_modules: refused naming the node, nothing written.
 #[test]

@@ -376,7 +376,7 @@ fn add_nodes(
                 p.location
             ),
         };
-        let mut recipe = PackageRecipe::of(p, from);
+        let mut recipe = PackageRecipe::of(p, from)?;
         if let Some(pack) = built.packs.get(&p.location) {
             let pack_recipe = PackRecipe {
                 package: recipe,
@@ -552,15 +552,37 @@ struct PackageRecipe {
     from: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     env: BTreeMap<String, String>,
+    /// The override patches, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    patches: Vec<PathBuf>,
+    patches: Vec<PatchRecipe>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     git: Option<(String, String)>,
 }
 
+/// An override patch: the file it was read from, and its text (what the
+/// step applies, wherever it runs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PatchRecipe {
+    path: PathBuf,
+    text: String,
+}
+
 impl PackageRecipe {
-    fn of(p: &Package, from: String) -> PackageRecipe {
-        PackageRecipe {
+    fn of(p: &Package, from: String) -> Result<PackageRecipe> {
+        let patches = p
+            .overrides
+            .patches
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the override patch {}", path.display()))?;
+                Ok(PatchRecipe {
+                    path: path.clone(),
+                    text,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(PackageRecipe {
             name: p.name.clone(),
             version: p.version.clone(),
             location: p.location.clone(),
@@ -569,14 +591,30 @@ impl PackageRecipe {
             scripts: p.scripts,
             from,
             env: p.overrides.env.clone(),
-            patches: p.overrides.patches.clone(),
+            patches,
             git: p.git.as_ref().map(|g| (g.url.clone(), g.commit.clone())),
-        }
+        })
     }
 
     /// The package, its tarball `tarball` (`None`: the store's source of
-    /// its hashes).
-    fn package(&self, tarball: Option<PathBuf>) -> Result<Package> {
+    /// its hashes), its patches the files they were read from when these
+    /// still say the same, else copies written into `scratch`.
+    fn package(&self, tarball: Option<PathBuf>, scratch: &Path) -> Result<Package> {
+        let mut patches = Vec::new();
+        for (i, patch) in self.patches.iter().enumerate() {
+            if std::fs::read(&patch.path).is_ok_and(|b| b == patch.text.as_bytes()) {
+                patches.push(patch.path.clone());
+                continue;
+            }
+            let name = patch
+                .path
+                .file_name()
+                .map_or("patch".into(), |n| n.to_string_lossy());
+            let copy = scratch.join(format!("{}-{i}-{name}", self.name.replace('/', "_")));
+            std::fs::write(&copy, &patch.text)
+                .with_context(|| format!("writing {}", copy.display()))?;
+            patches.push(copy);
+        }
         Ok(Package {
             name: self.name.clone(),
             version: self.version.clone(),
@@ -590,7 +628,7 @@ impl PackageRecipe {
             scripts: self.scripts,
             overrides: Resolved {
                 env: self.env.clone(),
-                patches: self.patches.clone(),
+                patches,
                 ..Resolved::default()
             },
             git: self.git.as_ref().map(|(url, commit)| GitSource {
@@ -674,7 +712,12 @@ fn dirs(out: &Out) -> OutputDirs {
 
 fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<()> {
     let r: PackRecipe = recipe(node)?;
-    let p = r.package.package(None)?;
+    // A pack applies no patches (node_modules does, to what it lays out).
+    let unpatched = PackageRecipe {
+        patches: Vec::new(),
+        ..r.package.clone()
+    };
+    let p = unpatched.package(None, Path::new("."))?;
     let git = p
         .git
         .clone()
@@ -700,6 +743,9 @@ fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result
 
 fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<()> {
     let r: ModulesRecipe = recipe(node)?;
+    let patches = tempfile::Builder::new()
+        .prefix("lock2build-npm-patches-")
+        .tempdir()?;
     let mut packages = Vec::new();
     for p in &r.packages {
         let from = input(inputs, &p.from, node)?;
@@ -708,7 +754,7 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
             // A tree the archive gave back: the store unpacks it.
             None => from.is_file().then(|| from.to_owned()),
         };
-        packages.push(p.package(tarball)?);
+        packages.push(p.package(tarball, patches.path())?);
     }
     let nodes: Vec<plan::Node> = packages.iter().map(plan_node).collect();
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
