@@ -78,10 +78,14 @@ pub(super) struct NpmGraph {
     /// Those and the other platforms' (read, left out): what `gc` keeps.
     pub live_requests: Vec<FetchRequest>,
     pub project_dir: PathBuf,
+    /// What `app` says first (the project, its lock, node).
+    pub header: String,
 }
 
 /// What node.rs learns of a project before any identity.
 struct Survey {
+    /// What `app` says first.
+    header: String,
     plan: Plan,
     project: usize,
     project_dir: PathBuf,
@@ -206,6 +210,7 @@ pub(super) fn graph(
         requests,
         live_requests,
         project_dir: s.project_dir,
+        header: s.header,
     })
 }
 
@@ -239,17 +244,15 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         .map(|n| (n.name.clone(), n.version.clone()))
         .unwrap_or_else(|| ("app".into(), "0.0.0".into()));
     let toolchain = Toolchain::find()?;
-    if options.progress {
-        eprintln!(
-            "lock2build app: {} ({}, {} package{}) with node {} ({})",
-            options.dir.display(),
-            lockfile.display(),
-            nodes.len().saturating_sub(1),
-            if nodes.len() == 2 { "" } else { "s" },
-            toolchain.version,
-            toolchain.node.display()
-        );
-    }
+    let header = format!(
+        "lock2build app: {} ({}, {} package{}) with node {} ({})",
+        options.dir.display(),
+        lockfile.display(),
+        nodes.len().saturating_sub(1),
+        if nodes.len() == 2 { "" } else { "s" },
+        toolchain.version,
+        toolchain.node.display()
+    );
     let db = crate::overrides_cmd::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let skipped = platforms::other_platforms(store, &options.fetch, &plan, &nodes, &packages)?;
@@ -273,6 +276,7 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         toolchain.check_headers()?;
     }
     Ok(Survey {
+        header,
         project_dir,
         lockfile,
         lock_display,
