@@ -442,6 +442,42 @@ fn nix_builds_the_npm_graph_into_an_app_whose_bin_runs() {
         Some(true)
     );
 
+    // An edit of the project's code rebuilds the app, not node_modules:
+    // each derivation reads only its node and its inputs of the graph.
+    let js = project.join("bin/hash-demo.js");
+    let code = std::fs::read_to_string(&js).unwrap();
+    std::fs::write(&js, format!("{code}// edited\n")).unwrap();
+    let (graph_path, _) = graph_of(&project, &store);
+    let again = Command::new("nix-build")
+        .arg(common::repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(&graph_path)
+        .args(["--arg", "lock2build"])
+        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .args([
+            "-A",
+            "result",
+            "--no-out-link",
+            "--option",
+            "substituters",
+            "",
+        ])
+        .output()
+        .unwrap();
+    let log = stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        log.contains("-native-app.drv'"),
+        "the app is rebuilt: {log}"
+    );
+    assert!(
+        !log.contains("node-modules.drv'"),
+        "node_modules is not: {log}"
+    );
+    let edited = PathBuf::from(stdout(&again).trim());
+    assert_ne!(edited, result);
+    assert!(run_bin(&edited.join("bin/hash-demo")).contains("verify(hello): true"));
+
     let engine = Command::new(env!("CARGO_BIN_EXE_lock2build"))
         .args([
             "app",
