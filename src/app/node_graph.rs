@@ -714,6 +714,19 @@ fn dirs(out: &Out) -> OutputDirs {
     }
 }
 
+/// node.rs's context for a step, from the executor's.
+fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database) -> Ctx<'a> {
+    Ctx {
+        sandbox: ctx.sandbox,
+        steps: ctx.steps,
+        jobs: ctx.jobs,
+        store: ctx.store,
+        toolchain,
+        db,
+        logs_dir: &ctx.logs_dir,
+    }
+}
+
 fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<()> {
     let r: PackRecipe = recipe(node)?;
     // A pack applies no patches (node_modules does, to what it lays out).
@@ -764,15 +777,7 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
     let db = overrides(&r.overrides);
     let toolchain = r.toolchain.toolchain();
-    let npm_ctx = Ctx {
-        sandbox: ctx.sandbox,
-        steps: ctx.steps,
-        jobs: ctx.jobs,
-        store: ctx.store,
-        toolchain: &toolchain,
-        db: &db,
-        logs_dir: &ctx.logs_dir,
-    };
+    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
     let id = NodeId::parse(&node.id)?;
     let flagged = script_steps(&packages, None, &ctx.logs_dir, &id)?;
     let tree = TreeInputs {
@@ -816,15 +821,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let project = input(inputs, &r.tree, node)?;
     let toolchain = r.toolchain.toolchain();
     let db = overrides(&r.overrides);
-    let npm_ctx = Ctx {
-        sandbox: ctx.sandbox,
-        steps: ctx.steps,
-        jobs: ctx.jobs,
-        store: ctx.store,
-        toolchain: &toolchain,
-        db: &db,
-        logs_dir: &ctx.logs_dir,
-    };
+    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let dirs = dirs(out);
     let mut failed: Option<String> = None;
