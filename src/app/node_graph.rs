@@ -111,7 +111,19 @@ pub(super) fn graph(
     plan: Plan,
     project: usize,
 ) -> Result<NpmGraph> {
-    let s = survey(options, store, plan, project)?;
+    // The compilers install scripts use (also when the lock, a v1 one,
+    // does not say which packages have scripts), probed meanwhile.
+    let (s, compilers) = std::thread::scope(|scope| {
+        let compilers = scope.spawn(|| {
+            ["c++", "cc"]
+                .iter()
+                .filter_map(|c| ToolchainId::probe(Path::new(c)).ok())
+                .collect::<Vec<_>>()
+        });
+        (survey(options, store, plan, project), compilers.join())
+    });
+    let s = s?;
+    let compilers = compilers.map_err(|_| anyhow!("probing the C compilers panicked"))?;
     let nodes: Vec<&plan::Node> = s
         .plan
         .packages
@@ -119,11 +131,8 @@ pub(super) fn graph(
         .filter(|n| n.project == s.project)
         .collect();
     let target = s.plan.target.describe_platform();
-    // The compilers install scripts use (also when the lock, a v1 one,
-    // does not say which packages have scripts).
     let mut ids = s.toolchain.ids.clone();
-    ids.extend(ToolchainId::probe(Path::new("c++")).ok());
-    ids.extend(ToolchainId::probe(Path::new("cc")).ok());
+    ids.extend(compilers);
     let lock_root = manifest::lock_root(&s.project_dir.join(&s.lockfile))?;
     let sandboxed = options.sandbox.is_sandboxed();
     let mut packs: BTreeMap<String, NodeId> = BTreeMap::new();
