@@ -27,8 +27,24 @@ let
     else if (doc.version or 0) != 1 then
       throw "lock2build: ${toString graph} is build graph version ${toString (doc.version or "none")}; this nix/ library reads version 1 (make it again with the lock2build beside this library)"
     else doc;
-  graphFile = builtins.path { path = graph; name = "lock2build-graph.json"; };
   byId = builtins.listToAttrs (map (n: { name = n.id; value = n; }) checked.nodes);
+  # What `realise` reads of the graph for node n: n, the toolchains, and of
+  # each input what checks it (its id, kind and hash; a local tree's tree
+  # hash), not its recipe or its own inputs. A derivation then changes only
+  # when its node or its inputs' outputs do: an edit of the project's files
+  # rebuilds what reads them, not the dependencies (whose skeleton's recipe
+  # names the edited tree, but whose output is fixed).
+  asInput = i:
+    let m = byId.${i}; in
+    { inherit (m) id name; }
+    // { recipe = if m.recipe.kind == "local-tree"
+                  then builtins.removeAttrs m.recipe [ "path" ]
+                  else { inherit (m.recipe) kind; }; }
+    // (if m ? output then { inherit (m) output; } else { });
+  nodeGraph = n: builtins.toFile "${n.name}-graph.json" (builtins.toJSON (
+    builtins.removeAttrs checked [ "result" ] // {
+      nodes = map asInput (builtins.filter (i: byId ? ${i}) (n.inputs or [ ])) ++ [ n ];
+    }));
   toolPath =
     if pkgs == null then hostPath
     else builtins.concatStringsSep ":" (map (p: "${p}/bin") [ pkgs.git pkgs.coreutils ]);
@@ -53,7 +69,7 @@ let
     inherit system;
     name = n.name;
     builder = "${realiser n}";
-    args = [ "realise" "--graph" "${graphFile}" n.id ]
+    args = [ "realise" "--graph" "${nodeGraph n}" n.id ]
       ++ builtins.concatMap (i:
         if byId ? ${i} then [ "--input" "${i}=${nodes.${i}}" ]
         else throw "lock2build: node `${n.id}` takes `${i}`, which is not in the graph")

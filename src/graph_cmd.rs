@@ -129,6 +129,14 @@ pub fn realise(
         .prefix("lock2build-realise-")
         .tempdir()
         .context("creating a scratch directory")?;
+    // Whatever realise and its steps cache goes to the scratch directory,
+    // never the caller's home (Nix's builds have HOME=/homeless-shelter,
+    // which must not appear: Nix refuses to build while it exists).
+    let home = scratch.path().join("home");
+    std::fs::create_dir(&home)?;
+    std::env::set_var("HOME", &home);
+    std::env::set_var("XDG_CACHE_HOME", home.join(".cache"));
+    std::env::remove_var("LOCK2BUILD_CACHE");
     let store = Store::open(scratch.path().join("store"))?;
     let made = scratch.path().join("out");
     match node.recipe.kind.as_str() {

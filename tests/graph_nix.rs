@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{lock2build, project_with_git_dep, tempdir};
+use common::{have_nix, lock2build, nix_build, project_with_git_dep, realise, tempdir};
 use lock2build_git::testing::GitServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,24 +32,6 @@ fn nodes_of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_
         .iter()
         .filter(|n| n["recipe"]["kind"] == kind)
         .collect()
-}
-
-fn realise(graph: &Path, node: &str, inputs: &[(&str, &Path)], out: &Path) -> std::process::Output {
-    let mut args = vec![
-        "realise".to_string(),
-        "--graph".into(),
-        graph.display().to_string(),
-        node.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    for (id, path) in inputs {
-        args.push("--input".into());
-        args.push(format!("{id}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let root = graph.parent().unwrap();
-    lock2build(&args, &root.join("cache"), &root.join("store"))
 }
 
 #[test]
@@ -134,32 +116,6 @@ fn realise_refuses_an_input_whose_contents_do_not_match_its_node() {
     let err = common::stderr(&realise(&path, user, &[], &out));
     assert!(err.contains(&format!("--input {source}=PATH")), "{err}");
     assert!(!out.exists());
-}
-
-/// Nix is there (CI installs Debian's nix-bin); elsewhere the Nix tests say
-/// they are skipped.
-fn have_nix() -> bool {
-    let found = Command::new("nix-build").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
-        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
-    }
-    found
-}
-
-fn nix_build(graph: &Path, attr: &str) -> std::process::Output {
-    Command::new("nix-build")
-        .arg(common::repo().join("nix"))
-        .args(["--arg", "graph"])
-        .arg(graph)
-        .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", attr, "--no-out-link", "--option", "substituters", ""])
-        // Builds as root, not nixbld1: the Rust nodes run root's rustup
-        // toolchain, which the build users cannot read (docs/nix.md).
-        .args(["--option", "build-users-group", ""])
-        .output()
-        .unwrap()
 }
 
 #[test]

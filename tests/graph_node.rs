@@ -7,7 +7,10 @@
 mod common;
 
 use common::npm_git::{gitdep, locked_project};
-use common::{app, app_project, lock2build, report, shared_cache, stderr, stdout, tempdir};
+use common::{
+    app, app_project, have_nix, lock2build, nix_build, realise, report, shared_cache, stderr,
+    stdout, tempdir,
+};
 use lock2build_git::testing::GitServer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,28 +48,11 @@ fn id(node: &serde_json::Value) -> String {
     node["id"].as_str().unwrap().to_owned()
 }
 
-fn realise(
-    graph: &Path,
-    node: &str,
-    inputs: &[(String, PathBuf)],
-    out: &Path,
-) -> std::process::Output {
-    let mut args = vec![
-        "realise".to_string(),
-        "--graph".into(),
-        graph.display().to_string(),
-        node.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    for (id, path) in inputs {
-        args.push("--input".into());
-        args.push(format!("{id}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let root = graph.parent().unwrap();
-    // A store of its own: realise uses none but its scratch one.
-    lock2build(&args, &shared_cache(), &root.join("realise-store"))
+fn refs(inputs: &[(String, PathBuf)]) -> Vec<(&str, &Path)> {
+    inputs
+        .iter()
+        .map(|(i, p)| (i.as_str(), p.as_path()))
+        .collect()
 }
 
 /// Every node realised in graph order into `<dir>/<id>`, each from its
@@ -95,7 +81,7 @@ fn realise_all(
             })
             .collect();
         let out = dir.join(&id);
-        let made = realise(graph_path, &id, &inputs, &out);
+        let made = realise(graph_path, &id, &refs(&inputs), &out);
         assert!(made.status.success(), "realise {id}: {}", stderr(&made));
         paths.insert(id, out);
     }
@@ -280,6 +266,59 @@ fn a_git_dependency_is_a_checkout_packed_by_its_own_node() {
     assert_eq!(outputs, ids);
 }
 
+/// An override patch travels in the recipe: realise applies it with the
+/// patch file gone (as on a machine that never had the project).
+#[test]
+fn override_patches_are_part_of_the_recipe() {
+    let (project, store) = app_project("graph-node-patch", "npm/native-app");
+    let patch = "--- /dev/null\n+++ b/LOCK2BUILD_PATCHED\n@@ -0,0 +1 @@\n+patched by a lock2build override\n";
+    let dir = common::override_layer(
+        &project,
+        "npm",
+        "picocolors",
+        "[[entry]]\nversions = \"*\"\npatches = [\"picocolors/mark.patch\"]\n",
+    );
+    std::fs::write(dir.join("picocolors/mark.patch"), patch).unwrap();
+    let (graph_path, graph) = graph_of(&project, &store);
+    let modules = of_kind(&graph, "npm-node-modules")[0];
+    let pico = modules["recipe"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "picocolors")
+        .unwrap();
+    assert_eq!(pico["patches"][0]["text"], patch, "{pico}");
+    std::fs::remove_dir_all(project.join(".lock2build")).unwrap();
+    let made = realise_all(
+        &graph_path,
+        &graph,
+        &project.parent().unwrap().join("realised"),
+    );
+    let patched = made[&id(modules)].join("node_modules/picocolors/LOCK2BUILD_PATCHED");
+    assert!(patched.is_file(), "{}", patched.display());
+}
+
+/// `node`'s inputs: each local tree where it is, every other one `path`.
+fn local_trees_and(
+    node: &serde_json::Value,
+    by_id: &BTreeMap<String, &serde_json::Value>,
+    path: &Path,
+) -> Vec<(String, PathBuf)> {
+    node["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let i = i.as_str().unwrap().to_owned();
+            let path = match by_id[&i]["recipe"]["path"].as_str() {
+                Some(local) => PathBuf::from(local),
+                None => path.to_owned(),
+            };
+            (i, path)
+        })
+        .collect()
+}
+
 /// A fixed input whose file is not the tarball, a built input that is not
 /// a node_modules: refused naming the node, nothing written.
 #[test]
@@ -292,21 +331,9 @@ fn realise_refuses_inputs_that_are_not_the_nodes() {
         nodes(&graph).iter().map(|n| (id(n), n)).collect();
     let fake = root.join("fake.tgz");
     std::fs::write(&fake, b"not a tarball").unwrap();
-    let inputs: Vec<(String, PathBuf)> = modules["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            let i = i.as_str().unwrap().to_owned();
-            let path = match by_id[&i]["recipe"]["path"].as_str() {
-                Some(local) => PathBuf::from(local),
-                None => fake.clone(),
-            };
-            (i, path)
-        })
-        .collect();
+    let inputs = local_trees_and(modules, &by_id, &fake);
     let out = root.join("modules-out");
-    let err = stderr(&realise(&graph_path, &id(modules), &inputs, &out));
+    let err = stderr(&realise(&graph_path, &id(modules), &refs(&inputs), &out));
     assert!(
         err.contains("input `")
             && err.contains(&format!("{}) of node `{}`", fake.display(), id(modules)))
@@ -319,21 +346,9 @@ fn realise_refuses_inputs_that_are_not_the_nodes() {
     let app_node = of_kind(&graph, "npm-app")[0];
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let inputs: Vec<(String, PathBuf)> = app_node["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            let i = i.as_str().unwrap().to_owned();
-            let path = match by_id[&i]["recipe"]["path"].as_str() {
-                Some(local) => PathBuf::from(local),
-                None => empty.clone(),
-            };
-            (i, path)
-        })
-        .collect();
+    let inputs = local_trees_and(app_node, &by_id, &empty);
     let out = root.join("app-out");
-    let made = realise(&graph_path, &id(app_node), &inputs, &out);
+    let made = realise(&graph_path, &id(app_node), &refs(&inputs), &out);
     let err = stderr(&made);
     assert!(!made.status.success());
     assert!(
@@ -347,18 +362,9 @@ fn realise_refuses_inputs_that_are_not_the_nodes() {
     assert!(!out.exists());
 }
 
-fn have_nix() -> bool {
-    let found = Command::new("nix-build").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
-        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
-    }
-    found
-}
-
 /// nix-build of the graph: the tarballs by Nix's fetchurl, node_modules
 /// (bcrypt's install script: node-gyp with node's headers) and the app by
-/// `lock2build realise`; `app --engine nix` links the same result.
+/// `lock2build realise`; `app --engine nix` links a result that runs too.
 #[test]
 fn nix_builds_the_npm_graph_into_an_app_whose_bin_runs() {
     if !have_nix() {
@@ -366,22 +372,7 @@ fn nix_builds_the_npm_graph_into_an_app_whose_bin_runs() {
     }
     let (project, store) = app_project("graph-node-nix", "npm/native-app");
     let (graph_path, graph) = graph_of(&project, &store);
-    let out = Command::new("nix-build")
-        .arg(common::repo().join("nix"))
-        .args(["--arg", "graph"])
-        .arg(&graph_path)
-        .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args([
-            "-A",
-            "result",
-            "--no-out-link",
-            "--option",
-            "substituters",
-            "",
-        ])
-        .output()
-        .unwrap();
+    let out = nix_build(&graph_path, "result");
     assert!(out.status.success(), "{}", stderr(&out));
     let result = PathBuf::from(stdout(&out).trim());
     assert!(result.starts_with("/nix/store"), "{}", result.display());
@@ -409,6 +400,27 @@ fn nix_builds_the_npm_graph_into_an_app_whose_bin_runs() {
         graph["result"].as_str().map(|r| r.ends_with("-native-app")),
         Some(true)
     );
+
+    // An edit of the project's code rebuilds the app, not node_modules:
+    // each derivation reads only its node and its inputs of the graph.
+    let js = project.join("bin/hash-demo.js");
+    let code = std::fs::read_to_string(&js).unwrap();
+    std::fs::write(&js, format!("{code}// edited\n")).unwrap();
+    let (graph_path, _) = graph_of(&project, &store);
+    let again = nix_build(&graph_path, "result");
+    let log = stderr(&again);
+    assert!(again.status.success(), "{log}");
+    assert!(
+        log.contains("-native-app.drv'"),
+        "the app is rebuilt: {log}"
+    );
+    assert!(
+        !log.contains("node-modules.drv'"),
+        "node_modules is not: {log}"
+    );
+    let edited = PathBuf::from(stdout(&again).trim());
+    assert_ne!(edited, result);
+    assert!(run_bin(&edited.join("bin/hash-demo")).contains("verify(hello): true"));
 
     let engine = Command::new(env!("CARGO_BIN_EXE_lock2build"))
         .args([

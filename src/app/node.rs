@@ -152,6 +152,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let started = Instant::now();
     let store = open_store()?;
     let npm = super::node_graph::graph(options, &store, plan, project)?;
+    if options.progress {
+        eprintln!("{}", npm.header);
+    }
     let goal = npm.app.clone().unwrap_or_else(|| npm.modules.clone());
 
     // The tarballs, unless what needs them is built already.

@@ -78,10 +78,14 @@ pub(super) struct NpmGraph {
     /// Those and the other platforms' (read, left out): what `gc` keeps.
     pub live_requests: Vec<FetchRequest>,
     pub project_dir: PathBuf,
+    /// What `app` says first (the project, its lock, node).
+    pub header: String,
 }
 
 /// What node.rs learns of a project before any identity.
 struct Survey {
+    /// What `app` says first.
+    header: String,
     plan: Plan,
     project: usize,
     project_dir: PathBuf,
@@ -107,7 +111,19 @@ pub(super) fn graph(
     plan: Plan,
     project: usize,
 ) -> Result<NpmGraph> {
-    let s = survey(options, store, plan, project)?;
+    // The compilers install scripts use (also when the lock, a v1 one,
+    // does not say which packages have scripts), probed meanwhile.
+    let (s, compilers) = std::thread::scope(|scope| {
+        let compilers = scope.spawn(|| {
+            ["c++", "cc"]
+                .iter()
+                .filter_map(|c| ToolchainId::probe(Path::new(c)).ok())
+                .collect::<Vec<_>>()
+        });
+        (survey(options, store, plan, project), compilers.join())
+    });
+    let s = s?;
+    let compilers = compilers.map_err(|_| anyhow!("probing the C compilers panicked"))?;
     let nodes: Vec<&plan::Node> = s
         .plan
         .packages
@@ -115,11 +131,8 @@ pub(super) fn graph(
         .filter(|n| n.project == s.project)
         .collect();
     let target = s.plan.target.describe_platform();
-    // The compilers install scripts use (also when the lock, a v1 one,
-    // does not say which packages have scripts).
     let mut ids = s.toolchain.ids.clone();
-    ids.extend(ToolchainId::probe(Path::new("c++")).ok());
-    ids.extend(ToolchainId::probe(Path::new("cc")).ok());
+    ids.extend(compilers);
     let lock_root = manifest::lock_root(&s.project_dir.join(&s.lockfile))?;
     let sandboxed = options.sandbox.is_sandboxed();
     let mut packs: BTreeMap<String, NodeId> = BTreeMap::new();
@@ -206,6 +219,7 @@ pub(super) fn graph(
         requests,
         live_requests,
         project_dir: s.project_dir,
+        header: s.header,
     })
 }
 
@@ -239,17 +253,15 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         .map(|n| (n.name.clone(), n.version.clone()))
         .unwrap_or_else(|| ("app".into(), "0.0.0".into()));
     let toolchain = Toolchain::find()?;
-    if options.progress {
-        eprintln!(
-            "lock2build app: {} ({}, {} package{}) with node {} ({})",
-            options.dir.display(),
-            lockfile.display(),
-            nodes.len().saturating_sub(1),
-            if nodes.len() == 2 { "" } else { "s" },
-            toolchain.version,
-            toolchain.node.display()
-        );
-    }
+    let header = format!(
+        "lock2build app: {} ({}, {} package{}) with node {} ({})",
+        options.dir.display(),
+        lockfile.display(),
+        nodes.len().saturating_sub(1),
+        if nodes.len() == 2 { "" } else { "s" },
+        toolchain.version,
+        toolchain.node.display()
+    );
     let db = crate::overrides_cmd::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let skipped = platforms::other_platforms(store, &options.fetch, &plan, &nodes, &packages)?;
@@ -273,6 +285,7 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         toolchain.check_headers()?;
     }
     Ok(Survey {
+        header,
         project_dir,
         lockfile,
         lock_display,
@@ -376,7 +389,7 @@ fn add_nodes(
                 p.location
             ),
         };
-        let mut recipe = PackageRecipe::of(p, from);
+        let mut recipe = PackageRecipe::of(p, from)?;
         if let Some(pack) = built.packs.get(&p.location) {
             let pack_recipe = PackRecipe {
                 package: recipe,
@@ -552,15 +565,37 @@ struct PackageRecipe {
     from: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     env: BTreeMap<String, String>,
+    /// The override patches, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    patches: Vec<PathBuf>,
+    patches: Vec<PatchRecipe>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     git: Option<(String, String)>,
 }
 
+/// An override patch: the file it was read from, and its text (what the
+/// step applies, wherever it runs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PatchRecipe {
+    path: PathBuf,
+    text: String,
+}
+
 impl PackageRecipe {
-    fn of(p: &Package, from: String) -> PackageRecipe {
-        PackageRecipe {
+    fn of(p: &Package, from: String) -> Result<PackageRecipe> {
+        let patches = p
+            .overrides
+            .patches
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the override patch {}", path.display()))?;
+                Ok(PatchRecipe {
+                    path: path.clone(),
+                    text,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(PackageRecipe {
             name: p.name.clone(),
             version: p.version.clone(),
             location: p.location.clone(),
@@ -569,14 +604,30 @@ impl PackageRecipe {
             scripts: p.scripts,
             from,
             env: p.overrides.env.clone(),
-            patches: p.overrides.patches.clone(),
+            patches,
             git: p.git.as_ref().map(|g| (g.url.clone(), g.commit.clone())),
-        }
+        })
     }
 
     /// The package, its tarball `tarball` (`None`: the store's source of
-    /// its hashes).
-    fn package(&self, tarball: Option<PathBuf>) -> Result<Package> {
+    /// its hashes), its patches the files they were read from when these
+    /// still say the same, else copies written into `scratch`.
+    fn package(&self, tarball: Option<PathBuf>, scratch: &Path) -> Result<Package> {
+        let mut patches = Vec::new();
+        for (i, patch) in self.patches.iter().enumerate() {
+            if std::fs::read(&patch.path).is_ok_and(|b| b == patch.text.as_bytes()) {
+                patches.push(patch.path.clone());
+                continue;
+            }
+            let name = patch
+                .path
+                .file_name()
+                .map_or("patch".into(), |n| n.to_string_lossy());
+            let copy = scratch.join(format!("{}-{i}-{name}", self.name.replace('/', "_")));
+            std::fs::write(&copy, &patch.text)
+                .with_context(|| format!("writing {}", copy.display()))?;
+            patches.push(copy);
+        }
         Ok(Package {
             name: self.name.clone(),
             version: self.version.clone(),
@@ -590,7 +641,7 @@ impl PackageRecipe {
             scripts: self.scripts,
             overrides: Resolved {
                 env: self.env.clone(),
-                patches: self.patches.clone(),
+                patches,
                 ..Resolved::default()
             },
             git: self.git.as_ref().map(|(url, commit)| GitSource {
@@ -672,9 +723,27 @@ fn dirs(out: &Out) -> OutputDirs {
     }
 }
 
+/// node.rs's context for a step, from the executor's.
+fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database) -> Ctx<'a> {
+    Ctx {
+        sandbox: ctx.sandbox,
+        steps: ctx.steps,
+        jobs: ctx.jobs,
+        store: ctx.store,
+        toolchain,
+        db,
+        logs_dir: &ctx.logs_dir,
+    }
+}
+
 fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<()> {
     let r: PackRecipe = recipe(node)?;
-    let p = r.package.package(None)?;
+    // A pack applies no patches (node_modules does, to what it lays out).
+    let unpatched = PackageRecipe {
+        patches: Vec::new(),
+        ..r.package.clone()
+    };
+    let p = unpatched.package(None, Path::new("."))?;
     let git = p
         .git
         .clone()
@@ -700,6 +769,9 @@ fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result
 
 fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<()> {
     let r: ModulesRecipe = recipe(node)?;
+    let patches = tempfile::Builder::new()
+        .prefix("lock2build-npm-patches-")
+        .tempdir()?;
     let mut packages = Vec::new();
     for p in &r.packages {
         let from = input(inputs, &p.from, node)?;
@@ -708,21 +780,13 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
             // A tree the archive gave back: the store unpacks it.
             None => from.is_file().then(|| from.to_owned()),
         };
-        packages.push(p.package(tarball)?);
+        packages.push(p.package(tarball, patches.path())?);
     }
     let nodes: Vec<plan::Node> = packages.iter().map(plan_node).collect();
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
     let db = overrides(&r.overrides);
     let toolchain = r.toolchain.toolchain();
-    let npm_ctx = Ctx {
-        sandbox: ctx.sandbox,
-        steps: ctx.steps,
-        jobs: ctx.jobs,
-        store: ctx.store,
-        toolchain: &toolchain,
-        db: &db,
-        logs_dir: &ctx.logs_dir,
-    };
+    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
     let id = NodeId::parse(&node.id)?;
     let flagged = script_steps(&packages, None, &ctx.logs_dir, &id)?;
     let tree = TreeInputs {
@@ -766,15 +830,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let project = input(inputs, &r.tree, node)?;
     let toolchain = r.toolchain.toolchain();
     let db = overrides(&r.overrides);
-    let npm_ctx = Ctx {
-        sandbox: ctx.sandbox,
-        steps: ctx.steps,
-        jobs: ctx.jobs,
-        store: ctx.store,
-        toolchain: &toolchain,
-        db: &db,
-        logs_dir: &ctx.logs_dir,
-    };
+    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let dirs = dirs(out);
     let mut failed: Option<String> = None;

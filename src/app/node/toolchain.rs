@@ -72,9 +72,16 @@ impl NodeToolchain {
             .and_then(Path::parent)
             .ok_or_else(|| anyhow!("{} is not inside an npm package", npm_cli.display()))?
             .to_owned();
-        let node_id = ToolchainId::probe(&node)?;
+        // Each runs `--version` (npm's: a node start-up): side by side.
+        let (node_id, npm_id) = std::thread::scope(|s| {
+            let npm_id = s.spawn(|| ToolchainId::probe(&npm));
+            let node_id = ToolchainId::probe(&node);
+            (node_id, npm_id.join())
+        });
+        let node_id = node_id?;
+        let npm_id = npm_id.map_err(|_| anyhow!("probing {} panicked", npm.display()))??;
         let version = node_id.version.clone();
-        let ids = vec![node_id, ToolchainId::probe(&npm)?];
+        let ids = vec![node_id, npm_id];
         Ok(NodeToolchain {
             node,
             npm_cli,
