@@ -70,21 +70,11 @@ fn realise(
     inputs: &[(String, PathBuf)],
     out: &Path,
 ) -> std::process::Output {
-    let mut args = vec![
-        "realise".to_string(),
-        "--graph".into(),
-        graph.display().to_string(),
-        node.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    for (id, path) in inputs {
-        args.push("--input".into());
-        args.push(format!("{id}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let root = graph.parent().unwrap();
-    lock2build(&args, &shared_cache(), &root.join("realise-store"))
+    let inputs: Vec<(&str, &Path)> = inputs
+        .iter()
+        .map(|(id, path)| (id.as_str(), path.as_path()))
+        .collect();
+    common::realise(graph, node, &inputs, out)
 }
 
 /// Where `lock2build app` left each input of `node`: the store's output
@@ -302,16 +292,6 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     assert!(!out.exists());
 }
 
-/// Tests with Nix skip when nix-build is missing (outside CI).
-fn have_nix() -> bool {
-    let found = Command::new("nix-build").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
-        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
-    }
-    found
-}
-
 /// The interpreter Nix's builds run: Debian's (they run as a build user,
 /// who cannot read an interpreter under /root).
 const SYSTEM_PYTHON: &[&str] = &["--python", "/usr/bin/python3.11"];
@@ -351,7 +331,7 @@ fn run(cmd: &mut Command) -> String {
 
 #[test]
 fn nix_builds_flask_pillow_with_pillows_wheel_and_its_native_libraries() {
-    if !have_nix() {
+    if !common::have_nix() {
         return;
     }
     let (project, store) = app_project("graph-py-nix-flask", "poetry/flask-pillow");
@@ -371,7 +351,7 @@ fn nix_builds_flask_pillow_with_pillows_wheel_and_its_native_libraries() {
 
 #[test]
 fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
-    if !have_nix() {
+    if !common::have_nix() {
         return;
     }
     let (project, store) = app_project("graph-py-nix-native", "uv/native-app");
