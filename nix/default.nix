@@ -27,14 +27,22 @@ let
       throw "lock2build: ${toString graph} is build graph version ${toString (doc.version or "none")}; this nix/ library reads version 1 (make it again with the lock2build beside this library)"
     else doc;
   byId = builtins.listToAttrs (map (n: { name = n.id; value = n; }) checked.nodes);
-  # What `realise` reads of the graph for node n: n and its inputs (their
-  # own inputs left out). A derivation then changes only when its node or
-  # its inputs do: an edit of the project's files rebuilds what reads them,
-  # not the dependencies.
+  # What `realise` reads of the graph for node n: n, the toolchains, and of
+  # each input what checks it (its id, kind and hash; a local tree's tree
+  # hash), not its recipe or its own inputs. A derivation then changes only
+  # when its node or its inputs' outputs do: an edit of the project's files
+  # rebuilds what reads them, not the dependencies (whose skeleton's recipe
+  # names the edited tree, but whose output is fixed).
+  asInput = i:
+    let m = byId.${i}; in
+    { inherit (m) id name; }
+    // { recipe = if m.recipe.kind == "local-tree"
+                  then builtins.removeAttrs m.recipe [ "path" ]
+                  else { inherit (m.recipe) kind; }; }
+    // (if m ? output then { inherit (m) output; } else { });
   nodeGraph = n: builtins.toFile "${n.name}-graph.json" (builtins.toJSON (
     builtins.removeAttrs checked [ "result" ] // {
-      nodes = map (i: byId.${i} // { inputs = [ ]; })
-        (builtins.filter (i: byId ? ${i}) (n.inputs or [ ])) ++ [ n ];
+      nodes = map asInput (builtins.filter (i: byId ? ${i}) (n.inputs or [ ])) ++ [ n ];
     }));
   toolPath =
     if pkgs == null then hostPath
@@ -88,5 +96,6 @@ in
 {
   inherit nodes;
   graph = checked;
-  all = builtins.attrValues nodes;
+  # Every derivation (local-tree nodes are store paths Nix copies, not built).
+  all = builtins.filter builtins.isAttrs (builtins.attrValues nodes);
 } // (if checked ? result then { result = nodes.${checked.result}; } else { })

@@ -155,13 +155,22 @@ pub fn realise(
         .prefix("lock2build-realise-")
         .tempdir()
         .context("creating a scratch directory")?;
+    // Whatever realise and its steps cache goes to the scratch directory,
+    // never the caller's home (Nix's builds have HOME=/homeless-shelter,
+    // which must not appear: Nix refuses to build while it exists).
+    let home = scratch.path().join("home");
+    std::fs::create_dir(&home)?;
+    std::env::set_var("HOME", &home);
+    std::env::set_var("XDG_CACHE_HOME", home.join(".cache"));
+    std::env::remove_var("LOCK2BUILD_CACHE");
     let store = Store::open(scratch.path().join("store"))?;
     let made = scratch.path().join("out");
     match node.recipe.kind.as_str() {
         "fetch-url" => realise_fetch(node, &store, &made, options)?,
         "git-checkout" => realise_git(node, &store, &made, options)?,
         other => match crate::app::exec::kind(other) {
-            Some(kind) if node.output.is_built() => {
+            // A built node, or a fixed one lock2build writes (a skeleton).
+            Some(kind) => {
                 realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
             }
             _ => bail!(
@@ -179,13 +188,11 @@ pub fn realise(
 /// The kinds `realise` makes.
 fn realisable() -> Vec<&'static str> {
     let mut kinds = vec!["fetch-url", "git-checkout"];
-    kinds.extend(
-        crate::app::exec::KINDS
-            .iter()
-            .flat_map(|k| k.iter())
-            .filter(|k| k.existing.is_none())
-            .map(|k| k.name),
-    );
+    for kind in crate::app::exec::KINDS.iter().flat_map(|k| k.iter()) {
+        if kind.name != "local-tree" && !kinds.contains(&kind.name) {
+            kinds.push(kind.name);
+        }
+    }
     kinds
 }
 
@@ -221,7 +228,26 @@ fn realise_built(
         building: made,
         final_path,
     };
-    (kind.make)(&ctx, node, &inputs, &out).with_context(|| format!("realising node `{}`", node.id))
+    (kind.make)(&ctx, node, &inputs, &out)
+        .with_context(|| format!("realising node `{}`", node.id))
+        .map_err(|e| with_logs(e, &ctx.logs_dir))
+}
+
+/// A failed step's error with the end of its logs: the scratch store
+/// (and the log in it) is removed when `realise` ends, and an engine shows
+/// only what `realise` prints.
+fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
+    let mut text = format!("{e:#}");
+    for entry in std::fs::read_dir(logs_dir).into_iter().flatten().flatten() {
+        let tail = lock2build_store::read_tail(&entry.path(), 64 << 10);
+        let lines: Vec<&str> = tail.lines().collect();
+        text.push_str(&format!(
+            "\n--- the last lines of {} ---\n{}",
+            entry.file_name().to_string_lossy(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        ));
+    }
+    anyhow!("{text}")
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
@@ -248,6 +274,28 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
 /// A fixed node's output must hash to its hash (a file: its bytes; a
 /// tree: its NAR serialisation).
 fn check_content(node: &Node, path: &Path) -> Result<()> {
+    if node.recipe.kind == "local-tree" {
+        // The project's files: their tree hash (what the app's id has).
+        // One file (an npm lock): the sha256 of its bytes.
+        let expected = node.recipe.params.get("tree").and_then(|t| t.as_str());
+        let got = if std::fs::symlink_metadata(path)?.is_file() {
+            use sha2::Digest;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            hex::encode(sha2::Sha256::digest(bytes))
+        } else {
+            crate::app::tree_hash(path)?
+        };
+        return match expected {
+            Some(tree) if tree == got => Ok(()),
+            _ => bail!(
+                "the contents of {} do not match node `{}`: its files hash to {got}, not {}",
+                path.display(),
+                node.id,
+                expected.unwrap_or("(none recorded)")
+            ),
+        };
+    }
     let Output::Fixed(fixed) = &node.output else {
         return Ok(());
     };

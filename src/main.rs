@@ -175,10 +175,13 @@ enum Command {
     #[command(verbatim_doc_comment)]
     /// Write the build graph: every node a build runs, as data (docs/graph.md).
     ///
-    /// The graph holds the plan's sources today: each download (`fetch-url`,
-    /// by the lock's hash) and each git checkout (`git-checkout`, by its NAR
-    /// sha256; a checkout the store lacks is made once to learn it). Nix
-    /// builds it with nix/ (docs/nix.md); `lock2build realise` makes one node.
+    /// Sources are fixed nodes: each download (`fetch-url`, by the lock's
+    /// hash) and each git checkout (`git-checkout`, by its NAR sha256; a
+    /// checkout the store lacks is made once to learn it). A Cargo project's
+    /// graph holds every step `app` runs too (crates unpacked, the vendor
+    /// directory, the skeleton, the dependencies, the app: `result`); other
+    /// ecosystems' hold their sources today. Nix builds it with nix/
+    /// (docs/nix.md); `lock2build realise` makes one node.
     ///
     /// Examples:
     ///   lock2build graph > graph.json

@@ -14,8 +14,6 @@
 //! `final_path` are the engine's output path and the inputs are the
 //! engine's paths.
 
-#![allow(dead_code)] // until the builders are on it (issue #14)
-
 use anyhow::{anyhow, Result};
 use lock2build_fetch::FetchOptions;
 use lock2build_graph::{Executed, Graph, Node, Observer, Realiser};
@@ -68,7 +66,7 @@ pub(crate) struct Kind {
 }
 
 /// Every kind this lock2build makes, the builders' tables in turn.
-pub(crate) const KINDS: &[&[Kind]] = &[LOCAL, super::node_graph::KINDS];
+pub(crate) const KINDS: &[&[Kind]] = &[LOCAL, super::rust_graph::KINDS, super::node_graph::KINDS];
 
 /// The kind of `name`, if this lock2build makes it.
 pub(crate) fn kind(name: &str) -> Option<&'static Kind> {

@@ -29,6 +29,7 @@ pub use nix_engine::Engine;
 mod parts;
 mod python;
 mod rust;
+pub(crate) mod rust_graph;
 mod script;
 
 pub(crate) use parts::{build_project, vendor_crates};
@@ -235,11 +236,10 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
     match ecosystem {
+        Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
         // The builders' own nodes join as each moves onto the executor.
         Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
-        Ecosystem::Pypi | Ecosystem::Crates => {
-            crate::graph_cmd::source_graph(&plan, &open_store()?, &options.fetch)
-        }
+        Ecosystem::Pypi => crate::graph_cmd::source_graph(&plan, &open_store()?, &options.fetch),
     }
 }
 

@@ -37,6 +37,15 @@ pub fn build(options: &AppOptions) -> Result<AppReport> {
             options.dir.display()
         );
     };
+    for (name, tool) in &graph.toolchains {
+        if let Some(dir) = unreadable_by_others(Path::new(&tool.path)) {
+            crate::global::warn(&[format!(
+                "the {name} toolchain ({}) is under {}, which Nix's build users cannot enter: a single-user Nix run as its owner can build as the caller with NIX_CONFIG='build-users-group =', else install the toolchain where they can read it",
+                tool.path,
+                dir.display()
+            )]);
+        }
+    }
     let scratch = tempfile::Builder::new()
         .prefix("lock2build-nix-")
         .tempdir()
@@ -126,6 +135,15 @@ fn run_nix_build(mut command: Command, progress: bool) -> Result<Vec<String>> {
     Ok(built)
 }
 
+/// The first directory above `path` that others may not enter (a rustup
+/// toolchain under `/root`): Nix's build users could not run the tool.
+fn unreadable_by_others(path: &Path) -> Option<&Path> {
+    use std::os::unix::fs::PermissionsExt;
+    path.ancestors()
+        .skip(1)
+        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0))
+}
+
 /// `building '/nix/store/…-name.drv'...` → `name`.
 fn built_derivation(line: &str) -> Option<String> {
     let drv = line.strip_prefix("building '")?.split('\'').next()?;
@@ -145,5 +163,20 @@ mod tests {
             Some("native-app-0.1.0")
         );
         assert_eq!(super::built_derivation("copying path '/nix/store/x'"), None);
+    }
+
+    #[test]
+    fn finds_a_directory_build_users_cannot_enter() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let closed = dir.path().join("home");
+        let tool = closed.join("toolchain/bin/cargo");
+        std::fs::create_dir_all(tool.parent().unwrap()).unwrap();
+        std::fs::write(&tool, "").unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(super::unreadable_by_others(&tool), Some(closed.as_path()));
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(super::unreadable_by_others(&tool), None);
     }
 }

@@ -409,6 +409,9 @@ pub fn nix_build(graph: &Path, attr: &str) -> std::process::Output {
         .args(["--arg", "lock2build"])
         .arg(env!("CARGO_BIN_EXE_lock2build"))
         .args(["-A", attr, "--no-out-link", "--option", "substituters", ""])
+        // Builds as root, not nixbld1: the Rust nodes run root's rustup
+        // toolchain, which the build users cannot read (docs/nix.md).
+        .args(["--option", "build-users-group", ""])
         .output()
         .unwrap()
 }
