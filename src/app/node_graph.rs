@@ -175,14 +175,7 @@ pub(super) fn graph(
         )?),
     };
 
-    // The tarballs the tree needs.
-    let (mut requests, _) = crate::fetch_plan::requests(&s.plan)?;
-    let wanted: BTreeSet<String> = s
-        .packages
-        .iter()
-        .flat_map(|p| p.hashes.iter().map(|h| h.to_sri()))
-        .collect();
-    requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
+    let requests = tarballs(&s)?;
     let mut live_requests = requests.clone();
     live_requests.extend(s.skipped.iter().cloned());
 
@@ -303,6 +296,18 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
     })
 }
 
+/// The downloads of the tree's tarballs.
+fn tarballs(s: &Survey) -> Result<Vec<FetchRequest>> {
+    let (mut requests, _) = crate::fetch_plan::requests(&s.plan)?;
+    let wanted: BTreeSet<String> = s
+        .packages
+        .iter()
+        .flat_map(|p| p.hashes.iter().map(|h| h.to_sri()))
+        .collect();
+    requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
+    Ok(requests)
+}
+
 /// `overrides check`: the named packages are built if they have install
 /// scripts (all such are), and said so otherwise.
 fn from_source_notes(
@@ -411,14 +416,7 @@ fn add_nodes(
         }
         recipes.push(recipe);
     }
-    let lock_path = s.project_dir.join(&s.lockfile);
-    let lock_bytes =
-        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
-    let lock_hash = Hash::new(
-        HashAlgorithm::Sha256,
-        <sha2::Sha256 as sha2::Digest>::digest(&lock_bytes).to_vec(),
-    );
-    let lock = exec::local_tree_node(&format!("{}-lock", s.root.0), &lock_path, &lock_hash.hex())?;
+    let lock = lock_node(s)?;
     let lock_id = lock.id.clone();
     push(graph, lock);
     let mut inputs: Vec<String> = recipes.iter().map(|r| r.from.clone()).collect();
@@ -462,6 +460,18 @@ fn add_nodes(
     let tools = s.toolchain.ids.iter().map(|t| t.name.clone()).collect();
     push(graph, built_node(app, "npm-app", &recipe, inputs, tools)?);
     Ok(())
+}
+
+/// The lock alone as a `local-tree` (named by its sha256): what
+/// node_modules reads of the project, so an edit elsewhere leaves it be.
+fn lock_node(s: &Survey) -> Result<Node> {
+    let path = s.project_dir.join(&s.lockfile);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let hash = Hash::new(
+        HashAlgorithm::Sha256,
+        <sha2::Sha256 as sha2::Digest>::digest(&bytes).to_vec(),
+    );
+    exec::local_tree_node(&format!("{}-lock", s.root.0), &path, &hash.hex())
 }
 
 fn dedup(ids: &mut Vec<String>) {
