@@ -630,7 +630,10 @@ fn skeleton_node(
         &id,
         "cargo-skeleton",
         vec![tree.to_owned()],
-        serde_json::json!({ "tree": tree, "sysroot": toolchain.sysroot }),
+        // The tree is the one input, not a parameter: the node as an input
+        // of the deps (what Nix's derivation of them reads) stays the same
+        // when the tree changes.
+        serde_json::json!({ "sysroot": toolchain.sysroot }),
     )?;
     node.toolchains = vec!["cargo".into(), "rustc".into()];
     node.output = Output::Fixed(FixedOutput {
@@ -834,12 +837,14 @@ fn make_stubs(ctx: &Ctx, node: &GraphNode, _: &Inputs, out: &Out) -> Result<()> 
 fn make_skeleton(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
     #[derive(Deserialize)]
     struct SkeletonParams {
-        tree: String,
         sysroot: PathBuf,
     }
     let p: SkeletonParams = params(node)?;
     let toolchain = toolchain(ctx, node, &p.sysroot)?;
-    let tree = input(inputs, node, &p.tree)?;
+    let [tree_id] = node.inputs.as_slice() else {
+        bail!("node `{}`: a skeleton is made from one tree", node.id);
+    };
+    let tree = input(inputs, node, tree_id)?;
     write_skeleton(&toolchain, tree, tree, out.building)?;
     Ok(())
 }
