@@ -12,21 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn graph_of(project: &Path, store: &Path, out: &Path) -> serde_json::Value {
-    let made = lock2build(
-        &[
-            "graph",
-            project.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &shared_cache(),
-        store,
-    );
-    assert!(made.status.success(), "{}", stderr(&made));
-    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
-}
-
 /// The ids of the graph's nodes by kind.
 fn ids(graph: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -125,8 +110,7 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
     let (project, store) = app_project("graph-rust-realise", "cargo/native-app");
     let built = report(&app(&project, &store, &["--json"]));
     let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
+    let (path, graph) = graph_of(&project, &store);
     let kinds = ids(&graph);
     // 28 .crate files (zerocopy-derive is a stub), each unpacked by a node.
     assert_eq!(kinds["fetch-url"].len(), 28, "{kinds:?}");
@@ -271,12 +255,14 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
     let (project, store) = app_project("graph-rust-edit", "cargo/native-app");
     let root = project.parent().unwrap().to_path_buf();
     let before_path = root.join("before.json");
-    let before = graph_of(&project, &store, &before_path);
+    let (path, before) = graph_of(&project, &store);
+    std::fs::rename(&path, &before_path).unwrap();
     let main = project.join("src/main.rs");
     let source = std::fs::read_to_string(&main).unwrap();
     std::fs::write(&main, source.replace("sha256({word})", "SHA-256 of {word}")).unwrap();
     let after_path = root.join("after.json");
-    let after = graph_of(&project, &store, &after_path);
+    let (path, after) = graph_of(&project, &store);
+    std::fs::rename(&path, &after_path).unwrap();
     let (b, a) = (ids(&before), ids(&after));
     for (kind, ids) in &b {
         match kind.as_str() {
@@ -330,8 +316,7 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
 fn realise_refuses_inputs_whose_contents_are_not_the_nodes() {
     let (project, store) = app_project("graph-rust-bad", "cargo/native-app");
     let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
+    let (path, graph) = graph_of(&project, &store);
 
     // A .crate that is not the locked one.
     let crate_node = one_of(&graph, "cargo-crate");
@@ -425,9 +410,7 @@ fn nix_builds_the_cargo_app_from_the_graph() {
         return;
     }
     let (project, store) = app_project("graph-rust-nix", "cargo/native-app");
-    let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    graph_of(&project, &store, &path);
+    let (path, _) = graph_of(&project, &store);
     let out = nix_build(&path, "result");
     assert!(out.status.success(), "{}", stderr(&out));
     let made = PathBuf::from(stdout(&out).trim());
@@ -456,8 +439,7 @@ fn git_crates_are_laid_out_from_their_checkout_by_realise_and_by_nix() {
     let (project, locked, _) = project_with_git_dep(&server, &root);
     let store = root.join("store");
     report(&app(&project, &store, &["--json"]));
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
+    let (path, graph) = graph_of(&project, &store);
     let checkout = one(&graph, "git-checkout");
     assert_eq!(checkout["recipe"]["commit"], locked.as_str());
     let checkout_id = checkout["id"].as_str().unwrap().to_owned();
