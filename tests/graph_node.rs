@@ -8,30 +8,13 @@ mod common;
 
 use common::npm_git::{gitdep, locked_project};
 use common::{
-    app, app_project, have_nix, lock2build, nix_build, realise, report, shared_cache, stderr,
-    stdout, tempdir,
+    app, app_project, graph_of, have_nix, nix_build, realise, report, shared_cache, stderr, stdout,
+    tempdir,
 };
 use lock2build_git::testing::GitServer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
-    let path = project.parent().unwrap().join("graph.json");
-    let out = lock2build(
-        &[
-            "graph",
-            project.to_str().unwrap(),
-            "-o",
-            path.to_str().unwrap(),
-        ],
-        &shared_cache(),
-        store,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let doc = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    (path, doc)
-}
 
 fn nodes(graph: &serde_json::Value) -> &Vec<serde_json::Value> {
     graph["nodes"].as_array().unwrap()

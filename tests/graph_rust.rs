@@ -12,21 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn graph_of(project: &Path, store: &Path, out: &Path) -> serde_json::Value {
-    let made = lock2build(
-        &[
-            "graph",
-            project.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &shared_cache(),
-        store,
-    );
-    assert!(made.status.success(), "{}", stderr(&made));
-    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
-}
-
 /// The ids of the graph's nodes by kind.
 fn ids(graph: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -54,27 +39,12 @@ fn inputs_of(node: &serde_json::Value) -> Vec<String> {
     strings(&node["inputs"])
 }
 
-fn realise(
-    graph: &Path,
-    node: &str,
-    inputs: &[(String, PathBuf)],
-    out: &Path,
-    store: &Path,
-) -> std::process::Output {
-    let mut args = vec![
-        "realise".to_string(),
-        "--graph".into(),
-        graph.display().to_string(),
-        node.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    for (id, path) in inputs {
-        args.push("--input".into());
-        args.push(format!("{id}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    lock2build(&args, &shared_cache(), store)
+/// `(id, path)` pairs as [`realise`] takes them.
+fn refs(inputs: &[(String, PathBuf)]) -> Vec<(&str, &Path)> {
+    inputs
+        .iter()
+        .map(|(i, p)| (i.as_str(), p.as_path()))
+        .collect()
 }
 
 /// A digest of a tree: each file's path, executable bit and bytes, each
@@ -140,8 +110,7 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
     let (project, store) = app_project("graph-rust-realise", "cargo/native-app");
     let built = report(&app(&project, &store, &["--json"]));
     let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
+    let (path, graph) = graph_of(&project, &store);
     let kinds = ids(&graph);
     // 28 .crate files (zerocopy-derive is a stub), each unpacked by a node.
     assert_eq!(kinds["fetch-url"].len(), 28, "{kinds:?}");
@@ -187,9 +156,8 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
     let made = realise(
         &path,
         vendor["id"].as_str().unwrap(),
-        &store_inputs(&graph, &vendor, &store, &project),
+        &refs(&store_inputs(&graph, &vendor, &store, &project)),
         &out,
-        &root.join("scratch"),
     );
     assert!(made.status.success(), "{}", stderr(&made));
     assert_eq!(
@@ -207,15 +175,14 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
         .clone();
     let fetch = inputs_of(&crate_node)[0].clone();
     let dot_crate = root.join("libsqlite3-sys.crate");
-    let fetched = realise(&path, &fetch, &[], &dot_crate, &root.join("scratch"));
+    let fetched = realise(&path, &fetch, &[], &dot_crate);
     assert!(fetched.status.success(), "{}", stderr(&fetched));
     let out = root.join("crate-out");
     let made = realise(
         &path,
         crate_node["id"].as_str().unwrap(),
-        &[(fetch.clone(), dot_crate.clone())],
+        &[(fetch.as_str(), dot_crate.as_path())],
         &out,
-        &root.join("scratch"),
     );
     assert!(made.status.success(), "{}", stderr(&made));
     assert_eq!(
@@ -233,9 +200,8 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
     let made = realise(
         &path,
         skeleton["id"].as_str().unwrap(),
-        &store_inputs(&graph, &skeleton, &store, &project),
+        &refs(&store_inputs(&graph, &skeleton, &store, &project)),
         &out,
-        &root.join("scratch"),
     );
     assert!(made.status.success(), "{}", stderr(&made));
     assert_eq!(
@@ -248,9 +214,8 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
     let made = realise(
         &path,
         deps["id"].as_str().unwrap(),
-        &store_inputs(&graph, &deps, &store, &project),
+        &refs(&store_inputs(&graph, &deps, &store, &project)),
         &out_deps,
-        &root.join("scratch"),
     );
     assert!(made.status.success(), "{}", stderr(&made));
     let rlibs: Vec<String> = std::fs::read_dir(out_deps.join("target/release/deps"))
@@ -271,7 +236,7 @@ fn the_graph_has_apps_ids_and_realise_makes_each_cargo_step_from_its_inputs() {
         }
     }
     let out = root.join("app-out");
-    let made = realise(&path, app_id, &inputs, &out, &root.join("scratch"));
+    let made = realise(&path, app_id, &refs(&inputs), &out);
     assert!(made.status.success(), "{}", stderr(&made));
     let run = Command::new(out.join("bin/native-app"))
         .arg("graph")
@@ -290,12 +255,14 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
     let (project, store) = app_project("graph-rust-edit", "cargo/native-app");
     let root = project.parent().unwrap().to_path_buf();
     let before_path = root.join("before.json");
-    let before = graph_of(&project, &store, &before_path);
+    let (path, before) = graph_of(&project, &store);
+    std::fs::rename(&path, &before_path).unwrap();
     let main = project.join("src/main.rs");
     let source = std::fs::read_to_string(&main).unwrap();
     std::fs::write(&main, source.replace("sha256({word})", "SHA-256 of {word}")).unwrap();
     let after_path = root.join("after.json");
-    let after = graph_of(&project, &store, &after_path);
+    let (path, after) = graph_of(&project, &store);
+    std::fs::rename(&path, &after_path).unwrap();
     let (b, a) = (ids(&before), ids(&after));
     for (kind, ids) in &b {
         match kind.as_str() {
@@ -349,9 +316,7 @@ fn an_edit_of_the_code_changes_the_app_node_only() {
 fn realise_refuses_inputs_whose_contents_are_not_the_nodes() {
     let (project, store) = app_project("graph-rust-bad", "cargo/native-app");
     let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
-    let scratch = root.join("scratch");
+    let (path, graph) = graph_of(&project, &store);
 
     // A .crate that is not the locked one.
     let crate_node = one_of(&graph, "cargo-crate");
@@ -362,9 +327,8 @@ fn realise_refuses_inputs_whose_contents_are_not_the_nodes() {
     let err = stderr(&realise(
         &path,
         crate_node["id"].as_str().unwrap(),
-        &[(fetch.clone(), fake)],
+        &[(fetch.as_str(), fake.as_path())],
         &out,
-        &scratch,
     ));
     assert!(
         err.contains(&format!("input `{fetch}`")) && err.contains("do not match"),
@@ -389,9 +353,11 @@ fn realise_refuses_inputs_whose_contents_are_not_the_nodes() {
     let err = stderr(&realise(
         &path,
         deps["id"].as_str().unwrap(),
-        &[(vendor.clone(), root.clone()), (skeleton.clone(), other)],
+        &[
+            (vendor.as_str(), root.as_path()),
+            (skeleton.as_str(), other.as_path()),
+        ],
         &out,
-        &scratch,
     ));
     assert!(
         err.contains(&format!("input `{skeleton}`")) && err.contains("do not match"),
@@ -418,9 +384,8 @@ fn realise_refuses_inputs_whose_contents_are_not_the_nodes() {
     let err = stderr(&realise(
         &path,
         app["id"].as_str().unwrap(),
-        &inputs,
+        &refs(&inputs),
         &out,
-        &scratch,
     ));
     assert!(
         err.contains(&format!("input `{tree}`")) && err.contains("do not match"),
@@ -439,32 +404,18 @@ fn one_of(graph: &serde_json::Value, kind: &str) -> serde_json::Value {
         .clone()
 }
 
-/// Nix is there (CI installs Debian's nix-bin); elsewhere the Nix tests say
-/// they are skipped.
-fn have_nix() -> bool {
-    let found = Command::new("nix-build").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
-        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
-    }
-    found
-}
-
 #[test]
 fn nix_builds_the_cargo_app_from_the_graph() {
     if !have_nix() {
         return;
     }
     let (project, store) = app_project("graph-rust-nix", "cargo/native-app");
-    let root = project.parent().unwrap().to_path_buf();
-    let path = root.join("graph.json");
-    graph_of(&project, &store, &path);
-    let link = root.join("result");
-    let out = nix_build_result(&path, &link);
+    let (path, _) = graph_of(&project, &store);
+    let out = nix_build(&path, "result");
     assert!(out.status.success(), "{}", stderr(&out));
-    let made = std::fs::canonicalize(&link).unwrap();
+    let made = PathBuf::from(stdout(&out).trim());
     assert!(made.starts_with("/nix/store"), "{}", made.display());
-    let run = Command::new(link.join("bin/native-app"))
+    let run = Command::new(made.join("bin/native-app"))
         .arg("nix")
         .output()
         .unwrap();
@@ -475,24 +426,6 @@ fn nix_builds_the_cargo_app_from_the_graph() {
         text.contains(&format!("sha256(nix) = {}", sha256_hex(b"nix"))),
         "{text}"
     );
-}
-
-/// `nix-build nix -A result` of the graph at `graph`, linked at `link`.
-fn nix_build_result(graph: &Path, link: &Path) -> std::process::Output {
-    Command::new("nix-build")
-        .arg(repo().join("nix"))
-        .args(["--arg", "graph"])
-        .arg(graph)
-        .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", "result", "--out-link"])
-        .arg(link)
-        .args(["--option", "substituters", ""])
-        // Builds as root, not as nixbld1: the host's Rust toolchain is
-        // under /root (rustup), which only root may read.
-        .args(["--option", "build-users-group", ""])
-        .output()
-        .unwrap()
 }
 
 /// A project whose one dependency is a git crate (a repository served on
@@ -506,8 +439,7 @@ fn git_crates_are_laid_out_from_their_checkout_by_realise_and_by_nix() {
     let (project, locked, _) = project_with_git_dep(&server, &root);
     let store = root.join("store");
     report(&app(&project, &store, &["--json"]));
-    let path = root.join("graph.json");
-    let graph = graph_of(&project, &store, &path);
+    let (path, graph) = graph_of(&project, &store);
     let checkout = one(&graph, "git-checkout");
     assert_eq!(checkout["recipe"]["commit"], locked.as_str());
     let checkout_id = checkout["id"].as_str().unwrap().to_owned();
@@ -517,17 +449,15 @@ fn git_crates_are_laid_out_from_their_checkout_by_realise_and_by_nix() {
         inputs_of(&one(&graph, "cargo-vendor")).contains(&git["id"].as_str().unwrap().to_owned())
     );
 
-    let scratch = root.join("scratch");
     let checked_out = root.join("checkout-out");
-    let made = realise(&path, &checkout_id, &[], &checked_out, &scratch);
+    let made = realise(&path, &checkout_id, &[], &checked_out);
     assert!(made.status.success(), "{}", stderr(&made));
     let out = root.join("git-out");
     let made = realise(
         &path,
         git["id"].as_str().unwrap(),
-        &[(checkout_id, checked_out)],
+        &[(checkout_id.as_str(), checked_out.as_path())],
         &out,
-        &scratch,
     );
     assert!(made.status.success(), "{}", stderr(&made));
     assert_eq!(
@@ -538,10 +468,10 @@ fn git_crates_are_laid_out_from_their_checkout_by_realise_and_by_nix() {
     if !have_nix() {
         return;
     }
-    let link = root.join("result");
-    let out = nix_build_result(&path, &link);
+    let out = nix_build(&path, "result");
     assert!(out.status.success(), "{}", stderr(&out));
-    let run = Command::new(link.join("bin/app")).output().unwrap();
+    let made = PathBuf::from(stdout(&out).trim());
+    let run = Command::new(made.join("bin/app")).output().unwrap();
     assert_eq!(
         stdout(&run).trim(),
         "42",

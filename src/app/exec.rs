@@ -14,7 +14,7 @@
 //! `final_path` are the engine's output path and the inputs are the
 //! engine's paths.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use lock2build_fetch::FetchOptions;
 use lock2build_graph::{Executed, Graph, Node, Observer, Realiser};
 use lock2build_sandbox::Sandbox;
@@ -159,6 +159,20 @@ pub(crate) fn local_tree_node(name: &str, dir: &Path, tree: &str) -> Result<Node
         native: Vec::new(),
         output: lock2build_graph::Output::Built,
     })
+}
+
+/// A node's recipe parameters, as its kind's own type.
+pub(crate) fn recipe<T: serde::de::DeserializeOwned>(node: &Node) -> Result<T> {
+    serde_json::from_value(serde_json::Value::Object(node.recipe.params.clone()))
+        .with_context(|| format!("node `{}`: its `{}` recipe", node.id, node.recipe.kind))
+}
+
+/// The path of input `id` of `node`.
+pub(crate) fn input<'a>(inputs: &'a Inputs, id: &str, node: &Node) -> Result<&'a Path> {
+    inputs
+        .get(id)
+        .map(PathBuf::as_path)
+        .ok_or_else(|| anyhow!("node `{}` needs input `{id}`", node.id))
 }
 
 /// Makes `goals` (every node when empty) and what they need, in the store.

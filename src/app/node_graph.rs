@@ -18,7 +18,7 @@
 //! graph and its inputs' paths alone. The make functions wrap node.rs's
 //! and git.rs's steps.
 
-use super::exec::{self, Inputs, Kind, Out};
+use super::exec::{self, input, recipe, Inputs, Kind, Out};
 use super::node::git::{self, GitSource};
 use super::node::{
     build_script, fill_app, fill_node_modules, launchers, manifest, package_identity, packages,
@@ -702,18 +702,6 @@ struct AppRecipe {
     bin: BTreeMap<String, String>,
     toolchain: Tools,
     overrides: PathBuf,
-}
-
-fn recipe<T: serde::de::DeserializeOwned>(node: &Node) -> Result<T> {
-    serde_json::from_value(serde_json::Value::Object(node.recipe.params.clone()))
-        .with_context(|| format!("node `{}`: its `{}` recipe", node.id, node.recipe.kind))
-}
-
-fn input<'a>(inputs: &'a Inputs, id: &str, node: &Node) -> Result<&'a Path> {
-    inputs
-        .get(id)
-        .map(PathBuf::as_path)
-        .ok_or_else(|| anyhow!("node `{}` needs input `{id}`", node.id))
 }
 
 /// The overrides that explain a failure and name what unflagged install

@@ -34,7 +34,7 @@ use super::cargo_vendor::{
     crate_id, link_tree, unpack_crate, RustToolchain, Vendor, VendoredCrate, GIT_SOURCES,
 };
 use super::cargo_workspace::{vendor_for_host, write_skeleton, LockedWorkspace, VendorContext};
-use super::exec::{self, Ctx, Inputs, Kind, Out};
+use super::exec::{self, input, recipe, Ctx, Inputs, Kind, Out};
 use super::rust::{root_package, CargoStep, StepKind};
 use super::{open_store, patch_hashes, tree_hash, AppConfig, AppOptions};
 use crate::overrides_cmd;
@@ -630,7 +630,10 @@ fn skeleton_node(
         &id,
         "cargo-skeleton",
         vec![tree.to_owned()],
-        serde_json::json!({ "tree": tree, "sysroot": toolchain.sysroot }),
+        // The tree is the one input, not a parameter: the node as an input
+        // of the deps (what Nix's derivation of them reads) stays the same
+        // when the tree changes.
+        serde_json::json!({ "sysroot": toolchain.sysroot }),
     )?;
     node.toolchains = vec!["cargo".into(), "rustc".into()];
     node.output = Output::Fixed(FixedOutput {
@@ -673,18 +676,6 @@ fn stored(ctx: &Ctx, node: &GraphNode) -> Option<PathBuf> {
     ctx.store.output(&NodeId::parse(&node.id).ok()?)
 }
 
-fn params<T: serde::de::DeserializeOwned>(node: &GraphNode) -> Result<T> {
-    serde_json::from_value(serde_json::Value::Object(node.recipe.params.clone()))
-        .with_context(|| format!("node `{}`: its `{}` recipe", node.id, node.recipe.kind))
-}
-
-fn input<'i>(inputs: &'i Inputs, node: &GraphNode, id: &str) -> Result<&'i Path> {
-    inputs
-        .get(id)
-        .map(PathBuf::as_path)
-        .ok_or_else(|| anyhow!("node `{}` needs input `{id}`", node.id))
-}
-
 /// The toolchain a node names: the graph's `rustc` and `cargo`, in
 /// `sysroot`'s bin/.
 fn toolchain(ctx: &Ctx, node: &GraphNode, sysroot: &Path) -> Result<RustToolchain> {
@@ -704,7 +695,7 @@ fn toolchain(ctx: &Ctx, node: &GraphNode, sysroot: &Path) -> Result<RustToolchai
 }
 
 fn make_crate(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
-    let p: CrateParams = params(node)?;
+    let p: CrateParams = recipe(node)?;
     let (paths, hashes): (Vec<PathBuf>, Vec<String>) = p.patches.into_iter().unzip();
     if patch_hashes(&paths)? != hashes {
         bail!(
@@ -727,7 +718,7 @@ fn make_crate(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result
     };
     // The .crate file given, or (a tree recovered from the archive) the
     // store's.
-    let file = input(inputs, node, &p.source)?;
+    let file = input(inputs, &p.source, node)?;
     let from = file.is_file().then_some(file);
     unpack_crate(ctx.store, &c, from, out.building)
 }
@@ -739,11 +730,11 @@ fn make_git(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<(
         sources: Vec<GitSource>,
         checkouts: Vec<String>,
     }
-    let p: GitParams = params(node)?;
+    let p: GitParams = recipe(node)?;
     let dirs: Vec<PathBuf> = p
         .checkouts
         .iter()
-        .map(|id| input(inputs, node, id).map(Path::to_owned))
+        .map(|id| input(inputs, id, node).map(Path::to_owned))
         .collect::<Result<_>>()?;
     if dirs.len() != p.sources.len() {
         bail!("node `{}`: one checkout per git source", node.id);
@@ -771,17 +762,17 @@ fn make_vendor(_: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<
         stubs: Option<Stubs>,
         git: Option<String>,
     }
-    let p: VendorParams = params(node)?;
+    let p: VendorParams = recipe(node)?;
     let mut links: Vec<(PathBuf, String)> = Vec::new();
     for c in &p.crates {
-        links.push((input(inputs, node, &c.node)?.join(&c.dir), c.dir.clone()));
+        links.push((input(inputs, &c.node, node)?.join(&c.dir), c.dir.clone()));
     }
     if let Some(stubs) = &p.stubs {
-        let dir = input(inputs, node, &stubs.node)?;
+        let dir = input(inputs, &stubs.node, node)?;
         links.extend(stubs.names.iter().map(|n| (dir.join(n), n.clone())));
     }
     if let Some(git) = &p.git {
-        links.push((input(inputs, node, git)?.to_owned(), GIT_SOURCES.to_owned()));
+        links.push((input(inputs, git, node)?.to_owned(), GIT_SOURCES.to_owned()));
     }
     for (from, name) in &links {
         link_tree(from, &out.building.join(name))
@@ -802,7 +793,7 @@ fn make_stubs(ctx: &Ctx, node: &GraphNode, _: &Inputs, out: &Out) -> Result<()> 
     struct StubsParams {
         crates: Vec<Listed>,
     }
-    let p: StubsParams = params(node)?;
+    let p: StubsParams = recipe(node)?;
     let crates: Vec<VendoredCrate> = p
         .crates
         .into_iter()
@@ -834,19 +825,21 @@ fn make_stubs(ctx: &Ctx, node: &GraphNode, _: &Inputs, out: &Out) -> Result<()> 
 fn make_skeleton(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
     #[derive(Deserialize)]
     struct SkeletonParams {
-        tree: String,
         sysroot: PathBuf,
     }
-    let p: SkeletonParams = params(node)?;
+    let p: SkeletonParams = recipe(node)?;
     let toolchain = toolchain(ctx, node, &p.sysroot)?;
-    let tree = input(inputs, node, &p.tree)?;
+    let [tree_id] = node.inputs.as_slice() else {
+        bail!("node `{}`: a skeleton is made from one tree", node.id);
+    };
+    let tree = input(inputs, tree_id, node)?;
     write_skeleton(&toolchain, tree, tree, out.building)?;
     Ok(())
 }
 
 /// A cargo step (the deps or the app) through `CargoStep::run`.
 fn make_step(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out, deps: bool) -> Result<()> {
-    let p: StepParams = params(node)?;
+    let p: StepParams = recipe(node)?;
     let toolchain = toolchain(ctx, node, &p.sysroot)?;
     // The cargo configuration needs the sources only.
     let git = match p.git.is_empty() {
@@ -857,8 +850,8 @@ fn make_step(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out, deps: bool
             sources: p.git.clone(),
         }),
     };
-    let vendor = input(inputs, node, &p.vendor)?;
-    let tree = input(inputs, node, &p.tree)?;
+    let vendor = input(inputs, &p.vendor, node)?;
+    let tree = input(inputs, &p.tree, node)?;
     let step = CargoStep {
         sandbox: ctx.sandbox,
         steps: ctx.steps,
@@ -878,7 +871,7 @@ fn make_step(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out, deps: bool
             deps: p
                 .deps
                 .as_deref()
-                .map(|d| input(inputs, node, d))
+                .map(|d| input(inputs, d, node))
                 .transpose()?,
         }
     };

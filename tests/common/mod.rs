@@ -362,6 +362,25 @@ pub fn step_log<'a>(err: &'a str, label: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no start line of {label} naming its log in:\n{err}"))
 }
 
+/// `lock2build graph PROJECT -o <project's parent>/graph.json` with this
+/// store (and the shared index cache): the file and its document.
+pub fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
+    let path = project.parent().unwrap().join("graph.json");
+    let out = lock2build(
+        &[
+            "graph",
+            project.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+        ],
+        &shared_cache(),
+        store,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    (path, doc)
+}
+
 /// `lock2build realise --graph GRAPH NODE --input ID=PATH… --out OUT`,
 /// with a cache and store beside the graph (realise uses only a scratch
 /// store of its own).
