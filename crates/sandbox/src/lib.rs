@@ -180,24 +180,41 @@ impl Sandbox {
             .map(|dir| dir.join("bwrap"))
             .find(|candidate| candidate.is_file())
             .ok_or(SandboxError::BubblewrapMissing)?;
-        let probe = Command::new(&bwrap)
-            .args([
-                "--unshare-all",
-                "--die-with-parent",
-                "--ro-bind",
-                "/",
-                "/",
-                "--",
-                "true",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(io_err("run", &bwrap))?;
-        if !probe.status.success() {
-            return Err(SandboxError::BubblewrapBroken(
-                String::from_utf8_lossy(&probe.stderr).trim().to_owned(),
-            ));
-        }
+        let check = || {
+            let probe = Command::new(&bwrap)
+                .args([
+                    "--unshare-all",
+                    "--die-with-parent",
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--",
+                    "true",
+                ])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(io_err("run", &bwrap))?;
+            if !probe.status.success() {
+                return Err(SandboxError::BubblewrapBroken(
+                    String::from_utf8_lossy(&probe.stderr).trim().to_owned(),
+                ));
+            }
+            Ok("works".to_owned())
+        };
+        // A sandbox that worked is remembered until bubblewrap changes, the
+        // machine restarts or its user-namespace settings change.
+        let settings: Vec<String> = [
+            "/proc/sys/kernel/random/boot_id",
+            "/proc/sys/user/max_user_namespaces",
+            "/proc/sys/kernel/unprivileged_userns_clone",
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        ]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+        let words: Vec<&str> = settings.iter().map(String::as_str).collect();
+        let real = std::fs::canonicalize(&bwrap).unwrap_or_else(|_| bwrap.clone());
+        lock2build_store::remembered_probe("bwrap works", &[&real], &words, check)?;
         Ok(Sandbox::Bubblewrap(bwrap))
     }
 

@@ -74,7 +74,18 @@ impl NodeToolchain {
             .to_owned();
         let node_id = ToolchainId::probe(&node)?;
         let version = node_id.version.clone();
-        let ids = vec![node_id, ToolchainId::probe(&npm)?];
+        // What `npm --version` prints, without starting node: npm's
+        // package.json version (npm reads it from there itself).
+        let manifest = npm_root.join("package.json");
+        let npm_id = match std::fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|json| json["version"].as_str().map(str::to_owned))
+        {
+            Some(version) => ToolchainId::with_version(Path::new("npm"), &npm, version)?,
+            None => ToolchainId::probe(&npm)?,
+        };
+        let ids = vec![node_id, npm_id];
         Ok(NodeToolchain {
             node,
             npm_cli,
