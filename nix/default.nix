@@ -9,7 +9,9 @@
 # Fixed nodes (sources) are fixed-output derivations: `fetch-url` by Nix's
 # own builtin:fetchurl from the lock's URL and hash, others (`git-checkout`)
 # by `lock2build realise`, checked by Nix against the recorded NAR hash.
-# Built nodes run `lock2build realise` for their node, inputs passed by path.
+# The project's own files (`local-tree`) are copied by builtins.path with
+# lock2build's filter. Built nodes run `lock2build realise` for their node,
+# inputs passed by path.
 { graph                      # path to the graph document
 , lock2build ? null          # the lock2build binary, for nodes realise makes
 , pkgs ? null                # nixpkgs: tools from it instead of the host's
@@ -57,8 +59,22 @@ let
         (n.inputs or [ ]);
     PATH = toolPath;
   } // fixed n);
+  # The project's own files: copied by Nix at evaluation, with lock2build's
+  # filter (directories and files never part of a source tree).
+  hasPrefix = pre: s: builtins.substring 0 (builtins.stringLength pre) s == pre;
+  localTree = n: builtins.path {
+    path = /. + n.recipe.path;
+    name = n.name;
+    filter = p: _type:
+      let base = baseNameOf p; in
+      !(builtins.elem base (n.recipe.exclude or [ ])
+        || builtins.any (pre: hasPrefix pre base) (n.recipe.exclude_prefixes or [ ]));
+  };
   nodes = builtins.mapAttrs
-    (id: n: if n.recipe.kind == "fetch-url" then fetchUrl n else realised n)
+    (id: n:
+      if n.recipe.kind == "fetch-url" then fetchUrl n
+      else if n.recipe.kind == "local-tree" then localTree n
+      else realised n)
     byId;
 in
 {

@@ -45,7 +45,7 @@ pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Resul
 }
 
 /// A download: named by the lock's strongest hash, fetched from its URLs.
-fn fetch_node(request: &FetchRequest) -> Result<Node> {
+pub(crate) fn fetch_node(request: &FetchRequest) -> Result<Node> {
     let hash = Hash::strongest(&request.hashes)
         .ok_or_else(|| anyhow!("{}: no hash", request.label))?
         .to_sri();
@@ -73,7 +73,7 @@ fn fetch_node(request: &FetchRequest) -> Result<Node> {
 }
 
 /// A git checkout (without `.git`): named by its NAR hash.
-fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
+pub(crate) fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
     let short = spec.commit.get(..12).unwrap_or(&spec.commit);
     let base = spec
         .url
@@ -153,14 +153,84 @@ pub fn realise(
     match node.recipe.kind.as_str() {
         "fetch-url" => realise_fetch(node, &store, &made, options)?,
         "git-checkout" => realise_git(node, &store, &made, options)?,
-        other => bail!(
-            "node `{id}` is a `{other}` node, which this lock2build cannot realise (it realises fetch-url and git-checkout nodes)"
-        ),
+        other => match crate::app::exec::kind(other) {
+            // A built node, or a fixed one lock2build writes (a skeleton).
+            Some(kind) => {
+                realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
+            }
+            _ => bail!(
+                "node `{id}` is a `{other}` node, which this lock2build cannot realise (kinds it realises: {})",
+                realisable().join(", ")
+            ),
+        },
     }
     check_content(node, &made)?;
     std::fs::rename(&made, out)
         .or_else(|_| copy_out(&made, out))
         .with_context(|| format!("writing {}", out.display()))
+}
+
+/// The kinds `realise` makes.
+fn realisable() -> Vec<&'static str> {
+    let mut kinds = vec!["fetch-url", "git-checkout"];
+    for kind in crate::app::exec::KINDS.iter().flat_map(|k| k.iter()) {
+        if kind.name != "local-tree" && !kinds.contains(&kind.name) {
+            kinds.push(kind.name);
+        }
+    }
+    kinds
+}
+
+/// Makes a built node with its kind, as `lock2build app` would, into
+/// `made` for `final_path`: the builder runs in the sandbox without
+/// network (`lock2build realise` under Nix: inside Nix's build).
+fn realise_built(
+    kind: &crate::app::exec::Kind,
+    graph: &Graph,
+    node: &Node,
+    store: &Store,
+    inputs: &[(String, PathBuf)],
+    (made, final_path): (&Path, &Path),
+    options: &FetchOptions,
+) -> Result<()> {
+    use crate::app::exec::{Ctx, Out};
+    let sandbox = lock2build_sandbox::Sandbox::detect()?;
+    let steps =
+        crate::progress::BuildProgress::new(crate::progress::StepDisplay::Quiet, false, None);
+    let ctx = Ctx {
+        graph,
+        store,
+        sandbox: &sandbox,
+        steps: &steps,
+        fetch: options,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        logs_dir: store.logs_dir(),
+    };
+    std::fs::create_dir_all(&ctx.logs_dir)?;
+    std::fs::create_dir(made).with_context(|| format!("creating {}", made.display()))?;
+    let inputs = inputs.iter().cloned().collect();
+    let out = Out {
+        building: made,
+        final_path,
+    };
+    (kind.make)(&ctx, node, &inputs, &out).map_err(|e| with_logs(e, &ctx.logs_dir))
+}
+
+/// A failed step's error with the end of its logs: the scratch store
+/// (and the log in it) is removed when `realise` ends, and an engine shows
+/// only what `realise` prints.
+fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
+    let mut text = format!("{e:#}");
+    for entry in std::fs::read_dir(logs_dir).into_iter().flatten().flatten() {
+        let tail = lock2build_store::read_tail(&entry.path(), 64 << 10);
+        let lines: Vec<&str> = tail.lines().collect();
+        text.push_str(&format!(
+            "\n--- the last lines of {} ---\n{}",
+            entry.file_name().to_string_lossy(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        ));
+    }
+    anyhow!("{text}")
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
@@ -187,6 +257,20 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
 /// A fixed node's output must hash to its hash (a file: its bytes; a
 /// tree: its NAR serialisation).
 fn check_content(node: &Node, path: &Path) -> Result<()> {
+    if node.recipe.kind == "local-tree" {
+        // The project's files: their tree hash (what the app's id has).
+        let expected = node.recipe.params.get("tree").and_then(|t| t.as_str());
+        let got = crate::app::tree_hash(path)?;
+        return match expected {
+            Some(tree) if tree == got => Ok(()),
+            _ => bail!(
+                "the contents of {} do not match node `{}`: its files hash to {got}, not {}",
+                path.display(),
+                node.id,
+                expected.unwrap_or("(none recorded)")
+            ),
+        };
+    }
     let Output::Fixed(fixed) = &node.output else {
         return Ok(());
     };

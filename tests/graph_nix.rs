@@ -409,3 +409,92 @@ impl Drop for Sshd {
         let _ = self.child.wait();
     }
 }
+
+/// The project's own files reach Nix through `builtins.path` with
+/// lock2build's filter: what `app` copies into a build, nothing else.
+#[test]
+fn nix_copies_a_local_tree_with_lock2builds_filter() {
+    if !have_nix() {
+        return;
+    }
+    let root = tempdir("graph-nix-local-tree");
+    let project = root.join("project");
+    for (file, text) in [
+        ("src/main.rs", "fn main() {}\n"),
+        ("Cargo.toml", "[package]\n"),
+        ("sub/target/skipped", "x"),
+        ("target/release/app", "x"),
+        ("node_modules/left/index.js", "x"),
+        ("result-dev/bin/app", "x"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (
+            "docs/results.md",
+            "kept: only `result` and `result-*` are skipped\n",
+        ),
+    ] {
+        let path = project.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    std::os::unix::fs::symlink("src/main.rs", project.join("main-link.rs")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", project.join("result")).unwrap();
+    let id = "0123456789abcdfghijklmnpqrsvwxyz-project-source";
+    let graph = serde_json::json!({
+        "kind": "lock2build-build-graph",
+        "version": 1,
+        "target": "x86_64-linux",
+        "nodes": [{
+            "id": id,
+            "name": "project-source",
+            "recipe": {
+                "kind": "local-tree",
+                "path": project,
+                "tree": "not-checked-by-nix",
+                "exclude": [".git", "target", "node_modules", "result"],
+                "exclude_prefixes": ["result-"],
+            },
+        }],
+    });
+    let path = root.join("graph.json");
+    std::fs::write(&path, serde_json::to_vec(&graph).unwrap()).unwrap();
+    // Not a derivation: a store path Nix copies when it evaluates.
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--read-write-mode"])
+        .arg(common::repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(&path)
+        .args(["-A", &format!("nodes.{id}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let copy = PathBuf::from(common::stdout(&out).trim().trim_matches('"'));
+    assert!(copy.starts_with("/nix/store"), "{}", copy.display());
+    let mut files = Vec::new();
+    list(&copy, Path::new(""), &mut files);
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "Cargo.toml",
+            "docs/results.md",
+            "main-link.rs",
+            "src/main.rs"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_link(copy.join("main-link.rs")).unwrap(),
+        Path::new("src/main.rs")
+    );
+}
+
+fn list(root: &Path, rel: &Path, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(root.join(rel)).unwrap() {
+        let entry = entry.unwrap();
+        let rel = rel.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            list(root, &rel, files);
+        } else {
+            files.push(rel.display().to_string());
+        }
+    }
+}

@@ -82,11 +82,9 @@ pub fn execute(
             state.outputs.insert(node.id.clone(), path);
         }
     }
-    for &i in &needed {
+    let to_make = unmade(graph, &index, &needed, goals, &state.outputs);
+    for &i in &to_make {
         let node = &graph.nodes[i];
-        if state.outputs.contains_key(&node.id) {
-            continue;
-        }
         let missing: Vec<usize> = node
             .inputs
             .iter()
@@ -180,6 +178,31 @@ fn worker(
         }
         wake.notify_all();
     }
+}
+
+/// The nodes of `needed` to make: those without an output that a goal
+/// needs through nodes without one (an existing output needs nothing, so
+/// its missing inputs are not made for it).
+fn unmade(
+    graph: &Graph,
+    index: &BTreeMap<&str, usize>,
+    needed: &BTreeSet<usize>,
+    goals: &[&str],
+    outputs: &BTreeMap<String, PathBuf>,
+) -> BTreeSet<usize> {
+    let mut todo: Vec<usize> = if goals.is_empty() {
+        needed.iter().copied().collect()
+    } else {
+        goals.iter().map(|g| index[g]).collect()
+    };
+    let mut to_make = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        let node = &graph.nodes[i];
+        if !outputs.contains_key(&node.id) && to_make.insert(i) {
+            todo.extend(node.inputs.iter().map(|id| index[id.as_str()]));
+        }
+    }
+    to_make
 }
 
 /// The indices of `goals` and everything they need, in graph order.

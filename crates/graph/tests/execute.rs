@@ -144,3 +144,21 @@ fn an_unknown_goal_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_missing_inputs_of_an_existing_node_are_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d"), "d-before").unwrap();
+    std::fs::write(dir.path().join("c"), "c-before").unwrap();
+    let r = Concat::new(dir.path());
+    let done = execute(&diamond(), &["d"], 1, &r, &Silent).unwrap();
+    assert!(done.built.is_empty(), "{:?}", done.built);
+    assert!(!dir.path().join("a").exists() && !dir.path().join("b").exists());
+    // A goal that exists beside one that does not: only the latter's
+    // missing inputs are made.
+    let mut g = diamond();
+    g.nodes.push(node("e", &["c", "a"]));
+    let done = execute(&g, &["d", "e"], 1, &r, &Silent).unwrap();
+    assert_eq!(done.built, ["a", "e"]);
+    assert!(!dir.path().join("b").exists());
+}
