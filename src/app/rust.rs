@@ -277,7 +277,17 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
 /// than needed is safe: cargo rebuilds what it does not find.
 fn rebuilt_units(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
     let release = Path::new("release");
+    // Only real directories: the list is removed in the overlay by a
+    // process that may write the host, and a build could have left a
+    // symlink in its target directory.
+    let real_dir = |dir: &Path| {
+        dir.ancestors()
+            .all(|d| std::fs::symlink_metadata(lower.join(d)).is_ok_and(|m| m.file_type().is_dir()))
+    };
     let names = |dir: &Path| -> std::io::Result<Vec<(String, bool)>> {
+        if !real_dir(dir) {
+            return Ok(Vec::new());
+        }
         let Ok(entries) = std::fs::read_dir(lower.join(dir)) else {
             return Ok(Vec::new());
         };

@@ -86,6 +86,16 @@ pub(crate) struct OverlayRun {
     work: tempfile::TempDir,
 }
 
+impl Drop for OverlayRun {
+    fn drop(&mut self) {
+        // overlayfs leaves `work/work` with mode 000: a user who is not
+        // root could not remove it otherwise.
+        use std::os::unix::fs::PermissionsExt;
+        let inner = self.work.path().join("work");
+        let _ = std::fs::set_permissions(inner, std::fs::Permissions::from_mode(0o700));
+    }
+}
+
 impl OverlayRun {
     /// Checks `overlay` and makes its directories under `private`.
     pub fn prepare(overlay: &Overlay, private: &Path) -> Result<OverlayRun, SandboxError> {
