@@ -360,16 +360,21 @@ fn remembered_probe_in<E>(
     }
     let answer = probe()?;
     if let Some(memo) = memo {
-        // Best effort, written whole then renamed: a reader never sees half.
-        if let Some(dir) = memo.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, format!("lock2build-probe\n{answer}")).is_ok() {
-            let _ = std::fs::rename(&tmp, &memo);
-        }
+        write_memo(&memo, &format!("lock2build-probe\n{answer}"));
     }
     Ok(answer)
+}
+
+/// Writes a memo entry, best effort, whole then renamed: a reader never
+/// sees half.
+fn write_memo(memo: &Path, text: &str) {
+    if let Some(dir) = memo.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, text).is_ok() {
+        let _ = std::fs::rename(&tmp, memo);
+    }
 }
 
 /// The binaries [`ToolchainId::probe`] identified in this process, each
@@ -448,14 +453,7 @@ fn file_sha256_memo(file: &Path, memo_dir: Option<&Path>) -> std::io::Result<Str
     std::io::copy(&mut std::fs::File::open(file)?, &mut hasher)?;
     let sha256 = hex::encode(hasher.finalize());
     if let Some(memo) = memo {
-        // Best effort, written whole then renamed: a reader never sees half.
-        if let Some(dir) = memo.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &sha256).is_ok() {
-            let _ = std::fs::rename(&tmp, &memo);
-        }
+        write_memo(&memo, &sha256);
     }
     Ok(sha256)
 }
