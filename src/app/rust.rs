@@ -371,6 +371,27 @@ fn rebuilt_units(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(remove)
 }
 
+/// The directories of a stored dependencies' target directory (`lower`)
+/// the project's build creates files in: the top, `release/` and the
+/// directories right in it (`deps/`, `.fingerprint/`, `build/`, …). A
+/// fresh unit's own directories are never written; a unit cargo rebuilds
+/// there after all fails on them, and the step runs on a copy
+/// ([`CargoStep::run_cargo`]).
+fn written_dirs(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut dirs = vec![PathBuf::from(".")];
+    let release = lower.join("release");
+    if std::fs::symlink_metadata(&release).is_ok_and(|m| m.file_type().is_dir()) {
+        dirs.push(PathBuf::from("release"));
+        for entry in std::fs::read_dir(&release)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(Path::new("release").join(entry.file_name()));
+            }
+        }
+    }
+    Ok(dirs)
+}
+
 /// What a cargo step builds.
 pub(super) enum StepKind<'a> {
     /// The dependencies only: the workspace's skeleton (manifests, the lock,
@@ -437,6 +458,7 @@ impl CargoStep<'_> {
                 upper: target_dir.clone(),
                 inside: PathBuf::from(TARGET),
                 remove: rebuilt_units(lower).context("reading the dependencies' build")?,
+                writable: written_dirs(lower)?,
             }),
             Some(lower) => {
                 copy_with_times(lower, &target_dir).context("copying the dependencies' build")?;

@@ -18,9 +18,9 @@
 //!
 //! 1. mounts the overlay (`userxattr`: the upper directory's bookkeeping is
 //!    in `user.overlay.*` attributes);
-//! 2. makes every directory writable by its owner: a store output is
-//!    read-only, and a step could not create a file in it otherwise (each
-//!    directory is copied up, never a file's data);
+//! 2. makes [`Overlay::writable`] writable by their owner: a store output
+//!    is read-only, and a step could not create a file in it otherwise
+//!    (each is copied up, a directory's entries, never a file's data);
 //! 3. removes [`Overlay::remove`] from the step's view (whiteouts in the
 //!    upper directory): files the step will write again and that are
 //!    read-only in the lower directory;
@@ -50,6 +50,10 @@ pub struct Overlay {
     pub inside: PathBuf,
     /// Paths relative to [`Overlay::lower`] the step does not see.
     pub remove: Vec<PathBuf>,
+    /// Directories relative to [`Overlay::lower`] (`.`: itself) the step
+    /// can create and remove entries in; the others keep the lower
+    /// directory's modes.
+    pub writable: Vec<PathBuf>,
 }
 
 /// The line the step's log begins with when the overlay is mounted.
@@ -57,7 +61,8 @@ pub const OVERLAY_NOTE: &str = "lock2build: the step sees an overlay of ";
 
 /// The script run in the overlay's namespace, before the step: `$1` lower,
 /// `$2` upper, `$3` overlayfs's work directory, `$4` the mount point, `$5`
-/// the NUL-separated list of paths to remove, `$6` where to write why it
+/// the NUL-separated list of paths to remove, then of directories to make
+/// writable (`$5.dirs`), `$6` where to write why it
 /// failed, `$7` the marker, `$8` the inside path, `$9` [`OVERLAY_NOTE`];
 /// then bubblewrap's command.
 const SCRIPT: &str = r#"set -u
@@ -67,7 +72,7 @@ shift 9
 fail() { printf '%s\n' "$1" > "$failed"; exit 125; }
 why=$(mount -t overlay lock2build -o "lowerdir=$lower,upperdir=$upper,workdir=$work,userxattr" "$merged" 2>&1) || fail "mount: $why"
 cd "$merged" || fail "cannot enter the overlay"
-why=$(find . -type d ! -perm -u=w -exec chmod u+w {} + 2>&1) || fail "making its directories writable: $why"
+why=$(xargs -0 -r chmod u+w -- < "$removes.dirs" 2>&1) || fail "making its directories writable: $why"
 why=$(xargs -0 -r rm -rf -- < "$removes" 2>&1) || fail "removing what the step writes again: $why"
 cd / && : > "$started" || fail "cannot write $started"
 printf '%s%s at %s\n' "$note" "$lower" "$inside" >&2
@@ -118,19 +123,27 @@ impl OverlayRun {
                 overlay.inside.display()
             )));
         }
-        let mut list = Vec::new();
-        for path in &overlay.remove {
-            if path.as_os_str().is_empty()
-                || !path.components().all(|c| matches!(c, Component::Normal(_)))
-            {
-                return Err(SandboxError::InvalidSpec(format!(
-                    "`{}` is not a path inside the overlay",
-                    path.display()
-                )));
+        let list = |paths: &[PathBuf], dirs: bool| {
+            let mut list = Vec::new();
+            for path in paths {
+                let inside = path
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)) || (dirs && c == Component::CurDir));
+                if path.as_os_str().is_empty() || !inside {
+                    return Err(SandboxError::InvalidSpec(format!(
+                        "`{}` is not a path inside the overlay",
+                        path.display()
+                    )));
+                }
+                list.extend_from_slice(path.as_os_str().as_encoded_bytes());
+                list.push(0);
             }
-            list.extend_from_slice(path.as_os_str().as_encoded_bytes());
-            list.push(0);
-        }
+            Ok(list)
+        };
+        let (remove, writable) = (
+            list(&overlay.remove, false)?,
+            list(&overlay.writable, true)?,
+        );
         let parent = overlay.upper.parent().unwrap_or(Path::new("/"));
         let work = tempfile::Builder::new()
             .prefix(".overlay-work-")
@@ -139,7 +152,9 @@ impl OverlayRun {
         let merged = private.join("overlay");
         std::fs::create_dir(&merged).map_err(io_err("create", &merged))?;
         let removes = private.join("overlay-remove");
-        std::fs::write(&removes, list).map_err(io_err("write", &removes))?;
+        std::fs::write(&removes, remove).map_err(io_err("write", &removes))?;
+        let dirs = private.join("overlay-remove.dirs");
+        std::fs::write(&dirs, writable).map_err(io_err("write", &dirs))?;
         let Some(unshare) = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
             .chain([PathBuf::from("/usr/bin")])
             .map(|d| d.join("unshare"))

@@ -484,6 +484,7 @@ fn an_overlaid_step_writes_to_its_upper_directory_and_never_to_the_lower_one() {
         upper: upper.clone(),
         inside: "/build/target".into(),
         remove: vec!["deps/old".into()],
+        writable: vec![".".into(), "deps".into()],
     };
     let script = "set -eu
         cd /build/target
@@ -532,6 +533,7 @@ fn an_overlay_that_cannot_be_mounted_runs_nothing_and_says_why() {
         upper,
         inside: "/build/target".into(),
         remove: vec![],
+        writable: vec![],
     };
     let step = spec(&d, "echo ran > \"$OUT/ran\"");
     for sandbox in sandbox().into_iter().chain([Sandbox::unsandboxed()]) {
