@@ -372,22 +372,32 @@ fn rebuilt_units(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// The directories of a stored dependencies' target directory (`lower`)
-/// the project's build creates files in: the top, `release/` and the
-/// directories right in it (`deps/`, `.fingerprint/`, `build/`, …). A
-/// fresh unit's own directories are never written; a unit cargo rebuilds
-/// there after all fails on them, and the step runs on a copy
-/// ([`CargoStep::run_cargo`]).
+/// the project's build creates files in: the top, `release/`, the
+/// directories right in it (`deps/`, `.fingerprint/`, `build/`, …) and
+/// those in `build/` (cargo links each build script to
+/// `build-script-build` again, fresh or not). A fresh unit's other
+/// directories are not written; a build that writes there after all fails
+/// on them, and the step runs on a copy ([`CargoStep::run_cargo`]).
 fn written_dirs(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut dirs = vec![PathBuf::from(".")];
-    let release = lower.join("release");
-    if std::fs::symlink_metadata(&release).is_ok_and(|m| m.file_type().is_dir()) {
-        dirs.push(PathBuf::from("release"));
-        for entry in std::fs::read_dir(&release)? {
+    let subdirs = |rel: &Path| -> std::io::Result<Vec<PathBuf>> {
+        let dir = lower.join(rel);
+        if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir()) {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
             if entry.file_type()?.is_dir() {
-                dirs.push(Path::new("release").join(entry.file_name()));
+                found.push(rel.join(entry.file_name()));
             }
         }
+        Ok(found)
+    };
+    let mut dirs = vec![PathBuf::from(".")];
+    if subdirs(Path::new(""))?.contains(&PathBuf::from("release")) {
+        dirs.push(PathBuf::from("release"));
+        dirs.extend(subdirs(Path::new("release"))?);
+        dirs.extend(subdirs(Path::new("release/build"))?);
     }
     Ok(dirs)
 }
@@ -578,8 +588,11 @@ impl CargoStep<'_> {
         };
         let why = match sandbox.run_overlaid(spec, overlay, log, watch) {
             Err(SandboxError::OverlayUnavailable(why)) => why,
-            Ok(status) if status.success() || !wrote_a_stored_file(log) => return Ok(status),
-            Ok(_) => "cargo rebuilt a stored file".to_owned(),
+            Ok(status) if status.success() => return Ok(status),
+            Ok(status) => match wrote_a_stored_file(log) {
+                Some(line) => format!("cargo could not write a stored file: {line}"),
+                None => return Ok(status),
+            },
             Err(e) => return Err(e.into()),
         };
         let target_dir = &overlay.upper;
@@ -597,12 +610,17 @@ impl CargoStep<'_> {
     }
 }
 
-/// Whether a failed cargo step's log says it could not write a file of
-/// the target directory (`Permission denied`, rustc's `is not writeable`).
-fn wrote_a_stored_file(log: &Path) -> bool {
+/// The line of a failed cargo step's log that says it could not write a
+/// file of the target directory (`Permission denied`, rustc's `is not
+/// writeable`), if there is one.
+fn wrote_a_stored_file(log: &Path) -> Option<String> {
     let text = lock2build_store::read_tail(log, super::LOG_TAIL);
-    text.contains(&format!("{TARGET}/"))
-        && (text.contains("Permission denied (os error 13)") || text.contains("is not writeable"))
+    if !(text.contains("Permission denied (os error 13)") || text.contains("is not writeable")) {
+        return None;
+    }
+    text.lines()
+        .find(|line| line.contains(&format!("{TARGET}/")))
+        .map(|line| line.trim().to_owned())
 }
 
 /// Copies the executables cargo's messages name into `bin`. The messages
