@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use lock2build_sandbox::OVERLAY_NOTE;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -123,6 +124,107 @@ fn cargo_project_builds_offline_against_the_system_libraries() {
         .output()
         .unwrap();
     assert!(stdout(&out).contains("SHA-256 of x = "), "{}", stdout(&out));
+    // It built on the stored dependencies' build in place (an overlay),
+    // which is as it was: its content hash, and every file's time and mode.
+    let deps = store_output(&store, "native-app-deps");
+    assert!(
+        log.starts_with(&format!(
+            "{OVERLAY_NOTE}{}/target at /build/target",
+            deps.display()
+        )),
+        "{log}"
+    );
+    assert_verified(&store);
+    let stored = file_stamps(&deps);
+    assert!(stored.len() > 300, "{}", stored.len());
+
+    // A second edit: again only the project's crate, from the same
+    // dependencies' build, still unchanged.
+    std::fs::write(&main, source.replace("sha256({word})", "digest of {word}")).unwrap();
+    let edited = report(&app(&project, &store, &["--json"]));
+    assert_eq!(strings(&edited["built"]), ["native-app 0.1.0"]);
+    let log =
+        std::fs::read_to_string(edited["logs"]["native-app 0.1.0"].as_str().unwrap()).unwrap();
+    assert_eq!(log.matches("Compiling ").count(), 1, "{log}");
+    let out = Command::new(project.join("result/bin/native-app"))
+        .arg("y")
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("digest of y = "), "{}", stdout(&out));
+    assert_eq!(file_stamps(&deps), stored);
+    assert_verified(&store);
+}
+
+/// `lock2build store verify` finds nothing damaged.
+fn assert_verified(store: &Path) {
+    let out = lock2build(&["store", "verify"], &shared_cache(), store);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(": 0 damaged"), "{}", stdout(&out));
+}
+
+/// Every entry under `root`: its path, length, mode and modification time.
+fn file_stamps(root: &Path) -> Vec<(PathBuf, u64, u32, std::time::SystemTime)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut all = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            let mode = meta.permissions().mode();
+            all.push((path, meta.len(), mode, meta.modified().unwrap()));
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn an_edit_builds_on_a_copy_where_no_overlay_can_be_mounted_and_without_the_sandbox() {
+    // overlayfs cannot name a lower directory with a `,` in its path: the
+    // sandboxed edit runs on a copy of the dependencies' build instead.
+    let (project, store) = project("rust-edit-copy");
+    let store = store.with_file_name("store,copy");
+    let main = project.join("src/main.rs");
+    let source = std::fs::read_to_string(&main).unwrap();
+    for (args, word) in [(&[][..], "copied"), (&["--no-sandbox"][..], "unsandboxed")] {
+        let json = [args, &["--json"]].concat();
+        let first = report(&app(&project, &store, &json));
+        assert!(
+            strings(&first["built"]).contains(&"dependencies of native-app".to_owned()),
+            "{first}"
+        );
+        std::fs::write(
+            &main,
+            source.replace("sha256({word})", &format!("{word} {{word}}")),
+        )
+        .unwrap();
+        let edited = report(&app(&project, &store, &json));
+        assert_eq!(strings(&edited["built"]), ["native-app 0.1.0"], "{edited}");
+        let log =
+            std::fs::read_to_string(edited["logs"]["native-app 0.1.0"].as_str().unwrap()).unwrap();
+        assert_eq!(log.matches("Compiling ").count(), 1, "{log}");
+        assert!(!log.contains(OVERLAY_NOTE), "{log}");
+        if args.is_empty() {
+            assert!(
+                log.contains("lock2build: no overlay (") && log.contains("ran on a copy of"),
+                "{log}"
+            );
+        }
+        let out = Command::new(project.join("result/bin/native-app"))
+            .arg("z")
+            .output()
+            .unwrap();
+        assert!(
+            stdout(&out).contains(&format!("{word} z = ")),
+            "{}",
+            stdout(&out)
+        );
+        assert_verified(&store);
+    }
 }
 
 #[test]

@@ -42,17 +42,26 @@ impl RustToolchain {
     /// `rustc --print sysroot`, and the cargo beside it.
     pub fn find() -> Result<RustToolchain> {
         let help = "help: install a Rust toolchain (https://rustup.rs, or `apt-get install cargo`) so that `rustc` and `cargo` are in PATH";
-        let output = std::process::Command::new("rustc")
-            .args(["--print", "sysroot"])
-            .output()
-            .map_err(|e| anyhow!("cannot run `rustc --print sysroot`: {e}\n  {help}"))?;
-        if !output.status.success() {
-            bail!(
-                "`rustc --print sysroot` failed: {}\n  {help}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let probe = || -> Result<String> {
+            let output = std::process::Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .output()
+                .map_err(|e| anyhow!("cannot run `rustc --print sysroot`: {e}\n  {help}"))?;
+            if !output.status.success() {
+                bail!(
+                    "`rustc --print sysroot` failed: {}\n  {help}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        };
+        let remembered = sysroot_memo(probe)?;
+        let sysroot = if Path::new(&remembered).join("bin/cargo").is_file() {
+            PathBuf::from(remembered)
+        } else {
+            // Removed since: ask again.
+            PathBuf::from(probe()?)
+        };
         let cargo = sysroot.join("bin/cargo");
         let rustc = sysroot.join("bin/rustc");
         for tool in [&cargo, &rustc] {
@@ -99,6 +108,40 @@ impl RustToolchain {
         }
         serde_json::from_slice(&output.stdout).context("reading `cargo metadata`'s output")
     }
+}
+
+/// `rustc --print sysroot`'s answer, remembered by what picks the
+/// toolchain: the `rustc` in PATH (rustup's proxy, or a compiler), rustup's
+/// settings and every `rust-toolchain(.toml)` from here up (their stamps),
+/// and PATH, RUSTUP_TOOLCHAIN, RUSTUP_HOME, CARGO_HOME and the directory.
+fn sysroot_memo(probe: impl FnOnce() -> Result<String>) -> Result<String> {
+    let Some(rustc) = lock2build_store::find_in_path(Path::new("rustc")) else {
+        return probe();
+    };
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
+        .unwrap_or_default();
+    let here = std::env::current_dir()?;
+    let mut files = vec![
+        std::fs::canonicalize(&rustc).unwrap_or(rustc),
+        rustup_home.join("settings.toml"),
+    ];
+    for dir in here.ancestors() {
+        files.push(dir.join("rust-toolchain"));
+        files.push(dir.join("rust-toolchain.toml"));
+    }
+    let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let words = [
+        var("PATH"),
+        var("RUSTUP_TOOLCHAIN"),
+        var("RUSTUP_HOME"),
+        var("CARGO_HOME"),
+        here.display().to_string(),
+    ];
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    lock2build_store::remembered_probe("rustc --print sysroot", &files, &words, probe)
 }
 
 /// A crate of the vendor directory.

@@ -40,9 +40,10 @@ use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Source};
 use lock2build_plan::plan::{Node, Plan};
-use lock2build_sandbox::{Mount, SandboxSpec};
-use std::collections::BTreeMap;
+use lock2build_sandbox::{Mount, Overlay, SandboxError, SandboxSpec, StepWatch};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -265,6 +266,142 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What of a stored dependencies' target directory (`lower`) the project's
+/// build writes again, relative to it: cargo rewrites these files in place,
+/// and they are read-only in the store, so an overlay of it hides them
+/// (they are stale anyway). That is every unit compiled from the project's
+/// tree (its `.d` names a relative path or one under [`SRC`]; in the
+/// skeleton, its crates with empty targets), by package name in `.fingerprint/` and `build/` and
+/// by hash in `deps/`, and every file at the top of `release/` (what cargo
+/// copies the workspace's own artifacts to, and its lock). Hiding more
+/// than needed is safe: cargo rebuilds what it does not find.
+fn rebuilt_units(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let release = Path::new("release");
+    // Only real directories: the list is removed in the overlay by a
+    // process that may write the host, and a build could have left a
+    // symlink in its target directory.
+    let real_dir = |dir: &Path| {
+        dir.ancestors()
+            .all(|d| std::fs::symlink_metadata(lower.join(d)).is_ok_and(|m| m.file_type().is_dir()))
+    };
+    let names = |dir: &Path| -> std::io::Result<Vec<(String, bool)>> {
+        if !real_dir(dir) {
+            return Ok(Vec::new());
+        }
+        let Ok(entries) = std::fs::read_dir(lower.join(dir)) else {
+            return Ok(Vec::new());
+        };
+        entries
+            .map(|e| {
+                let e = e?;
+                Ok((
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.file_type()?.is_dir(),
+                ))
+            })
+            .collect()
+    };
+    // cargo gives rustc the project's files relative to the workspace,
+    // a vendored crate's absolute (under VENDOR); `#` lines are rustc's
+    // notes (`# env-dep:…`).
+    let from_project = |d: &Path| {
+        lock2build_store::read_untrusted_string(&lower.join(d), lock2build_store::RECORD_LIMIT)
+            .map_or(true, |text| {
+                text.lines()
+                    .filter(|line| !line.starts_with('#'))
+                    .flat_map(str::split_whitespace)
+                    .any(|word| !word.starts_with('/') || word.starts_with(&format!("{SRC}/")))
+            })
+    };
+    // `NAME-HASH` (16 hex digits), as cargo names a unit's files.
+    let unit = |entry: &str| {
+        let stem = entry.split('.').next().unwrap_or(entry);
+        let (name, hash) = stem.rsplit_once('-')?;
+        (hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| (name.to_owned(), hash.to_owned()))
+    };
+    let mut hashes = BTreeSet::new();
+    for (entry, _) in names(&release.join("deps"))? {
+        if entry.ends_with(".d") && from_project(&release.join("deps").join(&entry)) {
+            hashes.extend(unit(&entry).map(|(_, h)| h));
+        }
+    }
+    for (dir, is_dir) in names(&release.join("build"))? {
+        let inner = release.join("build").join(&dir);
+        if is_dir
+            && names(&inner)?
+                .iter()
+                .any(|(f, _)| f.ends_with(".d") && from_project(&inner.join(f)))
+        {
+            hashes.extend(unit(&dir).map(|(_, h)| h));
+        }
+    }
+    let mut packages = BTreeSet::new();
+    for dir in [".fingerprint", "build"] {
+        for (entry, _) in names(&release.join(dir))? {
+            if let Some((name, hash)) = unit(&entry) {
+                if hashes.contains(&hash) {
+                    packages.insert(name);
+                }
+            }
+        }
+    }
+    let mut remove = Vec::new();
+    let mut hidden = BTreeSet::new();
+    for dir in [".fingerprint", "build"] {
+        for (entry, _) in names(&release.join(dir))? {
+            if let Some((name, hash)) = unit(&entry) {
+                if packages.contains(&name) {
+                    hidden.insert(hash);
+                    remove.push(release.join(dir).join(entry));
+                }
+            }
+        }
+    }
+    for (entry, _) in names(&release.join("deps"))? {
+        if unit(&entry).is_some_and(|(_, h)| hidden.contains(&h) || hashes.contains(&h)) {
+            remove.push(release.join("deps").join(entry));
+        }
+    }
+    for (entry, is_dir) in names(release)? {
+        if !is_dir {
+            remove.push(release.join(entry));
+        }
+    }
+    Ok(remove)
+}
+
+/// The directories of a stored dependencies' target directory (`lower`)
+/// the project's build creates files in: the top, `release/`, the
+/// directories right in it (`deps/`, `.fingerprint/`, `build/`, …) and
+/// those in `build/` (cargo links each build script to
+/// `build-script-build` again, fresh or not). A fresh unit's other
+/// directories are not written; a build that writes there after all fails
+/// on them, and the step runs on a copy ([`CargoStep::run_cargo`]).
+fn written_dirs(lower: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let subdirs = |rel: &Path| -> std::io::Result<Vec<PathBuf>> {
+        let dir = lower.join(rel);
+        if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir()) {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                found.push(rel.join(entry.file_name()));
+            }
+        }
+        Ok(found)
+    };
+    let mut dirs = vec![PathBuf::from(".")];
+    if subdirs(Path::new(""))?.contains(&PathBuf::from("release")) {
+        dirs.push(PathBuf::from("release"));
+        dirs.extend(subdirs(Path::new("release"))?);
+        dirs.extend(subdirs(Path::new("release/build"))?);
+    }
+    Ok(dirs)
+}
+
 /// What a cargo step builds.
 pub(super) enum StepKind<'a> {
     /// The dependencies only: the workspace's skeleton (manifests, the lock,
@@ -313,16 +450,32 @@ impl CargoStep<'_> {
         let home = work.path().join("cargo-home");
         let target_dir = work.path().join("target");
         std::fs::create_dir_all(&home)?;
-        // The dependencies' target directory first, with its times: cargo
-        // then finds them fresh, and the project's files (copied after it,
-        // so newer) stale.
-        match kind {
+        std::fs::create_dir_all(&target_dir)?;
+        // The project's crates start from the dependencies' target
+        // directory, with its times: cargo then finds them fresh, and the
+        // project's files (copied now, so newer) stale. In the sandbox the
+        // stored directory is the lower layer of an overlay (no copy; what
+        // cargo writes lands in `target_dir`); without one, a copy.
+        let deps_target = match kind {
             StepKind::App {
                 deps: Some(deps), ..
-            } => copy_with_times(&deps.join("target"), &target_dir)
-                .context("copying the dependencies' build")?,
-            _ => std::fs::create_dir_all(&target_dir)?,
-        }
+            } => Some(deps.join("target")),
+            _ => None,
+        };
+        let overlay = match &deps_target {
+            Some(lower) if self.sandbox.is_sandboxed() => Some(Overlay {
+                lower: lower.clone(),
+                upper: target_dir.clone(),
+                inside: PathBuf::from(TARGET),
+                remove: rebuilt_units(lower).context("reading the dependencies' build")?,
+                writable: written_dirs(lower)?,
+            }),
+            Some(lower) => {
+                copy_with_times(lower, &target_dir).context("copying the dependencies' build")?;
+                None
+            }
+            None => None,
+        };
         let tree = match kind {
             StepKind::Deps { skeleton } => skeleton,
             StepKind::App { project, .. } => project,
@@ -336,14 +489,13 @@ impl CargoStep<'_> {
                 Mount::new(&self.toolchain.sysroot, &self.toolchain.sysroot),
             ],
             output: Mount::new(out, final_path),
-            scratch: vec![
-                Mount::new(&src, SRC),
-                Mount::new(&home, CARGO_HOME),
-                Mount::new(&target_dir, TARGET),
-            ],
+            scratch: vec![Mount::new(&src, SRC), Mount::new(&home, CARGO_HOME)],
             workdir: PathBuf::from(SRC),
             toolchain_dirs: vec![self.toolchain.sysroot.join("bin")],
         };
+        if overlay.is_none() {
+            spec.scratch.push(Mount::new(&target_dir, TARGET));
+        }
         let sandbox = self.sandbox;
         let seen = |inside: &str| sandbox.visible_path(&spec, Path::new(inside));
         let vendor_seen = seen(VENDOR);
@@ -402,7 +554,7 @@ impl CargoStep<'_> {
         ]);
         spec.env = env;
         let running = self.steps.start(shown, log);
-        let status = sandbox.run_watched(&spec, log, &running.watch())?;
+        let status = self.run_cargo(&mut spec, overlay.as_ref(), log, &running.watch())?;
         running.finish(status.success());
         if !status.success() {
             bail!("cargo build exited with {status}");
@@ -414,6 +566,61 @@ impl CargoStep<'_> {
         }
         copy_executables(&target_dir, &target_seen, &out.join("bin"))
     }
+}
+
+impl CargoStep<'_> {
+    /// Runs `spec`, with `overlay` (its upper directory is the step's
+    /// target directory) if there is one. Where the overlay cannot be
+    /// mounted, or cargo found a stored file it must write again that
+    /// [`rebuilt_units`] did not hide (the build fails on its read-only
+    /// mode), the step runs again on a copy of the stored directory; its
+    /// log says so.
+    fn run_cargo(
+        &self,
+        spec: &mut SandboxSpec,
+        overlay: Option<&Overlay>,
+        log: &Path,
+        watch: &StepWatch,
+    ) -> Result<std::process::ExitStatus> {
+        let sandbox = &self.sandbox;
+        let Some(overlay) = overlay else {
+            return Ok(sandbox.run_watched(spec, log, watch)?);
+        };
+        let why = match sandbox.run_overlaid(spec, overlay, log, watch) {
+            Err(SandboxError::OverlayUnavailable(why)) => why,
+            Ok(status) if status.success() => return Ok(status),
+            Ok(status) => match wrote_a_stored_file(log) {
+                Some(line) => format!("cargo could not write a stored file: {line}"),
+                None => return Ok(status),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        let target_dir = &overlay.upper;
+        std::fs::remove_dir_all(target_dir)?;
+        copy_with_times(&overlay.lower, target_dir).context("copying the dependencies' build")?;
+        spec.scratch.push(Mount::new(target_dir, TARGET));
+        let status = sandbox.run_watched(spec, log, watch)?;
+        let mut file = std::fs::OpenOptions::new().append(true).open(log)?;
+        writeln!(
+            file,
+            "lock2build: no overlay ({why}): the step ran on a copy of {}",
+            overlay.lower.display()
+        )?;
+        Ok(status)
+    }
+}
+
+/// The line of a failed cargo step's log that says it could not write a
+/// file of the target directory (`Permission denied`, rustc's `is not
+/// writeable`), if there is one.
+fn wrote_a_stored_file(log: &Path) -> Option<String> {
+    let text = lock2build_store::read_tail(log, super::LOG_TAIL);
+    if !(text.contains("Permission denied (os error 13)") || text.contains("is not writeable")) {
+        return None;
+    }
+    text.lines()
+        .find(|line| line.contains(&format!("{TARGET}/")))
+        .map(|line| line.trim().to_owned())
 }
 
 /// Copies the executables cargo's messages name into `bin`. The messages

@@ -499,13 +499,23 @@ fn parse_libc(s: &str) -> Result<Libc> {
 }
 
 /// The host's C library, from `ldd --version` (glibc) or the musl loader.
+/// `ldd --version`'s answer is remembered by the stamp of the `ldd` it
+/// runs (a C library upgrade replaces it).
 fn host_libc() -> Libc {
-    if let Ok(out) = Command::new("ldd").arg("--version").output() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let ask = || {
+        Command::new("ldd").arg("--version").output().map(|out| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let answer = match which(Path::new("ldd")) {
+        Some(ldd) => lock2build_store::remembered_probe("ldd --version", &[&ldd], &[], ask),
+        None => ask(),
+    };
+    if let Ok(text) = answer {
         let first = text.lines().next().unwrap_or_default();
         if text.contains("musl") {
             let v = text

@@ -24,6 +24,10 @@
 //! hands each line to a watcher as it is printed (a progress display, `-L`)
 //! and can keep a failed step's directories for a look ([`StepWatch`]).
 //!
+//! [`Sandbox::run_overlaid`] also gives the step a read-only directory (a
+//! store output) as a writable one, without copying it: an overlayfs whose
+//! changes land in a directory of the caller's ([`Overlay`]).
+//!
 //! [`Sandbox::Unsandboxed`] (`--no-sandbox`) runs the same step directly on
 //! the host with the same environment; the CLI must print
 //! [`UNSANDBOXED_WARNING`].
@@ -37,8 +41,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 mod limits;
+mod overlay;
 mod watch;
 pub use limits::{LimitError, ResourceLimits, PRLIMIT};
+use overlay::OverlayRun;
+pub use overlay::{Overlay, OVERLAY_NOTE};
 pub use watch::{kept_dir, LineObserver, StepWatch, KEPT_MARKER, MAX_LINE};
 
 /// `SOURCE_DATE_EPOCH` inside every build: 1980-01-01T00:00:00Z (the
@@ -118,6 +125,10 @@ pub enum SandboxError {
     /// A resource limit in the environment is unusable.
     #[error(transparent)]
     Limits(#[from] LimitError),
+    /// [`Sandbox::run_overlaid`] could not mount the overlay; the step did
+    /// not run.
+    #[error("cannot give the step an overlay: {0}")]
+    OverlayUnavailable(String),
     /// The spec is unusable.
     #[error("invalid sandbox spec: {0}")]
     InvalidSpec(String),
@@ -169,24 +180,41 @@ impl Sandbox {
             .map(|dir| dir.join("bwrap"))
             .find(|candidate| candidate.is_file())
             .ok_or(SandboxError::BubblewrapMissing)?;
-        let probe = Command::new(&bwrap)
-            .args([
-                "--unshare-all",
-                "--die-with-parent",
-                "--ro-bind",
-                "/",
-                "/",
-                "--",
-                "true",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(io_err("run", &bwrap))?;
-        if !probe.status.success() {
-            return Err(SandboxError::BubblewrapBroken(
-                String::from_utf8_lossy(&probe.stderr).trim().to_owned(),
-            ));
-        }
+        let check = || {
+            let probe = Command::new(&bwrap)
+                .args([
+                    "--unshare-all",
+                    "--die-with-parent",
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--",
+                    "true",
+                ])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(io_err("run", &bwrap))?;
+            if !probe.status.success() {
+                return Err(SandboxError::BubblewrapBroken(
+                    String::from_utf8_lossy(&probe.stderr).trim().to_owned(),
+                ));
+            }
+            Ok("works".to_owned())
+        };
+        // A sandbox that worked is remembered until bubblewrap changes, the
+        // machine restarts or its user-namespace settings change.
+        let settings: Vec<String> = [
+            "/proc/sys/kernel/random/boot_id",
+            "/proc/sys/user/max_user_namespaces",
+            "/proc/sys/kernel/unprivileged_userns_clone",
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        ]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+        let words: Vec<&str> = settings.iter().map(String::as_str).collect();
+        let real = std::fs::canonicalize(&bwrap).unwrap_or_else(|_| bwrap.clone());
+        lock2build_store::remembered_probe("bwrap works", &[&real], &words, check)?;
         Ok(Sandbox::Bubblewrap(bwrap))
     }
 
@@ -222,7 +250,7 @@ impl Sandbox {
         log: &Path,
         limits: &ResourceLimits,
     ) -> Result<ExitStatus, SandboxError> {
-        self.run_with(spec, log, limits, &StepWatch::default())
+        self.run_with(spec, log, limits, &StepWatch::default(), None)
     }
 
     /// [`Sandbox::run`], with each line the step prints also handed to
@@ -234,7 +262,33 @@ impl Sandbox {
         log: &Path,
         watch: &StepWatch,
     ) -> Result<ExitStatus, SandboxError> {
-        self.run_with(spec, log, &ResourceLimits::from_env()?, watch)
+        self.run_with(spec, log, &ResourceLimits::from_env()?, watch, None)
+    }
+
+    /// [`Sandbox::run_watched`], the step also seeing `overlay.lower` at
+    /// `overlay.inside` as a writable directory whose changes go to
+    /// `overlay.upper` (see [`Overlay`]). Without bubblewrap, or where the
+    /// overlay cannot be mounted, [`SandboxError::OverlayUnavailable`]: the
+    /// step did not run.
+    pub fn run_overlaid(
+        &self,
+        spec: &SandboxSpec,
+        overlay: &Overlay,
+        log: &Path,
+        watch: &StepWatch,
+    ) -> Result<ExitStatus, SandboxError> {
+        if !self.is_sandboxed() {
+            return Err(SandboxError::OverlayUnavailable(
+                "without the sandbox a step runs on the host's paths".into(),
+            ));
+        }
+        self.run_with(
+            spec,
+            log,
+            &ResourceLimits::from_env()?,
+            watch,
+            Some(overlay),
+        )
     }
 
     fn run_with(
@@ -243,10 +297,25 @@ impl Sandbox {
         log: &Path,
         limits: &ResourceLimits,
         watch: &StepWatch,
+        overlay: Option<&Overlay>,
     ) -> Result<ExitStatus, SandboxError> {
         let program = check_spec(spec)?;
         let scratch = private_dirs(spec)?;
-        let mut command = self.command(spec, scratch.path(), limits)?;
+        let overlay = match overlay {
+            Some(o) => Some((o, OverlayRun::prepare(o, scratch.path())?)),
+            None => None,
+        };
+        let with_overlay;
+        let spec = match &overlay {
+            Some((o, run)) => {
+                let mut s = spec.clone();
+                s.scratch.push(Mount::new(&run.merged, &o.inside));
+                with_overlay = s;
+                &with_overlay
+            }
+            None => spec,
+        };
+        let mut command = self.command(spec, scratch.path(), limits, overlay.as_ref())?;
         let (stdout, stderr, tee) = watch::output(log, watch.on_line.as_ref())?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let status = command
@@ -256,6 +325,9 @@ impl Sandbox {
         drop(command);
         tee.drain();
         let status = status?;
+        if let Some((_, run)) = &overlay {
+            run.outcome()?;
+        }
         if let (false, Some(dest)) = (status.success(), &watch.keep_failed) {
             watch::keep_failed(spec, scratch.path(), dest, log)?;
         }
@@ -269,19 +341,34 @@ impl Sandbox {
         spec: &SandboxSpec,
         scratch: &Path,
         limits: &ResourceLimits,
+        overlay: Option<&(&Overlay, OverlayRun)>,
     ) -> Result<Command, SandboxError> {
         Ok(match self {
             Sandbox::Bubblewrap(bwrap) => {
                 let etc = scratch.join("etc");
                 std::fs::create_dir(&etc).map_err(io_err("create", &etc))?;
                 write_identity_files(&etc)?;
-                let mut c = Command::new(bwrap);
+                let mut words = vec![bwrap.clone().into_os_string()];
+                if overlay.is_some() {
+                    // The overlay's namespace maps the caller to root: the
+                    // step runs as the caller, as without an overlay.
+                    let (uid, gid) = current_ids();
+                    if (uid, gid) != (0, 0) {
+                        words.extend(["--uid".into(), uid.to_string().into()]);
+                        words.extend(["--gid".into(), gid.to_string().into()]);
+                    }
+                }
+                words.extend(bwrap_args(spec, scratch));
+                words.push("--".into());
+                words.extend(limits.command_prefix());
+                words.extend(spec.command.iter().cloned());
+                if let Some((o, run)) = overlay {
+                    words = run.wrap(o, words);
+                }
+                let mut c = Command::new(&words[0]);
                 // bwrap is pid 1 inside: its environment must be empty too.
                 c.env_clear();
-                c.args(bwrap_args(spec, scratch));
-                c.arg("--")
-                    .args(limits.command_prefix())
-                    .args(&spec.command);
+                c.args(&words[1..]);
                 c
             }
             Sandbox::Unsandboxed => {

@@ -3,7 +3,8 @@
 //! Each test runs only where bubblewrap works, and says so when skipping.
 
 use lock2build_sandbox::{
-    Mount, Sandbox, SandboxError, SandboxSpec, SANDBOX_HOME, SOURCE_DATE_EPOCH,
+    Mount, Overlay, Sandbox, SandboxError, SandboxSpec, StepWatch, OVERLAY_NOTE, SANDBOX_HOME,
+    SOURCE_DATE_EPOCH,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -415,5 +416,131 @@ fn a_failed_step_keeps_its_directories_when_asked_and_only_then() {
                 Some(kept.clone())
             );
         }
+    }
+}
+
+/// A read-only tree as the store keeps one: files 0444 (one 0644), directories
+/// 0555, every time in 2001.
+fn read_only_tree(root: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let lower = root.join("lower");
+    std::fs::create_dir_all(lower.join("deps/old")).unwrap();
+    std::fs::write(lower.join("deps/lib.rlib"), "stored rlib").unwrap();
+    std::fs::write(lower.join("deps/old/stale.txt"), "stale").unwrap();
+    std::fs::write(lower.join("notes.txt"), "stored notes").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(978_307_200);
+    for (path, mode) in [
+        ("deps/lib.rlib", 0o444),
+        ("deps/old/stale.txt", 0o444),
+        ("notes.txt", 0o644),
+    ] {
+        let file = std::fs::File::open(lower.join(path)).unwrap();
+        file.set_modified(old).unwrap();
+        std::fs::set_permissions(lower.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for dir in ["deps/old", "deps", ""] {
+        std::fs::set_permissions(lower.join(dir), std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    lower
+}
+
+/// Every file under `root` with its bytes, mode and modification time.
+fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, u32, std::time::SystemTime)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut all = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let bytes = if meta.is_dir() {
+                stack.push(path.clone());
+                Vec::new()
+            } else {
+                std::fs::read(&path).unwrap()
+            };
+            all.push((
+                path,
+                bytes,
+                meta.permissions().mode(),
+                meta.modified().unwrap(),
+            ));
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn an_overlaid_step_writes_to_its_upper_directory_and_never_to_the_lower_one() {
+    let Some(sandbox) = sandbox() else { return };
+    let d = dirs();
+    let lower = read_only_tree(d._root.path());
+    let before = snapshot(&lower);
+    let upper = d._root.path().join("upper");
+    std::fs::create_dir(&upper).unwrap();
+    let overlay = Overlay {
+        lower: lower.clone(),
+        upper: upper.clone(),
+        inside: "/build/target".into(),
+        remove: vec!["deps/old".into()],
+        writable: vec![".".into(), "deps".into()],
+    };
+    let script = "set -eu
+        cd /build/target
+        echo USER=$(id -un)
+        echo RLIB=$(cat deps/lib.rlib) MTIME=$(stat -c %Y deps/lib.rlib)
+        test -e deps/old && echo SEES-REMOVED
+        echo new > deps/new.rlib
+        echo more >> notes.txt
+        mkdir -p deps/old && echo again > deps/old/stale.txt
+        rm deps/lib.rlib
+        echo STEP-OK";
+    let status = sandbox
+        .run_overlaid(&spec(&d, script), &overlay, &d.log, &StepWatch::default())
+        .unwrap();
+    let out = log(&d);
+    assert!(status.success(), "{out}");
+    assert!(out.starts_with(OVERLAY_NOTE), "{out}");
+    assert!(out.contains("USER=build"), "{out}");
+    // The stored file in place, with its stored time (cargo's freshness).
+    assert!(out.contains("RLIB=stored rlib MTIME=978307200"), "{out}");
+    assert!(
+        !out.contains("SEES-REMOVED") && out.contains("STEP-OK"),
+        "{out}"
+    );
+    // The lower tree is as it was, byte for byte, mode and time.
+    assert_eq!(snapshot(&lower), before);
+    // What the step wrote is in the upper directory, nothing more of the data.
+    let read = |p: &str| std::fs::read_to_string(upper.join(p)).unwrap();
+    assert_eq!(read("deps/new.rlib"), "new\n");
+    assert_eq!(read("notes.txt"), "stored notesmore\n");
+    assert_eq!(read("deps/old/stale.txt"), "again\n");
+    use std::os::unix::fs::FileTypeExt;
+    let gone = std::fs::symlink_metadata(upper.join("deps/lib.rlib")).unwrap();
+    assert!(gone.file_type().is_char_device(), "a whiteout: {gone:?}");
+}
+
+#[test]
+fn an_overlay_that_cannot_be_mounted_runs_nothing_and_says_why() {
+    let d = dirs();
+    let lower = d._root.path().join("a,b");
+    std::fs::create_dir(&lower).unwrap();
+    let upper = d._root.path().join("upper");
+    std::fs::create_dir(&upper).unwrap();
+    let overlay = Overlay {
+        lower,
+        upper,
+        inside: "/build/target".into(),
+        remove: vec![],
+        writable: vec![],
+    };
+    let step = spec(&d, "echo ran > \"$OUT/ran\"");
+    for sandbox in sandbox().into_iter().chain([Sandbox::unsandboxed()]) {
+        let err = sandbox
+            .run_overlaid(&step, &overlay, &d.log, &StepWatch::default())
+            .unwrap_err();
+        assert!(matches!(err, SandboxError::OverlayUnavailable(_)), "{err}");
+        assert!(!d.output.join("ran").exists());
     }
 }

@@ -216,26 +216,65 @@ impl ToolchainId {
             path: binary.to_owned(),
             message,
         };
-        let (path, sha256) = Self::hashed(binary)?;
+        let path = if binary.components().count() == 1 && !binary.is_absolute() {
+            find_in_path(binary).ok_or_else(|| err("not found in PATH".to_owned()))?
+        } else {
+            binary.to_owned()
+        };
+        let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
         // Run through the path as given: rustup proxies dispatch on argv[0].
-        let output = Command::new(&path)
-            .arg("--version")
-            .output()
-            .map_err(|e| err(format!("cannot run `--version`: {e}")))?;
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let version = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or_default()
-            .to_owned();
-        if !output.status.success() || version.is_empty() {
-            return Err(err(format!("`--version` failed ({})", output.status)));
-        }
+        let run = || {
+            let output = Command::new(&path)
+                .arg("--version")
+                .output()
+                .map_err(|e| err(format!("cannot run `--version`: {e}")))?;
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let version = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or_default()
+                .to_owned();
+            if !output.status.success() || version.is_empty() {
+                return Err(err(format!("`--version` failed ({})", output.status)));
+            }
+            Ok(version)
+        };
+        // A compiled program answers from itself: its answer is remembered
+        // by its stamp. A dispatcher (a script, rustup's proxies, ccache)
+        // answers from files the stamp does not cover: asked every time.
+        let version = if answers_from_itself(&resolved) {
+            let given = path.display().to_string();
+            remembered_probe("--version", &[&resolved], &[&given], run)?
+        } else {
+            run()?
+        };
+        ToolchainId::with_version(binary, &path, version)
+    }
+
+    /// The identity of `binary` (found at `path`) whose version line the
+    /// caller read itself (npm's, from its package.json: what `npm
+    /// --version` prints, without starting node).
+    pub fn with_version(
+        binary: &Path,
+        path: &Path,
+        version: String,
+    ) -> Result<ToolchainId, StoreError> {
+        let err = |message: String| StoreError::Toolchain {
+            path: binary.to_owned(),
+            message,
+        };
+        let resolved = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
+        let stamp = FileStamp::of(&resolved);
+        let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
+        PROBED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((resolved.clone(), stamp));
         let name = binary
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -244,48 +283,97 @@ impl ToolchainId {
             name,
             version,
             sha256,
-            path,
+            path: path.to_owned(),
         })
     }
 }
 
-impl ToolchainId {
-    /// Identifies `binary` as [`probe`](Self::probe) does, with the
-    /// version its `--version` would print known without running it (npm's
-    /// is its package.json's: its `--version` is a node start-up).
-    pub fn with_version(binary: &Path, version: String) -> Result<ToolchainId, StoreError> {
-        let (path, sha256) = Self::hashed(binary)?;
-        Ok(ToolchainId {
-            name: binary
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            version,
-            sha256,
-            path,
-        })
-    }
+/// Whether `binary` (a resolved path) is a compiled program that is not
+/// one of the dispatchers known to pick another program by files or
+/// variables of their own: rustup's proxies (a `rustc` that is rustup,
+/// linked or copied), ccache, sccache, distcc, icecc, volta's shims.
+fn answers_from_itself(binary: &Path) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut magic = [0u8; 4];
+    let elf = std::fs::File::open(binary)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF";
+    let name = binary.file_name().unwrap_or_default().to_string_lossy();
+    let dispatcher = [
+        "rustup",
+        "rustup-init",
+        "ccache",
+        "sccache",
+        "distcc",
+        "icecc",
+    ]
+    .contains(&name.as_ref())
+        || name.starts_with("volta");
+    // rustup installs its proxies as hard links of itself.
+    let rustup_link = match (
+        std::fs::metadata(binary),
+        binary.parent().map(|d| std::fs::metadata(d.join("rustup"))),
+    ) {
+        (Ok(a), Some(Ok(b))) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    elf && !dispatcher && !rustup_link
+}
 
-    /// `binary` found (in `PATH` for a bare name) and its resolved file
-    /// hashed, and recorded in [`probed_toolchains`].
-    fn hashed(binary: &Path) -> Result<(PathBuf, String), StoreError> {
-        let err = |message: String| StoreError::Toolchain {
-            path: binary.to_owned(),
-            message,
-        };
-        let path = if binary.components().count() == 1 && !binary.is_absolute() {
-            find_in_path(binary).ok_or_else(|| err("not found in PATH".to_owned()))?
-        } else {
-            binary.to_owned()
-        };
-        let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
-        let stamp = FileStamp::of(&resolved);
-        let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
-        PROBED
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((resolved, stamp));
-        Ok((path, sha256))
+/// The answer of a probe (`what`, a command's output), remembered by the
+/// stamps of the files it depends on and by `words` (its arguments, the
+/// path it was called by): any change to one of those files (its
+/// [`FileStamp`]) asks again. The memo lives beside the toolchain hashes'
+/// (`$LOCK2BUILD_CACHE/probes/`); without one, or when it is unreadable,
+/// the probe runs.
+pub fn remembered_probe<E>(
+    what: &str,
+    files: &[&Path],
+    words: &[&str],
+    probe: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E> {
+    let dir = memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")));
+    remembered_probe_in(dir.as_deref(), what, files, words, probe)
+}
+
+fn remembered_probe_in<E>(
+    dir: Option<&Path>,
+    what: &str,
+    files: &[&Path],
+    words: &[&str],
+    probe: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E> {
+    let mut key = format!("probe/1\0{what}");
+    for file in files {
+        key.push_str(&format!("\0{}\0{}", file.display(), FileStamp::of(file).0));
+    }
+    for word in words {
+        key.push_str(&format!("\0{word}"));
+    }
+    let memo = dir.map(|d| d.join(hex::encode(&Sha256::digest(key.as_bytes())[..16])));
+    if let Some(text) = memo.as_ref().and_then(|m| std::fs::read_to_string(m).ok()) {
+        if let Some(answer) = text.strip_prefix("lock2build-probe\n") {
+            return Ok(answer.to_owned());
+        }
+    }
+    let answer = probe()?;
+    if let Some(memo) = memo {
+        write_memo(&memo, &format!("lock2build-probe\n{answer}"));
+    }
+    Ok(answer)
+}
+
+/// Writes a memo entry, best effort, whole then renamed: a reader never
+/// sees half.
+fn write_memo(memo: &Path, text: &str) {
+    if let Some(dir) = memo.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, text).is_ok() {
+        let _ = std::fs::rename(&tmp, memo);
     }
 }
 
@@ -365,14 +453,7 @@ fn file_sha256_memo(file: &Path, memo_dir: Option<&Path>) -> std::io::Result<Str
     std::io::copy(&mut std::fs::File::open(file)?, &mut hasher)?;
     let sha256 = hex::encode(hasher.finalize());
     if let Some(memo) = memo {
-        // Best effort, written whole then renamed: a reader never sees half.
-        if let Some(dir) = memo.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let tmp = memo.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &sha256).is_ok() {
-            let _ = std::fs::rename(&tmp, &memo);
-        }
+        write_memo(&memo, &sha256);
     }
     Ok(sha256)
 }
@@ -412,6 +493,66 @@ mod tests {
             sha256: "00".into(),
             path: "/usr/bin/cc".into(),
         }
+    }
+
+    #[test]
+    fn a_probe_is_remembered_until_a_file_it_depends_on_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let memo = dir.path().join("memo");
+        let tool = dir.path().join("tool");
+        let config = dir.path().join("config");
+        std::fs::copy("/usr/bin/true", &tool).unwrap();
+        std::fs::write(&config, "a").unwrap();
+        let runs = std::cell::Cell::new(0);
+        let probe = |answer: &str| {
+            runs.set(runs.get() + 1);
+            Ok::<_, ()>(answer.to_owned())
+        };
+        let ask = |answer: &str| {
+            remembered_probe_in(Some(&memo), "--version", &[&tool, &config], &["x"], || {
+                probe(answer)
+            })
+            .unwrap()
+        };
+        assert_eq!(ask("one"), "one");
+        // Remembered: the probe does not run again.
+        assert_eq!(ask("two"), "one");
+        assert_eq!(runs.get(), 1);
+        // Another word (another argument, another path called by) asks.
+        let other =
+            remembered_probe_in(Some(&memo), "--version", &[&tool, &config], &["y"], || {
+                probe("three")
+            });
+        assert_eq!(other.unwrap(), "three");
+        // A changed file asks again: the binary replaced, then a file it reads.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::copy("/usr/bin/echo", &tool).unwrap();
+        assert_eq!(ask("four"), "four");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&config, "b").unwrap();
+        assert_eq!(ask("five"), "five");
+        assert_eq!(ask("six"), "five");
+        // No memo directory: the probe runs every time.
+        let fresh = remembered_probe_in(None, "--version", &[&tool], &[], || probe("seven"));
+        assert_eq!(fresh.unwrap(), "seven");
+        assert_eq!(runs.get(), 5);
+    }
+
+    #[test]
+    fn a_version_is_remembered_for_a_program_and_never_for_a_dispatcher() {
+        assert!(answers_from_itself(Path::new("/usr/bin/true")));
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("python3");
+        std::fs::write(&script, "#!/bin/sh\necho Python 3.99\n").unwrap();
+        assert!(!answers_from_itself(&script), "a shim script");
+        // rustup's proxies: hard links of rustup.
+        let rustup = dir.path().join("rustup");
+        std::fs::copy("/usr/bin/true", &rustup).unwrap();
+        std::fs::hard_link(&rustup, dir.path().join("rustc")).unwrap();
+        assert!(!answers_from_itself(&dir.path().join("rustc")));
+        assert!(!answers_from_itself(&rustup));
+        std::fs::copy("/usr/bin/true", dir.path().join("ccache")).unwrap();
+        assert!(!answers_from_itself(&dir.path().join("ccache")));
     }
 
     #[test]

@@ -53,7 +53,9 @@ mod verify;
 pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
-pub use identity::{find_in_path, probed_toolchains, FileStamp, NodeId, ToolchainId};
+pub use identity::{
+    find_in_path, probed_toolchains, remembered_probe, FileStamp, NodeId, ToolchainId,
+};
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};

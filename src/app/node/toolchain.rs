@@ -73,12 +73,18 @@ impl NodeToolchain {
             .ok_or_else(|| anyhow!("{} is not inside an npm package", npm_cli.display()))?
             .to_owned();
         let node_id = ToolchainId::probe(&node)?;
-        // What `npm --version` prints, without its node start-up.
-        let npm_id = match npm_version(&npm_root) {
-            Some(version) => ToolchainId::with_version(&npm, version)?,
+        let version = node_id.version.clone();
+        // What `npm --version` prints, without starting node: npm's
+        // package.json version (npm reads it from there itself).
+        let manifest = npm_root.join("package.json");
+        let npm_id = match std::fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|json| json["version"].as_str().map(str::to_owned))
+        {
+            Some(version) => ToolchainId::with_version(Path::new("npm"), &npm, version)?,
             None => ToolchainId::probe(&npm)?,
         };
-        let version = node_id.version.clone();
         let ids = vec![node_id, npm_id];
         Ok(NodeToolchain {
             node,
@@ -159,14 +165,6 @@ impl NodeToolchain {
     }
 }
 
-/// The `version` of npm's package.json (what `npm --version` prints).
-fn npm_version(npm_root: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(npm_root.join("package.json")).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let version = doc.get("version")?.as_str()?.trim();
-    (!version.is_empty()).then(|| version.to_owned())
-}
-
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -187,7 +185,12 @@ mod tests {
             eprintln!("no node and npm in PATH: skipped");
             return;
         };
-        let npm = find_in_path("npm").unwrap();
+        let npm = found.node.with_file_name("npm");
+        let npm = if npm.is_file() {
+            npm
+        } else {
+            PathBuf::from("npm")
+        };
         assert_eq!(found.ids[1], ToolchainId::probe(&npm).unwrap());
     }
 }
