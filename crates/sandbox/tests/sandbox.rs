@@ -337,10 +337,12 @@ fn collector() -> (
 #[test]
 fn a_watched_step_hands_each_line_to_the_watcher_and_writes_the_log_as_it_goes() {
     let d = dirs();
-    // The log holds the first line while the step still runs: `tail -f` works.
+    // The log holds the first line while the step still runs: `tail -f`
+    // works. (The step waits up to 10 s for it: the writer is another
+    // thread, which a loaded machine may run late.)
     let log = d.log.display().to_string();
     let script = format!(
-        "echo first; echo oops >&2; grep -q first {log} && echo LOG-LIVE; printf 'no newline'"
+        "echo first; echo oops >&2; i=0; while [ $i -lt 100 ]; do grep -q first {log} && echo LOG-LIVE && break; sleep 0.1; i=$((i+1)); done; printf 'no newline'"
     );
     let mut runners = vec![Sandbox::unsandboxed()];
     runners.extend(sandbox());
