@@ -621,14 +621,18 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
             if to_install == 1 { "" } else { "s" }
         ));
     }
-    for (job, result) in run_parallel(&wheel_jobs, options.jobs, |job| ctx.make(job, &[])) {
-        let made = result?;
-        if made.built {
-            built.push(job.label.clone());
-        } else {
-            reused += 1;
-        }
-        outputs.insert(job.id.clone(), made.path);
+    // The build systems first, which the builds wait for; the app's own
+    // wheels are installed while the builds run (below).
+    let (pin_installs, app_installs): (Vec<Job>, Vec<Job>) = wheel_jobs
+        .into_iter()
+        .partition(|j| pin_wheels.values().any(|p| p.id == j.id));
+    let mut made_nodes = Made {
+        built: &mut built,
+        reused: &mut reused,
+        outputs: &mut outputs,
+    };
+    for (job, result) in run_parallel(&pin_installs, options.jobs, |job| ctx.make(job, &[])) {
+        made_nodes.add(job, result?);
     }
 
     // One build environment per set of build systems, then the builds.
@@ -703,7 +707,22 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     let mut asked = Vec::new();
     let mut failed = None;
     let mut made_sources = Vec::new();
-    for (job, result) in run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs)) {
+    let (app_installed, made) = std::thread::scope(|scope| {
+        let installing =
+            scope.spawn(|| run_parallel(&app_installs, options.jobs, |job| ctx.make(job, &[])));
+        let made = run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs));
+        (installing.join(), made)
+    });
+    let app_installed = app_installed.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let mut made_nodes = Made {
+        built: &mut built,
+        reused: &mut reused,
+        outputs: &mut outputs,
+    };
+    for (job, result) in app_installed {
+        made_nodes.add(job, result?);
+    }
+    for (job, result) in made {
         match result {
             Ok(made) => made_sources.push((job, made)),
             Err(e) => match e.downcast::<AskedAtBuildTime>() {
@@ -714,12 +733,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     }
     for (job, made) in made_sources {
         logs.insert(job.label.clone(), ctx.log_path(&job.id));
-        if made.built {
-            built.push(job.label.clone());
-        } else {
-            reused += 1;
-        }
-        outputs.insert(job.id.clone(), made.path);
+        made_nodes.add(job, made);
     }
     if let Some(e) = failed {
         return Err(e);
@@ -814,6 +828,24 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         logs,
         notes,
     })
+}
+
+/// What the package nodes made so far add to a run's report.
+struct Made<'a> {
+    built: &'a mut Vec<String>,
+    reused: &'a mut usize,
+    outputs: &'a mut BTreeMap<NodeId, PathBuf>,
+}
+
+impl Made<'_> {
+    fn add(&mut self, job: &Job, made: lock2build_store::BuiltOutput) {
+        if made.built {
+            self.built.push(job.label.clone());
+        } else {
+            *self.reused += 1;
+        }
+        self.outputs.insert(job.id.clone(), made.path);
+    }
 }
 
 /// The checkouts of the git sources among `builds` (fetched by their
