@@ -5,11 +5,14 @@
 #   let l2b = import ./nix { graph = ./graph.json; lock2build = /usr/local/bin/lock2build; };
 #   in l2b.nodes."<node-id>"     # one node
 #      l2b.all                   # every node (nix-build -A all)
+#      l2b.sources               # the fixed nodes: downloads, checkouts
 #
 # Fixed nodes (sources) are fixed-output derivations: `fetch-url` by Nix's
 # own builtin:fetchurl from the lock's URL and hash, others (`git-checkout`)
 # by `lock2build realise`, checked by Nix against the recorded NAR hash.
-# Built nodes run `lock2build realise` for their node, inputs passed by path.
+# The project's own files (`local-tree`) are copied by builtins.path with
+# lock2build's filter. Built nodes run `lock2build realise` for their node,
+# inputs passed by path.
 { graph                      # path to the graph document
 , lock2build ? null          # the lock2build binary, for nodes realise makes
 , pkgs ? null                # nixpkgs: tools from it instead of the host's
@@ -24,8 +27,24 @@ let
     else if (doc.version or 0) != 1 then
       throw "lock2build: ${toString graph} is build graph version ${toString (doc.version or "none")}; this nix/ library reads version 1 (make it again with the lock2build beside this library)"
     else doc;
-  graphFile = builtins.path { path = graph; name = "lock2build-graph.json"; };
   byId = builtins.listToAttrs (map (n: { name = n.id; value = n; }) checked.nodes);
+  # What `realise` reads of the graph for node n: n, the toolchains, and of
+  # each input what checks it (its id, kind and hash; a local tree's tree
+  # hash), not its recipe or its own inputs. A derivation then changes only
+  # when its node or its inputs' outputs do: an edit of the project's files
+  # rebuilds what reads them, not the dependencies (whose skeleton's recipe
+  # names the edited tree, but whose output is fixed).
+  asInput = i:
+    let m = byId.${i}; in
+    { inherit (m) id name; }
+    // { recipe = if m.recipe.kind == "local-tree"
+                  then builtins.removeAttrs m.recipe [ "path" ]
+                  else { inherit (m.recipe) kind; }; }
+    // (if m ? output then { inherit (m) output; } else { });
+  nodeGraph = n: builtins.toFile "${n.name}-graph.json" (builtins.toJSON (
+    builtins.removeAttrs checked [ "result" ] // {
+      nodes = map asInput (builtins.filter (i: byId ? ${i}) (n.inputs or [ ])) ++ [ n ];
+    }));
   toolPath =
     if pkgs == null then hostPath
     else builtins.concatStringsSep ":" (map (p: "${p}/bin") [ pkgs.git pkgs.coreutils ]);
@@ -50,19 +69,37 @@ let
     inherit system;
     name = n.name;
     builder = "${realiser n}";
-    args = [ "realise" "--graph" "${graphFile}" n.id ]
+    args = [ "realise" "--graph" "${nodeGraph n}" n.id ]
       ++ builtins.concatMap (i:
         if byId ? ${i} then [ "--input" "${i}=${nodes.${i}}" ]
         else throw "lock2build: node `${n.id}` takes `${i}`, which is not in the graph")
         (n.inputs or [ ]);
     PATH = toolPath;
   } // fixed n);
+  # The project's own files: copied by Nix at evaluation, with lock2build's
+  # filter (directories and files never part of a source tree).
+  hasPrefix = pre: s: builtins.substring 0 (builtins.stringLength pre) s == pre;
+  localTree = n: builtins.path {
+    path = /. + n.recipe.path;
+    name = n.name;
+    filter = p: _type:
+      let base = baseNameOf p; in
+      !(builtins.elem base (n.recipe.exclude or [ ])
+        || builtins.any (pre: hasPrefix pre base) (n.recipe.exclude_prefixes or [ ]));
+  };
   nodes = builtins.mapAttrs
-    (id: n: if n.recipe.kind == "fetch-url" then fetchUrl n else realised n)
+    (id: n:
+      if n.recipe.kind == "fetch-url" then fetchUrl n
+      else if n.recipe.kind == "local-tree" then localTree n
+      else realised n)
     byId;
 in
 {
   inherit nodes;
   graph = checked;
-  all = builtins.attrValues nodes;
+  # Every derivation (local-tree nodes are store paths Nix copies, not built).
+  all = builtins.filter builtins.isAttrs (builtins.attrValues nodes);
+  # The downloads and checkouts (fixed nodes).
+  sources = map (n: nodes.${n.id})
+    (builtins.filter (n: n ? output && n.output ? fixed) checked.nodes);
 } // (if checked ? result then { result = nodes.${checked.result}; } else { })

@@ -2,50 +2,24 @@
 //! (crates/graph, docs/graph.md), and one node of it made on request, the
 //! entry point other engines (Nix: `nix/`) call.
 //!
-//! What the graph holds today: the plan's sources, each a *fixed* node
+//! The graph is the builder's (`app::graph_for`: rust_graph, node_graph,
+//! python_graph); its sources are made here, each a *fixed* node
 //! (`fetch-url`: its URLs and the lock's hash; `git-checkout`: its URL,
-//! commit and the checkout's NAR sha256, learnt by checking it out once
-//! when the store does not know it yet). The builders' own nodes (wheel
-//! installs, PEP 517 builds, cargo, npm) join it as the builders move onto
-//! the executor (issue #14); `realise` refuses a kind it cannot make.
+//! commit and the checkout's NAR sha256). `realise` makes those, and every
+//! built kind of `exec::KINDS`; it refuses a kind it cannot make.
 
-use crate::fetch_plan::{checkout_or_recover, git_options, git_specs, requests};
+use crate::fetch_plan::{checkout_or_recover, git_options};
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest, ProgressMode};
+use lock2build_fetch::{fetch_all, FetchOptions, FetchRequest};
 use lock2build_git::{nar_sha256, GitSpec};
 use lock2build_graph::{FixedOutput, Graph, HashMode, Node, Output, Recipe};
 use lock2build_model::Hash;
-use lock2build_plan::plan::Plan;
 use lock2build_store::{NodeId, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The graph of `plan`'s sources. Git sources whose NAR hash the plan
-/// does not know yet are checked out (verified) to learn it.
-pub fn source_graph(plan: &Plan, store: &Store, options: &FetchOptions) -> Result<Graph> {
-    let mut graph = Graph::new(plan.target.describe_platform());
-    let (fetches, _) = requests(plan)?;
-    let mut seen = std::collections::BTreeSet::new();
-    for request in &fetches {
-        let node = fetch_node(request)?;
-        if seen.insert(node.id.clone()) {
-            graph.nodes.push(node);
-        }
-    }
-    let git_options = git_options(options, !matches!(options.progress, ProgressMode::Quiet));
-    for (_, spec) in git_specs(plan)? {
-        let checkout = checkout_or_recover(store, &spec, &git_options)?;
-        let node = git_node(&spec, &checkout.nar_sha256)?;
-        if seen.insert(node.id.clone()) {
-            graph.nodes.push(node);
-        }
-    }
-    graph.check().map_err(|e| anyhow!("{e}"))?;
-    Ok(graph)
-}
-
 /// A download: named by the lock's strongest hash, fetched from its URLs.
-fn fetch_node(request: &FetchRequest) -> Result<Node> {
+pub(crate) fn fetch_node(request: &FetchRequest) -> Result<Node> {
     let hash = Hash::strongest(&request.hashes)
         .ok_or_else(|| anyhow!("{}: no hash", request.label))?
         .to_sri();
@@ -73,7 +47,7 @@ fn fetch_node(request: &FetchRequest) -> Result<Node> {
 }
 
 /// A git checkout (without `.git`): named by its NAR hash.
-fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
+pub(crate) fn git_node(spec: &GitSpec, nar: &str) -> Result<Node> {
     let short = spec.commit.get(..12).unwrap_or(&spec.commit);
     let base = spec
         .url
@@ -141,6 +115,13 @@ pub fn realise(
         .node(id)
         .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
     check_inputs(&graph, node, inputs)?;
+    // What a built node embeds (launchers, a sandbox's mount points).
+    let out = &std::path::absolute(out)?;
+    let inputs: Vec<(String, PathBuf)> = inputs
+        .iter()
+        .map(|(id, path)| Ok((id.clone(), std::path::absolute(path)?)))
+        .collect::<std::io::Result<_>>()?;
+    let inputs = inputs.as_slice();
     if std::fs::symlink_metadata(out).is_ok() {
         bail!("{} exists; realise writes a new output only", out.display());
     }
@@ -148,19 +129,99 @@ pub fn realise(
         .prefix("lock2build-realise-")
         .tempdir()
         .context("creating a scratch directory")?;
+    // Whatever realise and its steps cache goes to the scratch directory,
+    // never the caller's home (Nix's builds have HOME=/homeless-shelter,
+    // which must not appear: Nix refuses to build while it exists).
+    let home = scratch.path().join("home");
+    std::fs::create_dir(&home)?;
+    std::env::set_var("HOME", &home);
+    std::env::set_var("XDG_CACHE_HOME", home.join(".cache"));
+    std::env::remove_var("LOCK2BUILD_CACHE");
     let store = Store::open(scratch.path().join("store"))?;
     let made = scratch.path().join("out");
     match node.recipe.kind.as_str() {
         "fetch-url" => realise_fetch(node, &store, &made, options)?,
         "git-checkout" => realise_git(node, &store, &made, options)?,
-        other => bail!(
-            "node `{id}` is a `{other}` node, which this lock2build cannot realise (it realises fetch-url and git-checkout nodes)"
-        ),
+        other => match crate::app::exec::kind(other) {
+            // A built node, or a fixed one lock2build writes (a skeleton).
+            Some(kind) => {
+                realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
+            }
+            _ => bail!(
+                "node `{id}` is a `{other}` node, which this lock2build cannot realise (kinds it realises: {})",
+                realisable().join(", ")
+            ),
+        },
     }
     check_content(node, &made)?;
     std::fs::rename(&made, out)
         .or_else(|_| copy_out(&made, out))
         .with_context(|| format!("writing {}", out.display()))
+}
+
+/// The kinds `realise` makes.
+fn realisable() -> Vec<&'static str> {
+    let mut kinds = vec!["fetch-url", "git-checkout"];
+    for kind in crate::app::exec::KINDS.iter().flat_map(|k| k.iter()) {
+        if kind.name != "local-tree" && !kinds.contains(&kind.name) {
+            kinds.push(kind.name);
+        }
+    }
+    kinds
+}
+
+/// Makes a built node with its kind, as `lock2build app` would, into
+/// `made` for `final_path`: the builder runs in the sandbox without
+/// network (`lock2build realise` under Nix: inside Nix's build).
+fn realise_built(
+    kind: &crate::app::exec::Kind,
+    graph: &Graph,
+    node: &Node,
+    store: &Store,
+    inputs: &[(String, PathBuf)],
+    (made, final_path): (&Path, &Path),
+    options: &FetchOptions,
+) -> Result<()> {
+    use crate::app::exec::{Ctx, Out};
+    let sandbox = lock2build_sandbox::Sandbox::detect()?;
+    let steps =
+        crate::progress::BuildProgress::new(crate::progress::StepDisplay::Quiet, false, None);
+    let ctx = Ctx {
+        graph,
+        store,
+        sandbox: &sandbox,
+        steps: &steps,
+        fetch: options,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        logs_dir: store.logs_dir(),
+    };
+    std::fs::create_dir_all(&ctx.logs_dir)?;
+    std::fs::create_dir(made).with_context(|| format!("creating {}", made.display()))?;
+    let inputs = inputs.iter().cloned().collect();
+    let out = Out {
+        building: made,
+        final_path,
+    };
+    (kind.make)(&ctx, node, &inputs, &out)
+        .with_context(|| format!("realising node `{}`", node.id))
+        .map_err(|e| with_logs(e, &ctx.logs_dir))
+}
+
+/// A failed step's error with the end of its logs: the scratch store
+/// (and the log in it) is removed when `realise` ends, and an engine shows
+/// only what `realise` prints.
+fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
+    let mut text = format!("{e:#}");
+    for entry in std::fs::read_dir(logs_dir).into_iter().flatten().flatten() {
+        let tail = lock2build_store::read_tail(&entry.path(), 64 << 10);
+        let lines: Vec<&str> = tail.lines().collect();
+        text.push_str(&format!(
+            "\n--- the last lines of {} ---\n{}",
+            entry.file_name().to_string_lossy(),
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        ));
+    }
+    anyhow!("{text}")
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {
@@ -187,6 +248,28 @@ fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Resu
 /// A fixed node's output must hash to its hash (a file: its bytes; a
 /// tree: its NAR serialisation).
 fn check_content(node: &Node, path: &Path) -> Result<()> {
+    if node.recipe.kind == "local-tree" {
+        // The project's files: their tree hash (what the app's id has).
+        // One file (an npm lock): the sha256 of its bytes.
+        let expected = node.recipe.params.get("tree").and_then(|t| t.as_str());
+        let got = if std::fs::symlink_metadata(path)?.is_file() {
+            use sha2::Digest;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            hex::encode(sha2::Sha256::digest(bytes))
+        } else {
+            crate::app::tree_hash(path)?
+        };
+        return match expected {
+            Some(tree) if tree == got => Ok(()),
+            _ => bail!(
+                "the contents of {} do not match node `{}`: its files hash to {got}, not {}",
+                path.display(),
+                node.id,
+                expected.unwrap_or("(none recorded)")
+            ),
+        };
+    }
     let Output::Fixed(fixed) = &node.output else {
         return Ok(());
     };
@@ -235,6 +318,15 @@ fn realise_fetch(node: &Node, store: &Store, made: &Path, options: &FetchOptions
 }
 
 fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) -> Result<()> {
+    let spec = git_spec_of(node)?;
+    let git_options = git_options(options, false);
+    let checkout = checkout_or_recover(store, &spec, &git_options)?;
+    copy_out(&checkout.dir, made)?;
+    Ok(())
+}
+
+/// The git source a `git-checkout` node checks out.
+fn git_spec_of(node: &Node) -> Result<GitSpec> {
     let param = |key: &str| {
         node.recipe
             .params
@@ -243,7 +335,7 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("git-checkout node `{}` has no `{key}`", node.id))
     };
-    let spec = GitSpec {
+    Ok(GitSpec {
         label: node.name.clone(),
         url: param("url")?,
         commit: param("commit")?,
@@ -254,17 +346,14 @@ fn realise_git(node: &Node, store: &Store, made: &Path, options: &FetchOptions) 
             .get("submodules")
             .and_then(|v| v.as_bool())
             .unwrap_or(true),
-    };
-    let git_options = git_options(options, false);
-    let checkout = checkout_or_recover(store, &spec, &git_options)?;
-    copy_out(&checkout.dir, made)?;
-    Ok(())
+    })
 }
 
-/// Copies a file or a tree (links kept as links, modes as they are).
+/// Copies a file or a whole tree (links kept as links, modes as they are;
+/// nothing left out: a checkout's `target/` is part of its NAR hash).
 fn copy_out(from: &Path, to: &Path) -> std::io::Result<()> {
     if std::fs::symlink_metadata(from)?.is_dir() {
-        crate::app::copy_tree(from, to)
+        crate::app::copy_all(from, to)
     } else {
         std::fs::copy(from, to).map(|_| ())
     }

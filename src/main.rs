@@ -175,10 +175,15 @@ enum Command {
     #[command(verbatim_doc_comment)]
     /// Write the build graph: every node a build runs, as data (docs/graph.md).
     ///
-    /// The graph holds the plan's sources today: each download (`fetch-url`,
-    /// by the lock's hash) and each git checkout (`git-checkout`, by its NAR
-    /// sha256; a checkout the store lacks is made once to learn it). Nix
-    /// builds it with nix/ (docs/nix.md); `lock2build realise` makes one node.
+    /// Sources are fixed nodes: each download (`fetch-url`, by the lock's
+    /// hash) and each git checkout (`git-checkout`, by its NAR sha256; a
+    /// checkout the store lacks is made once to learn it). A Cargo project's
+    /// graph holds every step `app` runs too (crates unpacked, the vendor
+    /// directory, the skeleton, the dependencies, the app: `result`); a
+    /// Python project's its wheel installs, build environments, PEP 517
+    /// builds and environment; an npm project's its node_modules and app.
+    /// Nix builds it with nix/
+    /// (docs/nix.md); `lock2build realise` makes one node.
     ///
     /// Examples:
     ///   lock2build graph > graph.json
@@ -418,6 +423,11 @@ struct AppArgs {
     /// ecosystems: pypi, npm or crates.
     #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
     ecosystem: Option<lock2build_model::Ecosystem>,
+    /// What builds the graph: lock2build's own executor (local), or Nix
+    /// (`nix-build` of the graph with lock2build's nix/ library: your
+    /// nix.conf's builders and substituters apply; docs/nix.md).
+    #[arg(long, value_enum, default_value = "local")]
+    engine: app::Engine,
     #[command(flatten)]
     archive: archive_cmd::ArchiveFlags,
     #[command(flatten)]
@@ -576,6 +586,22 @@ struct GraphArgs {
     /// Write the graph to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The lockfile, when it is not the one lock2build picks in DIR (as `app`).
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
+    /// A program to put in result/bin (as `app --script`). Repeatable.
+    #[arg(long = "script", value_name = "NAME")]
+    scripts: Vec<String>,
+    /// Cargo features to enable (as `app --features`).
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Cargo's --no-default-features (as `app`).
+    #[arg(long)]
+    no_default_features: bool,
+    /// Which project, when the directory has lockfiles of several
+    /// ecosystems: pypi, npm or crates.
+    #[arg(long, value_name = "ECOSYSTEM", value_parser = parse_ecosystem_arg)]
+    ecosystem: Option<lock2build_model::Ecosystem>,
     #[command(flatten)]
     archive: archive_cmd::ArchiveFlags,
     #[command(flatten)]
@@ -822,22 +848,43 @@ fn versioned(version: u32, report: &impl serde::Serialize) -> Result<serde_json:
 }
 
 fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
-    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     if args.lockfile.is_none() {
         args.dir = global::project_dir(&args.dir);
     }
-    let progress = progress_mode(&args.progress, g)?;
+    progress_mode(&args.progress, g)?;
     let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
-    args.dir = target.dir;
+    args.dir = target.dir.clone();
     // Nothing changed since the last build: its report is the answer.
     let link = args
         .out_link
         .clone()
         .unwrap_or_else(|| args.dir.join("result"));
-    if let Some(report) = app::noop::lookup(&args.dir, &link) {
+    if args.engine != app::Engine::Local {
+        // Nix keeps its own record of what is built.
+    } else if let Some(report) = app::noop::lookup(&args.dir, &link) {
         return print_app_report(&report, g, true);
     }
     let memo_key = app::noop::key(&args.dir);
+    let engine = args.engine;
+    let options = app_options(args, target, g)?;
+    let dir = options.dir.clone();
+    let report = match engine {
+        app::Engine::Local => app::build_app(&options)?,
+        app::Engine::Nix => return print_app_report(&app::nix_engine::build(&options)?, g, false),
+    };
+    app::noop::record(&dir, &link, memo_key, &report);
+    print_app_report(&report, g, false)
+}
+
+/// What `app` (and `graph`) build with, from their arguments: the
+/// interpreter asked once, the sandbox checked, downloads and progress.
+fn app_options(
+    mut args: AppArgs,
+    target: lock2build_plan::pick::LockTarget,
+    g: &GlobalArgs,
+) -> Result<app::AppOptions> {
+    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
+    let progress = progress_mode(&args.progress, g)?;
     // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
     // call): planned for and built with, and asked about once more only.
     // A Rust or Node project needs no Python: no interpreter is asked
@@ -920,10 +967,7 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
         develop: false,
         dir: args.dir,
     };
-    let dir = options.dir.clone();
-    let report = app::build_app(&options)?;
-    app::noop::record(&dir, &link, memo_key, &report);
-    print_app_report(&report, g, false)
+    Ok(options)
 }
 
 /// Prints what `app` did; `unchanged` when it was answered from the no-op
@@ -1059,26 +1103,30 @@ fn run_fetch(mut args: FetchArgs, g: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_graph(mut args: GraphArgs, g: &GlobalArgs) -> Result<()> {
-    use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    args.dir = global::project_dir(&args.dir);
-    project_config::check(&args.dir)?;
-    args.target.skip_python_probe_unless_needed(&args.dir, None);
-    let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
-    let outcome = planned(&args.dir, None, &options, g)?;
-    let fetch_options = FetchOptions {
-        offline: g.offline(),
-        mirrors: MirrorConfig::load(Some(&args.dir))?,
-        credentials: Credentials::load(),
-        progress: if g.chatty() {
-            ProgressMode::Plain
-        } else {
-            ProgressMode::Quiet
-        },
-        archive: args.archive.config(),
-        ..FetchOptions::from_env()?
+fn run_graph(args: GraphArgs, g: &GlobalArgs) -> Result<()> {
+    let mut dir = args.dir;
+    if args.lockfile.is_none() {
+        dir = global::project_dir(&dir);
+    }
+    let target = lock2build_plan::pick::LockTarget::new(&dir, args.lockfile.as_deref())?;
+    let app_args = AppArgs {
+        dir: target.dir.clone(),
+        lockfile: args.lockfile,
+        out_link: None,
+        scripts: args.scripts,
+        no_sandbox: false,
+        jobs: 8,
+        progress: "auto".into(),
+        features: args.features,
+        no_default_features: args.no_default_features,
+        ecosystem: args.ecosystem,
+        engine: app::Engine::Local,
+        archive: args.archive,
+        target: args.target,
+        select: args.select,
     };
-    let graph = graph_cmd::source_graph(&outcome.plan, &open_store()?, &fetch_options)?;
+    let options = app_options(app_args, target, g)?;
+    let graph = app::graph_for(&options)?;
     let mut text = serde_json::to_string_pretty(&graph)?;
     text.push('\n');
     match &args.output {

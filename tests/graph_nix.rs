@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{lock2build, project_with_git_dep, tempdir};
+use common::{have_nix, lock2build, nix_build, project_with_git_dep, realise, tempdir};
 use lock2build_git::testing::GitServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,24 +32,6 @@ fn nodes_of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_
         .iter()
         .filter(|n| n["recipe"]["kind"] == kind)
         .collect()
-}
-
-fn realise(graph: &Path, node: &str, inputs: &[(&str, &Path)], out: &Path) -> std::process::Output {
-    let mut args = vec![
-        "realise".to_string(),
-        "--graph".into(),
-        graph.display().to_string(),
-        node.into(),
-        "--out".into(),
-        out.display().to_string(),
-    ];
-    for (id, path) in inputs {
-        args.push("--input".into());
-        args.push(format!("{id}={}", path.display()));
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let root = graph.parent().unwrap();
-    lock2build(&args, &root.join("cache"), &root.join("store"))
 }
 
 #[test]
@@ -136,29 +118,6 @@ fn realise_refuses_an_input_whose_contents_do_not_match_its_node() {
     assert!(!out.exists());
 }
 
-/// Nix is there (CI installs Debian's nix-bin); elsewhere the Nix tests say
-/// they are skipped.
-fn have_nix() -> bool {
-    let found = Command::new("nix-build").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
-        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
-    }
-    found
-}
-
-fn nix_build(graph: &Path, attr: &str) -> std::process::Output {
-    Command::new("nix-build")
-        .arg(common::repo().join("nix"))
-        .args(["--arg", "graph"])
-        .arg(graph)
-        .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", attr, "--no-out-link", "--option", "substituters", ""])
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn nix_fetches_every_source_of_the_graph_by_its_hash() {
     if !have_nix() {
@@ -166,7 +125,7 @@ fn nix_fetches_every_source_of_the_graph_by_its_hash() {
     }
     let root = tempdir("graph-nix-sources");
     let (path, graph) = graph_of(&common::fixture("poetry/flask-pillow"), &root);
-    let out = nix_build(&path, "all");
+    let out = nix_build(&path, "sources");
     assert!(out.status.success(), "{}", common::stderr(&out));
     let paths: Vec<String> = common::stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(paths.len(), nodes_of_kind(&graph, "fetch-url").len());
@@ -407,5 +366,94 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The project's own files reach Nix through `builtins.path` with
+/// lock2build's filter: what `app` copies into a build, nothing else.
+#[test]
+fn nix_copies_a_local_tree_with_lock2builds_filter() {
+    if !have_nix() {
+        return;
+    }
+    let root = tempdir("graph-nix-local-tree");
+    let project = root.join("project");
+    for (file, text) in [
+        ("src/main.rs", "fn main() {}\n"),
+        ("Cargo.toml", "[package]\n"),
+        ("sub/target/skipped", "x"),
+        ("target/release/app", "x"),
+        ("node_modules/left/index.js", "x"),
+        ("result-dev/bin/app", "x"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (
+            "docs/results.md",
+            "kept: only `result` and `result-*` are skipped\n",
+        ),
+    ] {
+        let path = project.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    std::os::unix::fs::symlink("src/main.rs", project.join("main-link.rs")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", project.join("result")).unwrap();
+    let id = "0123456789abcdfghijklmnpqrsvwxyz-project-source";
+    let graph = serde_json::json!({
+        "kind": "lock2build-build-graph",
+        "version": 1,
+        "target": "x86_64-linux",
+        "nodes": [{
+            "id": id,
+            "name": "project-source",
+            "recipe": {
+                "kind": "local-tree",
+                "path": project,
+                "tree": "not-checked-by-nix",
+                "exclude": [".git", "target", "node_modules", "result"],
+                "exclude_prefixes": ["result-"],
+            },
+        }],
+    });
+    let path = root.join("graph.json");
+    std::fs::write(&path, serde_json::to_vec(&graph).unwrap()).unwrap();
+    // Not a derivation: a store path Nix copies when it evaluates.
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--read-write-mode"])
+        .arg(common::repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(&path)
+        .args(["-A", &format!("nodes.{id}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let copy = PathBuf::from(common::stdout(&out).trim().trim_matches('"'));
+    assert!(copy.starts_with("/nix/store"), "{}", copy.display());
+    let mut files = Vec::new();
+    list(&copy, Path::new(""), &mut files);
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "Cargo.toml",
+            "docs/results.md",
+            "main-link.rs",
+            "src/main.rs"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_link(copy.join("main-link.rs")).unwrap(),
+        Path::new("src/main.rs")
+    );
+}
+
+fn list(root: &Path, rel: &Path, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(root.join(rel)).unwrap() {
+        let entry = entry.unwrap();
+        let rel = rel.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            list(root, &rel, files);
+        } else {
+            files.push(rel.display().to_string());
+        }
     }
 }

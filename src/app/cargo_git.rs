@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One git source of the lock, as the cargo configuration names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub(super) struct GitSource {
     /// The repository URL.
     pub url: String,
@@ -156,38 +156,68 @@ pub(super) fn git_crates(
         !matches!(fetch.progress, lock2build_fetch::ProgressMode::Quiet),
     );
     let mut checkouts = Vec::new();
-    let mut references = Vec::new();
     for s in &sources {
-        let (name, version) = &s.crates[0];
-        let spec = GitSpec {
-            label: format!("crates {name} {version}"),
-            url: s.url.clone(),
-            commit: s.commit.clone(),
-            reference: s.reference.clone(),
-            submodules: true,
-        };
-        let found =
-            crate::fetch_plan::checkout_or_recover(store, &spec, &options).map_err(|e| {
-                anyhow!(
-                    "{e}\n  (the lock's git source git+{}{} for {})",
-                    s.url,
-                    s.reference
-                        .as_deref()
-                        .map(|r| format!("?{r}"))
-                        .unwrap_or_default(),
-                    s.crates
-                        .iter()
-                        .map(|(n, v)| format!("{n} {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-        checkouts.push(found.dir);
+        checkouts.push(checkout_source(store, s, &options)?.dir);
     }
-    // Each crate its own output, shared by every lock that has it at this
-    // commit; the lock's directory of sources links to them.
+    let (laid_out, references) = lay_out_sources(store, &sources, &checkouts)?;
+    let made = store.build_output(&id, &references, |out| {
+        link_laid_out(&laid_out, &out.building).map_err(|e| e.into())
+    })?;
+    Ok(Some(GitCrates {
+        id,
+        path: made.path,
+        sources,
+    }))
+}
+
+/// The checkout of git source `s` (by its commit), from the store or the
+/// repository.
+pub(super) fn checkout_source(
+    store: &Store,
+    s: &GitSource,
+    options: &lock2build_git::GitOptions,
+) -> Result<lock2build_git::Checkout> {
+    let spec = source_spec(s);
+    crate::fetch_plan::checkout_or_recover(store, &spec, options).map_err(|e| {
+        anyhow!(
+            "{e}\n  (the lock's git source git+{}{} for {})",
+            s.url,
+            s.reference
+                .as_deref()
+                .map(|r| format!("?{r}"))
+                .unwrap_or_default(),
+            s.crates
+                .iter()
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// What checks git source `s` out.
+pub(super) fn source_spec(s: &GitSource) -> GitSpec {
+    let (name, version) = &s.crates[0];
+    GitSpec {
+        label: format!("crates {name} {version}"),
+        url: s.url.clone(),
+        commit: s.commit.clone(),
+        reference: s.reference.clone(),
+        submodules: true,
+    }
+}
+
+/// Each crate of `sources` (checked out at `checkouts`) its own output,
+/// shared by every lock that has it at this commit: what the lock's
+/// directory of sources links (`from`, `to` under it) and its outputs.
+pub(super) fn lay_out_sources(
+    store: &Store,
+    sources: &[GitSource],
+    checkouts: &[PathBuf],
+) -> Result<(Vec<(PathBuf, PathBuf)>, Vec<NodeId>)> {
     let mut laid_out = Vec::new();
-    for (n, (s, dir)) in sources.iter().zip(&checkouts).enumerate() {
+    let mut references = Vec::new();
+    for (n, (s, dir)) in sources.iter().zip(checkouts).enumerate() {
         let packages = workspace_packages(dir)?;
         for (name, version) in &s.crates {
             let found = packages
@@ -207,18 +237,16 @@ pub(super) fn git_crates(
             references.push(crate_id);
         }
     }
-    let made = store.build_output(&id, &references, |out| {
-        for (from, to) in &laid_out {
-            super::cargo_vendor::link_tree(from, &out.building.join(to))
-                .map_err(|e| format!("linking {}: {e}", from.display()))?;
-        }
-        Ok(())
-    })?;
-    Ok(Some(GitCrates {
-        id,
-        path: made.path,
-        sources,
-    }))
+    Ok((laid_out, references))
+}
+
+/// Links each laid-out crate into `dest`.
+pub(super) fn link_laid_out(laid_out: &[(PathBuf, PathBuf)], dest: &Path) -> Result<(), String> {
+    for (from, to) in laid_out {
+        super::cargo_vendor::link_tree(from, &dest.join(to))
+            .map_err(|e| format!("linking {}: {e}", from.display()))?;
+    }
+    Ok(())
 }
 
 /// The store output holding the git crate `package` of the checkout `dir`

@@ -329,7 +329,16 @@ impl Vendor {
 /// The store output holding crate `c` unpacked as `<name>-<version>/`,
 /// its patches applied, with its `.cargo-checksum.json` (made if absent).
 fn crate_output(store: &Store, c: &VendoredCrate) -> Result<(NodeId, PathBuf)> {
-    let id = NodeId::compute(
+    let id = crate_id(c)?;
+    let made = store.build_output(&id, &[], |out| {
+        unpack_crate(store, c, None, &out.building).map_err(|e| format!("{e:#}").into())
+    })?;
+    Ok((id, made.path))
+}
+
+/// The node of crate `c` unpacked (`crate-NAME-VERSION`).
+pub(super) fn crate_id(c: &VendoredCrate) -> Result<NodeId> {
+    Ok(NodeId::compute(
         &format!("crate-{}-{}", c.name, c.version),
         &serde_json::json!({
             "recipe": "cargo-crate/1",
@@ -339,11 +348,7 @@ fn crate_output(store: &Store, c: &VendoredCrate) -> Result<(NodeId, PathBuf)> {
         &[],
         &[],
         "",
-    )?;
-    let made = store.build_output(&id, &[], |out| {
-        unpack_crate(store, c, &out.building).map_err(|e| format!("{e:#}").into())
-    })?;
-    Ok((id, made.path))
+    )?)
 }
 
 /// Recreates the tree `from` at `to` with hard links to its files (a copy
@@ -423,14 +428,27 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Unpacks crate `c` into `out` as `<name>-<version>/`, applies its
-/// override patches and writes its `.cargo-checksum.json`.
-fn unpack_crate(store: &Store, c: &VendoredCrate, out: &Path) -> Result<()> {
+/// Unpacks crate `c` (the `.crate` file `from`, else the store's) into
+/// `out` as `<name>-<version>/`, applies its override patches and writes
+/// its `.cargo-checksum.json`.
+pub(super) fn unpack_crate(
+    store: &Store,
+    c: &VendoredCrate,
+    from: Option<&Path>,
+    out: &Path,
+) -> Result<()> {
     let name = format!("{}-{}", c.name, c.version);
     let work = out.join(format!(".unpack-{name}"));
-    // The stored .crate, or its tree recovered from the archive.
-    lock2build_archive::unpack_artifact(store, &c.hashes, ArchiveFormat::TarGz, &work)
-        .with_context(|| format!("unpacking {name}.crate"))?;
+    match from {
+        Some(file) => lock2build_store::unpack(file, ArchiveFormat::TarGz, &work)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("unpacking {name}.crate"))?,
+        // The stored .crate, or its tree recovered from the archive.
+        None => {
+            lock2build_archive::unpack_artifact(store, &c.hashes, ArchiveFormat::TarGz, &work)
+                .with_context(|| format!("unpacking {name}.crate"))?;
+        }
+    }
     let top = lock2build_store::single_top_dir(&work)
         .ok_or_else(|| anyhow!("{name}.crate does not hold one top directory"))?;
     let dest = out.join(&name);

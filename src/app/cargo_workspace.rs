@@ -263,7 +263,9 @@ pub(super) fn write_skeleton(
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(root.join(rel), &to)
+        // Writable: the manifest may get a `[workspace]` (a read-only tree,
+        // the Nix store's, is copied too).
+        super::copy_writable(&root.join(rel), &to)
             .with_context(|| format!("copying {}", root.join(rel).display()))?;
     }
     for (rel, text) in dummies {

@@ -20,11 +20,17 @@ mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod cargo_workspace;
+pub(crate) mod exec;
+pub mod nix_engine;
 mod node;
+mod node_graph;
 pub mod noop;
+pub use nix_engine::Engine;
 mod parts;
 mod python;
+mod python_graph;
 mod rust;
+pub(crate) mod rust_graph;
 mod script;
 
 pub(crate) use parts::{build_project, vendor_crates};
@@ -213,6 +219,34 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
 /// ([`lock2build_plan::pick`]), plans only that one and runs its
 /// ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
+    let (plan, ecosystem, notes) = picked_plan(options)?;
+    let mut report = match ecosystem {
+        Ecosystem::Pypi => python::build(options, plan, 0),
+        Ecosystem::Crates => rust::build(options, plan, 0),
+        Ecosystem::Npm => node::build(options, plan, 0),
+    }?;
+    if let Some(script) = &options.script {
+        report = script::add_launcher(options, script, report)?;
+    }
+    report.notes.splice(0..0, notes);
+    Ok(report)
+}
+
+/// The build graph `app` would run for the project in `options.dir`
+/// (`lock2build graph`, `app --engine nix`).
+pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
+    let (plan, ecosystem, _) = picked_plan(options)?;
+    match ecosystem {
+        Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
+        Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
+        Ecosystem::Pypi => Ok(python_graph::prepare(options, &plan, 0)?.graph),
+    }
+}
+
+/// The plan of the lockfile `app` builds in `options.dir`
+/// ([`lock2build_plan::pick`]: only that one), its ecosystem and the
+/// notes picking it left.
+fn picked_plan(options: &AppOptions) -> Result<(Plan, Ecosystem, Vec<String>)> {
     let picked = lock2build_plan::pick::pick_lockfile(
         &options.dir,
         options.lockfile.as_deref(),
@@ -231,16 +265,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
     crate::global::warn(&plan::check_locked(&plan, options.locked)?);
     crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
-    let mut report = match ecosystem {
-        Ecosystem::Pypi => python::build(options, plan, 0),
-        Ecosystem::Crates => rust::build(options, plan, 0),
-        Ecosystem::Npm => node::build(options, plan, 0),
-    }?;
-    if let Some(script) = &options.script {
-        report = script::add_launcher(options, script, report)?;
-    }
-    report.notes.splice(0..0, picked.notes);
-    Ok(report)
+    Ok((plan, ecosystem, picked.notes))
 }
 
 /// The ecosystems of the lockfiles in `dir` itself (not below it): what
@@ -602,7 +627,7 @@ pub(crate) fn link_result(link: &Path, target: &Path) -> Result<()> {
 }
 
 /// Directories never part of a project's source tree.
-const NOT_SOURCE: &[&str] = &[
+pub(crate) const NOT_SOURCE: &[&str] = &[
     ".git",
     ".hg",
     ".svn",
@@ -691,6 +716,26 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else {
             copy_writable(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies every file of `src` (a commit's tree: nothing is left out, not
+/// even what a project copy skips, such as `target/` or `result`), keeping
+/// symbolic links and modes.
+pub(crate) fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dest.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if kind.is_dir() {
+            copy_all(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
         }
     }
     Ok(())

@@ -49,28 +49,25 @@
 //! project's own lifecycle scripts (`preinstall`, `postinstall`,
 //! `prepare`) are not run; only the build script is.
 
-mod git;
+pub(super) mod git;
 mod laid;
-mod manifest;
-mod platforms;
+pub(super) mod manifest;
+pub(super) mod platforms;
 pub(super) use platforms::known_platforms;
 mod toolchain;
 
 pub(super) use toolchain::NodeToolchain as Toolchain;
 
-use super::{
-    apply_patches, build_cause, copy_tree, failure_message, open_store, patch_hashes, run_parallel,
-};
-use super::{link_and_record, require_native, tree_hash, AppConfig, AppOptions, AppReport};
-use crate::overrides_cmd;
+use super::{apply_patches, copy_tree, failure_message, open_store, patch_hashes, run_parallel};
+use super::{link_and_record, require_native, AppConfig, AppOptions, AppReport};
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Hash, Source};
 use lock2build_overrides::{native_versions, Database, Resolved};
 use lock2build_plan::plan::{self, Node, Plan, PlanArtifact, PlanOptions};
 use lock2build_sandbox::{Mount, SandboxSpec};
-use lock2build_store::{ArchiveFormat, NodeId, Store, ToolchainId};
-use manifest::Manifest;
+use lock2build_store::{ArchiveFormat, NodeId, Store};
+pub(super) use manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -83,22 +80,22 @@ const NPM_DIR: &str = "/build/npm";
 
 /// A package of the tree.
 #[derive(Debug, Clone)]
-struct Package {
-    name: String,
-    version: String,
+pub(super) struct Package {
+    pub name: String,
+    pub version: String,
     /// `node_modules/a/node_modules/b`.
-    location: String,
+    pub location: String,
     /// The tarball's hashes.
-    hashes: Vec<Hash>,
-    integrity: String,
+    pub hashes: Vec<Hash>,
+    pub integrity: String,
     /// Runs install scripts (the lock's `hasInstallScript`).
-    scripts: bool,
-    overrides: Resolved,
-    /// Files from a git commit (packed by `git::pack`).
-    git: Option<git::GitSource>,
+    pub scripts: bool,
+    pub overrides: Resolved,
+    /// Files from a git commit (packed by `git::fill_pack`).
+    pub git: Option<git::GitSource>,
     /// The tarball to unpack when it is not `hashes`' store source (a
     /// git package's pack output).
-    tarball: Option<PathBuf>,
+    pub tarball: Option<PathBuf>,
 }
 
 impl Package {
@@ -121,7 +118,7 @@ impl Package {
         }
     }
 
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         format!("{} {}", self.name, self.version)
     }
 
@@ -138,7 +135,7 @@ impl Package {
 }
 
 /// One install-script step: a name@version (every copy of it in the tree).
-struct ScriptStep {
+pub(super) struct ScriptStep {
     label: String,
     name: String,
     version: String,
@@ -148,143 +145,21 @@ struct ScriptStep {
     log: PathBuf,
 }
 
-/// Builds the npm project `project` of `plan`.
+/// Builds the npm project `project` of `plan`: its graph
+/// ([`node_graph`](super::node_graph)), the tarballs fetched unless what
+/// needs them is built already, the graph run, `result` linked.
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
-    let say = |line: String| {
-        if options.progress {
-            eprintln!("{line}");
-        }
-    };
-    let project_dir = std::path::absolute(&options.dir)?;
-    let lockfile = plan.projects[project].lockfile.clone();
-    let lock_display = options.dir.join(&lockfile).display().to_string();
-    let manifest = Manifest::read(&project_dir)?;
-    let config = AppConfig::read(&options.dir)?;
-    // A dev shell needs the laid-out tree, not the app: no build script.
-    let build_script = match options.develop {
-        true => None,
-        false => build_script(&manifest, &config, &options.dir)?,
-    };
-    let mut notes = Vec::new();
-
-    // A build script needs the dev dependencies: re-plan with them.
-    let (plan, project) = if build_script.is_some() && !wants_dev(&options.plan) {
-        replan_with_dev(options, &lockfile, &lock_display)?
-    } else {
-        (plan, project)
-    };
-    let nodes: Vec<&Node> = plan
-        .packages
-        .iter()
-        .filter(|n| n.project == project)
-        .collect();
-    let root = nodes
-        .iter()
-        .find(|n| n.root)
-        .map(|n| (n.name.clone(), n.version.clone()))
-        .unwrap_or_else(|| ("app".into(), "0.0.0".into()));
-    let toolchain = NodeToolchain::find()?;
-    say(format!(
-        "lock2build app: {} ({}, {} package{}) with node {} ({})",
-        options.dir.display(),
-        lockfile.display(),
-        nodes.len().saturating_sub(1),
-        if nodes.len() == 2 { "" } else { "s" },
-        toolchain.version,
-        toolchain.node.display()
-    ));
-    let db = overrides_cmd::load(&options.dir)?;
-    let packages = packages(&nodes, &db, &lock_display)?;
     let store = open_store()?;
-    let skipped = platforms::other_platforms(&store, &options.fetch, &plan, &nodes, &packages)?;
-    for (location, why) in &skipped.locations {
-        notes.push(format!(
-            "left out {location} ({why}): its package.json names other platforms (a lockfileVersion 1 lock does not say; npm 6 skipped it too)"
-        ));
+    let npm = super::node_graph::graph(options, &store, plan, project)?;
+    if options.progress {
+        eprintln!("{}", npm.header);
     }
-    let packages = platforms::prune(&nodes, packages, &skipped.locations);
-
-    // `overrides check`: the named packages are built if they have
-    // install scripts (all such are), and said so otherwise.
-    for name in &options.from_source {
-        let hits: Vec<&Package> = packages.iter().filter(|p| p.name == *name).collect();
-        if hits.is_empty() {
-            notes.push(format!("{name} is not a package of {lock_display}"));
-        } else if !hits.iter().any(|p| p.scripts) {
-            notes.push(format!(
-                "{name} {} has no install script: there is nothing to build (its files are used as published)",
-                hits[0].version
-            ));
-        }
-    }
-
-    // Native needs and the headers, before anything is fetched.
-    let scripted: Vec<&Node> = nodes
-        .iter()
-        .copied()
-        .filter(|n| !n.root && n.flags.has_install_script && n.artifact.is_some())
-        .collect();
-    if !scripted.is_empty() {
-        require_native(&scripted, &db, "the install scripts", Ecosystem::Npm, None)?;
-        toolchain.check_headers()?;
-    }
-
-    let target = plan.target.describe_platform();
-    // The compilers install scripts use (also when the lock, a v1 one,
-    // does not say which packages have scripts).
-    let mut ids = toolchain.ids.clone();
-    ids.extend(ToolchainId::probe(Path::new("c++")).ok());
-    ids.extend(ToolchainId::probe(Path::new("cc")).ok());
-    let lock_root = manifest::lock_root(&project_dir.join(&lockfile))?;
-    let identity = package_identity(&packages, &db)?;
-    // Git packages: one pack output each, an input of node_modules.
-    let mut pack_ids: BTreeMap<String, NodeId> = BTreeMap::new();
-    for p in &packages {
-        if let Some(source) = &p.git {
-            let id = git::pack_id(p, source, options.sandbox.is_sandboxed(), &ids, &target)?;
-            pack_ids.insert(p.location.clone(), id);
-        }
-    }
-    let pack_list: Vec<NodeId> = pack_ids.values().cloned().collect();
-    let modules_id = NodeId::compute(
-        &format!("{}-node-modules", root.0),
-        &serde_json::json!({
-            "recipe": "npm-node-modules/1",
-            "sandboxed": options.sandbox.is_sandboxed(),
-            "root": lock_root,
-            "packages": identity,
-        }),
-        &pack_list,
-        &ids,
-        &target,
-    )?;
-    let launchers = launchers(options, &config, &manifest, &nodes, &packages)?;
-    let app_id = NodeId::compute(
-        &root.0,
-        &serde_json::json!({
-            "recipe": "npm-app/2",
-            "sandboxed": options.sandbox.is_sandboxed(),
-            "tree": tree_hash(&project_dir)?,
-            "build": build_script,
-            "bin": launchers,
-            "node": toolchain.node,
-        }),
-        std::slice::from_ref(&modules_id),
-        &toolchain.ids,
-        &target,
-    )?;
+    let goal = npm.app.clone().unwrap_or_else(|| npm.modules.clone());
 
     // The tarballs, unless what needs them is built already.
-    let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
-    let wanted: BTreeSet<String> = packages
-        .iter()
-        .flat_map(|p| p.hashes.iter().map(|h| h.to_sri()))
-        .collect();
-    requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
-    let mut live_requests = requests.clone();
-    live_requests.extend(skipped.requests.iter().cloned());
-    if store.output(&app_id).is_some() || store.output(&modules_id).is_some() {
+    let mut requests = npm.requests.clone();
+    if store.output(&goal).is_some() || store.output(&npm.modules).is_some() {
         requests.clear();
     }
     let (fetched, _) =
@@ -293,185 +168,152 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let mut built = Vec::new();
-    let mut reused = 0usize;
-    let mut logs = BTreeMap::new();
-    let ctx = Ctx {
-        options,
+    let ctx = super::exec::Ctx {
+        graph: &npm.graph,
         store: &store,
-        toolchain: &toolchain,
-        db: &db,
-        logs_dir: &logs_dir,
-        say: &say,
+        sandbox: &options.sandbox,
+        steps: &options.steps,
+        fetch: &options.fetch,
+        jobs: options.jobs,
+        logs_dir: logs_dir.clone(),
     };
+    let shown = Shown {
+        progress: options.progress,
+        packages: npm.packages.len(),
+    };
+    let executed = super::exec::run(&ctx, &[goal.as_str()], &shown)?;
+    let made: BTreeSet<&str> = executed.built.iter().map(String::as_str).collect();
+    let was_made = |id: &NodeId| made.contains(id.to_string().as_str());
 
-    // node_modules. Which packages run scripts: the lock's
-    // `hasInstallScript`, and (v1 locks have no such flag) what each
-    // laid-out package.json says.
-    let flagged = script_steps(&packages, None, &logs_dir, &modules_id)?;
-    let modules = if let Some(path) = store.output(&app_id).and(store.output(&modules_id)) {
-        reused += 1;
-        path
-    } else {
-        if store.output(&modules_id).is_none() {
-            say(format!(
-                "laying out node_modules ({} packages)…",
-                packages.len()
-            ));
-        }
-        let mut failed: Option<Failure> = None;
-        let mut packed = Vec::new();
-        let tree = TreeInputs {
-            packages: &packages,
-            nodes: &nodes,
-            flagged: &flagged,
-            pack_ids: &pack_ids,
-            lock_root: &lock_root,
-            lockfile: &project_dir.join(&lockfile),
-            lock_display: &lock_display,
-            root: &root,
-        };
-        let made = store.build_output(&modules_id, &pack_list, |out| {
-            fill_node_modules(&ctx, &tree, &modules_id, out, &mut failed, &mut packed)
-                .map_err(|e| format!("{e:#}").into())
-        });
-        let made = match made {
-            Ok(made) => made,
-            Err(e) => {
-                return Err(
-                    failed.map_or_else(|| anyhow!("{}", build_cause(&e)), |f| f.message(&db))
-                )
+    let mut built = Vec::new();
+    let mut logs = BTreeMap::new();
+    for p in &npm.packages {
+        if let Some(id) = npm.packs.get(&p.location) {
+            let label = format!("{} (git pack)", p.label());
+            if was_made(id) {
+                built.push(label.clone());
             }
-        };
-        built.extend(packed);
-        if made.built {
-            built.push("node_modules".to_owned());
-            built.extend(
-                script_steps(&packages, Some(&made.path), &logs_dir, &modules_id)?
-                    .iter()
-                    .map(|s| s.label.clone()),
-            );
-        } else {
-            reused += 1;
-        }
-        made.path
-    };
-    for step in script_steps(&packages, Some(&modules), &logs_dir, &modules_id)? {
-        logs.insert(step.label.clone(), step.log.clone());
-    }
-    for p in &packages {
-        if let Some(id) = pack_ids.get(&p.location) {
-            logs.insert(
-                format!("{} (git pack)", p.label()),
-                logs_dir.join(format!("{id}.log")),
-            );
+            logs.insert(label, logs_dir.join(format!("{id}.log")));
         }
     }
-
-    // A dev shell stops here: the laid-out tree (`<output>/node_modules`).
-    if options.develop {
-        let ids = std::iter::once(modules_id).chain(pack_list).collect();
-        link_and_record(options, &store, &project_dir, &modules, &live_requests, ids)?;
-        return Ok(AppReport {
-            built,
-            reused,
-            logs,
-            notes,
-            ..AppReport::of(options, modules, &live_requests, &fetched)
-        });
+    let modules = store.output(&npm.modules);
+    let steps = script_steps(&npm.packages, modules.as_deref(), &logs_dir, &npm.modules)?;
+    if was_made(&npm.modules) {
+        built.push("node_modules".to_owned());
+        built.extend(steps.iter().map(|s| s.label.clone()));
     }
-
-    // The app.
-    let app_label = format!("{} {}", root.0, root.1);
-    let build_log = logs_dir.join(format!("{app_id}.log"));
-    if build_script.is_some() {
-        logs.insert(app_label.clone(), build_log.clone());
+    for step in steps {
+        logs.insert(step.label, step.log);
     }
-    let mut build_failed: Option<String> = None;
-    let made = store.build_output(
-        &app_id,
-        std::slice::from_ref(&modules_id),
-        |out| -> Result<(), lock2build_store::BuildError> {
-            fill_app(
-                &ctx,
-                out,
-                &project_dir,
-                &modules,
-                build_script.as_deref(),
-                (&build_log, &root),
-                &mut build_failed,
-            )?;
-            write_launchers(out, &modules, &toolchain.node, &launchers)?;
-            Ok(())
-        },
-    );
-    let made = match made {
-        Ok(made) => made,
-        Err(e) => {
-            return Err(match build_failed {
-                Some(cause) => failure_message(
-                    &db,
-                    Ecosystem::Npm,
-                    &app_label,
-                    &root.0,
-                    &root.1,
-                    &build_log,
-                    &cause,
-                ),
-                None => anyhow!("{}", build_cause(&e)),
-            })
+    let mut reused = usize::from(!was_made(&npm.modules));
+    let output = store
+        .output(&goal)
+        .ok_or_else(|| anyhow!("internal: {goal} was not built"))?;
+    let mut scripts = Vec::new();
+    let mut notes = npm.notes;
+    let mut ids: Vec<NodeId> = std::iter::once(npm.modules.clone()).collect();
+    // A dev shell stops at the laid-out tree (`<output>/node_modules`).
+    if let Some(app) = &npm.app {
+        let app_label = format!("{} {}", npm.root.0, npm.root.1);
+        if npm.build_script.is_some() {
+            logs.insert(app_label.clone(), logs_dir.join(format!("{app}.log")));
         }
-    };
-    if made.built {
-        built.push(app_label);
-    } else {
-        reused += 1;
+        match was_made(app) {
+            true => built.push(app_label),
+            false => reused += 1,
+        }
+        scripts = npm.launchers.keys().cloned().collect();
+        if scripts.is_empty() {
+            notes.push(no_bin_note(&npm.root.0, &npm.manifest));
+        }
+        ids.push(app.clone());
     }
-    let scripts: Vec<String> = launchers.keys().cloned().collect();
-    if scripts.is_empty() {
-        notes.push(no_bin_note(&root.0, &manifest));
-    }
-
+    ids.extend(npm.packs.values().cloned());
     link_and_record(
         options,
         &store,
-        &project_dir,
-        &made.path,
-        &live_requests,
-        [modules_id, app_id].into_iter().chain(pack_list).collect(),
+        &npm.project_dir,
+        &output,
+        &npm.live_requests,
+        ids,
     )?;
-    say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
+    if options.progress && npm.app.is_some() {
+        eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    }
     Ok(AppReport {
         scripts,
         built,
         reused,
         logs,
         notes,
-        ..AppReport::of(options, made.path, &live_requests, &fetched)
+        ..AppReport::of(options, output, &npm.live_requests, &fetched)
     })
 }
 
+/// The progress lines of the npm build's long steps.
+struct Shown {
+    progress: bool,
+    packages: usize,
+}
+
+impl lock2build_graph::Observer for Shown {
+    fn started(&self, node: &lock2build_graph::Node) {
+        if !self.progress {
+            return;
+        }
+        let param = |key: &str| {
+            node.recipe
+                .params
+                .get("package")
+                .and_then(|p| p.get(key))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        match node.recipe.kind.as_str() {
+            "npm-node-modules" => {
+                eprintln!("laying out node_modules ({} packages)…", self.packages)
+            }
+            "npm-git-pack" => {
+                let commit = node.recipe.params["package"]["git"][1]
+                    .as_str()
+                    .unwrap_or_default();
+                eprintln!(
+                    "packing the git dependency {} {} ({})…",
+                    param("name"),
+                    param("version"),
+                    &commit[..commit.len().min(12)]
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 /// What every step of the build needs.
-struct Ctx<'a> {
-    options: &'a AppOptions,
-    store: &'a Store,
-    toolchain: &'a NodeToolchain,
-    db: &'a Database,
-    logs_dir: &'a Path,
-    say: &'a dyn Fn(String),
+pub(super) struct Ctx<'a> {
+    pub sandbox: &'a lock2build_sandbox::Sandbox,
+    pub steps: &'a crate::progress::BuildProgress,
+    pub jobs: usize,
+    pub store: &'a Store,
+    pub toolchain: &'a NodeToolchain,
+    pub db: &'a Database,
+    pub logs_dir: &'a Path,
 }
 
 impl Ctx<'_> {
-    fn npm(&self) -> NpmSteps<'_> {
+    pub(super) fn npm(&self) -> NpmSteps<'_> {
         NpmSteps {
-            options: self.options,
+            sandbox: self.sandbox,
+            steps: self.steps,
+            jobs: self.jobs,
             toolchain: self.toolchain,
         }
     }
 }
 
 /// A failed sandbox step: what the user is shown (`failure_message`).
-struct Failure {
+pub(super) struct Failure {
     label: String,
     name: String,
     version: String,
@@ -480,7 +322,7 @@ struct Failure {
 }
 
 impl Failure {
-    fn message(self, db: &Database) -> anyhow::Error {
+    pub(super) fn message(self, db: &Database) -> anyhow::Error {
         failure_message(
             db,
             Ecosystem::Npm,
@@ -494,57 +336,38 @@ impl Failure {
 }
 
 /// What the node_modules output is made from.
-struct TreeInputs<'a> {
-    packages: &'a [Package],
-    nodes: &'a [&'a Node],
+pub(super) struct TreeInputs<'a> {
+    /// Each with its tarball (`Package::tarball`) when it is not the
+    /// store's source of its hashes (a git package's pack).
+    pub packages: &'a [Package],
+    pub nodes: &'a [&'a Node],
     /// The install-script steps the lock's flags announce.
-    flagged: &'a [ScriptStep],
-    pack_ids: &'a BTreeMap<String, NodeId>,
-    lock_root: &'a serde_json::Value,
-    lockfile: &'a Path,
-    lock_display: &'a str,
-    root: &'a (String, String),
+    pub flagged: &'a [ScriptStep],
+    pub lock_root: &'a serde_json::Value,
+    /// The lock to copy, and its name in the output.
+    pub lockfile: (&'a Path, &'a str),
+    pub root: &'a (String, String),
 }
 
-/// Fills the node_modules output: git packages packed, every tarball laid
-/// out, the root package.json and the lock, bin links, then each install
-/// script step. A step that ran and failed is left in `failed`.
-fn fill_node_modules(
+/// Fills the node_modules output: every tarball laid out (git packages:
+/// their packs, made before), the root package.json and the lock, bin
+/// links, then each install script step. A step that ran and failed is
+/// left in `failed`.
+pub(super) fn fill_node_modules(
     ctx: &Ctx,
     tree: &TreeInputs,
     modules_id: &NodeId,
     out: &lock2build_store::OutputDirs,
     failed: &mut Option<Failure>,
-    packed: &mut Vec<String>,
 ) -> Result<()> {
     let npm = ctx.npm();
-    let git_options = crate::fetch_plan::git_options(&ctx.options.fetch, ctx.options.progress);
-    let tarballs = git::pack_all(
-        ctx.db,
-        ctx.store,
-        &npm,
-        &git_options,
-        tree.packages,
-        tree.pack_ids,
-        ctx.logs_dir,
-        ctx.say,
-        packed,
-    )
-    .with_context(|| format!("{}: a git dependency", tree.lock_display))?;
-    let mut laid = tree.packages.to_vec();
-    for p in &mut laid {
-        p.tarball = tarballs.get(&p.location).cloned();
-    }
-    lay_out(ctx.store, &laid, &out.building, ctx.options.jobs)?;
+    lay_out(ctx.store, tree.packages, &out.building, ctx.jobs)?;
     std::fs::write(
         out.building.join("package.json"),
         serde_json::to_string_pretty(tree.lock_root)?,
     )?;
-    let lock_name = tree
-        .lockfile
-        .file_name()
-        .unwrap_or("package-lock.json".as_ref());
-    std::fs::copy(tree.lockfile, out.building.join(lock_name))?;
+    let (lockfile, lock_name) = tree.lockfile;
+    std::fs::copy(lockfile, out.building.join(lock_name))?;
     let links_log = ctx.logs_dir.join(format!("{modules_id}.links.log"));
     let shown = StepName {
         name: "node_modules",
@@ -619,7 +442,7 @@ fn fill_node_modules(
 /// Fills the app output: the project's files, a writable `node_modules`
 /// of links into `modules`, and the build script run in it (a run that
 /// failed leaves its cause in `failed`).
-fn fill_app(
+pub(super) fn fill_app(
     ctx: &Ctx,
     out: &lock2build_store::OutputDirs,
     project_dir: &Path,
@@ -660,7 +483,7 @@ fn fill_app(
 
 /// The plan again with the dev dependencies, and the index of `lockfile`'s
 /// project in it.
-fn replan_with_dev(
+pub(super) fn replan_with_dev(
     options: &AppOptions,
     lockfile: &Path,
     lock_display: &str,
@@ -677,7 +500,10 @@ fn replan_with_dev(
 }
 
 /// What the node_modules identity covers of each package.
-fn package_identity(packages: &[Package], db: &Database) -> Result<Vec<serde_json::Value>> {
+pub(super) fn package_identity(
+    packages: &[Package],
+    db: &Database,
+) -> Result<Vec<serde_json::Value>> {
     packages
         .iter()
         .map(|p| {
@@ -696,7 +522,7 @@ fn package_identity(packages: &[Package], db: &Database) -> Result<Vec<serde_jso
 }
 
 /// Whether the selection already includes npm devDependencies.
-fn wants_dev(options: &PlanOptions) -> bool {
+pub(super) fn wants_dev(options: &PlanOptions) -> bool {
     options.select.all_groups
         || options
             .select
@@ -707,7 +533,7 @@ fn wants_dev(options: &PlanOptions) -> bool {
 
 /// The tree's packages, or one error naming every one lock2build cannot
 /// lay out.
-fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Package>> {
+pub(super) fn packages(nodes: &[&Node], db: &Database, lock_display: &str) -> Result<Vec<Package>> {
     let mut out = Vec::new();
     let mut unsupported = Vec::new();
     let mut no_integrity = Vec::new();
@@ -812,7 +638,7 @@ fn safe_location(location: &str) -> bool {
 /// package's dependencies are built before it). With `tree` (the laid-out
 /// node_modules output), also the packages whose package.json has install
 /// scripts although the lock does not say so.
-fn script_steps(
+pub(super) fn script_steps(
     packages: &[Package],
     tree: Option<&Path>,
     logs_dir: &Path,
@@ -925,9 +751,12 @@ fn lay_out(store: &Store, packages: &[Package], out: &Path, jobs: usize) -> Resu
 }
 
 /// npm run in the sandbox, with the host's node.
-struct NpmSteps<'a> {
-    options: &'a AppOptions,
-    toolchain: &'a NodeToolchain,
+pub(super) struct NpmSteps<'a> {
+    pub sandbox: &'a lock2build_sandbox::Sandbox,
+    pub steps: &'a crate::progress::BuildProgress,
+    /// `JOBS` for node-gyp.
+    pub jobs: usize,
+    pub toolchain: &'a NodeToolchain,
 }
 
 impl NpmSteps<'_> {
@@ -996,7 +825,7 @@ impl NpmSteps<'_> {
             workdir: workdir.to_owned(),
             toolchain_dirs: vec![self.toolchain.bin_dir()],
         };
-        let sandbox = &self.options.sandbox;
+        let sandbox = self.sandbox;
         let npm_dir = sandbox.visible_path(&spec, Path::new(NPM_DIR));
         let seen = |file: &str| npm_dir.join(file).display().to_string();
         spec.command = [
@@ -1023,14 +852,14 @@ impl NpmSteps<'_> {
                 "npm_config_nodedir",
                 self.toolchain.prefix.display().to_string(),
             ),
-            ("JOBS", self.options.jobs.max(1).to_string()),
+            ("JOBS", self.jobs.max(1).to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         vars.extend(env.clone());
         spec.env = vars;
-        let running = self.options.steps.start(shown, log);
+        let running = self.steps.start(shown, log);
         let status = sandbox.run_watched(&spec, log, &running.watch())?;
         running.finish(status.success());
         Ok(if status.success() {
@@ -1043,7 +872,11 @@ impl NpmSteps<'_> {
 
 /// The package.json script the app step runs: lock2build.toml's `[app]
 /// build-script` (`""`: none), else `build` when there is one.
-fn build_script(manifest: &Manifest, config: &AppConfig, dir: &Path) -> Result<Option<String>> {
+pub(super) fn build_script(
+    manifest: &Manifest,
+    config: &AppConfig,
+    dir: &Path,
+) -> Result<Option<String>> {
     match config.build_script.as_deref() {
         Some("") => Ok(None),
         Some(name) if manifest.scripts.contains(name) => Ok(Some(name.to_owned())),
@@ -1065,7 +898,7 @@ fn build_script(manifest: &Manifest, config: &AppConfig, dir: &Path) -> Result<O
 /// and `[app] bin`, else the bins of its top-level run-time dependencies
 /// (a dev tool, eslint or vite, is not the app). Name → path inside the
 /// app output.
-fn launchers(
+pub(super) fn launchers(
     options: &AppOptions,
     config: &AppConfig,
     manifest: &Manifest,
@@ -1135,7 +968,7 @@ fn launchers(
 
 /// The note for a project whose `result/bin` is empty: how to name its
 /// entry point (package.json's `main`, when it has one).
-fn no_bin_note(name: &str, manifest: &Manifest) -> String {
+pub(super) fn no_bin_note(name: &str, manifest: &Manifest) -> String {
     let entry = manifest
         .main
         .as_deref()
@@ -1188,7 +1021,7 @@ fn link_farm(tree: &Path, dest: &Path) -> Result<()> {
 
 /// `out/bin/NAME`: `exec NODE <final>/PATH "$@"`, each PATH a regular
 /// file inside its package ([`laid::check_bin`]).
-fn write_launchers(
+pub(super) fn write_launchers(
     dirs: &lock2build_store::OutputDirs,
     modules: &Path,
     node: &Path,

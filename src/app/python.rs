@@ -15,9 +15,11 @@
 //!
 //! Before anything is built: the native libraries and tools the source
 //! builds need (overrides database) are checked on the host, all at once.
-//! Everything is fetched (verified) in one parallel pass. Wheel installs
-//! and builds then run in parallel, a node at a time each. A build's log is
-//! kept in `<store>/logs/<node>.log`; a failure shows its last lines.
+//! Everything is fetched (verified) in one parallel pass. These nodes are
+//! then the graph [`python_graph::prepare`] makes (docs/graph.md), run by
+//! the one executor (`exec.rs`): inputs first, `-j` at a time, each built
+//! node once into the store. A build's log is kept in
+//! `<store>/logs/<node>.log`; a failure shows its last lines.
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
 use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor};
@@ -25,29 +27,28 @@ use super::cargo_workspace::{
     own_workspace_root, vendor_for_host, write_skeleton, LockedWorkspace, VendorContext,
 };
 use super::{
-    copy_tree, distinct_artifacts, downloads, failure_message, link_and_record, open_store,
-    patch_hashes, require_native, run_parallel, tree_hash, AppConfig, AppOptions, AppReport,
+    copy_tree, distinct_artifacts, downloads, exec, failure_message, link_and_record, python_graph,
+    require_native, tree_hash, AppConfig, AppOptions, AppReport,
 };
-use crate::overrides_cmd;
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
-use lock2build_model::{ArtifactKind, Ecosystem, Hash, Source};
-use lock2build_overrides::{build_systems_requirements, native_versions, Database, Resolved};
+use lock2build_model::{Ecosystem, Hash, Source};
+use lock2build_overrides::{build_systems_requirements, Database, Resolved};
 use lock2build_plan::discover::{FoundLock, LockKind};
 use lock2build_plan::plan::{self, Node, Plan, PlanOptions};
 use lock2build_python::{
-    build_editable, build_wheel, compile_bytecode, compose_env, install_wheel, pth_wheel,
-    write_pip_guard, BuildSystem, EditableProject, PythonInfo, ScriptSelection, WheelBuild,
+    build_editable, build_wheel, compile_bytecode, install_wheel, pth_wheel, EditableProject,
+    PythonInfo, ScriptSelection, WheelBuild,
 };
 use lock2build_sandbox::{Mount, Sandbox};
-use lock2build_store::{ArchiveFormat, NodeId, OutputDirs, Store, ToolchainId};
+use lock2build_store::{NodeId, OutputDirs, Store, ToolchainId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// How a package node is made.
 #[derive(Debug, Clone)]
-enum Recipe {
+pub(super) enum Recipe {
     /// Install this wheel (from the store, found by its hashes).
     Wheel { hashes: Vec<Hash>, filename: String },
     /// Build this unpacked sdist in the sandbox, install the wheel.
@@ -69,49 +70,46 @@ enum Recipe {
 
 /// A composed environment of pinned build systems.
 #[derive(Debug, Clone)]
-struct BuildEnv {
-    id: NodeId,
-    path: PathBuf,
+pub(super) struct BuildEnv {
+    pub id: NodeId,
+    pub path: PathBuf,
     /// The package outputs it refers to.
-    inputs: Vec<PathBuf>,
+    pub inputs: Vec<PathBuf>,
 }
 
 /// One package node to make.
 #[derive(Debug, Clone)]
-struct Job {
-    label: String,
-    name: String,
-    version: String,
-    id: NodeId,
-    recipe: Recipe,
-    /// Index of its build environment.
-    env: Option<usize>,
+pub(super) struct Job {
+    pub label: String,
+    pub name: String,
+    pub version: String,
+    pub id: NodeId,
+    pub recipe: Recipe,
     /// The Rust crates its build compiles (an extension built by maturin
     /// or setuptools-rust from the Cargo.lock it ships).
-    rust: Option<RustDeps>,
+    pub rust: Option<RustDeps>,
     /// A source build's build requirements.
-    requirements: Option<SourceBuild>,
+    pub requirements: Option<SourceBuild>,
 }
 
 /// What a source build with Rust code gets: its Cargo.lock's crates as a
 /// vendor directory, and the crates' override knobs.
 #[derive(Debug, Clone)]
-struct RustDeps {
-    vendor: Vendor,
-    env: BTreeMap<String, String>,
+pub(super) struct RustDeps {
+    pub vendor: Vendor,
+    pub env: BTreeMap<String, String>,
 }
 
 impl Job {
     /// The job making `node` by `recipe`, its identity computed from
     /// `identity` (what the recipe reads), `inputs`, `toolchains` and `target`.
-    fn new(
+    pub(super) fn new(
         node: &Node,
         identity: &serde_json::Value,
         inputs: &[NodeId],
         toolchains: &[ToolchainId],
         target: &str,
         recipe: Recipe,
-        env: Option<usize>,
     ) -> Result<Job> {
         let name = format!("{}-{}", node.name, node.version);
         // Every package output is byte-compiled (outputs from before that
@@ -124,7 +122,6 @@ impl Job {
             version: node.version.clone(),
             id: NodeId::compute(&name, &identity, inputs, toolchains, target)?,
             recipe,
-            env,
             rust: None,
             requirements: None,
         })
@@ -132,9 +129,9 @@ impl Job {
 }
 
 /// The toolchains node identities include.
-struct Toolchains {
-    python: ToolchainId,
-    cc: Option<ToolchainId>,
+pub(super) struct Toolchains {
+    pub python: ToolchainId,
+    pub cc: Option<ToolchainId>,
 }
 
 /// Builds the Python project `project` of `plan`. A backend that asks at
@@ -208,650 +205,123 @@ fn record_asked(
 }
 
 /// One build of the project; [`AskedAtBuildTime`] when backends asked for
-/// more than their environments have.
+/// more than their environments have. Its graph
+/// ([`python_graph::prepare`]) run by the one executor.
 fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
-    let say = |line: String| {
-        if options.progress {
-            eprintln!("{line}");
-        }
-    };
-    let python = PythonInfo::probe(&options.python)?;
-    check_interpreter(&plan, &python)?;
-    let nodes: Vec<&Node> = plan
-        .packages
+    let made = python_graph::prepare(options, &plan, project)?;
+    let graph = &made.graph;
+    let store = &made.store;
+    let to_install = graph
+        .nodes
         .iter()
-        .filter(|n| n.project == project)
-        .collect();
-    let lockfile = plan.projects[project].lockfile.display().to_string();
-    say(format!(
-        "lock2build app: {} ({}, {} package{}) with Python {} ({})",
-        options.dir.display(),
-        lockfile,
-        nodes.len(),
-        if nodes.len() == 1 { "" } else { "s" },
-        python.version_short(),
-        python.executable.display()
-    ));
-
-    let db = overrides_cmd::load(&options.dir)?;
-    let project_dir = std::path::absolute(&options.dir)?;
-    let lock_dir = project_dir.join(
-        plan.projects[project]
-            .lockfile
-            .parent()
-            .unwrap_or(Path::new("")),
-    );
-    let mut notes = Vec::new();
-
-    // What is built from source: sdists and the project itself.
-    let mut source_builds: Vec<&Node> = Vec::new();
-    for node in &nodes {
-        match (&node.source, &node.artifact) {
-            (_, Some(a)) if a.kind == ArtifactKind::Sdist => source_builds.push(node),
-            (Source::Git { .. }, Some(a)) if a.kind == ArtifactKind::Git => {
-                source_builds.push(node)
-            }
-            (_, Some(a)) if a.kind == ArtifactKind::Wheel => {}
-            (Source::Directory { editable, .. }, None) => {
-                if *editable && !options.develop {
-                    notes.push(format!(
-                        "{} is locked as an editable install; lock2build builds it as a wheel (rerun after editing it)",
-                        node.name
-                    ));
-                }
-                source_builds.push(node);
-            }
-            (Source::Virtual { .. }, None) => {}
-            (_, Some(a)) => bail!(
-                "{}: {} {} comes as {:?}, which lock2build app cannot build yet\n  help: lock it from a package index (a wheel or an sdist)",
-                lockfile,
-                node.name,
-                node.version,
-                a.kind
-            ),
-            (source, None) => bail!(
-                "{}: {} {} has no artifact to build from ({source:?})\n  help: lock it from a package index, or as a local directory",
-                lockfile,
-                node.name,
-                node.version
-            ),
-        }
-    }
-
-    // Native needs first: one error naming all that is missing.
-    if !source_builds.is_empty() {
-        notes.extend(check_native(&source_builds, &db, &python)?);
-    }
-
-    let store = open_store()?;
-    let checkouts = git_checkouts(&plan, &source_builds, &store, options)?;
-    let toolchains = Toolchains {
-        python: ToolchainId::probe(&python.executable)?,
-        cc: if source_builds.is_empty() {
-            None
-        } else {
-            ToolchainId::probe(Path::new("cc")).ok()
-        },
-    };
-    let target = plan.target.describe();
-
-    // A wheel's node is known without the wheel: its file name and hash.
-    let wheel_job = |node: &Node| -> Result<Job> {
-        let artifact = node
-            .artifact
-            .as_ref()
-            .ok_or_else(|| anyhow!("internal: no artifact"))?;
-        let filename = artifact
-            .filename
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
-        let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
-        Job::new(
-            node,
-            &recipe,
-            &[],
-            std::slice::from_ref(&toolchains.python),
-            &target,
-            Recipe::Wheel {
-                hashes: artifact.hashes.clone(),
-                filename,
-            },
-            None,
-        )
-    };
-    // Whether `hashes` must be fetched: not when the wheel they pin is
-    // installed already (its output does not need the file any more).
-    let needs_fetch = |hashes: &[Hash], candidates: &[&Node]| -> bool {
-        let Some(node) = candidates
-            .iter()
-            .find(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == hashes))
-        else {
-            return false;
-        };
-        match &node.artifact {
-            Some(a) if a.kind == ArtifactKind::Wheel => {
-                wheel_job(node).map_or(true, |job| store.output(&job.id).is_none())
-            }
-            _ => true,
-        }
-    };
-
-    // The app's artifacts, verified, in one parallel pass.
-    let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
-    requests.retain(|r| needs_fetch(&r.hashes, &nodes));
-    let (mut fetched, _) =
-        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
-
-    // Source builds: their trees, and the pinned build systems each needs
-    // (its `[build-system] requires` and the override's `build-requires`,
-    // with their dependencies). Every unpinned requirement is named before
-    // anything is built.
-    let mut requirements = if source_builds.is_empty() {
-        None
-    } else {
-        let (pins, path) = build_systems_plan(&options.plan)?;
-        Some(BuildRequirements::new(
-            pins,
-            path,
-            &lock_dir,
-            &nodes,
-            options.locked,
-        )?)
-    };
-    let mut work_dirs = Vec::new();
-    let mut prepared = Vec::new();
-    let mut cargo_requests: Vec<lock2build_fetch::FetchRequest> = Vec::new();
-    let mut rust_toolchain: Option<RustToolchain> = None;
-    if let Some(reqs) = &mut requirements {
-        for node in &source_builds {
-            let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
-            // What a source build's node covers: the recipe, whether it is
-            // sandboxed, what is built (`what`), the override's knobs.
-            let identity_of =
-                |recipe: &str, what: serde_json::Value| -> Result<serde_json::Value> {
-                    let mut identity = serde_json::json!({
-                        "recipe": recipe,
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                    });
-                    for (key, value) in what.as_object().into_iter().flatten() {
-                        identity[key] = value.clone();
-                    }
-                    identity["env"] = serde_json::json!(overrides.env);
-                    identity["patches"] = serde_json::json!(patch_hashes(&overrides.patches)?);
-                    identity["native"] =
-                        serde_json::json!(native_versions(db.providers(), &overrides.native));
-                    Ok(identity)
-                };
-            let (recipe, mut identity, tree) = match &node.artifact {
-                Some(a) if a.kind == ArtifactKind::Git => {
-                    let Source::Git {
-                        url,
-                        commit,
-                        subdirectory,
-                        ..
-                    } = &node.source
-                    else {
-                        bail!("internal: {} has no git source", node.name)
-                    };
-                    let checkout = checkouts
-                        .get(&node.id)
-                        .ok_or_else(|| anyhow!("internal: {} was not checked out", node.name))?;
-                    let dir = checkout
-                        .subdir(subdirectory.as_deref())
-                        .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
-                    let identity = identity_of(
-                        "python-git/1",
-                        serde_json::json!({
-                            "commit": commit,
-                            "tree": checkout.tree,
-                            "subdirectory": subdirectory,
-                        }),
-                    )?;
-                    (
-                        Recipe::Project {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-                Some(a) => {
-                    let filename = a
-                        .filename
-                        .clone()
-                        .unwrap_or_else(|| format!("{}-{}.tar.gz", node.name, node.version));
-                    let format = ArchiveFormat::from_filename(&filename).ok_or_else(|| {
-                        anyhow!(
-                            "{} {}: `{filename}` is not an archive lock2build can unpack",
-                            node.name,
-                            node.version
-                        )
-                    })?;
-                    let work = tempfile::Builder::new()
-                        .prefix("lock2build-sdist-")
-                        .tempdir_in(lock2build_store::scratch_dir())?;
-                    let unpacked = work.path().join("src");
-                    lock2build_archive::unpack_artifact(&store, &a.hashes, format, &unpacked)
-                        .with_context(|| format!("unpacking {filename}"))?;
-                    let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
-                    work_dirs.push(work);
-                    let identity = identity_of(
-                        "python-sdist/1",
-                        serde_json::json!({"sdist": filename, "integrity": a.integrity}),
-                    )?;
-                    (
-                        Recipe::Sdist {
-                            source: source.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        source,
-                    )
-                }
-                None if options.develop && editable_in_shell(node) => {
-                    let dir = match &node.source {
-                        Source::Directory { path, .. } => lock_dir.join(path),
-                        _ => bail!("internal: {} has no directory source", node.name),
-                    };
-                    let (identity, backend) = editable_identity(&dir, identity_of)?;
-                    (
-                        Recipe::Editable {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                            backend,
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-                None => {
-                    let Source::Directory { path, .. } = &node.source else {
-                        bail!("internal: {} has no directory source", node.name)
-                    };
-                    let dir = lock_dir.join(path);
-                    let identity = identity_of(
-                        "python-project/1",
-                        serde_json::json!({"tree": tree_hash(&dir)?}),
-                    )?;
-                    (
-                        Recipe::Project {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-            };
-            let system = BuildSystem::read(&tree)?;
-            let rust = rust_deps(
-                &RustTree {
-                    tree: &tree,
-                    label: format!("{} {}", node.name, node.version),
-                },
-                &store,
-                options,
-                &db,
-                &mut rust_toolchain,
-                &mut cargo_requests,
-                &mut notes,
-            )?;
-            if let Some(r) = &rust {
-                identity["cargo"] =
-                    serde_json::json!({"vendor": r.vendor.id.as_str(), "env": r.env});
-            }
-            let requires: Vec<String> = system
-                .requires
-                .iter()
-                .chain(&overrides.build_requires)
-                .cloned()
-                .collect();
-            let build = SourceBuild::new(node, requires);
-            let closure = match &recipe {
-                // A `.pth` is written without a backend.
-                Recipe::Editable { backend: false, .. } => BTreeSet::new(),
-                _ => reqs.closure(&build, &options.plan)?,
-            };
-            prepared.push((*node, recipe, identity, closure, rust, build));
-        }
-    }
-    if let Some(reqs) = &requirements {
-        notes.extend(reqs.finish()?);
-    }
-    let build_systems = requirements.map(|r| r.pins);
-
-    // The build systems' wheels, fetched in a second pass.
-    let needed_pins: BTreeSet<&str> = prepared
-        .iter()
-        .flat_map(|p| p.3.iter().map(String::as_str))
-        .collect();
-    let pin_nodes: Vec<&Node> = build_systems
-        .iter()
-        .flat_map(|bs| bs.packages.iter())
-        .filter(|n| needed_pins.contains(n.id.as_str()))
-        .collect();
-    if let Some(bs) = &build_systems {
-        let (mut more, _) = crate::fetch_plan::requests(bs)?;
-        more.retain(|r| needs_fetch(&r.hashes, &pin_nodes));
-        more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
-        // And the crates of Rust extensions whose vendor directory is not
-        // made yet.
-        let unmade: BTreeSet<String> = prepared
-            .iter()
-            .filter_map(|p| p.4.as_ref().map(|r| &r.vendor))
-            .filter(|v| store.output(&v.id).is_none())
-            .flat_map(|v| v.hashes())
-            .collect();
-        more.extend(
-            cargo_requests
-                .iter()
-                .filter(|r| r.hashes.iter().any(|h| unmade.contains(&h.to_sri())))
-                .cloned(),
+        .filter(|n| n.recipe.kind == "python-wheel" && !output_exists(store, &n.id))
+        .count();
+    if to_install > 0 && options.progress {
+        eprintln!(
+            "installing {to_install} wheel{}…",
+            if to_install == 1 { "" } else { "s" }
         );
-        more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
-        more.sort_by(|a, b| a.hashes.cmp(&b.hashes));
-        more.dedup_by(|a, b| a.hashes == b.hashes);
-        if !more.is_empty() {
-            let (report, _) =
-                crate::fetch_plan::fetch_sources(&store, &more, &options.fetch, &options.dir)?;
-            fetched.items.extend(report.items);
-            requests.extend(more);
-        }
-    }
-
-    // Wheel installs: the app's wheels and the build systems'.
-    let mut app_wheels = Vec::new();
-    for node in &nodes {
-        if node
-            .artifact
-            .as_ref()
-            .is_some_and(|a| a.kind == ArtifactKind::Wheel)
-        {
-            app_wheels.push(wheel_job(node)?);
-        }
-    }
-    let mut pin_wheels: BTreeMap<String, Job> = BTreeMap::new();
-    for node in &pin_nodes {
-        if node
-            .artifact
-            .as_ref()
-            .is_none_or(|a| a.kind != ArtifactKind::Wheel)
-        {
-            bail!(
-                "the pinned build system {} {} has no wheel for this target\n  help: build systems are installed from wheels; pick another version in overrides/pypi/build-systems/requirements.in and run refresh.sh",
-                node.name,
-                node.version
-            );
-        }
-        pin_wheels.insert(node.id.clone(), wheel_job(node)?);
     }
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let mut built = Vec::<String>::new();
-    let mut logs = BTreeMap::<String, PathBuf>::new();
-    let mut reused = 0usize;
-    let mut outputs: BTreeMap<NodeId, PathBuf> = BTreeMap::new();
-    let ctx = BuildContext {
-        store: &store,
-        python: &python,
+    let ctx = exec::Ctx {
+        graph,
+        store,
         sandbox: &options.sandbox,
         steps: &options.steps,
-        logs_dir: &logs_dir,
-        db: &db,
-        rust: rust_toolchain.as_ref(),
+        fetch: &options.fetch,
+        jobs: options.jobs,
+        logs_dir,
     };
-
-    let mut wheel_jobs: Vec<Job> = app_wheels
+    let result = graph
+        .result
+        .clone()
+        .ok_or_else(|| anyhow!("internal: the graph has no result"))?;
+    made.install_runtime();
+    let observer = Made::default();
+    let run = exec::run(&ctx, &[result.as_str()], &observer);
+    let mut made_ids = observer.ids.into_inner().unwrap_or_else(|e| e.into_inner());
+    made_ids.sort_by_key(|id| graph.nodes.iter().position(|n| &n.id == id));
+    let built: Vec<String> = made_ids
         .iter()
-        .chain(pin_wheels.values())
-        .cloned()
+        .filter_map(|id| made.labels.get(id).cloned())
         .collect();
-    wheel_jobs.sort_by(|a, b| a.id.cmp(&b.id));
-    wheel_jobs.dedup_by(|a, b| a.id == b.id);
-    let to_install = wheel_jobs
-        .iter()
-        .filter(|j| store.output(&j.id).is_none())
-        .count();
-    if to_install > 0 {
-        say(format!(
-            "installing {to_install} wheel{}…",
-            if to_install == 1 { "" } else { "s" }
-        ));
-    }
-    // The build systems first, which the builds wait for; the app's own
-    // wheels are installed while the builds run (below).
-    let (pin_installs, app_installs): (Vec<Job>, Vec<Job>) = wheel_jobs
-        .into_iter()
-        .partition(|j| pin_wheels.values().any(|p| p.id == j.id));
-    let mut made_nodes = Made {
-        built: &mut built,
-        reused: &mut reused,
-        outputs: &mut outputs,
-    };
-    for (job, result) in run_parallel(&pin_installs, options.jobs, |job| ctx.make(job, &[])) {
-        made_nodes.add(job, result?);
-    }
-
-    // One build environment per set of build systems, then the builds.
-    let mut build_envs: Vec<(BTreeSet<String>, BuildEnv)> = Vec::new();
-    let mut source_jobs = Vec::new();
-    let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
-        .chain(toolchains.cc.clone())
-        .collect();
-    for (node, recipe, identity, closure, rust, build) in prepared {
-        let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
-            Some(i) => i,
-            None => {
-                let inputs: Vec<NodeId> = closure
-                    .iter()
-                    .map(|pin| pin_wheels[pin].id.clone())
-                    .collect();
-                let paths: Vec<PathBuf> = inputs.iter().map(|id| outputs[id].clone()).collect();
-                let id = NodeId::compute(
-                    "build-env",
-                    &serde_json::json!({"recipe": "python-env/1", "scripts": "all"}),
-                    &inputs,
-                    std::slice::from_ref(&toolchains.python),
-                    &target,
-                )?;
-                let made = store.build_output(&id, &inputs, |out| {
-                    compose_env(
-                        &paths,
-                        &ScriptSelection {
-                            from: paths.clone(),
-                            only: None,
-                        },
-                        &python,
-                        out,
-                    )?;
-                    Ok(())
-                })?;
-                if made.built {
-                    built.push("a build environment".into());
-                } else {
-                    reused += 1;
-                }
-                build_envs.push((
-                    closure,
-                    BuildEnv {
-                        id,
-                        path: made.path,
-                        inputs: paths,
-                    },
-                ));
-                build_envs.len() - 1
-            }
-        };
-        let env_id = build_envs[env_index].1.id.clone();
-        let mut tools = env_tools.clone();
-        if rust.is_some() {
-            tools.extend(rust_toolchain.iter().flat_map(|t| t.ids.iter().cloned()));
-        }
-        let mut job = Job::new(
-            node,
-            &identity,
-            &[env_id],
-            &tools,
-            &target,
-            recipe,
-            Some(env_index),
-        )?;
-        job.rust = rust;
-        job.requirements = Some(build);
-        source_jobs.push(job);
-    }
-    let envs: Vec<BuildEnv> = build_envs.into_iter().map(|(_, e)| e).collect();
-    let mut asked = Vec::new();
-    let mut failed = None;
-    let mut made_sources = Vec::new();
-    let (app_installed, made) = std::thread::scope(|scope| {
-        let installing =
-            scope.spawn(|| run_parallel(&app_installs, options.jobs, |job| ctx.make(job, &[])));
-        let made = run_parallel(&source_jobs, options.jobs, |job| ctx.make(job, &envs));
-        (installing.join(), made)
-    });
-    let app_installed = app_installed.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let mut made_nodes = Made {
-        built: &mut built,
-        reused: &mut reused,
-        outputs: &mut outputs,
-    };
-    for (job, result) in app_installed {
-        made_nodes.add(job, result?);
-    }
-    for (job, result) in made {
-        match result {
-            Ok(made) => made_sources.push((job, made)),
-            Err(e) => match e.downcast::<AskedAtBuildTime>() {
-                Ok(more) => asked.extend(more.0),
-                Err(e) => failed = failed.or(Some(e)),
-            },
-        }
-    }
-    for (job, made) in made_sources {
-        logs.insert(job.label.clone(), ctx.log_path(&job.id));
-        made_nodes.add(job, made);
-    }
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let asked = python_graph::PythonGraph::take_asked();
     if !asked.is_empty() {
         return Err(AskedAtBuildTime(asked, built).into());
     }
-
-    // The app's environment.
-    let app_jobs: Vec<&Job> = source_jobs
+    run?;
+    let env_path = store
+        .output(&NodeId::parse(&result)?)
+        .ok_or_else(|| anyhow!("internal: the app environment was not made"))?;
+    let built_ids: Vec<NodeId> = made
+        .labels
+        .keys()
+        .map(|id| NodeId::parse(id))
+        .collect::<Result<_, _>>()?;
+    let reused = built_ids.len() - built.len();
+    let logs = made
+        .source_labels
         .iter()
-        .filter(|j| {
-            nodes
-                .iter()
-                .any(|n| n.root && normalize(&n.name) == normalize(&j.name))
-        })
+        .map(|(id, label)| (label.clone(), ctx.logs_dir.join(format!("{id}.log"))))
         .collect();
-    let package_jobs: Vec<&Job> = app_jobs
-        .iter()
-        .copied()
-        .chain(
-            source_jobs
-                .iter()
-                .filter(|j| !app_jobs.iter().any(|a| a.id == j.id)),
-        )
-        .chain(app_wheels.iter())
-        .collect();
-    let selection = script_selection(
-        options,
-        &nodes,
-        &app_jobs,
-        &app_wheels,
-        &source_jobs,
-        &outputs,
-    )?;
-    let inputs: Vec<NodeId> = package_jobs.iter().map(|j| j.id.clone()).collect();
-    let paths: Vec<PathBuf> = package_jobs
-        .iter()
-        .map(|j| outputs[&j.id].clone())
-        .collect();
-    let root_name = nodes
-        .iter()
-        .find(|n| n.root)
-        .map(|n| n.name.clone())
-        .unwrap_or_else(|| "app".into());
-    let env_id = NodeId::compute(
-        &format!("{root_name}-env"),
-        &serde_json::json!({"recipe": "python-env/1", "from": selection.from, "only": selection.only, "pip-guard": 2}),
-        &inputs,
-        std::slice::from_ref(&toolchains.python),
-        &target,
-    )?;
-    let mut scripts = Vec::new();
-    let env = store.build_output(&env_id, &inputs, |out: &OutputDirs| {
-        scripts = compose_env(&paths, &selection, &python, out)?.scripts;
-        write_pip_guard(&python, out)?;
-        Ok(())
-    })?;
-    if env.built {
-        built.push("app environment".into());
-    } else {
-        reused += 1;
-        scripts = list_scripts(&env.path);
-    }
 
     // `result`, a gc root; the plan's sources and outputs recorded as live.
+    let project_dir = std::path::absolute(&options.dir)?;
     link_and_record(
         options,
-        &store,
+        store,
         &project_dir,
-        &env.path,
-        &requests,
-        outputs
-            .keys()
-            .cloned()
-            .chain([env_id])
-            .chain(envs.iter().map(|e| e.id.clone()))
-            .collect(),
+        &env_path,
+        &made.requests,
+        built_ids,
     )?;
 
-    say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
-    let (downloaded, bytes_downloaded) = downloads(&fetched);
+    if options.progress {
+        eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    }
+    let (downloaded, bytes_downloaded) = downloads(&made.fetched);
     Ok(AppReport {
         link: options.out_link.clone(),
-        output: env.path,
-        scripts,
-        artifacts: distinct_artifacts(&requests),
+        scripts: list_scripts(&env_path),
+        output: env_path,
+        artifacts: distinct_artifacts(&made.requests),
         downloaded,
         bytes_downloaded,
         built,
         reused,
         logs,
-        notes,
+        notes: made.notes,
     })
 }
 
-/// What the package nodes made so far add to a run's report.
-struct Made<'a> {
-    built: &'a mut Vec<String>,
-    reused: &'a mut usize,
-    outputs: &'a mut BTreeMap<NodeId, PathBuf>,
+fn output_exists(store: &Store, id: &str) -> bool {
+    NodeId::parse(id).is_ok_and(|id| store.output(&id).is_some())
 }
 
-impl Made<'_> {
-    fn add(&mut self, job: &Job, made: lock2build_store::BuiltOutput) {
-        if made.built {
-            self.built.push(job.label.clone());
-        } else {
-            *self.reused += 1;
+/// The nodes a run made, as they finish.
+#[derive(Default)]
+struct Made {
+    ids: std::sync::Mutex<Vec<String>>,
+}
+
+impl lock2build_graph::Observer for Made {
+    fn finished(&self, node: &lock2build_graph::Node, ok: bool, _: std::time::Duration) {
+        if ok {
+            self.ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(node.id.clone());
         }
-        self.outputs.insert(job.id.clone(), made.path);
     }
 }
 
 /// The checkouts of the git sources among `builds` (fetched by their
 /// locked commit, verified; none needed when the store has them), by
 /// node id.
-fn git_checkouts(
+pub(super) fn git_checkouts(
     plan: &Plan,
     builds: &[&Node],
     store: &Store,
@@ -870,7 +340,7 @@ fn git_checkouts(
 
 /// What a build's backend asked for at build time that its environment
 /// lacks, if that is why it failed.
-fn asked_at_build_time(error: &anyhow::Error) -> Option<&[String]> {
+pub(super) fn asked_at_build_time(error: &anyhow::Error) -> Option<&[String]> {
     error.chain().find_map(
         |c| match c.downcast_ref::<lock2build_python::PythonError>() {
             Some(lock2build_python::PythonError::MissingBuildRequirements {
@@ -883,7 +353,7 @@ fn asked_at_build_time(error: &anyhow::Error) -> Option<&[String]> {
 
 /// The plan's Python must be the interpreter's (`--python-version` without
 /// `--python` would select wheels it cannot import).
-fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
+pub(super) fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
     let planned: Vec<&str> = plan.target.python.version.split('.').take(2).collect();
     if planned != python.version_short().split('.').collect::<Vec<_>>() {
         bail!(
@@ -897,7 +367,7 @@ fn check_interpreter(plan: &Plan, python: &PythonInfo) -> Result<()> {
 }
 
 /// The plan of the pinned build systems, for the same target.
-fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
+pub(super) fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
     let path = build_systems_requirements().ok_or_else(|| {
         anyhow!(
             "the community overrides database (with pypi/build-systems/requirements.txt) was not found\n  help: set LOCK2BUILD_OVERRIDES to the `overrides/` directory of a lock2build checkout"
@@ -922,7 +392,11 @@ fn build_systems_plan(options: &PlanOptions) -> Result<(Plan, PathBuf)> {
 /// need, and of the interpreter's headers when something compiles C.
 /// Returns the notes naming the optional libraries (features) that are
 /// missing, which the builds go without.
-fn check_native(nodes: &[&Node], db: &Database, python: &PythonInfo) -> Result<Vec<String>> {
+pub(super) fn check_native(
+    nodes: &[&Node],
+    db: &Database,
+    python: &PythonInfo,
+) -> Result<Vec<String>> {
     let sdists: Vec<&Node> = nodes
         .iter()
         .copied()
@@ -972,9 +446,9 @@ fn optional_missing(nodes: &[&Node], db: &Database) -> Vec<String> {
 }
 
 /// A source tree that may hold Rust code, and the package it builds.
-struct RustTree<'a> {
-    tree: &'a Path,
-    label: String,
+pub(super) struct RustTree<'a> {
+    pub tree: &'a Path,
+    pub label: String,
 }
 
 /// The Rust crates a source tree's Cargo.lock files pin (maturin and
@@ -984,7 +458,7 @@ struct RustTree<'a> {
 /// commit; natives checked on the host, knobs merged. Adds the `.crate`
 /// downloads to `requests`, finds the Rust toolchain into `toolchain`.
 /// None without a Cargo.lock.
-fn rust_deps(
+pub(super) fn rust_deps(
     source: &RustTree,
     store: &Store,
     options: &AppOptions,
@@ -1155,13 +629,13 @@ fn cargo_locks(dir: &Path, depth: usize) -> Vec<PathBuf> {
     found
 }
 
-fn normalize(name: &str) -> String {
+pub(super) fn normalize(name: &str) -> String {
     lock2build_model::normalize_python_name(name)
 }
 
 /// Whether a shell installs `node` editable: the project itself, and the
 /// directories the lock marks editable (workspace members).
-fn editable_in_shell(node: &Node) -> bool {
+pub(super) fn editable_in_shell(node: &Node) -> bool {
     matches!(node.source, Source::Directory { editable, .. } if editable || node.root)
 }
 
@@ -1169,7 +643,7 @@ fn editable_in_shell(node: &Node) -> bool {
 /// reads) and whether the project has a backend to run: the project's
 /// path and its build configuration (pyproject.toml, setup.py,
 /// setup.cfg), not its code, which the install only points to.
-fn editable_identity(
+pub(super) fn editable_identity(
     dir: &Path,
     identity_of: impl Fn(&str, serde_json::Value) -> Result<serde_json::Value>,
 ) -> Result<(serde_json::Value, bool)> {
@@ -1199,15 +673,34 @@ fn editable_identity(
     Ok((identity, backend))
 }
 
+/// Installs the wheel `file` (its real name `filename`) into `out`.
+pub(super) fn install(
+    file: &Path,
+    filename: &str,
+    python: &PythonInfo,
+    out: &OutputDirs,
+) -> Result<()> {
+    // install_wheel reads the name from the file name when a wheel
+    // holds several .dist-info: give it its real name.
+    let work = tempfile::Builder::new()
+        .prefix("lock2build-wheel-")
+        .tempdir_in(lock2build_store::scratch_dir())?;
+    let named = work.path().join(filename);
+    std::os::unix::fs::symlink(file, &named)?;
+    install_wheel(&named, &out.building, python)?;
+    compile_bytecode(&out.building, python)?;
+    Ok(())
+}
+
 /// What makes package nodes.
-struct BuildContext<'a> {
-    store: &'a Store,
-    python: &'a PythonInfo,
-    sandbox: &'a Sandbox,
-    steps: &'a crate::progress::BuildProgress,
-    logs_dir: &'a Path,
-    db: &'a Database,
-    rust: Option<&'a RustToolchain>,
+pub(super) struct BuildContext<'a> {
+    pub store: &'a Store,
+    pub python: &'a PythonInfo,
+    pub sandbox: &'a Sandbox,
+    pub steps: &'a crate::progress::BuildProgress,
+    pub logs_dir: &'a Path,
+    pub db: &'a Database,
+    pub rust: Option<&'a RustToolchain>,
 }
 
 impl BuildContext<'_> {
@@ -1215,28 +708,11 @@ impl BuildContext<'_> {
         self.logs_dir.join(format!("{id}.log"))
     }
 
-    /// Makes `job`'s output (or finds it). `build_env`: its id, path and
-    /// the package outputs it refers to.
-    fn make(&self, job: &Job, envs: &[BuildEnv]) -> Result<lock2build_store::BuiltOutput> {
+    /// Builds `job` (a source build) with its build environment `env`
+    /// into `out`: the backend in the sandbox, its wheel installed.
+    pub(super) fn make(&self, job: &Job, env: &BuildEnv, out: &OutputDirs) -> Result<()> {
         let (source, overrides, copy) = match &job.recipe {
-            Recipe::Wheel { hashes, filename } => {
-                return Ok(self.store.build_output(&job.id, &[], |out| {
-                    let file = self
-                        .store
-                        .source(hashes)
-                        .ok_or_else(|| format!("internal: {filename} was not fetched"))?;
-                    // install_wheel reads the name from the file name when a
-                    // wheel holds several .dist-info: give it its real name.
-                    let work = tempfile::Builder::new()
-                        .prefix("lock2build-wheel-")
-                        .tempdir_in(lock2build_store::scratch_dir())?;
-                    let named = work.path().join(filename);
-                    std::os::unix::fs::symlink(&file, &named)?;
-                    install_wheel(&named, &out.building, self.python)?;
-                    compile_bytecode(&out.building, self.python)?;
-                    Ok(())
-                })?);
-            }
+            Recipe::Wheel { filename, .. } => bail!("internal: {filename} is installed, not built"),
             Recipe::Sdist { source, overrides } => (source, overrides, false),
             Recipe::Project { dir, overrides } => (dir, overrides, true),
             // Unsandboxed, the backend runs in the project as pip's does.
@@ -1259,118 +735,111 @@ impl BuildContext<'_> {
                 (None, false) => "sdist",
             }
         );
-        let env = job
-            .env
-            .and_then(|i| envs.get(i))
-            .ok_or_else(|| anyhow!("internal: no build environment"))?;
         let log = self.log_path(&job.id);
-        let result = self
-            .store
-            .build_output(&job.id, std::slice::from_ref(&env.id), |out| {
-                let work = tempfile::Builder::new()
-                    .prefix("lock2build-build-")
-                    .tempdir_in(lock2build_store::scratch_dir())?;
-                let tree = if copy {
-                    // The project's own directory is never written to.
-                    let tree = work.path().join("src");
-                    copy_tree(source, &tree)?;
-                    tree
+        let result = (|| -> Result<()> {
+            let work = tempfile::Builder::new()
+                .prefix("lock2build-build-")
+                .tempdir_in(lock2build_store::scratch_dir())?;
+            let tree = if copy {
+                // The project's own directory is never written to.
+                let tree = work.path().join("src");
+                copy_tree(source, &tree)?;
+                tree
+            } else {
+                source.clone()
+            };
+            let dist = work.path().join("dist");
+            std::fs::create_dir(&dist)?;
+            let mut env_vars = overrides.env.clone();
+            let mut read_only = Vec::new();
+            let mut scratch = Vec::new();
+            let mut tool_dirs = Vec::new();
+            if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
+                // The crates from the store, cargo told to use them
+                // offline; the crates' knobs under the package's own.
+                let vendor = rust.vendor.make(self.store, 4)?;
+                let home = work.path().join("cargo-home");
+                std::fs::create_dir(&home)?;
+                let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
+                    (
+                        PathBuf::from("/build/vendor"),
+                        PathBuf::from("/build/cargo-home"),
+                    )
                 } else {
-                    source.clone()
+                    (vendor.path.clone(), home.clone())
                 };
-                let dist = work.path().join("dist");
-                std::fs::create_dir(&dist)?;
-                let mut env_vars = overrides.env.clone();
-                let mut read_only = Vec::new();
-                let mut scratch = Vec::new();
-                let mut tool_dirs = Vec::new();
-                if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
-                    // The crates from the store, cargo told to use them
-                    // offline; the crates' knobs under the package's own.
-                    let vendor = rust.vendor.make(self.store, 4)?;
-                    let home = work.path().join("cargo-home");
-                    std::fs::create_dir(&home)?;
-                    let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
-                        (
-                            PathBuf::from("/build/vendor"),
-                            PathBuf::from("/build/cargo-home"),
-                        )
-                    } else {
-                        (vendor.path.clone(), home.clone())
-                    };
-                    std::fs::write(
-                        home.join("config.toml"),
-                        cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
-                    )?;
-                    read_only.push(Mount::new(&vendor.path, "/build/vendor"));
-                    read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
-                    scratch.push(Mount::new(&home, "/build/cargo-home"));
-                    tool_dirs.push(toolchain.sysroot.join("bin"));
-                    for (k, v) in &rust.env {
-                        env_vars.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                    env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
-                    env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
-                    env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+                std::fs::write(
+                    home.join("config.toml"),
+                    cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
+                )?;
+                read_only.push(Mount::new(&vendor.path, "/build/vendor"));
+                read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
+                scratch.push(Mount::new(&home, "/build/cargo-home"));
+                tool_dirs.push(toolchain.sysroot.join("bin"));
+                for (k, v) in &rust.env {
+                    env_vars.entry(k.clone()).or_insert_with(|| v.clone());
                 }
-                let build = WheelBuild {
-                    source: &tree,
-                    build_env: &env.path,
-                    env_inputs: &env.inputs,
-                    python: self.python,
-                    env: env_vars,
-                    // An editable install's code is the project's, unpatched.
-                    patches: if editable.is_some() {
-                        &[]
-                    } else {
-                        &overrides.patches
-                    },
-                    log: &log,
-                    extra_read_only: &read_only,
-                    extra_scratch: &scratch,
-                    extra_toolchain_dirs: &tool_dirs,
-                    watch: Default::default(),
-                };
-                let step = StepName {
-                    name: &job.name,
-                    label: &shown,
-                };
-                let running = self.steps.start(step, &log);
-                let build = WheelBuild {
-                    watch: running.watch(),
-                    ..build
-                };
-                let wheel = match editable {
-                    Some((dir, backend)) => {
-                        let project = EditableProject {
-                            dir,
-                            name: &job.name,
-                            version: &job.version,
-                        };
-                        match backend {
-                            true => build_editable(self.sandbox, &build, &project, &dist),
-                            false => pth_wheel(&project, &dist),
-                        }
+                env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
+                env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
+                env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+            }
+            let build = WheelBuild {
+                source: &tree,
+                build_env: &env.path,
+                env_inputs: &env.inputs,
+                python: self.python,
+                env: env_vars,
+                // An editable install's code is the project's, unpatched.
+                patches: if editable.is_some() {
+                    &[]
+                } else {
+                    &overrides.patches
+                },
+                log: &log,
+                extra_read_only: &read_only,
+                extra_scratch: &scratch,
+                extra_toolchain_dirs: &tool_dirs,
+                watch: Default::default(),
+            };
+            let step = StepName {
+                name: &job.name,
+                label: &shown,
+            };
+            let running = self.steps.start(step, &log);
+            let build = WheelBuild {
+                watch: running.watch(),
+                ..build
+            };
+            let wheel = match editable {
+                Some((dir, backend)) => {
+                    let project = EditableProject {
+                        dir,
+                        name: &job.name,
+                        version: &job.version,
+                    };
+                    match backend {
+                        true => build_editable(self.sandbox, &build, &project, &dist),
+                        false => pth_wheel(&project, &dist),
                     }
-                    None => build_wheel(self.sandbox, &build, &dist),
-                };
-                running.finish(wheel.is_ok());
-                let wheel = wheel?;
-                install_wheel(&wheel, &out.building, self.python)?;
-                compile_bytecode(&out.building, self.python)?;
-                Ok(())
-            });
-        result.map_err(|e| {
-            let error: anyhow::Error = e.into();
-            match (asked_at_build_time(&error), &job.requirements) {
+                }
+                None => build_wheel(self.sandbox, &build, &dist),
+            };
+            running.finish(wheel.is_ok());
+            let wheel = wheel?;
+            install_wheel(&wheel, &out.building, self.python)?;
+            compile_bytecode(&out.building, self.python)?;
+            Ok(())
+        })();
+        result.map_err(
+            |error| match (asked_at_build_time(&error), &job.requirements) {
                 (Some(asked), Some(build)) => {
                     let mut build = build.clone();
                     build.requires.extend(asked.iter().cloned());
                     anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())], Vec::new()))
                 }
                 _ => self.failure(job, &log, error),
-            }
-        })
+            },
+        )
     }
 
     /// A failed build: the package, the log's last lines and path, and the
@@ -1400,7 +869,7 @@ impl BuildContext<'_> {
 /// `[app] scripts`, else the project's own scripts; for a project without
 /// one (a requirements.txt), those of the requirements no other package
 /// requires.
-fn script_selection(
+pub(super) fn script_selection(
     options: &AppOptions,
     nodes: &[&Node],
     app_jobs: &[&Job],

@@ -32,20 +32,16 @@
 
 use super::cargo_git::GitCrates;
 use super::cargo_vendor::{cargo_config_for, RustToolchain};
-use super::cargo_workspace::{vendor_for_host, write_skeleton, LockedWorkspace, VendorContext};
 use super::{
-    build_cause, copy_tree, distinct_artifacts, downloads, failure_message, link_and_record,
-    open_store, shell_quote, tree_hash, AppConfig, AppOptions, AppReport,
+    copy_tree, distinct_artifacts, downloads, exec, failure_message, link_and_record, open_store,
+    shell_quote, AppOptions, AppReport,
 };
-use crate::overrides_cmd;
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{Ecosystem, Source};
-use lock2build_overrides::native_versions;
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_sandbox::{Mount, SandboxSpec};
-use lock2build_store::NodeId;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,7 +54,9 @@ const TARGET: &str = "/build/target";
 /// cargo's JSON messages, written next to the build (not into the log).
 const MESSAGES: &str = "lock2build-messages.json";
 
-/// Builds the Cargo project `project` of `plan`.
+/// Builds the Cargo project `project` of `plan`: its graph
+/// ([`super::rust_graph`]), the `.crate` files fetched (in parallel, with
+/// progress), then the graph's nodes the app still needs, by the executor.
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
     let say = |line: String| {
@@ -66,309 +64,95 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
             eprintln!("{line}");
         }
     };
-    let lockfile = plan.projects[project].lockfile.clone();
-    let lock_display = options.dir.join(&lockfile).display().to_string();
-    let nodes: Vec<&Node> = plan
-        .packages
-        .iter()
-        .filter(|n| n.project == project)
-        .collect();
-    let project_dir = std::path::absolute(&options.dir)?;
-    let lock_dir = project_dir.join(lockfile.parent().unwrap_or(Path::new("")));
-    let toolchain = RustToolchain::find()?;
-    say(format!(
-        "lock2build app: {} ({}, {} crate{}) with {}",
-        options.dir.display(),
-        lockfile.display(),
-        nodes.len(),
-        if nodes.len() == 1 { "" } else { "s" },
-        toolchain.ids[0].version
-    ));
-    let db = overrides_cmd::load(&options.dir)?;
-
-    // Which crates the step builds: the workspace, or those `overrides
-    // check` names.
-    let mut notes = Vec::new();
-    let mut selected: Vec<&Node> = Vec::new();
-    for name in &options.from_source {
-        let hits: Vec<&Node> = nodes
-            .iter()
-            .copied()
-            .filter(|n| n.name == *name || n.name.replace('_', "-") == name.replace('_', "-"))
-            .collect();
-        if hits.is_empty() {
-            notes.push(format!("{name} is not a crate of {lock_display}"));
-        }
-        selected.extend(hits);
-    }
-    if !options.from_source.is_empty() && selected.is_empty() {
-        return Err(anyhow!("{}", notes.join("\n")));
-    }
-
+    let g = super::rust_graph::plan_graph(options, &plan, project, true)?;
     let store = open_store()?;
-    let target = plan.target.describe_platform();
-    let packages: Vec<String> = selected
-        .iter()
-        .map(|n| format!("{}@{}", n.name, n.version))
-        .collect();
-    let root = root_package(&nodes);
-    // Features and binaries: the command line, else lock2build.toml.
-    let config = AppConfig::read(&options.dir)?;
-    let mut selection = Vec::new();
-    let features = if options.features.is_empty() {
-        config.features.clone().unwrap_or_default()
-    } else {
-        options.features.clone()
-    };
-    if !features.is_empty() {
-        selection.extend(["--features".to_owned(), features.join(",")]);
-    }
-    if options.no_default_features || config.no_default_features.unwrap_or(false) {
-        selection.push("--no-default-features".to_owned());
-    }
-    let bins: Vec<String> = if !packages.is_empty() {
-        Vec::new()
-    } else if options.scripts.is_empty() {
-        config.scripts.clone().unwrap_or_default()
-    } else {
-        options.scripts.clone()
-    };
-    // The workspace's skeleton: what the dependencies build from, and what
-    // says which crates cargo compiles on this host.
-    let skeleton_dir = tempfile::Builder::new()
-        .prefix("lock2build-skeleton-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
-    let skeleton = write_skeleton(&toolchain, &project_dir, &project_dir, skeleton_dir.path())?;
-    let skeleton_hash = tree_hash(skeleton_dir.path())?;
-    // What the lock holds: registry crates to vendor (those the host build
-    // compiles), path crates inside the project, git crates by commit.
-    let workspace = LockedWorkspace {
-        nodes: nodes.clone(),
-        lock_dir: lock_dir.clone(),
-        root: project_dir.clone(),
-        display: lock_display.clone(),
-        skeleton: Some((skeleton, skeleton_hash.clone())),
-    };
-    let cx = VendorContext {
-        store: &store,
-        toolchain: &toolchain,
-        db: &db,
-        fetch: &options.fetch,
-        index: &options.plan.index,
-    };
-    let for_host = vendor_for_host(&cx, &[workspace], &selection, &selected, &mut notes)?;
-    let built_nodes = for_host.built(&nodes);
-    let env = for_host.checked_env(&built_nodes, &db)?;
-    let vendor = for_host.vendor;
-    let vendored = &vendor.crates;
-    let vendor_id = vendor.id.clone();
-    // The host libraries' versions: an upgraded OpenSSL rebuilds.
-    let native_ids: Vec<String> = built_nodes
-        .iter()
-        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
-    let native = native_versions(db.providers(), &native_ids);
-
-    let identity = |recipe: &str, tree: String, bins: &[String]| {
-        serde_json::json!({
-            "recipe": recipe,
-            "sandboxed": options.sandbox.is_sandboxed(),
-            "tree": tree,
-            "lockfile": lockfile,
-            "env": env,
-            "native": native,
-            "packages": packages,
-            "selection": selection,
-            "bins": bins,
-            "profile": "release",
-        })
-    };
-    // The dependencies build from the workspace's skeleton, so editing the
-    // project's code does not rebuild them (a whole-workspace build only).
-    let deps_id = if packages.is_empty() {
-        Some(NodeId::compute(
-            &format!("{}-deps", root.0),
-            &identity("cargo-deps/1", skeleton_hash.clone(), &[]),
-            std::slice::from_ref(&vendor_id),
-            &toolchain.ids,
-            &target,
-        )?)
-    } else {
-        None
-    };
-    let app_inputs: Vec<NodeId> = std::iter::once(vendor_id.clone())
-        .chain(deps_id.clone())
-        .collect();
-    let app_id = NodeId::compute(
-        &if packages.is_empty() {
-            root.0.clone()
-        } else {
-            format!("{}-check", root.0)
-        },
-        &identity("cargo-build/1", tree_hash(&project_dir)?, &bins),
-        &app_inputs,
-        &toolchain.ids,
-        &target,
-    )?;
-    let app_done = store.output(&app_id).is_some();
-
     // The .crate files, unless what needs them is built already.
-    let (mut requests, _) = crate::fetch_plan::requests(&plan)?;
-    let wanted = vendor.hashes();
-    requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
-    let live_requests = requests.clone();
-    if app_done || store.output(&vendor_id).is_some() {
+    let app_done = store.output(&g.app).is_some();
+    let vendor_done = store.output(&g.vendor).is_some();
+    let mut requests = g.requests.clone();
+    if app_done || vendor_done {
         requests.clear();
     }
     let (fetched, _) =
         crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
-
-    let mut built = Vec::new();
-    let mut reused = 0usize;
     let logs_dir = store.logs_dir();
     std::fs::create_dir_all(&logs_dir)
         .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let label = if selected.is_empty() {
-        format!("{} {}", root.0, root.1)
-    } else {
-        selected
-            .iter()
-            .map(|n| format!("{} {}", n.name, n.version))
-            .collect::<Vec<_>>()
-            .join(", ")
+    if !app_done && !vendor_done {
+        say(format!("vendoring {} crates…", g.crates));
+    }
+    let ctx = exec::Ctx {
+        graph: &g.graph,
+        store: &store,
+        sandbox: &options.sandbox,
+        steps: &options.steps,
+        fetch: &options.fetch,
+        jobs: options.jobs,
+        logs_dir: logs_dir.clone(),
     };
-    let log = logs_dir.join(format!("{app_id}.log"));
-    let step = CargoStep {
-        options,
-        toolchain: &toolchain,
-        git: vendor.git.as_ref(),
-        vendor: Path::new(""),
-        env: &env,
-        packages: &packages,
-        selection: &selection,
-        bins: &[],
-    };
-    let failed = |label: &str, log: &Path, e: lock2build_store::StoreError| {
-        let cause = build_cause(&e);
-        let (name, version, cause) = match failed_crate(log, &nodes) {
-            Some((name, version)) => {
-                let cause = format!("{cause}; cargo reports that {name} {version} failed");
-                (name, version, cause)
-            }
-            None => (root.0.clone(), root.1.clone(), cause),
-        };
-        failure_message(&db, Ecosystem::Crates, label, &name, &version, log, &cause)
-    };
+    let failed = FailedNode::default();
+    let executed = exec::run(&ctx, &[g.app.as_str()], &failed)
+        .map_err(|e| failure(&g, &logs_dir, failed.node().as_deref(), e))?;
+    let made = executed
+        .outputs
+        .get(g.app.as_str())
+        .cloned()
+        .ok_or_else(|| anyhow!("internal: {} was not made", g.app))?;
 
-    let made = if app_done {
-        reused += 1 + [Some(&vendor_id), deps_id.as_ref()]
-            .into_iter()
-            .flatten()
-            .filter(|id| store.output(id).is_some())
-            .count();
-        lock2build_store::BuiltOutput {
-            path: store
-                .output(&app_id)
-                .ok_or_else(|| anyhow!("internal: {app_id} vanished"))?,
-            built: false,
-        }
-    } else {
-        // The vendor directory.
-        if store.output(&vendor_id).is_none() {
-            say(format!("vendoring {} crates…", vendored.len()));
-        }
-        let vendor = vendor.make(&store, options.jobs)?;
-        if vendor.built {
-            built.push("vendor directory".to_owned());
-        } else {
+    // What was built, what was there: the vendor directory, the
+    // dependencies, the app.
+    let deps_label = format!("dependencies of {}", g.root.0);
+    let steps = [
+        (Some(&g.vendor), "vendor directory"),
+        (g.deps.as_ref(), deps_label.as_str()),
+        (Some(&g.app), g.label.as_str()),
+    ];
+    let mut built = Vec::new();
+    let mut reused = 0usize;
+    for (id, label) in steps {
+        let Some(id) = id else { continue };
+        if executed.built.iter().any(|b| b == id.as_str()) {
+            built.push(label.to_owned());
+        } else if store.output(id).is_some() {
             reused += 1;
         }
-        let step = CargoStep {
-            vendor: &vendor.path,
-            ..step
-        };
-        // The dependencies.
-        let deps = match &deps_id {
-            Some(id) => {
-                let deps_label = format!("dependencies of {}", root.0);
-                let deps_log = logs_dir.join(format!("{id}.log"));
-                let shown = StepName {
-                    name: &format!("{}-deps", root.0),
-                    label: &format!("{deps_label} (cargo)"),
-                };
-                let made = store
-                    .build_output(id, std::slice::from_ref(&vendor_id), |out| {
-                        let kind = StepKind::Deps {
-                            skeleton: skeleton_dir.path(),
-                        };
-                        step.run(&kind, (&out.building, &out.final_path), &deps_log, shown)
-                            .map_err(|e| format!("{e:#}").into())
-                    })
-                    .map_err(|e| failed(&deps_label, &deps_log, e))?;
-                if made.built {
-                    built.push(deps_label);
-                } else {
-                    reused += 1;
-                }
-                Some(made.path)
-            }
-            None => None,
-        };
-        // The project.
-        let step = CargoStep {
-            bins: &bins,
-            ..step
-        };
-        let kind = StepKind::App {
-            project: &project_dir,
-            deps: deps.as_deref(),
-        };
-        let shown = StepName {
-            name: selected.first().map_or(&root.0, |n| &n.name),
-            label: &format!("{label} (cargo)"),
-        };
-        let made = store
-            .build_output(&app_id, &[], |out| {
-                step.run(&kind, (&out.building, &out.final_path), &log, shown)
-                    .map_err(|e| format!("{e:#}").into())
-            })
-            .map_err(|e| failed(&label, &log, e))?;
-        built.push(label.clone());
-        made
-    };
+    }
+    let log = logs_dir.join(format!("{}.log", g.app));
     let mut logs = BTreeMap::new();
-    if selected.is_empty() {
-        logs.insert(label.clone(), log.clone());
+    if g.selected.is_empty() {
+        logs.insert(g.label.clone(), log.clone());
     } else {
-        for n in &selected {
+        for n in &g.selected {
             logs.insert(format!("{} {}", n.name, n.version), log.clone());
         }
     }
-    let scripts = list_bin(&made.path);
-    if selected.is_empty() && scripts.is_empty() {
-        notes.push(format!("{} builds no binary: result/bin is empty", root.0));
+    let mut notes = g.notes.clone();
+    let scripts = list_bin(&made);
+    if g.selected.is_empty() && scripts.is_empty() {
+        notes.push(format!(
+            "{} builds no binary: result/bin is empty",
+            g.root.0
+        ));
     }
 
     link_and_record(
         options,
         &store,
-        &project_dir,
-        &made.path,
-        &live_requests,
-        std::iter::once(vendor_id)
-            .chain(deps_id)
-            .chain([app_id])
+        &g.project_dir,
+        &made,
+        &g.requests,
+        std::iter::once(g.vendor.clone())
+            .chain(g.deps.clone())
+            .chain([g.app.clone()])
             .collect(),
     )?;
     say(format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     let (downloaded, bytes_downloaded) = downloads(&fetched);
     Ok(AppReport {
         link: options.out_link.clone(),
-        output: made.path,
+        output: made,
         scripts,
-        artifacts: distinct_artifacts(&live_requests),
+        artifacts: distinct_artifacts(&g.requests),
         downloaded,
         bytes_downloaded,
         built,
@@ -378,9 +162,66 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     })
 }
 
+/// Which node failed (the executor tells it as it ends).
+#[derive(Default)]
+struct FailedNode(std::sync::Mutex<Option<String>>);
+
+impl FailedNode {
+    fn node(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl lock2build_graph::Observer for FailedNode {
+    fn finished(&self, node: &lock2build_graph::Node, ok: bool, _: std::time::Duration) {
+        if !ok {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(node.id.clone());
+        }
+    }
+}
+
+/// A failed run, as the user sees it: a cargo step's failure names the
+/// crate cargo reports, its log and the override command; anything else
+/// (vendoring) is said as it is.
+fn failure(
+    g: &super::rust_graph::RustGraph,
+    logs_dir: &Path,
+    node: Option<&str>,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    let label = match node {
+        Some(n) if n == g.app.as_str() => g.label.clone(),
+        Some(n) if g.deps.as_ref().is_some_and(|d| d.as_str() == n) => {
+            format!("dependencies of {}", g.root.0)
+        }
+        _ => return e,
+    };
+    let log = logs_dir.join(format!("{}.log", node.unwrap_or_default()));
+    let cause = e.to_string();
+    let (name, version, cause) = match failed_crate(&log, &g.nodes) {
+        Some((name, version)) => {
+            let cause = format!("{cause}; cargo reports that {name} {version} failed");
+            (name, version, cause)
+        }
+        None => (g.root.0.clone(), g.root.1.clone(), cause),
+    };
+    failure_message(
+        &g.db,
+        Ecosystem::Crates,
+        &label,
+        &name,
+        &version,
+        &log,
+        &cause,
+    )
+}
+
 /// The package the app is named after: the root at the lock's directory,
 /// else the first root (a virtual workspace's first member).
-fn root_package(nodes: &[&Node]) -> (String, String) {
+pub(super) fn root_package(nodes: &[&Node]) -> (String, String) {
     let at_top = |n: &&&Node| matches!(&n.source, Source::Directory { path, .. } if path.is_empty() || path == ".");
     nodes
         .iter()
@@ -425,7 +266,7 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
 }
 
 /// What a cargo step builds.
-enum StepKind<'a> {
+pub(super) enum StepKind<'a> {
     /// The dependencies only: the workspace's skeleton (manifests, the lock,
     /// empty targets) built; the output is the target directory.
     Deps { skeleton: &'a Path },
@@ -438,26 +279,27 @@ enum StepKind<'a> {
 }
 
 /// One `cargo build` in the sandbox.
-struct CargoStep<'a> {
-    options: &'a AppOptions,
-    toolchain: &'a RustToolchain,
+pub(super) struct CargoStep<'a> {
+    pub sandbox: &'a lock2build_sandbox::Sandbox,
+    pub steps: &'a crate::progress::BuildProgress,
+    pub toolchain: &'a RustToolchain,
     /// The vendor directory's git sources.
-    git: Option<&'a GitCrates>,
-    vendor: &'a Path,
-    env: &'a BTreeMap<String, String>,
+    pub git: Option<&'a GitCrates>,
+    pub vendor: &'a Path,
+    pub env: &'a BTreeMap<String, String>,
     /// `NAME@VERSION` to build instead of the workspace.
-    packages: &'a [String],
+    pub packages: &'a [String],
     /// `--features …`, `--no-default-features`.
-    selection: &'a [String],
+    pub selection: &'a [String],
     /// `--bin NAME` for each (the app step only).
-    bins: &'a [String],
+    pub bins: &'a [String],
 }
 
 impl CargoStep<'_> {
     /// Builds `kind` in scratch directories and fills `out` (`final_path`:
     /// where `out` will live); the step's output goes to `log`, and is
     /// shown as `shown`.
-    fn run(
+    pub(super) fn run(
         &self,
         kind: &StepKind,
         (out, final_path): (&Path, &Path),
@@ -502,7 +344,7 @@ impl CargoStep<'_> {
             workdir: PathBuf::from(SRC),
             toolchain_dirs: vec![self.toolchain.sysroot.join("bin")],
         };
-        let sandbox = &self.options.sandbox;
+        let sandbox = self.sandbox;
         let seen = |inside: &str| sandbox.visible_path(&spec, Path::new(inside));
         let vendor_seen = seen(VENDOR);
         let home_seen = seen(CARGO_HOME);
@@ -559,7 +401,7 @@ impl CargoStep<'_> {
             ("CARGO_TERM_PROGRESS_WHEN".to_owned(), "never".to_owned()),
         ]);
         spec.env = env;
-        let running = self.options.steps.start(shown, log);
+        let running = self.steps.start(shown, log);
         let status = sandbox.run_watched(&spec, log, &running.watch())?;
         running.finish(status.success());
         if !status.success() {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod npm_git;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -358,4 +360,58 @@ pub fn step_log<'a>(err: &'a str, label: &str) -> &'a str {
     err.lines()
         .find_map(|l| l.strip_prefix(start.as_str()))
         .unwrap_or_else(|| panic!("no start line of {label} naming its log in:\n{err}"))
+}
+
+/// `lock2build realise --graph GRAPH NODE --input ID=PATH… --out OUT`,
+/// with a cache and store beside the graph (realise uses only a scratch
+/// store of its own).
+pub fn realise(
+    graph: &Path,
+    node: &str,
+    inputs: &[(&str, &Path)],
+    out: &Path,
+) -> std::process::Output {
+    let mut args = vec![
+        "realise".to_string(),
+        "--graph".into(),
+        graph.display().to_string(),
+        node.into(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    for (id, path) in inputs {
+        args.push("--input".into());
+        args.push(format!("{id}={}", path.display()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = graph.parent().unwrap();
+    lock2build(&args, &root.join("cache"), &root.join("store"))
+}
+
+/// Nix is there (CI installs Debian's nix-bin); elsewhere the Nix tests say
+/// they are skipped.
+pub fn have_nix() -> bool {
+    let found = Command::new("nix-build").arg("--version").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must install nix-bin");
+        eprintln!("nix-build not found: skipping (apt-get install nix-bin)");
+    }
+    found
+}
+
+/// `nix-build nix --arg graph GRAPH -A ATTR` with this lock2build, no
+/// substituters (cache.nixos.org is unreachable here).
+pub fn nix_build(graph: &Path, attr: &str) -> std::process::Output {
+    Command::new("nix-build")
+        .arg(repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(graph)
+        .args(["--arg", "lock2build"])
+        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["-A", attr, "--no-out-link", "--option", "substituters", ""])
+        // Builds as root, not nixbld1: the Rust nodes run root's rustup
+        // toolchain, which the build users cannot read (docs/nix.md).
+        .args(["--option", "build-users-group", ""])
+        .output()
+        .unwrap()
 }

@@ -66,7 +66,6 @@ pub fn execute(
         .enumerate()
         .map(|(i, n)| (n.id.as_str(), i))
         .collect();
-    let needed = closure(graph, &index, goals)?;
     let mut state = State {
         ready: Vec::new(),
         waiting: BTreeMap::new(),
@@ -75,13 +74,18 @@ pub fn execute(
         built: Vec::new(),
         failed: None,
     };
-    let mut users: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in &needed {
+    for &i in &closure(graph, &index, goals, |_| false)? {
         let node = &graph.nodes[i];
         if let Some(path) = realiser.existing(node) {
             state.outputs.insert(node.id.clone(), path);
         }
     }
+    // What is made: the inputs of a node that exists are not needed (an
+    // app already built needs no sources), though their outputs are told.
+    let needed = closure(graph, &index, goals, |i| {
+        state.outputs.contains_key(&graph.nodes[i].id)
+    })?;
+    let mut users: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &i in &needed {
         let node = &graph.nodes[i];
         if state.outputs.contains_key(&node.id) {
@@ -182,17 +186,20 @@ fn worker(
     }
 }
 
-/// The indices of `goals` and everything they need, in graph order.
+/// The indices of `goals` (every node when empty) and what they need, in
+/// graph order: the inputs of a node that `exists` are not needed (an app
+/// already built needs no sources).
 fn closure(
     graph: &Graph,
     index: &BTreeMap<&str, usize>,
     goals: &[&str],
+    mut exists: impl FnMut(usize) -> bool,
 ) -> Result<BTreeSet<usize>, GraphError> {
-    if goals.is_empty() {
-        return Ok((0..graph.nodes.len()).collect());
-    }
     let mut needed = BTreeSet::new();
     let mut todo = Vec::new();
+    if goals.is_empty() {
+        todo.extend(0..graph.nodes.len());
+    }
     for goal in goals {
         todo.push(
             *index
@@ -201,7 +208,7 @@ fn closure(
         );
     }
     while let Some(i) = todo.pop() {
-        if needed.insert(i) {
+        if needed.insert(i) && !exists(i) {
             todo.extend(graph.nodes[i].inputs.iter().map(|id| index[id.as_str()]));
         }
     }

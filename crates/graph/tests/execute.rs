@@ -120,6 +120,21 @@ fn an_existing_input_is_not_remade() {
     );
 }
 
+/// A goal that exists needs nothing made, not even its missing inputs (an
+/// app built before needs no sources, which may be gone from the store).
+#[test]
+fn the_inputs_of_an_existing_node_are_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d"), "d-before").unwrap();
+    std::fs::write(dir.path().join("b"), "b-before").unwrap();
+    let r = Concat::new(dir.path());
+    let done = execute(&diamond(), &["d"], 1, &r, &Silent).unwrap();
+    assert!(r.seen.lock().unwrap().is_empty(), "{:?}", r.seen);
+    assert!(!dir.path().join("a").exists());
+    // What exists is told, needed or not.
+    assert_eq!(done.outputs.keys().collect::<Vec<_>>(), ["b", "d"]);
+}
+
 #[test]
 fn a_failure_names_the_node_and_nothing_after_it_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,4 +158,22 @@ fn an_unknown_goal_is_an_error() {
         err.to_string().contains("`nope` is not in the build graph"),
         "{err}"
     );
+}
+
+#[test]
+fn the_missing_inputs_of_an_existing_node_are_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d"), "d-before").unwrap();
+    std::fs::write(dir.path().join("c"), "c-before").unwrap();
+    let r = Concat::new(dir.path());
+    let done = execute(&diamond(), &["d"], 1, &r, &Silent).unwrap();
+    assert!(done.built.is_empty(), "{:?}", done.built);
+    assert!(!dir.path().join("a").exists() && !dir.path().join("b").exists());
+    // A goal that exists beside one that does not: only the latter's
+    // missing inputs are made.
+    let mut g = diamond();
+    g.nodes.push(node("e", &["c", "a"]));
+    let done = execute(&g, &["d", "e"], 1, &r, &Silent).unwrap();
+    assert_eq!(done.built, ["a", "e"]);
+    assert!(!dir.path().join("b").exists());
 }

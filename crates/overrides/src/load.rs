@@ -287,21 +287,19 @@ impl Loaded {
         key: String,
         doc: EntryDoc,
     ) {
-        let text = cx.text.as_deref();
-        let error = |offset: usize, field: &str, message: String| {
-            OverrideError::new(&cx.file, message)
-                .with_key(format!("{key}.{field}"))
-                .at_offset(text, Some(offset))
+        let mut check = EntryCheck {
+            cx,
+            key: &key,
+            errors: Vec::new(),
         };
-        let mut ok = true;
         let range = match VersionRange::parse(cx.ecosystem, doc.versions.get_ref()) {
             Ok(range) => range,
             Err(message) => {
-                self.errors.push(
-                    error(doc.versions.span().start, "versions", message)
+                check.push(
+                    check
+                        .error(doc.versions.span().start, "versions", message)
                         .with_help(range_help(cx.ecosystem)),
                 );
-                ok = false;
                 VersionRange::Any
             }
         };
@@ -320,64 +318,25 @@ impl Loaded {
                 });
             }
         }
-        for id in &doc.optional {
-            if !doc.native.iter().any(|n| n.get_ref() == id.get_ref()) {
-                self.errors.push(
-                    error(
-                        id.span().start,
-                        "optional",
-                        format!("`{}` is not in this entry's `native`", id.get_ref()),
-                    )
-                    .with_help("list the optional library under `native` too: `optional` marks which of them the build can do without"),
-                );
-                ok = false;
-            }
+        check.optional(&doc);
+        let build_requires = check.build_requires(&doc);
+        let env = check.env(&doc);
+        check.bundled(&doc);
+        let patches = check.patches(&doc);
+        if !check.errors.is_empty() {
+            self.errors.append(&mut check.errors);
+            return;
         }
-        let mut build_requires = Vec::new();
-        for requirement in &doc.build_requires {
-            if cx.ecosystem != Ecosystem::Pypi {
-                self.errors.push(
-                    error(
-                        requirement.span().start,
-                        "build-requires",
-                        "`build-requires` is for PyPI packages only".to_owned(),
-                    )
-                    .with_help("for npm and crates, list programs under `tools`"),
-                );
-                ok = false;
-                continue;
-            }
-            match pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement.get_ref())
-            {
-                Ok(_) => build_requires.push(requirement.get_ref().trim().to_owned()),
-                Err(e) => {
-                    self.errors.push(
-                        error(
-                            requirement.span().start,
-                            "build-requires",
-                            format!("not a PEP 508 requirement: {e}"),
-                        )
-                        .with_help("e.g. \"setuptools>=67\", \"cython>=3,<4\""),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let mut env = BTreeMap::new();
-        for (name, value) in &doc.env {
-            if !is_env_name(name.get_ref()) {
-                self.errors.push(
-                    error(
-                        name.span().start,
-                        "env",
-                        format!("`{}` is not an environment variable name", name.get_ref()),
-                    )
-                    .with_help("use letters, digits and `_`, not starting with a digit"),
-                );
-                ok = false;
-            }
-            env.insert(name.get_ref().clone(), value.get_ref().clone());
-        }
+        let origin = Origin {
+            layer: cx.kind,
+            file: cx.file.clone(),
+            entry: index + 1,
+            line: cx
+                .text
+                .as_deref()
+                .map(|t| lock2build_model::line_column(t, doc.versions.span().start).0),
+            versions: doc.versions.get_ref().clone(),
+        };
         let bundled = doc.bundled.as_ref().map(|b| crate::database::Bundled {
             system_env: b.system_env.iter().map(|e| e.get_ref().clone()).collect(),
             system_features: b
@@ -386,73 +345,6 @@ impl Loaded {
                 .map(|f| f.get_ref().clone())
                 .collect(),
         });
-        for knob in doc.bundled.iter().flat_map(|b| &b.system_env) {
-            let name = knob
-                .get_ref()
-                .split_once('=')
-                .map_or(knob.get_ref().as_str(), |(n, _)| n);
-            if !is_env_name(name) {
-                self.errors.push(
-                    error(
-                        knob.span().start,
-                        "bundled.system-env",
-                        format!("`{}` is not `NAME` or `NAME=VALUE`", knob.get_ref()),
-                    )
-                    .with_help("e.g. \"ZSTD_SYS_USE_PKG_CONFIG\" (on when set, not empty, not 0) or \"LIBGIT2_NO_VENDOR=1\""),
-                );
-                ok = false;
-            }
-        }
-        let mut patches = Vec::new();
-        for patch in &doc.patches {
-            let relative = Path::new(patch.get_ref());
-            let escapes = relative.is_absolute()
-                || relative
-                    .components()
-                    .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)));
-            let full = cx.base.join(relative);
-            if escapes {
-                self.errors.push(
-                    error(
-                        patch.span().start,
-                        "patches",
-                        format!(
-                            "`{}` must be a relative path inside the layer",
-                            patch.get_ref()
-                        ),
-                    )
-                    .with_help(
-                        "put the patch next to the package file, e.g. `pillow/fix-build.patch`",
-                    ),
-                );
-                ok = false;
-            } else if !full.is_file() {
-                self.errors.push(
-                    error(
-                        patch.span().start,
-                        "patches",
-                        format!(
-                            "patch `{}` not found (looked at {})",
-                            patch.get_ref(),
-                            full.display()
-                        ),
-                    )
-                    .with_help("paths are relative to the file that lists them"),
-                );
-                ok = false;
-            }
-            patches.push(full);
-        }
-        if !ok {
-            return;
-        }
-        let origin = Origin {
-            layer: cx.kind,
-            file: cx.file.clone(),
-            entry: index + 1,
-            line: text.map(|t| lock2build_model::line_column(t, doc.versions.span().start).0),
-            versions: doc.versions.get_ref().clone(),
-        };
         let entry = Entry {
             origin,
             range,
@@ -471,6 +363,157 @@ impl Loaded {
             .entry((cx.ecosystem, name.to_owned()))
             .or_default()
             .push(entry);
+    }
+}
+
+/// The checks of one entry's fields, and the errors they found.
+struct EntryCheck<'a> {
+    cx: &'a FileContext,
+    /// `ecosystem.name.entry[N]`.
+    key: &'a str,
+    errors: Vec<OverrideError>,
+}
+
+impl EntryCheck<'_> {
+    fn error(&self, offset: usize, field: &str, message: String) -> OverrideError {
+        OverrideError::new(&self.cx.file, message)
+            .with_key(format!("{}.{field}", self.key))
+            .at_offset(self.cx.text.as_deref(), Some(offset))
+    }
+
+    fn push(&mut self, error: OverrideError) {
+        self.errors.push(error);
+    }
+
+    /// Every `optional` library is one of `native`.
+    fn optional(&mut self, doc: &EntryDoc) {
+        for id in &doc.optional {
+            if !doc.native.iter().any(|n| n.get_ref() == id.get_ref()) {
+                let e = self.error(
+                    id.span().start,
+                    "optional",
+                    format!("`{}` is not in this entry's `native`", id.get_ref()),
+                )
+                .with_help("list the optional library under `native` too: `optional` marks which of them the build can do without");
+                self.push(e);
+            }
+        }
+    }
+
+    /// PEP 508 requirements, for PyPI packages only.
+    fn build_requires(&mut self, doc: &EntryDoc) -> Vec<String> {
+        let mut build_requires = Vec::new();
+        for requirement in &doc.build_requires {
+            let at = requirement.span().start;
+            if self.cx.ecosystem != Ecosystem::Pypi {
+                let e = self
+                    .error(
+                        at,
+                        "build-requires",
+                        "`build-requires` is for PyPI packages only".to_owned(),
+                    )
+                    .with_help("for npm and crates, list programs under `tools`");
+                self.push(e);
+                continue;
+            }
+            match pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement.get_ref())
+            {
+                Ok(_) => build_requires.push(requirement.get_ref().trim().to_owned()),
+                Err(e) => {
+                    let e = self
+                        .error(
+                            at,
+                            "build-requires",
+                            format!("not a PEP 508 requirement: {e}"),
+                        )
+                        .with_help("e.g. \"setuptools>=67\", \"cython>=3,<4\"");
+                    self.push(e);
+                }
+            }
+        }
+        build_requires
+    }
+
+    /// Environment variables, by valid names.
+    fn env(&mut self, doc: &EntryDoc) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        for (name, value) in &doc.env {
+            if !is_env_name(name.get_ref()) {
+                let e = self
+                    .error(
+                        name.span().start,
+                        "env",
+                        format!("`{}` is not an environment variable name", name.get_ref()),
+                    )
+                    .with_help("use letters, digits and `_`, not starting with a digit");
+                self.push(e);
+            }
+            env.insert(name.get_ref().clone(), value.get_ref().clone());
+        }
+        env
+    }
+
+    /// `bundled.system-env` knobs are `NAME` or `NAME=VALUE`.
+    fn bundled(&mut self, doc: &EntryDoc) {
+        for knob in doc.bundled.iter().flat_map(|b| &b.system_env) {
+            let name = knob
+                .get_ref()
+                .split_once('=')
+                .map_or(knob.get_ref().as_str(), |(n, _)| n);
+            if !is_env_name(name) {
+                let e = self.error(
+                    knob.span().start,
+                    "bundled.system-env",
+                    format!("`{}` is not `NAME` or `NAME=VALUE`", knob.get_ref()),
+                )
+                .with_help("e.g. \"ZSTD_SYS_USE_PKG_CONFIG\" (on when set, not empty, not 0) or \"LIBGIT2_NO_VENDOR=1\"");
+                self.push(e);
+            }
+        }
+    }
+
+    /// Patch files: relative paths inside the layer, that exist.
+    fn patches(&mut self, doc: &EntryDoc) -> Vec<PathBuf> {
+        let mut patches = Vec::new();
+        for patch in &doc.patches {
+            let relative = Path::new(patch.get_ref());
+            let escapes = relative.is_absolute()
+                || relative
+                    .components()
+                    .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)));
+            let full = self.cx.base.join(relative);
+            let at = patch.span().start;
+            if escapes {
+                let e = self
+                    .error(
+                        at,
+                        "patches",
+                        format!(
+                            "`{}` must be a relative path inside the layer",
+                            patch.get_ref()
+                        ),
+                    )
+                    .with_help(
+                        "put the patch next to the package file, e.g. `pillow/fix-build.patch`",
+                    );
+                self.push(e);
+            } else if !full.is_file() {
+                let e = self
+                    .error(
+                        at,
+                        "patches",
+                        format!(
+                            "patch `{}` not found (looked at {})",
+                            patch.get_ref(),
+                            full.display()
+                        ),
+                    )
+                    .with_help("paths are relative to the file that lists them");
+                self.push(e);
+            }
+            patches.push(full);
+        }
+        patches
     }
 }
 

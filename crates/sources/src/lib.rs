@@ -175,7 +175,51 @@ pub fn collect_with(
     with_plans: bool,
 ) -> SourcesReport {
     let mut report = SourcesReport::default();
+    let locks = find_locks(dirs, recursive, &mut report);
+    let client = match IndexClient::new(options.index.clone()) {
+        Ok(client) => client,
+        Err(e) => {
+            report
+                .skipped
+                .extend(locks.iter().map(|l| (l.path.clone(), format!("{e:#}"))));
+            return report;
+        }
+    };
+    let ready = import_and_resolve(&locks, build_systems, &client, &mut report);
+    let plans = par_map(&ready, |(lock, _)| {
+        with_plans.then(|| plan_lockfiles(std::slice::from_ref(*lock), options).map(|o| o.plan))
+    });
+    for ((lock, graph), plan) in ready.into_iter().zip(plans) {
+        let plan = match plan {
+            None => None,
+            Some(Ok(plan)) => Some(plan),
+            Some(Err(e)) => {
+                report
+                    .skipped
+                    .push((lock.display.clone(), format!("{e:#}")));
+                continue;
+            }
+        };
+        report.projects.push(ProjectSources {
+            lockfile: lock.path.clone(),
+            display: lock.display.clone(),
+            graph,
+            plan,
+        });
+    }
+    report
+}
+
+/// The lockfiles of `dirs` (below them when `recursive`), once each; the
+/// directories without any, and what could not be read, go to `report`.
+fn find_locks(dirs: &[PathBuf], recursive: bool, report: &mut SourcesReport) -> Vec<FoundLock> {
     let mut locks: Vec<FoundLock> = Vec::new();
+    let shown = |dir: &Path, mut l: FoundLock| {
+        if dirs.len() > 1 {
+            l.display = dir.join(&l.display);
+        }
+        l
+    };
     for dir in dirs {
         report.trees.extend(swh::recorded_trees(dir));
         if !dir.is_dir() {
@@ -192,36 +236,28 @@ pub fn collect_with(
                     .push((dir.clone(), "no lockfile found anywhere under it".into()));
             }
             report.skipped.extend(unreadable);
-            locks.extend(found.into_iter().map(|mut l| {
-                if dirs.len() > 1 {
-                    l.display = dir.join(&l.display);
-                }
-                l
-            }));
+            locks.extend(found.into_iter().map(|l| shown(dir, l)));
         } else {
             match walk::find_in_project(dir) {
-                Ok(found) => locks.extend(found.into_iter().map(|mut l| {
-                    if dirs.len() > 1 {
-                        l.display = dir.join(&l.display);
-                    }
-                    l
-                })),
+                Ok(found) => locks.extend(found.into_iter().map(|l| shown(dir, l))),
                 Err(e) => report.skipped.push((dir.clone(), e)),
             }
         }
     }
     locks.dedup_by(|a, b| a.path == b.path);
-    let client = match IndexClient::new(options.index.clone()) {
-        Ok(client) => client,
-        Err(e) => {
-            report
-                .skipped
-                .extend(locks.iter().map(|l| (l.path.clone(), format!("{e:#}"))));
-            return report;
-        }
-    };
-    // Import every lockfile, then find the Python URLs of all at once, then plan.
-    let imported = par_map(&locks, |lock| {
+    locks
+}
+
+/// Every lockfile imported (in parallel), then the Python URLs of all of
+/// them and of the build-system requirements found at once. What failed
+/// goes to `report`; the build systems' graph too.
+fn import_and_resolve<'a>(
+    locks: &'a [FoundLock],
+    build_systems: Option<&Path>,
+    client: &IndexClient,
+    report: &mut SourcesReport,
+) -> Vec<(&'a FoundLock, Graph)> {
+    let imported = par_map(locks, |lock| {
         discover::import(lock).map_err(|e| anyhow::anyhow!("{e}"))
     });
     let mut build_graph = None;
@@ -258,7 +294,7 @@ pub fn collect_with(
             .map(|(_, g)| g)
             .chain(build_graph.as_mut())
             .collect();
-        batch::resolve_python_urls(&mut refs, &client)
+        batch::resolve_python_urls(&mut refs, client)
     };
     let mut resolved = resolved.into_iter();
     let mut ready = Vec::new();
@@ -279,28 +315,7 @@ pub fn collect_with(
                 .push((graph.lockfile.clone(), format!("{e:#}"))),
         }
     }
-    let plans = par_map(&ready, |(lock, _)| {
-        with_plans.then(|| plan_lockfiles(std::slice::from_ref(*lock), options).map(|o| o.plan))
-    });
-    for ((lock, graph), plan) in ready.into_iter().zip(plans) {
-        let plan = match plan {
-            None => None,
-            Some(Ok(plan)) => Some(plan),
-            Some(Err(e)) => {
-                report
-                    .skipped
-                    .push((lock.display.clone(), format!("{e:#}")));
-                continue;
-            }
-        };
-        report.projects.push(ProjectSources {
-            lockfile: lock.path.clone(),
-            display: lock.display.clone(),
-            graph,
-            plan,
-        });
-    }
-    report
+    ready
 }
 
 /// `f` over `items` on a few threads; results in the order of `items`.

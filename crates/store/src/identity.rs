@@ -216,18 +216,7 @@ impl ToolchainId {
             path: binary.to_owned(),
             message,
         };
-        let path = if binary.components().count() == 1 && !binary.is_absolute() {
-            find_in_path(binary).ok_or_else(|| err("not found in PATH".to_owned()))?
-        } else {
-            binary.to_owned()
-        };
-        let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
-        let stamp = FileStamp::of(&resolved);
-        let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
-        PROBED
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((resolved.clone(), stamp));
+        let (path, sha256) = Self::hashed(binary)?;
         // Run through the path as given: rustup proxies dispatch on argv[0].
         let output = Command::new(&path)
             .arg("--version")
@@ -257,6 +246,46 @@ impl ToolchainId {
             sha256,
             path,
         })
+    }
+}
+
+impl ToolchainId {
+    /// Identifies `binary` as [`probe`](Self::probe) does, with the
+    /// version its `--version` would print known without running it (npm's
+    /// is its package.json's: its `--version` is a node start-up).
+    pub fn with_version(binary: &Path, version: String) -> Result<ToolchainId, StoreError> {
+        let (path, sha256) = Self::hashed(binary)?;
+        Ok(ToolchainId {
+            name: binary
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            version,
+            sha256,
+            path,
+        })
+    }
+
+    /// `binary` found (in `PATH` for a bare name) and its resolved file
+    /// hashed, and recorded in [`probed_toolchains`].
+    fn hashed(binary: &Path) -> Result<(PathBuf, String), StoreError> {
+        let err = |message: String| StoreError::Toolchain {
+            path: binary.to_owned(),
+            message,
+        };
+        let path = if binary.components().count() == 1 && !binary.is_absolute() {
+            find_in_path(binary).ok_or_else(|| err("not found in PATH".to_owned()))?
+        } else {
+            binary.to_owned()
+        };
+        let resolved = std::fs::canonicalize(&path).map_err(|e| err(e.to_string()))?;
+        let stamp = FileStamp::of(&resolved);
+        let sha256 = file_sha256(&resolved).map_err(|e| err(e.to_string()))?;
+        PROBED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((resolved, stamp));
+        Ok((path, sha256))
     }
 }
 

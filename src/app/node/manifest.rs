@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The project's `package.json`, as far as the builder cares.
-pub(super) struct Manifest {
+pub(in crate::app) struct Manifest {
     /// The names of its `scripts`.
     pub scripts: BTreeSet<String>,
     /// `bin`: program name → path inside the project.
@@ -88,7 +88,7 @@ pub(super) fn bins(value: &serde_json::Value, package: &str) -> BTreeMap<String,
 /// what npm reads to see the tree: name, version and dependency lists.
 /// It becomes the `package.json` of the node_modules output, so that
 /// editing the project's scripts or fields does not rebuild native modules.
-pub(super) fn lock_root(lockfile: &Path) -> Result<serde_json::Value> {
+pub(in crate::app) fn lock_root(lockfile: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(lockfile)
         .with_context(|| format!("reading {}", lockfile.display()))?;
     let json: serde_json::Value =

@@ -20,7 +20,7 @@ use lock2build_store::{ArchiveFormat, Store};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What [`other_platforms`] found.
-pub(super) struct Skipped {
+pub(in crate::app) struct Skipped {
     /// Location → why it does not fit (`os darwin`).
     pub locations: BTreeMap<String, String>,
     /// The tarballs read to find out (live for `gc`, like the plan's).
@@ -31,7 +31,7 @@ pub(super) struct Skipped {
 /// platforms: those the plan lists as `platform_unknown`
 /// (`lock2build_plan::manifest_platform`), fetched and read. Nothing is
 /// fetched for other lock versions.
-pub(super) fn other_platforms(
+pub(in crate::app) fn other_platforms(
     store: &Store,
     fetch: &FetchOptions,
     plan: &Plan,
@@ -133,7 +133,7 @@ fn manifest_platform(
 
 /// `packages` without the `skipped` locations, what is nested in them, and
 /// what only they reach (walking the plan's edges from the project).
-pub(super) fn prune(
+pub(in crate::app) fn prune(
     nodes: &[&Node],
     packages: Vec<Package>,
     skipped: &BTreeMap<String, String>,

@@ -73,8 +73,13 @@ impl NodeToolchain {
             .ok_or_else(|| anyhow!("{} is not inside an npm package", npm_cli.display()))?
             .to_owned();
         let node_id = ToolchainId::probe(&node)?;
+        // What `npm --version` prints, without its node start-up.
+        let npm_id = match npm_version(&npm_root) {
+            Some(version) => ToolchainId::with_version(&npm, version)?,
+            None => ToolchainId::probe(&npm)?,
+        };
         let version = node_id.version.clone();
-        let ids = vec![node_id, ToolchainId::probe(&npm)?];
+        let ids = vec![node_id, npm_id];
         Ok(NodeToolchain {
             node,
             npm_cli,
@@ -154,10 +159,35 @@ impl NodeToolchain {
     }
 }
 
+/// The `version` of npm's package.json (what `npm --version` prints).
+fn npm_version(npm_root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(npm_root.join("package.json")).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let version = doc.get("version")?.as_str()?.trim();
+    (!version.is_empty()).then(|| version.to_owned())
+}
+
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
         .map(|p| std::path::absolute(&p).unwrap_or(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// npm's identity without running it is the one `npm --version` gives
+    /// (the ids of every npm output depend on it).
+    #[test]
+    fn npm_is_identified_as_its_version_flag_says() {
+        let Ok(found) = NodeToolchain::find() else {
+            eprintln!("no node and npm in PATH: skipped");
+            return;
+        };
+        let npm = find_in_path("npm").unwrap();
+        assert_eq!(found.ids[1], ToolchainId::probe(&npm).unwrap());
+    }
 }

@@ -1,0 +1,444 @@
+//! The Python builder's graph (src/app/python_graph.rs): `lock2build graph`
+//! lists the nodes `lock2build app` builds, by the same ids; `lock2build
+//! realise` makes each built kind from its inputs' paths as `app` does; and
+//! the nix/ library builds the app (Debian's Nix 2.8, `sandbox = false`).
+
+mod common;
+
+use common::{app, app_project, lock2build, ok, shared_cache, stderr};
+use sha2::Digest;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `lock2build graph PROJECT -o graph.json EXTRA…` with `store`.
+fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
+    graph_with(project, store, &[])
+}
+
+fn graph_with(project: &Path, store: &Path, extra: &[&str]) -> (PathBuf, serde_json::Value) {
+    let path = project.parent().unwrap().join("graph.json");
+    let mut args = vec![
+        "graph",
+        project.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = lock2build(&args, &shared_cache(), store);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    (path, doc)
+}
+
+fn nodes(graph: &serde_json::Value) -> &Vec<serde_json::Value> {
+    graph["nodes"].as_array().unwrap()
+}
+
+fn of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    nodes(graph)
+        .iter()
+        .filter(|n| n["recipe"]["kind"] == kind)
+        .collect()
+}
+
+fn id(node: &serde_json::Value) -> &str {
+    node["id"].as_str().unwrap()
+}
+
+/// The ids of the graph's built Python nodes.
+fn python_ids(graph: &serde_json::Value) -> BTreeSet<String> {
+    nodes(graph)
+        .iter()
+        .filter(|n| n["recipe"]["kind"].as_str().unwrap().starts_with("python-"))
+        .map(|n| id(n).to_owned())
+        .collect()
+}
+
+fn store_outputs(store: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(store.join("outputs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `lock2build realise` of `node` into `out`, its inputs by path.
+fn realise(
+    graph: &Path,
+    node: &str,
+    inputs: &[(String, PathBuf)],
+    out: &Path,
+) -> std::process::Output {
+    let inputs: Vec<(&str, &Path)> = inputs
+        .iter()
+        .map(|(id, path)| (id.as_str(), path.as_path()))
+        .collect();
+    common::realise(graph, node, &inputs, out)
+}
+
+/// Where `lock2build app` left each input of `node`: the store's output
+/// of a built one, the downloaded file of a fetch (realised once into
+/// `scratch`), the project's directory of a local tree.
+fn inputs_in_store(
+    graph_path: &Path,
+    graph: &serde_json::Value,
+    node: &serde_json::Value,
+    store: &Path,
+    scratch: &Path,
+) -> Vec<(String, PathBuf)> {
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(graph).iter().map(|n| (id(n), n)).collect();
+    let mut inputs = Vec::new();
+    for input in node["inputs"].as_array().into_iter().flatten() {
+        let input = input.as_str().unwrap();
+        let of = by_id[input];
+        let path = match of["recipe"]["kind"].as_str().unwrap() {
+            "fetch-url" => {
+                let file = scratch.join(input);
+                if !file.exists() {
+                    let made = realise(graph_path, input, &[], &file);
+                    assert!(made.status.success(), "{}", stderr(&made));
+                }
+                file
+            }
+            "local-tree" => PathBuf::from(of["recipe"]["path"].as_str().unwrap()),
+            _ => store.join("outputs").join(input),
+        };
+        inputs.push((input.to_owned(), path));
+    }
+    inputs
+}
+
+/// Every file, link and directory under `root`, each with its content's
+/// sha256 (a link: its target), `root` itself written as `$out` in files
+/// (a launcher's shebang names its environment) — but compiled bytecode,
+/// which embeds the path the source was compiled at.
+fn contents(root: &Path) -> BTreeMap<PathBuf, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let rel = path.strip_prefix(root).unwrap().to_owned();
+            let kind = e.file_type().unwrap();
+            if kind.is_symlink() {
+                out.insert(
+                    rel,
+                    format!("-> {}", std::fs::read_link(&path).unwrap().display()),
+                );
+            } else if kind.is_dir() {
+                if e.file_name() != "__pycache__" {
+                    out.insert(rel, "dir".into());
+                    walk(root, &path, out);
+                }
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let text = String::from_utf8_lossy(&bytes);
+                let own = root.to_str().unwrap();
+                let bytes = match text.contains(own) {
+                    true => text.replace(own, "$out").into_bytes(),
+                    false => bytes,
+                };
+                out.insert(rel, hex::encode(sha2::Sha256::digest(&bytes)));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
+    let (project, store) = app_project("graph-py-ids", "poetry/flask-pillow");
+    ok(&app(&project, &store, &[]));
+    let (_, graph) = graph_of(&project, &store);
+
+    // Every built Python node is an output app made, and nothing else is.
+    let ids = python_ids(&graph);
+    assert_eq!(
+        ids,
+        store_outputs(&store),
+        "graph ids against the store's outputs"
+    );
+    // The result is the app's environment, `./result`.
+    let result = std::fs::read_link(project.join("result")).unwrap();
+    assert_eq!(
+        graph["result"].as_str().unwrap(),
+        result.file_name().unwrap().to_str().unwrap()
+    );
+    assert_eq!(of_kind(&graph, "python-env").len(), 1);
+
+    // Pillow comes as a wheel, installed from its download.
+    let pillow = of_kind(&graph, "python-wheel")
+        .into_iter()
+        .find(|n| n["recipe"]["name"] == "pillow")
+        .expect("pillow's wheel install");
+    let fetch = pillow["recipe"]["source"].as_str().unwrap();
+    assert_eq!(pillow["inputs"], serde_json::json!([fetch]));
+    let fetched = nodes(&graph).iter().find(|n| id(n) == fetch).unwrap();
+    assert_eq!(fetched["recipe"]["kind"], "fetch-url");
+    assert!(
+        fetched["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("pillow-12.3.0-cp311"),
+        "{fetched}"
+    );
+
+    // The project is built from its own files by its backend's environment.
+    let own = &of_kind(&graph, "python-project")[0];
+    assert_eq!(own["recipe"]["name"], "app");
+    let tree = own["recipe"]["source"].as_str().unwrap();
+    let local = nodes(&graph).iter().find(|n| id(n) == tree).unwrap();
+    assert_eq!(local["recipe"]["kind"], "local-tree");
+    assert_eq!(
+        Path::new(local["recipe"]["path"].as_str().unwrap()),
+        std::path::absolute(&project).unwrap()
+    );
+    let env = own["recipe"]["build_env"].as_str().unwrap();
+    assert!(of_kind(&graph, "python-build-env")
+        .iter()
+        .any(|n| id(n) == env));
+    assert!(own["toolchains"]
+        .as_array()
+        .unwrap()
+        .contains(&"python".into()));
+    assert!(graph["toolchains"]["python"]["path"]
+        .as_str()
+        .unwrap()
+        .contains("python3"));
+}
+
+#[test]
+fn realise_makes_each_python_kind_from_its_inputs_as_app_does() {
+    let (project, store) = app_project("graph-py-realise", "poetry/flask-pillow");
+    ok(&app(&project, &store, &[]));
+    let (path, graph) = graph_of(&project, &store);
+    let scratch = project.parent().unwrap().join("fetched");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let pillow = of_kind(&graph, "python-wheel")
+        .into_iter()
+        .find(|n| n["recipe"]["name"] == "pillow")
+        .unwrap();
+    let picked = [
+        pillow,
+        of_kind(&graph, "python-build-env")[0],
+        of_kind(&graph, "python-project")[0],
+        of_kind(&graph, "python-env")[0],
+    ];
+    for node in picked {
+        let inputs = inputs_in_store(&path, &graph, node, &store, &scratch);
+        // As long as the store's path: a launcher's shebang form depends
+        // on its length (the `exec` trick past 127 bytes).
+        let kind = node["recipe"]["kind"].as_str().unwrap();
+        let width = format!("store/outputs/{}", id(node)).len();
+        let out = project.parent().unwrap().join(format!("{kind:-<width$}"));
+        let made = realise(&path, id(node), &inputs, &out);
+        assert!(made.status.success(), "{}: {}", id(node), stderr(&made));
+        assert_eq!(
+            contents(&out),
+            contents(&store.join("outputs").join(id(node))),
+            "{} ({}) realised against app's output",
+            id(node),
+            node["recipe"]["kind"]
+        );
+    }
+}
+
+#[test]
+fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothing() {
+    let (project, store) = app_project("graph-py-bad", "poetry/flask-pillow");
+    ok(&app(&project, &store, &[]));
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let wheels = of_kind(&graph, "python-wheel");
+    let (pillow, other) = (
+        wheels
+            .iter()
+            .find(|n| n["recipe"]["name"] == "pillow")
+            .unwrap(),
+        wheels
+            .iter()
+            .find(|n| n["recipe"]["name"] == "flask")
+            .unwrap(),
+    );
+    // Another wheel's file given as Pillow's download.
+    let wrong = dir.join("flask.whl");
+    let fetch = other["recipe"]["source"].as_str().unwrap();
+    assert!(realise(&path, fetch, &[], &wrong).status.success());
+    let source = pillow["recipe"]["source"].as_str().unwrap().to_owned();
+    let out = dir.join("pillow-out");
+    let err = stderr(&realise(&path, id(pillow), &[(source, wrong)], &out));
+    assert!(
+        err.contains(id(pillow)) && err.contains("do not match"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // An environment given a directory that is no installed package.
+    let env = of_kind(&graph, "python-env")[0];
+    let mut inputs = inputs_in_store(&path, &graph, env, &store, dir);
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    inputs[0].1 = empty;
+    let out = dir.join("env-out");
+    let err = stderr(&realise(&path, id(env), &inputs, &out));
+    assert!(
+        err.contains(id(env)) && err.contains("site-packages"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// The interpreter Nix's builds run: Debian's (they run as a build user,
+/// who cannot read an interpreter under /root).
+const SYSTEM_PYTHON: &[&str] = &["--python", "/usr/bin/python3.11"];
+
+/// `nix-build nix --arg graph G --arg lock2build BIN -A result`: the path.
+fn nix_result(graph: &Path) -> PathBuf {
+    let out = Command::new("nix-build")
+        .arg(common::repo().join("nix"))
+        .args(["--arg", "graph"])
+        .arg(graph)
+        .args(["--arg", "lock2build"])
+        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .args([
+            "-A",
+            "result",
+            "--no-out-link",
+            "--option",
+            "substituters",
+            "",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "nix-build: {}", stderr(&out));
+    PathBuf::from(common::stdout(&out).trim())
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        common::stdout(&out),
+        stderr(&out)
+    );
+    common::stdout(&out)
+}
+
+#[test]
+fn nix_builds_flask_pillow_with_pillows_wheel_and_its_native_libraries() {
+    if !common::have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-py-nix-flask", "poetry/flask-pillow");
+    let (path, _) = graph_with(&project, &store, SYSTEM_PYTHON);
+    let result = nix_result(&path);
+    assert!(result.starts_with("/nix/store"), "{}", result.display());
+    let printed = run(Command::new(result.join("bin/python")).args([
+        "-c",
+        "import io, flask, PIL.Image as I\n\
+         b = io.BytesIO(); I.new('RGB', (64, 48), 'red').resize((32, 24)).save(b, 'JPEG')\n\
+         print(flask.__file__); print(I.open(b).size)",
+    ]));
+    assert!(printed.starts_with("/nix/store/"), "{printed}");
+    assert!(printed.contains("(32, 24)"), "{printed}");
+    assert!(result.join("bin/app").exists(), "the project's script");
+}
+
+#[test]
+fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
+    if !common::have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-py-nix-native", "uv/native-app");
+    let (path, graph) = graph_with(&project, &store, SYSTEM_PYTHON);
+    let sdist = of_kind(&graph, "python-sdist")
+        .into_iter()
+        .find(|n| n["recipe"]["name"] == "psycopg2")
+        .expect("psycopg2 built from its sdist");
+    assert!(
+        sdist["native"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "libpq"),
+        "{sdist}"
+    );
+    let result = nix_result(&path);
+    let printed = run(&mut Command::new(result.join("bin/native-app")));
+    assert!(
+        printed.lines().any(|l| l.starts_with("psycopg2 2.9.13")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("b\"'it''s'\""),
+        "psycopg2 quotes through libpq:\n{printed}"
+    );
+}
+
+/// What a backend asks for at build time is in the graph made after
+/// `app` resolved it into the build lock: every node of that graph is one
+/// `app` made, none is discovered while it runs.
+#[test]
+fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
+    let (project, store) = app_project("graph-py-asked", "uv/build-requirements");
+    ok(&app(&project, &store, &["--no-binary", "commitizen"]));
+    assert!(project.join("lock2build.build.lock").is_file());
+    let (_, graph) = graph_with(&project, &store, &["--no-binary", "commitizen"]);
+    let made = store_outputs(&store);
+    let ids = python_ids(&graph);
+    assert!(
+        ids.is_subset(&made),
+        "not made by app: {:?}",
+        ids.difference(&made).collect::<Vec<_>>()
+    );
+    // legacy-helper's backend asked for cffi (setup_requires): its build
+    // environment has it.
+    let legacy = of_kind(&graph, "python-project")
+        .into_iter()
+        .chain(of_kind(&graph, "python-sdist"))
+        .find(|n| n["recipe"]["name"] == "legacy-helper")
+        .expect("legacy-helper's build");
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(&graph).iter().map(|n| (id(n), n)).collect();
+    let env_wheels: Vec<&str> = legacy["recipe"]["env_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            by_id[i.as_str().unwrap()]["recipe"]["name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
+}
+
+/// A package with Rust code has its crates vendored by `app` only (not
+/// graph nodes yet): realise refuses it by name instead of building it
+/// without them.
+#[test]
+fn realise_refuses_a_python_build_with_rust_crates_naming_it() {
+    let (project, store) = app_project("graph-py-rust", "uv/rust-extension");
+    let from_sdist = ["--no-binary", "rpds-py"];
+    ok(&app(&project, &store, &from_sdist));
+    let (path, graph) = graph_with(&project, &store, &from_sdist);
+    let rust = nodes(&graph)
+        .iter()
+        .find(|n| n["recipe"]["rust"] == true)
+        .expect("a build with Rust code");
+    let scratch = project.parent().unwrap().join("fetched");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let inputs = inputs_in_store(&path, &graph, rust, &store, &scratch);
+    let out = project.parent().unwrap().join("rust-out");
+    let err = stderr(&realise(&path, id(rust), &inputs, &out));
+    assert!(
+        err.contains(id(rust)) && err.contains("Rust crates"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
