@@ -1043,3 +1043,50 @@ fn a_lock_whose_requires_python_excludes_the_interpreter_is_refused_naming_both(
     assert!(err.contains(" is Python 3.11"), "{err}");
     assert!(!project.join("result").exists());
 }
+
+/// `lock2build app --json` on `project` with `LOCK2BUILD_BUILD_CORES=cores`.
+fn app_with_build_cores(project: &Path, store: &Path, cores: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["app", project.to_str().unwrap(), "--progress", "plain"])
+        .arg("--json")
+        .env("LOCK2BUILD_CACHE", shared_cache())
+        .env("LOCK2BUILD_STORE", store)
+        .env("LOCK2BUILD_BUILD_CORES", cores)
+        .env_remove("LOCK2BUILD_MIRRORS")
+        .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("run lock2build");
+    report(&out)
+}
+
+#[test]
+fn a_c_extensions_files_compile_in_parallel_into_the_same_output_as_one_by_one() {
+    let (project, store) = project("app-c-parallel", "uv/c-extension");
+    let build = |cores: &str| {
+        let json = app_with_build_cores(&project, &store, cores);
+        assert!(built(&json).contains(&"csum 0.1.0".to_owned()), "{json}");
+        let log = std::fs::read_to_string(json["logs"]["csum 0.1.0"].as_str().unwrap()).unwrap();
+        let compiled = log.lines().filter(|l| l.contains(" -c src/csum/")).count();
+        assert_eq!(compiled, 6, "{log}");
+        let printed = run(&mut Command::new(project.join("result/bin/csum")));
+        assert_eq!(printed.trim(), "add 5 mul 6 sub -1 neg -2 sq 9");
+        let output = store_output(&store, "csum-0.1.0");
+        let node = output.file_name().unwrap().to_string_lossy().into_owned();
+        let meta = std::fs::read(store.join("meta").join(format!("{node}.json"))).unwrap();
+        let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
+        (log, node, meta["content"].clone())
+    };
+    let (log, node, content) = build("3");
+    assert!(
+        log.contains("lock2build: compiling C sources 3 at a time"),
+        "{log}"
+    );
+    // One file at a time, the same store path again (the build records the
+    // build environment's path): the same node, the same bytes.
+    std::fs::remove_dir_all(&store).unwrap();
+    let (log_serial, node_serial, content_serial) = build("1");
+    assert!(!log_serial.contains("at a time"), "{log_serial}");
+    assert_eq!(node, node_serial);
+    assert!(content.is_string(), "{content}");
+    assert_eq!(content, content_serial);
+}

@@ -29,7 +29,12 @@
 # Needs: hyperfine, uv, python3 with venv, gcc and libpq-dev (psycopg2),
 # bubblewrap, a release build of lock2build (cargo build --release --locked;
 # or LOCK2BUILD=/path/to/lock2build). Network: PyPI. ~9.5 min on 2 cores.
-# COLD_RUNS (3) and WARM_RUNS (5) set the hyperfine runs; OUT the results dir.
+# COLD_RUNS (3) and WARM_RUNS (5) set the hyperfine runs; OUT the results dir;
+# CASES (native-cold pure-cold native-warm pure-warm) which tables to run;
+# PIP=0 leaves pip out. Then lock2build's own peak memory (VmHWM at exit,
+# under gdb: bench/own-peak-rss.sh; skipped without gdb) for a cold native
+# build, its no-op and its full check, beside GNU time's max RSS of uv sync
+# (its largest process), into memory.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -37,6 +42,8 @@ L2B="${LOCK2BUILD:-${L2B:-${CARGO_TARGET_DIR:-$repo/target}/release/lock2build}}
 [ -x "$L2B" ] || { echo "build lock2build first: cargo build --release --locked (or set LOCK2BUILD)" >&2; exit 1; }
 PY="${PY:-$(python3 -c 'import sys; print(sys.executable)')}" # the real interpreter, not a pyenv shim
 COLD_RUNS="${COLD_RUNS:-3}"
+CASES="${CASES:-native-cold pure-cold native-warm pure-warm}"
+PIP="${PIP:-1}"
 WARM_RUNS="${WARM_RUNS:-5}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -72,7 +79,13 @@ pip_warm="--cache-dir $work/pipcache"
 rm -rf "$work/store" "$work/warmup"
 
 # ---- cold ----
-hf() { hyperfine --export-json "$out/$1.json" --export-markdown "$out/$1.md" "${@:2}"; }
+hf() { # case, hyperfine arguments (a pip command last, left out with PIP=0)
+  local case="$1"; shift
+  case " $CASES " in *" $case "*) ;; *) return 0 ;; esac
+  local args=("$@")
+  if [ "$PIP" = 0 ]; then args=("${args[@]:0:${#args[@]}-5}"); fi
+  hyperfine --export-json "$out/$case.json" --export-markdown "$out/$case.md" "${args[@]}"
+}
 hf native-cold --runs "$COLD_RUNS" \
   --prepare "rm -rf $work/store" -n "lock2build app (cold store, warm index cache)" "$(l2b native)" \
   --prepare "rm -rf $work/store $work/l2b-cache" -n "lock2build app (cold store, cold index cache)" "$(l2b native)" \
@@ -107,6 +120,8 @@ out = pathlib.Path(sys.argv[1])
 print("| case | lock2build | mean | native | mean | lock2build / native |")
 print("|---|---|---|---|---|---|")
 for case in ["native-cold", "pure-cold", "native-warm", "pure-warm"]:
+    if not (out / f"{case}.json").exists():
+        continue
     results = json.loads((out / f"{case}.json").read_text())["results"]
     ours = [r for r in results if r["command"].startswith("lock2build")]
     theirs = [r for r in results if not r["command"].startswith("lock2build")]
@@ -115,3 +130,31 @@ for case in ["native-cold", "pure-cold", "native-warm", "pure-warm"]:
             print(f"| {case} | {o['command']} | {o['mean']:.3f} s ± {o['stddev']:.3f} "
                   f"| {t['command']} | {t['mean']:.3f} s ± {t['stddev']:.3f} | **{o['mean'] / t['mean']:.3f}** |")
 EOF
+
+# Peak memory: lock2build's own process (not the compilers it runs), and uv's
+# largest process (GNU time).
+if command -v gdb >/dev/null; then
+  own() { "$here/../own-peak-rss.sh" "$@" 2>/dev/null | awk '{ printf "%.1f MB", $1 * 1024 / 1e6 }'; }
+  gnu_max() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{ printf "%.1f MB", $1 * 1024 / 1e6 }'; }
+  rm -rf "$work/store"
+  # shellcheck disable=SC2046
+  cold=$(own $(l2b native))
+  # shellcheck disable=SC2046
+  full=$(LOCK2BUILD_NO_MEMO=1 own $(l2b native))
+  # The first run after a build is the full check that writes the memo.
+  $(l2b native) >/dev/null
+  # shellcheck disable=SC2046
+  noop_peak=$(own $(l2b native))
+  rm -rf "$work/uvcache-native" "$work/uv-native/.venv"
+  # shellcheck disable=SC2046
+  uv_cold=$(gnu_max $(uv_sync))
+  # shellcheck disable=SC2046
+  uv_noop=$(gnu_max $(uv_sync))
+  {
+    echo "| native-app | lock2build's own process (VmHWM) | uv sync (GNU time: its largest process) |"
+    echo "|---|---|---|"
+    echo "| cold | $cold | $uv_cold |"
+    echo "| no-op | $noop_peak (memo) | $uv_noop |"
+    echo "| full check (LOCK2BUILD_NO_MEMO=1) | $full | — |"
+  } | tee "$out/memory.md"
+fi

@@ -98,7 +98,7 @@ pub fn fetch_all(
     if !pending.is_empty() {
         let sizes: Option<u64> = pending.iter().map(|&g| groups[g].request.size).sum();
         let progress = Progress::new(options.progress, pending.len(), sizes);
-        match build_client(options) {
+        match shared_client(options) {
             Ok(client) => {
                 let reach = crate::Reachability::new();
                 let downloader = Downloader {
@@ -229,6 +229,23 @@ fn merge(into: &mut FetchRequest, other: &FetchRequest) {
         into.label.push_str(" (and others)");
     }
     into.size = into.size.or(other.size);
+}
+
+/// The HTTP client of this process for `options`' timeouts and job count,
+/// made once: a second fetch (the build systems after the app's wheels)
+/// reuses the first one's open connections (no new TLS handshakes) and its
+/// certificate store.
+fn shared_client(options: &FetchOptions) -> Result<Client, String> {
+    type Clients = Vec<((Duration, usize), Client)>;
+    static CLIENTS: Mutex<Clients> = Mutex::new(Vec::new());
+    let key = (crate::download::read_timeout(options), options.jobs.max(1));
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, client)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(client.clone());
+    }
+    let client = build_client(options)?;
+    clients.push((key, client.clone()));
+    Ok(client)
 }
 
 fn build_client(options: &FetchOptions) -> Result<Client, String> {

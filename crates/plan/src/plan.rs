@@ -228,10 +228,16 @@ pub fn plan_lockfiles(locks: &[FoundLock], options: &PlanOptions) -> Result<Plan
     Ok(outcome)
 }
 
-/// Makes the plan of lockfiles already imported.
+/// Makes the plan of lockfiles already imported (by
+/// [`discover::import`], which checked their names).
 pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutcome> {
     let client = IndexClient::new(options.index.clone())?;
-    let ranking = TagRanking::new(&options.target);
+    // Wheel tags rank only Python artifacts (hundreds of tags to make).
+    let ranking = if graphs.iter().any(|g| g.ecosystem == Ecosystem::Pypi) {
+        TagRanking::new(&options.target)
+    } else {
+        TagRanking::empty(&options.target)
+    };
     let mut projects = Vec::new();
     let mut nodes = Vec::new();
     for (project_index, mut graph) in graphs.into_iter().enumerate() {
@@ -251,8 +257,11 @@ pub fn plan_graphs(graphs: Vec<Graph>, options: &PlanOptions) -> Result<PlanOutc
             ),
             Ecosystem::Npm => {}
         }
-        // File names and URLs an index filled in are checked like the lock's.
-        lock2build_model::names::check_graph(&graph).map_err(|e| anyhow!("{e}"))?;
+        // File names and URLs an index filled in are checked like the lock's
+        // (an npm graph is as its import checked it).
+        if graph.ecosystem != Ecosystem::Npm {
+            lock2build_model::names::check_graph(&graph).map_err(|e| anyhow!("{e}"))?;
+        }
         let ids: BTreeMap<PackageIndex, String> = included
             .iter()
             .map(|&i| Ok((i, node_id(&graph, i, &ranking, &options.select)?)))
@@ -540,14 +549,36 @@ fn node_id(
     let artifact = select::choose_artifact(package, graph.ecosystem, ranking, options)
         .ok()
         .flatten();
-    let identity = serde_json::json!({
-        "ecosystem": graph.ecosystem,
-        "name": package.name,
-        "version": package.version,
-        "source": package.source,
-        "artifact": artifact.map(|a| serde_json::json!({"kind": a.kind, "filename": a.filename, "hashes": a.hashes})),
-        "location": package.location,
-    });
+    // Serialized field by field in this order, with nulls: the bytes are
+    // what the ids always hashed (a `json!` object, whose keys keep their
+    // order), without building that object for every package.
+    #[derive(Serialize)]
+    struct Identity<'a> {
+        ecosystem: Ecosystem,
+        name: &'a str,
+        version: &'a str,
+        source: &'a Source,
+        artifact: Option<ArtifactIdentity<'a>>,
+        location: &'a Option<String>,
+    }
+    #[derive(Serialize)]
+    struct ArtifactIdentity<'a> {
+        kind: ArtifactKind,
+        filename: &'a Option<String>,
+        hashes: &'a [Hash],
+    }
+    let identity = Identity {
+        ecosystem: graph.ecosystem,
+        name: &package.name,
+        version: &package.version,
+        source: &package.source,
+        artifact: artifact.map(|a| ArtifactIdentity {
+            kind: a.kind,
+            filename: &a.filename,
+            hashes: &a.hashes,
+        }),
+        location: &package.location,
+    };
     let digest = Sha256::digest(serde_json::to_vec(&identity)?);
     Ok(format!(
         "{}:{}@{}:{}",

@@ -383,6 +383,15 @@ impl TagRanking {
         }
     }
 
+    /// A ranking under which no wheel fits, for plans without Python
+    /// packages (nothing asks it for a rank).
+    pub fn empty(target: &Target) -> Self {
+        TagRanking {
+            rank: HashMap::new(),
+            describe: target.describe(),
+        }
+    }
+
     /// The rank of a wheel (its best tag), `None` when it does not fit.
     pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
         wheel

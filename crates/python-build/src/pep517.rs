@@ -9,13 +9,18 @@
 //! 2. reads `[build-system]` from `pyproject.toml` (no file, or no
 //!    `build-backend`: `setuptools.build_meta:__legacy__`, as pip does),
 //!    honouring `backend-path`;
-//! 3. asks the backend for its dynamic requirements
+//! 3. for a setuptools (distutils) build, compiles an extension's C and
+//!    C++ files [`build_cores`] at a time instead of one after another
+//!    (`LOCK2BUILD_BUILD_CORES` in the step's environment; an override's
+//!    `env` may set it to `"1"`); only where the compiler's per-file step is
+//!    distutils' own Unix one, so the objects and the wheel are the same;
+//! 4. asks the backend for its dynamic requirements
 //!    (`get_requires_for_build_wheel`) and stops with a clear message if
 //!    one is not installed in the build environment (there is no network to
 //!    fetch it: it has to be pinned); [`build_wheel`] then returns
 //!    [`PythonError::MissingBuildRequirements`](crate::PythonError) with
 //!    them, for the caller to resolve and build again;
-//! 4. calls `build_wheel` (or, for an editable install, PEP 660's
+//! 5. calls `build_wheel` (or, for an editable install, PEP 660's
 //!    `build_editable`: `LOCK2BUILD_PEP517_HOOK=editable`) into the output
 //!    directory; a backend without that hook exits with [`MISSING_HOOK`].
 //!
@@ -63,6 +68,45 @@ hooks = importlib.import_module(module)
 for attr in filter(None, attrs.split(".")):
     hooks = getattr(hooks, attr)
 kind = os.environ.get("LOCK2BUILD_PEP517_HOOK", "wheel")
+def parallel_c_compile(cores):
+    # distutils (setuptools' own, once setuptools is imported) compiles an
+    # extension's sources one after another: compile them `cores` at a
+    # time, as pybind11's ParallelCompile does. Only for compilers whose
+    # per-file step is the stock Unix one (a setup.py that overrides
+    # `_compile` may change shared state in it); the objects are the same
+    # files and the link takes them in the same order.
+    try:
+        import inspect
+        from concurrent.futures import ThreadPoolExecutor
+        from distutils import ccompiler, unixccompiler
+    except ImportError:
+        return
+    base, stock = ccompiler.CCompiler, unixccompiler.UnixCCompiler._compile
+    serial = base.compile
+    signature = inspect.signature(serial)
+    said = []
+    def compile(self, *args, **kwargs):
+        if type(self)._compile is not stock:
+            return serial(self, *args, **kwargs)
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        macros, objects, postargs, pp_opts, build = self._setup_compile(
+            a["output_dir"], a["macros"], a["include_dirs"], a["sources"], a["depends"], a["extra_postargs"])
+        cc_args = self._get_cc_args(pp_opts, a["debug"], a["extra_preargs"])
+        todo = [(obj,) + tuple(build[obj]) for obj in objects if obj in build]
+        if len(todo) > 1 and not said:
+            said.append(True)
+            print(f"lock2build: compiling C sources {cores} at a time", flush=True)
+        with ThreadPoolExecutor(max(1, min(cores, len(todo)))) as pool:
+            running = [pool.submit(self._compile, obj, src, ext, cc_args, postargs, pp_opts) for obj, src, ext in todo]
+            for done in running:
+                done.result()
+        return objects
+    base.compile = compile
+cores = os.environ.get("LOCK2BUILD_BUILD_CORES", "1")
+if cores.isdigit() and int(cores) > 1 and "setuptools" in sys.modules:
+    parallel_c_compile(int(cores))
 if not hasattr(hooks, f"build_{kind}"):
     print(f"lock2build: the build backend has no build_{kind} hook", file=sys.stderr)
     sys.exit(4)
@@ -217,6 +261,18 @@ fn fail(build: &WheelBuild, reason: String) -> PythonError {
     }
 }
 
+/// How many C files one build compiles at a time ([`FRONTEND`]'s
+/// `LOCK2BUILD_BUILD_CORES`): `$LOCK2BUILD_BUILD_CORES` when it is a
+/// number, else the CPUs this process may run on. A scheduling knob, not an
+/// input: the objects and the wheel are the same whatever it is.
+pub(crate) fn build_cores() -> usize {
+    std::env::var("LOCK2BUILD_BUILD_CORES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Runs [`FRONTEND`] with `hook` on `build.source` in the sandbox: the
 /// wheel it wrote into `dist`, or nothing when the backend lacks the hook.
 pub(crate) fn run_backend(
@@ -250,6 +306,8 @@ pub(crate) fn run_backend(
     env.entry("PIP_NO_INDEX".into())
         .or_insert_with(|| "1".into());
     env.insert("LOCK2BUILD_PEP517_HOOK".into(), kind.into());
+    env.entry("LOCK2BUILD_BUILD_CORES".into())
+        .or_insert_with(|| build_cores().to_string());
     let mut spec = SandboxSpec {
         command: Vec::new(),
         env,

@@ -147,7 +147,11 @@ pub(crate) fn build_graph(
 /// the project's too.
 fn unbundle_project_bundles(entries: &mut [LockEntry]) {
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| entries[i].location.matches("node_modules/").count());
+    let depth: Vec<usize> = entries
+        .iter()
+        .map(|e| e.location.matches("node_modules/").count())
+        .collect();
+    order.sort_by_key(|&i| depth[i]);
     let mut fetched: std::collections::HashSet<String> = std::collections::HashSet::new();
     for i in order {
         let entry = &mut entries[i];

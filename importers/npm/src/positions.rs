@@ -13,6 +13,7 @@
 //! not addressed). On text that is not valid JSON the scan stops early and
 //! keeps what it found: it never fails and never panics.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Separates the keys of a path in the map's keys (cannot occur in a key
@@ -33,7 +34,8 @@ impl KeyLines {
             text,
             pos: 0,
             line: 1,
-            path: Vec::new(),
+            joined: String::new(),
+            depth: 0,
             found: HashMap::new(),
         };
         scanner.skip_whitespace();
@@ -62,11 +64,16 @@ struct Scanner<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
-    path: Vec<String>,
+    /// The keys from the top to the value being scanned, joined by
+    /// [`SEPARATOR`] (`[]` for an array element): grown and cut back as the
+    /// scan goes in and out, so a key costs an allocation only when recorded.
+    joined: String,
+    /// How many keys `joined` holds.
+    depth: usize,
     found: HashMap<String, usize>,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -87,7 +94,7 @@ impl Scanner<'_> {
         match self.peek()? {
             b'{' => self.object(),
             b'[' => self.array(),
-            b'"' => self.string().map(|_| ()),
+            b'"' => self.string_end().map(|_| ()),
             _ => {
                 while let Some(b) = self.peek() {
                     if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
@@ -100,30 +107,47 @@ impl Scanner<'_> {
         }
     }
 
-    /// Reads a string starting at `"`, returns its decoded text.
-    fn string(&mut self) -> Option<String> {
-        let start = self.pos;
+    /// Moves past a string starting at `"`; whether it has escapes. (A
+    /// string holds no raw line break: JSON has none there.)
+    fn string_end(&mut self) -> Option<bool> {
         self.pos += 1;
         let mut escaped = false;
         loop {
-            match self.peek()? {
-                b'\\' => {
-                    escaped = true;
-                    self.pos += 2;
-                }
-                b'"' => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => self.pos += 1,
+            let rest = self.bytes.get(self.pos..)?;
+            self.pos += rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+            if self.bytes[self.pos] == b'"' {
+                self.pos += 1;
+                return Some(escaped);
             }
+            escaped = true;
+            self.pos += 2;
         }
+    }
+
+    /// Reads a string starting at `"`, returns its decoded text.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.pos;
+        let escaped = self.string_end()?;
         let raw = self.text.get(start..self.pos)?;
         if escaped {
-            serde_json::from_str::<String>(raw).ok()
+            serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
         } else {
-            raw.get(1..raw.len() - 1).map(str::to_owned)
+            raw.get(1..raw.len() - 1).map(Cow::Borrowed)
         }
+    }
+
+    /// Scans the value at `key` below the current path.
+    fn value_at(&mut self, key: &str) -> Option<()> {
+        let before = self.joined.len();
+        if self.depth > 0 {
+            self.joined.push(SEPARATOR);
+        }
+        self.joined.push_str(key);
+        self.depth += 1;
+        let result = self.value();
+        self.depth -= 1;
+        self.joined.truncate(before);
+        result
     }
 
     fn object(&mut self) -> Option<()> {
@@ -143,19 +167,15 @@ impl Scanner<'_> {
             }
             self.pos += 1;
             self.skip_whitespace();
-            let depth = self.path.len() + 1;
-            if depth <= 2 || self.peek() == Some(b'{') {
-                let mut joined = self.path.join(&SEPARATOR.to_string());
-                if !self.path.is_empty() {
+            if self.depth < 2 || self.peek() == Some(b'{') {
+                let mut joined = self.joined.clone();
+                if self.depth > 0 {
                     joined.push(SEPARATOR);
                 }
                 joined.push_str(&key);
                 self.found.entry(joined).or_insert(key_line);
             }
-            self.path.push(key);
-            let result = self.value();
-            self.path.pop();
-            result?;
+            self.value_at(&key)?;
             self.skip_whitespace();
             match self.peek()? {
                 b',' => self.pos += 1,
@@ -178,10 +198,7 @@ impl Scanner<'_> {
         loop {
             self.skip_whitespace();
             // Keys inside arrays are not addressable: scan with a marker.
-            self.path.push(String::from("[]"));
-            let result = self.value();
-            self.path.pop();
-            result?;
+            self.value_at("[]")?;
             self.skip_whitespace();
             match self.peek()? {
                 b',' => self.pos += 1,
