@@ -418,6 +418,88 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
     assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
 }
 
+/// The build environment of `graph`'s legacy-helper build: the names of
+/// its wheels.
+fn legacy_env(graph: &serde_json::Value) -> Vec<String> {
+    let legacy = of_kind(graph, "python-project")
+        .into_iter()
+        .chain(of_kind(graph, "python-sdist"))
+        .find(|n| n["recipe"]["name"] == "legacy-helper")
+        .expect("legacy-helper's build");
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(graph).iter().map(|n| (id(n), n)).collect();
+    legacy["recipe"]["env_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            by_id[i.as_str().unwrap()]["recipe"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `lock2build graph` alone, before any `app`, on a project whose backend
+/// asks at build time for more (legacy-helper's setup_requires: cffi):
+/// the graph is complete. Its build environment holds cffi, the build lock
+/// records it, and `app` afterwards makes exactly the graph's nodes.
+#[test]
+fn the_graph_made_before_app_holds_what_backends_ask_for_at_build_time() {
+    let (project, store) = app_project("graph-py-asked-first", "uv/build-requirements");
+    let from_sdist = ["--no-binary", "commitizen"];
+    let (_, graph) = graph_with(&project, &store, &from_sdist);
+    let env = legacy_env(&graph);
+    assert!(env.iter().any(|n| n == "cffi"), "{env:?}");
+    let lock = std::fs::read_to_string(project.join("lock2build.build.lock")).unwrap();
+    assert!(lock.contains("cffi"), "{lock}");
+    let app_out = app(&project, &store, &from_sdist);
+    let err = stderr(&app_out);
+    assert!(app_out.status.success(), "{err}");
+    assert!(!err.contains("asks at build time"), "{err}");
+    let made = store_outputs(&store);
+    let ids = python_ids(&graph);
+    assert!(
+        ids.is_subset(&made),
+        "not made by app: {:?}",
+        ids.difference(&made).collect::<Vec<_>>()
+    );
+    let (_, again) = graph_with(&project, &store, &from_sdist);
+    assert_eq!(python_ids(&again), ids, "the graph after app");
+}
+
+/// Under `--locked`, `graph` on a project whose build lock lacks what a
+/// backend asks for at build time fails naming the package and what to
+/// run, and leaves the build lock as it was.
+#[test]
+fn the_graph_under_locked_refuses_what_the_build_lock_lacks_naming_it() {
+    let (project, store) = app_project("graph-py-asked-locked", "uv/build-requirements");
+    let from_sdist = ["--no-binary", "commitizen"];
+    let path = project.parent().unwrap().join("graph.json");
+    let mut args = vec![
+        "graph",
+        project.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&from_sdist);
+    args.push("--locked");
+    let out = lock2build(&args, &shared_cache(), &store);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("legacy-helper") && err.contains("--locked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("lock2build graph") || err.contains("lock2build app"),
+        "{err}"
+    );
+    assert!(!path.exists());
+    assert!(!project.join("lock2build.build.lock").exists());
+}
+
 /// A package with Rust code has its crates vendored by `app` only (not
 /// graph nodes yet): realise refuses it by name instead of building it
 /// without them.
