@@ -470,12 +470,26 @@ fn the_graph_made_before_app_holds_what_backends_ask_for_at_build_time() {
 }
 
 /// Under `--locked`, `graph` on a project whose build lock lacks what a
-/// backend asks for at build time fails naming the package and what to
-/// run, and leaves the build lock as it was.
+/// backend asks for at build time (a lock holding legacy-helper's static
+/// requirements only, as committed before its backend asked for cffi)
+/// fails naming the package, what it asked for and what to run, and
+/// leaves the build lock as it was.
 #[test]
 fn the_graph_under_locked_refuses_what_the_build_lock_lacks_naming_it() {
-    let (project, store) = app_project("graph-py-asked-locked", "uv/build-requirements");
+    let (first, store) = app_project("graph-py-asked-locked", "uv/build-requirements");
     let from_sdist = ["--no-binary", "commitizen"];
+    graph_with(&first, &store, &from_sdist);
+    let full = std::fs::read_to_string(first.join("lock2build.build.lock")).unwrap();
+    // legacy-helper's entry without what its backend asked for: cffi and
+    // its dependency pycparser.
+    let mut blocks: Vec<&str> = full.split("\n[[").collect();
+    blocks.retain(|b| !b.contains("name = \"cffi\"") && !b.contains("name = \"pycparser\""));
+    let stale = blocks
+        .join("\n[[")
+        .replace("\"cffi>=1.0\", \"packaging\"", "\"packaging\"");
+    assert_ne!(stale, full);
+    let (project, _) = app_project("graph-py-asked-locked", "uv/build-requirements");
+    std::fs::write(project.join("lock2build.build.lock"), &stale).unwrap();
     let path = project.parent().unwrap().join("graph.json");
     let mut args = vec![
         "graph",
@@ -489,15 +503,17 @@ fn the_graph_under_locked_refuses_what_the_build_lock_lacks_naming_it() {
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
     assert!(
-        err.contains("legacy-helper") && err.contains("--locked"),
+        err.contains("legacy-helper") && err.contains("cffi") && err.contains("--locked"),
         "{err}"
     );
+    assert!(err.contains("lock2build graph"), "{err}");
     assert!(
-        err.contains("lock2build graph") || err.contains("lock2build app"),
-        "{err}"
+        !err.contains("commitizen"),
+        "only legacy-helper lacks: {err}"
     );
     assert!(!path.exists());
-    assert!(!project.join("lock2build.build.lock").exists());
+    let now = std::fs::read_to_string(project.join("lock2build.build.lock")).unwrap();
+    assert_eq!(now, stale);
 }
 
 /// A package with Rust code has its crates vendored by `app` only (not
