@@ -182,6 +182,9 @@ enum Command {
     /// directory, the skeleton, the dependencies, the app: `result`); a
     /// Python project's its wheel installs, build environments, PEP 517
     /// builds and environment; an npm project's its node_modules and app.
+    /// The graph is complete: in a Python project the source builds are
+    /// made first and what their backends ask for at build time is
+    /// recorded in lock2build.build.lock (an error under --locked).
     /// Nix builds it with nix/
     /// (docs/nix.md); `lock2build realise` makes one node.
     ///

@@ -398,14 +398,21 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
     );
     // legacy-helper's backend asked for cffi (setup_requires): its build
     // environment has it.
-    let legacy = of_kind(&graph, "python-project")
+    let env = legacy_env(&graph);
+    assert!(env.iter().any(|n| n == "cffi"), "{env:?}");
+}
+
+/// The build environment of `graph`'s legacy-helper build: the names of
+/// its wheels.
+fn legacy_env(graph: &serde_json::Value) -> Vec<String> {
+    let legacy = of_kind(graph, "python-project")
         .into_iter()
-        .chain(of_kind(&graph, "python-sdist"))
+        .chain(of_kind(graph, "python-sdist"))
         .find(|n| n["recipe"]["name"] == "legacy-helper")
         .expect("legacy-helper's build");
     let by_id: BTreeMap<&str, &serde_json::Value> =
-        nodes(&graph).iter().map(|n| (id(n), n)).collect();
-    let env_wheels: Vec<&str> = legacy["recipe"]["env_inputs"]
+        nodes(graph).iter().map(|n| (id(n), n)).collect();
+    legacy["recipe"]["env_inputs"]
         .as_array()
         .unwrap()
         .iter()
@@ -413,9 +420,84 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
             by_id[i.as_str().unwrap()]["recipe"]["name"]
                 .as_str()
                 .unwrap()
+                .to_string()
         })
-        .collect();
-    assert!(env_wheels.contains(&"cffi"), "{env_wheels:?}");
+        .collect()
+}
+
+/// `lock2build graph` alone, before any `app`, on a project whose backend
+/// asks at build time for more (legacy-helper's setup_requires: cffi):
+/// the graph is complete. Its build environment holds cffi, the build lock
+/// records it, and `app` afterwards makes exactly the graph's nodes.
+#[test]
+fn the_graph_made_before_app_holds_what_backends_ask_for_at_build_time() {
+    let (project, store) = app_project("graph-py-asked-first", "uv/build-requirements");
+    let from_sdist = ["--no-binary", "commitizen"];
+    let (_, graph) = graph_with(&project, &store, &from_sdist);
+    let env = legacy_env(&graph);
+    assert!(env.iter().any(|n| n == "cffi"), "{env:?}");
+    let lock = std::fs::read_to_string(project.join("lock2build.build.lock")).unwrap();
+    assert!(lock.contains("cffi"), "{lock}");
+    let app_out = app(&project, &store, &from_sdist);
+    let err = stderr(&app_out);
+    assert!(app_out.status.success(), "{err}");
+    assert!(!err.contains("asks at build time"), "{err}");
+    let made = store_outputs(&store);
+    let ids = python_ids(&graph);
+    assert!(
+        ids.is_subset(&made),
+        "not made by app: {:?}",
+        ids.difference(&made).collect::<Vec<_>>()
+    );
+    let (_, again) = graph_with(&project, &store, &from_sdist);
+    assert_eq!(python_ids(&again), ids, "the graph after app");
+}
+
+/// Under `--locked`, `graph` on a project whose build lock lacks what a
+/// backend asks for at build time (a lock holding legacy-helper's static
+/// requirements only, as committed before its backend asked for cffi)
+/// fails naming the package, what it asked for and what to run, and
+/// leaves the build lock as it was.
+#[test]
+fn the_graph_under_locked_refuses_what_the_build_lock_lacks_naming_it() {
+    let (first, store) = app_project("graph-py-asked-locked", "uv/build-requirements");
+    let from_sdist = ["--no-binary", "commitizen"];
+    graph_with(&first, &store, &from_sdist);
+    let full = std::fs::read_to_string(first.join("lock2build.build.lock")).unwrap();
+    // legacy-helper's entry without what its backend asked for: cffi and
+    // its dependency pycparser.
+    let mut blocks: Vec<&str> = full.split("\n[[").collect();
+    blocks.retain(|b| !b.contains("name = \"cffi\"") && !b.contains("name = \"pycparser\""));
+    let stale = blocks
+        .join("\n[[")
+        .replace("\"cffi>=1.0\", \"packaging\"", "\"packaging\"");
+    assert_ne!(stale, full);
+    let (project, _) = app_project("graph-py-asked-locked", "uv/build-requirements");
+    std::fs::write(project.join("lock2build.build.lock"), &stale).unwrap();
+    let path = project.parent().unwrap().join("graph.json");
+    let mut args = vec![
+        "graph",
+        project.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&from_sdist);
+    args.push("--locked");
+    let out = lock2build(&args, &shared_cache(), &store);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("legacy-helper") && err.contains("cffi") && err.contains("--locked"),
+        "{err}"
+    );
+    assert!(err.contains("lock2build graph"), "{err}");
+    assert!(
+        !err.contains("commitizen"),
+        "only legacy-helper lacks: {err}"
+    );
+    assert!(!path.exists());
+    let now = std::fs::read_to_string(project.join("lock2build.build.lock")).unwrap();
+    assert_eq!(now, stale);
 }
 
 /// A package with Rust code has its crates vendored by `app` only (not

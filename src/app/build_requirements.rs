@@ -219,7 +219,7 @@ impl BuildRequirements {
     pub fn finish(&self) -> Result<Vec<String>> {
         if !self.refused.is_empty() {
             bail!(
-                "{} lacks the build requirements of these source builds, and --locked forbids changing it:\n{}\n  help: run `lock2build app` without --locked and commit {BUILD_LOCK_FILE}",
+                "{} lacks the build requirements of these source builds, and --locked forbids changing it:\n{}\n  help: run `lock2build app` (or `lock2build graph`) without --locked and commit {BUILD_LOCK_FILE}",
                 self.lock_path.display(),
                 self.refused.join("\n")
             );

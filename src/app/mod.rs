@@ -239,7 +239,7 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     match ecosystem {
         Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
         Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
-        Ecosystem::Pypi => Ok(python_graph::prepare(options, &plan, 0)?.graph),
+        Ecosystem::Pypi => python::complete_graph(options, &plan, 0),
     }
 }
 

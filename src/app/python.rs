@@ -138,17 +138,65 @@ pub(super) struct Toolchains {
 /// build time for requirements its environment lacks gets them resolved
 /// into the build lock, and the build runs again (what was built is kept).
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
+    let (mut report, mut built, notes) = resolving_asked(options, &plan, project, || {
+        build_once(options, plan.clone(), project)
+    })?;
+    report.notes.extend(notes);
+    built.append(&mut report.built);
+    report.built = built;
+    Ok(report)
+}
+
+/// The project's complete graph for `lock2build graph`: the source builds
+/// (the nodes whose backends may ask for more at build time) are made by
+/// the executor first, and what their backends ask for is resolved into
+/// the build lock ([`resolving_asked`], refused under `--locked`) before
+/// the graph is made again; the graph returned needs nothing more.
+pub(super) fn complete_graph(
+    options: &AppOptions,
+    plan: &Plan,
+    project: usize,
+) -> Result<lock2build_graph::Graph> {
+    let (graph, _, notes) = resolving_asked(options, plan, project, || {
+        let made = python_graph::prepare(options, plan, project)?;
+        let goals: Vec<String> = made
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| SOURCE_BUILDS.contains(&n.recipe.kind.as_str()))
+            .map(|n| n.id.clone())
+            .collect();
+        let (run, built) = run_goals(options, &made, &goals)?;
+        let asked = python_graph::PythonGraph::take_asked();
+        if !asked.is_empty() {
+            return Err(AskedAtBuildTime(asked, built).into());
+        }
+        run?;
+        Ok(made.graph)
+    })?;
+    crate::global::warn(&notes);
+    Ok(graph)
+}
+
+/// The kinds of the nodes that run a PEP 517 backend.
+const SOURCE_BUILDS: &[&str] = &["python-sdist", "python-project", "python-editable"];
+
+/// Runs `once` until no backend asks at build time for requirements its
+/// environment lacks, recording what they ask for in the build lock
+/// between runs: its value, the labels built by the runs that asked, and
+/// the notes of the build lock.
+fn resolving_asked<T>(
+    options: &AppOptions,
+    plan: &Plan,
+    project: usize,
+    mut once: impl FnMut() -> Result<T>,
+) -> Result<(T, Vec<String>, Vec<String>)> {
     let mut notes = Vec::new();
     let mut built = Vec::new();
     let mut last_asked: Vec<(String, Vec<String>)> = Vec::new();
     loop {
-        let asked = match build_once(options, plan.clone(), project) {
-            Ok(mut report) => {
-                report.notes.extend(notes);
-                built.append(&mut report.built);
-                report.built = built;
-                return Ok(report);
-            }
+        let asked = match once() {
+            Ok(value) => return Ok((value, built, notes)),
             Err(e) => e.downcast::<AskedAtBuildTime>()?,
         };
         built.extend(asked.1.iter().cloned());
@@ -164,7 +212,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
                 now.iter().flat_map(|(_, r)| r.iter().map(String::as_str)).collect::<Vec<_>>().join(", ")
             );
         }
-        notes.extend(record_asked(options, &plan, project, &asked)?);
+        notes.extend(record_asked(options, plan, project, &asked)?);
         for (label, more) in &now {
             if options.progress {
                 eprintln!(
@@ -223,31 +271,11 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
             if to_install == 1 { "" } else { "s" }
         );
     }
-    let logs_dir = store.logs_dir();
-    std::fs::create_dir_all(&logs_dir)
-        .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let ctx = exec::Ctx {
-        graph,
-        store,
-        sandbox: &options.sandbox,
-        steps: &options.steps,
-        fetch: &options.fetch,
-        jobs: options.jobs,
-        logs_dir,
-    };
     let result = graph
         .result
         .clone()
         .ok_or_else(|| anyhow!("internal: the graph has no result"))?;
-    made.install_runtime();
-    let observer = Made::default();
-    let run = exec::run(&ctx, &[result.as_str()], &observer);
-    let mut made_ids = observer.ids.into_inner().unwrap_or_else(|e| e.into_inner());
-    made_ids.sort_by_key(|id| graph.nodes.iter().position(|n| &n.id == id));
-    let built: Vec<String> = made_ids
-        .iter()
-        .filter_map(|id| made.labels.get(id).cloned())
-        .collect();
+    let (run, built) = run_goals(options, &made, &[result.clone()])?;
     let asked = python_graph::PythonGraph::take_asked();
     if !asked.is_empty() {
         return Err(AskedAtBuildTime(asked, built).into());
@@ -265,7 +293,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
     let logs = made
         .source_labels
         .iter()
-        .map(|(id, label)| (label.clone(), ctx.logs_dir.join(format!("{id}.log"))))
+        .map(|(id, label)| (label.clone(), store.logs_dir().join(format!("{id}.log"))))
         .collect();
 
     // `result`, a gc root; the plan's sources and outputs recorded as live.
@@ -295,6 +323,39 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         logs,
         notes: made.notes,
     })
+}
+
+/// Runs the executor on `made`'s graph for `goals`: the run's result and
+/// the labels of the nodes it made, in the graph's order.
+fn run_goals(
+    options: &AppOptions,
+    made: &python_graph::PythonGraph,
+    goals: &[String],
+) -> Result<(Result<()>, Vec<String>)> {
+    let (graph, store) = (&made.graph, &made.store);
+    let logs_dir = store.logs_dir();
+    std::fs::create_dir_all(&logs_dir)
+        .with_context(|| format!("creating {}", logs_dir.display()))?;
+    let ctx = exec::Ctx {
+        graph,
+        store,
+        sandbox: &options.sandbox,
+        steps: &options.steps,
+        fetch: &options.fetch,
+        jobs: options.jobs,
+        logs_dir,
+    };
+    made.install_runtime();
+    let observer = Made::default();
+    let goals: Vec<&str> = goals.iter().map(String::as_str).collect();
+    let run = exec::run(&ctx, &goals, &observer).map(|_| ());
+    let mut made_ids = observer.ids.into_inner().unwrap_or_else(|e| e.into_inner());
+    made_ids.sort_by_key(|id| graph.nodes.iter().position(|n| &n.id == id));
+    let built = made_ids
+        .iter()
+        .filter_map(|id| made.labels.get(id).cloned())
+        .collect();
+    Ok((run, built))
 }
 
 fn output_exists(store: &Store, id: &str) -> bool {
