@@ -236,11 +236,7 @@ fn nix_builds_a_node_on_a_remote_builder_over_ssh() {
     // A tree no store has yet, so the remote really builds it now.
     let marker = format!("{:?}", std::time::SystemTime::now());
     let (project, _, _) = common::project_with_marked_git_dep(&server, &root, Some(&marker));
-    let (path, graph) = graph_of(&project, &root);
-    let git = nodes_of_kind(&graph, "git-checkout")[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (path, _) = graph_of(&project, &root);
     let local = root.join("local-store");
     let out = Command::new("nix-build")
         .arg(common::repo().join("nix"))
@@ -248,7 +244,7 @@ fn nix_builds_a_node_on_a_remote_builder_over_ssh() {
         .arg(&path)
         .args(["--arg", "lock2build"])
         .arg(env!("CARGO_BIN_EXE_lock2build"))
-        .args(["-A", &format!("nodes.{git}"), "--no-out-link", "--store"])
+        .args(["-A", "result", "--no-out-link", "--store"])
         .arg(&local)
         .args([
             "--option",
@@ -272,14 +268,26 @@ fn nix_builds_a_node_on_a_remote_builder_over_ssh() {
         log.contains(&format!("from 'ssh-ng://{}'", sshd.host)),
         "copied back: {log}"
     );
+    // Every node was built there: the git checkout, the vendor directory,
+    // the dependencies and the app.
+    for name in ["cargo-vendor", "app-deps", "app"] {
+        assert!(
+            log.contains(&format!("-{name}.drv' on 'ssh-ng://{}'", sshd.host)),
+            "{name} built remotely: {log}"
+        );
+    }
     let made = common::stdout(&out).trim().to_string();
     assert!(local
         .join(made.trim_start_matches('/'))
-        .join("src/lib.rs")
+        .join("bin/app")
         .is_file());
+    let ran = Command::new(Path::new(&made).join("bin/app"))
+        .output()
+        .unwrap();
     assert!(
-        Path::new(&made).join("src/lib.rs").is_file(),
-        "the remote store has it"
+        ran.status.success(),
+        "the remote store has it: {}",
+        common::stderr(&ran)
     );
 }
 
@@ -323,11 +331,21 @@ impl Sshd {
             .unwrap()
             .port();
         std::fs::create_dir_all("/run/sshd").unwrap();
+        // The remote Nix's settings: Debian's, no substituters (none is
+        // reachable), and builds as root: a Cargo project's steps run
+        // root's rustup toolchain, which the build users cannot read.
+        let conf = dir.join("nix-conf");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::write(
+            conf.join("nix.conf"),
+            "sandbox = false\nsubstituters =\nbuild-users-group =\n",
+        )
+        .unwrap();
         let server_config = dir.join("sshd_config");
         std::fs::write(
             &server_config,
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nPidFile {d}/sshd.pid\nSetEnv PATH=/usr/local/bin:/usr/bin:/bin \"NIX_CONFIG=substituters =\"\n",
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nStrictModes no\nPidFile {d}/sshd.pid\nSetEnv PATH=/usr/local/bin:/usr/bin:/bin NIX_CONF_DIR={d}/nix-conf\n",
                 d = dir.display()
             ),
         )
