@@ -7,7 +7,18 @@
 #
 # Needs: hyperfine, nix-bin (Debian's Nix 2.8), cargo, a release build of
 # lock2build (cargo build --release; or set L2B=/path/to/lock2build), and the
-# crates.io registry (the script runs `cargo fetch` once in its copy).
+# registries (crates.io and its sparse index), once, before timing:
+# - `cargo fetch` in its copy (`cargo metadata --offline` of the skeleton
+#   needs nothing more, but `plan` is timed as bench/plan/run.sh times it);
+# - one `lock2build graph` of each lock ONLINE into the script's own store and
+#   cache: the Rust graph reads the locked crates' index pages (cached in
+#   LOCK2BUILD_CACHE/cargo-index) to write the stubs (cargo-stubs) and learn
+#   what the host build compiles (cargo-resolve), both kept in the store.
+#   Offline with a cold cache the graph would fall back to vendoring every
+#   crate (a note), another graph. The timed runs are offline, warm store.
+# `lock2build graph` of a Cargo lock refuses --python-version (Rust builds
+# are for this host), so plan is timed both with it (bench/plan's figure)
+# and without it (the host probe, as graph runs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -23,17 +34,18 @@ runs="${RUNS:-10}"
 out="${OUT:-$here/results}"
 mkdir -p "$out"
 
-# One run first: the graph learns the skeleton and vendor selection, and the
-# store gets what the graph reads (nothing is built).
-# (Not offline: the Cargo graph reads the registry index once for what the
-# host build compiles; the timed runs find it in the cache.)
-"$L2B" graph "$work/cargo" -o "$work/cargo.json"
-"$L2B" graph "$work/npm" --offline -o "$work/npm.json"
+# One run first, online: the graph learns the skeleton and vendor selection,
+# and the store gets what the graph reads (nothing is built). Timed once: the
+# figure of a first graph on a fresh store.
+/usr/bin/time -f "%e s" -o "$work/first-cargo" "$L2B" graph "$work/cargo" -o "$work/cargo.json"
+/usr/bin/time -f "%e s" -o "$work/first-npm" "$L2B" graph "$work/npm" -o "$work/npm.json"
 hyperfine --warmup 2 --runs "$runs" -N \
   --export-markdown "$out/make.md" --export-json "$out/make.json" \
-  -n "lock2build plan (cargo, 530 crates)" "$L2B plan $work/cargo --offline --json" \
+  -n "lock2build plan (cargo, 530 crates)" "$L2B plan $work/cargo --offline --json --python-version 3.11" \
+  -n "lock2build plan, host probe (cargo)" "$L2B plan $work/cargo --offline --json" \
   -n "lock2build graph (cargo, 530 crates)" "$L2B graph $work/cargo --offline -o $work/g1.json" \
-  -n "lock2build plan (npm, 2057 pkgs)" "$L2B plan $work/npm --offline --json" \
+  -n "lock2build plan (npm, 2057 pkgs)" "$L2B plan $work/npm --offline --json --python-version 3.11" \
+  -n "lock2build plan, host probe (npm)" "$L2B plan $work/npm --offline --json" \
   -n "lock2build graph (npm, 2057 pkgs)" "$L2B graph $work/npm --offline -o $work/g2.json"
 
 export NIX_CONFIG="substituters ="
@@ -43,5 +55,10 @@ hyperfine --warmup 1 --runs "$runs" \
   "nix-instantiate $repo/nix --arg graph $work/cargo.json --arg lock2build $L2B -A all" \
   -n "nix-instantiate importCargoLock-style (builtins)" \
   "nix-instantiate $here/cargo-lock.nix --arg lock $work/cargo/Cargo.lock"
-echo "nodes: cargo $(grep -c '"id"' "$work/cargo.json"), npm $(grep -c '"id"' "$work/npm.json")" > "$out/nodes.txt"
+nodes() { python3 -c 'import json,sys,collections; g=json.load(open(sys.argv[1])); print(len(g["nodes"]), dict(collections.Counter(n["recipe"]["kind"] for n in g["nodes"])))' "$1"; }
+{
+  echo "nodes: cargo $(nodes "$work/cargo.json")"
+  echo "nodes: npm $(nodes "$work/npm.json")"
+  echo "first graph, fresh store, online: cargo $(cat "$work/first-cargo"), npm $(cat "$work/first-npm")"
+} > "$out/nodes.txt"
 cat "$out/make.md" "$out/instantiate.md" "$out/nodes.txt"
