@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{have_nix, lock2build, nix_build, project_with_git_dep, realise, tempdir};
+use common::{
+    have_nix, lock2build, nix_build, nodes_of_kind, project_with_git_dep, realise, tempdir,
+};
 use lock2build_git::testing::GitServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,15 +25,6 @@ fn graph_of(project: &Path, root: &Path) -> (PathBuf, serde_json::Value) {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let doc = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     (path, doc)
-}
-
-fn nodes_of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
-    graph["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["recipe"]["kind"] == kind)
-        .collect()
 }
 
 #[test]

@@ -20,13 +20,6 @@ fn nodes(graph: &serde_json::Value) -> &Vec<serde_json::Value> {
     graph["nodes"].as_array().unwrap()
 }
 
-fn of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
-    nodes(graph)
-        .iter()
-        .filter(|n| n["recipe"]["kind"] == kind)
-        .collect()
-}
-
 fn id(node: &serde_json::Value) -> String {
     node["id"].as_str().unwrap().to_owned()
 }
@@ -115,14 +108,17 @@ fn the_npm_graph_has_app_s_ids_and_realise_makes_each_node_as_app_does() {
     let (project, store) = app_project("graph-node", "npm/native-app");
     let (graph_path, graph) = graph_of(&project, &store);
     assert_eq!(graph["version"], 1);
-    let modules = of_kind(&graph, "npm-node-modules");
-    let apps = of_kind(&graph, "npm-app");
+    let modules = common::nodes_of_kind(&graph, "npm-node-modules");
+    let apps = common::nodes_of_kind(&graph, "npm-app");
     assert_eq!((modules.len(), apps.len()), (1, 1), "{graph}");
     assert_eq!(graph["result"], apps[0]["id"]);
-    assert!(of_kind(&graph, "npm-git-pack").is_empty());
+    assert!(common::nodes_of_kind(&graph, "npm-git-pack").is_empty());
     // The app reads node_modules and the project's files; node_modules
     // every tarball and the lock.
-    let local: Vec<String> = of_kind(&graph, "local-tree").into_iter().map(id).collect();
+    let local: Vec<String> = common::nodes_of_kind(&graph, "local-tree")
+        .into_iter()
+        .map(id)
+        .collect();
     assert_eq!(local.len(), 2);
     let app_inputs: Vec<String> = apps[0]["inputs"]
         .as_array()
@@ -135,7 +131,7 @@ fn the_npm_graph_has_app_s_ids_and_realise_makes_each_node_as_app_does() {
         app_inputs.iter().any(|i| local.contains(i)),
         "{app_inputs:?}"
     );
-    let fetches = of_kind(&graph, "fetch-url");
+    let fetches = common::nodes_of_kind(&graph, "fetch-url");
     let lock = std::fs::read_to_string(project.join("package-lock.json")).unwrap();
     for f in &fetches {
         let hash = f["output"]["fixed"]["hash"].as_str().unwrap();
@@ -217,13 +213,13 @@ fn a_git_dependency_is_a_checkout_packed_by_its_own_node() {
     let project = locked_project(&root, &server.url("gitdep"));
     let store = root.join("store");
     let (graph_path, graph) = graph_of(&project, &store);
-    let checkouts = of_kind(&graph, "git-checkout");
+    let checkouts = common::nodes_of_kind(&graph, "git-checkout");
     assert_eq!(checkouts.len(), 1, "{graph}");
     assert_eq!(checkouts[0]["recipe"]["commit"], locked.as_str());
-    let packs = of_kind(&graph, "npm-git-pack");
+    let packs = common::nodes_of_kind(&graph, "npm-git-pack");
     assert_eq!(packs.len(), 1, "{graph}");
     assert_eq!(packs[0]["inputs"], serde_json::json!([id(checkouts[0])]));
-    let modules = of_kind(&graph, "npm-node-modules")[0];
+    let modules = common::nodes_of_kind(&graph, "npm-node-modules")[0];
     assert!(modules["inputs"]
         .as_array()
         .unwrap()
@@ -231,7 +227,7 @@ fn a_git_dependency_is_a_checkout_packed_by_its_own_node() {
 
     let made = realise_all(&graph_path, &graph, &root.join("realised"));
     assert!(made[&id(packs[0])].join("package.tgz").is_file());
-    let app_node = of_kind(&graph, "npm-app")[0];
+    let app_node = common::nodes_of_kind(&graph, "npm-app")[0];
     let out = Command::new(made[&id(app_node)].join("bin/git-app"))
         .output()
         .unwrap();
@@ -263,7 +259,7 @@ fn override_patches_are_part_of_the_recipe() {
     );
     std::fs::write(dir.join("picocolors/mark.patch"), patch).unwrap();
     let (graph_path, graph) = graph_of(&project, &store);
-    let modules = of_kind(&graph, "npm-node-modules")[0];
+    let modules = common::nodes_of_kind(&graph, "npm-node-modules")[0];
     let pico = modules["recipe"]["packages"]
         .as_array()
         .unwrap()
@@ -309,7 +305,7 @@ fn realise_refuses_inputs_that_are_not_the_nodes() {
     let (project, store) = app_project("graph-node-bad", "npm/native-app");
     let (graph_path, graph) = graph_of(&project, &store);
     let root = project.parent().unwrap();
-    let modules = of_kind(&graph, "npm-node-modules")[0];
+    let modules = common::nodes_of_kind(&graph, "npm-node-modules")[0];
     let by_id: BTreeMap<String, &serde_json::Value> =
         nodes(&graph).iter().map(|n| (id(n), n)).collect();
     let fake = root.join("fake.tgz");
@@ -326,7 +322,7 @@ fn realise_refuses_inputs_that_are_not_the_nodes() {
     assert!(!out.exists());
 
     // The app given an empty directory for node_modules.
-    let app_node = of_kind(&graph, "npm-app")[0];
+    let app_node = common::nodes_of_kind(&graph, "npm-app")[0];
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let inputs = local_trees_and(app_node, &by_id, &empty);

@@ -35,13 +35,6 @@ fn nodes(graph: &serde_json::Value) -> &Vec<serde_json::Value> {
     graph["nodes"].as_array().unwrap()
 }
 
-fn of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
-    nodes(graph)
-        .iter()
-        .filter(|n| n["recipe"]["kind"] == kind)
-        .collect()
-}
-
 fn id(node: &serde_json::Value) -> &str {
     node["id"].as_str().unwrap()
 }
@@ -168,10 +161,10 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
         graph["result"].as_str().unwrap(),
         result.file_name().unwrap().to_str().unwrap()
     );
-    assert_eq!(of_kind(&graph, "python-env").len(), 1);
+    assert_eq!(common::nodes_of_kind(&graph, "python-env").len(), 1);
 
     // Pillow comes as a wheel, installed from its download.
-    let pillow = of_kind(&graph, "python-wheel")
+    let pillow = common::nodes_of_kind(&graph, "python-wheel")
         .into_iter()
         .find(|n| n["recipe"]["name"] == "pillow")
         .expect("pillow's wheel install");
@@ -188,7 +181,7 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
     );
 
     // The project is built from its own files by its backend's environment.
-    let own = &of_kind(&graph, "python-project")[0];
+    let own = &common::nodes_of_kind(&graph, "python-project")[0];
     assert_eq!(own["recipe"]["name"], "app");
     let tree = own["recipe"]["source"].as_str().unwrap();
     let local = nodes(&graph).iter().find(|n| id(n) == tree).unwrap();
@@ -198,7 +191,7 @@ fn the_graph_holds_the_nodes_app_builds_by_their_ids() {
         std::path::absolute(&project).unwrap()
     );
     let env = own["recipe"]["build_env"].as_str().unwrap();
-    assert!(of_kind(&graph, "python-build-env")
+    assert!(common::nodes_of_kind(&graph, "python-build-env")
         .iter()
         .any(|n| id(n) == env));
     assert!(own["toolchains"]
@@ -218,15 +211,15 @@ fn realise_makes_each_python_kind_from_its_inputs_as_app_does() {
     let (path, graph) = graph_of(&project, &store);
     let scratch = project.parent().unwrap().join("fetched");
     std::fs::create_dir_all(&scratch).unwrap();
-    let pillow = of_kind(&graph, "python-wheel")
+    let pillow = common::nodes_of_kind(&graph, "python-wheel")
         .into_iter()
         .find(|n| n["recipe"]["name"] == "pillow")
         .unwrap();
     let picked = [
         pillow,
-        of_kind(&graph, "python-build-env")[0],
-        of_kind(&graph, "python-project")[0],
-        of_kind(&graph, "python-env")[0],
+        common::nodes_of_kind(&graph, "python-build-env")[0],
+        common::nodes_of_kind(&graph, "python-project")[0],
+        common::nodes_of_kind(&graph, "python-env")[0],
     ];
     for node in picked {
         let inputs = inputs_in_store(&path, &graph, node, &store, &scratch);
@@ -253,7 +246,7 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     ok(&app(&project, &store, &[]));
     let (path, graph) = graph_of(&project, &store);
     let dir = project.parent().unwrap();
-    let wheels = of_kind(&graph, "python-wheel");
+    let wheels = common::nodes_of_kind(&graph, "python-wheel");
     let (pillow, other) = (
         wheels
             .iter()
@@ -278,7 +271,7 @@ fn realise_of_a_python_node_with_a_wrong_input_fails_naming_it_and_writes_nothin
     assert!(!out.exists());
 
     // An environment given a directory that is no installed package.
-    let env = of_kind(&graph, "python-env")[0];
+    let env = common::nodes_of_kind(&graph, "python-env")[0];
     let mut inputs = inputs_in_store(&path, &graph, env, &store, dir);
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
@@ -356,7 +349,7 @@ fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
     }
     let (project, store) = app_project("graph-py-nix-native", "uv/native-app");
     let (path, graph) = graph_with(&project, &store, SYSTEM_PYTHON);
-    let sdist = of_kind(&graph, "python-sdist")
+    let sdist = common::nodes_of_kind(&graph, "python-sdist")
         .into_iter()
         .find(|n| n["recipe"]["name"] == "psycopg2")
         .expect("psycopg2 built from its sdist");
@@ -405,9 +398,9 @@ fn the_graph_after_app_holds_what_backends_asked_for_at_build_time() {
 /// The build environment of `graph`'s legacy-helper build: the names of
 /// its wheels.
 fn legacy_env(graph: &serde_json::Value) -> Vec<String> {
-    let legacy = of_kind(graph, "python-project")
+    let legacy = common::nodes_of_kind(graph, "python-project")
         .into_iter()
-        .chain(of_kind(graph, "python-sdist"))
+        .chain(common::nodes_of_kind(graph, "python-sdist"))
         .find(|n| n["recipe"]["name"] == "legacy-helper")
         .expect("legacy-helper's build");
     let by_id: BTreeMap<&str, &serde_json::Value> =

@@ -165,14 +165,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
 
     // A wheel's node is known without the wheel: its file name and hash.
     let wheel_job = |node: &Node| -> Result<Job> {
-        let artifact = node
-            .artifact
-            .as_ref()
-            .ok_or_else(|| anyhow!("internal: no artifact"))?;
-        let filename = artifact
-            .filename
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}.whl", node.name, node.version));
+        let (artifact, filename) = artifact_file(node, "whl")?;
         let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
         Job::new(
             node,
@@ -555,14 +548,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         let mut inputs = Vec::new();
         let (kind, overrides) = match &job.recipe {
             Recipe::Sdist { source, overrides } => {
-                let artifact = node
-                    .artifact
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("internal: no sdist"))?;
-                let filename = artifact
-                    .filename
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-{}.tar.gz", node.name, node.version));
+                let (artifact, filename) = artifact_file(node, "tar.gz")?;
                 params.insert("sdist".into(), json!(filename));
                 params.insert("hashes".into(), json!(sri(&artifact.hashes)));
                 if let Some(f) = nodes_out.fetch(&downloads, &artifact.hashes)? {
@@ -1169,4 +1155,21 @@ fn project_tree(node: &GraphNode, inputs: &Inputs) -> Result<PathBuf> {
         fetched: false,
     };
     Ok(checkout.subdir(Some(sub))?)
+}
+
+/// A node's artifact and its file name: the lock's, else
+/// `NAME-VERSION.EXT`.
+fn artifact_file<'n>(
+    node: &'n Node,
+    ext: &str,
+) -> Result<(&'n lock2build_plan::plan::PlanArtifact, String)> {
+    let artifact = node
+        .artifact
+        .as_ref()
+        .ok_or_else(|| anyhow!("internal: {} {} has no artifact", node.name, node.version))?;
+    let filename = artifact
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}.{ext}", node.name, node.version));
+    Ok((artifact, filename))
 }

@@ -364,6 +364,16 @@ pub fn step_log<'a>(err: &'a str, label: &str) -> &'a str {
 
 /// `lock2build graph PROJECT -o <project's parent>/graph.json` with this
 /// store (and the shared index cache): the file and its document.
+/// The nodes of a graph document whose recipe is of `kind`.
+pub fn nodes_of_kind<'a>(graph: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["recipe"]["kind"] == kind)
+        .collect()
+}
+
 pub fn graph_of(project: &Path, store: &Path) -> (PathBuf, serde_json::Value) {
     let path = project.parent().unwrap().join("graph.json");
     let out = lock2build(
