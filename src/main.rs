@@ -184,9 +184,9 @@ enum Command {
     /// builds and environment; an npm project's its node_modules and app.
     /// The graph is complete: in a Python project the source builds are
     /// made first and what their backends ask for at build time is
-    /// recorded in lock2build.build.lock (an error under --locked).
-    /// Nix builds it with nix/
-    /// (docs/nix.md); `lock2build realise` makes one node.
+    /// recorded in lock2build.build.lock (an error under --locked). Nix
+    /// builds it with nix/ (docs/nix.md; or `lock2build app --engine nix`);
+    /// `lock2build realise` makes one node.
     ///
     /// Examples:
     ///   lock2build graph > graph.json
