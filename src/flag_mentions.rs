@@ -38,6 +38,11 @@ const OTHER_TOOLS: &[(&str, &str, &str)] = &[
         "--batch",
         "patch(1), in the front end's Python",
     ),
+    (
+        "src/app/cargo_vendor.rs",
+        "--print",
+        "rustc's, naming the remembered `rustc --print sysroot` probe",
+    ),
 ];
 
 /// Every long flag of `command` and its subcommands, and the texts of its
