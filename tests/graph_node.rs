@@ -98,7 +98,12 @@ fn contents(root: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
 }
 
 fn run_bin(bin: &Path) -> String {
-    let out = Command::new(bin).arg("hello").output().unwrap();
+    // The demo's colours follow picocolors, which turns them on under CI.
+    let out = Command::new(bin)
+        .arg("hello")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}: {}", bin.display(), stderr(&out));
     stdout(&out)
 }
