@@ -194,6 +194,7 @@ fn realise_built(
         fetch: options,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         logs_dir: store.logs_dir(),
+        builder: None,
     };
     std::fs::create_dir_all(&ctx.logs_dir)?;
     std::fs::create_dir(made).with_context(|| format!("creating {}", made.display()))?;

@@ -108,38 +108,51 @@ fn inputs_in_store(
 /// (a launcher's shebang names its environment) — but compiled bytecode,
 /// which embeds the path the source was compiled at.
 fn contents(root: &Path) -> BTreeMap<PathBuf, String> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let path = e.path();
-            let rel = path.strip_prefix(root).unwrap().to_owned();
-            let kind = e.file_type().unwrap();
-            if kind.is_symlink() {
-                out.insert(
-                    rel,
-                    format!("-> {}", std::fs::read_link(&path).unwrap().display()),
-                );
-            } else if kind.is_dir() {
-                if e.file_name() != "__pycache__" {
-                    out.insert(rel, "dir".into());
-                    walk(root, &path, out);
-                }
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                let text = String::from_utf8_lossy(&bytes);
-                let own = root.to_str().unwrap();
-                let bytes = match text.contains(own) {
-                    true => text.replace(own, "$out").into_bytes(),
-                    false => bytes,
-                };
-                out.insert(rel, hex::encode(sha2::Sha256::digest(&bytes)));
+    contents_with(root, ("", ""))
+}
+
+/// [`contents`] with the path `from` read as `to` in files and links
+/// (an output realised from inputs elsewhere than app's store).
+fn contents_with(root: &Path, swap: (&str, &str)) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    walk(root, root, swap, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, swap: (&str, &str), out: &mut BTreeMap<PathBuf, String>) {
+    let swapped = |text: &str| match swap.0.is_empty() {
+        true => text.to_owned(),
+        false => text.replace(swap.0, swap.1),
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let rel = path.strip_prefix(root).unwrap().to_owned();
+        let kind = e.file_type().unwrap();
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            out.insert(
+                rel,
+                format!("-> {}", swapped(&target.display().to_string())),
+            );
+        } else if kind.is_dir() {
+            if e.file_name() != "__pycache__" {
+                out.insert(rel, "dir".into());
+                walk(root, &path, swap, out);
             }
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            let own = root.to_str().unwrap();
+            let named = |t: &str| t.contains(own) || (!swap.0.is_empty() && t.contains(swap.0));
+            let bytes = match named(&text) {
+                true => swapped(&text.replace(own, "$out")).into_bytes(),
+                false => bytes,
+            };
+            out.insert(rel, hex::encode(sha2::Sha256::digest(&bytes)));
         }
     }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 #[test]
@@ -493,27 +506,105 @@ fn the_graph_under_locked_refuses_what_the_build_lock_lacks_naming_it() {
     assert_eq!(now, stale);
 }
 
-/// A package with Rust code has its crates vendored by `app` only (not
-/// graph nodes yet): realise refuses it by name instead of building it
-/// without them.
+/// A package with Rust code (rpds-py: maturin and PyO3, from its sdist)
+/// has its crates as graph nodes: each `.crate` a `fetch-url` and a
+/// `cargo-crate`, the stubs, the `cargo-vendor` directory, inputs of its
+/// `python-sdist` with the Rust toolchain among its toolchains. `realise`
+/// of every node in turn, each from the outputs realised before it, makes
+/// what `app` made.
 #[test]
-fn realise_refuses_a_python_build_with_rust_crates_naming_it() {
+fn realise_of_every_node_builds_a_python_package_with_rust_crates_as_app_does() {
     let (project, store) = app_project("graph-py-rust", "uv/rust-extension");
     let from_sdist = ["--no-binary", "rpds-py"];
     ok(&app(&project, &store, &from_sdist));
     let (path, graph) = graph_with(&project, &store, &from_sdist);
-    let rust = nodes(&graph)
+    let rpds = common::nodes_of_kind(&graph, "python-sdist")
+        .into_iter()
+        .find(|n| n["recipe"]["name"] == "rpds-py")
+        .expect("rpds-py built from its sdist");
+    let vendor = rpds["recipe"]["rust"]["vendor"].as_str().unwrap();
+    assert!(rpds["inputs"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|n| n["recipe"]["rust"] == true)
-        .expect("a build with Rust code");
-    let scratch = project.parent().unwrap().join("fetched");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let inputs = inputs_in_store(&path, &graph, rust, &store, &scratch);
-    let out = project.parent().unwrap().join("rust-out");
-    let err = stderr(&realise(&path, id(rust), &inputs, &out));
-    assert!(
-        err.contains(id(rust)) && err.contains("Rust crates"),
-        "{err}"
+        .any(|i| i == vendor));
+    for tool in ["rustc", "cargo"] {
+        assert!(rpds["toolchains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == tool));
+        assert!(graph["toolchains"][tool]["path"].is_string(), "{tool}");
+    }
+    let by_id: BTreeMap<&str, &serde_json::Value> =
+        nodes(&graph).iter().map(|n| (id(n), n)).collect();
+    let vendor_node = by_id[vendor];
+    assert_eq!(vendor_node["recipe"]["kind"], "cargo-vendor");
+    let crates = vendor_node["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| by_id[i.as_str().unwrap()]["recipe"]["kind"] == "cargo-crate")
+        .count();
+    assert_eq!(crates, 28, "the crates the host build compiles");
+
+    // Every node realised, inputs first, into a store of the same path
+    // length as app's (`Store/` for `store/`: launchers' shebangs).
+    let ours = project.parent().unwrap().join("Store/outputs");
+    std::fs::create_dir_all(&ours).unwrap();
+    let mut made: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for node in nodes(&graph) {
+        let path_of = |i: &str| match by_id[i]["recipe"]["kind"].as_str().unwrap() {
+            "local-tree" => PathBuf::from(by_id[i]["recipe"]["path"].as_str().unwrap()),
+            _ => made[i].clone(),
+        };
+        if node["recipe"]["kind"] == "local-tree" {
+            continue;
+        }
+        let inputs: Vec<(String, PathBuf)> = node["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| (i.as_str().unwrap().to_owned(), path_of(i.as_str().unwrap())))
+            .collect();
+        let out = ours.join(id(node));
+        let done = realise(&path, id(node), &inputs, &out);
+        assert!(done.status.success(), "{}: {}", id(node), stderr(&done));
+        made.insert(id(node).to_owned(), out);
+    }
+    // Each built node as app's output (the paths of the inputs it names
+    // are ours: read as app's).
+    let (app_store, our_store) = (store.join("outputs"), ours.clone());
+    let as_app = |root: &Path| -> BTreeMap<PathBuf, String> {
+        contents_with(
+            root,
+            (our_store.to_str().unwrap(), app_store.to_str().unwrap()),
+        )
+    };
+    let mut compared = 0;
+    for node in nodes(&graph).iter().filter(|n| n.get("output").is_none()) {
+        if node["recipe"]["kind"] == "local-tree" {
+            continue;
+        }
+        let theirs = app_store.join(id(node));
+        assert!(theirs.exists(), "app made {}", id(node));
+        assert_eq!(
+            as_app(&made[id(node)]),
+            contents(&theirs),
+            "{} ({}) realised against app's output",
+            id(node),
+            node["recipe"]["kind"]
+        );
+        compared += 1;
+    }
+    assert!(compared > crates + 3, "{compared} nodes compared");
+    let printed = Command::new(made[graph["result"].as_str().unwrap()].join("bin/rust-extension"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        common::stdout(&printed).trim(),
+        "HashTrieMap: [('a', 1), ('b', 2)]",
+        "{}",
+        stderr(&printed)
     );
-    assert!(!out.exists());
 }

@@ -51,6 +51,11 @@ pub(crate) struct Ctx<'a> {
     pub jobs: usize,
     /// Where build logs go (`<store>/logs`).
     pub logs_dir: PathBuf,
+    /// The running builder's own state, which its kinds downcast to their
+    /// type (Python: the sdists it unpacked, the overrides database, what
+    /// backends ask for at build time); `None` under `realise`, where a
+    /// kind has its node and inputs only.
+    pub builder: Option<&'a (dyn std::any::Any + Send + Sync)>,
 }
 
 /// How the nodes of one recipe kind are made.

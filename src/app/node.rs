@@ -176,6 +176,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         fetch: &options.fetch,
         jobs: options.jobs,
         logs_dir: logs_dir.clone(),
+        builder: None,
     };
     let shown = Shown {
         progress: options.progress,

@@ -22,7 +22,8 @@
 //! `<store>/logs/<node>.log`; a failure shows its last lines.
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
-use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor};
+use super::cargo_git::{GitCrates, GitSource};
+use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor, VendoredCrate};
 use super::cargo_workspace::{
     own_workspace_root, vendor_for_host, write_skeleton, LockedWorkspace, VendorContext,
 };
@@ -87,7 +88,7 @@ pub(super) struct Job {
     pub recipe: Recipe,
     /// The Rust crates its build compiles (an extension built by maturin
     /// or setuptools-rust from the Cargo.lock it ships).
-    pub rust: Option<RustDeps>,
+    pub rust: Option<RustBuild>,
     /// A source build's build requirements.
     pub requirements: Option<SourceBuild>,
 }
@@ -97,6 +98,22 @@ pub(super) struct Job {
 #[derive(Debug, Clone)]
 pub(super) struct RustDeps {
     pub vendor: Vendor,
+    /// The locks' registry crates (what the vendor's stubs stand for).
+    pub all: Vec<VendoredCrate>,
+    /// The `.crate` downloads of the vendored crates.
+    pub requests: Vec<lock2build_fetch::FetchRequest>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// What a source build with Rust code compiles with: the vendor
+/// directory made (its node's output), the toolchain, the git sources the
+/// cargo configuration replaces, the crates' override knobs.
+#[derive(Debug, Clone)]
+pub(super) struct RustBuild {
+    pub vendor: PathBuf,
+    /// `rustc --print sysroot` (cargo and rustc in its `bin/`).
+    pub sysroot: PathBuf,
+    pub git: Vec<GitSource>,
     pub env: BTreeMap<String, String>,
 }
 
@@ -167,7 +184,7 @@ pub(super) fn complete_graph(
             .map(|n| n.id.clone())
             .collect();
         let (run, built) = run_goals(options, &made, &goals)?;
-        let asked = python_graph::PythonGraph::take_asked();
+        let asked = made.take_asked();
         if !asked.is_empty() {
             return Err(AskedAtBuildTime(asked, built).into());
         }
@@ -276,7 +293,7 @@ fn build_once(options: &AppOptions, plan: Plan, project: usize) -> Result<AppRep
         .clone()
         .ok_or_else(|| anyhow!("internal: the graph has no result"))?;
     let (run, built) = run_goals(options, &made, &[result.clone()])?;
-    let asked = python_graph::PythonGraph::take_asked();
+    let asked = made.take_asked();
     if !asked.is_empty() {
         return Err(AskedAtBuildTime(asked, built).into());
     }
@@ -344,8 +361,8 @@ fn run_goals(
         fetch: &options.fetch,
         jobs: options.jobs,
         logs_dir,
+        builder: Some(made.runtime()),
     };
-    made.install_runtime();
     let observer = Made::default();
     let goals: Vec<&str> = goals.iter().map(String::as_str).collect();
     let run = exec::run(&ctx, &goals, &observer).map(|_| ());
@@ -516,16 +533,15 @@ pub(super) struct RustTree<'a> {
 /// setuptools-rust projects ship one, at the top or in a subdirectory),
 /// vendored as the Rust builder vendors them (`cargo_workspace.rs`): the
 /// crates the host build compiles, stubs for the others, git crates by
-/// commit; natives checked on the host, knobs merged. Adds the `.crate`
-/// downloads to `requests`, finds the Rust toolchain into `toolchain`.
-/// None without a Cargo.lock.
+/// commit; natives checked on the host, knobs merged; with the `.crate`
+/// downloads. Finds the Rust toolchain into `toolchain`. None without a
+/// Cargo.lock.
 pub(super) fn rust_deps(
     source: &RustTree,
     store: &Store,
     options: &AppOptions,
     db: &Database,
     toolchain: &mut Option<RustToolchain>,
-    requests: &mut Vec<lock2build_fetch::FetchRequest>,
     notes: &mut Vec<String>,
 ) -> Result<Option<RustDeps>> {
     let (tree, label) = (source.tree, &source.label);
@@ -577,7 +593,16 @@ pub(super) fn rust_deps(
         .checked_env(&built, db)
         .with_context(|| format!("{label} compiles Rust crates"))?;
     let hashes = host.vendor.hashes();
-    for (_, _, plan) in &plans {
+    let mut requests = Vec::new();
+    let mut all = Vec::new();
+    for (ws, (_, _, plan)) in workspaces.iter().zip(&plans) {
+        let not_git: Vec<&Node> = ws
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| !matches!(n.source, Source::Git { .. }))
+            .collect();
+        all.extend(Vendor::from_nodes(&not_git, db, &ws.lock_dir, &ws.root, &ws.display)?.crates);
         let (found, _) = crate::fetch_plan::requests(plan)?;
         requests.extend(
             found
@@ -587,6 +612,9 @@ pub(super) fn rust_deps(
     }
     Ok(Some(RustDeps {
         vendor: host.vendor,
+        // As the stubs were made of them: deduplicated, in order.
+        all: Vendor::new(all)?.crates,
+        requests,
         env,
     }))
 }
@@ -755,13 +783,11 @@ pub(super) fn install(
 
 /// What makes package nodes.
 pub(super) struct BuildContext<'a> {
-    pub store: &'a Store,
     pub python: &'a PythonInfo,
     pub sandbox: &'a Sandbox,
     pub steps: &'a crate::progress::BuildProgress,
     pub logs_dir: &'a Path,
     pub db: &'a Database,
-    pub rust: Option<&'a RustToolchain>,
 }
 
 impl BuildContext<'_> {
@@ -815,10 +841,9 @@ impl BuildContext<'_> {
             let mut read_only = Vec::new();
             let mut scratch = Vec::new();
             let mut tool_dirs = Vec::new();
-            if let (Some(rust), Some(toolchain)) = (&job.rust, self.rust) {
-                // The crates from the store, cargo told to use them
-                // offline; the crates' knobs under the package's own.
-                let vendor = rust.vendor.make(self.store, 4)?;
+            if let Some(rust) = &job.rust {
+                // The crates of the vendor directory, cargo told to use
+                // them offline; the crates' knobs under the package's own.
                 let home = work.path().join("cargo-home");
                 std::fs::create_dir(&home)?;
                 let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
@@ -827,16 +852,22 @@ impl BuildContext<'_> {
                         PathBuf::from("/build/cargo-home"),
                     )
                 } else {
-                    (vendor.path.clone(), home.clone())
+                    (rust.vendor.clone(), home.clone())
                 };
+                // The configuration needs the git sources only.
+                let git = (!rust.git.is_empty()).then(|| GitCrates {
+                    id: job.id.clone(),
+                    path: PathBuf::new(),
+                    sources: rust.git.clone(),
+                });
                 std::fs::write(
                     home.join("config.toml"),
-                    cargo_config_for(&vendor_seen, rust.vendor.git.as_ref()),
+                    cargo_config_for(&vendor_seen, git.as_ref()),
                 )?;
-                read_only.push(Mount::new(&vendor.path, "/build/vendor"));
-                read_only.push(Mount::new(&toolchain.sysroot, &toolchain.sysroot));
+                read_only.push(Mount::new(&rust.vendor, "/build/vendor"));
+                read_only.push(Mount::new(&rust.sysroot, &rust.sysroot));
                 scratch.push(Mount::new(&home, "/build/cargo-home"));
-                tool_dirs.push(toolchain.sysroot.join("bin"));
+                tool_dirs.push(rust.sysroot.join("bin"));
                 for (k, v) in &rust.env {
                     env_vars.entry(k.clone()).or_insert_with(|| v.clone());
                 }

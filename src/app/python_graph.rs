@@ -27,12 +27,13 @@
 //! nodes yet, so such a node is not realisable elsewhere).
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
+use super::cargo_git::GitSource;
 use super::cargo_vendor::RustToolchain;
 use super::exec::{Ctx, Inputs, Kind, Out};
 use super::python::{
     build_systems_plan, check_interpreter, check_native, editable_identity, editable_in_shell,
     git_checkouts, normalize, rust_deps, script_selection, BuildContext, BuildEnv, Job, Recipe,
-    RustDeps, RustTree, Toolchains,
+    RustBuild, RustDeps, RustTree, Toolchains,
 };
 use super::{open_store, patch_hashes, tree_hash, AppOptions};
 use crate::overrides_cmd;
@@ -47,7 +48,7 @@ use lock2build_store::{ArchiveFormat, NodeId, OutputDirs, Store, ToolchainId};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// A Python project's graph, and what `lock2build app` reports of it.
 pub(super) struct PythonGraph {
@@ -65,8 +66,9 @@ pub(super) struct PythonGraph {
     pub labels: BTreeMap<String, String>,
     /// The source builds' labels, by node id (their logs are reported).
     pub source_labels: BTreeMap<String, String>,
-    /// What the kinds use under `lock2build app` only.
-    runtime: Arc<Runtime>,
+    /// What the kinds use under `lock2build app` only (the executor's
+    /// [`Ctx::builder`]).
+    runtime: Runtime,
     /// The sdists unpacked while the graph was made (removed on drop).
     _work: Vec<tempfile::TempDir>,
 }
@@ -75,35 +77,31 @@ pub(super) struct PythonGraph {
 struct Runtime {
     python: PythonInfo,
     db: Database,
-    rust_toolchain: Option<RustToolchain>,
-    /// Rust crates of source builds, by node id.
-    rust: BTreeMap<String, RustDeps>,
     /// Sdists unpacked already, by node id (built in place).
     unpacked: BTreeMap<String, PathBuf>,
     /// Each source build's requirements, by node id.
     builds: BTreeMap<String, SourceBuild>,
+    /// What backends asked for at build time.
+    asked: Mutex<Vec<(SourceBuild, Vec<String>)>>,
 }
-
-/// The runtime of the `lock2build app` running now (none under `realise`).
-static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
-/// What backends asked for at build time in this run.
-static ASKED: Mutex<Vec<(SourceBuild, Vec<String>)>> = Mutex::new(Vec::new());
 
 impl PythonGraph {
-    /// Lets the kinds see this graph's runtime (until the next one).
-    pub fn install_runtime(&self) {
-        *RUNTIME.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.runtime.clone());
-        ASKED.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    /// What the kinds see of this graph as the executor's
+    /// [`Ctx::builder`] (what backends ask for is kept until
+    /// [`take_asked`](Self::take_asked)).
+    pub fn runtime(&self) -> &(dyn std::any::Any + Send + Sync) {
+        &self.runtime
     }
 
-    /// What backends asked for at build time during the last run.
-    pub fn take_asked() -> Vec<(SourceBuild, Vec<String>)> {
-        std::mem::take(&mut *ASKED.lock().unwrap_or_else(|e| e.into_inner()))
+    /// What backends asked for at build time in the runs so far.
+    pub fn take_asked(&self) -> Vec<(SourceBuild, Vec<String>)> {
+        std::mem::take(&mut *self.runtime.asked.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
-fn runtime() -> Option<Arc<Runtime>> {
-    RUNTIME.lock().unwrap_or_else(|e| e.into_inner()).clone()
+/// The runtime of `ctx`'s builder, if it is a Python graph's.
+fn runtime<'c>(ctx: &Ctx<'c>) -> Option<&'c Runtime> {
+    ctx.builder.and_then(|b| b.downcast_ref::<Runtime>())
 }
 
 /// The graph of the Python project `project` of `plan`: its sources
@@ -355,10 +353,10 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
                 options,
                 &db,
                 &mut rust_toolchain,
-                &mut cargo_requests,
                 &mut notes,
             )?;
             if let Some(r) = &rust {
+                cargo_requests.extend(r.requests.iter().cloned());
                 identity["cargo"] =
                     serde_json::json!({"vendor": r.vendor.id.as_str(), "env": r.env});
             }
@@ -484,7 +482,6 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     // One build environment per set of build systems, then the builds.
     let mut build_envs: Vec<(BTreeSet<String>, BuildEnv)> = Vec::new();
     let mut source_jobs = Vec::new();
-    let mut runtime_rust = BTreeMap::new();
     let mut unpacked = BTreeMap::new();
     let mut builds = BTreeMap::new();
     let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
@@ -540,8 +537,10 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
             .map(|pin| pin_wheels[pin].id.to_string())
             .collect();
         let mut tools = env_tools.clone();
-        if rust.is_some() {
-            tools.extend(rust_toolchain.iter().flat_map(|t| t.ids.iter().cloned()));
+        let mut tool_keys = tool_keys.to_vec();
+        if let (Some(_), Some(t)) = (&rust, &rust_toolchain) {
+            tools.extend(t.ids.iter().cloned());
+            tool_keys.extend(["rustc", "cargo"]);
         }
         let mut job = Job::new(node, &identity, &[env_id.clone()], &tools, &target, recipe)?;
         let mut params = job_params(&job);
@@ -597,19 +596,28 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         params.insert("build_env".into(), json!(env_id.as_str()));
         params.insert("env_inputs".into(), json!(env_inputs));
         params.insert("patches".into(), json!(overrides.patches));
-        params.insert("rust".into(), json!(rust.is_some()));
+        let rust_params = match (&rust, &rust_toolchain) {
+            (Some(r), Some(t)) => {
+                let vendor = rust_nodes(&mut nodes_out, r, &store, options, &target)?;
+                inputs.push(vendor.clone());
+                json!({
+                    "vendor": vendor,
+                    "sysroot": t.sysroot,
+                    "env": r.env,
+                    "git": r.vendor.git.iter().flat_map(|g| &g.sources).collect::<Vec<_>>(),
+                })
+            }
+            _ => Value::Null,
+        };
+        params.insert("rust".into(), rust_params);
         inputs.push(env_id.to_string());
         inputs.extend(env_inputs.iter().cloned());
-        let mut graph_node = built_node(&job.id, kind, params, inputs, tool_keys);
+        let mut graph_node = built_node(&job.id, kind, params, inputs, &tool_keys);
         graph_node.env = overrides.env.clone();
         graph_node.native = overrides.native.clone();
         nodes_out.push(graph_node);
         labels.insert(job.id.to_string(), job.label.clone());
-        if let Some(r) = &rust {
-            runtime_rust.insert(job.id.to_string(), r.clone());
-        }
         builds.insert(job.id.to_string(), build.clone());
-        job.rust = rust;
         job.requirements = Some(build);
         source_jobs.push(job);
     }
@@ -635,6 +643,12 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
             .toolchains
             .insert("cc".into(), graph_toolchain(cc, None));
     }
+    for id in rust_toolchain.iter().flat_map(|t| &t.ids) {
+        graph
+            .toolchains
+            .entry(id.name.clone())
+            .or_insert_with(|| graph_toolchain(id, None));
+    }
     graph.nodes = nodes_out.into_nodes();
     graph.result = Some(env_id.to_string());
     graph.check().map_err(|e| anyhow!("{e}"))?;
@@ -650,16 +664,41 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         notes,
         labels,
         source_labels,
-        runtime: Arc::new(Runtime {
+        runtime: Runtime {
             python,
             db,
-            rust_toolchain,
-            rust: runtime_rust,
             unpacked,
             builds,
-        }),
+            asked: Mutex::new(Vec::new()),
+        },
         _work: work_dirs,
     })
+}
+
+/// The nodes of a source build's Rust crates, as the Rust builder's graph
+/// has them (`rust_graph::add_vendor`): a `fetch-url` and a `cargo-crate`
+/// per crate the host build compiles, the stubs, the git checkouts and
+/// crates, the `cargo-vendor` directory, whose id it returns.
+fn rust_nodes(
+    nodes_out: &mut NodeList,
+    rust: &RustDeps,
+    store: &Store,
+    options: &AppOptions,
+    target: &str,
+) -> Result<String> {
+    let mut graph = Graph::new(target.to_owned());
+    let checkouts = super::rust_graph::git_checkouts(store, options, &rust.vendor)?;
+    super::rust_graph::add_vendor(
+        &mut graph,
+        &rust.vendor,
+        &rust.all,
+        &rust.requests,
+        checkouts,
+    )?;
+    for node in graph.nodes {
+        nodes_out.push(node);
+    }
+    Ok(rust.vendor.id.to_string())
 }
 
 /// The packages an app's environment composes.
@@ -968,8 +1007,7 @@ fn dirs(out: &Out) -> OutputDirs {
 /// `python-wheel`: the wheel of input `source` (or, for a lock's local
 /// file, the store's) installed and byte-compiled.
 fn make_wheel(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
-    let runtime = runtime();
-    let python = python_of(ctx, runtime.as_deref())?;
+    let python = python_of(ctx, runtime(ctx))?;
     let filename = param(node, "wheel")?;
     let file = match node.recipe.params.get("source").and_then(Value::as_str) {
         Some(id) => input(node, inputs, id)?,
@@ -989,8 +1027,7 @@ fn make_wheel(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result
 /// `python-build-env`: the pinned build systems' installs composed, every
 /// script offered.
 fn make_build_env(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
-    let runtime = runtime();
-    let python = python_of(ctx, runtime.as_deref())?;
+    let python = python_of(ctx, runtime(ctx))?;
     let paths = input_list(node, inputs, "packages")?;
     let all = ScriptSelection {
         from: paths.clone(),
@@ -1003,8 +1040,7 @@ fn make_build_env(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Re
 /// `python-env`: the app's packages composed, the scripts of `from` (or
 /// those named in `only`) in `bin/`, pip refused.
 fn make_env(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
-    let runtime = runtime();
-    let python = python_of(ctx, runtime.as_deref())?;
+    let python = python_of(ctx, runtime(ctx))?;
     let paths = input_list(node, inputs, "packages")?;
     let only: Option<Vec<String>> = match node.recipe.params.get("only") {
         None | Some(Value::Null) => None,
@@ -1024,8 +1060,7 @@ fn make_env(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<(
 /// in the sandbox with the build environment of input `build_env`, its
 /// wheel installed ([`BuildContext::make`]).
 fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Result<()> {
-    let runtime = runtime();
-    let rt = runtime.as_deref();
+    let rt = runtime(ctx);
     let python = python_of(ctx, rt)?;
     let work = tempfile::Builder::new()
         .prefix("lock2build-sdist-")
@@ -1059,13 +1094,7 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
         },
     };
     let id = NodeId::parse(&node.id)?;
-    let rust = rt.and_then(|r| r.rust.get(&node.id).cloned());
-    if rust.is_none() && node.recipe.params.get("rust").and_then(Value::as_bool) == Some(true) {
-        bail!(
-            "node `{}` compiles Rust crates, which are not graph nodes yet: only `lock2build app` builds it",
-            node.id
-        );
-    }
+    let rust = rust_build(node, inputs)?;
     let job = Job {
         label: param(node, "label")?.to_owned(),
         name: param(node, "name")?.to_owned(),
@@ -1083,27 +1112,53 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
     };
     let no_db = Database::default();
     let builder = BuildContext {
-        store: ctx.store,
         python: &python,
         sandbox: ctx.sandbox,
         steps: ctx.steps,
         logs_dir: &ctx.logs_dir,
         db: rt.map_or(&no_db, |r| &r.db),
-        rust: rt.and_then(|r| r.rust_toolchain.as_ref()),
     };
     builder
         .make(&job, &env, &dirs(out))
         .map_err(|e| match e.downcast::<AskedAtBuildTime>() {
             Ok(asked) => {
                 let message = asked.to_string();
-                ASKED
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(asked.0);
+                if let Some(rt) = rt {
+                    rt.asked
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(asked.0);
+                }
                 anyhow!("{message}")
             }
             Err(e) => e,
         })
+}
+
+/// The Rust crates a source build compiles (parameter `rust`): its
+/// vendor directory input, the toolchain's sysroot, the git sources, the
+/// crates' knobs; none for a build without Rust code.
+fn rust_build(node: &GraphNode, inputs: &Inputs) -> Result<Option<RustBuild>> {
+    #[derive(serde::Deserialize)]
+    struct RustParams {
+        vendor: String,
+        sysroot: PathBuf,
+        #[serde(default)]
+        git: Vec<GitSource>,
+        #[serde(default)]
+        env: BTreeMap<String, String>,
+    }
+    let p: RustParams = match node.recipe.params.get("rust") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .with_context(|| format!("node `{}`: its `rust` parameter", node.id))?,
+    };
+    Ok(Some(RustBuild {
+        vendor: input(node, inputs, &p.vendor)?,
+        sysroot: p.sysroot,
+        git: p.git,
+        env: p.env,
+    }))
 }
 
 /// The unpacked sdist: the one `lock2build app` unpacked already, or input

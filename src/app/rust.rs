@@ -90,6 +90,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         fetch: &options.fetch,
         jobs: options.jobs,
         logs_dir: logs_dir.clone(),
+        builder: None,
     };
     let failed = FailedNode::default();
     let executed = exec::run(&ctx, &[g.app.as_str()], &failed)

@@ -348,7 +348,11 @@ fn selected_crates<'p>(
 
 /// The git sources' checkouts as `git-checkout` nodes, by their NAR hash
 /// (the store knows it once checked out).
-fn git_checkouts(store: &Store, options: &AppOptions, vendor: &Vendor) -> Result<Vec<GraphNode>> {
+pub(super) fn git_checkouts(
+    store: &Store,
+    options: &AppOptions,
+    vendor: &Vendor,
+) -> Result<Vec<GraphNode>> {
     let Some(git) = &vendor.git else {
         return Ok(Vec::new());
     };
@@ -515,7 +519,7 @@ fn add_toolchains(graph: &mut Graph, toolchain: &RustToolchain) {
 /// The vendor directory's nodes: a `fetch-url` and a `cargo-crate` per
 /// crate, the stubs, the git crates, the directory itself. `all` are the
 /// lock's registry crates (what the stubs are made of).
-fn add_vendor(
+pub(super) fn add_vendor(
     graph: &mut Graph,
     vendor: &Vendor,
     all: &[VendoredCrate],
