@@ -69,10 +69,21 @@ pub(super) enum Recipe {
     },
 }
 
+impl Recipe {
+    /// A source build's override (none for a wheel).
+    pub(super) fn overrides(&self) -> Option<&Resolved> {
+        match self {
+            Recipe::Wheel { .. } => None,
+            Recipe::Sdist { overrides, .. }
+            | Recipe::Project { overrides, .. }
+            | Recipe::Editable { overrides, .. } => Some(overrides),
+        }
+    }
+}
+
 /// A composed environment of pinned build systems.
 #[derive(Debug, Clone)]
 pub(super) struct BuildEnv {
-    pub id: NodeId,
     pub path: PathBuf,
     /// The package outputs it refers to.
     pub inputs: Vec<PathBuf>,
@@ -813,125 +824,150 @@ impl BuildContext<'_> {
             Recipe::Editable { dir, backend, .. } => Some((dir.as_path(), *backend)),
             _ => None,
         };
-        let shown = format!(
-            "{} ({})",
-            job.label,
-            match (&editable, copy) {
-                (Some(_), _) => "editable",
-                (None, true) => "source",
-                (None, false) => "sdist",
-            }
-        );
+        let tree = SourceTree {
+            source,
+            overrides,
+            copy,
+            editable,
+        };
         let log = self.log_path(&job.id);
-        let result = (|| -> Result<()> {
-            let work = tempfile::Builder::new()
-                .prefix("lock2build-build-")
-                .tempdir_in(lock2build_store::scratch_dir())?;
-            let tree = if copy {
-                // The project's own directory is never written to.
-                let tree = work.path().join("src");
-                copy_tree(source, &tree)?;
-                tree
-            } else {
-                source.clone()
-            };
-            let dist = work.path().join("dist");
-            std::fs::create_dir(&dist)?;
-            let mut env_vars = overrides.env.clone();
-            let mut read_only = Vec::new();
-            let mut scratch = Vec::new();
-            let mut tool_dirs = Vec::new();
-            if let Some(rust) = &job.rust {
-                // The crates of the vendor directory, cargo told to use
-                // them offline; the crates' knobs under the package's own.
-                let home = work.path().join("cargo-home");
-                std::fs::create_dir(&home)?;
-                let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
-                    (
-                        PathBuf::from("/build/vendor"),
-                        PathBuf::from("/build/cargo-home"),
-                    )
-                } else {
-                    (rust.vendor.clone(), home.clone())
-                };
-                // The configuration needs the git sources only.
-                let git = (!rust.git.is_empty()).then(|| GitCrates {
-                    id: job.id.clone(),
-                    path: PathBuf::new(),
-                    sources: rust.git.clone(),
-                });
-                std::fs::write(
-                    home.join("config.toml"),
-                    cargo_config_for(&vendor_seen, git.as_ref()),
-                )?;
-                read_only.push(Mount::new(&rust.vendor, "/build/vendor"));
-                read_only.push(Mount::new(&rust.sysroot, &rust.sysroot));
-                scratch.push(Mount::new(&home, "/build/cargo-home"));
-                tool_dirs.push(rust.sysroot.join("bin"));
-                for (k, v) in &rust.env {
-                    env_vars.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-                env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
-                env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
-                env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
-            }
-            let build = WheelBuild {
-                source: &tree,
-                build_env: &env.path,
-                env_inputs: &env.inputs,
-                python: self.python,
-                env: env_vars,
-                // An editable install's code is the project's, unpatched.
-                patches: if editable.is_some() {
-                    &[]
-                } else {
-                    &overrides.patches
-                },
-                log: &log,
-                extra_read_only: &read_only,
-                extra_scratch: &scratch,
-                extra_toolchain_dirs: &tool_dirs,
-                watch: Default::default(),
-            };
-            let step = StepName {
-                name: &job.name,
-                label: &shown,
-            };
-            let running = self.steps.start(step, &log);
-            let build = WheelBuild {
-                watch: running.watch(),
-                ..build
-            };
-            let wheel = match editable {
-                Some((dir, backend)) => {
-                    let project = EditableProject {
-                        dir,
-                        name: &job.name,
-                        version: &job.version,
-                    };
-                    match backend {
-                        true => build_editable(self.sandbox, &build, &project, &dist),
-                        false => pth_wheel(&project, &dist),
-                    }
-                }
-                None => build_wheel(self.sandbox, &build, &dist),
-            };
-            running.finish(wheel.is_ok());
-            let wheel = wheel?;
-            install_wheel(&wheel, &out.building, self.python)?;
-            compile_bytecode(&out.building, self.python)?;
-            Ok(())
-        })();
-        result.map_err(
-            |error| match (asked_at_build_time(&error), &job.requirements) {
+        self.build(job, env, &tree, &log, out).map_err(|error| {
+            match (asked_at_build_time(&error), &job.requirements) {
                 (Some(asked), Some(build)) => {
                     let mut build = build.clone();
                     build.requires.extend(asked.iter().cloned());
                     anyhow::Error::new(AskedAtBuildTime(vec![(build, asked.to_vec())], Vec::new()))
                 }
                 _ => self.failure(job, &log, error),
+            }
+        })
+    }
+
+    /// [`make`](Self::make)'s build: `tree` (a copy of it, for a project)
+    /// built by its backend in the sandbox, logged to `log`, the wheel
+    /// installed and byte-compiled into `out`.
+    fn build(
+        &self,
+        job: &Job,
+        env: &BuildEnv,
+        tree: &SourceTree,
+        log: &Path,
+        out: &OutputDirs,
+    ) -> Result<()> {
+        let work = tempfile::Builder::new()
+            .prefix("lock2build-build-")
+            .tempdir_in(lock2build_store::scratch_dir())?;
+        let source = if tree.copy {
+            // The project's own directory is never written to.
+            let copied = work.path().join("src");
+            copy_tree(tree.source, &copied)?;
+            copied
+        } else {
+            tree.source.to_owned()
+        };
+        let dist = work.path().join("dist");
+        std::fs::create_dir(&dist)?;
+        let mut env_vars = tree.overrides.env.clone();
+        let extra = match &job.rust {
+            Some(rust) => self.rust_extra(rust, &job.id, work.path(), &mut env_vars)?,
+            None => Extra::default(),
+        };
+        let shown = format!(
+            "{} ({})",
+            job.label,
+            match (&tree.editable, tree.copy) {
+                (Some(_), _) => "editable",
+                (None, true) => "source",
+                (None, false) => "sdist",
+            }
+        );
+        let step = StepName {
+            name: &job.name,
+            label: &shown,
+        };
+        let running = self.steps.start(step, log);
+        let build = WheelBuild {
+            source: &source,
+            build_env: &env.path,
+            env_inputs: &env.inputs,
+            python: self.python,
+            env: env_vars,
+            // An editable install's code is the project's, unpatched.
+            patches: match tree.editable {
+                Some(_) => &[],
+                None => &tree.overrides.patches,
             },
-        )
+            log,
+            extra_read_only: &extra.read_only,
+            extra_scratch: &extra.scratch,
+            extra_toolchain_dirs: &extra.tool_dirs,
+            watch: running.watch(),
+        };
+        let wheel = match tree.editable {
+            Some((dir, backend)) => {
+                let project = EditableProject {
+                    dir,
+                    name: &job.name,
+                    version: &job.version,
+                };
+                match backend {
+                    true => build_editable(self.sandbox, &build, &project, &dist),
+                    false => pth_wheel(&project, &dist),
+                }
+            }
+            None => build_wheel(self.sandbox, &build, &dist),
+        };
+        running.finish(wheel.is_ok());
+        install_wheel(&wheel?, &out.building, self.python)?;
+        compile_bytecode(&out.building, self.python)?;
+        Ok(())
+    }
+
+    /// What a build with Rust code adds: the vendor directory and a
+    /// `CARGO_HOME` (in `work`) whose configuration has cargo use it
+    /// offline, the toolchain, and the crates' knobs under the package's
+    /// own (in `env_vars`).
+    fn rust_extra(
+        &self,
+        rust: &RustBuild,
+        id: &NodeId,
+        work: &Path,
+        env_vars: &mut BTreeMap<String, String>,
+    ) -> Result<Extra> {
+        let home = work.join("cargo-home");
+        std::fs::create_dir(&home)?;
+        let (vendor_seen, home_seen) = if self.sandbox.is_sandboxed() {
+            (
+                PathBuf::from("/build/vendor"),
+                PathBuf::from("/build/cargo-home"),
+            )
+        } else {
+            (rust.vendor.clone(), home.clone())
+        };
+        // The configuration needs the git sources only.
+        let git = (!rust.git.is_empty()).then(|| GitCrates {
+            id: id.clone(),
+            path: PathBuf::new(),
+            sources: rust.git.clone(),
+        });
+        std::fs::write(
+            home.join("config.toml"),
+            cargo_config_for(&vendor_seen, git.as_ref()),
+        )?;
+        for (k, v) in &rust.env {
+            env_vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        env_vars.insert("CARGO_HOME".into(), home_seen.display().to_string());
+        env_vars.insert("CARGO_NET_OFFLINE".into(), "true".into());
+        env_vars.insert("CARGO_TERM_COLOR".into(), "never".into());
+        Ok(Extra {
+            read_only: vec![
+                Mount::new(&rust.vendor, "/build/vendor"),
+                Mount::new(&rust.sysroot, &rust.sysroot),
+            ],
+            scratch: vec![Mount::new(&home, "/build/cargo-home")],
+            tool_dirs: vec![rust.sysroot.join("bin")],
+        })
     }
 
     /// A failed build: the package, the log's last lines and path, and the
@@ -955,6 +991,24 @@ impl BuildContext<'_> {
             &cause.unwrap_or_else(|| error.to_string()),
         )
     }
+}
+
+/// What a source build's backend runs on: the tree (copied first for a
+/// project, never written to), its override, an editable install's
+/// directory and whether it has a backend.
+struct SourceTree<'a> {
+    source: &'a Path,
+    overrides: &'a Resolved,
+    copy: bool,
+    editable: Option<(&'a Path, bool)>,
+}
+
+/// What a sandboxed build sees besides its tree and environment.
+#[derive(Default)]
+struct Extra {
+    read_only: Vec<Mount>,
+    scratch: Vec<Mount>,
+    tool_dirs: Vec<PathBuf>,
 }
 
 /// Which scripts `result/bin` offers: `--script`, else lock2build.toml's

@@ -8,7 +8,7 @@
 //! local-tree       the project's own directory (or a path dependency's)
 //! python-wheel     a wheel installed                     ← its fetch-url
 //! python-build-env pinned build systems, composed         ← their python-wheel nodes
-//! python-sdist     an sdist built (PEP 517), installed    ← its fetch-url, its build env
+//! python-sdist     an sdist built (PEP 517), installed    ← its fetch-url, its build env (its cargo-vendor)
 //! python-project   a directory or git checkout built      ← its local-tree/git-checkout, its build env
 //! python-editable  (shell) the project installed editable ← its build env (the project by path)
 //! python-env       the app's environment, `result`        ← every package node
@@ -20,11 +20,19 @@
 //! a backend asks for at build time are in the build lock by the time the
 //! graph is made (python::build resolves them and makes the graph again).
 //!
-//! What only `lock2build app` has (runtime, not data): the sdists already
-//! unpacked while the graph was made (read for their `[build-system]`),
-//! the overrides database for failure messages, and the Rust crates of a
-//! package with Rust code (vendored by the Rust builder's code; not graph
-//! nodes yet, so such a node is not realisable elsewhere).
+//! A package with Rust code (a Cargo.lock in its tree) has its crates as
+//! the Rust builder's nodes (`rust_graph::add_vendor`), its `cargo-vendor`
+//! an input of its build. What only `lock2build app` has (runtime, not
+//! data: the sdists already unpacked while the graph was made, the
+//! overrides database for failure messages, what backends ask for at build
+//! time) is the executor's [`Ctx::builder`] for the run, never global.
+//!
+//! [`prepare`] in steps: [`Planning::new`] (interpreter, overrides, native
+//! checks, checkouts), the app's downloads, [`Planning::source_builds`]
+//! (trees, build systems, Rust crates), the build systems' and crates'
+//! downloads, [`Planning::wheel_jobs`], then the nodes: wheels
+//! ([`Draft::wheels`]), build environments and source builds
+//! ([`Planning::source_nodes`]), the environment ([`env_node`]).
 
 use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild};
 use super::cargo_git::GitSource;
@@ -108,78 +116,192 @@ fn runtime<'c>(ctx: &Ctx<'c>) -> Option<&'c Runtime> {
 /// fetched (verified) as `lock2build app` fetches them, its sdists
 /// unpacked to read their build systems, their build requirements pinned.
 pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Result<PythonGraph> {
-    let say = |line: String| {
-        if options.progress {
-            eprintln!("{line}");
+    let mut planning = Planning::new(options, plan, project)?;
+
+    // The app's artifacts, verified, in one parallel pass.
+    let (all_requests, _) = crate::fetch_plan::requests(plan)?;
+    let mut requests = all_requests.clone();
+    requests.retain(|r| planning.needs_fetch(&r.hashes, &planning.nodes));
+    let (mut fetched, _) =
+        crate::fetch_plan::fetch_sources(&planning.store, &requests, &options.fetch, &options.dir)?;
+
+    let mut work_dirs = Vec::new();
+    let (prepared, build_systems) = planning.source_builds(&mut work_dirs)?;
+    let pin_nodes = pinned_nodes(build_systems.as_ref(), &prepared);
+    if let Some(bs) = &build_systems {
+        let more = planning.build_downloads(bs, &pin_nodes, &prepared, &requests)?;
+        if !more.is_empty() {
+            let (report, _) = crate::fetch_plan::fetch_sources(
+                &planning.store,
+                &more,
+                &options.fetch,
+                &options.dir,
+            )?;
+            fetched.items.extend(report.items);
+            requests.extend(more);
         }
+    }
+    let (app_wheels, pin_wheels) = planning.wheel_jobs(&pin_nodes)?;
+
+    // The graph: the nodes above as data, sources first.
+    let bs_requests = match &build_systems {
+        Some(bs) => crate::fetch_plan::requests(bs)?.0,
+        None => Vec::new(),
     };
-    let python = PythonInfo::probe(&options.python)?;
-    check_interpreter(plan, &python)?;
-    let nodes: Vec<&Node> = plan
-        .packages
+    let mut draft = Draft {
+        nodes: NodeList::default(),
+        labels: BTreeMap::new(),
+        downloads: all_requests.iter().chain(&bs_requests).collect(),
+    };
+    draft.wheels(app_wheels.iter().chain(pin_wheels.values()))?;
+    let built = planning.source_nodes(&mut draft, prepared, &pin_wheels)?;
+    let packages = Packages {
+        nodes: &planning.nodes,
+        app_wheels: &app_wheels,
+        source_jobs: &built.jobs,
+    };
+    let env = env_node(
+        options,
+        &packages,
+        &planning.store,
+        &planning.toolchains.python,
+        &planning.target,
+    )?;
+    draft
+        .labels
+        .insert(env.id.clone(), "app environment".into());
+    let result = draft.nodes.push_once(env);
+    let graph = planning.graph(draft.nodes, result)?;
+    let source_labels = built
+        .jobs
         .iter()
-        .filter(|n| n.project == project)
+        .map(|j| (j.id.to_string(), j.label.clone()))
         .collect();
-    let lockfile = plan.projects[project].lockfile.display().to_string();
-    say(format!(
-        "lock2build app: {} ({}, {} package{}) with Python {} ({})",
-        options.dir.display(),
-        lockfile,
-        nodes.len(),
-        if nodes.len() == 1 { "" } else { "s" },
-        python.version_short(),
-        python.executable.display()
-    ));
+    Ok(PythonGraph {
+        graph,
+        requests,
+        fetched,
+        notes: planning.notes,
+        labels: draft.labels,
+        source_labels,
+        runtime: Runtime {
+            python: planning.python,
+            db: planning.db,
+            unpacked: built.unpacked,
+            builds: built.builds,
+            asked: Mutex::new(Vec::new()),
+        },
+        store: planning.store,
+        _work: work_dirs,
+    })
+}
 
-    let db = overrides_cmd::load(&options.dir)?;
-    let project_dir = std::path::absolute(&options.dir)?;
-    let lock_dir = project_dir.join(
-        plan.projects[project]
-            .lockfile
-            .parent()
-            .unwrap_or(Path::new("")),
-    );
-    let mut notes = Vec::new();
+/// What making a project's graph reads first: the interpreter, the
+/// overrides, the store, the project's packages and which of them are
+/// built from source (their native needs checked, git packages checked
+/// out).
+struct Planning<'p> {
+    options: &'p AppOptions,
+    plan: &'p Plan,
+    python: PythonInfo,
+    db: Database,
+    /// The lock's directory (path packages are relative to it).
+    lock_dir: PathBuf,
+    /// The project's packages.
+    nodes: Vec<&'p Node>,
+    /// Those built from source: sdists, git packages, directories.
+    source_builds: Vec<&'p Node>,
+    store: Store,
+    checkouts: BTreeMap<String, lock2build_git::Checkout>,
+    toolchains: Toolchains,
+    target: String,
+    notes: Vec<String>,
+    /// The Rust toolchain, found for the first source build with Rust code.
+    rust_toolchain: Option<RustToolchain>,
+}
 
-    // What is built from source: sdists and the project itself.
-    let source_builds = source_builds(options, &nodes, &lockfile, &mut notes)?;
-
-    // Native needs first: one error naming all that is missing.
-    if !source_builds.is_empty() {
-        notes.extend(check_native(&source_builds, &db, &python)?);
+impl<'p> Planning<'p> {
+    fn new(options: &'p AppOptions, plan: &'p Plan, project: usize) -> Result<Planning<'p>> {
+        let python = PythonInfo::probe(&options.python)?;
+        check_interpreter(plan, &python)?;
+        let nodes: Vec<&Node> = plan
+            .packages
+            .iter()
+            .filter(|n| n.project == project)
+            .collect();
+        let lockfile = plan.projects[project].lockfile.display().to_string();
+        if options.progress {
+            eprintln!(
+                "lock2build app: {} ({}, {} package{}) with Python {} ({})",
+                options.dir.display(),
+                lockfile,
+                nodes.len(),
+                if nodes.len() == 1 { "" } else { "s" },
+                python.version_short(),
+                python.executable.display()
+            );
+        }
+        let db = overrides_cmd::load(&options.dir)?;
+        let lock_dir = std::path::absolute(&options.dir)?.join(
+            plan.projects[project]
+                .lockfile
+                .parent()
+                .unwrap_or(Path::new("")),
+        );
+        let mut notes = Vec::new();
+        let source_builds = source_builds(options, &nodes, &lockfile, &mut notes)?;
+        // Native needs first: one error naming all that is missing.
+        if !source_builds.is_empty() {
+            notes.extend(check_native(&source_builds, &db, &python)?);
+        }
+        let store = open_store()?;
+        let checkouts = git_checkouts(plan, &source_builds, &store, options)?;
+        let toolchains = Toolchains {
+            python: ToolchainId::probe(&python.executable)?,
+            cc: match source_builds.is_empty() {
+                true => None,
+                false => ToolchainId::probe(Path::new("cc")).ok(),
+            },
+        };
+        Ok(Planning {
+            options,
+            plan,
+            python,
+            db,
+            lock_dir,
+            nodes,
+            source_builds,
+            store,
+            checkouts,
+            toolchains,
+            target: plan.target.describe(),
+            notes,
+            rust_toolchain: None,
+        })
     }
 
-    let store = open_store()?;
-    let checkouts = git_checkouts(plan, &source_builds, &store, options)?;
-    let toolchains = Toolchains {
-        python: ToolchainId::probe(&python.executable)?,
-        cc: if source_builds.is_empty() {
-            None
-        } else {
-            ToolchainId::probe(Path::new("cc")).ok()
-        },
-    };
-    let target = plan.target.describe();
-
-    // A wheel's node is known without the wheel: its file name and hash.
-    let wheel_job = |node: &Node| -> Result<Job> {
+    /// A wheel's job, known without the wheel: its file name and hash.
+    fn wheel_job(&self, node: &Node) -> Result<Job> {
         let (artifact, filename) = artifact_file(node, "whl")?;
-        let recipe = serde_json::json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
+        let recipe =
+            json!({"recipe": "python-wheel/1", "wheel": filename, "integrity": artifact.integrity});
         Job::new(
             node,
             &recipe,
             &[],
-            std::slice::from_ref(&toolchains.python),
-            &target,
+            std::slice::from_ref(&self.toolchains.python),
+            &self.target,
             Recipe::Wheel {
                 hashes: artifact.hashes.clone(),
                 filename,
             },
         )
-    };
-    // Whether `hashes` must be fetched: not when the wheel they pin is
-    // installed already (its output does not need the file any more).
-    let needs_fetch = |hashes: &[Hash], candidates: &[&Node]| -> bool {
+    }
+
+    /// Whether `hashes` (an artifact of one of `candidates`) must be
+    /// fetched: not when the wheel they pin is installed already (its
+    /// output does not need the file any more).
+    fn needs_fetch(&self, hashes: &[Hash], candidates: &[&Node]) -> bool {
         let Some(node) = candidates
             .iter()
             .find(|n| n.artifact.as_ref().is_some_and(|a| a.hashes == hashes))
@@ -187,418 +309,377 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
             return false;
         };
         match &node.artifact {
-            Some(a) if a.kind == ArtifactKind::Wheel => {
-                wheel_job(node).map_or(true, |job| store.output(&job.id).is_none())
-            }
+            Some(a) if a.kind == ArtifactKind::Wheel => self
+                .wheel_job(node)
+                .map_or(true, |job| self.store.output(&job.id).is_none()),
             _ => true,
         }
-    };
+    }
 
-    // The app's artifacts, verified, in one parallel pass.
-    let (all_requests, _) = crate::fetch_plan::requests(plan)?;
-    let mut requests = all_requests.clone();
-    requests.retain(|r| needs_fetch(&r.hashes, &nodes));
-    let (mut fetched, _) =
-        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
+    /// Every source build planned ([`source_build`](Self::source_build)),
+    /// and the plan of the pinned build systems their environments take
+    /// from: every unpinned requirement is named before anything is built.
+    /// The sdists unpacked (to read their build systems) stay in `work`.
+    fn source_builds(
+        &mut self,
+        work: &mut Vec<tempfile::TempDir>,
+    ) -> Result<(Vec<Prepared<'p>>, Option<Plan>)> {
+        if self.source_builds.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let (pins, path) = build_systems_plan(&self.options.plan)?;
+        let mut reqs =
+            BuildRequirements::new(pins, path, &self.lock_dir, &self.nodes, self.options.locked)?;
+        let mut prepared = Vec::new();
+        for node in self.source_builds.clone() {
+            prepared.push(self.source_build(node, &mut reqs, work)?);
+        }
+        self.notes.extend(reqs.finish()?);
+        Ok((prepared, Some(reqs.pins)))
+    }
 
-    // Source builds: their trees, and the pinned build systems each needs
-    // (its `[build-system] requires` and the override's `build-requires`,
-    // with their dependencies). Every unpinned requirement is named before
-    // anything is built.
-    let mut requirements = if source_builds.is_empty() {
-        None
-    } else {
-        let (pins, path) = build_systems_plan(&options.plan)?;
-        Some(BuildRequirements::new(
-            pins,
-            path,
-            &lock_dir,
-            &nodes,
-            options.locked,
-        )?)
-    };
-    let mut work_dirs = Vec::new();
-    let mut prepared = Vec::new();
-    let mut cargo_requests: Vec<lock2build_fetch::FetchRequest> = Vec::new();
-    let mut rust_toolchain: Option<RustToolchain> = None;
-    if let Some(reqs) = &mut requirements {
-        for node in &source_builds {
-            let overrides = db.resolve(Ecosystem::Pypi, &node.name, &node.version);
-            // What a source build's node covers: the recipe, whether it is
-            // sandboxed, what is built (`what`), the override's knobs.
-            let identity_of =
-                |recipe: &str, what: serde_json::Value| -> Result<serde_json::Value> {
-                    let mut identity = serde_json::json!({
-                        "recipe": recipe,
-                        "sandboxed": options.sandbox.is_sandboxed(),
-                    });
-                    for (key, value) in what.as_object().into_iter().flatten() {
-                        identity[key] = value.clone();
-                    }
-                    identity["env"] = serde_json::json!(overrides.env);
-                    identity["patches"] = serde_json::json!(patch_hashes(&overrides.patches)?);
-                    identity["native"] =
-                        serde_json::json!(native_versions(db.providers(), &overrides.native));
-                    Ok(identity)
+    /// One source build: its recipe, identity and tree, the Rust crates
+    /// of its Cargo.lock files, the pinned build systems it needs (its
+    /// `[build-system] requires` and the override's `build-requires`, with
+    /// their dependencies).
+    fn source_build(
+        &mut self,
+        node: &'p Node,
+        reqs: &mut BuildRequirements,
+        work: &mut Vec<tempfile::TempDir>,
+    ) -> Result<Prepared<'p>> {
+        let overrides = self.db.resolve(Ecosystem::Pypi, &node.name, &node.version);
+        let (recipe, mut identity, tree) = self.source_recipe(node, &overrides, work)?;
+        let system = BuildSystem::read(&tree)?;
+        let rust = rust_deps(
+            &RustTree {
+                tree: &tree,
+                label: format!("{} {}", node.name, node.version),
+            },
+            &self.store,
+            self.options,
+            &self.db,
+            &mut self.rust_toolchain,
+            &mut self.notes,
+        )?;
+        if let Some(r) = &rust {
+            identity["cargo"] = json!({"vendor": r.vendor.id.as_str(), "env": r.env});
+        }
+        let requires: Vec<String> = system
+            .requires
+            .iter()
+            .chain(&overrides.build_requires)
+            .cloned()
+            .collect();
+        let build = SourceBuild::new(node, requires);
+        let closure = match &recipe {
+            // A `.pth` is written without a backend.
+            Recipe::Editable { backend: false, .. } => BTreeSet::new(),
+            _ => reqs.closure(&build, &self.options.plan)?,
+        };
+        Ok(Prepared {
+            node,
+            recipe,
+            identity,
+            closure,
+            rust,
+            build,
+        })
+    }
+
+    /// What a source build's node covers: the recipe, whether it is
+    /// sandboxed, what is built (`what`), the override's knobs.
+    fn identity_of(&self, overrides: &Resolved, recipe: &str, what: Value) -> Result<Value> {
+        let mut identity = json!({
+            "recipe": recipe,
+            "sandboxed": self.options.sandbox.is_sandboxed(),
+        });
+        for (key, value) in what.as_object().into_iter().flatten() {
+            identity[key] = value.clone();
+        }
+        identity["env"] = json!(overrides.env);
+        identity["patches"] = json!(patch_hashes(&overrides.patches)?);
+        identity["native"] = json!(native_versions(self.db.providers(), &overrides.native));
+        Ok(identity)
+    }
+
+    /// How a source build is made, its identity, and the tree its build
+    /// system is read from: a git package's checkout, an sdist unpacked
+    /// (into `work`), the project's directory installed editable (a
+    /// shell) or built.
+    fn source_recipe(
+        &self,
+        node: &Node,
+        overrides: &Resolved,
+        work: &mut Vec<tempfile::TempDir>,
+    ) -> Result<(Recipe, Value, PathBuf)> {
+        let directory = || match &node.source {
+            Source::Directory { path, .. } => Ok(self.lock_dir.join(path)),
+            _ => Err(anyhow!("internal: {} has no directory source", node.name)),
+        };
+        match &node.artifact {
+            Some(a) if a.kind == ArtifactKind::Git => self.git_recipe(node, overrides),
+            Some(a) => self.sdist_recipe(node, a, overrides, work),
+            None if self.options.develop && editable_in_shell(node) => {
+                let dir = directory()?;
+                let (identity, backend) =
+                    editable_identity(&dir, |r, w| self.identity_of(overrides, r, w))?;
+                let recipe = Recipe::Editable {
+                    dir: dir.clone(),
+                    overrides: overrides.clone(),
+                    backend,
                 };
-            let (recipe, mut identity, tree) = match &node.artifact {
-                Some(a) if a.kind == ArtifactKind::Git => {
-                    let Source::Git {
-                        url,
-                        commit,
-                        subdirectory,
-                        ..
-                    } = &node.source
-                    else {
-                        bail!("internal: {} has no git source", node.name)
-                    };
-                    let checkout = checkouts
-                        .get(&node.id)
-                        .ok_or_else(|| anyhow!("internal: {} was not checked out", node.name))?;
-                    let dir = checkout
-                        .subdir(subdirectory.as_deref())
-                        .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
-                    let identity = identity_of(
-                        "python-git/1",
-                        serde_json::json!({
-                            "commit": commit,
-                            "tree": checkout.tree,
-                            "subdirectory": subdirectory,
-                        }),
-                    )?;
-                    (
-                        Recipe::Project {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-                Some(a) => {
-                    let filename = a
-                        .filename
-                        .clone()
-                        .unwrap_or_else(|| format!("{}-{}.tar.gz", node.name, node.version));
-                    let format = ArchiveFormat::from_filename(&filename).ok_or_else(|| {
-                        anyhow!(
-                            "{} {}: `{filename}` is not an archive lock2build can unpack",
-                            node.name,
-                            node.version
-                        )
-                    })?;
-                    let work = tempfile::Builder::new()
-                        .prefix("lock2build-sdist-")
-                        .tempdir_in(lock2build_store::scratch_dir())?;
-                    let unpacked = work.path().join("src");
-                    lock2build_archive::unpack_artifact(&store, &a.hashes, format, &unpacked)
-                        .with_context(|| format!("unpacking {filename}"))?;
-                    let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
-                    work_dirs.push(work);
-                    let identity = identity_of(
-                        "python-sdist/1",
-                        serde_json::json!({"sdist": filename, "integrity": a.integrity}),
-                    )?;
-                    (
-                        Recipe::Sdist {
-                            source: source.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        source,
-                    )
-                }
-                None if options.develop && editable_in_shell(node) => {
-                    let dir = match &node.source {
-                        Source::Directory { path, .. } => lock_dir.join(path),
-                        _ => bail!("internal: {} has no directory source", node.name),
-                    };
-                    let (identity, backend) = editable_identity(&dir, identity_of)?;
-                    (
-                        Recipe::Editable {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                            backend,
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-                None => {
-                    let Source::Directory { path, .. } = &node.source else {
-                        bail!("internal: {} has no directory source", node.name)
-                    };
-                    let dir = lock_dir.join(path);
-                    let identity = identity_of(
-                        "python-project/1",
-                        serde_json::json!({"tree": tree_hash(&dir)?}),
-                    )?;
-                    (
-                        Recipe::Project {
-                            dir: dir.clone(),
-                            overrides: overrides.clone(),
-                        },
-                        identity,
-                        dir,
-                    )
-                }
-            };
-            let system = BuildSystem::read(&tree)?;
-            let rust = rust_deps(
-                &RustTree {
-                    tree: &tree,
-                    label: format!("{} {}", node.name, node.version),
-                },
-                &store,
-                options,
-                &db,
-                &mut rust_toolchain,
-                &mut notes,
-            )?;
-            if let Some(r) = &rust {
-                cargo_requests.extend(r.requests.iter().cloned());
-                identity["cargo"] =
-                    serde_json::json!({"vendor": r.vendor.id.as_str(), "env": r.env});
+                Ok((recipe, identity, dir))
             }
-            let requires: Vec<String> = system
-                .requires
-                .iter()
-                .chain(&overrides.build_requires)
-                .cloned()
-                .collect();
-            let build = SourceBuild::new(node, requires);
-            let closure = match &recipe {
-                // A `.pth` is written without a backend.
-                Recipe::Editable { backend: false, .. } => BTreeSet::new(),
-                _ => reqs.closure(&build, &options.plan)?,
-            };
-            prepared.push((*node, recipe, identity, closure, rust, build));
+            None => {
+                let dir = directory()?;
+                let tree = json!({"tree": tree_hash(&dir)?});
+                let identity = self.identity_of(overrides, "python-project/1", tree)?;
+                let recipe = Recipe::Project {
+                    dir: dir.clone(),
+                    overrides: overrides.clone(),
+                };
+                Ok((recipe, identity, dir))
+            }
         }
     }
-    if let Some(reqs) = &requirements {
-        notes.extend(reqs.finish()?);
-    }
-    let build_systems = requirements.map(|r| r.pins);
 
-    // The build systems' wheels, fetched in a second pass.
-    let needed_pins: BTreeSet<&str> = prepared
-        .iter()
-        .flat_map(|p| p.3.iter().map(String::as_str))
-        .collect();
-    let pin_nodes: Vec<&Node> = build_systems
-        .iter()
-        .flat_map(|bs| bs.packages.iter())
-        .filter(|n| needed_pins.contains(n.id.as_str()))
-        .collect();
-    if let Some(bs) = &build_systems {
-        let (mut more, _) = crate::fetch_plan::requests(bs)?;
-        more.retain(|r| needs_fetch(&r.hashes, &pin_nodes));
-        more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
-        // And the crates of Rust extensions whose vendor directory is not
-        // made yet.
-        let unmade: BTreeSet<String> = prepared
+    /// A git package: its checkout (or the lock's subdirectory of it),
+    /// built as a project, named by its commit and tree.
+    fn git_recipe(&self, node: &Node, overrides: &Resolved) -> Result<(Recipe, Value, PathBuf)> {
+        let Source::Git {
+            url,
+            commit,
+            subdirectory,
+            ..
+        } = &node.source
+        else {
+            bail!("internal: {} has no git source", node.name)
+        };
+        let checkout = self
+            .checkouts
+            .get(&node.id)
+            .ok_or_else(|| anyhow!("internal: {} was not checked out", node.name))?;
+        let dir = checkout
+            .subdir(subdirectory.as_deref())
+            .with_context(|| format!("{} {} (git {url})", node.name, node.version))?;
+        let what = json!({
+            "commit": commit,
+            "tree": checkout.tree,
+            "subdirectory": subdirectory,
+        });
+        let identity = self.identity_of(overrides, "python-git/1", what)?;
+        let recipe = Recipe::Project {
+            dir: dir.clone(),
+            overrides: overrides.clone(),
+        };
+        Ok((recipe, identity, dir))
+    }
+
+    /// An sdist, unpacked from the store into a directory of `work`.
+    fn sdist_recipe(
+        &self,
+        node: &Node,
+        artifact: &lock2build_plan::plan::PlanArtifact,
+        overrides: &Resolved,
+        work: &mut Vec<tempfile::TempDir>,
+    ) -> Result<(Recipe, Value, PathBuf)> {
+        let filename = artifact
+            .filename
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}.tar.gz", node.name, node.version));
+        let format = ArchiveFormat::from_filename(&filename).ok_or_else(|| {
+            anyhow!(
+                "{} {}: `{filename}` is not an archive lock2build can unpack",
+                node.name,
+                node.version
+            )
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("lock2build-sdist-")
+            .tempdir_in(lock2build_store::scratch_dir())?;
+        let unpacked = dir.path().join("src");
+        lock2build_archive::unpack_artifact(&self.store, &artifact.hashes, format, &unpacked)
+            .with_context(|| format!("unpacking {filename}"))?;
+        let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
+        work.push(dir);
+        let what = json!({"sdist": filename, "integrity": artifact.integrity});
+        let identity = self.identity_of(overrides, "python-sdist/1", what)?;
+        let recipe = Recipe::Sdist {
+            source: source.clone(),
+            overrides: overrides.clone(),
+        };
+        Ok((recipe, identity, source))
+    }
+
+    /// What the source builds need besides the app's downloads
+    /// (`requests`): the build systems' wheels not installed yet, and the
+    /// `.crate`s of Rust code whose vendor directory is not made yet.
+    fn build_downloads(
+        &self,
+        build_systems: &Plan,
+        pin_nodes: &[&Node],
+        prepared: &[Prepared],
+        requests: &[FetchRequest],
+    ) -> Result<Vec<FetchRequest>> {
+        let (mut more, _) = crate::fetch_plan::requests(build_systems)?;
+        more.retain(|r| self.needs_fetch(&r.hashes, pin_nodes));
+        let rust: Vec<&RustDeps> = prepared.iter().filter_map(|p| p.rust.as_ref()).collect();
+        let unmade: BTreeSet<String> = rust
             .iter()
-            .filter_map(|p| p.4.as_ref().map(|r| &r.vendor))
-            .filter(|v| store.output(&v.id).is_none())
+            .map(|r| &r.vendor)
+            .filter(|v| self.store.output(&v.id).is_none())
             .flat_map(|v| v.hashes())
             .collect();
         more.extend(
-            cargo_requests
-                .iter()
+            rust.iter()
+                .flat_map(|r| &r.requests)
                 .filter(|r| r.hashes.iter().any(|h| unmade.contains(&h.to_sri())))
                 .cloned(),
         );
         more.retain(|r| !requests.iter().any(|q| q.hashes == r.hashes));
         more.sort_by(|a, b| a.hashes.cmp(&b.hashes));
         more.dedup_by(|a, b| a.hashes == b.hashes);
-        if !more.is_empty() {
-            let (report, _) =
-                crate::fetch_plan::fetch_sources(&store, &more, &options.fetch, &options.dir)?;
-            fetched.items.extend(report.items);
-            requests.extend(more);
-        }
+        Ok(more)
     }
 
-    // Wheel installs: the app's wheels and the build systems'.
-    let mut app_wheels = Vec::new();
-    for node in &nodes {
-        if node
-            .artifact
-            .as_ref()
-            .is_some_and(|a| a.kind == ArtifactKind::Wheel)
-        {
-            app_wheels.push(wheel_job(node)?);
-        }
-    }
-    let mut pin_wheels: BTreeMap<String, Job> = BTreeMap::new();
-    for node in &pin_nodes {
-        if node
-            .artifact
-            .as_ref()
-            .is_none_or(|a| a.kind != ArtifactKind::Wheel)
-        {
-            bail!(
-                "the pinned build system {} {} has no wheel for this target\n  help: build systems are installed from wheels; pick another version in overrides/pypi/build-systems/requirements.in and run refresh.sh",
-                node.name,
-                node.version
-            );
-        }
-        pin_wheels.insert(node.id.clone(), wheel_job(node)?);
-    }
-
-    // The graph: the nodes above as data, sources first.
-    let mut nodes_out = NodeList::default();
-    let bs_requests = match &build_systems {
-        Some(bs) => crate::fetch_plan::requests(bs)?.0,
-        None => Vec::new(),
-    };
-    let downloads: Vec<&FetchRequest> = all_requests.iter().chain(&bs_requests).collect();
-    let output_of = |id: &NodeId| store.root().join("outputs").join(id.as_str());
-    let mut labels = BTreeMap::new();
-    let mut wheel_jobs: Vec<&Job> = app_wheels.iter().chain(pin_wheels.values()).collect();
-    wheel_jobs.sort_by(|a, b| a.id.cmp(&b.id));
-    wheel_jobs.dedup_by(|a, b| a.id == b.id);
-    for job in &wheel_jobs {
-        let Recipe::Wheel { hashes, filename } = &job.recipe else {
-            bail!("internal: {} is not a wheel", job.label)
+    /// The wheel installs: the app's wheels, and the pinned build systems'
+    /// by pin id (a build system without a wheel is an error).
+    fn wheel_jobs(&self, pin_nodes: &[&Node]) -> Result<(Vec<Job>, BTreeMap<String, Job>)> {
+        let is_wheel = |n: &Node| {
+            n.artifact
+                .as_ref()
+                .is_some_and(|a| a.kind == ArtifactKind::Wheel)
         };
-        let fetch = nodes_out.fetch(&downloads, hashes)?;
-        let mut params = job_params(job);
-        params.insert("wheel".into(), json!(filename));
-        params.insert("hashes".into(), json!(sri(hashes)));
-        if let Some(f) = &fetch {
-            params.insert("source".into(), json!(f));
+        let mut app_wheels = Vec::new();
+        for node in self.nodes.iter().filter(|n| is_wheel(n)) {
+            app_wheels.push(self.wheel_job(node)?);
         }
-        nodes_out.push(built_node(
-            &job.id,
-            "python-wheel",
+        let mut pin_wheels: BTreeMap<String, Job> = BTreeMap::new();
+        for node in pin_nodes {
+            if !is_wheel(node) {
+                bail!(
+                    "the pinned build system {} {} has no wheel for this target\n  help: build systems are installed from wheels; pick another version in overrides/pypi/build-systems/requirements.in and run refresh.sh",
+                    node.name,
+                    node.version
+                );
+            }
+            pin_wheels.insert(node.id.clone(), self.wheel_job(node)?);
+        }
+        Ok((app_wheels, pin_wheels))
+    }
+
+    /// The source builds' nodes, each after its build environment (one
+    /// per set of build systems) and its sources.
+    fn source_nodes(
+        &self,
+        draft: &mut Draft,
+        prepared: Vec<Prepared>,
+        pin_wheels: &BTreeMap<String, Job>,
+    ) -> Result<SourceNodes> {
+        let mut built = SourceNodes::default();
+        let mut build_envs: Vec<(BTreeSet<String>, NodeId)> = Vec::new();
+        let specs = crate::fetch_plan::git_specs(self.plan)?;
+        for p in prepared {
+            let env_id = match build_envs.iter().find(|(c, _)| *c == p.closure) {
+                Some((_, id)) => id.clone(),
+                None => {
+                    let id = self.build_env_node(draft, &p.closure, pin_wheels)?;
+                    build_envs.push((p.closure.clone(), id.clone()));
+                    id
+                }
+            };
+            let env_inputs: Vec<String> = p
+                .closure
+                .iter()
+                .map(|pin| pin_wheels[pin].id.to_string())
+                .collect();
+            let job = self.source_node(draft, p, &env_id, env_inputs, &specs, &mut built)?;
+            built.jobs.push(job);
+        }
+        Ok(built)
+    }
+
+    /// The build environment of the pinned build systems `closure`.
+    fn build_env_node(
+        &self,
+        draft: &mut Draft,
+        closure: &BTreeSet<String>,
+        pin_wheels: &BTreeMap<String, Job>,
+    ) -> Result<NodeId> {
+        let inputs: Vec<NodeId> = closure
+            .iter()
+            .map(|pin| pin_wheels[pin].id.clone())
+            .collect();
+        let id = NodeId::compute(
+            "build-env",
+            &json!({"recipe": "python-env/1", "scripts": "all"}),
+            &inputs,
+            std::slice::from_ref(&self.toolchains.python),
+            &self.target,
+        )?;
+        let mut params = Map::new();
+        params.insert("packages".into(), json!(ids(&inputs)));
+        draft.nodes.push(built_node(
+            &id,
+            "python-build-env",
             params,
-            fetch.into_iter().collect(),
+            ids(&inputs),
             &["python"],
         ));
-        labels.insert(job.id.to_string(), job.label.clone());
+        draft
+            .labels
+            .insert(id.to_string(), "a build environment".into());
+        Ok(id)
     }
 
-    // One build environment per set of build systems, then the builds.
-    let mut build_envs: Vec<(BTreeSet<String>, BuildEnv)> = Vec::new();
-    let mut source_jobs = Vec::new();
-    let mut unpacked = BTreeMap::new();
-    let mut builds = BTreeMap::new();
-    let env_tools: Vec<ToolchainId> = std::iter::once(toolchains.python.clone())
-        .chain(toolchains.cc.clone())
-        .collect();
-    let tool_keys: &[&str] = if toolchains.cc.is_some() {
-        &["python", "cc"]
-    } else {
-        &["python"]
-    };
-    let specs = crate::fetch_plan::git_specs(plan)?;
-    for (node, recipe, identity, closure, rust, build) in prepared {
-        let env_index = match build_envs.iter().position(|(c, _)| *c == closure) {
-            Some(i) => i,
-            None => {
-                let inputs: Vec<NodeId> = closure
-                    .iter()
-                    .map(|pin| pin_wheels[pin].id.clone())
-                    .collect();
-                let paths: Vec<PathBuf> = inputs.iter().map(&output_of).collect();
-                let id = NodeId::compute(
-                    "build-env",
-                    &json!({"recipe": "python-env/1", "scripts": "all"}),
-                    &inputs,
-                    std::slice::from_ref(&toolchains.python),
-                    &target,
-                )?;
-                let mut params = Map::new();
-                params.insert("packages".into(), json!(ids(&inputs)));
-                nodes_out.push(built_node(
-                    &id,
-                    "python-build-env",
-                    params,
-                    ids(&inputs),
-                    &["python"],
-                ));
-                labels.insert(id.to_string(), "a build environment".into());
-                build_envs.push((
-                    closure,
-                    BuildEnv {
-                        id,
-                        path: PathBuf::new(),
-                        inputs: paths,
-                    },
-                ));
-                build_envs.len() - 1
-            }
-        };
-        let env_id = build_envs[env_index].1.id.clone();
-        let env_inputs: Vec<String> = build_envs[env_index]
-            .0
-            .iter()
-            .map(|pin| pin_wheels[pin].id.to_string())
+    /// A source build's node (`python-sdist`, `python-project`,
+    /// `python-editable`) with the build environment `env_id` (its wheel
+    /// installs `env_inputs`), after its sources: the sdist's `fetch-url`,
+    /// the project's `local-tree` or `git-checkout`, its Rust crates.
+    fn source_node(
+        &self,
+        draft: &mut Draft,
+        p: Prepared,
+        env_id: &NodeId,
+        env_inputs: Vec<String>,
+        specs: &[(String, lock2build_git::GitSpec)],
+        built: &mut SourceNodes,
+    ) -> Result<Job> {
+        let mut tools: Vec<ToolchainId> = std::iter::once(self.toolchains.python.clone())
+            .chain(self.toolchains.cc.clone())
             .collect();
-        let mut tools = env_tools.clone();
-        let mut tool_keys = tool_keys.to_vec();
-        if let (Some(_), Some(t)) = (&rust, &rust_toolchain) {
+        let mut tool_keys = vec!["python"];
+        tool_keys.extend(self.toolchains.cc.as_ref().map(|_| "cc"));
+        let rust = match (&p.rust, &self.rust_toolchain) {
+            (Some(r), Some(t)) => Some((r, t)),
+            _ => None,
+        };
+        if let Some((_, t)) = rust {
             tools.extend(t.ids.iter().cloned());
             tool_keys.extend(["rustc", "cargo"]);
         }
-        let mut job = Job::new(node, &identity, &[env_id.clone()], &tools, &target, recipe)?;
-        let mut params = job_params(&job);
-        let mut inputs = Vec::new();
-        let (kind, overrides) = match &job.recipe {
-            Recipe::Sdist { source, overrides } => {
-                let (artifact, filename) = artifact_file(node, "tar.gz")?;
-                params.insert("sdist".into(), json!(filename));
-                params.insert("hashes".into(), json!(sri(&artifact.hashes)));
-                if let Some(f) = nodes_out.fetch(&downloads, &artifact.hashes)? {
-                    params.insert("source".into(), json!(f));
-                    inputs.push(f);
-                }
-                unpacked.insert(job.id.to_string(), source.clone());
-                ("python-sdist", overrides)
-            }
-            Recipe::Project { dir, overrides } => {
-                let source = match &node.source {
-                    Source::Git { subdirectory, .. } => {
-                        let (_, spec) = specs
-                            .iter()
-                            .find(|(id, _)| *id == node.id)
-                            .ok_or_else(|| anyhow!("internal: {} has no git spec", node.name))?;
-                        let checkout = &checkouts[&node.id];
-                        let git = crate::graph_cmd::git_node(spec, &checkout.nar_sha256)?;
-                        params.insert("subdirectory".into(), json!(subdirectory));
-                        params.insert("commit".into(), json!(checkout.commit));
-                        nodes_out.push_once(git)
-                    }
-                    _ => {
-                        let tree = identity["tree"]
-                            .as_str()
-                            .map(str::to_owned)
-                            .map_or_else(|| tree_hash(dir), Ok)?;
-                        nodes_out.push_once(super::exec::local_tree_node(&node.name, dir, &tree)?)
-                    }
-                };
-                params.insert("source".into(), json!(source));
-                inputs.push(source);
-                ("python-project", overrides)
-            }
-            Recipe::Editable {
-                dir,
-                overrides,
-                backend,
-            } => {
-                params.insert("dir".into(), json!(dir));
-                params.insert("backend".into(), json!(backend));
-                ("python-editable", overrides)
-            }
-            Recipe::Wheel { .. } => bail!("internal: {} is a wheel", job.label),
-        };
-        params.insert("build_env".into(), json!(env_id.as_str()));
-        params.insert("env_inputs".into(), json!(env_inputs));
-        params.insert("patches".into(), json!(overrides.patches));
-        let rust_params = match (&rust, &rust_toolchain) {
-            (Some(r), Some(t)) => {
-                let vendor = rust_nodes(&mut nodes_out, r, &store, options, &target)?;
+        let node = p.node;
+        let job = Job::new(
+            node,
+            &p.identity,
+            std::slice::from_ref(env_id),
+            &tools,
+            &self.target,
+            p.recipe,
+        )?;
+        let (kind, mut params, mut inputs) =
+            self.source_params(draft, node, &job, &p.identity, specs)?;
+        let overrides = job
+            .recipe
+            .overrides()
+            .ok_or_else(|| anyhow!("internal: {} is a wheel", job.label))?;
+        if let Recipe::Sdist { source, .. } = &job.recipe {
+            built.unpacked.insert(job.id.to_string(), source.clone());
+        }
+        let rust_params = match rust {
+            Some((r, t)) => {
+                let vendor = rust_nodes(&mut draft.nodes, r, &self.store, self.options)?;
                 inputs.push(vendor.clone());
                 json!({
                     "vendor": vendor,
@@ -607,72 +688,186 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
                     "git": r.vendor.git.iter().flat_map(|g| &g.sources).collect::<Vec<_>>(),
                 })
             }
-            _ => Value::Null,
+            None => Value::Null,
         };
+        params.insert("build_env".into(), json!(env_id.as_str()));
+        params.insert("env_inputs".into(), json!(env_inputs));
+        params.insert("patches".into(), json!(overrides.patches));
         params.insert("rust".into(), rust_params);
         inputs.push(env_id.to_string());
-        inputs.extend(env_inputs.iter().cloned());
+        inputs.extend(env_inputs);
         let mut graph_node = built_node(&job.id, kind, params, inputs, &tool_keys);
         graph_node.env = overrides.env.clone();
         graph_node.native = overrides.native.clone();
-        nodes_out.push(graph_node);
-        labels.insert(job.id.to_string(), job.label.clone());
-        builds.insert(job.id.to_string(), build.clone());
-        job.requirements = Some(build);
-        source_jobs.push(job);
+        draft.nodes.push(graph_node);
+        draft.labels.insert(job.id.to_string(), job.label.clone());
+        built.builds.insert(job.id.to_string(), p.build.clone());
+        Ok(Job {
+            requirements: Some(p.build),
+            ..job
+        })
     }
 
-    // The app's environment.
-    let packages = Packages {
-        nodes: &nodes,
-        app_wheels: &app_wheels,
-        source_jobs: &source_jobs,
-    };
-    let env = env_node(options, &packages, &store, &toolchains.python, &target)?;
-    labels.insert(env.id.clone(), "app environment".into());
-    let env_id = env.id.clone();
-    nodes_out.push(env);
+    /// A source build's kind, and its parameters and inputs as its recipe
+    /// reads them: the sdist's file (its `fetch-url` input), the project's
+    /// tree (a `local-tree` or `git-checkout` input), an editable
+    /// install's directory.
+    fn source_params(
+        &self,
+        draft: &mut Draft,
+        node: &Node,
+        job: &Job,
+        identity: &Value,
+        specs: &[(String, lock2build_git::GitSpec)],
+    ) -> Result<(&'static str, Map<String, Value>, Vec<String>)> {
+        let mut params = job_params(job);
+        let mut inputs = Vec::new();
+        let kind = match &job.recipe {
+            Recipe::Sdist { .. } => {
+                let (artifact, filename) = artifact_file(node, "tar.gz")?;
+                params.insert("sdist".into(), json!(filename));
+                params.insert("hashes".into(), json!(sri(&artifact.hashes)));
+                if let Some(f) = draft.nodes.fetch(&draft.downloads, &artifact.hashes)? {
+                    params.insert("source".into(), json!(f));
+                    inputs.push(f);
+                }
+                "python-sdist"
+            }
+            Recipe::Project { dir, .. } => {
+                let source = match &node.source {
+                    Source::Git { subdirectory, .. } => {
+                        let (_, spec) = specs
+                            .iter()
+                            .find(|(id, _)| *id == node.id)
+                            .ok_or_else(|| anyhow!("internal: {} has no git spec", node.name))?;
+                        let checkout = &self.checkouts[&node.id];
+                        let git = crate::graph_cmd::git_node(spec, &checkout.nar_sha256)?;
+                        params.insert("subdirectory".into(), json!(subdirectory));
+                        params.insert("commit".into(), json!(checkout.commit));
+                        draft.nodes.push_once(git)
+                    }
+                    _ => {
+                        let tree = identity["tree"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .map_or_else(|| tree_hash(dir), Ok)?;
+                        let local = super::exec::local_tree_node(&node.name, dir, &tree)?;
+                        draft.nodes.push_once(local)
+                    }
+                };
+                params.insert("source".into(), json!(source));
+                inputs.push(source);
+                "python-project"
+            }
+            Recipe::Editable { dir, backend, .. } => {
+                params.insert("dir".into(), json!(dir));
+                params.insert("backend".into(), json!(backend));
+                "python-editable"
+            }
+            Recipe::Wheel { .. } => bail!("internal: {} is a wheel", job.label),
+        };
+        Ok((kind, params, inputs))
+    }
 
-    let mut graph = Graph::new(plan.target.describe_platform());
-    graph.toolchains.insert(
-        "python".into(),
-        graph_toolchain(&toolchains.python, Some(&python)),
-    );
-    if let Some(cc) = &toolchains.cc {
-        graph
-            .toolchains
-            .insert("cc".into(), graph_toolchain(cc, None));
+    /// The graph of `nodes`, its result the app's environment `result`,
+    /// with the toolchains its nodes name.
+    fn graph(&self, nodes: NodeList, result: String) -> Result<Graph> {
+        let mut graph = Graph::new(self.plan.target.describe_platform());
+        graph.toolchains.insert(
+            "python".into(),
+            graph_toolchain(&self.toolchains.python, Some(&self.python)),
+        );
+        if let Some(cc) = &self.toolchains.cc {
+            graph
+                .toolchains
+                .insert("cc".into(), graph_toolchain(cc, None));
+        }
+        for id in self.rust_toolchain.iter().flat_map(|t| &t.ids) {
+            graph
+                .toolchains
+                .entry(id.name.clone())
+                .or_insert_with(|| graph_toolchain(id, None));
+        }
+        graph.nodes = nodes.into_nodes();
+        graph.result = Some(result);
+        graph.check().map_err(|e| anyhow!("{e}"))?;
+        Ok(graph)
     }
-    for id in rust_toolchain.iter().flat_map(|t| &t.ids) {
-        graph
-            .toolchains
-            .entry(id.name.clone())
-            .or_insert_with(|| graph_toolchain(id, None));
-    }
-    graph.nodes = nodes_out.into_nodes();
-    graph.result = Some(env_id.to_string());
-    graph.check().map_err(|e| anyhow!("{e}"))?;
-    let source_labels = source_jobs
+}
+
+/// A source build as planned: its recipe and identity, the pinned build
+/// systems its environment holds (by pin id), its Rust crates, its build
+/// requirements.
+struct Prepared<'p> {
+    node: &'p Node,
+    recipe: Recipe,
+    identity: Value,
+    closure: BTreeSet<String>,
+    rust: Option<RustDeps>,
+    build: SourceBuild,
+}
+
+/// The pinned build systems (nodes of `build_systems`) the source builds'
+/// environments hold.
+fn pinned_nodes<'b>(build_systems: Option<&'b Plan>, prepared: &[Prepared]) -> Vec<&'b Node> {
+    let needed: BTreeSet<&str> = prepared
         .iter()
-        .map(|j| (j.id.to_string(), j.label.clone()))
+        .flat_map(|p| p.closure.iter().map(String::as_str))
         .collect();
-    Ok(PythonGraph {
-        graph,
-        store,
-        requests,
-        fetched,
-        notes,
-        labels,
-        source_labels,
-        runtime: Runtime {
-            python,
-            db,
-            unpacked,
-            builds,
-            asked: Mutex::new(Vec::new()),
-        },
-        _work: work_dirs,
-    })
+    build_systems
+        .iter()
+        .flat_map(|bs| bs.packages.iter())
+        .filter(|n| needed.contains(n.id.as_str()))
+        .collect()
+}
+
+/// The graph as it is made: its nodes, each built node's label in the
+/// report, the downloads (`fetch-url` nodes) its nodes may take.
+struct Draft<'a> {
+    nodes: NodeList,
+    labels: BTreeMap<String, String>,
+    downloads: Vec<&'a FetchRequest>,
+}
+
+impl Draft<'_> {
+    /// The `python-wheel` nodes of `jobs` (each once, by id), after their
+    /// wheels' `fetch-url` nodes.
+    fn wheels<'j>(&mut self, jobs: impl Iterator<Item = &'j Job>) -> Result<()> {
+        let mut jobs: Vec<&Job> = jobs.collect();
+        jobs.sort_by(|a, b| a.id.cmp(&b.id));
+        jobs.dedup_by(|a, b| a.id == b.id);
+        for job in jobs {
+            let Recipe::Wheel { hashes, filename } = &job.recipe else {
+                bail!("internal: {} is not a wheel", job.label)
+            };
+            let fetch = self.nodes.fetch(&self.downloads, hashes)?;
+            let mut params = job_params(job);
+            params.insert("wheel".into(), json!(filename));
+            params.insert("hashes".into(), json!(sri(hashes)));
+            if let Some(f) = &fetch {
+                params.insert("source".into(), json!(f));
+            }
+            self.nodes.push(built_node(
+                &job.id,
+                "python-wheel",
+                params,
+                fetch.into_iter().collect(),
+                &["python"],
+            ));
+            self.labels.insert(job.id.to_string(), job.label.clone());
+        }
+        Ok(())
+    }
+}
+
+/// The source builds' jobs as made into nodes, with what `app`'s kinds
+/// get of them at run time (by node id): the sdists unpacked already,
+/// each build's requirements.
+#[derive(Default)]
+struct SourceNodes {
+    jobs: Vec<Job>,
+    unpacked: BTreeMap<String, PathBuf>,
+    builds: BTreeMap<String, SourceBuild>,
 }
 
 /// The nodes of a source build's Rust crates, as the Rust builder's graph
@@ -684,9 +879,8 @@ fn rust_nodes(
     rust: &RustDeps,
     store: &Store,
     options: &AppOptions,
-    target: &str,
 ) -> Result<String> {
-    let mut graph = Graph::new(target.to_owned());
+    let mut graph = Graph::new(String::new());
     let checkouts = super::rust_graph::git_checkouts(store, options, &rust.vendor)?;
     super::rust_graph::add_vendor(
         &mut graph,
@@ -1106,7 +1300,6 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
     };
     let build_env = param(node, "build_env")?;
     let env = BuildEnv {
-        id: NodeId::parse(build_env)?,
         path: input(node, inputs, build_env)?,
         inputs: input_list(node, inputs, "env_inputs")?,
     };
