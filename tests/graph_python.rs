@@ -386,6 +386,28 @@ fn nix_builds_native_app_with_psycopg2_from_its_sdist_against_libpq() {
     );
 }
 
+/// rpds-py from its sdist under Nix: its crates' fetch-url nodes by Nix's
+/// builtin:fetchurl, the cargo-crate, stubs and vendor nodes and the
+/// maturin build by `lock2build realise` (as root: the Rust toolchain is
+/// root's rustup one, which Nix's build users cannot read).
+#[test]
+fn nix_builds_rust_extension_with_rpds_py_and_its_crates_from_the_sdist() {
+    if !common::have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-py-nix-rust", "uv/rust-extension");
+    let mut args = SYSTEM_PYTHON.to_vec();
+    args.extend(["--no-binary", "rpds-py"]);
+    let (path, graph) = graph_with(&project, &store, &args);
+    assert!(!common::nodes_of_kind(&graph, "cargo-vendor").is_empty());
+    let out = common::nix_build(&path, "result");
+    assert!(out.status.success(), "nix-build: {}", stderr(&out));
+    let result = PathBuf::from(common::stdout(&out).trim());
+    assert!(result.starts_with("/nix/store"), "{}", result.display());
+    let printed = run(&mut Command::new(result.join("bin/rust-extension")));
+    assert_eq!(printed.trim(), "HashTrieMap: [('a', 1), ('b', 2)]");
+}
+
 /// What a backend asks for at build time is in the graph made after
 /// `app` resolved it into the build lock: every node of that graph is one
 /// `app` made, none is discovered while it runs.

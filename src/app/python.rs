@@ -603,10 +603,28 @@ pub(super) fn rust_deps(
     let env = host
         .checked_env(&built, db)
         .with_context(|| format!("{label} compiles Rust crates"))?;
-    let hashes = host.vendor.hashes();
+    let (all, requests) = lock_crates(&workspaces, &plans, &host.vendor, db)?;
+    Ok(Some(RustDeps {
+        vendor: host.vendor,
+        all,
+        requests,
+        env,
+    }))
+}
+
+/// The registry crates of the locks of `workspaces` (as the stubs were
+/// made of them: deduplicated, in order), and the `.crate` downloads of
+/// those `vendor` holds.
+fn lock_crates(
+    workspaces: &[LockedWorkspace],
+    plans: &[(&PathBuf, PathBuf, Plan)],
+    vendor: &Vendor,
+    db: &Database,
+) -> Result<(Vec<VendoredCrate>, Vec<lock2build_fetch::FetchRequest>)> {
+    let hashes = vendor.hashes();
     let mut requests = Vec::new();
     let mut all = Vec::new();
-    for (ws, (_, _, plan)) in workspaces.iter().zip(&plans) {
+    for (ws, (_, _, plan)) in workspaces.iter().zip(plans) {
         let not_git: Vec<&Node> = ws
             .nodes
             .iter()
@@ -621,13 +639,7 @@ pub(super) fn rust_deps(
                 .filter(|r| r.hashes.iter().any(|h| hashes.contains(&h.to_sri()))),
         );
     }
-    Ok(Some(RustDeps {
-        vendor: host.vendor,
-        // As the stubs were made of them: deduplicated, in order.
-        all: Vendor::new(all)?.crates,
-        requests,
-        env,
-    }))
+    Ok((Vendor::new(all)?.crates, requests))
 }
 
 /// The Cargo workspaces of `tree`, one per planned Cargo.lock, each with

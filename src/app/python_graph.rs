@@ -1259,34 +1259,7 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
     let work = tempfile::Builder::new()
         .prefix("lock2build-sdist-")
         .tempdir_in(lock2build_store::scratch_dir())?;
-    let overrides = Resolved {
-        env: node.env.clone(),
-        patches: strings(node, "patches")?
-            .into_iter()
-            .map(PathBuf::from)
-            .collect(),
-        ..Default::default()
-    };
-    let recipe = match node.recipe.kind.as_str() {
-        "python-sdist" => Recipe::Sdist {
-            source: sdist_tree(node, inputs, rt, work.path())?,
-            overrides,
-        },
-        "python-project" => Recipe::Project {
-            dir: project_tree(node, inputs)?,
-            overrides,
-        },
-        _ => Recipe::Editable {
-            dir: PathBuf::from(param(node, "dir")?),
-            overrides,
-            backend: node
-                .recipe
-                .params
-                .get("backend")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
-        },
-    };
+    let recipe = source_recipe(node, inputs, rt, work.path())?;
     let id = NodeId::parse(&node.id)?;
     let rust = rust_build(node, inputs)?;
     let job = Job {
@@ -1326,6 +1299,45 @@ fn make_source(ctx: &Ctx, node: &GraphNode, inputs: &Inputs, out: &Out) -> Resul
             }
             Err(e) => e,
         })
+}
+
+/// How a source build's node is made, from its kind and parameters: an
+/// sdist's tree (unpacked into `work` unless `app` has it), a project's
+/// (its input), an editable install's directory.
+fn source_recipe(
+    node: &GraphNode,
+    inputs: &Inputs,
+    rt: Option<&Runtime>,
+    work: &Path,
+) -> Result<Recipe> {
+    let overrides = Resolved {
+        env: node.env.clone(),
+        patches: strings(node, "patches")?
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        ..Default::default()
+    };
+    Ok(match node.recipe.kind.as_str() {
+        "python-sdist" => Recipe::Sdist {
+            source: sdist_tree(node, inputs, rt, work)?,
+            overrides,
+        },
+        "python-project" => Recipe::Project {
+            dir: project_tree(node, inputs)?,
+            overrides,
+        },
+        _ => Recipe::Editable {
+            dir: PathBuf::from(param(node, "dir")?),
+            overrides,
+            backend: node
+                .recipe
+                .params
+                .get("backend")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        },
+    })
 }
 
 /// The Rust crates a source build compiles (parameter `rust`): its
