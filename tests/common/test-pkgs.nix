@@ -1,0 +1,48 @@
+# A stand-in for nixpkgs: each attribute a derivation (wrappers of the
+# host's tools, copies of the host's OpenSSL and SQLite with .pc files).
+{ rustBin, libdir, multiarch, system ? builtins.currentSystem }:
+let
+  sh = name: extra: script: derivation ({
+    inherit name system;
+    builder = "/bin/sh";
+    args = [ "-c" script ];
+  } // extra);
+  wrapper = name: target: sh "test-${name}" { } ''
+    /bin/mkdir -p $out/bin
+    printf '#!/bin/sh\nexec %s "$@"\n' ${target} > $out/bin/${name}
+    /bin/chmod +x $out/bin/${name}
+  '';
+  links = name: dir: tools: sh "test-${name}" { } ''
+    /bin/mkdir -p $out/bin
+    for t in ${toString tools}; do /bin/ln -s ${dir}/$t $out/bin/$t; done
+  '';
+  # A library: out/lib the host's shared objects, dev/include its
+  # headers, dev/lib/pkgconfig one module naming both.
+  library = name: { module, version, libs, headers, extra ? "" }: sh "test-${name}" { outputs = [ "out" "dev" ]; } ''
+    /bin/mkdir -p $out/lib $dev/include $dev/lib/pkgconfig
+    for l in ${toString libs}; do
+      /bin/cp -L ${libdir}/lib$l.so $out/lib/lib$l.so
+    done
+    for h in ${toString headers}; do /bin/cp -rL $h $dev/include/; done
+    ${extra}
+    printf 'Name: ${module}\nDescription: the test pkgs copy\nVersion: ${version}\nLibs: -L%s/lib -Wl,-rpath,%s/lib ${toString (map (l: "-l" + l) libs)}\nCflags: -I%s/include\n' \
+      $out $out $dev > $dev/lib/pkgconfig/${module}.pc
+  '';
+in
+{
+  rustc = wrapper "rustc" "${rustBin}/rustc";
+  cargo = wrapper "cargo" "${rustBin}/cargo";
+  gcc = wrapper "cc" "/usr/bin/cc";
+  pkg-config = wrapper "pkg-config" "/usr/bin/pkg-config";
+  git = wrapper "git" "/usr/bin/git";
+  coreutils = links "coreutils" "/usr/bin" [ "cat" "cp" "ls" "ln" "mkdir" "mv" "rm" "chmod" "env" "sort" "head" "tr" "uname" "dirname" "basename" ];
+  openssl = library "openssl" {
+    module = "openssl"; version = "3.0.22"; libs = [ "ssl" "crypto" ];
+    headers = [ "/usr/include/openssl" ];
+    extra = "/bin/cp -L /usr/include/${multiarch}/openssl/* $dev/include/openssl/";
+  };
+  sqlite = library "sqlite" {
+    module = "sqlite3"; version = "3.40.1"; libs = [ "sqlite3" ];
+    headers = [ "/usr/include/sqlite3.h" "/usr/include/sqlite3ext.h" ];
+  };
+}
