@@ -1,6 +1,11 @@
-# A stand-in for nixpkgs: each attribute a derivation (wrappers of the
-# host's tools, copies of the host's OpenSSL and SQLite with .pc files).
-{ rustBin, libdir, multiarch, system ? builtins.currentSystem }:
+# A stand-in for nixpkgs (there is none on the test machines), for
+# tests/graph_nixpkgs.rs: each attribute a derivation, named as nixpkgs
+# names the package (`rustc`, `gcc`, `openssl`, `sqlite`): wrappers of the
+# host's tools, and copies of the host's OpenSSL and SQLite whose `dev`
+# output has their headers and a `.pc` file of its own (naming these store
+# paths, not /usr). Built with `sandbox = false` (they read the host).
+{ rustBin, libdir, multiarch, opensslVersion, sqliteVersion
+, system ? builtins.currentSystem }:
 let
   sh = name: extra: script: derivation ({
     inherit name system;
@@ -37,12 +42,12 @@ in
   git = wrapper "git" "/usr/bin/git";
   coreutils = links "coreutils" "/usr/bin" [ "cat" "cp" "ls" "ln" "mkdir" "mv" "rm" "chmod" "env" "sort" "head" "tr" "uname" "dirname" "basename" ];
   openssl = library "openssl" {
-    module = "openssl"; version = "3.0.22"; libs = [ "ssl" "crypto" ];
+    module = "openssl"; version = opensslVersion; libs = [ "ssl" "crypto" ];
     headers = [ "/usr/include/openssl" ];
     extra = "/bin/cp -L /usr/include/${multiarch}/openssl/* $dev/include/openssl/";
   };
   sqlite = library "sqlite" {
-    module = "sqlite3"; version = "3.40.1"; libs = [ "sqlite3" ];
+    module = "sqlite3"; version = sqliteVersion; libs = [ "sqlite3" ];
     headers = [ "/usr/include/sqlite3.h" "/usr/include/sqlite3ext.h" ];
   };
 }

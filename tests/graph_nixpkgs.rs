@@ -1,0 +1,192 @@
+//! nix/ with `pkgs`: a built node's toolchains and native libraries come
+//! from the package set, by the attribute names the graph records, and
+//! `lock2build realise` builds with those store paths instead of the
+//! host's. There is no nixpkgs here: `tests/common/test-pkgs.nix` is a
+//! stand-in (wrappers of the host's tools, copies of the host's OpenSSL
+//! and SQLite with their own `.pc` files), each attribute a derivation.
+
+mod common;
+
+use common::{app_project, graph_of, have_nix, nodes_of_kind};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The stand-in pkgs' arguments, from the host the graph was made on.
+fn pkgs_args(graph: &serde_json::Value) -> String {
+    let rustc = graph["toolchains"]["rustc"]["path"].as_str().unwrap();
+    let rust_bin = Path::new(rustc).parent().unwrap().display().to_string();
+    let ask = |program: &str, args: &[&str]| {
+        let out = Command::new(program).args(args).output().unwrap();
+        assert!(out.status.success(), "{program} {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    format!(
+        "{{ rustBin = \"{rust_bin}\"; libdir = \"{}\"; multiarch = \"{}\"; \
+         opensslVersion = \"{}\"; sqliteVersion = \"{}\"; }}",
+        ask("pkg-config", &["--variable=libdir", "openssl"]),
+        ask("cc", &["-print-multiarch"]),
+        ask("pkg-config", &["--modversion", "openssl"]),
+        ask("pkg-config", &["--modversion", "sqlite3"]),
+    )
+}
+
+/// A Nix file importing nix/ with the stand-in pkgs, minus `without`.
+fn with_pkgs(dir: &Path, graph: &serde_json::Value, without: &[&str]) -> PathBuf {
+    let file = dir.join(format!("with-pkgs-{}.nix", without.join("-")));
+    let without: Vec<String> = without.iter().map(|a| format!("\"{a}\"")).collect();
+    let text = format!(
+        "{{ graph, lock2build }}:\nimport {nix} {{\n  inherit graph lock2build;\n  \
+         pkgs = builtins.removeAttrs (import {pkgs} {args}) [ {without} ];\n}}\n",
+        nix = common::repo().join("nix").display(),
+        pkgs = common::repo().join("tests/common/test-pkgs.nix").display(),
+        args = pkgs_args(graph),
+        without = without.join(" "),
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// `nix-instantiate`/`nix-build FILE -A ATTR` as tests/common's nix_build.
+fn nix(program: &str, file: &Path, graph: &Path, attr: &str) -> Output {
+    Command::new(program)
+        .arg(file)
+        .args(["--arg", "graph"])
+        .arg(graph)
+        .args(["--arg", "lock2build"])
+        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["-A", attr, "--option", "substituters", ""])
+        .args(["--option", "build-users-group", ""])
+        .args(if program == "nix-build" {
+            &["--no-out-link"][..]
+        } else {
+            &[]
+        })
+        .output()
+        .unwrap()
+}
+
+fn one_id(graph: &serde_json::Value, kind: &str) -> String {
+    nodes_of_kind(graph, kind)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn out_text(out: &Output) -> String {
+    assert!(out.status.success(), "{}", common::stderr(out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn the_cargo_app_builds_with_the_toolchains_and_libraries_of_pkgs() {
+    if !have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-build", "cargo/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    // What nix/ reads: the attributes of each toolchain and library.
+    assert_eq!(graph["toolchains"]["rustc"]["nixpkgs"], "rustc");
+    assert_eq!(graph["native"]["openssl"]["nixpkgs"][0], "openssl");
+    assert_eq!(graph["native"]["sqlite3"]["nixpkgs"][0], "sqlite");
+    let file = with_pkgs(project.parent().unwrap(), &graph, &[]);
+    let deps = one_id(&graph, "cargo-deps");
+
+    // The deps' derivation has the pkgs' derivations among its inputs.
+    let drv = out_text(&nix(
+        "nix-instantiate",
+        &file,
+        &path,
+        &format!("nodes.\"{deps}\""),
+    ));
+    let refs = out_text(
+        &Command::new("nix-store")
+            .args(["-q", "--references", &drv])
+            .output()
+            .unwrap(),
+    );
+    for name in ["rustc", "cargo", "cc", "pkg-config", "openssl", "sqlite"] {
+        let suffix = format!("-test-{name}.drv");
+        assert!(
+            refs.lines().any(|l| l.ends_with(&suffix)),
+            "{drv} does not take test-{name}:\n{refs}"
+        );
+    }
+
+    let made = out_text(&nix("nix-build", &file, &path, "result"));
+    let run = Command::new(Path::new(&made).join("bin/native-app"))
+        .arg("hello")
+        .output()
+        .unwrap();
+    let said = out_text(&run);
+    assert!(said.contains("openssl OpenSSL"), "{said}");
+    assert!(said.contains("sqlite 3."), "{said}");
+
+    // openssl-sys found OpenSSL through the pkgs' .pc file (PKG_CONFIG_LIBDIR
+    // has only the pkgs' modules): its build script printed the dev
+    // output's include directory, not /usr/include.
+    let deps_out = out_text(&nix(
+        "nix-build",
+        &file,
+        &path,
+        &format!("nodes.\"{deps}\""),
+    ));
+    let build = Path::new(&deps_out).join("target/release/build");
+    let printed: String = std::fs::read_dir(&build)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("openssl-sys-"))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("output")).ok())
+        .collect();
+    let include = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("cargo:include="))
+        .unwrap_or_else(|| panic!("openssl-sys printed no include:\n{printed}"));
+    assert!(
+        include.starts_with("/nix/store/") && include.ends_with("-test-openssl-dev/include"),
+        "{include}"
+    );
+}
+
+#[test]
+fn a_package_pkgs_lacks_fails_evaluation_naming_the_node_and_the_attribute() {
+    if !have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-missing", "cargo/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let deps = one_id(&graph, "cargo-deps");
+    let node = format!("nodes.\"{deps}\"");
+
+    let no_sqlite = with_pkgs(dir, &graph, &["sqlite"]);
+    let out = nix("nix-instantiate", &no_sqlite, &path, &node);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("node `{deps}`"))
+            && err.contains("the native library `sqlite3`")
+            && err.contains("no attribute `sqlite`"),
+        "{err}"
+    );
+
+    let no_rustc = with_pkgs(dir, &graph, &["rustc"]);
+    let out = nix("nix-instantiate", &no_rustc, &path, &node);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("node `{deps}`"))
+            && err.contains("the `rustc` toolchain")
+            && err.contains("no attribute `rustc`"),
+        "{err}"
+    );
+
+    // A node without toolchains or libraries needs neither.
+    let vendor = one_id(&graph, "cargo-vendor");
+    let out = nix(
+        "nix-instantiate",
+        &no_rustc,
+        &path,
+        &format!("nodes.\"{vendor}\""),
+    );
+    out_text(&out);
+}
