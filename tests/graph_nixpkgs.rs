@@ -190,3 +190,161 @@ fn a_package_pkgs_lacks_fails_evaluation_naming_the_node_and_the_attribute() {
     );
     out_text(&out);
 }
+
+/// With Nix's `sandbox = true` nothing of the host is visible, so the node's
+/// tools must all be store paths: lock2build itself (a statically linked
+/// build, since the host's loader and libc are not there) and the pkgs'
+/// rustc and cargo (`storeRust`: the host's copied into the store with
+/// their libraries). Opt-in: `LOCK2BUILD_STATIC_BIN` names a static
+/// lock2build (`RUSTFLAGS='-C target-feature=+crt-static' cargo build
+/// --target x86_64-unknown-linux-gnu`), and patchelf must be installed.
+#[test]
+fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
+    let Some(static_bin) = std::env::var_os("LOCK2BUILD_STATIC_BIN") else {
+        eprintln!("LOCK2BUILD_STATIC_BIN is not set: skipping (a static lock2build runs in Nix's sandbox)");
+        return;
+    };
+    if !have_nix() || !Path::new("/usr/bin/patchelf").exists() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-sandbox", "cargo/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let file = dir.join("sandboxed.nix");
+    std::fs::write(
+        &file,
+        format!(
+            "{{ graph, lock2build }}:\nlet base = import {pkgs} {args}; in\nimport {nix} {{\n  \
+             inherit graph lock2build;\n  \
+             pkgs = base // {{ rustc = base.storeRust; cargo = base.storeRust; }};\n}}\n",
+            nix = common::repo().join("nix").display(),
+            pkgs = common::repo().join("tests/common/test-pkgs.nix").display(),
+            args = pkgs_args(&graph),
+        ),
+    )
+    .unwrap();
+    let skeleton = one_id(&graph, "cargo-skeleton");
+    let attr = format!("nodes.\"{skeleton}\"");
+    let run = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .arg(&file)
+            .args(["--arg", "graph"])
+            .arg(&path)
+            .args(["--arg", "lock2build"])
+            .arg(&static_bin)
+            .args(["-A", &attr, "--option", "substituters", ""])
+            .args(["--option", "build-users-group", ""])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let drv = out_text(&run("nix-instantiate", &[]));
+    // The pkgs (made from the host's files) are built first, outside the
+    // sandbox; then the node, inside it.
+    let refs = out_text(
+        &Command::new("nix-store")
+            .args(["-q", "--references", &drv])
+            .output()
+            .unwrap(),
+    );
+    let pkgs: Vec<&str> = refs.lines().filter(|l| l.ends_with(".drv")).collect();
+    let built = Command::new("nix-store")
+        .args([
+            "-r",
+            "--option",
+            "substituters",
+            "",
+            "--option",
+            "build-users-group",
+            "",
+        ])
+        .args(&pkgs)
+        .output()
+        .unwrap();
+    out_text(&built);
+    let made = run(
+        "nix-build",
+        &["--no-out-link", "--option", "sandbox", "true"],
+    );
+    assert!(made.status.success(), "{}", common::stderr(&made));
+    // A fixed output may exist from an earlier build: --check makes it
+    // again (in the sandbox) and compares.
+    let again = run(
+        "nix-build",
+        &["--no-out-link", "--check", "--option", "sandbox", "true"],
+    );
+    let err = common::stderr(&again);
+    assert!(again.status.success(), "{err}");
+    assert!(
+        err.contains("-native-app-skeleton.drv"),
+        "nothing was built:\n{err}"
+    );
+    // Nix checked the output against the skeleton's NAR hash: the tree the
+    // host's cargo made when the graph was made.
+    let out = String::from_utf8_lossy(&again.stdout).trim().to_string();
+    assert!(Path::new(&out).join("Cargo.toml").is_file(), "{out}");
+}
+
+/// `lock2build realise` with `LOCK2BUILD_NIXPKGS` (what nix/ sets).
+fn realise_with(graph: &Path, node: &str, given: &str, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lock2build"))
+        .args(["realise", "--graph"])
+        .arg(graph)
+        .arg(node)
+        .arg("--out")
+        .arg(out)
+        .env("LOCK2BUILD_NIXPKGS", given)
+        .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn realise_refuses_given_tools_that_lack_what_the_node_runs() {
+    let (project, store) = app_project("graph-nixpkgs-realise", "cargo/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let deps = one_id(&graph, "cargo-deps");
+
+    let out = realise_with(&path, &deps, "{\"toolchains\": 3}", &dir.join("o1"));
+    let err = common::stderr(&out);
+    assert!(
+        !out.status.success() && err.contains("LOCK2BUILD_NIXPKGS"),
+        "{err}"
+    );
+
+    let out = realise_with(&path, &deps, "{}", &dir.join("o2"));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("node `{deps}` runs the `cargo` toolchain"))
+            && err.contains("LOCK2BUILD_NIXPKGS does not give"),
+        "{err}"
+    );
+
+    // A package without the binary the graph's toolchain names.
+    let empty = dir.join("empty-package");
+    std::fs::create_dir_all(empty.join("bin")).unwrap();
+    let given = serde_json::json!({
+        "toolchains": { "cargo": empty, "cc": empty, "rustc": empty },
+    });
+    let out = realise_with(&path, &deps, &given.to_string(), &dir.join("o3"));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("toolchain's package") && err.contains("bin/cargo"),
+        "{err}"
+    );
+    // The toolchains there, a library not.
+    for tool in ["cargo", "cc", "rustc"] {
+        std::fs::write(empty.join("bin").join(tool), "").unwrap();
+    }
+    let out = realise_with(&path, &deps, &given.to_string(), &dir.join("o4"));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("node `{deps}` links `openssl`"))
+            && err.contains("LOCK2BUILD_NIXPKGS does not give"),
+        "{err}"
+    );
+    for o in ["o1", "o2", "o3", "o4"] {
+        assert!(!dir.join(o).exists());
+    }
+}

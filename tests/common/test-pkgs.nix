@@ -5,6 +5,7 @@
 # output has their headers and a `.pc` file of its own (naming these store
 # paths, not /usr). Built with `sandbox = false` (they read the host).
 { rustBin, libdir, multiarch, opensslVersion, sqliteVersion
+, patchelf ? "/usr/bin/patchelf"
 , system ? builtins.currentSystem }:
 let
   sh = name: extra: script: derivation ({
@@ -33,6 +34,21 @@ let
     printf 'Name: ${module}\nDescription: the test pkgs copy\nVersion: ${version}\nLibs: -L%s/lib -Wl,-rpath,%s/lib ${toString (map (l: "-l" + l) libs)}\nCflags: -I%s/include\n' \
       $out $out $dev > $dev/lib/pkgconfig/${module}.pc
   '';
+  # Not a nixpkgs name: the host's rustc and cargo copied into the store
+  # with the C libraries they load (all in lib/, which their RUNPATH
+  # $ORIGIN/../lib names) and the loader there too, so they run in Nix's
+  # sandbox (`sandbox = true`), where nothing of the host is visible.
+  storeRust = sh "test-store-rust" { } ''
+    /bin/mkdir -p $out/bin $out/lib
+    /bin/cp ${rustBin}/rustc ${rustBin}/cargo $out/bin/
+    /bin/cp -P ${rustBin}/../lib/*.so* $out/lib/
+    for l in ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libdl.so.2 librt.so.1 libpthread.so.0 libgcc_s.so.1 libz.so.1; do
+      /bin/cp -L /lib/${multiarch}/$l $out/lib/ 2>/dev/null || /bin/cp -L /lib64/$l $out/lib/
+    done
+    /bin/chmod u+w $out/bin/*
+    ${patchelf} --set-interpreter $out/lib/ld-linux-x86-64.so.2 $out/bin/rustc
+    ${patchelf} --set-interpreter $out/lib/ld-linux-x86-64.so.2 $out/bin/cargo
+  '';
 in
 {
   rustc = wrapper "rustc" "${rustBin}/rustc";
@@ -50,4 +66,5 @@ in
     module = "sqlite3"; version = sqliteVersion; libs = [ "sqlite3" ];
     headers = [ "/usr/include/sqlite3.h" "/usr/include/sqlite3ext.h" ];
   };
+  inherit storeRust;
 }
