@@ -48,12 +48,23 @@ fn with_pkgs(dir: &Path, graph: &serde_json::Value, without: &[&str]) -> PathBuf
 
 /// `nix-instantiate`/`nix-build FILE -A ATTR` as tests/common's nix_build.
 fn nix(program: &str, file: &Path, graph: &Path, attr: &str) -> Output {
+    let bin = std::ffi::OsStr::new(env!("CARGO_BIN_EXE_lock2build"));
+    nix_with(program, (file, graph, bin), attr, &[])
+}
+
+/// The same with another lock2build binary and more arguments.
+fn nix_with(
+    program: &str,
+    (file, graph, lock2build): (&Path, &Path, &std::ffi::OsStr),
+    attr: &str,
+    extra: &[&str],
+) -> Output {
     Command::new(program)
         .arg(file)
         .args(["--arg", "graph"])
         .arg(graph)
         .args(["--arg", "lock2build"])
-        .arg(env!("CARGO_BIN_EXE_lock2build"))
+        .arg(lock2build)
         .args(["-A", attr, "--option", "substituters", ""])
         .args(["--option", "build-users-group", ""])
         .args(if program == "nix-build" {
@@ -61,6 +72,7 @@ fn nix(program: &str, file: &Path, graph: &Path, attr: &str) -> Output {
         } else {
             &[]
         })
+        .args(extra)
         .output()
         .unwrap()
 }
@@ -158,30 +170,24 @@ fn a_package_pkgs_lacks_fails_evaluation_naming_the_node_and_the_attribute() {
     let deps = one_id(&graph, "cargo-deps");
     let node = format!("nodes.\"{deps}\"");
 
-    let no_sqlite = with_pkgs(dir, &graph, &["sqlite"]);
-    let out = nix("nix-instantiate", &no_sqlite, &path, &node);
-    assert!(!out.status.success());
-    let err = common::stderr(&out);
-    assert!(
-        err.contains(&format!("node `{deps}`"))
-            && err.contains("the native library `sqlite3`")
-            && err.contains("no attribute `sqlite`"),
-        "{err}"
-    );
-
-    let no_rustc = with_pkgs(dir, &graph, &["rustc"]);
-    let out = nix("nix-instantiate", &no_rustc, &path, &node);
-    assert!(!out.status.success());
-    let err = common::stderr(&out);
-    assert!(
-        err.contains(&format!("node `{deps}`"))
-            && err.contains("the `rustc` toolchain")
-            && err.contains("no attribute `rustc`"),
-        "{err}"
-    );
+    for (without, needs) in [
+        ("sqlite", "the native library `sqlite3`"),
+        ("rustc", "the `rustc` toolchain"),
+    ] {
+        let file = with_pkgs(dir, &graph, &[without]);
+        let out = nix("nix-instantiate", &file, &path, &node);
+        let err = common::stderr(&out);
+        assert!(
+            !out.status.success()
+                && err.contains(&format!("node `{deps}` needs {needs} from pkgs"))
+                && err.contains(&format!("no attribute `{without}`")),
+            "{err}"
+        );
+    }
 
     // A node without toolchains or libraries needs neither.
     let vendor = one_id(&graph, "cargo-vendor");
+    let no_rustc = with_pkgs(dir, &graph, &["rustc"]);
     let out = nix(
         "nix-instantiate",
         &no_rustc,
@@ -225,19 +231,8 @@ fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
     .unwrap();
     let skeleton = one_id(&graph, "cargo-skeleton");
     let attr = format!("nodes.\"{skeleton}\"");
-    let run = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .arg(&file)
-            .args(["--arg", "graph"])
-            .arg(&path)
-            .args(["--arg", "lock2build"])
-            .arg(&static_bin)
-            .args(["-A", &attr, "--option", "substituters", ""])
-            .args(["--option", "build-users-group", ""])
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run =
+        |program: &str, args: &[&str]| nix_with(program, (&file, &path, &static_bin), &attr, args);
     let drv = out_text(&run("nix-instantiate", &[]));
     // The pkgs (made from the host's files) are built first, outside the
     // sandbox; then the node, inside it.
@@ -262,17 +257,11 @@ fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
         .output()
         .unwrap();
     out_text(&built);
-    let made = run(
-        "nix-build",
-        &["--no-out-link", "--option", "sandbox", "true"],
-    );
+    let made = run("nix-build", &["--option", "sandbox", "true"]);
     assert!(made.status.success(), "{}", common::stderr(&made));
     // A fixed output may exist from an earlier build: --check makes it
     // again (in the sandbox) and compares.
-    let again = run(
-        "nix-build",
-        &["--no-out-link", "--check", "--option", "sandbox", "true"],
-    );
+    let again = run("nix-build", &["--check", "--option", "sandbox", "true"]);
     let err = common::stderr(&again);
     assert!(again.status.success(), "{err}");
     assert!(
