@@ -211,6 +211,9 @@ fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
         return;
     };
     if !have_nix() || !Path::new("/usr/bin/patchelf").exists() {
+        eprintln!(
+            "nix-build or /usr/bin/patchelf missing: skipping (apt-get install nix-bin patchelf)"
+        );
         return;
     }
     let (project, store) = app_project("graph-nixpkgs-sandbox", "cargo/native-app");
@@ -233,30 +236,9 @@ fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
     let attr = format!("nodes.\"{skeleton}\"");
     let run =
         |program: &str, args: &[&str]| nix_with(program, (&file, &path, &static_bin), &attr, args);
-    let drv = out_text(&run("nix-instantiate", &[]));
     // The pkgs (made from the host's files) are built first, outside the
     // sandbox; then the node, inside it.
-    let refs = out_text(
-        &Command::new("nix-store")
-            .args(["-q", "--references", &drv])
-            .output()
-            .unwrap(),
-    );
-    let pkgs: Vec<&str> = refs.lines().filter(|l| l.ends_with(".drv")).collect();
-    let built = Command::new("nix-store")
-        .args([
-            "-r",
-            "--option",
-            "substituters",
-            "",
-            "--option",
-            "build-users-group",
-            "",
-        ])
-        .args(&pkgs)
-        .output()
-        .unwrap();
-    out_text(&built);
+    build_inputs_of(&out_text(&run("nix-instantiate", &[])));
     let made = run("nix-build", &["--option", "sandbox", "true"]);
     assert!(made.status.success(), "{}", common::stderr(&made));
     // A fixed output may exist from an earlier build: --check makes it
@@ -272,6 +254,40 @@ fn a_cargo_node_builds_in_nixs_sandbox_with_the_toolchains_of_pkgs() {
     // host's cargo made when the graph was made.
     let out = String::from_utf8_lossy(&again.stdout).trim().to_string();
     assert!(Path::new(&out).join("Cargo.toml").is_file(), "{out}");
+
+    // The control: the stand-in pkgs whose rustc and cargo are scripts
+    // exec-ing the host's, which the sandbox does not show.
+    let wrappers = with_pkgs(dir, &graph, &[]);
+    let args = ["--check", "--option", "sandbox", "true"];
+    let drv = nix_with(
+        "nix-instantiate",
+        (&wrappers, &path, &static_bin),
+        &attr,
+        &[],
+    );
+    build_inputs_of(&out_text(&drv));
+    let failed = nix_with("nix-build", (&wrappers, &path, &static_bin), &attr, &args);
+    let err = common::stderr(&failed);
+    assert!(
+        !failed.status.success() && err.contains("-test-rustc/bin/rustc --print sysroot"),
+        "{err}"
+    );
+}
+
+/// Builds (outside the sandbox) the derivations `drv` takes.
+fn build_inputs_of(drv: &str) {
+    let refs = Command::new("nix-store")
+        .args(["-q", "--references", drv])
+        .output()
+        .unwrap();
+    let refs = out_text(&refs);
+    let built = Command::new("nix-store")
+        .args(["-r", "--option", "substituters", ""])
+        .args(["--option", "build-users-group", ""])
+        .args(refs.lines().filter(|l| l.ends_with(".drv")))
+        .output()
+        .unwrap();
+    out_text(&built);
 }
 
 /// `lock2build realise` with `LOCK2BUILD_NIXPKGS` (what nix/ sets).
