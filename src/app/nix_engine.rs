@@ -104,6 +104,7 @@ const TOOLCHAIN_NIXPKGS: &[(&str, &str)] = &[
     ("cargo", "cargo"),
     ("rustc", "rustc"),
     ("cc", "gcc"),
+    ("c++", "gcc"),
     ("node", "nodejs"),
     ("npm", "nodejs"),
     ("python", "python3"),
