@@ -285,29 +285,7 @@ impl Provided {
         }
         let node = &graph.nodes[index];
         let mut env = BTreeMap::new();
-        // pkg-config's modules, headers, libraries.
-        let mut found: [Vec<PathBuf>; 3] = Default::default();
-        for native in &node.native {
-            let outputs = self.native.get(native).ok_or_else(|| {
-                anyhow!(
-                    "node `{}` links `{native}`, which {PROVIDED_VAR} does not give",
-                    node.id
-                )
-            })?;
-            for out in outputs {
-                for (dir, into) in [
-                    ("lib/pkgconfig", 0),
-                    ("share/pkgconfig", 0),
-                    ("include", 1),
-                    ("lib", 2),
-                ] {
-                    let dir = out.join(dir);
-                    if dir.is_dir() && !found[into].contains(&dir) {
-                        found[into].push(dir);
-                    }
-                }
-            }
-        }
+        let found = self.library_dirs(node)?;
         let [pc, include, lib] = &found;
         path.extend(self.path.iter().cloned());
         let join =
@@ -336,6 +314,34 @@ impl Provided {
                 .insert("sysroot".into(), serde_json::json!(sysroot));
         }
         Ok(())
+    }
+
+    /// The node's libraries' pkg-config, header and library directories
+    /// (those of their given outputs that exist).
+    fn library_dirs(&self, node: &Node) -> Result<[Vec<PathBuf>; 3]> {
+        let mut found: [Vec<PathBuf>; 3] = Default::default();
+        for native in &node.native {
+            let outputs = self.native.get(native).ok_or_else(|| {
+                anyhow!(
+                    "node `{}` links `{native}`, which {PROVIDED_VAR} does not give",
+                    node.id
+                )
+            })?;
+            for out in outputs {
+                for (dir, into) in [
+                    ("lib/pkgconfig", 0),
+                    ("share/pkgconfig", 0),
+                    ("include", 1),
+                    ("lib", 2),
+                ] {
+                    let dir = out.join(dir);
+                    if dir.is_dir() && !found[into].contains(&dir) {
+                        found[into].push(dir);
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The binary of toolchain `name` in its given package: `bin/` and the
