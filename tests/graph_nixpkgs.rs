@@ -353,3 +353,56 @@ fn realise_refuses_given_tools_that_lack_what_the_node_runs() {
         assert!(!dir.join(o).exists());
     }
 }
+
+/// A Python node's interpreter is the pkgs' `python3XY`: the wheel's
+/// scripts start with the stand-in's store path, not the host's Python.
+#[test]
+fn a_python_wheel_is_installed_for_the_python_of_pkgs() {
+    if !have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-python", "poetry/flask-pillow");
+    let (path, graph) = graph_of(&project, &store);
+    let attr = graph["toolchains"]["python"]["nixpkgs"].as_str().unwrap();
+    let host = format!("/usr/bin/{}", attr.replacen("python3", "python3.", 1));
+    if !Path::new(&host).is_file() {
+        eprintln!("{host} missing: skipping (the stand-in {attr} copies it)");
+        return;
+    }
+    let file = project.parent().unwrap().join("with-python.nix");
+    std::fs::write(
+        &file,
+        format!(
+            "{{ graph, lock2build }}:\nimport {nix} {{\n  inherit graph lock2build;\n  \
+             pkgs = import {pkgs} {{ rustBin = \"/none\"; libdir = \"/none\"; multiarch = \"none\"; \
+             opensslVersion = \"0\"; sqliteVersion = \"0\"; pythonAttr = \"{attr}\"; \
+             hostPython = \"{host}\"; }};\n}}\n",
+            nix = common::repo().join("nix").display(),
+            pkgs = common::repo().join("tests/common/test-pkgs.nix").display(),
+        ),
+    )
+    .unwrap();
+    let flask = nodes_of_kind(&graph, "python-wheel")
+        .into_iter()
+        .find(|n| n["name"].as_str().unwrap().starts_with("flask-"))
+        .expect("flask's install")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let made = out_text(&nix(
+        "nix-build",
+        &file,
+        &path,
+        &format!("nodes.\"{flask}\""),
+    ));
+    let script = std::fs::read_to_string(Path::new(&made).join("bin/flask")).unwrap();
+    let shebang = script.lines().next().unwrap();
+    assert!(
+        shebang.starts_with("#!/nix/store/")
+            && shebang.ends_with(&format!(
+                "-test-{attr}/bin/{}",
+                Path::new(&host).file_name().unwrap().to_string_lossy()
+            )),
+        "{shebang}"
+    );
+}

@@ -6,6 +6,7 @@
 # paths, not /usr). Built with `sandbox = false` (they read the host).
 { rustBin, libdir, multiarch, opensslVersion, sqliteVersion
 , patchelf ? "/usr/bin/patchelf"
+, pythonAttr ? "python311", hostPython ? "/usr/bin/python3.11"
 , system ? builtins.currentSystem }:
 let
   sh = name: extra: script: derivation ({
@@ -67,4 +68,11 @@ in
     headers = [ "/usr/include/sqlite3.h" "/usr/include/sqlite3ext.h" ];
   };
   inherit storeRust;
+  # The host's interpreter copied, its standard library linked: Python
+  # finds its prefix beside the copy, so sys.executable is the store path.
+  ${pythonAttr} = sh "test-${pythonAttr}" { } ''
+    /bin/mkdir -p $out/bin $out/lib
+    /bin/cp ${hostPython} $out/bin/
+    /bin/ln -s /usr/lib/${baseNameOf hostPython} $out/lib/${baseNameOf hostPython}
+  '';
 }
