@@ -12,10 +12,12 @@
 # by `lock2build realise`, checked by Nix against the recorded NAR hash.
 # The project's own files (`local-tree`) are copied by builtins.path with
 # lock2build's filter. Built nodes run `lock2build realise` for their node,
-# inputs passed by path.
+# inputs passed by path. With `pkgs`, a node's toolchains and native
+# libraries are pkgs' attributes the graph names (toolchains.*.nixpkgs,
+# native.*.nixpkgs), handed to realise in LOCK2BUILD_NIXPKGS.
 { graph                      # path to the graph document
 , lock2build ? null          # the lock2build binary, for nodes realise makes
-, pkgs ? null                # nixpkgs: tools from it instead of the host's
+, pkgs ? null                # nixpkgs: toolchains, native libraries and tools from it
 , hostPath ? "/usr/local/bin:/usr/bin:/bin"  # where host tools are (no pkgs)
 , system ? builtins.currentSystem
 }:
@@ -42,12 +44,53 @@ let
                   else { inherit (m.recipe) kind; }; }
     // (if m ? output then { inherit (m) output; } else { });
   nodeGraph = n: builtins.toFile "${n.name}-graph.json" (builtins.toJSON (
-    builtins.removeAttrs checked [ "result" ] // {
+    builtins.removeAttrs checked [ "result" "native" ] // {
       nodes = map asInput (builtins.filter (i: byId ? ${i}) (n.inputs or [ ])) ++ [ n ];
-    }));
+    } // (if (n.native or [ ]) == [ ] then { } else {
+      native = builtins.intersectAttrs
+        (builtins.listToAttrs (map (l: { name = l; value = null; }) n.native))
+        (checked.native or { });
+    })));
   toolPath =
     if pkgs == null then hostPath
     else builtins.concatStringsSep ":" (map (p: "${p}/bin") [ pkgs.git pkgs.coreutils ]);
+  # With pkgs: an attribute of it by its path ("stdenv.cc"), or an
+  # evaluation error naming the node and the attribute.
+  fromPkgs = n: what: attr:
+    let
+      parts = builtins.filter builtins.isString (builtins.split "[.]" attr);
+      found = builtins.foldl'
+        (acc: p: if acc != null && builtins.isAttrs acc && acc ? ${p} then acc.${p} else null)
+        pkgs parts;
+    in
+    if found == null then
+      throw "lock2build: node `${n.id}` needs ${what} from pkgs, which has no attribute `${attr}`"
+    else found;
+  toolchainPackage = n: t:
+    let tool = checked.toolchains.${t}; in
+    if (tool.nixpkgs or null) == null then
+      throw "lock2build: node `${n.id}` runs the `${t}` toolchain (${tool.path}), for which the graph names no nixpkgs attribute"
+    else fromPkgs n "the `${t}` toolchain" tool.nixpkgs;
+  # A library's outputs a build reads: `dev` (headers, .pc files) where the
+  # package has one, and `out` (the libraries).
+  nativeOutputs = n: lib:
+    let attrs = ((checked.native or { }).${lib} or { }).nixpkgs or [ ]; in
+    if attrs == [ ] then
+      throw "lock2build: node `${n.id}` links `${lib}`, for which the graph names no nixpkgs attribute (make the graph again with this lock2build)"
+    else builtins.concatMap (a:
+      let p = fromPkgs n "the native library `${lib}`" a; in
+      (if p ? dev then [ p.dev ] else [ ]) ++ [ (p.out or p) ]) attrs;
+  # What realise takes instead of the host's tools and libraries
+  # (LOCK2BUILD_NIXPKGS, docs/nix.md): store paths, so the derivation
+  # has them as inputs.
+  provided = n: builtins.toJSON {
+    toolchains = builtins.listToAttrs (map
+      (t: { name = t; value = "${toolchainPackage n t}"; }) (n.toolchains or [ ]));
+    native = builtins.listToAttrs (map
+      (l: { name = l; value = map (p: "${p}") (nativeOutputs n l); }) (n.native or [ ]));
+    path = map (p: "${p}/bin") ([ pkgs.coreutils ]
+      ++ (if (n.native or [ ]) == [ ] then [ ] else [ (fromPkgs n "pkg-config" "pkg-config") ]));
+  };
   realiser = n:
     if lock2build == null then
       throw "lock2build: node `${n.id}` (${n.recipe.kind}) is made by `lock2build realise`: pass lock2build = /path/to/lock2build"
@@ -75,7 +118,8 @@ let
         else throw "lock2build: node `${n.id}` takes `${i}`, which is not in the graph")
         (n.inputs or [ ]);
     PATH = toolPath;
-  } // fixed n);
+  } // (if pkgs == null then { } else { LOCK2BUILD_NIXPKGS = provided n; })
+    // fixed n);
   # The project's own files: copied by Nix at evaluation, with lock2build's
   # filter (directories and files never part of a source tree).
   hasPrefix = pre: s: builtins.substring 0 (builtins.stringLength pre) s == pre;

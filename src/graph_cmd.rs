@@ -110,10 +110,17 @@ pub fn realise(
     out: &Path,
     options: &FetchOptions,
 ) -> Result<()> {
-    let graph = Graph::read(graph_path).map_err(|e| anyhow!("{e}"))?;
-    let node = graph
-        .node(id)
+    let mut graph = Graph::read(graph_path).map_err(|e| anyhow!("{e}"))?;
+    let index = graph
+        .nodes
+        .iter()
+        .position(|n| n.id == id)
         .ok_or_else(|| anyhow!("{}", lock2build_graph::GraphError::UnknownNode(id.into())))?;
+    let provided = Provided::from_env()?;
+    if let Some(provided) = &provided {
+        provided.apply(&mut graph, index)?;
+    }
+    let node = &graph.nodes[index];
     check_inputs(&graph, node, inputs)?;
     // What a built node embeds (launchers, a sandbox's mount points).
     let out = &std::path::absolute(out)?;
@@ -145,7 +152,14 @@ pub fn realise(
         other => match crate::app::exec::kind(other) {
             // A built node, or a fixed one lock2build writes (a skeleton).
             Some(kind) => {
-                realise_built(kind, &graph, node, &store, inputs, (&made, out), options)?
+                // Toolchains from the engine's store: its build is the
+                // sandbox (bubblewrap's view is the host's /usr).
+                let sandbox = match provided {
+                    Some(_) => lock2build_sandbox::Sandbox::Unsandboxed,
+                    None => lock2build_sandbox::Sandbox::detect()?,
+                };
+                let ctx = (&graph, node, &store, &sandbox);
+                realise_built(kind, ctx, inputs, (&made, out), options)?
             }
             _ => bail!(
                 "node `{id}` is a `{other}` node, which this lock2build cannot realise (kinds it realises: {})",
@@ -175,21 +189,18 @@ fn realisable() -> Vec<&'static str> {
 /// network (`lock2build realise` under Nix: inside Nix's build).
 fn realise_built(
     kind: &crate::app::exec::Kind,
-    graph: &Graph,
-    node: &Node,
-    store: &Store,
+    (graph, node, store, sandbox): (&Graph, &Node, &Store, &lock2build_sandbox::Sandbox),
     inputs: &[(String, PathBuf)],
     (made, final_path): (&Path, &Path),
     options: &FetchOptions,
 ) -> Result<()> {
     use crate::app::exec::{Ctx, Out};
-    let sandbox = lock2build_sandbox::Sandbox::detect()?;
     let steps =
         crate::progress::BuildProgress::new(crate::progress::StepDisplay::Quiet, false, None);
     let ctx = Ctx {
         graph,
         store,
-        sandbox: &sandbox,
+        sandbox,
         steps: &steps,
         fetch: options,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -223,6 +234,161 @@ fn with_logs(e: anyhow::Error, logs_dir: &Path) -> anyhow::Error {
         ));
     }
     anyhow!("{text}")
+}
+
+/// What an engine gives a node instead of the host's tools and libraries
+/// (`nix/` with `pkgs`): the JSON document in `LOCK2BUILD_NIXPKGS`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Provided {
+    /// Toolchain name (a key of the graph's `toolchains`) → the package
+    /// whose `bin/` has it.
+    #[serde(default)]
+    toolchains: BTreeMap<String, PathBuf>,
+    /// Native library (the graph's `native`) → its packages' outputs
+    /// (`dev` and `out`).
+    #[serde(default)]
+    native: BTreeMap<String, Vec<PathBuf>>,
+    /// More tools for the step's `PATH` (pkg-config, coreutils): `bin/`s.
+    #[serde(default)]
+    path: Vec<PathBuf>,
+}
+
+/// The variable [`Provided`] is read from.
+const PROVIDED_VAR: &str = "LOCK2BUILD_NIXPKGS";
+
+impl Provided {
+    fn from_env() -> Result<Option<Provided>> {
+        let Some(text) = std::env::var_os(PROVIDED_VAR) else {
+            return Ok(None);
+        };
+        let text = text.to_string_lossy();
+        serde_json::from_str(&text).map(Some).with_context(|| {
+            format!("reading {PROVIDED_VAR} (toolchains, native, path: store paths)")
+        })
+    }
+
+    /// Node `index` of `graph` runs the given toolchains (their binaries
+    /// by the host's file names, rustc's sysroot asked of it) and builds
+    /// against the given libraries: `PATH`, pkg-config's search path,
+    /// `CPATH` and `LIBRARY_PATH` from those packages only.
+    fn apply(&self, graph: &mut Graph, index: usize) -> Result<()> {
+        let node = &graph.nodes[index];
+        let mut path: Vec<PathBuf> = Vec::new();
+        for name in node.toolchains.clone() {
+            let binary = self.toolchain(graph, &node.id, &name)?;
+            if let Some(dir) = binary.parent().filter(|d| !path.iter().any(|p| p == d)) {
+                path.push(dir.to_owned());
+            }
+            if let Some(tool) = graph.toolchains.get_mut(&name) {
+                tool.path = binary.display().to_string();
+            }
+        }
+        let node = &graph.nodes[index];
+        let mut env = BTreeMap::new();
+        let found = self.library_dirs(node)?;
+        let [pc, include, lib] = &found;
+        path.extend(self.path.iter().cloned());
+        let join =
+            |dirs: &[PathBuf]| std::env::join_paths(dirs).map(|p| p.to_string_lossy().into_owned());
+        env.insert("PATH", join(&path)?);
+        // Only the given packages' modules: never the host's default ones.
+        env.insert("PKG_CONFIG_PATH", join(pc)?);
+        env.insert("PKG_CONFIG_LIBDIR", join(pc)?);
+        env.insert("CPATH", join(include)?);
+        env.insert("LIBRARY_PATH", join(lib)?);
+        let sysroot = match (
+            node.recipe.params.contains_key("sysroot"),
+            graph.toolchains.get("rustc"),
+        ) {
+            (true, Some(rustc)) if node.toolchains.iter().any(|t| t == "rustc") => {
+                Some(rustc_sysroot(Path::new(&rustc.path), &node.id)?)
+            }
+            _ => None,
+        };
+        let node = &mut graph.nodes[index];
+        node.env
+            .extend(env.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        if let Some(sysroot) = sysroot {
+            node.recipe
+                .params
+                .insert("sysroot".into(), serde_json::json!(sysroot));
+        }
+        Ok(())
+    }
+
+    /// The node's libraries' pkg-config, header and library directories
+    /// (those of their given outputs that exist).
+    fn library_dirs(&self, node: &Node) -> Result<[Vec<PathBuf>; 3]> {
+        let mut found: [Vec<PathBuf>; 3] = Default::default();
+        for native in &node.native {
+            let outputs = self.native.get(native).ok_or_else(|| {
+                anyhow!(
+                    "node `{}` links `{native}`, which {PROVIDED_VAR} does not give",
+                    node.id
+                )
+            })?;
+            for out in outputs {
+                for (dir, into) in [
+                    ("lib/pkgconfig", 0),
+                    ("share/pkgconfig", 0),
+                    ("include", 1),
+                    ("lib", 2),
+                ] {
+                    let dir = out.join(dir);
+                    if dir.is_dir() && !found[into].contains(&dir) {
+                        found[into].push(dir);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The binary of toolchain `name` in its given package: `bin/` and the
+    /// file name the graph's (host) path has, or `bin/NAME`.
+    fn toolchain(&self, graph: &Graph, node: &str, name: &str) -> Result<PathBuf> {
+        let package = self.toolchains.get(name).ok_or_else(|| {
+            anyhow!("node `{node}` runs the `{name}` toolchain, which {PROVIDED_VAR} does not give")
+        })?;
+        let host = graph.toolchains.get(name).map(|t| Path::new(&t.path));
+        let names = host
+            .and_then(|h| h.file_name())
+            .into_iter()
+            .chain([std::ffi::OsStr::new(name)]);
+        let candidates: Vec<PathBuf> = names.map(|n| package.join("bin").join(n)).collect();
+        candidates
+            .iter()
+            .find(|c| c.is_file())
+            .cloned()
+            .ok_or_else(|| {
+                anyhow!(
+                    "node `{node}`: the `{name}` toolchain's package {} has no {}",
+                    package.display(),
+                    candidates
+                        .iter()
+                        .map(|c| c.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            })
+    }
+}
+
+/// `rustc --print sysroot` of a given rustc (nixpkgs' is its package).
+fn rustc_sysroot(rustc: &Path, node: &str) -> Result<String> {
+    let out = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .with_context(|| format!("node `{node}`: running {} --print sysroot", rustc.display()))?;
+    if !out.status.success() {
+        bail!(
+            "node `{node}`: {} --print sysroot failed: {}",
+            rustc.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn check_inputs(graph: &Graph, node: &Node, given: &[(String, PathBuf)]) -> Result<()> {

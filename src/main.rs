@@ -197,7 +197,9 @@ enum Command {
     ///
     /// Every input the node takes must be given, and fixed inputs must hash
     /// to their node's hash; the output is written to --out (default: $out,
-    /// as a Nix builder gets it), which must not exist.
+    /// as a Nix builder gets it), which must not exist. LOCK2BUILD_NIXPKGS
+    /// (JSON of store paths, set by nix/ when given pkgs) gives the node's
+    /// toolchains and native libraries instead of the host's (docs/graph.md).
     ///
     /// Example:
     ///   lock2build realise --graph graph.json NODE-ID --out ./node-out

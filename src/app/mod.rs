@@ -236,11 +236,18 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 /// (`lock2build graph`, `app --engine nix`).
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
-    match ecosystem {
-        Ecosystem::Crates => rust_graph::graph(options, &plan, 0),
-        Ecosystem::Npm => Ok(node_graph::graph(options, &open_store()?, plan, 0)?.graph),
-        Ecosystem::Pypi => python::complete_graph(options, &plan, 0),
-    }
+    let mut graph = match ecosystem {
+        Ecosystem::Crates => rust_graph::graph(options, &plan, 0)?,
+        Ecosystem::Npm => node_graph::graph(options, &open_store()?, plan, 0)?.graph,
+        Ecosystem::Pypi => python::complete_graph(options, &plan, 0)?,
+    };
+    // The providers table only when a node links a native library.
+    let db = match graph.nodes.iter().any(|n| !n.native.is_empty()) {
+        true => Some(crate::overrides_cmd::load(&options.dir)?),
+        false => None,
+    };
+    nix_engine::add_nixpkgs_names(&mut graph, db.as_ref().map(|db| db.providers()));
+    Ok(graph)
 }
 
 /// The plan of the lockfile `app` builds in `options.dir`

@@ -98,6 +98,46 @@ pub fn build(options: &AppOptions) -> Result<AppReport> {
 
 /// Runs `nix-build`, passing its messages on when `progress`, and returns
 /// the derivations it built (by name); its last lines are the error.
+/// nixpkgs attributes of toolchains whose builder names none (the
+/// providers table's `[tool.*]` entries, per binary).
+const TOOLCHAIN_NIXPKGS: &[(&str, &str)] = &[
+    ("cargo", "cargo"),
+    ("rustc", "rustc"),
+    ("cc", "gcc"),
+    ("c++", "gcc"),
+    ("node", "nodejs"),
+    ("npm", "nodejs"),
+    ("python", "python3"),
+];
+
+/// What `nix/` needs to take a graph's toolchains and native libraries
+/// from nixpkgs: each toolchain's attribute (where its builder gave none),
+/// each native library nodes link with the providers table's attributes.
+/// Neither is part of a node id.
+pub(crate) fn add_nixpkgs_names(
+    graph: &mut lock2build_graph::Graph,
+    providers: Option<&lock2build_overrides::Providers>,
+) {
+    for (name, tool) in graph.toolchains.iter_mut() {
+        if tool.nixpkgs.is_none() {
+            tool.nixpkgs = TOOLCHAIN_NIXPKGS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, attr)| attr.to_string());
+        }
+    }
+    for id in graph.nodes.iter().flat_map(|n| n.native.iter()) {
+        if let Some(provider) = providers.and_then(|p| p.get(id)) {
+            graph.native.insert(
+                id.clone(),
+                lock2build_graph::NativeLibrary {
+                    nixpkgs: provider.nixpkgs.clone(),
+                },
+            );
+        }
+    }
+}
+
 fn run_nix_build(mut command: Command, progress: bool) -> Result<Vec<String>> {
     let mut child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

@@ -19,5 +19,6 @@ mod model;
 pub use error::GraphError;
 pub use exec::{execute, Executed, Observer, Realiser, Silent};
 pub use model::{
-    FixedOutput, Graph, HashMode, Node, Output, Recipe, Toolchain, GRAPH_KIND, GRAPH_VERSION,
+    FixedOutput, Graph, HashMode, NativeLibrary, Node, Output, Recipe, Toolchain, GRAPH_KIND,
+    GRAPH_VERSION,
 };

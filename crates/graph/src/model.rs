@@ -44,6 +44,10 @@ pub struct Graph {
     /// The host tools nodes use, by the name nodes refer to them with.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub toolchains: BTreeMap<String, Toolchain>,
+    /// The native libraries nodes link, by the overrides' name (a node's
+    /// `native`), with what provides them to engines that have nixpkgs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub native: BTreeMap<String, NativeLibrary>,
     /// The nodes, each after every node it takes as input.
     pub nodes: Vec<Node>,
     /// The node whose output is the app (`result`), when there is one.
@@ -62,6 +66,15 @@ pub struct Toolchain {
     /// nixpkgs (`python311`, `cargo`, `nodejs_20`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nixpkgs: Option<String>,
+}
+
+/// A native library nodes link (an overrides provider, `[native.<id>]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NativeLibrary {
+    /// The nixpkgs attributes that provide it (`openssl`; every one is
+    /// needed), for engines that have nixpkgs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nixpkgs: Vec<String>,
 }
 
 /// One step: how its output is made, and from what.
@@ -146,6 +159,7 @@ impl Graph {
             version: GRAPH_VERSION,
             target: target.into(),
             toolchains: BTreeMap::new(),
+            native: BTreeMap::new(),
             nodes: Vec::new(),
             result: None,
         }
