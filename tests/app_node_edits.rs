@@ -2,8 +2,9 @@
 //! `LOCK2BUILD_NO_MEMO=1`) rebuilds after each kind of change, now that the
 //! project's tree hash and the lock's sha256 are remembered by their files'
 //! stamps: an edit of the same size, a new file, package.json and
-//! package-lock.json edits rebuild what they change; a stamp alone (the
-//! same bytes) rebuilds nothing. Real runs of fixtures/npm/native-app.
+//! package-lock.json edits and another C compiler rebuild what they
+//! change; a stamp alone (the same bytes: a file's, the compiler's)
+//! rebuilds nothing. Real runs of fixtures/npm/native-app.
 
 mod common;
 
@@ -12,8 +13,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn full_check(project: &Path, store: &Path) -> serde_json::Value {
+    // `cc` first in PATH: a copy of the host's, in the test's directory.
+    let bin = project.with_file_name("bin");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
         .args(["app", project.to_str().unwrap(), "--json"])
+        .env("PATH", path)
         .env("LOCK2BUILD_CACHE", shared_cache())
         .env("LOCK2BUILD_STORE", store)
         .env("LOCK2BUILD_NO_MEMO", "1")
@@ -51,6 +56,11 @@ fn touch(path: &Path) {
 #[test]
 fn each_kind_of_npm_edit_rebuilds_what_it_changes_and_a_stamp_alone_nothing() {
     let (project, store) = app_project("npm-edits", "npm/native-app");
+    let bin = project.with_file_name("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cc =
+        std::fs::canonicalize(lock2build_store::find_in_path(Path::new("cc")).unwrap()).unwrap();
+    std::fs::copy(&cc, bin.join("cc")).unwrap();
     let first = full_check(&project, &store);
     assert_eq!(
         built(&first),
@@ -111,4 +121,21 @@ fn each_kind_of_npm_edit_rebuilds_what_it_changes_and_a_stamp_alone_nothing() {
         ["node_modules", "bcrypt 5.1.1", "native-app 1.0.0"]
     );
     assert!(hash_demo(&project).contains("verify(pw): true"));
+
+    // The C compiler install scripts use: its stamp alone, nothing; another
+    // compiler (a wrapper), node_modules and the app again.
+    touch(&bin.join("cc"));
+    assert!(built(&full_check(&project, &store)).is_empty());
+    std::fs::remove_file(bin.join("cc")).unwrap();
+    std::fs::write(
+        bin.join("cc"),
+        format!("#!/bin/sh\nexec {} \"$@\"\n", cc.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        built(&full_check(&project, &store)),
+        ["node_modules", "bcrypt 5.1.1", "native-app 1.0.0"]
+    );
 }
