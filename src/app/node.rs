@@ -501,25 +501,39 @@ pub(super) fn replan_with_dev(
 }
 
 /// What the node_modules identity covers of each package.
-pub(super) fn package_identity(
-    packages: &[Package],
+pub(super) fn package_identity<'a>(
+    packages: &'a [Package],
     db: &Database,
-) -> Result<Vec<serde_json::Value>> {
+) -> Result<Vec<PackageIdentity<'a>>> {
     packages
         .iter()
         .map(|p| {
-            Ok(serde_json::json!({
-                "location": p.location,
-                "name": p.name,
-                "version": p.version,
-                "integrity": p.integrity,
-                "scripts": p.scripts,
-                "env": p.overrides.env,
-                "patches": patch_hashes(&p.overrides.patches)?,
-                "native": native_versions(db.providers(), &p.overrides.native),
-            }))
+            Ok(PackageIdentity {
+                location: &p.location,
+                name: &p.name,
+                version: &p.version,
+                integrity: &p.integrity,
+                scripts: p.scripts,
+                env: &p.overrides.env,
+                patches: patch_hashes(&p.overrides.patches)?,
+                native: native_versions(db.providers(), &p.overrides.native),
+            })
         })
         .collect()
+}
+
+/// One package in the node_modules identity (serialized as it is, not
+/// through a `serde_json::Value`: a lock has thousands).
+#[derive(serde::Serialize)]
+pub(super) struct PackageIdentity<'a> {
+    location: &'a str,
+    name: &'a str,
+    version: &'a str,
+    integrity: &'a str,
+    scripts: bool,
+    env: &'a BTreeMap<String, String>,
+    patches: Vec<String>,
+    native: BTreeMap<String, String>,
 }
 
 /// Whether the selection already includes npm devDependencies.

@@ -33,7 +33,7 @@ use lock2build_graph::{Graph, Node, Output, Recipe};
 use lock2build_model::{Ecosystem, Hash, HashAlgorithm, Source};
 use lock2build_overrides::{Database, Resolved};
 use lock2build_plan::plan::{self, Plan};
-use lock2build_store::{NodeId, OutputDirs, Store, ToolchainId};
+use lock2build_store::{remembered_probe, NodeId, OutputDirs, Store, ToolchainId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -145,18 +145,18 @@ pub(super) fn graph(
     let pack_list: Vec<NodeId> = packs.values().cloned().collect();
     let modules = NodeId::compute(
         &format!("{}-node-modules", s.root.0),
-        &serde_json::json!({
-            "recipe": "npm-node-modules/1",
-            "sandboxed": sandboxed,
-            "root": lock_root,
-            "packages": package_identity(&s.packages, &s.db)?,
-        }),
+        &ModulesIdentity {
+            recipe: "npm-node-modules/1",
+            sandboxed,
+            root: &lock_root,
+            packages: package_identity(&s.packages, &s.db)?,
+        },
         &pack_list,
         &ids,
         &target,
     )?;
     let launchers = launchers(options, &s.config, &s.manifest, &nodes, &s.packages)?;
-    let tree = tree_hash(&s.project_dir)?;
+    let tree = remembered_tree_hash(&s.project_dir)?;
     let app = match options.develop {
         true => None,
         false => Some(NodeId::compute(
@@ -214,6 +214,16 @@ pub(super) fn graph(
         project_dir: s.project_dir,
         header: s.header,
     })
+}
+
+/// What the node_modules id covers (its keys are the id's: they are
+/// sorted when hashed), serialized once (a `json!` would be copied).
+#[derive(Serialize)]
+struct ModulesIdentity<'a> {
+    recipe: &'static str,
+    sandboxed: bool,
+    root: &'a serde_json::Value,
+    packages: Vec<super::node::PackageIdentity<'a>>,
 }
 
 /// The project, its lock's packages and toolchain, what is left out and
@@ -371,14 +381,20 @@ fn add_nodes(
     let overrides = std::path::absolute(&options.dir)?;
     let all_tools: Vec<String> = built.ids.iter().map(|t| t.name.clone()).collect();
     let mut recipes = Vec::new();
+    let mut fetch_ids: BTreeMap<*const FetchRequest, String> = BTreeMap::new();
     for p in &s.packages {
         let from = match (fetched(p), &p.git) {
-            (Some(request), _) => {
-                let node = fetch_node(request)?;
-                let id = node.id.clone();
-                push(graph, node);
-                id
-            }
+            // A tarball at several locations is one node, made once.
+            (Some(request), _) => match fetch_ids.get(&std::ptr::from_ref(request)) {
+                Some(id) => String::clone(id),
+                None => {
+                    let node = fetch_node(request)?;
+                    let id = node.id.clone();
+                    fetch_ids.insert(std::ptr::from_ref(request), id.clone());
+                    push(graph, node);
+                    id
+                }
+            },
             (None, Some(source)) => {
                 let spec = git::spec(p, source);
                 let checkout = crate::fetch_plan::checkout_or_recover(store, &spec, &git_options)
@@ -464,14 +480,36 @@ fn add_nodes(
 
 /// The lock alone as a `local-tree` (named by its sha256): what
 /// node_modules reads of the project, so an edit elsewhere leaves it be.
+/// Its sha256 is remembered by the lock's stamp (as a toolchain's is).
 fn lock_node(s: &Survey) -> Result<Node> {
     let path = s.project_dir.join(&s.lockfile);
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let hash = Hash::new(
-        HashAlgorithm::Sha256,
-        <sha2::Sha256 as sha2::Digest>::digest(&bytes).to_vec(),
-    );
-    exec::local_tree_node(&format!("{}-lock", s.root.0), &path, &hash.hex())
+    let hex = remembered_probe("lock sha256/1", &[&path], &[], || {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        anyhow::Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+    })?;
+    exec::local_tree_node(&format!("{}-lock", s.root.0), &path, &hex)
+}
+
+/// [`tree_hash`] of the project, remembered by the stamps (inode, size,
+/// mtime, ctime: the no-op memo's) of the files it reads, in order: an
+/// added, removed, renamed or written file hashes the tree again. A tree
+/// with a symbolic link is hashed every time (a link's stamp is its
+/// target's, and the hash reads the link).
+fn remembered_tree_hash(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    super::walk(dir, Path::new(""), &mut files)?;
+    files.sort();
+    let mut paths = Vec::with_capacity(files.len());
+    for rel in &files {
+        let path = dir.join(rel);
+        if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            return tree_hash(dir);
+        }
+        paths.push(path);
+    }
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let dir_text = dir.display().to_string();
+    remembered_probe("tree hash/1", &paths, &[&dir_text], || tree_hash(dir))
 }
 
 fn dedup(ids: &mut Vec<String>) {
@@ -827,8 +865,9 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let modules = input(inputs, &r.modules, node)?;
     let project = input(inputs, &r.tree, node)?;
     let toolchain = r.toolchain.toolchain();
-    let db = overrides(&r.overrides);
-    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
+    // The app step reads no override: the database explains a failure only.
+    let no_overrides = Database::load_lenient(&[]).0;
+    let npm_ctx = steps_ctx(ctx, &toolchain, &no_overrides);
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let dirs = dirs(out);
     let mut failed: Option<String> = None;
@@ -845,7 +884,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
         let label = format!("{} {}", r.root.0, r.root.1);
         return Err(match failed {
             Some(cause) => failure_message(
-                &db,
+                &overrides(&r.overrides),
                 Ecosystem::Npm,
                 &label,
                 &r.root.0,

@@ -158,7 +158,9 @@ fn cache_path(cache_dir: &Path, url: &str) -> PathBuf {
 /// Reads pages through the disk cache.
 pub struct IndexClient {
     options: IndexOptions,
-    http: Option<reqwest::blocking::Client>,
+    /// Made at the first page not in the cache (a client loads the
+    /// system's certificates and starts a thread: most plans need none).
+    http: std::sync::OnceLock<reqwest::blocking::Client>,
     stats: Mutex<LookupStats>,
     /// Index hosts found unreachable: not asked again.
     reach: Reachability,
@@ -167,14 +169,9 @@ pub struct IndexClient {
 impl IndexClient {
     /// A client.
     pub fn new(options: IndexOptions) -> Result<Self> {
-        let http = if options.offline {
-            None
-        } else {
-            Some(http_client()?)
-        };
         Ok(IndexClient {
             options,
-            http,
+            http: std::sync::OnceLock::new(),
             stats: Mutex::new(LookupStats::default()),
             reach: Reachability::new(),
         })
@@ -207,11 +204,18 @@ impl IndexClient {
                 }
             }
         }
-        let Some(http) = &self.http else {
+        if self.options.offline {
             return Err(anyhow!(
                 "{} is not in the index cache and --offline forbids the network",
                 redact_url(&url)
             ));
+        }
+        let http = match self.http.get() {
+            Some(http) => http,
+            None => {
+                let made = http_client()?;
+                self.http.get_or_init(|| made)
+            }
         };
         if let Some(known) = self.reach.known(&url) {
             return Err(known.into());

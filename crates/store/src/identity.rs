@@ -52,9 +52,9 @@ impl NodeId {
             "toolchains": toolchains,
             "target": target,
         });
-        let mut canonical = String::new();
+        let mut canonical = Vec::new();
         write_canonical(&doc, &mut canonical);
-        let digest = Sha256::digest(canonical.as_bytes());
+        let digest = Sha256::digest(&canonical);
         let mut id = base32(digest.get(..20).unwrap_or_default());
         let name = sanitize_name(name);
         if !name.is_empty() {
@@ -157,36 +157,40 @@ fn base32(bytes: &[u8]) -> String {
 
 /// JSON with object keys sorted and no whitespace (serde_json's own
 /// escaping for strings and numbers).
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
+                json_into(key, out);
+                out.push(b':');
+                write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        other => json_into(other, out),
     }
+}
+
+/// A key or scalar as serde_json writes it (`Value`'s `Display`), straight
+/// into `out` (a `Vec` write cannot fail): no string per key or scalar.
+fn json_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// The identity of a host toolchain binary (python3, node, cargo, cc):
@@ -634,6 +638,18 @@ mod tests {
         assert_eq!(NodeId::parse(a.as_str()).unwrap(), a);
         assert!(NodeId::parse("../../etc").is_err());
         assert!(NodeId::parse(&format!("{}-a/b", a.hash_part())).is_err());
+    }
+
+    /// The canonical form is fixed: stores made before keep their ids.
+    #[test]
+    fn identity_bytes_are_fixed() {
+        let recipe = serde_json::json!({
+            "z": [1, -2.5, true, null, "x\"y\\\n\u{1}é"],
+            "a": {"é": 1, "b": {}, "a": []},
+            "kind": "npm-app/2",
+        });
+        let id = NodeId::compute("fixed", &recipe, &[], &[tool("1")], "linux").unwrap();
+        assert_eq!(id.as_str(), "636swg7wm2uen5u7kinjicbshpdfvoql-fixed");
     }
 
     #[test]

@@ -84,6 +84,20 @@ pub(super) fn bins(value: &serde_json::Value, package: &str) -> BTreeMap<String,
     }
 }
 
+/// What [`lock_root`] reads of a lock first.
+#[derive(serde::Deserialize)]
+struct LockHead {
+    name: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+    packages: Option<RootEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct RootEntry {
+    #[serde(rename = "")]
+    root: Option<serde_json::Value>,
+}
+
 /// The lock's root entry (`packages[""]`, or the v1 top level) reduced to
 /// what npm reads to see the tree: name, version and dependency lists.
 /// It becomes the `package.json` of the node_modules output, so that
@@ -91,8 +105,24 @@ pub(super) fn bins(value: &serde_json::Value, package: &str) -> BTreeMap<String,
 pub(in crate::app) fn lock_root(lockfile: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(lockfile)
         .with_context(|| format!("reading {}", lockfile.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", lockfile.display()))?;
+    let bad = |e: serde_json::Error| anyhow!("{}: {e}", lockfile.display());
+    // A v2/v3 lock's root entry alone (the other entries skipped, not
+    // built: a lock of 2,000 packages is a megabyte); a v1 lock's top level.
+    let head: LockHead = serde_json::from_str(&text).map_err(bad)?;
+    let json = match head.packages.and_then(|p| p.root) {
+        Some(root) => {
+            let mut top = serde_json::Map::new();
+            let fields = [("name", head.name), ("version", head.version)];
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    top.insert(key.into(), value);
+                }
+            }
+            top.insert("packages".into(), serde_json::json!({ "": root }));
+            serde_json::Value::Object(top)
+        }
+        None => serde_json::from_str(&text).map_err(bad)?,
+    };
     let root = json
         .get("packages")
         .and_then(|p| p.get(""))

@@ -47,13 +47,17 @@ pub(in crate::app) fn other_platforms(
         .iter()
         .flat_map(|p| p.platform_unknown.iter().map(|u| u.id.as_str()))
         .collect();
+    if unknown.is_empty() {
+        return Ok(skipped);
+    }
+    let unknown_locations: BTreeSet<&str> = nodes
+        .iter()
+        .filter(|n| unknown.contains(n.id.as_str()))
+        .filter_map(|n| n.location.as_deref())
+        .collect();
     let candidates: Vec<&Package> = packages
         .iter()
-        .filter(|p| {
-            nodes.iter().any(|n| {
-                n.location.as_deref() == Some(&p.location) && unknown.contains(n.id.as_str())
-            })
-        })
+        .filter(|p| unknown_locations.contains(p.location.as_str()))
         .collect();
     if candidates.is_empty() {
         return Ok(skipped);
