@@ -11,20 +11,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-mod app;
 mod archive_cmd;
-mod fetch_plan;
 #[cfg(test)]
 mod flag_mentions;
 mod global;
 mod graph_cmd;
 mod overrides_cmd;
-mod progress;
 mod project_config;
-mod shell;
 mod store_cmd;
 
 use global::GlobalArgs;
+use lock2build_build::{app, fetch_plan, progress, shell};
 
 /// Build a project hermetically from the lockfile it already has.
 ///

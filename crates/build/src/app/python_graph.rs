@@ -35,7 +35,7 @@ use super::python::{
     RustDeps, RustTree, Toolchains,
 };
 use super::{open_store, patch_hashes, tree_hash, AppOptions};
-use crate::overrides_cmd;
+use crate::overrides;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::{FetchReport, FetchRequest};
 use lock2build_graph::{Graph, Node as GraphNode, Output, Recipe as GraphRecipe, Toolchain};
@@ -133,7 +133,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         python.executable.display()
     ));
 
-    let db = overrides_cmd::load(&options.dir)?;
+    let db = overrides::load(&options.dir)?;
     let project_dir = std::path::absolute(&options.dir)?;
     let lock_dir = project_dir.join(
         plan.projects[project]
@@ -566,7 +566,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
                             .find(|(id, _)| *id == node.id)
                             .ok_or_else(|| anyhow!("internal: {} has no git spec", node.name))?;
                         let checkout = &checkouts[&node.id];
-                        let git = crate::graph_cmd::git_node(spec, &checkout.nar_sha256)?;
+                        let git = crate::source_nodes::git_node(spec, &checkout.nar_sha256)?;
                         params.insert("subdirectory".into(), json!(subdirectory));
                         params.insert("commit".into(), json!(checkout.commit));
                         nodes_out.push_once(git)
@@ -817,7 +817,7 @@ impl NodeList {
     /// one (a local file of the lock has none: it is in the store).
     fn fetch(&mut self, downloads: &[&FetchRequest], hashes: &[Hash]) -> Result<Option<String>> {
         match downloads.iter().find(|r| r.hashes == hashes) {
-            Some(request) => Ok(Some(self.push_once(crate::graph_cmd::fetch_node(request)?))),
+            Some(request) => Ok(Some(self.push_once(crate::source_nodes::fetch_node(request)?))),
             None => Ok(None),
         }
     }
