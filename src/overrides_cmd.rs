@@ -302,23 +302,6 @@ pub fn check(project: &Path) -> Result<usize> {
     Ok(count)
 }
 
-/// The packages the project layer has entries for.
-pub fn touched(db: &Database) -> Vec<(Ecosystem, String)> {
-    let mut out = Vec::new();
-    for ecosystem in [Ecosystem::Pypi, Ecosystem::Npm, Ecosystem::Crates] {
-        for name in db.packages(ecosystem) {
-            if db
-                .entries(ecosystem, name)
-                .iter()
-                .any(|e| e.origin.layer == lock2build_overrides::LayerKind::Project)
-            {
-                out.push((ecosystem, name.to_owned()));
-            }
-        }
-    }
-    out
-}
-
 fn walk_toml(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;

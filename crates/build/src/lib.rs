@@ -3,6 +3,8 @@
 //! call `ops`): the binary parses arguments, this crate builds.
 //!
 //! ```text
+//! ops.rs         the operations the commands call (`app`, its target and
+//!                sandbox, the text of its report)
 //! app/           the three builders (python, rust, node: each turns a plan
 //!                into build-graph nodes), the executor that runs any graph
 //!                (app/exec.rs over lock2build_graph::execute), the Nix
@@ -19,6 +21,7 @@
 pub mod app;
 pub mod check;
 pub mod fetch_plan;
+pub mod ops;
 pub mod overrides;
 pub mod progress;
 pub mod shell;
