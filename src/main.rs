@@ -16,12 +16,11 @@ mod archive_cmd;
 mod flag_mentions;
 mod global;
 mod graph_cmd;
-mod overrides_cmd;
 mod project_config;
 mod store_cmd;
 
 use global::GlobalArgs;
-use lock2build_build::{app, fetch_plan, ops, progress, shell};
+use lock2build_build::{app, fetch_plan, ops, overrides, progress, shell};
 
 /// Build a project hermetically from the lockfile it already has.
 ///
@@ -502,22 +501,15 @@ fn build_shell_env(
     flags: shell::ShellFlags,
 ) -> Result<shell::ShellEnv> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    let given = args
-        .python
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let python = lock2build_python::PythonInfo::probe(&given)
-        .map(|p| p.executable)
-        .ok();
-    let target = TargetArgs {
-        python_version: python.is_none().then(|| "3.11".into()),
-        python: python.clone(),
-        ..TargetArgs::default()
-    };
+    let (target, python) = ops::shell_target(args.python.as_deref());
     let sandbox = ops::sandbox(args.no_sandbox)?;
     let options = app::AppOptions {
-        plan: plan_options(Some(&dir), &target, &SelectArgs::default(), g.offline())?,
-        python: python.unwrap_or(given),
+        plan: PlanOptions {
+            target: Target::resolve(&target)?,
+            select: SelectOptions::default(),
+            index: index_options(Some(&dir), g.offline())?,
+        },
+        python,
         sandbox,
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
@@ -759,7 +751,7 @@ fn plan_options(
 /// Where the Python index is asked and cached; `dir`'s lock2build.toml
 /// mirrors apply.
 fn index_options(dir: Option<&Path>, offline: bool) -> Result<IndexOptions> {
-    Ok(IndexOptions::new(pyindex::default_cache_dir(), offline).with_network_config(dir)?)
+    IndexOptions::new(pyindex::default_cache_dir(), offline).with_network_config(dir)
 }
 
 /// The plan of the project in `dir` (or of `lockfile` alone), checked
@@ -1101,8 +1093,8 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
-    let db = overrides_cmd::load(&args.dir)?;
-    let report = overrides_cmd::DoctorReport::new(&outcome.plan, &db);
+    let db = overrides::load(&args.dir)?;
+    let report = overrides::DoctorReport::new(&outcome.plan, &db);
     let (tools, tools_ok) = app::toolchain_report(&outcome.plan);
     // Builds run in a bubblewrap sandbox: say now if it cannot work here.
     let sandbox = lock2build_sandbox::Sandbox::detect()
@@ -1134,51 +1126,35 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     })
 }
 
+/// `overrides why`: one package by `ECOSYSTEM/NAME@VERSION`, or every
+/// package of that name in the project's plan (all groups and extras).
+fn overrides_why(package: &str, dir: &Path, g: &GlobalArgs) -> Result<()> {
+    let dir = global::project_dir(dir);
+    let db = overrides::load(&dir)?;
+    if package.contains('/') && !package.starts_with('@') {
+        let (ecosystem, name, version) = overrides::parse_package(package)?;
+        let version = version
+            .ok_or_else(|| anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0"))?;
+        overrides::print_why(&db, &[(ecosystem, name, version)], g.json)?;
+        return Ok(());
+    }
+    let options = PlanOptions {
+        target: Target::resolve(&TargetOptions::default())?,
+        select: SelectOptions {
+            all_groups: true,
+            all_extras: true,
+            ..Default::default()
+        },
+        index: index_options(Some(&dir), g.offline())?,
+    };
+    let outcome = planned(&dir, None, &options, g)?;
+    let packages = overrides::packages_named(&outcome.plan, package, &dir)?;
+    overrides::print_why(&db, &packages, g.json)
+}
+
 fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
     match command {
-        OverridesCommand::Why { package, dir } => {
-            let dir = global::project_dir(&dir);
-            let db = overrides_cmd::load(&dir)?;
-            if package.contains('/') && !package.starts_with('@') {
-                let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-                let version = version.ok_or_else(|| {
-                    anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0")
-                })?;
-                overrides_cmd::print_why(&db, &[(ecosystem, name, version)], g.json)?;
-                return Ok(());
-            }
-            let options = PlanOptions {
-                target: Target::resolve(&TargetOptions::default())?,
-                select: SelectOptions {
-                    all_groups: true,
-                    all_extras: true,
-                    ..Default::default()
-                },
-                index: IndexOptions::new(pyindex::default_cache_dir(), g.offline())
-                    .with_network_config(Some(&dir))?,
-            };
-            let outcome = planned(&dir, None, &options, g)?;
-            let wanted = package.to_ascii_lowercase().replace('_', "-");
-            let nodes: Vec<_> = outcome
-                .plan
-                .packages
-                .iter()
-                .filter(|n| n.name.to_ascii_lowercase() == wanted)
-                .collect();
-            if nodes.is_empty() {
-                anyhow::bail!(
-                    "`{package}` is not a package of the plan of {}\n  help: name any package as ECOSYSTEM/NAME@VERSION, e.g. pypi/pillow@10.4.0",
-                    dir.display()
-                );
-            }
-            let mut seen = std::collections::BTreeSet::new();
-            let packages: Vec<_> = nodes
-                .into_iter()
-                .filter(|n| seen.insert((n.ecosystem, n.version.clone())))
-                .map(|n| (n.ecosystem, n.name.clone(), n.version.clone()))
-                .collect();
-            overrides_cmd::print_why(&db, &packages, g.json)
-        }
+        OverridesCommand::Why { package, dir } => overrides_why(&package, &dir, g),
         OverridesCommand::New {
             package,
             from_log,
@@ -1187,9 +1163,9 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             force,
         } => {
             let dir = global::project_dir(&dir);
-            let db = overrides_cmd::load(&dir)?;
-            let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-            let (path, ids) = overrides_cmd::new_override(
+            let db = overrides::load(&dir)?;
+            let (ecosystem, name, version) = overrides::parse_package(&package)?;
+            let (path, ids) = overrides::new_override(
                 &db,
                 &dir,
                 ecosystem,
@@ -1216,19 +1192,18 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             no_sandbox,
         } => {
             let dir = global::project_dir(&dir);
-            let n = overrides_cmd::check(&dir)?;
+            let n = overrides::check(&dir)?;
             println!("project layer valid: {n} package file(s); they load with the community and user layers");
             if !no_build {
-                let steps = g.build_progress(progress::StepDisplay::from_mode(
-                    progress_mode("auto", g)?,
-                ));
+                let steps =
+                    g.build_progress(progress::StepDisplay::from_mode(progress_mode("auto", g)?));
                 lock2build_build::check::test_builds(&dir, no_sandbox, &steps)?;
             }
             Ok(())
         }
         OverridesCommand::Export { dir, output } => {
             let dir = global::project_dir(&dir);
-            let patch = overrides_cmd::export(&dir)?;
+            let patch = overrides::export(&dir)?;
             match output {
                 Some(path) => {
                     std::fs::write(&path, &patch)

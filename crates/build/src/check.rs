@@ -9,7 +9,6 @@ use crate::app::{self, AppOptions, AppReport};
 use crate::progress::BuildProgress;
 use anyhow::{bail, Result};
 use lock2build_model::Ecosystem;
-use lock2build_overrides::{Database, LayerKind};
 use lock2build_plan::plan::PlanOptions;
 use lock2build_plan::pyindex::{self, IndexOptions};
 use lock2build_plan::select::SelectOptions;
@@ -24,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub fn test_builds(dir: &Path, no_sandbox: bool, steps: &BuildProgress) -> Result<()> {
     let db = crate::overrides::load(dir)?;
     let mut touched: BTreeMap<Ecosystem, Vec<String>> = BTreeMap::new();
-    for (ecosystem, name) in project_packages(&db) {
+    for (ecosystem, name) in crate::overrides::touched(&db) {
         touched.entry(ecosystem).or_default().push(name);
     }
     if touched.is_empty() {
@@ -64,23 +63,6 @@ pub fn test_builds(dir: &Path, no_sandbox: bool, steps: &BuildProgress) -> Resul
         bail!("test builds failed ({})", failed.join(", "));
     }
     Ok(())
-}
-
-/// The packages the project layer has entries for.
-fn project_packages(db: &Database) -> Vec<(Ecosystem, String)> {
-    let mut out = Vec::new();
-    for ecosystem in [Ecosystem::Pypi, Ecosystem::Npm, Ecosystem::Crates] {
-        for name in db.packages(ecosystem) {
-            if db
-                .entries(ecosystem, name)
-                .iter()
-                .any(|e| e.origin.layer == LayerKind::Project)
-            {
-                out.push((ecosystem, name.to_owned()));
-            }
-        }
-    }
-    out
 }
 
 /// `ecosystem/name, …`.

@@ -1,7 +1,8 @@
 //! The operations the binary's commands call, each after parsing its
 //! arguments: `lock2build app` ([`app`], with the target it plans for,
-//! [`app_target`], and the sandbox its builds run in, [`sandbox`]), and
-//! the text of what it did ([`AppReport::summary`]).
+//! [`app_target`], and the sandbox its builds run in, [`sandbox`]), the
+//! text of what it did ([`AppReport::summary`]), and the target of a dev
+//! shell ([`shell_target`]).
 
 use crate::app::{self, noop, AppOptions, AppReport, Engine};
 use anyhow::{bail, Result};
@@ -102,6 +103,23 @@ pub fn app_target(
             .ok();
     }
     Ok(target)
+}
+
+/// The target a dev shell plans for and the interpreter its Python
+/// environment runs with: `given` (else `python3`) as it answers (its real
+/// executable); when none answers, Python 3.11 is planned for and `given`
+/// kept (a Python project's builder then names the problem).
+pub fn shell_target(given: Option<&Path>) -> (TargetOptions, PathBuf) {
+    let given = given.map_or_else(|| PathBuf::from("python3"), Path::to_path_buf);
+    let python = lock2build_python::PythonInfo::probe(&given)
+        .map(|p| p.executable)
+        .ok();
+    let target = TargetOptions {
+        python_version: python.is_none().then(|| "3.11".into()),
+        python: python.clone(),
+        ..TargetOptions::default()
+    };
+    (target, python.unwrap_or(given))
 }
 
 /// Rust and Node builds run on this machine for this machine: the flags

@@ -817,7 +817,9 @@ impl NodeList {
     /// one (a local file of the lock has none: it is in the store).
     fn fetch(&mut self, downloads: &[&FetchRequest], hashes: &[Hash]) -> Result<Option<String>> {
         match downloads.iter().find(|r| r.hashes == hashes) {
-            Some(request) => Ok(Some(self.push_once(crate::source_nodes::fetch_node(request)?))),
+            Some(request) => Ok(Some(
+                self.push_once(crate::source_nodes::fetch_node(request)?),
+            )),
             None => Ok(None),
         }
     }
