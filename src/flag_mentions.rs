@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// file, the flag, what it is).
 const OTHER_TOOLS: &[(&str, &str, &str)] = &[
     (
-        "src/overrides_cmd.rs",
+        "crates/build/src/overrides.rs",
         "--git",
         "the `diff --git` header of a patch it writes",
     ),
@@ -39,7 +39,7 @@ const OTHER_TOOLS: &[(&str, &str, &str)] = &[
         "patch(1), in the front end's Python",
     ),
     (
-        "src/app/cargo_vendor.rs",
+        "crates/build/src/app/cargo_vendor.rs",
         "--print",
         "rustc's, naming the remembered `rustc --print sysroot` probe",
     ),

@@ -171,13 +171,7 @@ pub fn project_dir(dir: &Path) -> PathBuf {
         .map_or_else(|| dir.to_path_buf(), Path::to_path_buf)
 }
 
-/// Prints each warning on stderr (`warning:` in yellow on a terminal).
-pub fn warn(warnings: &[String]) {
-    let style = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
-    for w in warnings {
-        anstream::eprintln!("{style}warning{style:#}: {w}");
-    }
-}
+pub use lock2build_build::progress::warn;
 
 /// The process's exit: the command's code, or its error: on stderr as
 /// `error: …` with its causes, and with `--json` also as a JSON object on

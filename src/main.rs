@@ -11,20 +11,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-mod app;
 mod archive_cmd;
-mod fetch_plan;
 #[cfg(test)]
 mod flag_mentions;
 mod global;
 mod graph_cmd;
-mod overrides_cmd;
-mod progress;
 mod project_config;
-mod shell;
 mod store_cmd;
 
 use global::GlobalArgs;
+use lock2build_build::{app, fetch_plan, ops, overrides, progress, shell};
 
 /// Build a project hermetically from the lockfile it already has.
 ///
@@ -507,27 +503,15 @@ fn build_shell_env(
     flags: shell::ShellFlags,
 ) -> Result<shell::ShellEnv> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
-    let given = args
-        .python
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let python = lock2build_python::PythonInfo::probe(&given)
-        .map(|p| p.executable)
-        .ok();
-    let target = TargetArgs {
-        python_version: python.is_none().then(|| "3.11".into()),
-        python: python.clone(),
-        ..TargetArgs::default()
-    };
-    let sandbox = if args.no_sandbox {
-        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
-        lock2build_sandbox::Sandbox::unsandboxed()
-    } else {
-        lock2build_sandbox::Sandbox::detect()?
-    };
+    let (target, python) = ops::shell_target(args.python.as_deref());
+    let sandbox = ops::sandbox(args.no_sandbox)?;
     let options = app::AppOptions {
-        plan: plan_options(Some(&dir), &target, &SelectArgs::default(), g.offline())?,
-        python: python.unwrap_or(given),
+        plan: PlanOptions {
+            target: Target::resolve(&target)?,
+            select: SelectOptions::default(),
+            index: index_options(Some(&dir), g.offline())?,
+        },
+        python,
         sandbox,
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
@@ -735,33 +719,19 @@ impl TargetArgs {
         }
     }
 
-    /// Rust and Node builds run on this machine for this machine: the flags
-    /// that describe another one are refused rather than ignored.
-    fn refuse_other_machine(&self, what: &str) -> Result<()> {
-        let given = [
-            ("--python-version", self.python_version.is_some()),
-            ("--os", self.os.is_some()),
-            ("--arch", self.arch.is_some()),
-            ("--libc", self.libc.is_some()),
-        ];
-        let given: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(f, _)| *f).collect();
-        if given.is_empty() {
-            return Ok(());
-        }
-        anyhow::bail!(
-            "{} describe another machine, but {what} builds run on this one, for this one\n  help: drop them (they select Python wheels; `lock2build plan` takes them for any lock)",
-            given.join(", ")
-        )
-    }
-
-    fn resolve(&self) -> Result<Target> {
-        Target::resolve(&TargetOptions {
+    /// The target these flags describe.
+    fn options(&self) -> TargetOptions {
+        TargetOptions {
             python: self.python.clone(),
             python_version: self.python_version.clone(),
             os: self.os.clone(),
             arch: self.arch.clone(),
             libc: self.libc.clone(),
-        })
+        }
+    }
+
+    fn resolve(&self) -> Result<Target> {
+        Target::resolve(&self.options())
     }
 }
 
@@ -776,8 +746,14 @@ fn plan_options(
     Ok(PlanOptions {
         target: target.resolve()?,
         select: select.options(),
-        index: IndexOptions::new(pyindex::default_cache_dir(), offline).with_network_config(dir)?,
+        index: index_options(dir, offline)?,
     })
+}
+
+/// Where the Python index is asked and cached; `dir`'s lock2build.toml
+/// mirrors apply.
+fn index_options(dir: Option<&Path>, offline: bool) -> Result<IndexOptions> {
+    IndexOptions::new(pyindex::default_cache_dir(), offline).with_network_config(dir)
 }
 
 /// The plan of the project in `dir` (or of `lockfile` alone), checked
@@ -859,87 +835,44 @@ fn run_app(mut args: AppArgs, g: &GlobalArgs) -> Result<()> {
     progress_mode(&args.progress, g)?;
     let target = lock2build_plan::pick::LockTarget::new(&args.dir, args.lockfile.as_deref())?;
     args.dir = target.dir.clone();
-    // Nothing changed since the last build: its report is the answer.
     let link = args
         .out_link
         .clone()
         .unwrap_or_else(|| args.dir.join("result"));
-    if args.engine != app::Engine::Local {
-        // Nix keeps its own record of what is built.
-    } else if let Some(report) = app::noop::lookup(&args.dir, &link) {
-        return print_app_report(&report, g, true);
-    }
-    let memo_key = app::noop::key(&args.dir);
-    let engine = args.engine;
-    let options = app_options(args, target, g)?;
-    let dir = options.dir.clone();
-    let report = match engine {
-        app::Engine::Local => app::build_app(&options)?,
-        app::Engine::Nix => return print_app_report(&app::nix_engine::build(&options)?, g, false),
-    };
-    app::noop::record(&dir, &link, memo_key, &report);
-    print_app_report(&report, g, false)
+    let (dir, engine) = (args.dir.clone(), args.engine);
+    let outcome = ops::app(&dir, &link, engine, || app_options(args, target, g))?;
+    print_app_report(&outcome.report, g, outcome.unchanged)
 }
 
 /// What `app` (and `graph`) build with, from their arguments: the
 /// interpreter asked once, the sandbox checked, downloads and progress.
 fn app_options(
-    mut args: AppArgs,
+    args: AppArgs,
     target: lock2build_plan::pick::LockTarget,
     g: &GlobalArgs,
 ) -> Result<app::AppOptions> {
     use lock2build_fetch::{Credentials, FetchOptions, MirrorConfig, ProgressMode};
     let progress = progress_mode(&args.progress, g)?;
-    // The real interpreter behind `python3` (a pyenv shim costs ~0.2 s a
-    // call): planned for and built with, and asked about once more only.
-    // A Rust or Node project needs no Python: no interpreter is asked
-    // (a python3 upgrade must not rebuild them either).
     project_config::check(&args.dir)?;
-    let python_project = app::builds_python(&args.dir, target.lockfile.as_deref(), args.ecosystem);
-    if !python_project {
-        use lock2build_model::Ecosystem;
-        let named = target
-            .lockfile
-            .as_deref()
-            .and_then(lock2build_plan::discover::LockKind::from_path)
-            .map(|k| k.ecosystem());
-        let what = match args.ecosystem.or(named) {
-            Some(Ecosystem::Npm) => "Node",
-            Some(_) => "Rust",
-            None if app::top_ecosystems(&args.dir).contains(&Ecosystem::Npm) => "Node",
-            None => "Rust",
-        };
-        args.target.refuse_other_machine(what)?;
-    }
-    if !python_project && args.target.python.is_none() && args.target.python_version.is_none() {
-        args.target.python_version = Some("3.11".into());
-    } else if args.target.python_version.is_none() {
-        let given = args
-            .target
-            .python
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("python3"));
-        // A Rust or Node project needs no Python: leave it unset if none
-        // answers (a Python project's builder then names the problem).
-        args.target.python = lock2build_python::PythonInfo::probe(&given)
-            .map(|p| p.executable)
-            .ok();
-    }
-    let sandbox = if args.no_sandbox {
-        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
-        lock2build_sandbox::Sandbox::unsandboxed()
-    } else {
-        lock2build_sandbox::Sandbox::detect()?
-    };
+    let planned_for = ops::app_target(
+        &args.dir,
+        target.lockfile.as_deref(),
+        args.ecosystem,
+        args.target.options(),
+    )?;
+    let sandbox = ops::sandbox(args.no_sandbox)?;
     let quiet =
         progress == ProgressMode::Quiet || !g.chatty() || (g.json && args.progress == "auto");
-    let options = app::AppOptions {
-        plan: plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?,
-        python: args
-            .target
+    Ok(app::AppOptions {
+        python: planned_for
             .python
             .clone()
             .unwrap_or_else(|| PathBuf::from("python3")),
+        plan: PlanOptions {
+            target: Target::resolve(&planned_for)?,
+            select: args.select.options(),
+            index: index_options(Some(&args.dir), g.offline())?,
+        },
         sandbox,
         fetch: FetchOptions {
             jobs: args.jobs.max(1),
@@ -951,11 +884,8 @@ fn app_options(
             ..FetchOptions::from_env()?
         },
         jobs: args.jobs.max(1),
-        out_link: args
-            .out_link
-            .clone()
-            .unwrap_or_else(|| args.dir.join("result")),
-        scripts: args.scripts.clone(),
+        out_link: args.out_link.unwrap_or_else(|| args.dir.join("result")),
+        scripts: args.scripts,
         progress: !quiet,
         steps: g.build_progress(if quiet {
             progress::StepDisplay::Quiet
@@ -965,14 +895,13 @@ fn app_options(
         ecosystem: args.ecosystem,
         lockfile: target.lockfile,
         script: target.script,
-        features: args.features.clone(),
+        features: args.features,
         no_default_features: args.no_default_features,
         from_source: Vec::new(),
         locked: g.locked(),
         develop: false,
         dir: args.dir,
-    };
-    Ok(options)
+    })
 }
 
 /// Prints what `app` did; `unchanged` when it was answered from the no-op
@@ -991,64 +920,7 @@ fn print_app_report(report: &app::AppReport, g: &GlobalArgs, unchanged: bool) ->
     for note in report.notes.iter().filter(|_| g.chatty()) {
         writeln!(stdout, "note: {note}")?;
     }
-    if report.downloaded == 0 && report.built.is_empty() {
-        writeln!(
-            stdout,
-            "nothing to do: all {} built{}{}",
-            plural(report.reused, "output"),
-            match report.artifacts {
-                0 => String::new(),
-                n => format!(", {} in the store", plural(n, "artifact")),
-            },
-            if unchanged {
-                " (nothing changed since the last build)"
-            } else {
-                ""
-            }
-        )?;
-    } else {
-        let fetched = match report.downloaded {
-            0 if report.artifacts == 0 => "nothing to fetch".to_owned(),
-            0 => format!(
-                "nothing fetched ({} in the store)",
-                plural(report.artifacts, "artifact")
-            ),
-            n => format!(
-                "fetched {n} artifact{} ({}), {} already in the store",
-                if n == 1 { "" } else { "s" },
-                indicatif::HumanBytes(report.bytes_downloaded),
-                report.artifacts - n
-            ),
-        };
-        writeln!(
-            stdout,
-            "{fetched}; built {} output{}, {} already built",
-            report.built.len(),
-            if report.built.len() == 1 { "" } else { "s" },
-            report.reused
-        )?;
-    }
-    for (label, log) in &report.logs {
-        if report.built.contains(label) {
-            writeln!(stdout, "  build log of {label}: {}", log.display())?;
-        }
-    }
-    writeln!(
-        stdout,
-        "{} -> {}",
-        report.link.display(),
-        report.output.display()
-    )?;
-    let mut bin = report.scripts.clone();
-    if report.output.join("bin/python").exists() {
-        bin.push("python".into());
-    }
-    writeln!(
-        stdout,
-        "  {}/bin: {}",
-        report.link.display(),
-        bin.join(", ")
-    )?;
+    write!(stdout, "{}", report.summary(unchanged))?;
     Ok(())
 }
 
@@ -1223,8 +1095,8 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     args.target.skip_python_probe_unless_needed(&args.dir, None);
     let options = plan_options(Some(&args.dir), &args.target, &args.select, g.offline())?;
     let outcome = planned(&args.dir, None, &options, g)?;
-    let db = overrides_cmd::load(&args.dir)?;
-    let report = overrides_cmd::DoctorReport::new(&outcome.plan, &db);
+    let db = overrides::load(&args.dir)?;
+    let report = overrides::DoctorReport::new(&outcome.plan, &db);
     let (tools, tools_ok) = app::toolchain_report(&outcome.plan);
     // Builds run in a bubblewrap sandbox: say now if it cannot work here.
     let sandbox = lock2build_sandbox::Sandbox::detect()
@@ -1256,51 +1128,35 @@ fn run_doctor(mut args: DoctorArgs, g: &GlobalArgs) -> Result<ExitCode> {
     })
 }
 
+/// `overrides why`: one package by `ECOSYSTEM/NAME@VERSION`, or every
+/// package of that name in the project's plan (all groups and extras).
+fn overrides_why(package: &str, dir: &Path, g: &GlobalArgs) -> Result<()> {
+    let dir = global::project_dir(dir);
+    let db = overrides::load(&dir)?;
+    if package.contains('/') && !package.starts_with('@') {
+        let (ecosystem, name, version) = overrides::parse_package(package)?;
+        let version = version
+            .ok_or_else(|| anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0"))?;
+        overrides::print_why(&db, &[(ecosystem, name, version)], g.json)?;
+        return Ok(());
+    }
+    let options = PlanOptions {
+        target: Target::resolve(&TargetOptions::default())?,
+        select: SelectOptions {
+            all_groups: true,
+            all_extras: true,
+            ..Default::default()
+        },
+        index: index_options(Some(&dir), g.offline())?,
+    };
+    let outcome = planned(&dir, None, &options, g)?;
+    let packages = overrides::packages_named(&outcome.plan, package, &dir)?;
+    overrides::print_why(&db, &packages, g.json)
+}
+
 fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
     match command {
-        OverridesCommand::Why { package, dir } => {
-            let dir = global::project_dir(&dir);
-            let db = overrides_cmd::load(&dir)?;
-            if package.contains('/') && !package.starts_with('@') {
-                let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-                let version = version.ok_or_else(|| {
-                    anyhow::anyhow!("`{package}`: add @VERSION, e.g. {package}@1.0.0")
-                })?;
-                overrides_cmd::print_why(&db, &[(ecosystem, name, version)], g.json)?;
-                return Ok(());
-            }
-            let options = PlanOptions {
-                target: Target::resolve(&TargetOptions::default())?,
-                select: SelectOptions {
-                    all_groups: true,
-                    all_extras: true,
-                    ..Default::default()
-                },
-                index: IndexOptions::new(pyindex::default_cache_dir(), g.offline())
-                    .with_network_config(Some(&dir))?,
-            };
-            let outcome = planned(&dir, None, &options, g)?;
-            let wanted = package.to_ascii_lowercase().replace('_', "-");
-            let nodes: Vec<_> = outcome
-                .plan
-                .packages
-                .iter()
-                .filter(|n| n.name.to_ascii_lowercase() == wanted)
-                .collect();
-            if nodes.is_empty() {
-                anyhow::bail!(
-                    "`{package}` is not a package of the plan of {}\n  help: name any package as ECOSYSTEM/NAME@VERSION, e.g. pypi/pillow@10.4.0",
-                    dir.display()
-                );
-            }
-            let mut seen = std::collections::BTreeSet::new();
-            let packages: Vec<_> = nodes
-                .into_iter()
-                .filter(|n| seen.insert((n.ecosystem, n.version.clone())))
-                .map(|n| (n.ecosystem, n.name.clone(), n.version.clone()))
-                .collect();
-            overrides_cmd::print_why(&db, &packages, g.json)
-        }
+        OverridesCommand::Why { package, dir } => overrides_why(&package, &dir, g),
         OverridesCommand::New {
             package,
             from_log,
@@ -1309,9 +1165,9 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             force,
         } => {
             let dir = global::project_dir(&dir);
-            let db = overrides_cmd::load(&dir)?;
-            let (ecosystem, name, version) = overrides_cmd::parse_package(&package)?;
-            let (path, ids) = overrides_cmd::new_override(
+            let db = overrides::load(&dir)?;
+            let (ecosystem, name, version) = overrides::parse_package(&package)?;
+            let (path, ids) = overrides::new_override(
                 &db,
                 &dir,
                 ecosystem,
@@ -1338,16 +1194,18 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             no_sandbox,
         } => {
             let dir = global::project_dir(&dir);
-            let n = overrides_cmd::check(&dir)?;
+            let n = overrides::check(&dir)?;
             println!("project layer valid: {n} package file(s); they load with the community and user layers");
             if !no_build {
-                check_build(&dir, no_sandbox, g)?;
+                let steps =
+                    g.build_progress(progress::StepDisplay::from_mode(progress_mode("auto", g)?));
+                lock2build_build::check::test_builds(&dir, no_sandbox, &steps)?;
             }
             Ok(())
         }
         OverridesCommand::Export { dir, output } => {
             let dir = global::project_dir(&dir);
-            let patch = overrides_cmd::export(&dir)?;
+            let patch = overrides::export(&dir)?;
             match output {
                 Some(path) => {
                     std::fs::write(&path, &patch)
@@ -1363,148 +1221,6 @@ fn run_overrides(command: OverridesCommand, g: &GlobalArgs) -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// `overrides check`'s test builds: the packages of the project's locks
-/// that the project layer touches, built from source with the override
-/// (PyPI: from their sdists; npm: their install scripts run; crates: their
-/// build scripts, `cargo build -p`).
-fn check_build(dir: &std::path::Path, no_sandbox: bool, g: &GlobalArgs) -> Result<()> {
-    use lock2build_model::Ecosystem;
-    let db = overrides_cmd::load(dir)?;
-    let mut touched: std::collections::BTreeMap<Ecosystem, Vec<String>> = Default::default();
-    for (ecosystem, name) in overrides_cmd::touched(&db) {
-        touched.entry(ecosystem).or_default().push(name);
-    }
-    if touched.is_empty() {
-        return Ok(());
-    }
-    let with_lock = app::top_ecosystems(dir);
-    let has_lock = |ecosystem: Ecosystem| with_lock.contains(&ecosystem);
-    let sandbox = if no_sandbox {
-        eprintln!("{}", lock2build_sandbox::UNSANDBOXED_WARNING);
-        lock2build_sandbox::Sandbox::unsandboxed()
-    } else {
-        lock2build_sandbox::Sandbox::detect()?
-    };
-    let mut failed = Vec::new();
-    for (ecosystem, names) in touched {
-        if !has_lock(ecosystem) {
-            println!(
-                "not test-built: {} (no {} lockfile in {})",
-                names
-                    .iter()
-                    .map(|n| format!("{ecosystem}/{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                match ecosystem {
-                    Ecosystem::Pypi => "Python",
-                    Ecosystem::Npm => "package-lock.json",
-                    Ecosystem::Crates => "Cargo.lock",
-                },
-                dir.display()
-            );
-            continue;
-        }
-        let select = SelectArgs {
-            groups: Vec::new(),
-            all_groups: false,
-            dev: false,
-            extras: Vec::new(),
-            all_extras: false,
-            no_binary: if ecosystem == Ecosystem::Pypi {
-                names.clone()
-            } else {
-                Vec::new()
-            },
-        };
-        let target = TargetArgs {
-            python: None,
-            python_version: None,
-            os: None,
-            arch: None,
-            libc: None,
-        };
-        let scratch = tempfile::Builder::new()
-            .prefix("lock2build-check-")
-            .tempdir_in(lock2build_store::scratch_dir())?;
-        let options = app::AppOptions {
-            plan: plan_options(Some(dir), &target, &select, false)?,
-            python: PathBuf::from("python3"),
-            sandbox: sandbox.clone(),
-            fetch: lock2build_fetch::FetchOptions {
-                progress: lock2build_fetch::ProgressMode::Quiet,
-                ..Default::default()
-            },
-            jobs: 8,
-            out_link: scratch.path().join("result"),
-            scripts: Vec::new(),
-            progress: true,
-            steps: g.build_progress(progress::StepDisplay::from_mode(progress_mode("auto", g)?)),
-            ecosystem: Some(ecosystem),
-            lockfile: None,
-            script: None,
-            features: Vec::new(),
-            no_default_features: false,
-            from_source: names.clone(),
-            locked: false,
-            develop: false,
-            dir: dir.to_owned(),
-        };
-        println!(
-            "test-building from source: {}",
-            names
-                .iter()
-                .map(|n| format!("{ecosystem}/{n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let report = match app::build_app(&options) {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                failed.push(ecosystem.to_string());
-                continue;
-            }
-        };
-        for note in &report.notes {
-            println!("note: {note}");
-        }
-        let normalize = |n: &str| match ecosystem {
-            Ecosystem::Pypi => lock2build_model::normalize_python_name(n),
-            Ecosystem::Crates => n.replace('_', "-"),
-            Ecosystem::Npm => n.to_owned(),
-        };
-        for name in &names {
-            let wanted = normalize(name);
-            let hits: Vec<(&String, &PathBuf)> = report
-                .logs
-                .iter()
-                .filter(|(label, _)| {
-                    label.rsplit_once(' ').map(|(n, _)| normalize(n)).as_deref()
-                        == Some(wanted.as_str())
-                })
-                .collect();
-            if hits.is_empty() {
-                println!("not test-built: {ecosystem}/{name} (not built from source in this project's lock)");
-            }
-            for (label, log) in hits {
-                println!(
-                    "test build ok: {ecosystem}/{label} (log: {})",
-                    log.display()
-                );
-            }
-        }
-    }
-    if !failed.is_empty() {
-        anyhow::bail!("test builds failed ({})", failed.join(", "));
-    }
-    Ok(())
-}
-
-/// `1 artifact`, `2 artifacts`.
-fn plural(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn main() -> ExitCode {

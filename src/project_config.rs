@@ -61,6 +61,6 @@ pub fn check(dir: &Path) -> Result<()> {
     }
     crate::app::AppConfig::read(dir)?;
     lock2build_fetch::MirrorConfig::load(Some(dir)).map_err(|e| anyhow!("{e}\n  help: {HELP}"))?;
-    crate::overrides_cmd::load(dir)?;
+    crate::overrides::load(dir)?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 #          tool (lock2build's ./result and cargo's target must not meet).
 #   lock2build: `lock2build app DIR` (vendors the crates into its store,
 #          builds the dependencies from a skeleton in bubblewrap, then the
-#          project from a copy of that build; see src/app/rust.rs).
+#          project from a copy of that build; see crates/build/src/app/rust.rs).
 #   cargo: `cargo build --release --locked`, the toolchain's cargo called
 #          directly with its bin/ first in PATH (as lock2build does: no
 #          rustup proxy in either).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The no-op of `lock2build app` (nothing changed since the last build:
-# answered from the memo, src/app/noop.rs) side by side with the native
+# answered from the memo, crates/build/src/app/noop.rs) side by side with the native
 # tools' no-ops, in one run; then the ratios and lock2build's peak memory.
 #
 #   python: fixtures/uv/native-app   vs `uv sync --frozen` on its existing .venv

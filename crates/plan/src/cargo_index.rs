@@ -5,7 +5,7 @@
 //! `optional`, features), its features, `links` and `cksum`, the sha256 of
 //! the `.crate`. That is everything cargo's resolver reads about a crate,
 //! so a manifest written from it resolves like the real one
-//! (`src/app/cargo_resolve.rs` relies on this to learn which crates a host
+//! (`crates/build/src/app/cargo_resolve.rs` relies on this to learn which crates a host
 //! build compiles without downloading the others).
 //!
 //! The sparse protocol: `GET <index>/<prefix>/<lowercased name>`, where the

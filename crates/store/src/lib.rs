@@ -17,7 +17,7 @@
 //!   logs/<node-id>.log          the build log of a node (kept while its output lives)
 //!   failed/<step>-<time>/       a failed build's directories (`--keep-failed`), until gc
 //!   git/                        git sources (crates/git: bare repositories, checkouts by commit)
-//!   memo/app/<hash>.json        `lock2build app`'s no-op memo of a project (src/app/noop.rs)
+//!   memo/app/<hash>.json        `lock2build app`'s no-op memo of a project (crates/build/src/app/noop.rs)
 //! ```
 //!
 //! Guarantees (see `docs/store.md`): an entry appears by one `rename`, after

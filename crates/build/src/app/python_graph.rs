@@ -44,7 +44,7 @@ use super::python::{
     RustBuild, RustDeps, RustTree, Toolchains,
 };
 use super::{open_store, patch_hashes, tree_hash, AppOptions};
-use crate::overrides_cmd;
+use crate::overrides;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::{FetchReport, FetchRequest};
 use lock2build_graph::{Graph, Node as GraphNode, Output, Recipe as GraphRecipe, Toolchain};
@@ -241,7 +241,7 @@ impl<'p> Planning<'p> {
                 python.executable.display()
             );
         }
-        let db = overrides_cmd::load(&options.dir)?;
+        let db = overrides::load(&options.dir)?;
         let lock_dir = std::path::absolute(&options.dir)?.join(
             plan.projects[project]
                 .lockfile
@@ -741,7 +741,7 @@ impl<'p> Planning<'p> {
                             .find(|(id, _)| *id == node.id)
                             .ok_or_else(|| anyhow!("internal: {} has no git spec", node.name))?;
                         let checkout = &self.checkouts[&node.id];
-                        let git = crate::graph_cmd::git_node(spec, &checkout.nar_sha256)?;
+                        let git = crate::source_nodes::git_node(spec, &checkout.nar_sha256)?;
                         params.insert("subdirectory".into(), json!(subdirectory));
                         params.insert("commit".into(), json!(checkout.commit));
                         draft.nodes.push_once(git)
@@ -1050,7 +1050,9 @@ impl NodeList {
     /// one (a local file of the lock has none: it is in the store).
     fn fetch(&mut self, downloads: &[&FetchRequest], hashes: &[Hash]) -> Result<Option<String>> {
         match downloads.iter().find(|r| r.hashes == hashes) {
-            Some(request) => Ok(Some(self.push_once(crate::graph_cmd::fetch_node(request)?))),
+            Some(request) => Ok(Some(
+                self.push_once(crate::source_nodes::fetch_node(request)?),
+            )),
             None => Ok(None),
         }
     }

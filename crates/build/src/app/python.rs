@@ -202,7 +202,7 @@ pub(super) fn complete_graph(
         run?;
         Ok(made.graph)
     })?;
-    crate::global::warn(&notes);
+    crate::progress::warn(&notes);
     Ok(graph)
 }
 

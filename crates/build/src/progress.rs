@@ -364,6 +364,16 @@ pub fn elapsed_text(elapsed: Duration) -> String {
     }
 }
 
+/// Prints each warning on stderr (`warning:` in yellow on a terminal).
+pub fn warn(warnings: &[String]) {
+    let style = Style::new()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()))
+        .bold();
+    for w in warnings {
+        anstream::eprintln!("{style}warning{style:#}: {w}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use super::node::{
     NpmSteps, Package, Toolchain, TreeInputs,
 };
 use super::{failure_message, require_native, tree_hash, AppConfig, AppOptions};
-use crate::graph_cmd::{fetch_node, git_node};
+use crate::source_nodes::{fetch_node, git_node};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchRequest;
 use lock2build_graph::{Graph, Node, Output, Recipe};
@@ -265,7 +265,7 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         toolchain.version,
         toolchain.node.display()
     );
-    let db = crate::overrides_cmd::load(&options.dir)?;
+    let db = crate::overrides::load(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let skipped = platforms::other_platforms(store, &options.fetch, &plan, &nodes, &packages)?;
     let mut notes = Vec::new();
@@ -748,7 +748,7 @@ struct AppRecipe {
 /// `HOME`, no cache to unpack the community layer into). What the
 /// overrides change in a build (environment, patches) is in the recipe.
 fn overrides(project: &Path) -> Database {
-    crate::overrides_cmd::load(project)
+    crate::overrides::load(project)
         .unwrap_or_else(|_| Database::load(&[]).unwrap_or_else(|_| Database::load_lenient(&[]).0))
 }
 

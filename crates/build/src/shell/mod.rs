@@ -119,7 +119,7 @@ pub fn prepare(mut options: AppOptions, flags: ShellFlags) -> Result<ShellEnv> {
         check_python(&lock.path, &picked.graph, &options)?;
         let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
         let warnings = plan::check_locked(&plan, options.locked)?;
-        crate::global::warn(&warnings);
+        crate::progress::warn(&warnings);
         env.warnings.extend(warnings);
         options.dir = dir.clone();
         options.lockfile = Some(lock.path.clone());

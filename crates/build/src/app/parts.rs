@@ -46,7 +46,7 @@ pub(crate) fn vendor_crates(
     let lock_display = options.dir.join(lockfile).display().to_string();
     let project_dir = std::path::absolute(&options.dir)?;
     let lock_dir = project_dir.join(lockfile.parent().unwrap_or(Path::new("")));
-    let db = crate::overrides_cmd::load(&options.dir)?;
+    let db = crate::overrides::load(&options.dir)?;
     let vendor = Vendor::from_nodes(&nodes, &db, &lock_dir, &project_dir, &lock_display)?;
     require_native(&nodes, &db, "the crates", Ecosystem::Crates, None)?;
     let env = merged_env(&nodes, &db)?;

@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The outputs of a node's inputs, by input id.
-pub(crate) type Inputs = BTreeMap<String, PathBuf>;
+pub type Inputs = BTreeMap<String, PathBuf>;
 
 /// Where a kind writes its node's output.
-pub(crate) struct Out<'a> {
+pub struct Out<'a> {
     /// The empty directory to fill.
     pub building: &'a Path,
     /// Where the output will live (what it may embed: a sandboxed step
@@ -35,7 +35,7 @@ pub(crate) struct Out<'a> {
 }
 
 /// What a kind may use besides its node and its inputs.
-pub(crate) struct Ctx<'a> {
+pub struct Ctx<'a> {
     /// The graph the node is part of (its toolchains, its other nodes).
     pub graph: &'a Graph,
     /// Where sources are found by hash and outputs go (under `realise`, a
@@ -59,7 +59,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// How the nodes of one recipe kind are made.
-pub(crate) struct Kind {
+pub struct Kind {
     /// The recipe kind (`cargo-deps`, `python-wheel`, …).
     pub name: &'static str,
     /// Where the node's output already is with no work, if anywhere: for
@@ -71,7 +71,7 @@ pub(crate) struct Kind {
 }
 
 /// Every kind this lock2build makes, the builders' tables in turn.
-pub(crate) const KINDS: &[&[Kind]] = &[
+pub const KINDS: &[&[Kind]] = &[
     LOCAL,
     super::rust_graph::KINDS,
     super::node_graph::KINDS,
@@ -79,7 +79,7 @@ pub(crate) const KINDS: &[&[Kind]] = &[
 ];
 
 /// The kind of `name`, if this lock2build makes it.
-pub(crate) fn kind(name: &str) -> Option<&'static Kind> {
+pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().flat_map(|k| k.iter()).find(|k| k.name == name)
 }
 

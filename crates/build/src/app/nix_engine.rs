@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The Nix library, as this lock2build reads graphs.
-const NIX_LIBRARY: &str = include_str!("../../nix/default.nix");
+const NIX_LIBRARY: &str = include_str!("../../../../nix/default.nix");
 
 /// Which engine builds the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,7 +39,7 @@ pub fn build(options: &AppOptions) -> Result<AppReport> {
     };
     for (name, tool) in &graph.toolchains {
         if let Some(dir) = unreadable_by_others(Path::new(&tool.path)) {
-            crate::global::warn(&[format!(
+            crate::progress::warn(&[format!(
                 "the {name} toolchain ({}) is under {}, which Nix's build users cannot enter: a single-user Nix run as its owner can build as the caller with NIX_CONFIG='build-users-group =', else install the toolchain where they can read it",
                 tool.path,
                 dir.display()

@@ -93,7 +93,7 @@ pub fn cached_or(
     let key = key(inputs);
     if let Some(key) = &key {
         if let Some(env) = load(inputs.dir, key) {
-            crate::global::warn(&env.warnings);
+            crate::progress::warn(&env.warnings);
             return Ok(env);
         }
     }

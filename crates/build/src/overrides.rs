@@ -1,6 +1,8 @@
 //! `lock2build doctor` and `lock2build overrides …`: what the overrides
 //! database says about a project's packages, which native libraries and
 //! tools the host lacks, and the contribution flow (draft, check, export).
+//! The builders load the database ([`load`]) and check the native needs of
+//! their source builds ([`native_needs`]) here too.
 
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_model::{ArtifactKind, Ecosystem};
@@ -275,6 +277,32 @@ pub fn print_why(
         }
     }
     Ok(())
+}
+
+/// The packages of `plan` named `package` (any ecosystem; `_` and `-`
+/// alike, any case), each ecosystem and version once: what `overrides why
+/// NAME` explains. None is an error naming the plan's directory `dir`.
+pub fn packages_named(
+    plan: &Plan,
+    package: &str,
+    dir: &Path,
+) -> Result<Vec<(Ecosystem, String, String)>> {
+    let wanted = package.to_ascii_lowercase().replace('_', "-");
+    let mut seen = BTreeSet::new();
+    let packages: Vec<_> = plan
+        .packages
+        .iter()
+        .filter(|n| n.name.to_ascii_lowercase() == wanted)
+        .filter(|n| seen.insert((n.ecosystem, n.version.clone())))
+        .map(|n| (n.ecosystem, n.name.clone(), n.version.clone()))
+        .collect();
+    if packages.is_empty() {
+        bail!(
+            "`{package}` is not a package of the plan of {}\n  help: name any package as ECOSYSTEM/NAME@VERSION, e.g. pypi/pillow@10.4.0",
+            dir.display()
+        );
+    }
+    Ok(packages)
 }
 
 /// Splits `ECOSYSTEM/NAME[@VERSION]`.

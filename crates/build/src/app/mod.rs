@@ -20,7 +20,7 @@ mod cargo_git;
 mod cargo_resolve;
 mod cargo_vendor;
 mod cargo_workspace;
-pub(crate) mod exec;
+pub mod exec;
 pub mod nix_engine;
 mod node;
 mod node_graph;
@@ -243,7 +243,7 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     };
     // The providers table only when a node links a native library.
     let db = match graph.nodes.iter().any(|n| !n.native.is_empty()) {
-        true => Some(crate::overrides_cmd::load(&options.dir)?),
+        true => Some(crate::overrides::load(&options.dir)?),
         false => None,
     };
     nix_engine::add_nixpkgs_names(&mut graph, db.as_ref().map(|db| db.providers()));
@@ -270,7 +270,7 @@ fn picked_plan(options: &AppOptions) -> Result<(Plan, Ecosystem, Vec<String>)> {
         script::check_lock_is_current(script, &locked)?;
     }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
-    crate::global::warn(&plan::check_locked(&plan, options.locked)?);
+    crate::progress::warn(&plan::check_locked(&plan, options.locked)?);
     crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
     Ok((plan, ecosystem, picked.notes))
 }
@@ -311,7 +311,7 @@ pub fn builds_python(dir: &Path, lockfile: Option<&Path>, ecosystem: Option<Ecos
 /// ```
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct AppConfig {
+pub struct AppConfig {
     pub scripts: Option<Vec<String>>,
     pub features: Option<Vec<String>>,
     pub no_default_features: Option<bool>,
@@ -365,9 +365,9 @@ pub(crate) fn require_native_with(
     what: &str,
     ecosystem: Ecosystem,
     extra: Option<(&str, &str)>,
-    knobs: Option<crate::overrides_cmd::BuildKnobs>,
+    knobs: Option<crate::overrides::BuildKnobs>,
 ) -> Result<()> {
-    let needs = crate::overrides_cmd::native_needs(nodes.iter().copied(), db, knobs);
+    let needs = crate::overrides::native_needs(nodes.iter().copied(), db, knobs);
     let mut missing = needs.report.missing.clone();
     if let Some((id, _)) = extra {
         if !missing.iter().any(|m| m == id) {
@@ -386,7 +386,7 @@ pub(crate) fn require_native_with(
         text.push_str(&format!("  {line}\n"));
     }
     text.push('\n');
-    text.push_str(&crate::overrides_cmd::install_help(db, &missing));
+    text.push_str(&crate::overrides::install_help(db, &missing));
     text.push_str(&format!("(the needs come from the overrides database: `lock2build overrides why {ecosystem}/NAME@VERSION` shows which file)"));
     bail!("{text}")
 }
@@ -661,7 +661,7 @@ pub(crate) fn skipped(name: &str) -> bool {
 
 /// sha256 over the project's files (relative path, mode, content; symlink
 /// targets), in path order.
-pub(crate) fn tree_hash(dir: &Path) -> Result<String> {
+pub fn tree_hash(dir: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut files = Vec::new();
     walk(dir, Path::new(""), &mut files)?;
@@ -731,7 +731,7 @@ pub(crate) fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
 /// Copies every file of `src` (a commit's tree: nothing is left out, not
 /// even what a project copy skips, such as `target/` or `result`), keeping
 /// symbolic links and modes.
-pub(crate) fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
+pub fn copy_all(src: &Path, dest: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;

@@ -37,7 +37,7 @@ use super::cargo_workspace::{vendor_for_host, write_skeleton, LockedWorkspace, V
 use super::exec::{self, input, recipe, Ctx, Inputs, Kind, Out};
 use super::rust::{root_package, CargoStep, StepKind};
 use super::{open_store, patch_hashes, tree_hash, AppConfig, AppOptions};
-use crate::overrides_cmd;
+use crate::overrides;
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchRequest;
@@ -185,7 +185,7 @@ pub(super) fn plan_graph<'p>(
             toolchain.ids[0].version
         );
     }
-    let db = overrides_cmd::load(&options.dir)?;
+    let db = overrides::load(&options.dir)?;
     let mut notes = Vec::new();
     let selected = selected_crates(options, &nodes, &lock_display, &mut notes)?;
     let store = open_store()?;
@@ -361,7 +361,7 @@ pub(super) fn git_checkouts(
         .iter()
         .map(|source| {
             let checkout = checkout_source(store, source, &git_options)?;
-            crate::graph_cmd::git_node(&source_spec(source), &checkout.nar_sha256)
+            crate::source_nodes::git_node(&source_spec(source), &checkout.nar_sha256)
         })
         .collect()
 }
@@ -528,7 +528,7 @@ pub(super) fn add_vendor(
 ) -> Result<()> {
     let mut fetch_of: BTreeMap<String, String> = BTreeMap::new();
     for request in requests {
-        let node = crate::graph_cmd::fetch_node(request)?;
+        let node = crate::source_nodes::fetch_node(request)?;
         for h in &request.hashes {
             fetch_of.insert(h.to_sri(), node.id.clone());
         }

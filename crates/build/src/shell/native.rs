@@ -30,7 +30,7 @@ fn variable(module: &str, name: &str) -> Option<String> {
 /// The native libraries `plan`'s packages need (with the project layer of
 /// `dir`), and where pkg-config finds them outside its default path.
 pub(super) fn native_dirs(dir: &Path, plan: &Plan, into: &mut NativeDirs) -> Result<()> {
-    let db = crate::overrides_cmd::load(dir)?;
+    let db = crate::overrides::load(dir)?;
     let ids: BTreeSet<String> = plan
         .packages
         .iter()
