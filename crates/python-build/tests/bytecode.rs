@@ -40,21 +40,11 @@ fn output_tree(out: &Path, python: &PythonInfo) -> PathBuf {
 
 /// Every `.pyc` below `dir`, relative to it, with its bytes.
 fn pycs(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut found = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "pyc") {
-                let bytes = std::fs::read(&path).unwrap();
-                found.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
-            }
-        }
-    }
-    found
+    tree(dir)
+        .into_iter()
+        .filter(|p| p.ends_with(".pyc"))
+        .map(|p| (PathBuf::from(&p), std::fs::read(dir.join(&p)).unwrap()))
+        .collect()
 }
 
 /// What the one-shot command writes for `out`.
