@@ -31,7 +31,9 @@
 # or LOCK2BUILD=/path/to/lock2build). Network: PyPI. ~9.5 min on 2 cores.
 # COLD_RUNS (3) and WARM_RUNS (5) set the hyperfine runs; OUT the results dir;
 # CASES (native-cold pure-cold native-warm pure-warm) which tables to run;
-# PIP=0 leaves pip out. Then lock2build's own peak memory (VmHWM at exit,
+# PIP=0 leaves pip out; CPU_RUNS the interleaved cold runs under perf stat
+# (cpu.md: CPU time of every process, which hyperfine's columns are not for
+# lock2build). Then lock2build's own peak memory (VmHWM at exit,
 # under gdb: bench/own-peak-rss.sh; skipped without gdb) for a cold native
 # build, its no-op and its full check, beside GNU time's max RSS of uv sync
 # (its largest process), into memory.md.
@@ -66,7 +68,8 @@ if ! grep -q -- '--hash=' "$native_reqs" 2>/dev/null; then
 fi
 
 l2b() { echo "$L2B app $work/l2b-$1 --python $PY --progress quiet"; }
-uv_sync() { echo "env UV_CACHE_DIR=$work/uvcache-native UV_PYTHON=$PY uv sync -q --frozen --no-dev --project $work/uv-native"; }
+# $@: more uv sync options (--compile-bytecode: the .pyc lock2build writes too)
+uv_sync() { echo "env UV_CACHE_DIR=$work/uvcache-native UV_PYTHON=$PY uv sync -q --frozen --no-dev --project $work/uv-native $*"; }
 # $1: pip's cache option (cold: --no-cache-dir; warm: $pip_warm, a cache dir of its own)
 pip_native() { echo "$PY -m venv $work/venv && $work/venv/bin/pip install -q $1 --require-hashes -r $native_reqs && $work/venv/bin/pip install -q $1 --no-deps $work/pip-native"; }
 uv_pure() { echo "env UV_CACHE_DIR=$work/uvcache-pure uv venv -q --python $PY $work/venv && env UV_CACHE_DIR=$work/uvcache-pure VIRTUAL_ENV=$work/venv uv pip install -q --require-hashes -r $pure_reqs"; }
@@ -90,7 +93,38 @@ hf native-cold --runs "$COLD_RUNS" \
   --prepare "rm -rf $work/store" -n "lock2build app (cold store, warm index cache)" "$(l2b native)" \
   --prepare "rm -rf $work/store $work/l2b-cache" -n "lock2build app (cold store, cold index cache)" "$(l2b native)" \
   --prepare "rm -rf $work/uvcache-native $work/uv-native/.venv" -n "uv sync --frozen (cold cache, no .venv)" "$(uv_sync)" \
+  --prepare "rm -rf $work/uvcache-native $work/uv-native/.venv" -n "uv sync --frozen --compile-bytecode (cold cache, no .venv)" "$(uv_sync --compile-bytecode)" \
   --prepare "rm -rf $work/venv" -n "pip install --require-hashes (fresh venv, --no-cache-dir)" "$(pip_native --no-cache-dir)"
+
+# CPU time of a cold native build, every process counted: hyperfine's user
+# and system columns leave out what lock2build runs in bubblewrap (a process
+# in a new PID namespace is not in its parent's rusage), so each command
+# runs CPU_RUNS (2) more times, interleaved, under `perf stat -e task-clock`
+# (which follows every child), with the load average before each run.
+cpu_native() {
+  echo "| run | command | wall (s) | CPU, all processes (s) | load average before |"
+  echo "|---|---|---|---|---|"
+  local i c name cmd load start end
+  for i in $(seq "${CPU_RUNS:-2}"); do
+    for c in l2b uv uv-pyc; do
+      case $c in
+        l2b) rm -rf "$work/store"; name="lock2build app"; cmd=$(l2b native) ;;
+        uv) name="uv sync --frozen"; cmd=$(uv_sync) ;;
+        uv-pyc) name="uv sync --frozen --compile-bytecode"; cmd=$(uv_sync --compile-bytecode) ;;
+      esac
+      rm -rf "$work/uvcache-native" "$work/uv-native/.venv"
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      start=$(date +%s.%N)
+      perf stat -x, -e task-clock -o "$work/perf.txt" -- sh -c "$cmd" >/dev/null
+      end=$(date +%s.%N)
+      awk -F, -v i="$i" -v name="$name" -v load="$load" -v wall="$(echo "$end - $start" | bc)" \
+        '/task-clock/ { printf "| %s | %s | %.2f | %.2f | %s |\n", i, name, wall, $1 / 1000, load }' "$work/perf.txt"
+    done
+  done
+}
+case " $CASES " in
+  *" native-cold "*) if command -v perf >/dev/null; then cpu_native | tee "$out/cpu.md"; else echo "note: no perf, no cpu.md" >&2; fi ;;
+esac
 hf pure-cold --runs "$COLD_RUNS" \
   --prepare "rm -rf $work/store" -n "lock2build app (cold store, warm index cache)" "$(l2b pure)" \
   --prepare "rm -rf $work/store $work/l2b-cache" -n "lock2build app (cold store, cold index cache)" "$(l2b pure)" \

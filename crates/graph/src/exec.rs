@@ -5,10 +5,16 @@
 //! sandbox, or a test's); the executor only orders the work, skips what
 //! exists, stops scheduling at the first failure and waits for what is
 //! running, and tells an observer what starts and ends.
+//!
+//! Of the nodes ready at once, the one with the longest chain of nodes
+//! still to make after it starts first (then graph order): a build
+//! system's wheel before the app's own wheels, since a source build and the
+//! environment wait for it and only the environment waits for those.
 
 use crate::error::GraphError;
 use crate::model::{Graph, Node};
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -44,12 +50,22 @@ pub struct Executed {
 }
 
 struct State {
-    ready: Vec<usize>,
+    /// Ready nodes by (nodes after them, lowest index first).
+    ready: BinaryHeap<(usize, Reverse<usize>)>,
+    /// The longest chain of nodes to make after each node.
+    after: BTreeMap<usize, usize>,
     waiting: BTreeMap<usize, usize>,
     running: usize,
     outputs: BTreeMap<String, PathBuf>,
     built: Vec<String>,
     failed: Option<GraphError>,
+}
+
+impl State {
+    fn push_ready(&mut self, i: usize) {
+        let after = self.after.get(&i).copied().unwrap_or(0);
+        self.ready.push((after, Reverse(i)));
+    }
 }
 
 /// Makes `goals` (node ids; every node when empty) and what they need.
@@ -67,7 +83,8 @@ pub fn execute(
         .map(|(i, n)| (n.id.as_str(), i))
         .collect();
     let mut state = State {
-        ready: Vec::new(),
+        ready: BinaryHeap::new(),
+        after: BTreeMap::new(),
         waiting: BTreeMap::new(),
         running: 0,
         outputs: BTreeMap::new(),
@@ -86,6 +103,7 @@ pub fn execute(
         state.outputs.contains_key(&graph.nodes[i].id)
     })?;
     let mut users: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut ready = Vec::new();
     for &i in &needed {
         let node = &graph.nodes[i];
         if state.outputs.contains_key(&node.id) {
@@ -101,12 +119,24 @@ pub fn execute(
             users.entry(j).or_default().push(i);
         }
         if missing.is_empty() {
-            state.ready.push(i);
+            ready.push(i);
         } else {
             state.waiting.insert(i, missing.len());
         }
     }
-    state.ready.reverse();
+    // A node's users come after it in a graph: backwards, their chains are
+    // known before its own.
+    for &i in needed.iter().rev() {
+        let after = users.get(&i).into_iter().flatten();
+        let longest = after
+            .map(|u| state.after.get(u).map_or(1, |n| n + 1))
+            .max()
+            .unwrap_or(0);
+        state.after.insert(i, longest);
+    }
+    for i in ready {
+        state.push_ready(i);
+    }
     let state = Mutex::new(state);
     let wake = Condvar::new();
     std::thread::scope(|scope| {
@@ -141,7 +171,7 @@ fn worker(
                 wake.notify_all();
                 return;
             }
-            if let Some(i) = s.ready.pop() {
+            if let Some((_, Reverse(i))) = s.ready.pop() {
                 break i;
             }
             s = wake.wait(s).unwrap_or_else(|e| e.into_inner());
@@ -171,7 +201,7 @@ fn worker(
                     });
                     if left == Some(0) {
                         s.waiting.remove(&u);
-                        s.ready.push(u);
+                        s.push_ready(u);
                     }
                 }
             }

@@ -177,3 +177,25 @@ fn the_missing_inputs_of_an_existing_node_are_not_made() {
     assert_eq!(done.built, ["a", "e"]);
     assert!(!dir.path().join("b").exists());
 }
+
+#[test]
+fn the_longest_chain_starts_first() {
+    // `tool` comes after the wheels in graph order, but `built` and `app`
+    // wait for it while only `app` waits for the wheels; then `built` and
+    // the wheels are as far from the goal, and go in graph order.
+    let mut g = Graph::new("x86_64-linux-gnu");
+    g.nodes = vec![
+        node("wheel1", &[]),
+        node("wheel2", &[]),
+        node("tool", &[]),
+        node("built", &["tool"]),
+        node("app", &["wheel1", "wheel2", "built"]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let r = Concat::new(dir.path());
+    execute(&g, &["app"], 1, &r, &Silent).unwrap();
+    assert_eq!(
+        *r.seen.lock().unwrap(),
+        ["tool", "wheel1", "wheel2", "built", "app"]
+    );
+}
