@@ -135,26 +135,112 @@ pub fn native_versions(
 }
 
 fn pkg_config_version(module: &str) -> Option<String> {
-    let out = Command::new("pkg-config")
-        .args(["--modversion", module])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let ask = || {
+        let out = Command::new("pkg-config")
+            .args(["--modversion", module])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|_| ())?;
+        Ok(match out.status.success() {
+            true => format!("found {}", String::from_utf8_lossy(&out.stdout).trim()),
+            false => "missing".to_owned(),
+        })
+    };
+    let answer = remembered_pkg_config(&["--modversion", module], ask)?;
+    answer.strip_prefix("found ").map(str::to_owned)
 }
 
 fn pkg_config_exists(module: &str) -> Option<bool> {
-    Command::new("pkg-config")
-        .args(["--exists", module])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()
-        .map(|s| s.success())
+    let ask = || {
+        Command::new("pkg-config")
+            .args(["--exists", module])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success().to_string())
+            .map_err(|_| ())
+    };
+    Some(remembered_pkg_config(&["--exists", module], ask)? == "true")
+}
+
+/// pkg-config's answer to `args`, remembered
+/// (`lock2build_store::remembered_probe`) by what it reads: the stamps of
+/// the pkg-config binary, of every directory it searches and of every `.pc`
+/// file in them (the `PKG_CONFIG_PATH` directories, then its built-in path
+/// or `PKG_CONFIG_LIBDIR`), and the `PKG_CONFIG_*` variables. `None` when
+/// pkg-config cannot run (not remembered).
+fn remembered_pkg_config(
+    args: &[&str],
+    ask: impl FnOnce() -> Result<String, ()>,
+) -> Option<String> {
+    let Some(inputs) = pkg_config_inputs() else {
+        return ask().ok();
+    };
+    let mut words: Vec<&str> = vec![inputs.as_str()];
+    words.extend(args);
+    lock2build_store::remembered_probe("pkg-config", &[], &words, ask).ok()
+}
+
+/// The stamps and variables pkg-config's answers depend on, taken once per
+/// run (before any answer is asked for); `None` without pkg-config.
+fn pkg_config_inputs() -> Option<&'static String> {
+    static INPUTS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    INPUTS
+        .get_or_init(|| {
+            let given = lock2build_store::find_in_path(Path::new("pkg-config"))?;
+            let binary = std::fs::canonicalize(&given).unwrap_or(given.clone());
+            let mut text = format!("{}\0{}", given.display(), stamp(&binary));
+            let mut vars: Vec<(String, String)> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("PKG_CONFIG"))
+                .collect();
+            vars.sort();
+            for (k, v) in &vars {
+                text.push_str(&format!("\0{k}={v}"));
+            }
+            let builtin = || {
+                let ask = || {
+                    let out = Command::new(&given)
+                        .args(["--variable", "pc_path", "pkg-config"])
+                        .stdin(Stdio::null())
+                        .stderr(Stdio::null())
+                        .output()
+                        .map_err(|_| ())?;
+                    Ok::<_, ()>(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                };
+                let words = [given.to_str().unwrap_or_default()];
+                lock2build_store::remembered_probe("pkg-config pc_path", &[&binary], &words, ask)
+                    .ok()
+            };
+            let mut dirs: Vec<PathBuf> = std::env::var_os("PKG_CONFIG_PATH")
+                .map(|v| std::env::split_paths(&v).collect())
+                .unwrap_or_default();
+            match std::env::var_os("PKG_CONFIG_LIBDIR") {
+                Some(libdir) => dirs.extend(std::env::split_paths(&libdir)),
+                None => dirs.extend(std::env::split_paths(&builtin()?)),
+            }
+            for dir in dirs {
+                text.push_str(&format!("\0{}\0{}", dir.display(), stamp(&dir)));
+                let mut pcs: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "pc"))
+                    .collect();
+                pcs.sort();
+                for pc in pcs {
+                    text.push_str(&format!("\0{}\0{}", pc.display(), stamp(&pc)));
+                }
+            }
+            Some(text)
+        })
+        .as_ref()
+}
+
+fn stamp(path: &Path) -> String {
+    lock2build_store::FileStamp::of(path).0
 }
 
 fn on_path(binary: &str) -> bool {
