@@ -335,9 +335,39 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The C compiler's answer to `args`, remembered
+/// (`lock2build_store::remembered_probe`) by the stamp of the compiler `cc`
+/// resolves to and the variables that move its search paths; asked every
+/// time through ccache, sccache or distcc (they pick a compiler
+/// themselves). `None` when `cc` cannot run.
+fn remembered_cc(args: &[&str], ask: impl FnOnce() -> Result<String, ()>) -> Option<String> {
+    let Some(given) = lock2build_store::find_in_path(Path::new("cc")) else {
+        return ask().ok();
+    };
+    let compiler = std::fs::canonicalize(&given).unwrap_or(given.clone());
+    let name = compiler.file_name().unwrap_or_default().to_string_lossy();
+    if ["ccache", "sccache", "distcc", "icecc"].contains(&name.as_ref()) {
+        return ask().ok();
+    }
+    let mut words = vec![given.display().to_string()];
+    for var in [
+        "LIBRARY_PATH",
+        "CPATH",
+        "C_INCLUDE_PATH",
+        "GCC_EXEC_PREFIX",
+        "COMPILER_PATH",
+    ] {
+        words.push(format!("{var}={}", std::env::var(var).unwrap_or_default()));
+    }
+    words.extend(args.iter().map(|a| (*a).to_owned()));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    lock2build_store::remembered_probe("cc", &[&compiler], &words, ask).ok()
+}
+
 /// `cc -print-search-dirs`'s `libraries: =a:b:…`.
 fn compiler_library_dirs() -> Vec<PathBuf> {
-    let text = command_output("cc", &["-print-search-dirs"]).unwrap_or_default();
+    let ask = || command_output("cc", &["-print-search-dirs"]).ok_or(());
+    let text = remembered_cc(&["-print-search-dirs"], ask).unwrap_or_default();
     text.lines()
         .find_map(|l| l.strip_prefix("libraries: ="))
         .map(|list| {
@@ -350,14 +380,18 @@ fn compiler_library_dirs() -> Vec<PathBuf> {
 
 /// The `#include <...>` search list `cc -E -v` prints (on stderr).
 fn compiler_include_dirs() -> Vec<PathBuf> {
-    let Ok(out) = Command::new("cc")
-        .args(["-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-    else {
+    let args = ["-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"];
+    let ask = || {
+        Command::new("cc")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stderr).into_owned())
+            .map_err(|_| ())
+    };
+    let Some(text) = remembered_cc(&args, ask) else {
         return Vec::new();
     };
-    let text = String::from_utf8_lossy(&out.stderr);
     text.lines()
         .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
         .skip(1)
