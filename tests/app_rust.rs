@@ -731,9 +731,8 @@ fn remembered_answers(cache: &Path, needle: &str) -> usize {
         .flatten()
         .flatten()
         .filter(|e| {
-            std::fs::read_to_string(e.path()).is_ok_and(|t| {
-                t.starts_with("lock2build-probe\n") && t.contains(needle)
-            })
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.starts_with("lock2build-probe\n") && t.contains(needle))
         })
         .count()
 }
@@ -753,7 +752,13 @@ fn remembered_cargo_metadata_and_pkg_config_are_asked_again_when_what_they_read_
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
-            .args(["app", project.to_str().unwrap(), "--progress", "plain", "--json"])
+            .args([
+                "app",
+                project.to_str().unwrap(),
+                "--progress",
+                "plain",
+                "--json",
+            ])
             .env("LOCK2BUILD_CACHE", &cache)
             .env("LOCK2BUILD_STORE", &store)
             .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
@@ -782,7 +787,11 @@ fn remembered_cargo_metadata_and_pkg_config_are_asked_again_when_what_they_read_
     // metadata or pkg-config read changed; only the app is rebuilt.
     let main = project.join("src/main.rs");
     let source = std::fs::read_to_string(&main).unwrap();
-    std::fs::write(project.join("src/main.rs.new"), source.replace("sha256({word})", "S({word})")).unwrap();
+    std::fs::write(
+        project.join("src/main.rs.new"),
+        source.replace("sha256({word})", "S({word})"),
+    )
+    .unwrap();
     std::fs::rename(project.join("src/main.rs.new"), &main).unwrap();
     assert_eq!(run(), ["native-app 0.1.0"]);
     assert_eq!((metadata(), sqlite()), (m0, s0), "nothing asked again");
@@ -791,10 +800,17 @@ fn remembered_cargo_metadata_and_pkg_config_are_asked_again_when_what_they_read_
     // the new target (else the dependencies' build would not find it).
     let manifest = project.join("Cargo.toml");
     let toml = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(project.join("src/second.rs"), "fn main() { println!(\"second\"); }\n").unwrap();
+    std::fs::write(
+        project.join("src/second.rs"),
+        "fn main() { println!(\"second\"); }\n",
+    )
+    .unwrap();
     std::fs::write(
         &manifest,
-        toml.replace("[dependencies]", "[[bin]]\nname = \"second\"\npath = \"src/second.rs\"\n\n[dependencies]"),
+        toml.replace(
+            "[dependencies]",
+            "[[bin]]\nname = \"second\"\npath = \"src/second.rs\"\n\n[dependencies]",
+        ),
     )
     .unwrap();
     assert_eq!(run(), ["dependencies of native-app", "native-app 0.1.0"]);
@@ -819,15 +835,27 @@ fn remembered_cargo_metadata_and_pkg_config_are_asked_again_when_what_they_read_
     // version; then it is edited in place. Each time pkg-config is asked
     // again and the builds that link SQLite are made again.
     let system = std::fs::read_to_string(
-        String::from_utf8(Command::new("pkg-config").args(["--path", "sqlite3"]).output().unwrap().stdout)
-            .unwrap()
-            .trim(),
+        String::from_utf8(
+            Command::new("pkg-config")
+                .args(["--path", "sqlite3"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim(),
     )
     .unwrap();
     let version = |v: &str| {
         system
             .lines()
-            .map(|l| if l.starts_with("Version:") { format!("Version: {v}") } else { l.to_owned() })
+            .map(|l| {
+                if l.starts_with("Version:") {
+                    format!("Version: {v}")
+                } else {
+                    l.to_owned()
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -293,13 +293,20 @@ pub(super) fn write_skeleton(
 fn workspace_targets(toolchain: &RustToolchain, workspace: &Path) -> Result<serde_json::Value> {
     let mut files = vec![toolchain.cargo.clone(), toolchain.rustc.clone()];
     for dir in workspace.ancestors() {
-        for name in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", ".cargo/config"] {
+        for name in [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
             files.push(dir.join(name));
         }
     }
     let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let mut words: Vec<String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("CARGO_") || k.starts_with("RUSTC") || k == "RUSTUP_TOOLCHAIN")
+        .filter(|(k, _)| {
+            k.starts_with("CARGO_") || k.starts_with("RUSTC") || k == "RUSTUP_TOOLCHAIN"
+        })
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     words.sort();

@@ -139,7 +139,10 @@ impl ResourceLimits {
         .into_iter()
         .filter_map(|(limit, row, value)| {
             let value = value?;
-            Some((limit, hard_limit(&hard, row).map_or(value, |h| value.min(h))))
+            Some((
+                limit,
+                hard_limit(&hard, row).map_or(value, |h| value.min(h)),
+            ))
         })
         .collect()
     }

@@ -68,7 +68,6 @@ pub struct Overlay {
 /// The line the step's log begins with when the overlay is mounted.
 pub const OVERLAY_NOTE: &str = "lock2build: the step sees an overlay of ";
 
-
 /// The files of one overlaid run, in the step's private directory.
 pub(crate) struct OverlayRun {
     /// The mount point (a scratch mount of the step).
@@ -129,9 +128,9 @@ impl OverlayRun {
                 }
             }
         }
-        UpperLayout::default()
-            .lay_out(overlay)
-            .map_err(|e| SandboxError::OverlayUnavailable(format!("laying out its upper directory: {e}")))?;
+        UpperLayout::default().lay_out(overlay).map_err(|e| {
+            SandboxError::OverlayUnavailable(format!("laying out its upper directory: {e}"))
+        })?;
         let parent = overlay.upper.parent().unwrap_or(Path::new("/"));
         let work = tempfile::Builder::new()
             .prefix(".overlay-work-")
@@ -164,10 +163,16 @@ impl OverlayRun {
 
     /// Makes `command` (bubblewrap) start under `limits` in the overlay's
     /// namespaces, the overlay mounted at [`OverlayRun::merged`].
-    pub fn command(&self, command: &mut Command, limits: &[(Limit, u64)]) -> Result<(), SandboxError> {
+    pub fn command(
+        &self,
+        command: &mut Command,
+        limits: &[(Limit, u64)],
+    ) -> Result<(), SandboxError> {
         let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).ok();
         let (Some(merged), Some(failed)) = (c(&self.merged), c(&self.failed)) else {
-            return Err(SandboxError::InvalidSpec("a NUL in the overlay's paths".into()));
+            return Err(SandboxError::InvalidSpec(
+                "a NUL in the overlay's paths".into(),
+            ));
         };
         let (uid, gid) = crate::current_ids();
         let child = ChildSetup {
@@ -187,7 +192,10 @@ impl OverlayRun {
     /// setup (the step did not run) when the child said so.
     pub fn start_error(&self, err: &std::io::Error) -> Option<SandboxError> {
         let stage = std::fs::read_to_string(&self.failed).ok()?;
-        Some(SandboxError::OverlayUnavailable(format!("{}: {err}", stage.trim())))
+        Some(SandboxError::OverlayUnavailable(format!(
+            "{}: {err}",
+            stage.trim()
+        )))
     }
 }
 
@@ -225,7 +233,8 @@ impl UpperLayout {
             }
         }
         // Deepest first: a parent's time is set after its entries are made.
-        self.made.sort_by(|a, b| b.0.components().count().cmp(&a.0.components().count()));
+        self.made
+            .sort_by(|a, b| b.0.components().count().cmp(&a.0.components().count()));
         for (rel, mode, lower) in &self.made {
             let path = overlay.upper.join(rel);
             let times = std::fs::FileTimes::new()
@@ -252,7 +261,8 @@ impl UpperLayout {
             let upper = overlay.upper.join(&at);
             if !upper.exists() {
                 std::fs::DirBuilder::new().mode(0o700).create(&upper)?;
-                self.made.push((at.clone(), lower.permissions().mode() & 0o7777, lower));
+                self.made
+                    .push((at.clone(), lower.permissions().mode() & 0o7777, lower));
             }
         }
         Ok(true)
@@ -309,7 +319,10 @@ impl ChildSetup {
                 Limit::FileSize => libc::RLIMIT_FSIZE,
                 Limit::Data => libc::RLIMIT_DATA,
             };
-            let rlimit = libc::rlimit { rlim_cur: *value, rlim_max: *value };
+            let rlimit = libc::rlimit {
+                rlim_cur: *value,
+                rlim_max: *value,
+            };
             self.check(c"setting the resource limits", unsafe {
                 libc::setrlimit(resource, &rlimit)
             })?;
@@ -353,7 +366,10 @@ impl ChildSetup {
         self.check(c"mapping the user namespace", fd)?;
         let wrote = unsafe { libc::write(fd, text.as_ptr().cast(), text.len()) };
         unsafe { libc::close(fd) };
-        self.check(c"mapping the user namespace", if wrote < 0 { -1 } else { 0 })
+        self.check(
+            c"mapping the user namespace",
+            if wrote < 0 { -1 } else { 0 },
+        )
     }
 
     /// `Ok` for a call that returned 0 or more; else `stage` written to the

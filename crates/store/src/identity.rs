@@ -334,8 +334,18 @@ pub fn remembered_probe<E>(
     words: &[&str],
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
-    let dir = memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")));
-    remembered_probe_in(dir.as_deref(), what, files, words, probe)
+    remembered_probe_in(probes_dir().as_deref(), what, files, words, probe)
+}
+
+/// `$LOCK2BUILD_CACHE/probes/`.
+fn probes_dir() -> Option<PathBuf> {
+    memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")))
+}
+
+/// A remembered answer in `memo`, if there is a whole one.
+fn read_answer(memo: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(memo).ok()?;
+    text.strip_prefix("lock2build-probe\n").map(str::to_owned)
 }
 
 /// The memo file name of a probe: its name, its files with their stamps
@@ -359,10 +369,8 @@ fn remembered_probe_in<E>(
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
     let memo = dir.map(|d| d.join(probe_key(what, files, words)));
-    if let Some(text) = memo.as_ref().and_then(|m| std::fs::read_to_string(m).ok()) {
-        if let Some(answer) = text.strip_prefix("lock2build-probe\n") {
-            return Ok(answer.to_owned());
-        }
+    if let Some(answer) = memo.as_deref().and_then(read_answer) {
+        return Ok(answer);
     }
     let answer = probe()?;
     if let Some(memo) = memo {
@@ -399,8 +407,7 @@ pub fn remembered_probe_reading<E>(
     reads_of: impl Fn(&str) -> ProbeReads,
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
-    let dir = memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")));
-    remembered_probe_reading_in(dir.as_deref(), what, files, words, reads_of, probe)
+    remembered_probe_reading_in(probes_dir().as_deref(), what, files, words, reads_of, probe)
 }
 
 fn remembered_probe_reading_in<E>(
@@ -436,10 +443,8 @@ fn remembered_probe_reading_in<E>(
     // Stamped before the probe runs: what changes while it runs changes
     // the key.
     let memo = dir.join(probe_key(what, &all_files, &all_words));
-    if let Ok(text) = std::fs::read_to_string(&memo) {
-        if let Some(answer) = text.strip_prefix("lock2build-probe\n") {
-            return Ok(answer.to_owned());
-        }
+    if let Some(answer) = read_answer(&memo) {
+        return Ok(answer);
     }
     let answer = probe()?;
     let reads = reads_of(&answer);
@@ -664,10 +669,17 @@ mod tests {
             dirs: vec![src.clone()],
         };
         let ask = |answer: &str| {
-            remembered_probe_reading_in(Some(&memo), "metadata", &[&manifest], &["w"], reads, || {
-                runs.set(runs.get() + 1);
-                Ok::<_, ()>(answer.to_owned())
-            })
+            remembered_probe_reading_in(
+                Some(&memo),
+                "metadata",
+                &[&manifest],
+                &["w"],
+                reads,
+                || {
+                    runs.set(runs.get() + 1);
+                    Ok::<_, ()>(answer.to_owned())
+                },
+            )
             .unwrap()
         };
         // First: its reads are learnt, not yet its answer; then remembered.
