@@ -722,3 +722,157 @@ fn a_git_crate_is_laid_out_once_per_commit_and_shared_between_projects() {
         .count();
     assert_eq!(crate_outputs, 2);
 }
+
+/// How many answers of the probe memo in `cache` contain `needle`: each
+/// time a probe is asked anew (its inputs changed), one more.
+fn remembered_answers(cache: &Path, needle: &str) -> usize {
+    std::fs::read_dir(cache.join("probes"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.starts_with("lock2build-probe\n") && t.contains(needle))
+        })
+        .count()
+}
+
+#[test]
+fn remembered_cargo_metadata_and_pkg_config_are_asked_again_when_what_they_read_changes() {
+    let (project, store) = project("rust-probes");
+    let root = project.parent().unwrap().to_owned();
+    let cache = root.join("cache");
+    // Our own pkg-config binary (its stamp is an input) and a directory of
+    // `.pc` files searched first (PKG_CONFIG_PATH).
+    let bin = root.join("bin");
+    let pc = root.join("pc");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&pc).unwrap();
+    std::fs::copy("/usr/bin/pkgconf", bin.join("pkg-config")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_lock2build"))
+            .args([
+                "app",
+                project.to_str().unwrap(),
+                "--progress",
+                "plain",
+                "--json",
+            ])
+            .env("LOCK2BUILD_CACHE", &cache)
+            .env("LOCK2BUILD_STORE", &store)
+            .env("LOCK2BUILD_SWH_URL", "http://127.0.0.1:9")
+            .env_remove("LOCK2BUILD_MIRRORS")
+            .env("PATH", &path)
+            .env("PKG_CONFIG_PATH", &pc)
+            // The full check every time (the no-op memo would answer first).
+            .env("LOCK2BUILD_NO_MEMO", "1")
+            .output()
+            .unwrap();
+        strings(&report(&out)["built"])
+    };
+    let metadata = || remembered_answers(&cache, "\"manifest_path\"");
+    let sqlite = || remembered_answers(&cache, "found 3.");
+    let built = run();
+    assert_eq!(built.len(), 3, "{built:?}");
+    // The first run learns what `cargo metadata` reads (the project's
+    // directory, which then gets `result`); the second remembers its answer
+    // under those stamps.
+    assert!(run().is_empty());
+    let (m0, s0) = (metadata(), sqlite());
+    assert!(m0 >= 1);
+    assert!(s0 >= 1, "pkg-config --modversion sqlite3 remembered");
+
+    // An edit by rename (as `sed -i` and editors write): nothing cargo
+    // metadata or pkg-config read changed; only the app is rebuilt.
+    let main = project.join("src/main.rs");
+    let source = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        project.join("src/main.rs.new"),
+        source.replace("sha256({word})", "S({word})"),
+    )
+    .unwrap();
+    std::fs::rename(project.join("src/main.rs.new"), &main).unwrap();
+    assert_eq!(run(), ["native-app 0.1.0"]);
+    assert_eq!((metadata(), sqlite()), (m0, s0), "nothing asked again");
+
+    // Cargo.toml changed (a new binary): asked again, and the skeleton has
+    // the new target (else the dependencies' build would not find it).
+    let manifest = project.join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        project.join("src/second.rs"),
+        "fn main() { println!(\"second\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &manifest,
+        toml.replace(
+            "[dependencies]",
+            "[[bin]]\nname = \"second\"\npath = \"src/second.rs\"\n\n[dependencies]",
+        ),
+    )
+    .unwrap();
+    assert_eq!(run(), ["dependencies of native-app", "native-app 0.1.0"]);
+    assert_eq!(metadata(), m0 + 1);
+    assert!(project.join("result/bin/second").is_file());
+    // A target cargo finds by itself (src/bin/third.rs): no manifest
+    // changed, but the directory it looks in did.
+    std::fs::create_dir_all(project.join("src/bin")).unwrap();
+    std::fs::write(project.join("src/bin/third.rs"), "fn main() {}\n").unwrap();
+    assert_eq!(run(), ["dependencies of native-app", "native-app 0.1.0"]);
+    assert!(metadata() >= m0 + 2);
+    assert!(project.join("result/bin/third").is_file());
+    // Cargo.lock rewritten with the same bytes: asked again, nothing rebuilt.
+    let m1 = metadata();
+    let lock = std::fs::read(project.join("Cargo.lock")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(project.join("Cargo.lock"), &lock).unwrap();
+    assert!(run().is_empty());
+    assert_eq!(metadata(), m1 + 1);
+
+    // A `.pc` file: SQLite's, first in PKG_CONFIG_PATH, says another
+    // version; then it is edited in place. Each time pkg-config is asked
+    // again and the builds that link SQLite are made again.
+    let system = std::fs::read_to_string(
+        String::from_utf8(
+            Command::new("pkg-config")
+                .args(["--path", "sqlite3"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim(),
+    )
+    .unwrap();
+    let version = |v: &str| {
+        system
+            .lines()
+            .map(|l| {
+                if l.starts_with("Version:") {
+                    format!("Version: {v}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(pc.join("sqlite3.pc"), version("3.99.1")).unwrap();
+    assert_eq!(run(), ["dependencies of native-app", "native-app 0.1.0"]);
+    assert_eq!(remembered_answers(&cache, "found 3.99.1"), 1);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(pc.join("sqlite3.pc"), version("3.99.2")).unwrap();
+    assert_eq!(run(), ["dependencies of native-app", "native-app 0.1.0"]);
+    assert_eq!(remembered_answers(&cache, "found 3.99.2"), 1);
+
+    // The pkg-config binary replaced (its stamp): asked again, same
+    // answers, nothing rebuilt.
+    let before = remembered_answers(&cache, "found 3.99.2");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::remove_file(bin.join("pkg-config")).unwrap();
+    std::fs::copy("/usr/bin/pkgconf", bin.join("pkg-config")).unwrap();
+    assert!(run().is_empty());
+    assert_eq!(remembered_answers(&cache, "found 3.99.2"), before + 1);
+}

@@ -135,26 +135,112 @@ pub fn native_versions(
 }
 
 fn pkg_config_version(module: &str) -> Option<String> {
-    let out = Command::new("pkg-config")
-        .args(["--modversion", module])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let ask = || {
+        let out = Command::new("pkg-config")
+            .args(["--modversion", module])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|_| ())?;
+        Ok(match out.status.success() {
+            true => format!("found {}", String::from_utf8_lossy(&out.stdout).trim()),
+            false => "missing".to_owned(),
+        })
+    };
+    let answer = remembered_pkg_config(&["--modversion", module], ask)?;
+    answer.strip_prefix("found ").map(str::to_owned)
 }
 
 fn pkg_config_exists(module: &str) -> Option<bool> {
-    Command::new("pkg-config")
-        .args(["--exists", module])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()
-        .map(|s| s.success())
+    let ask = || {
+        Command::new("pkg-config")
+            .args(["--exists", module])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success().to_string())
+            .map_err(|_| ())
+    };
+    Some(remembered_pkg_config(&["--exists", module], ask)? == "true")
+}
+
+/// pkg-config's answer to `args`, remembered
+/// (`lock2build_store::remembered_probe`) by what it reads: the stamps of
+/// the pkg-config binary, of every directory it searches and of every `.pc`
+/// file in them (the `PKG_CONFIG_PATH` directories, then its built-in path
+/// or `PKG_CONFIG_LIBDIR`), and the `PKG_CONFIG_*` variables. `None` when
+/// pkg-config cannot run (not remembered).
+fn remembered_pkg_config(
+    args: &[&str],
+    ask: impl FnOnce() -> Result<String, ()>,
+) -> Option<String> {
+    let Some(inputs) = pkg_config_inputs() else {
+        return ask().ok();
+    };
+    let mut words: Vec<&str> = vec![inputs.as_str()];
+    words.extend(args);
+    lock2build_store::remembered_probe("pkg-config", &[], &words, ask).ok()
+}
+
+/// The stamps and variables pkg-config's answers depend on, taken once per
+/// run (before any answer is asked for); `None` without pkg-config.
+fn pkg_config_inputs() -> Option<&'static String> {
+    static INPUTS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    INPUTS
+        .get_or_init(|| {
+            let given = lock2build_store::find_in_path(Path::new("pkg-config"))?;
+            let binary = std::fs::canonicalize(&given).unwrap_or(given.clone());
+            let mut text = format!("{}\0{}", given.display(), stamp(&binary));
+            let mut vars: Vec<(String, String)> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("PKG_CONFIG"))
+                .collect();
+            vars.sort();
+            for (k, v) in &vars {
+                text.push_str(&format!("\0{k}={v}"));
+            }
+            let builtin = || {
+                let ask = || {
+                    let out = Command::new(&given)
+                        .args(["--variable", "pc_path", "pkg-config"])
+                        .stdin(Stdio::null())
+                        .stderr(Stdio::null())
+                        .output()
+                        .map_err(|_| ())?;
+                    Ok::<_, ()>(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                };
+                let words = [given.to_str().unwrap_or_default()];
+                lock2build_store::remembered_probe("pkg-config pc_path", &[&binary], &words, ask)
+                    .ok()
+            };
+            let mut dirs: Vec<PathBuf> = std::env::var_os("PKG_CONFIG_PATH")
+                .map(|v| std::env::split_paths(&v).collect())
+                .unwrap_or_default();
+            match std::env::var_os("PKG_CONFIG_LIBDIR") {
+                Some(libdir) => dirs.extend(std::env::split_paths(&libdir)),
+                None => dirs.extend(std::env::split_paths(&builtin()?)),
+            }
+            for dir in dirs {
+                text.push_str(&format!("\0{}\0{}", dir.display(), stamp(&dir)));
+                let mut pcs: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "pc"))
+                    .collect();
+                pcs.sort();
+                for pc in pcs {
+                    text.push_str(&format!("\0{}\0{}", pc.display(), stamp(&pc)));
+                }
+            }
+            Some(text)
+        })
+        .as_ref()
+}
+
+fn stamp(path: &Path) -> String {
+    lock2build_store::FileStamp::of(path).0
 }
 
 fn on_path(binary: &str) -> bool {
@@ -249,9 +335,39 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The C compiler's answer to `args`, remembered
+/// (`lock2build_store::remembered_probe`) by the stamp of the compiler `cc`
+/// resolves to and the variables that move its search paths; asked every
+/// time through ccache, sccache or distcc (they pick a compiler
+/// themselves). `None` when `cc` cannot run.
+fn remembered_cc(args: &[&str], ask: impl FnOnce() -> Result<String, ()>) -> Option<String> {
+    let Some(given) = lock2build_store::find_in_path(Path::new("cc")) else {
+        return ask().ok();
+    };
+    let compiler = std::fs::canonicalize(&given).unwrap_or(given.clone());
+    let name = compiler.file_name().unwrap_or_default().to_string_lossy();
+    if ["ccache", "sccache", "distcc", "icecc"].contains(&name.as_ref()) {
+        return ask().ok();
+    }
+    let mut words = vec![given.display().to_string()];
+    for var in [
+        "LIBRARY_PATH",
+        "CPATH",
+        "C_INCLUDE_PATH",
+        "GCC_EXEC_PREFIX",
+        "COMPILER_PATH",
+    ] {
+        words.push(format!("{var}={}", std::env::var(var).unwrap_or_default()));
+    }
+    words.extend(args.iter().map(|a| (*a).to_owned()));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    lock2build_store::remembered_probe("cc", &[&compiler], &words, ask).ok()
+}
+
 /// `cc -print-search-dirs`'s `libraries: =a:b:…`.
 fn compiler_library_dirs() -> Vec<PathBuf> {
-    let text = command_output("cc", &["-print-search-dirs"]).unwrap_or_default();
+    let ask = || command_output("cc", &["-print-search-dirs"]).ok_or(());
+    let text = remembered_cc(&["-print-search-dirs"], ask).unwrap_or_default();
     text.lines()
         .find_map(|l| l.strip_prefix("libraries: ="))
         .map(|list| {
@@ -264,14 +380,18 @@ fn compiler_library_dirs() -> Vec<PathBuf> {
 
 /// The `#include <...>` search list `cc -E -v` prints (on stderr).
 fn compiler_include_dirs() -> Vec<PathBuf> {
-    let Ok(out) = Command::new("cc")
-        .args(["-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-    else {
+    let args = ["-E", "-v", "-x", "c", "/dev/null", "-o", "/dev/null"];
+    let ask = || {
+        Command::new("cc")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stderr).into_owned())
+            .map_err(|_| ())
+    };
+    let Some(text) = remembered_cc(&args, ask) else {
         return Vec::new();
     };
-    let text = String::from_utf8_lossy(&out.stderr);
     text.lines()
         .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
         .skip(1)

@@ -32,7 +32,8 @@
 //! the host with the same environment; the CLI must print
 //! [`UNSANDBOXED_WARNING`].
 
-#![forbid(unsafe_code)]
+// Unsafe only in `overlay.rs`: the overlay's setup between `fork` and `exec`.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::collections::BTreeMap;
@@ -318,16 +319,19 @@ impl Sandbox {
         let mut command = self.command(spec, scratch.path(), limits, overlay.as_ref())?;
         let (stdout, stderr, tee) = watch::output(log, watch.on_line.as_ref())?;
         command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
-        let status = command
-            .status()
-            .map_err(io_err("run", PathBuf::from(program)));
+        let status = command.status();
         // The command holds the pipe's writers: the tee ends once they go.
         drop(command);
         tee.drain();
-        let status = status?;
-        if let Some((_, run)) = &overlay {
-            run.outcome()?;
-        }
+        let status = match (status, &overlay) {
+            (Ok(status), _) => status,
+            (Err(e), overlay) => {
+                if let Some(why) = overlay.as_ref().and_then(|(_, run)| run.start_error(&e)) {
+                    return Err(why);
+                }
+                return Err(io_err("run", PathBuf::from(program))(e));
+            }
+        };
         if let (false, Some(dest)) = (status.success(), &watch.keep_failed) {
             watch::keep_failed(spec, scratch.path(), dest, log)?;
         }
@@ -360,15 +364,18 @@ impl Sandbox {
                 }
                 words.extend(bwrap_args(spec, scratch));
                 words.push("--".into());
-                words.extend(limits.command_prefix());
-                words.extend(spec.command.iter().cloned());
-                if let Some((o, run)) = overlay {
-                    words = run.wrap(o, words);
+                if overlay.is_none() {
+                    words.extend(limits.command_prefix());
                 }
+                words.extend(spec.command.iter().cloned());
                 let mut c = Command::new(&words[0]);
                 // bwrap is pid 1 inside: its environment must be empty too.
                 c.env_clear();
                 c.args(&words[1..]);
+                if let Some((_, run)) = overlay {
+                    // Set before bubblewrap starts, by the overlay's setup.
+                    run.command(&mut c, &limits.clamped())?;
+                }
                 c
             }
             Sandbox::Unsandboxed => {
@@ -575,7 +582,7 @@ fn write_identity_files(etc: &Path) -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// The real uid and gid (from `/proc/self/status`; no libc needed).
+/// The real uid and gid (from `/proc/self/status`).
 fn current_ids() -> (u32, u32) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {

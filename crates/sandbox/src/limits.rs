@@ -4,7 +4,9 @@
 //! counted). Set with util-linux's `prlimit` (Essential on Debian) run
 //! inside the sandbox just before the step, so the step and everything it
 //! starts inherit them; a machine without `/usr/bin/prlimit` runs steps
-//! without them.
+//! without them. A step on an overlay gets them from its setup instead
+//! (`setrlimit(2)` before bubblewrap starts: `overlay.rs`), one process
+//! less.
 //!
 //! `RLIMIT_NPROC` counts every task of the user on the host (the sandbox
 //! maps the same uid), threads included, so its default is generous; it is
@@ -96,15 +98,13 @@ impl ResourceLimits {
         if !Path::new(PRLIMIT).exists() {
             return Vec::new();
         }
-        let hard = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
         let mut words: Vec<OsString> = vec![PRLIMIT.into()];
-        for (option, row, value) in [
-            ("--nproc", "Max processes", self.processes),
-            ("--fsize", "Max file size", self.file_size),
-            ("--data", "Max data size", self.memory),
-        ] {
-            let Some(value) = value else { continue };
-            let value = hard_limit(&hard, row).map_or(value, |h| value.min(h));
+        for (limit, value) in self.clamped() {
+            let option = match limit {
+                Limit::Processes => "--nproc",
+                Limit::FileSize => "--fsize",
+                Limit::Data => "--data",
+            };
             words.push(format!("{option}={value}").into());
         }
         if words.len() == 1 {
@@ -112,6 +112,39 @@ impl ResourceLimits {
         }
         words.push("--".into());
         words
+    }
+}
+
+/// A limit [`ResourceLimits`] sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// `RLIMIT_NPROC`.
+    Processes,
+    /// `RLIMIT_FSIZE`.
+    FileSize,
+    /// `RLIMIT_DATA`.
+    Data,
+}
+
+impl ResourceLimits {
+    /// The limits to set (soft and hard alike), each clamped to this
+    /// process's hard limit (an unprivileged user cannot raise it).
+    pub(crate) fn clamped(&self) -> Vec<(Limit, u64)> {
+        let hard = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+        [
+            (Limit::Processes, "Max processes", self.processes),
+            (Limit::FileSize, "Max file size", self.file_size),
+            (Limit::Data, "Max data size", self.memory),
+        ]
+        .into_iter()
+        .filter_map(|(limit, row, value)| {
+            let value = value?;
+            Some((
+                limit,
+                hard_limit(&hard, row).map_or(value, |h| value.min(h)),
+            ))
+        })
+        .collect()
     }
 }
 

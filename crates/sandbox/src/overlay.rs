@@ -9,35 +9,44 @@
 //! written, whoever runs the step (root included).
 //!
 //! The mount needs privilege lock2build does not have, so it is made in a
-//! user and mount namespace of its own (`unshare --user --map-root-user
-//! --mount`, util-linux), from which bubblewrap then starts as usual: the
-//! step itself runs with every capability dropped, as any other step.
-//! Unprivileged overlayfs needs Linux 5.11 or later. Before the step starts,
-//! a small script in that namespace (this module's [`SCRIPT`], trusted
-//! code: the step cannot reach it):
+//! user and mount namespace of its own, from which bubblewrap then starts
+//! as usual: the step itself runs with every capability dropped, as any
+//! other step. Unprivileged overlayfs needs Linux 5.11 or later. No program
+//! runs for it (an edit's build is short, and each process is slow to start
+//! on a loaded machine):
 //!
-//! 1. mounts the overlay (`userxattr`: the upper directory's bookkeeping is
-//!    in `user.overlay.*` attributes);
-//! 2. makes [`Overlay::writable`] writable by their owner: a store output
-//!    is read-only, and a step could not create a file in it otherwise
-//!    (each is copied up, a directory's entries, never a file's data);
-//! 3. removes [`Overlay::remove`] from the step's view (whiteouts in the
-//!    upper directory): files the step will write again and that are
-//!    read-only in the lower directory;
-//! 4. writes a marker and starts bubblewrap.
+//! 1. before the step, lock2build lays out the upper directory on the host:
+//!    [`Overlay::writable`] as directories with their lower modes plus the
+//!    owner's write bit (a store output is read-only, and a step could not
+//!    create a file in it otherwise) and their lower times; a whiteout
+//!    (character device 0, 0) for each of [`Overlay::remove`] that the
+//!    lower directory has, under directories with the lower modes: files
+//!    the step will write again and that are read-only in the lower
+//!    directory. overlayfs merges those directories with the lower ones and
+//!    hides what the whiteouts name;
+//! 2. in the child that becomes bubblewrap, between `fork` and `exec`
+//!    ([`OverlayRun::command`], trusted code: the step cannot reach it),
+//!    the resource limits are set, a user namespace mapping the caller to
+//!    root and a mount namespace are made (`unshare(2)`), the overlay is
+//!    mounted (`userxattr`: its bookkeeping in `user.overlay.*`
+//!    attributes) and [`OVERLAY_NOTE`] written to the log.
 //!
-//! A failure before the marker (no `unshare`, user namespaces off, a file
-//! system overlayfs cannot use as its upper layer) is
-//! [`SandboxError::OverlayUnavailable`]: the step did not run, and the
-//! caller can run it again on a copy.
+//! A failure of step 2 (user namespaces off, a file system overlayfs cannot
+//! use as its upper layer) is [`SandboxError::OverlayUnavailable`] naming
+//! what failed: the step did not run, and the caller can run it again on a
+//! copy.
 //!
 //! After the step, [`Overlay::upper`] holds what it wrote: new files and
 //! whole copies of the files it changed, and character devices (0, 0) for
-//! what it removed. A file the step did not write is not there.
+//! what it removed (or what step 1 hid). A file the step did not write is
+//! not there.
 
+use crate::limits::Limit;
 use crate::{io_err, SandboxError};
-use std::ffi::OsString;
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 
 /// A directory seen writable by a step, its changes kept apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,34 +68,16 @@ pub struct Overlay {
 /// The line the step's log begins with when the overlay is mounted.
 pub const OVERLAY_NOTE: &str = "lock2build: the step sees an overlay of ";
 
-/// The script run in the overlay's namespace, before the step: `$1` lower,
-/// `$2` upper, `$3` overlayfs's work directory, `$4` the mount point, `$5`
-/// the NUL-separated list of paths to remove, then of directories to make
-/// writable (`$5.dirs`), `$6` where to write why it
-/// failed, `$7` the marker, `$8` the inside path, `$9` [`OVERLAY_NOTE`];
-/// then bubblewrap's command.
-const SCRIPT: &str = r#"set -u
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-lower=$1 upper=$2 work=$3 merged=$4 removes=$5 failed=$6 started=$7 inside=$8 note=$9
-shift 9
-fail() { printf '%s\n' "$1" > "$failed"; exit 125; }
-why=$(mount -t overlay lock2build -o "lowerdir=$lower,upperdir=$upper,workdir=$work,userxattr" "$merged" 2>&1) || fail "mount: $why"
-cd "$merged" || fail "cannot enter the overlay"
-why=$(xargs -0 -r chmod u+w -- < "$removes.dirs" 2>&1) || fail "making its directories writable: $why"
-why=$(xargs -0 -r rm -rf -- < "$removes" 2>&1) || fail "removing what the step writes again: $why"
-cd / && : > "$started" || fail "cannot write $started"
-printf '%s%s at %s\n' "$note" "$lower" "$inside" >&2
-exec env -i "$@"
-"#;
-
 /// The files of one overlaid run, in the step's private directory.
 pub(crate) struct OverlayRun {
-    unshare: PathBuf,
     /// The mount point (a scratch mount of the step).
     pub merged: PathBuf,
+    /// Where the child writes which part of the setup failed.
     failed: PathBuf,
-    started: PathBuf,
-    removes: PathBuf,
+    /// overlayfs's options (`lowerdir=…,upperdir=…,workdir=…,userxattr`).
+    options: CString,
+    /// The note the log begins with.
+    note: Vec<u8>,
     /// overlayfs's work directory: on the upper directory's file system.
     work: tempfile::TempDir,
 }
@@ -102,7 +93,8 @@ impl Drop for OverlayRun {
 }
 
 impl OverlayRun {
-    /// Checks `overlay` and makes its directories under `private`.
+    /// Checks `overlay`, lays out its upper directory and makes the mount
+    /// point under `private`.
     pub fn prepare(overlay: &Overlay, private: &Path) -> Result<OverlayRun, SandboxError> {
         let unavailable = |why: String| Err(SandboxError::OverlayUnavailable(why));
         for dir in [&overlay.lower, &overlay.upper] {
@@ -123,8 +115,7 @@ impl OverlayRun {
                 overlay.inside.display()
             )));
         }
-        let list = |paths: &[PathBuf], dirs: bool| {
-            let mut list = Vec::new();
+        for (paths, dirs) in [(&overlay.remove, false), (&overlay.writable, true)] {
             for path in paths {
                 let inside = path
                     .components()
@@ -135,15 +126,11 @@ impl OverlayRun {
                         path.display()
                     )));
                 }
-                list.extend_from_slice(path.as_os_str().as_encoded_bytes());
-                list.push(0);
             }
-            Ok(list)
-        };
-        let (remove, writable) = (
-            list(&overlay.remove, false)?,
-            list(&overlay.writable, true)?,
-        );
+        }
+        UpperLayout::default().lay_out(overlay).map_err(|e| {
+            SandboxError::OverlayUnavailable(format!("laying out its upper directory: {e}"))
+        })?;
         let parent = overlay.upper.parent().unwrap_or(Path::new("/"));
         let work = tempfile::Builder::new()
             .prefix(".overlay-work-")
@@ -151,72 +138,261 @@ impl OverlayRun {
             .map_err(io_err("create a directory in", parent))?;
         let merged = private.join("overlay");
         std::fs::create_dir(&merged).map_err(io_err("create", &merged))?;
-        let removes = private.join("overlay-remove");
-        std::fs::write(&removes, remove).map_err(io_err("write", &removes))?;
-        let dirs = private.join("overlay-remove.dirs");
-        std::fs::write(&dirs, writable).map_err(io_err("write", &dirs))?;
-        let Some(unshare) = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .chain([PathBuf::from("/usr/bin")])
-            .map(|d| d.join("unshare"))
-            .find(|p| p.is_file())
-        else {
-            return unavailable("util-linux's `unshare` is not installed".into());
-        };
+        let mut options = b"lowerdir=".to_vec();
+        options.extend(overlay.lower.as_os_str().as_bytes());
+        options.extend(b",upperdir=");
+        options.extend(overlay.upper.as_os_str().as_bytes());
+        options.extend(b",workdir=");
+        options.extend(work.path().as_os_str().as_bytes());
+        options.extend(b",userxattr");
+        let options = CString::new(options)
+            .map_err(|_| SandboxError::InvalidSpec("a NUL in the overlay's paths".into()))?;
+        let note = format!(
+            "{OVERLAY_NOTE}{} at {}\n",
+            overlay.lower.display(),
+            overlay.inside.display()
+        );
         Ok(OverlayRun {
-            unshare,
             merged,
             failed: private.join("overlay-failed"),
-            started: private.join("overlay-started"),
-            removes,
+            options,
+            note: note.into_bytes(),
             work,
         })
     }
 
-    /// The words that run `step` (bubblewrap and its arguments) with the
-    /// overlay mounted.
-    pub fn wrap(&self, overlay: &Overlay, step: Vec<OsString>) -> Vec<OsString> {
-        let mut words: Vec<OsString> = vec![self.unshare.clone().into_os_string()];
-        words.extend(
-            [
-                "--user",
-                "--map-root-user",
-                "--mount",
-                "--",
-                "/bin/sh",
-                "-c",
-                SCRIPT,
-                "lock2build-overlay",
-            ]
-            .map(OsString::from),
-        );
-        for path in [
-            &overlay.lower,
-            &overlay.upper,
-            &self.work.path().to_owned(),
-            &self.merged,
-            &self.removes,
-            &self.failed,
-            &self.started,
-            &overlay.inside,
-        ] {
-            words.push(path.clone().into_os_string());
-        }
-        words.push(OVERLAY_NOTE.into());
-        words.extend(step);
-        words
+    /// Makes `command` (bubblewrap) start under `limits` in the overlay's
+    /// namespaces, the overlay mounted at [`OverlayRun::merged`].
+    pub fn command(
+        &self,
+        command: &mut Command,
+        limits: &[(Limit, u64)],
+    ) -> Result<(), SandboxError> {
+        let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).ok();
+        let (Some(merged), Some(failed)) = (c(&self.merged), c(&self.failed)) else {
+            return Err(SandboxError::InvalidSpec(
+                "a NUL in the overlay's paths".into(),
+            ));
+        };
+        let (uid, gid) = crate::current_ids();
+        let child = ChildSetup {
+            merged,
+            failed,
+            options: self.options.clone(),
+            note: self.note.clone(),
+            uid_map: format!("0 {uid} 1\n").into_bytes(),
+            gid_map: format!("0 {gid} 1\n").into_bytes(),
+            limits: limits.to_vec(),
+        };
+        child.install(command);
+        Ok(())
     }
 
-    /// Whether the step ran; why not if it did not.
-    pub fn outcome(&self) -> Result<(), SandboxError> {
-        if self.started.exists() {
+    /// The error of a run whose start failed with `err`: the overlay's
+    /// setup (the step did not run) when the child said so.
+    pub fn start_error(&self, err: &std::io::Error) -> Option<SandboxError> {
+        let stage = std::fs::read_to_string(&self.failed).ok()?;
+        Some(SandboxError::OverlayUnavailable(format!(
+            "{}: {err}",
+            stage.trim()
+        )))
+    }
+}
+
+/// What the upper directory gets before the mount: directories (with the
+/// lower modes and times to give them once their entries are made) and
+/// whiteouts.
+#[derive(Default)]
+struct UpperLayout {
+    /// Directories made, relative, with their final mode and times.
+    made: Vec<(PathBuf, u32, std::fs::Metadata)>,
+}
+
+impl UpperLayout {
+    fn lay_out(mut self, overlay: &Overlay) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in &overlay.writable {
+            if self.dir(overlay, dir)? {
+                if let Some(entry) = self.made.iter_mut().find(|(p, _, _)| p == dir) {
+                    entry.1 |= 0o200;
+                }
+            }
+        }
+        for path in &overlay.remove {
+            if std::fs::symlink_metadata(overlay.lower.join(path)).is_err() {
+                continue;
+            }
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !self.dir(overlay, parent)? {
+                    continue;
+                }
+            }
+            let upper = overlay.upper.join(path);
+            if std::fs::symlink_metadata(&upper).is_err() {
+                whiteout(&upper)?;
+            }
+        }
+        // Deepest first: a parent's time is set after its entries are made.
+        self.made
+            .sort_by(|a, b| b.0.components().count().cmp(&a.0.components().count()));
+        for (rel, mode, lower) in &self.made {
+            let path = overlay.upper.join(rel);
+            let times = std::fs::FileTimes::new()
+                .set_accessed(lower.accessed()?)
+                .set_modified(lower.modified()?);
+            std::fs::File::open(&path)?.set_times(times)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))?;
+        }
+        Ok(())
+    }
+
+    /// Makes `rel` and its parents in the upper directory, for each one
+    /// the lower directory has as a directory (writable until the end).
+    /// Whether the lower directory has `rel` as a directory.
+    fn dir(&mut self, overlay: &Overlay, rel: &Path) -> std::io::Result<bool> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let mut at = PathBuf::new();
+        for part in rel.components().filter(|c| *c != Component::CurDir) {
+            at.push(part);
+            let lower = match std::fs::symlink_metadata(overlay.lower.join(&at)) {
+                Ok(m) if m.is_dir() => m,
+                _ => return Ok(false),
+            };
+            let upper = overlay.upper.join(&at);
+            if !upper.exists() {
+                std::fs::DirBuilder::new().mode(0o700).create(&upper)?;
+                self.made
+                    .push((at.clone(), lower.permissions().mode() & 0o7777, lower));
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A whiteout at `path`: a character device 0, 0 (Linux ≥ 5.8 lets any
+/// user make one).
+#[allow(unsafe_code)]
+fn whiteout(path: &Path) -> std::io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR, libc::makedev(0, 0)) };
+    if made != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// What the child does between `fork` and `exec`, all of it prepared
+/// beforehand: it only makes system calls (no allocation: the parent may
+/// have had other threads).
+struct ChildSetup {
+    merged: CString,
+    failed: CString,
+    options: CString,
+    note: Vec<u8>,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+    limits: Vec<(Limit, u64)>,
+}
+
+impl ChildSetup {
+    #[allow(unsafe_code)]
+    fn install(self, command: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the forked child before `exec`, and
+        // only makes async-signal-safe system calls on memory prepared
+        // here (no allocation, no locks).
+        unsafe {
+            command.pre_exec(move || self.run());
+        }
+    }
+
+    /// In the child: limits, namespaces, the mount, the note.
+    #[allow(unsafe_code)]
+    fn run(&self) -> std::io::Result<()> {
+        // SAFETY (every call below): arguments are NUL-terminated strings
+        // and buffers owned by `self`, alive for the call.
+        for (limit, value) in &self.limits {
+            let resource = match limit {
+                Limit::Processes => libc::RLIMIT_NPROC,
+                Limit::FileSize => libc::RLIMIT_FSIZE,
+                Limit::Data => libc::RLIMIT_DATA,
+            };
+            let rlimit = libc::rlimit {
+                rlim_cur: *value,
+                rlim_max: *value,
+            };
+            self.check(c"setting the resource limits", unsafe {
+                libc::setrlimit(resource, &rlimit)
+            })?;
+        }
+        self.check(c"unshare (are user namespaces enabled?)", unsafe {
+            libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS)
+        })?;
+        for (file, text) in [
+            (c"/proc/self/setgroups", &b"deny"[..]),
+            (c"/proc/self/uid_map", &self.uid_map[..]),
+            (c"/proc/self/gid_map", &self.gid_map[..]),
+        ] {
+            self.write_file(file, text)?;
+        }
+        self.check(c"making the mounts private", unsafe {
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            )
+        })?;
+        self.check(c"mount", unsafe {
+            libc::mount(
+                c"lock2build".as_ptr(),
+                self.merged.as_ptr(),
+                c"overlay".as_ptr(),
+                0,
+                self.options.as_ptr().cast(),
+            )
+        })?;
+        unsafe { libc::write(2, self.note.as_ptr().cast(), self.note.len()) };
+        Ok(())
+    }
+
+    #[allow(unsafe_code)]
+    fn write_file(&self, file: &CStr, text: &[u8]) -> std::io::Result<()> {
+        // SAFETY: as in `run`.
+        let fd = unsafe { libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        self.check(c"mapping the user namespace", fd)?;
+        let wrote = unsafe { libc::write(fd, text.as_ptr().cast(), text.len()) };
+        unsafe { libc::close(fd) };
+        self.check(
+            c"mapping the user namespace",
+            if wrote < 0 { -1 } else { 0 },
+        )
+    }
+
+    /// `Ok` for a call that returned 0 or more; else `stage` written to the
+    /// failure file and the call's error.
+    #[allow(unsafe_code)]
+    fn check(&self, stage: &CStr, returned: libc::c_int) -> std::io::Result<()> {
+        if returned >= 0 {
             return Ok(());
         }
-        let why = std::fs::read_to_string(&self.failed)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| {
-                "`unshare --user --map-root-user --mount` failed (are user namespaces enabled?)"
-                    .into()
-            });
-        Err(SandboxError::OverlayUnavailable(why))
+        let err = std::io::Error::last_os_error();
+        // SAFETY: as in `run`.
+        unsafe {
+            let fd = libc::open(
+                self.failed.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+                0o600,
+            );
+            if fd >= 0 {
+                let bytes = stage.to_bytes();
+                libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+                libc::close(fd);
+            }
+        }
+        Err(err)
     }
 }

@@ -338,8 +338,31 @@ pub fn remembered_probe<E>(
     words: &[&str],
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
-    let dir = memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")));
-    remembered_probe_in(dir.as_deref(), what, files, words, probe)
+    remembered_probe_in(probes_dir().as_deref(), what, files, words, probe)
+}
+
+/// `$LOCK2BUILD_CACHE/probes/`.
+fn probes_dir() -> Option<PathBuf> {
+    memo_dir().and_then(|d| d.parent().map(|p| p.join("probes")))
+}
+
+/// A remembered answer in `memo`, if there is a whole one.
+fn read_answer(memo: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(memo).ok()?;
+    text.strip_prefix("lock2build-probe\n").map(str::to_owned)
+}
+
+/// The memo file name of a probe: its name, its files with their stamps
+/// (now), its words.
+fn probe_key(what: &str, files: &[&Path], words: &[&str]) -> String {
+    let mut key = format!("probe/1\0{what}");
+    for file in files {
+        key.push_str(&format!("\0{}\0{}", file.display(), FileStamp::of(file).0));
+    }
+    for word in words {
+        key.push_str(&format!("\0{word}"));
+    }
+    hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
 fn remembered_probe_in<E>(
@@ -349,24 +372,114 @@ fn remembered_probe_in<E>(
     words: &[&str],
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
-    let mut key = format!("probe/1\0{what}");
-    for file in files {
-        key.push_str(&format!("\0{}\0{}", file.display(), FileStamp::of(file).0));
-    }
-    for word in words {
-        key.push_str(&format!("\0{word}"));
-    }
-    let memo = dir.map(|d| d.join(hex::encode(&Sha256::digest(key.as_bytes())[..16])));
-    if let Some(text) = memo.as_ref().and_then(|m| std::fs::read_to_string(m).ok()) {
-        if let Some(answer) = text.strip_prefix("lock2build-probe\n") {
-            return Ok(answer.to_owned());
-        }
+    let memo = dir.map(|d| d.join(probe_key(what, files, words)));
+    if let Some(answer) = memo.as_deref().and_then(read_answer) {
+        return Ok(answer);
     }
     let answer = probe()?;
     if let Some(memo) = memo {
         write_memo(&memo, &format!("lock2build-probe\n{answer}"));
     }
     Ok(answer)
+}
+
+/// What a probe's answer was read from, learnt from the answer itself
+/// (`cargo metadata --no-deps` names the workspace's manifests and where it
+/// looked for targets): files, checked by their [`FileStamp`], and
+/// directories, checked by the names in them (so an edit that replaces a
+/// file by renaming, as `sed -i` and editors do, keeps a directory's
+/// entries, while a new `src/bin/x.rs` does not).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeReads {
+    /// Files the answer depends on.
+    pub files: Vec<PathBuf>,
+    /// Directories whose entries (names and kinds) the answer depends on.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// [`remembered_probe`] for a probe whose inputs are known only from its
+/// answer (`reads_of(answer)`). The last answer's reads are kept, keyed by
+/// `what`, `files` and `words`; the answer is remembered under their
+/// stamps and entries as they were *before* the probe ran, and only when
+/// the probe's own answer names the same reads: a change during the probe
+/// (or reads that differ from the last answer's) is never taken as
+/// remembered, and the next run asks again.
+pub fn remembered_probe_reading<E>(
+    what: &str,
+    files: &[&Path],
+    words: &[&str],
+    reads_of: impl Fn(&str) -> ProbeReads,
+    probe: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E> {
+    remembered_probe_reading_in(probes_dir().as_deref(), what, files, words, reads_of, probe)
+}
+
+fn remembered_probe_reading_in<E>(
+    dir: Option<&Path>,
+    what: &str,
+    files: &[&Path],
+    words: &[&str],
+    reads_of: impl Fn(&str) -> ProbeReads,
+    probe: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E> {
+    let Some(dir) = dir else {
+        return probe();
+    };
+    let mut reads_key = format!("reads/1\0{what}");
+    for file in files {
+        reads_key.push_str(&format!("\0{}", file.display()));
+    }
+    for word in words {
+        reads_key.push_str(&format!("\0{word}"));
+    }
+    let reads_memo = dir.join(hex::encode(&Sha256::digest(reads_key.as_bytes())[..16]));
+    let last: ProbeReads = std::fs::read(&reads_memo)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    // The last reads, as they are now: part of the answer's key.
+    let mut all_files: Vec<&Path> = files.to_vec();
+    all_files.extend(last.files.iter().map(PathBuf::as_path));
+    let mut all_words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    all_words.push(format!("reads {}", serde_json::json!(last)));
+    all_words.extend(last.dirs.iter().map(|d| dir_entries(d)));
+    let all_words: Vec<&str> = all_words.iter().map(String::as_str).collect();
+    // Stamped before the probe runs: what changes while it runs changes
+    // the key.
+    let memo = dir.join(probe_key(what, &all_files, &all_words));
+    if let Some(answer) = read_answer(&memo) {
+        return Ok(answer);
+    }
+    let answer = probe()?;
+    let reads = reads_of(&answer);
+    if reads == last {
+        write_memo(&memo, &format!("lock2build-probe\n{answer}"));
+    } else if let Ok(text) = serde_json::to_string(&reads) {
+        // Not keyed by what it read: the next run asks again, keyed by it.
+        write_memo(&reads_memo, &text);
+    }
+    Ok(answer)
+}
+
+/// The names and kinds of a directory's entries, sorted (`-` when it
+/// cannot be read).
+fn dir_entries(dir: &Path) -> String {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return format!("{}\0-", dir.display());
+    };
+    let mut names: Vec<String> = read
+        .flatten()
+        .map(|e| {
+            let kind = match e.file_type() {
+                Ok(t) if t.is_dir() => '/',
+                Ok(t) if t.is_symlink() => '@',
+                _ => ' ',
+            };
+            format!("{}{kind}", e.file_name().to_string_lossy())
+        })
+        .collect();
+    names.sort();
+    format!("{}\0{}", dir.display(), names.join("\0"))
 }
 
 /// Writes a memo entry, best effort, whole then renamed: a reader never
@@ -539,6 +652,61 @@ mod tests {
         // No memo directory: the probe runs every time.
         let fresh = remembered_probe_in(None, "--version", &[&tool], &[], || probe("seven"));
         assert_eq!(fresh.unwrap(), "seven");
+        assert_eq!(runs.get(), 5);
+    }
+
+    #[test]
+    fn a_probe_that_names_its_reads_is_asked_again_when_one_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let memo = dir.path().join("memo");
+        let manifest = dir.path().join("Cargo.toml");
+        let member = dir.path().join("member.toml");
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(&manifest, "a").unwrap();
+        std::fs::write(&member, "m").unwrap();
+        std::fs::write(src.join("main.rs"), "").unwrap();
+        let runs = std::cell::Cell::new(0);
+        // The answer names the member and `src/` as what it read.
+        let reads = |_: &str| ProbeReads {
+            files: vec![member.clone()],
+            dirs: vec![src.clone()],
+        };
+        let ask = |answer: &str| {
+            remembered_probe_reading_in(
+                Some(&memo),
+                "metadata",
+                &[&manifest],
+                &["w"],
+                reads,
+                || {
+                    runs.set(runs.get() + 1);
+                    Ok::<_, ()>(answer.to_owned())
+                },
+            )
+            .unwrap()
+        };
+        // First: its reads are learnt, not yet its answer; then remembered.
+        assert_eq!(ask("one"), "one");
+        assert_eq!(ask("two"), "two");
+        assert_eq!(ask("three"), "two");
+        assert_eq!(runs.get(), 2);
+        // A file replaced by a rename (sed -i): same entries, remembered.
+        std::fs::write(src.join("main.rs.tmp"), "fn main() {}").unwrap();
+        std::fs::rename(src.join("main.rs.tmp"), src.join("main.rs")).unwrap();
+        assert_eq!(ask("four"), "two");
+        // A new entry in a directory it read, a changed member, a changed
+        // manifest: each asks again.
+        std::fs::write(src.join("lib.rs"), "").unwrap();
+        assert_eq!(ask("five"), "five");
+        assert_eq!(ask("six"), "five");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&member, "m2").unwrap();
+        assert_eq!(ask("seven"), "seven");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&manifest, "b").unwrap();
+        assert_eq!(ask("eight"), "eight");
+        assert_eq!(ask("nine"), "eight");
         assert_eq!(runs.get(), 5);
     }
 

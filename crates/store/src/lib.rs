@@ -54,7 +54,8 @@ pub use digest::{Digests, MultiHasher};
 pub use error::StoreError;
 pub use gc::{GcOptions, GcReport, LiveSet, RemovedEntry, RemovedKind};
 pub use identity::{
-    find_in_path, probed_toolchains, remembered_probe, FileStamp, NodeId, ToolchainId,
+    find_in_path, probed_toolchains, remembered_probe, remembered_probe_reading, FileStamp, NodeId,
+    ProbeReads, ToolchainId,
 };
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;

@@ -280,17 +280,24 @@ pub(super) fn host_build(
     serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))
 }
 
-/// `rustc -vV`'s host triple.
+/// `rustc -vV`'s host triple, remembered by the stamp of the sysroot's
+/// `rustc` (the compiler itself, never rustup's proxy: it answers from
+/// itself).
 fn host_triple(toolchain: &RustToolchain) -> Result<String> {
-    let out = std::process::Command::new(&toolchain.rustc)
-        .arg("-vV")
-        .output()
-        .context("running `rustc -vV`")?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("`rustc -vV` names no host triple"))
+    let ask = || -> Result<String> {
+        let out = std::process::Command::new(&toolchain.rustc)
+            .arg("-vV")
+            .output()
+            .context("running `rustc -vV`")?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("`rustc -vV` names no host triple"))
+    };
+    let rustc = std::fs::canonicalize(&toolchain.rustc).unwrap_or(toolchain.rustc.clone());
+    let given = toolchain.rustc.display().to_string();
+    lock2build_store::remembered_probe("rustc -vV host", &[&rustc], &[&given], ask)
 }
 
 /// Runs `cargo metadata` offline with `config` (the stubs and git crates as

@@ -211,7 +211,7 @@ pub(super) fn write_skeleton(
     workspace: &Path,
     dest: &Path,
 ) -> Result<PathBuf> {
-    let metadata = toolchain.metadata(workspace, "", &["--no-deps"])?;
+    let metadata = workspace_targets(toolchain, workspace)?;
     let root = std::fs::canonicalize(root)?;
     let inside = |path: &Path| -> Option<PathBuf> {
         let path = std::fs::canonicalize(path).ok()?;
@@ -278,6 +278,109 @@ pub(super) fn write_skeleton(
     let at = dest.join(at);
     own_workspace_root(&at)?;
     Ok(at)
+}
+
+/// The manifests and targets (`src_path`, `kind`) of the workspace at
+/// `workspace`: `cargo metadata --no-deps`, remembered by what cargo reads
+/// for it (`lock2build_store::remembered_probe_reading`): the stamps of
+/// the cargo and rustc binaries, every `Cargo.toml`, `Cargo.lock` and
+/// `.cargo/config(.toml)` from the workspace up, the members' manifests,
+/// and the entries of the directories cargo finds targets in (each
+/// member's own, `src/`, `src/bin/`, `examples/`, `tests/`, `benches/` and
+/// their subdirectories, a target's directory, a member's parent: a glob of
+/// `members`; not the workspace's own parent); and by `CARGO_*`/`RUSTC*` variables and the directory. An
+/// edit of a source file changes none of these.
+fn workspace_targets(toolchain: &RustToolchain, workspace: &Path) -> Result<serde_json::Value> {
+    let mut files = vec![toolchain.cargo.clone(), toolchain.rustc.clone()];
+    for dir in workspace.ancestors() {
+        for name in [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
+            files.push(dir.join(name));
+        }
+    }
+    let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut words: Vec<String> = std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("CARGO_") || k.starts_with("RUSTC") || k == "RUSTUP_TOOLCHAIN"
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    words.sort();
+    words.push(workspace.display().to_string());
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let probe = || -> Result<String> {
+        let metadata = toolchain.metadata(workspace, "", &["--no-deps"])?;
+        let packages: Vec<serde_json::Value> = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let targets: Vec<serde_json::Value> = p["targets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| serde_json::json!({ "src_path": t["src_path"], "kind": t["kind"] }))
+                    .collect();
+                serde_json::json!({ "manifest_path": p["manifest_path"], "targets": targets })
+            })
+            .collect();
+        Ok(serde_json::json!({ "packages": packages }).to_string())
+    };
+    let answer = lock2build_store::remembered_probe_reading(
+        "cargo metadata --no-deps",
+        &files,
+        &words,
+        |answer| target_reads(answer, workspace),
+        probe,
+    )?;
+    serde_json::from_str(&answer).context("reading remembered `cargo metadata` output")
+}
+
+/// What `cargo metadata --no-deps`'s `answer` for `workspace` was read
+/// from: the members' manifests, and the directories it finds targets in.
+fn target_reads(answer: &str, workspace: &Path) -> lock2build_store::ProbeReads {
+    let mut reads = lock2build_store::ProbeReads::default();
+    let metadata: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    // cargo names paths from its working directory, symlinks resolved.
+    let workspace = std::fs::canonicalize(workspace).unwrap_or(workspace.to_owned());
+    let mut dirs = std::collections::BTreeSet::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let Some(manifest) = package["manifest_path"].as_str().map(PathBuf::from) else {
+            continue;
+        };
+        let Some(dir) = manifest.parent() else {
+            continue;
+        };
+        reads.files.push(manifest.clone());
+        if dir != workspace {
+            // A member a glob of `members` matched.
+            dirs.extend(dir.parent().map(Path::to_owned));
+        }
+        dirs.insert(dir.to_owned());
+        dirs.insert(dir.join("src"));
+        for auto in ["src/bin", "examples", "tests", "benches"] {
+            let auto = dir.join(auto);
+            for entry in std::fs::read_dir(&auto).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    dirs.insert(entry.path());
+                }
+            }
+            dirs.insert(auto);
+        }
+        for t in package["targets"].as_array().into_iter().flatten() {
+            if let Some(parent) = t["src_path"].as_str().and_then(|p| Path::new(p).parent()) {
+                dirs.insert(parent.to_owned());
+            }
+        }
+    }
+    reads.files.sort();
+    reads.files.dedup();
+    reads.dirs = dirs.into_iter().collect();
+    reads
 }
 
 /// Makes the manifest at `dir` (the directory of a Cargo.lock, so its

@@ -571,7 +571,15 @@ pub(super) fn add_vendor(
     }
     let mut params = serde_json::json!({ "crates": dirs });
     if let Some(set) = &vendor.stubs {
-        let nar = lock2build_git::nar_sha256(&set.stubs.path).map_err(|e| anyhow!("{e}"))?;
+        // A store output, never written again: its NAR hash is remembered
+        // by its path (its id) and its directory's stamp (a removed and
+        // remade output has another inode and ctime).
+        let nar = lock2build_store::remembered_probe(
+            "NAR sha256 of a store output",
+            &[&set.stubs.path],
+            &[],
+            || lock2build_git::nar_sha256(&set.stubs.path).map_err(|e| anyhow!("{e}")),
+        )?;
         let crates: Vec<serde_json::Value> = all
             .iter()
             .map(|c| serde_json::json!({ "name": c.name, "version": c.version, "sha256": c.sha256, "registry": c.registry }))
