@@ -43,6 +43,11 @@ const OTHER_TOOLS: &[(&str, &str, &str)] = &[
         "--print",
         "rustc's, naming the remembered `rustc --print sysroot` probe",
     ),
+    (
+        "src/graph_cmd.rs",
+        "--print",
+        "rustc's: realise asks the given rustc for its sysroot",
+    ),
 ];
 
 /// Every long flag of `command` and its subcommands, and the texts of its
