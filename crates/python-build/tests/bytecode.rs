@@ -22,7 +22,8 @@ fn output_tree(out: &Path, python: &PythonInfo) -> PathBuf {
     let pkg = site.join("pkg");
     std::fs::create_dir_all(pkg.join("sub")).unwrap();
     for i in 0..150 {
-        let body = format!("X = {{'a{i}', 'b', 'c', 'd{i}'}}\ndef f():\n    return {i} in {{1, 2, 3}}\n");
+        let body =
+            format!("X = {{'a{i}', 'b', 'c', 'd{i}'}}\ndef f():\n    return {i} in {{1, 2, 3}}\n");
         std::fs::write(pkg.join(format!("m{i:03}.py")), body).unwrap();
     }
     std::fs::write(pkg.join("__init__.py"), "").unwrap();
@@ -92,17 +93,35 @@ fn workers_write_the_bytes_compileall_writes() {
     let expected = compileall_once(&reference, python);
     let tag = format!("cpython-{}{}", python.version.0, python.version.1);
     let site = python.site_packages.clone();
-    for name in ["pkg/__pycache__/m000", "pkg/sub/__pycache__/__init__", "pkg/__pycache__/warns"] {
-        assert!(expected.contains_key(&site.join(format!("{name}.{tag}.pyc"))), "{name}");
+    for name in [
+        "pkg/__pycache__/m000",
+        "pkg/sub/__pycache__/__init__",
+        "pkg/__pycache__/warns",
+    ] {
+        assert!(
+            expected.contains_key(&site.join(format!("{name}.{tag}.pyc"))),
+            "{name}"
+        );
     }
     for name in ["pkg/__pycache__/broken", "elsewhere/__pycache__/e"] {
         let pyc = site.join(format!("{name}.{tag}.pyc"));
-        assert_eq!(expected.contains_key(&pyc), name.starts_with("elsewhere"), "{name}");
+        assert_eq!(
+            expected.contains_key(&pyc),
+            name.starts_with("elsewhere"),
+            "{name}"
+        );
     }
-    assert_eq!(expected.len(), 150 + 4, "{:?}", expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        expected.len(),
+        150 + 4,
+        "{:?}",
+        expected.keys().collect::<Vec<_>>()
+    );
 
     // Four outputs at once: more than the workers, so some wait for one.
-    let outs: Vec<PathBuf> = (0..4).map(|i| work.path().join(format!("out{i}"))).collect();
+    let outs: Vec<PathBuf> = (0..4)
+        .map(|i| work.path().join(format!("out{i}")))
+        .collect();
     std::thread::scope(|scope| {
         for out in &outs {
             output_tree(out, python);
