@@ -6,7 +6,7 @@
 
 use crate::error::{io_err, StoreError};
 use crate::identity::NodeId;
-use crate::store::{remove_any, sync_dir, write_atomic, Store};
+use crate::store::{remove_any, sync_dir, sync_tree, write_atomic, Store};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::PathBuf;
@@ -117,6 +117,7 @@ impl Store {
             // directory last, after the rename (moving a directory needs
             // write permission on it).
             make_read_only(&building, false).map_err(io_err("make read-only", &building))?;
+            sync_tree(&building)?;
             fs::rename(&building, &final_path).map_err(io_err("rename into place", &final_path))?;
             make_read_only(&final_path, true).map_err(io_err("make read-only", &final_path))
         })();
