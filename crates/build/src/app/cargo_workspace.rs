@@ -51,6 +51,20 @@ pub(super) struct LockedWorkspace<'a> {
     pub skeleton: Option<(PathBuf, String)>,
 }
 
+impl LockedWorkspace<'_> {
+    /// The vendor entries of its registry and path crates (git crates are
+    /// checked out and vendored apart: [`git_crates`]).
+    pub fn registry_vendor(&self, db: &Database) -> Result<Vendor> {
+        let not_git: Vec<&Node> = self
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| !matches!(n.source, Source::Git { .. }))
+            .collect();
+        Vendor::from_nodes(&not_git, db, &self.lock_dir, &self.root, &self.display)
+    }
+}
+
 /// A vendor directory for the host, and what the host build compiles
 /// (`None`: unknown, every crate is vendored).
 pub(super) struct HostVendor {
@@ -72,13 +86,7 @@ pub(super) fn vendor_for_host(
 ) -> Result<HostVendor> {
     let mut crates = Vec::new();
     for ws in workspaces {
-        let not_git: Vec<&Node> = ws
-            .nodes
-            .iter()
-            .copied()
-            .filter(|n| !matches!(n.source, Source::Git { .. }))
-            .collect();
-        let vendor = Vendor::from_nodes(&not_git, cx.db, &ws.lock_dir, &ws.root, &ws.display)?;
+        let vendor = ws.registry_vendor(cx.db)?;
         crates.extend(vendor.crates);
     }
     let all: Vec<&Node> = workspaces

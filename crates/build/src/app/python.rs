@@ -625,13 +625,7 @@ fn lock_crates(
     let mut requests = Vec::new();
     let mut all = Vec::new();
     for (ws, (_, _, plan)) in workspaces.iter().zip(plans) {
-        let not_git: Vec<&Node> = ws
-            .nodes
-            .iter()
-            .copied()
-            .filter(|n| !matches!(n.source, Source::Git { .. }))
-            .collect();
-        all.extend(Vendor::from_nodes(&not_git, db, &ws.lock_dir, &ws.root, &ws.display)?.crates);
+        all.extend(ws.registry_vendor(db)?.crates);
         let (found, _) = crate::fetch_plan::requests(plan)?;
         requests.extend(
             found
