@@ -44,6 +44,11 @@ const OTHER_TOOLS: &[(&str, &str, &str)] = &[
         "rustc's, naming the remembered `rustc --print sysroot` probe",
     ),
     (
+        "crates/build/src/app/cargo_workspace.rs",
+        "--no-deps",
+        "cargo's, naming the remembered `cargo metadata --no-deps` probe",
+    ),
+    (
         "src/graph_cmd.rs",
         "--print",
         "rustc's: realise asks the given rustc for its sysroot",
