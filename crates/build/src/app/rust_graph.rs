@@ -42,7 +42,7 @@ use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchRequest;
 use lock2build_graph::{FixedOutput, Graph, HashMode, Node as GraphNode, Output, Recipe};
-use lock2build_model::{Ecosystem, Hash, Source};
+use lock2build_model::{Ecosystem, Hash};
 use lock2build_overrides::{native_versions, Database};
 use lock2build_plan::plan::{Node, Plan};
 use lock2build_store::{NodeId, Store};
@@ -217,6 +217,7 @@ pub(super) fn plan_graph<'p>(
         fetch: &options.fetch,
         index: &options.plan.index,
     };
+    let all_crates = workspace.registry_vendor(&db)?;
     let for_host = vendor_for_host(&cx, &[workspace], &selection, &selected, &mut notes)?;
     let built_nodes = for_host.built(&nodes);
     let env = for_host.checked_env(&built_nodes, &db)?;
@@ -253,53 +254,21 @@ pub(super) fn plan_graph<'p>(
 
     let mut graph = Graph::new(steps.target.clone());
     add_toolchains(&mut graph, &toolchain);
-    let not_git: Vec<&Node> = nodes
-        .iter()
-        .copied()
-        .filter(|n| !matches!(n.source, Source::Git { .. }))
-        .collect();
-    let all_crates = Vendor::from_nodes(&not_git, &db, &lock_dir, &project_dir, &lock_display)?;
     let checkouts = git_checkouts(&store, options, vendor)?;
     add_vendor(&mut graph, vendor, &all_crates.crates, &requests, checkouts)?;
     let tree = exec::local_tree_node(&steps.root.0, &project_dir, &project_tree)?;
     let tree_id = tree.id.clone();
     graph.nodes.push(tree);
-    let label = match selected.is_empty() {
-        true => format!("{} {}", steps.root.0, steps.root.1),
-        false => selected
-            .iter()
-            .map(|n| format!("{} {}", n.name, n.version))
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let shown = selected.first().map_or(&steps.root.0, |n| &n.name).clone();
-    let mut made = Vec::new();
-    if let Some(deps_id) = &deps_id {
-        let skeleton = skeleton_node(&steps.root.0, skeleton_dir.path(), &tree_id, &toolchain)?;
-        let label = format!("dependencies of {}", steps.root.0);
-        let params = steps.params(
-            format!("{}-deps", steps.root.0),
-            label,
-            &skeleton.id,
-            None,
-            &[],
-        );
-        let inputs = vec![vendor.id.to_string(), skeleton.id.clone()];
-        made.push(skeleton);
-        made.push(steps.node(&graph, deps_id, "cargo-deps", inputs, &params)?);
-    }
-    let params = steps.params(
-        shown,
-        label.clone(),
+    let label = app_label(&steps, &selected);
+    let made = step_nodes(
+        &graph,
+        &steps,
+        skeleton_dir.path(),
         &tree_id,
         deps_id.as_ref(),
-        &steps.bins,
-    );
-    let inputs = std::iter::once(vendor.id.to_string())
-        .chain(deps_id.iter().map(|d| d.to_string()))
-        .chain([tree_id])
-        .collect();
-    made.push(steps.node(&graph, &app_id, "cargo-app", inputs, &params)?);
+        &app_id,
+        &selected,
+    )?;
     graph.nodes.extend(made);
     graph.result = Some(app_id.to_string());
     graph.check().map_err(|e| anyhow!("{e}"))?;
@@ -318,6 +287,61 @@ pub(super) fn plan_graph<'p>(
         label,
         project_dir,
     })
+}
+
+/// What the app's progress calls it: the selected packages, or the root.
+fn app_label(steps: &Steps, selected: &[&Node]) -> String {
+    match selected.is_empty() {
+        true => format!("{} {}", steps.root.0, steps.root.1),
+        false => selected
+            .iter()
+            .map(|n| format!("{} {}", n.name, n.version))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The cargo steps: the skeleton and `cargo-deps` (when the lock has
+/// dependencies to build), then `cargo-app`.
+fn step_nodes(
+    graph: &Graph,
+    steps: &Steps,
+    skeleton_dir: &Path,
+    tree_id: &str,
+    deps_id: Option<&NodeId>,
+    app_id: &NodeId,
+    selected: &[&Node],
+) -> Result<Vec<lock2build_graph::Node>> {
+    let vendor = steps.vendor;
+    let mut made = Vec::new();
+    if let Some(deps_id) = deps_id {
+        let skeleton = skeleton_node(&steps.root.0, skeleton_dir, tree_id, steps.toolchain)?;
+        let label = format!("dependencies of {}", steps.root.0);
+        let params = steps.params(
+            format!("{}-deps", steps.root.0),
+            label,
+            &skeleton.id,
+            None,
+            &[],
+        );
+        let inputs = vec![vendor.id.to_string(), skeleton.id.clone()];
+        made.push(skeleton);
+        made.push(steps.node(graph, deps_id, "cargo-deps", inputs, &params)?);
+    }
+    let shown = selected.first().map_or(&steps.root.0, |n| &n.name).clone();
+    let params = steps.params(
+        shown,
+        app_label(steps, selected),
+        tree_id,
+        deps_id,
+        &steps.bins,
+    );
+    let inputs = std::iter::once(vendor.id.to_string())
+        .chain(deps_id.map(|d| d.to_string()))
+        .chain([tree_id.to_string()])
+        .collect();
+    made.push(steps.node(graph, app_id, "cargo-app", inputs, &params)?);
+    Ok(made)
 }
 
 /// The crates the step builds: none (the workspace), or those `overrides
