@@ -58,6 +58,31 @@ pub struct Ctx<'a> {
     pub builder: Option<&'a (dyn std::any::Any + Send + Sync)>,
 }
 
+impl<'a> Ctx<'a> {
+    /// The context `lock2build app` runs `graph` in: `options`' sandbox,
+    /// progress, downloads and jobs, logs in the store's `logs/` (made here).
+    pub fn for_app(
+        options: &'a super::AppOptions,
+        graph: &'a Graph,
+        store: &'a Store,
+        builder: Option<&'a (dyn std::any::Any + Send + Sync)>,
+    ) -> Result<Ctx<'a>> {
+        let logs_dir = store.logs_dir();
+        std::fs::create_dir_all(&logs_dir)
+            .with_context(|| format!("creating {}", logs_dir.display()))?;
+        Ok(Ctx {
+            graph,
+            store,
+            sandbox: &options.sandbox,
+            steps: &options.steps,
+            fetch: &options.fetch,
+            jobs: options.jobs,
+            logs_dir,
+            builder,
+        })
+    }
+}
+
 /// How the nodes of one recipe kind are made.
 pub struct Kind {
     /// The recipe kind (`cargo-deps`, `python-wheel`, …).

@@ -165,19 +165,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     let (fetched, _) =
         crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
 
-    let logs_dir = store.logs_dir();
-    std::fs::create_dir_all(&logs_dir)
-        .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let ctx = super::exec::Ctx {
-        graph: &npm.graph,
-        store: &store,
-        sandbox: &options.sandbox,
-        steps: &options.steps,
-        fetch: &options.fetch,
-        jobs: options.jobs,
-        logs_dir: logs_dir.clone(),
-        builder: None,
-    };
+    let ctx = super::exec::Ctx::for_app(options, &npm.graph, &store, None)?;
+    let logs_dir = ctx.logs_dir.clone();
     let shown = Shown {
         progress: options.progress,
         packages: npm.packages.len(),

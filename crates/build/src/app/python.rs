@@ -361,19 +361,7 @@ fn run_goals(
     goals: &[String],
 ) -> Result<(Result<()>, Vec<String>)> {
     let (graph, store) = (&made.graph, &made.store);
-    let logs_dir = store.logs_dir();
-    std::fs::create_dir_all(&logs_dir)
-        .with_context(|| format!("creating {}", logs_dir.display()))?;
-    let ctx = exec::Ctx {
-        graph,
-        store,
-        sandbox: &options.sandbox,
-        steps: &options.steps,
-        fetch: &options.fetch,
-        jobs: options.jobs,
-        logs_dir,
-        builder: Some(made.runtime()),
-    };
+    let ctx = exec::Ctx::for_app(options, graph, store, Some(made.runtime()))?;
     let observer = Made::default();
     let goals: Vec<&str> = goals.iter().map(String::as_str).collect();
     let run = exec::run(&ctx, &goals, &observer).map(|_| ());

@@ -76,22 +76,11 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     }
     let (fetched, _) =
         crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
-    let logs_dir = store.logs_dir();
-    std::fs::create_dir_all(&logs_dir)
-        .with_context(|| format!("creating {}", logs_dir.display()))?;
+    let ctx = exec::Ctx::for_app(options, &g.graph, &store, None)?;
+    let logs_dir = ctx.logs_dir.clone();
     if !app_done && !vendor_done {
         say(format!("vendoring {} crates…", g.crates));
     }
-    let ctx = exec::Ctx {
-        graph: &g.graph,
-        store: &store,
-        sandbox: &options.sandbox,
-        steps: &options.steps,
-        fetch: &options.fetch,
-        jobs: options.jobs,
-        logs_dir: logs_dir.clone(),
-        builder: None,
-    };
     let failed = FailedNode::default();
     let executed = exec::run(&ctx, &[g.app.as_str()], &failed)
         .map_err(|e| failure(&g, &logs_dir, failed.node().as_deref(), e))?;
