@@ -335,7 +335,9 @@ impl Sandbox {
         if let (false, Some(dest)) = (status.success(), &watch.keep_failed) {
             watch::keep_failed(spec, scratch.path(), dest, log)?;
         }
-        drop(scratch);
+        // Removed later, off the step's critical path (its `etc/` can take
+        // milliseconds to unlink while the namespace goes away).
+        lock2build_store::discard(&scratch.keep());
         Ok(status)
     }
 

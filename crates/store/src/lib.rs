@@ -60,7 +60,7 @@ pub use identity::{
 pub use limits::{CopyError, UnpackBudget, UnpackLimits};
 pub use lock::EntryLock;
 pub use output::{BuildError, BuiltOutput, OutputDirs};
-pub use scratch::scratch_dir;
+pub use scratch::{discard, scratch_dir};
 pub use store::{remove_any, Store};
 pub use unpack::{
     single_top_dir, unpack, unpack_limited, zip_central_headers, ArchiveFormat, UnpackError,

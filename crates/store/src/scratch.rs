@@ -8,10 +8,21 @@
 //! are removed on drop as usual; when the process is killed first, the next
 //! [`Store::open`](crate::Store::open) finds the lock free and removes the
 //! whole directory, as it does for any abandoned `tmp/` work.
+//!
+//! [`discard`] leaves a work directory this process is done with in its
+//! scratch directory instead of removing it now: once the process is gone,
+//! the next `Store::open` removes the scratch directory in the background
+//! (`gc` too), so the removal is off the build's critical path (a cargo
+//! step's target directory and sandbox take ~10–20 ms to unlink, on the
+//! edit path of issue #15).
 
 use crate::lock::{self, EntryLock};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+/// The start of a scratch directory's entry key (`scratch-<pid>`).
+pub(crate) const KEY_PREFIX: &str = "scratch-";
 
 struct Scratch {
     /// The store whose `tmp/` holds the scratch directory.
@@ -44,30 +55,47 @@ pub(crate) fn register(store: &Path) {
 /// `Store::open` if the process dies), or the system's temporary directory
 /// when no store was opened (or it cannot be made).
 pub fn scratch_dir() -> PathBuf {
-    let Ok(mut guard) = SCRATCH.lock() else {
-        return std::env::temp_dir();
-    };
-    let Some(scratch) = guard.as_mut() else {
-        return std::env::temp_dir();
-    };
+    store_scratch().unwrap_or_else(std::env::temp_dir)
+}
+
+/// Leaves `path`, a work directory this process is done with, to be
+/// removed later: moved into this process's scratch directory (where it
+/// may already be), which the next `Store::open` after this process exits
+/// removes in the background. A path that cannot be moved there (no store
+/// open, another file system) is removed now.
+pub fn discard(path: &Path) {
+    static DISCARDED: AtomicU64 = AtomicU64::new(0);
+    if let Some(dir) = store_scratch() {
+        if path.starts_with(&dir) {
+            return;
+        }
+        let n = DISCARDED.fetch_add(1, Ordering::Relaxed);
+        if std::fs::rename(path, dir.join(format!(".discarded-{n}"))).is_ok() {
+            return;
+        }
+    }
+    let _ = crate::remove_any(path);
+}
+
+/// This process's scratch directory in the open store, made on first use;
+/// `None` when no store is open or it cannot be made.
+fn store_scratch() -> Option<PathBuf> {
+    let mut guard = SCRATCH.lock().ok()?;
+    let scratch = guard.as_mut()?;
     if let Some((dir, _)) = &scratch.made {
         if dir.is_dir() {
-            return dir.clone();
+            return Some(dir.clone());
         }
     }
     let pid = std::process::id();
-    let key = format!("scratch-{pid}");
+    let key = format!("{KEY_PREFIX}{pid}");
     let made = lock::lock(&scratch.store.join("locks"), &key)
         .ok()
         .and_then(|lock| {
             let dir = scratch.store.join("tmp").join(format!("{key}@{pid}-0"));
             std::fs::create_dir_all(&dir).ok().map(|()| (dir, lock))
         });
-    match made {
-        Some((dir, lock)) => {
-            scratch.made = Some((dir.clone(), lock));
-            dir
-        }
-        None => std::env::temp_dir(),
-    }
+    let (dir, lock) = made?;
+    scratch.made = Some((dir.clone(), lock));
+    Some(dir)
 }

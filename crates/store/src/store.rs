@@ -112,7 +112,8 @@ impl Store {
     }
 
     /// Removes everything in `tmp/` whose entry lock nobody holds: the
-    /// leftovers of crashed or killed processes.
+    /// leftovers of crashed or killed processes. Gone processes' scratch
+    /// directories ([`crate::scratch`]) are removed in a background thread.
     fn clean_tmp(&self) -> Result<(), StoreError> {
         let tmp = self.dir("tmp");
         let entries = fs::read_dir(&tmp).map_err(io_err("read directory", &tmp))?;
@@ -122,7 +123,19 @@ impl Store {
                 remove_any(&entry.path())?;
                 continue;
             };
-            if let Some(_lock) = lock::try_lock(&self.dir("locks"), key)? {
+            let Some(lock) = lock::try_lock(&self.dir("locks"), key)? else {
+                continue;
+            };
+            if key.starts_with(crate::scratch::KEY_PREFIX) {
+                // A gone process's scratch directory, with what it
+                // discarded: removed beside this run's work, under its lock
+                // (a run that exits first leaves the rest to the next one).
+                let path = entry.path();
+                std::thread::spawn(move || {
+                    let _ = remove_any(&path);
+                    drop(lock);
+                });
+            } else {
                 remove_any(&entry.path())?;
             }
         }

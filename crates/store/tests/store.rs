@@ -350,6 +350,27 @@ fn child_writer() {
             fs::write(work.path().join("blob"), vec![0u8; 300 * 1024]).unwrap();
             std::thread::sleep(Duration::from_secs(60));
         }
+        "discard" => {
+            let scratch = lock2build_store::scratch_dir();
+            assert!(scratch.starts_with(Path::new(root).join("tmp")));
+            // Work beside an output (as the sandbox's private directory
+            // is) moves into the scratch directory, whole.
+            let lock = store.lock_entry("out-x").unwrap();
+            let work = store.tmp_path(&lock);
+            fs::create_dir_all(work.join("etc")).unwrap();
+            fs::write(work.join("etc/passwd"), "x").unwrap();
+            lock2build_store::discard(&work);
+            assert!(!work.exists());
+            let moved = scratch.join(".discarded-0");
+            assert_eq!(fs::read_to_string(moved.join("etc/passwd")).unwrap(), "x");
+            // Work already in the scratch directory stays where it is.
+            let inside = scratch.join("lock2build-cargo-x");
+            fs::create_dir(&inside).unwrap();
+            lock2build_store::discard(&inside);
+            // Opening the store while this process lives keeps both.
+            drop(Store::open(root).unwrap());
+            assert!(moved.is_dir() && inside.is_dir());
+        }
         other => panic!("unknown mode {other}"),
     }
 }
@@ -466,9 +487,39 @@ fn work_dirs_live_in_the_store_and_are_swept_after_a_kill() {
     child.kill().unwrap();
     child.wait().unwrap();
     Store::open(&root).unwrap();
-    assert!(entries(&root.join("tmp")).is_empty(), "tmp not cleaned");
+    // A gone process's scratch directory is removed in the background.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !entries(&root.join("tmp")).is_empty() {
+        assert!(Instant::now() < deadline, "tmp not cleaned");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(!dead.exists(), "a dead process's .tmp file stays");
     assert!(live.exists(), "a live process's .tmp file was removed");
+}
+
+#[test]
+fn a_discarded_directory_is_removed_by_the_next_open_after_its_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    Store::open(&root).unwrap();
+    let status = spawn_child("discard", &root).wait().unwrap();
+    assert!(status.success(), "the child's checks failed");
+    // The child is gone; its scratch directory holds what it discarded.
+    let scratch: Vec<PathBuf> = fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(scratch.len(), 1, "{scratch:?}");
+    assert!(file_name_of(&scratch[0]).starts_with("scratch-"));
+    let kept = entries(&scratch[0]);
+    assert_eq!(kept, [".discarded-0", "lock2build-cargo-x"]);
+    Store::open(&root).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !entries(&root.join("tmp")).is_empty() {
+        assert!(Instant::now() < deadline, "the discarded work stays");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn file_name_of(path: &Path) -> String {

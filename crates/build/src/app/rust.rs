@@ -554,7 +554,11 @@ impl CargoStep<'_> {
             return copy_with_times(&target_dir, &out.join("target"))
                 .context("saving the dependencies' build");
         }
-        copy_executables(&target_dir, &target_seen, &out.join("bin"))
+        copy_executables(&target_dir, &target_seen, &out.join("bin"))?;
+        // What cargo wrote over the dependencies' build (and its home) is
+        // removed by a later run, not while this one waits.
+        lock2build_store::discard(&work.keep());
+        Ok(())
     }
 }
 
