@@ -2,6 +2,11 @@
 //! of the library per command.
 
 use anyhow::{Context, Result};
+
+/// mimalloc: see Cargo.toml (making a graph is allocation-bound).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use lock2build_plan::plan::{self, PlanOptions};
 use lock2build_plan::pyindex::{self, IndexOptions};

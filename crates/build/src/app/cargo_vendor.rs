@@ -272,16 +272,13 @@ impl Vendor {
         Vendor::with_parts(built, Some(StubSet { stubs, names }), self.git)
     }
 
-    /// This vendor directory with the lock's git crates too.
-    pub fn with_git(self, git: Option<super::cargo_git::GitCrates>) -> Result<Vendor> {
-        Vendor::with_parts(self.crates, self.stubs, git)
-    }
-
     fn with_stubs(vendored: Vec<VendoredCrate>, stubs: Option<StubSet>) -> Result<Vendor> {
         Vendor::with_parts(vendored, stubs, None)
     }
 
-    fn with_parts(
+    /// A vendor directory of these crates (sorted, duplicates dropped),
+    /// stubs and git crates, with its node id.
+    pub fn with_parts(
         mut vendored: Vec<VendoredCrate>,
         stubs: Option<StubSet>,
         git: Option<super::cargo_git::GitCrates>,

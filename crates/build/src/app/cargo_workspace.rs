@@ -93,7 +93,7 @@ pub(super) fn vendor_for_host(
         .iter()
         .flat_map(|ws| ws.nodes.iter().copied())
         .collect();
-    let vendor = Vendor::new(crates)?.with_git(git_crates(cx.store, &all, cx.fetch)?)?;
+    let vendor = Vendor::with_parts(crates, None, git_crates(cx.store, &all, cx.fetch)?)?;
     Ok(for_host(cx, vendor, workspaces, selection, selected, notes))
 }
 

@@ -219,6 +219,7 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
 /// ([`lock2build_plan::pick`]), plans only that one and runs its
 /// ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
+    crate::overrides::load_in_background(&options.dir);
     let (plan, ecosystem, notes) = picked_plan(options)?;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),
@@ -235,6 +236,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 /// The build graph `app` would run for the project in `options.dir`
 /// (`lock2build graph`, `app --engine nix`).
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
+    crate::overrides::load_in_background(&options.dir);
     let (plan, ecosystem, _) = picked_plan(options)?;
     let mut graph = match ecosystem {
         Ecosystem::Crates => rust_graph::graph(options, &plan, 0)?,
@@ -243,7 +245,7 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     };
     // The providers table only when a node links a native library.
     let db = match graph.nodes.iter().any(|n| !n.native.is_empty()) {
-        true => Some(crate::overrides::load(&options.dir)?),
+        true => Some(crate::overrides::load_shared(&options.dir)?),
         false => None,
     };
     nix_engine::add_nixpkgs_names(&mut graph, db.as_ref().map(|db| db.providers()));
@@ -688,6 +690,28 @@ pub fn tree_hash(dir: &Path) -> Result<String> {
         hasher.update([0]);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// [`tree_hash`] of the project, remembered by the stamps (inode, size,
+/// mtime, ctime: the no-op memo's) of the files it reads, in order: an
+/// added, removed, renamed or written file hashes the tree again. A tree
+/// with a symbolic link is hashed every time (a link's stamp is its
+/// target's, and the hash reads the link).
+pub(crate) fn remembered_tree_hash(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    walk(dir, Path::new(""), &mut files)?;
+    files.sort();
+    let mut paths = Vec::with_capacity(files.len());
+    for rel in &files {
+        let path = dir.join(rel);
+        if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
+            return tree_hash(dir);
+        }
+        paths.push(path);
+    }
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let dir_text = dir.display().to_string();
+    lock2build_store::remembered_probe("tree hash/1", &paths, &[&dir_text], || tree_hash(dir))
 }
 
 pub(crate) fn walk(root: &Path, rel: &Path, files: &mut Vec<PathBuf>) -> Result<()> {

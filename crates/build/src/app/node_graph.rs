@@ -25,7 +25,7 @@ use super::node::{
     platforms, replan_with_dev, script_steps, wants_dev, write_launchers, Ctx, Failure, Manifest,
     NpmSteps, Package, Toolchain, TreeInputs,
 };
-use super::{failure_message, require_native, tree_hash, AppConfig, AppOptions};
+use super::{failure_message, require_native, AppConfig, AppOptions};
 use crate::source_nodes::{fetch_node, git_node};
 use anyhow::{anyhow, bail, Context, Result};
 use lock2build_fetch::FetchRequest;
@@ -96,7 +96,7 @@ struct Survey {
     build_script: Option<String>,
     root: (String, String),
     toolchain: Toolchain,
-    db: Database,
+    db: std::sync::Arc<Database>,
     packages: Vec<Package>,
     skipped: Vec<FetchRequest>,
     notes: Vec<String>,
@@ -156,7 +156,7 @@ pub(super) fn graph(
         &target,
     )?;
     let launchers = launchers(options, &s.config, &s.manifest, &nodes, &s.packages)?;
-    let tree = remembered_tree_hash(&s.project_dir)?;
+    let tree = super::remembered_tree_hash(&s.project_dir)?;
     let app = match options.develop {
         true => None,
         false => Some(NodeId::compute(
@@ -265,7 +265,7 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         toolchain.version,
         toolchain.node.display()
     );
-    let db = crate::overrides::load(&options.dir)?;
+    let db = crate::overrides::load_shared(&options.dir)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let skipped = platforms::other_platforms(store, &options.fetch, &plan, &nodes, &packages)?;
     let mut notes = Vec::new();
@@ -488,28 +488,6 @@ fn lock_node(s: &Survey) -> Result<Node> {
         anyhow::Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
     })?;
     exec::local_tree_node(&format!("{}-lock", s.root.0), &path, &hex)
-}
-
-/// [`tree_hash`] of the project, remembered by the stamps (inode, size,
-/// mtime, ctime: the no-op memo's) of the files it reads, in order: an
-/// added, removed, renamed or written file hashes the tree again. A tree
-/// with a symbolic link is hashed every time (a link's stamp is its
-/// target's, and the hash reads the link).
-fn remembered_tree_hash(dir: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    super::walk(dir, Path::new(""), &mut files)?;
-    files.sort();
-    let mut paths = Vec::with_capacity(files.len());
-    for rel in &files {
-        let path = dir.join(rel);
-        if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
-            return tree_hash(dir);
-        }
-        paths.push(path);
-    }
-    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let dir_text = dir.display().to_string();
-    remembered_probe("tree hash/1", &paths, &[&dir_text], || tree_hash(dir))
 }
 
 fn dedup(ids: &mut Vec<String>) {

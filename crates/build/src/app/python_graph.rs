@@ -84,7 +84,7 @@ pub(super) struct PythonGraph {
 /// What the Python kinds get in `lock2build app` besides the graph.
 struct Runtime {
     python: PythonInfo,
-    db: Database,
+    db: std::sync::Arc<Database>,
     /// Sdists unpacked already, by node id (built in place).
     unpacked: BTreeMap<String, PathBuf>,
     /// Each source build's requirements, by node id.
@@ -204,7 +204,7 @@ struct Planning<'p> {
     options: &'p AppOptions,
     plan: &'p Plan,
     python: PythonInfo,
-    db: Database,
+    db: std::sync::Arc<Database>,
     /// The lock's directory (path packages are relative to it).
     lock_dir: PathBuf,
     /// The project's packages.
@@ -241,7 +241,7 @@ impl<'p> Planning<'p> {
                 python.executable.display()
             );
         }
-        let db = overrides::load(&options.dir)?;
+        let db = overrides::load_shared(&options.dir)?;
         let lock_dir = std::path::absolute(&options.dir)?.join(
             plan.projects[project]
                 .lockfile

@@ -98,7 +98,7 @@ pub(super) struct RustGraph<'p> {
     pub selected: Vec<&'p Node>,
     /// The package the app is named after.
     pub root: (String, String),
-    pub db: Database,
+    pub db: std::sync::Arc<Database>,
     pub notes: Vec<String>,
     /// The `.crate` downloads the vendor directory needs.
     pub requests: Vec<FetchRequest>,
@@ -185,7 +185,7 @@ pub(super) fn plan_graph<'p>(
             toolchain.ids[0].version
         );
     }
-    let db = overrides::load(&options.dir)?;
+    let db = overrides::load_shared(&options.dir)?;
     let mut notes = Vec::new();
     let selected = selected_crates(options, &nodes, &lock_display, &mut notes)?;
     let store = open_store()?;
@@ -243,7 +243,7 @@ pub(super) fn plan_graph<'p>(
         root: root_package(&nodes),
     };
     let deps_id = steps.deps_id(&skeleton_hash)?;
-    let project_tree = tree_hash(&project_dir)?;
+    let project_tree = super::remembered_tree_hash(&project_dir)?;
     let app_id = steps.app_id(deps_id.as_ref(), &project_tree)?;
 
     // The .crate files the vendor directory needs.
@@ -550,13 +550,16 @@ pub(super) fn add_vendor(
     requests: &[FetchRequest],
     checkouts: Vec<GraphNode>,
 ) -> Result<()> {
+    // The ids in the graph, not searched node by node (870 nodes).
+    let mut known: std::collections::HashSet<String> =
+        graph.nodes.iter().map(|n| n.id.clone()).collect();
     let mut fetch_of: BTreeMap<String, String> = BTreeMap::new();
     for request in requests {
         let node = crate::source_nodes::fetch_node(request)?;
         for h in &request.hashes {
             fetch_of.insert(h.to_sri(), node.id.clone());
         }
-        if graph.node(&node.id).is_none() {
+        if known.insert(node.id.clone()) {
             graph.nodes.push(node);
         }
     }
@@ -587,7 +590,7 @@ pub(super) fn add_vendor(
             vec![source.clone()],
             serde_json::to_value(params)?,
         )?;
-        if graph.node(&node.id).is_none() {
+        if known.insert(node.id.clone()) {
             graph.nodes.push(node);
         }
         inputs.push(id.to_string());
