@@ -597,6 +597,68 @@ impl Tools {
     }
 }
 
+/// An npm node run with the toolchains an engine gives
+/// (`LOCK2BUILD_NIXPKGS`, toolchain name → package): its recipe's node
+/// and npm become the `node` package's `bin/node` and the `npm` package's
+/// `lib/node_modules/npm` (both nixpkgs' `nodejs`), node-gyp's `nodedir`
+/// the `node` package. Other kinds are left as they are.
+pub(crate) fn use_given_node(node: &mut Node, given: &BTreeMap<String, PathBuf>) -> Result<()> {
+    if !KINDS.iter().any(|k| k.name == node.recipe.kind) {
+        return Ok(());
+    }
+    let package = |name: &str| {
+        given.get(name).ok_or_else(|| {
+            anyhow!(
+                "node `{}` runs `{name}`, which LOCK2BUILD_NIXPKGS does not give",
+                node.id
+            )
+        })
+    };
+    let tools = Tools::in_package(package("node")?, package("npm")?, &node.id)?;
+    node.recipe
+        .params
+        .insert("toolchain".into(), serde_json::to_value(tools)?);
+    Ok(())
+}
+
+impl Tools {
+    /// node from the package `node_package` (`bin/node`, its headers in
+    /// `include/node`), npm from `npm_package`'s `lib/node_modules/npm`,
+    /// each checked, for node `id`; the version is what that node says.
+    fn in_package(node_package: &Path, npm_package: &Path, id: &str) -> Result<Tools> {
+        let node = node_package.join("bin/node");
+        let npm_root = npm_package.join("lib/node_modules/npm");
+        let npm_cli = npm_root.join("bin/npm-cli.js");
+        for (what, path) in [("node", &node), ("npm's CLI", &npm_cli)] {
+            if !path.is_file() {
+                bail!(
+                    "node `{id}`: the given package has no {what} ({} is missing)",
+                    path.display()
+                );
+            }
+        }
+        let said = std::process::Command::new(&node)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("node `{id}`: running {} --version", node.display()))?;
+        let version = String::from_utf8_lossy(&said.stdout).trim().to_owned();
+        if !said.status.success() || version.is_empty() {
+            bail!(
+                "node `{id}`: {} --version failed: {}",
+                node.display(),
+                String::from_utf8_lossy(&said.stderr).trim()
+            );
+        }
+        Ok(Tools {
+            node,
+            npm_cli,
+            npm_root,
+            prefix: node_package.to_owned(),
+            version,
+        })
+    }
+}
+
 /// A package of the tree, as a recipe holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PackageRecipe {
@@ -759,8 +821,12 @@ fn dirs(out: &Out) -> OutputDirs {
     }
 }
 
-/// node.rs's context for a step, from the executor's.
-fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database) -> Ctx<'a> {
+/// node.rs's context for `node`'s steps, from the executor's.
+fn steps_ctx<'a>(
+    (ctx, node): (&'a exec::Ctx, &'a Node),
+    toolchain: &'a Toolchain,
+    db: &'a Database,
+) -> Ctx<'a> {
     Ctx {
         sandbox: ctx.sandbox,
         steps: ctx.steps,
@@ -769,6 +835,7 @@ fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database)
         toolchain,
         db,
         logs_dir: &ctx.logs_dir,
+        env: &node.env,
     }
 }
 
@@ -791,6 +858,7 @@ fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result
         steps: ctx.steps,
         jobs: ctx.jobs,
         toolchain: &toolchain,
+        env: &node.env,
     };
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let mut failed = None;
@@ -822,7 +890,7 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
     let db = overrides(&r.overrides);
     let toolchain = r.toolchain.toolchain();
-    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
+    let npm_ctx = steps_ctx((ctx, node), &toolchain, &db);
     let id = NodeId::parse(&node.id)?;
     let flagged = script_steps(&packages, None, &ctx.logs_dir, &id)?;
     let tree = TreeInputs {
@@ -867,7 +935,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let toolchain = r.toolchain.toolchain();
     // The app step reads no override: the database explains a failure only.
     let no_overrides = Database::load_lenient(&[]).0;
-    let npm_ctx = steps_ctx(ctx, &toolchain, &no_overrides);
+    let npm_ctx = steps_ctx((ctx, node), &toolchain, &no_overrides);
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let dirs = dirs(out);
     let mut failed: Option<String> = None;
