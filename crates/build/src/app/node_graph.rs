@@ -185,6 +185,15 @@ pub(super) fn graph(
             .toolchains
             .insert(id.name.clone(), toolchain_entry(id));
     }
+    // Not part of any id (node ids stay what they were before the graph
+    // named them): what engines with nixpkgs put in a node's PATH.
+    for tool in build_tools(&s.packages, &s.db, &ids) {
+        let entry = lock2build_graph::Toolchain {
+            nixpkgs: tool.nixpkgs,
+            ..toolchain_entry(&tool.id)
+        };
+        graph.toolchains.insert(tool.name, entry);
+    }
     let built = Built {
         modules: &modules,
         app: app.as_ref(),
@@ -340,6 +349,68 @@ fn from_source_notes(
     notes
 }
 
+/// A build tool an override names (`tools`), as the graph records it.
+struct BuildTool {
+    /// The providers table's id (`make`, `python3`): the toolchain's name.
+    name: String,
+    /// The host's binary.
+    id: ToolchainId,
+    /// The provider's nixpkgs attribute (`gnumake`), when it names one.
+    nixpkgs: Option<String>,
+}
+
+/// The tools the packages' overrides name (node-gyp's `make`, `python3`)
+/// that are not toolchains already (`c++`, `cc`): each the provider's
+/// first binary found on the host. A tool the host lacks is left out:
+/// only install scripts need one, and [`survey`] refused those.
+fn build_tools(packages: &[Package], db: &Database, have: &[ToolchainId]) -> Vec<BuildTool> {
+    let wanted: BTreeSet<&String> = packages.iter().flat_map(|p| &p.overrides.tools).collect();
+    let mut tools = Vec::new();
+    for name in wanted {
+        if have.iter().any(|t| t.name == *name) {
+            continue;
+        }
+        let provider = db.providers().get(name);
+        let binaries = match provider {
+            Some(p) if !p.binaries.is_empty() => p.binaries.clone(),
+            _ => vec![name.clone()],
+        };
+        let Some(id) = binaries
+            .iter()
+            .find_map(|b| ToolchainId::probe(Path::new(b)).ok())
+        else {
+            continue;
+        };
+        let nixpkgs = match provider.map(|p| p.nixpkgs.as_slice()) {
+            Some([attr]) => Some(attr.clone()),
+            _ => None,
+        };
+        tools.push(BuildTool {
+            name: name.clone(),
+            id,
+            nixpkgs,
+        });
+    }
+    tools
+}
+
+/// The toolchains a node whose step builds `packages` runs: node, npm and
+/// the C compilers, then the tools their overrides name that the graph
+/// has.
+fn node_toolchains<'a>(
+    graph: &Graph,
+    built: &Built,
+    packages: impl IntoIterator<Item = &'a Package>,
+) -> Vec<String> {
+    let mut names: Vec<String> = built.ids.iter().map(|t| t.name.clone()).collect();
+    for tool in packages.into_iter().flat_map(|p| &p.overrides.tools) {
+        if graph.toolchains.contains_key(tool) && !names.contains(tool) {
+            names.push(tool.clone());
+        }
+    }
+    names
+}
+
 /// The built nodes' ids and what their recipes hold besides the packages.
 struct Built<'a> {
     modules: &'a NodeId,
@@ -379,7 +450,6 @@ fn add_nodes(
     };
     let git_options = crate::fetch_plan::git_options(&options.fetch, options.progress);
     let overrides = std::path::absolute(&options.dir)?;
-    let all_tools: Vec<String> = built.ids.iter().map(|t| t.name.clone()).collect();
     let mut recipes = Vec::new();
     let mut fetch_ids: BTreeMap<*const FetchRequest, String> = BTreeMap::new();
     for p in &s.packages {
@@ -424,7 +494,7 @@ fn add_nodes(
                     "npm-git-pack",
                     &pack_recipe,
                     vec![pack_recipe.package.from.clone()],
-                    all_tools.clone(),
+                    node_toolchains(graph, built, [p]),
                 )?,
             );
             recipe = pack_recipe.package;
@@ -432,6 +502,7 @@ fn add_nodes(
         }
         recipes.push(recipe);
     }
+    let modules_tools = node_toolchains(graph, built, &s.packages);
     let lock = lock_node(s)?;
     let lock_id = lock.id.clone();
     push(graph, lock);
@@ -455,7 +526,7 @@ fn add_nodes(
             "npm-node-modules",
             &modules,
             inputs,
-            all_tools,
+            modules_tools,
         )?,
     );
     let Some(app) = built.app else {
