@@ -83,12 +83,25 @@ let
   # What realise takes instead of the host's tools and libraries
   # (LOCK2BUILD_NIXPKGS, docs/nix.md): store paths, so the derivation
   # has them as inputs.
+  # What npm's steps run besides their toolchains, on PATH: install and
+  # build scripts through `sh` (bash), the Makefiles node-gyp writes
+  # (sed, grep). Other kinds run only their toolchains and coreutils.
+  npmKinds = [ "npm-git-pack" "npm-node-modules" "npm-app" ];
+  scriptTools = n:
+    if builtins.elem n.recipe.kind npmKinds then
+      map (fromPkgs n "a tool its scripts run") [ "bash" "gnused" "gnugrep" ]
+    else [ ];
+  # A C compiler's binutils (nixpkgs' cc-wrapper has them as `bintools`):
+  # `ar` and `ld` run by Makefiles, as stdenv puts them on PATH.
+  bintools = n: builtins.concatMap
+    (t: let p = toolchainPackage n t; in if p ? bintools then [ p.bintools ] else [ ])
+    (n.toolchains or [ ]);
   provided = n: builtins.toJSON {
     toolchains = builtins.listToAttrs (map
       (t: { name = t; value = "${toolchainPackage n t}"; }) (n.toolchains or [ ]));
     native = builtins.listToAttrs (map
       (l: { name = l; value = map (p: "${p}") (nativeOutputs n l); }) (n.native or [ ]));
-    path = map (p: "${p}/bin") ([ pkgs.coreutils ]
+    path = map (p: "${p}/bin") ([ pkgs.coreutils ] ++ scriptTools n ++ bintools n
       ++ (if (n.native or [ ]) == [ ] then [ ] else [ (fromPkgs n "pkg-config" "pkg-config") ]));
   };
   realiser = n:
