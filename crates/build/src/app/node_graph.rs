@@ -700,10 +700,14 @@ impl Tools {
         let node = node_package.join("bin/node");
         let npm_root = npm_package.join("lib/node_modules/npm");
         let npm_cli = npm_root.join("bin/npm-cli.js");
-        for (what, path) in [("node", &node), ("npm's CLI", &npm_cli)] {
+        for (name, package, path) in [
+            ("node", node_package, &node),
+            ("npm", npm_package, &npm_cli),
+        ] {
             if !path.is_file() {
                 bail!(
-                    "node `{id}`: the given package has no {what} ({} is missing)",
+                    "node `{id}`: the `{name}` toolchain's package {} has no {} (nixpkgs' nodejs has both node and npm)",
+                    package.display(),
                     path.display()
                 );
             }
