@@ -12,9 +12,10 @@
 # by `lock2build realise`, checked by Nix against the recorded NAR hash.
 # The project's own files (`local-tree`) are copied by builtins.path with
 # lock2build's filter. Built nodes run `lock2build realise` for their node,
-# inputs passed by path. With `pkgs`, a node's toolchains and native
-# libraries are pkgs' attributes the graph names (toolchains.*.nixpkgs,
-# native.*.nixpkgs), handed to realise in LOCK2BUILD_NIXPKGS.
+# inputs passed by path. With `pkgs`, a node's toolchains (npm's build
+# tools among them) and native libraries are pkgs' attributes the graph
+# names (toolchains.*.nixpkgs, native.*.nixpkgs), handed to realise in
+# LOCK2BUILD_NIXPKGS.
 { graph                      # path to the graph document
 , lock2build ? null          # the lock2build binary, for nodes realise makes
 , pkgs ? null                # nixpkgs: toolchains, native libraries and tools from it
@@ -80,6 +81,19 @@ let
     else builtins.concatMap (a:
       let p = fromPkgs n "the native library `${lib}`" a; in
       (if p ? dev then [ p.dev ] else [ ]) ++ [ (p.out or p) ]) attrs;
+  # What npm's steps run besides their toolchains, on PATH: install and
+  # build scripts through `sh` (bash), the Makefiles node-gyp writes
+  # (sed, grep). Other kinds run only their toolchains and coreutils.
+  npmKinds = [ "npm-git-pack" "npm-node-modules" "npm-app" ];
+  scriptTools = n:
+    if builtins.elem n.recipe.kind npmKinds then
+      map (fromPkgs n "a tool its scripts run") [ "bash" "gnused" "gnugrep" ]
+    else [ ];
+  # A C compiler's binutils (nixpkgs' cc-wrapper has them as `bintools`):
+  # `ar` and `ld` run by Makefiles, as stdenv puts them on PATH.
+  bintools = n: builtins.concatMap
+    (t: let p = toolchainPackage n t; in if p ? bintools then [ p.bintools ] else [ ])
+    (n.toolchains or [ ]);
   # What realise takes instead of the host's tools and libraries
   # (LOCK2BUILD_NIXPKGS, docs/nix.md): store paths, so the derivation
   # has them as inputs.
@@ -88,7 +102,7 @@ let
       (t: { name = t; value = "${toolchainPackage n t}"; }) (n.toolchains or [ ]));
     native = builtins.listToAttrs (map
       (l: { name = l; value = map (p: "${p}") (nativeOutputs n l); }) (n.native or [ ]));
-    path = map (p: "${p}/bin") ([ pkgs.coreutils ]
+    path = map (p: "${p}/bin") ([ pkgs.coreutils ] ++ scriptTools n ++ bintools n
       ++ (if (n.native or [ ]) == [ ] then [ ] else [ (fromPkgs n "pkg-config" "pkg-config") ]));
   };
   realiser = n:

@@ -187,7 +187,8 @@ impl Provided {
     }
 
     /// Node `index` of `graph` runs the given toolchains (their binaries
-    /// by the host's file names, rustc's sysroot asked of it) and builds
+    /// by the host's file names, rustc's sysroot asked of it, an npm
+    /// recipe's node and npm those packages') and builds
     /// against the given libraries: `PATH`, pkg-config's search path,
     /// `CPATH` and `LIBRARY_PATH` from those packages only.
     fn apply(&self, graph: &mut Graph, index: usize) -> Result<()> {
@@ -232,7 +233,7 @@ impl Provided {
                 .params
                 .insert("sysroot".into(), serde_json::json!(sysroot));
         }
-        Ok(())
+        crate::app::exec::use_given_toolchains(node, &self.toolchains)
     }
 
     /// The node's libraries' pkg-config, header and library directories

@@ -406,3 +406,193 @@ fn a_python_wheel_is_installed_for_the_python_of_pkgs() {
         "{shebang}"
     );
 }
+
+/// The stand-in pkgs for an npm graph (no Rust, OpenSSL or SQLite read),
+/// minus `without`: its `nodejs` links the host's node and npm (the
+/// graph's `node` toolchain, its recipes' npm), as nixpkgs lays them out.
+fn with_npm_pkgs(dir: &Path, graph: &serde_json::Value, without: &[&str]) -> PathBuf {
+    let modules = &nodes_of_kind(graph, "npm-node-modules")[0]["recipe"]["toolchain"];
+    let file = dir.join(format!("with-npm-pkgs-{}.nix", without.join("-")));
+    let without: Vec<String> = without.iter().map(|a| format!("\"{a}\"")).collect();
+    let text = format!(
+        "{{ graph, lock2build }}:\nimport {nix} {{\n  inherit graph lock2build;\n  \
+         pkgs = builtins.removeAttrs (import {pkgs} {{ rustBin = \"/none\"; libdir = \"/none\"; \
+         multiarch = \"none\"; opensslVersion = \"0\"; sqliteVersion = \"0\"; \
+         hostNode = \"{node}\"; hostNpm = \"{npm}\"; nodeHeaders = \"{prefix}/include/node\"; }}) \
+         [ {without} ];\n}}\n",
+        nix = common::repo().join("nix").display(),
+        pkgs = common::repo().join("tests/common/test-pkgs.nix").display(),
+        node = graph["toolchains"]["node"]["path"].as_str().unwrap(),
+        npm = modules["npm_root"].as_str().unwrap(),
+        prefix = modules["prefix"].as_str().unwrap(),
+        without = without.join(" "),
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// The dependency files (`.o.d`) the compiler wrote under `dir`: the
+/// headers each object was compiled with.
+fn compiled_headers(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            text.push_str(&compiled_headers(&path));
+        } else if path.to_string_lossy().ends_with(".o.d") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    text
+}
+
+#[test]
+fn the_npm_app_builds_with_the_node_and_build_tools_of_pkgs() {
+    if !have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-npm", "npm/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    // The toolchains node-gyp runs, by nixpkgs' names; bcrypt's override
+    // lists make and python3, which node_modules runs.
+    for (tool, attr) in [
+        ("node", "nodejs"),
+        ("npm", "nodejs"),
+        ("c++", "gcc"),
+        ("make", "gnumake"),
+        ("python3", "python3"),
+    ] {
+        assert_eq!(graph["toolchains"][tool]["nixpkgs"], attr, "{tool}");
+    }
+    let modules = one_id(&graph, "npm-node-modules");
+    let runs = &nodes_of_kind(&graph, "npm-node-modules")[0]["toolchains"];
+    for tool in ["node", "npm", "c++", "make", "python3"] {
+        assert!(runs.as_array().unwrap().iter().any(|t| t == tool), "{runs}");
+    }
+    let file = with_npm_pkgs(project.parent().unwrap(), &graph, &[]);
+
+    let drv = out_text(&nix(
+        "nix-instantiate",
+        &file,
+        &path,
+        &format!("nodes.\"{modules}\""),
+    ));
+    let refs = out_text(
+        &Command::new("nix-store")
+            .args(["-q", "--references", &drv])
+            .output()
+            .unwrap(),
+    );
+    for name in ["nodejs", "cc", "binutils", "make", "python3", "bash"] {
+        let suffix = format!("-test-{name}.drv");
+        assert!(
+            refs.lines().any(|l| l.ends_with(&suffix)),
+            "{drv} does not take test-{name}:\n{refs}"
+        );
+    }
+
+    let made = out_text(&nix("nix-build", &file, &path, "result"));
+    let bin = Path::new(&made).join("bin/hash-demo");
+    let said = out_text(&Command::new(&bin).arg("hello").output().unwrap());
+    assert!(
+        said.contains("bcrypt 5.1.1") && said.contains("verify(hello): true"),
+        "{said}"
+    );
+    // The launcher runs the pkgs' node, not the host's.
+    let launcher = std::fs::read_to_string(&bin).unwrap();
+    assert!(
+        launcher.contains("-test-nodejs/bin/node'")
+            && !launcher.contains(graph["toolchains"]["node"]["path"].as_str().unwrap()),
+        "{launcher}"
+    );
+    // node-gyp compiled bcrypt against the headers of the pkgs' nodejs
+    // (its nodedir), which the compiler's dependency files name.
+    let bcrypt = std::fs::canonicalize(Path::new(&made).join("app/node_modules/bcrypt")).unwrap();
+    let headers = compiled_headers(&bcrypt);
+    assert!(
+        headers.contains("-test-nodejs/include/node/node_api.h"),
+        "{}",
+        &headers[..headers.len().min(2000)]
+    );
+}
+
+#[test]
+fn an_npm_graph_with_pkgs_lacking_nodejs_or_make_fails_naming_the_node() {
+    if !have_nix() {
+        return;
+    }
+    let (project, store) = app_project("graph-nixpkgs-npm-missing", "npm/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let modules = one_id(&graph, "npm-node-modules");
+    for (without, needs) in [
+        ("nodejs", "the `node` toolchain"),
+        ("gnumake", "the `make` toolchain"),
+    ] {
+        let file = with_npm_pkgs(dir, &graph, &[without]);
+        let out = nix(
+            "nix-instantiate",
+            &file,
+            &path,
+            &format!("nodes.\"{modules}\""),
+        );
+        let err = common::stderr(&out);
+        assert!(
+            !out.status.success()
+                && err.contains(&format!("node `{modules}` needs {needs} from pkgs"))
+                && err.contains(&format!("no attribute `{without}`")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn realise_refuses_an_npm_node_given_no_nodejs_or_one_without_npm() {
+    let (project, store) = app_project("graph-nixpkgs-npm-realise", "npm/native-app");
+    let (path, graph) = graph_of(&project, &store);
+    let dir = project.parent().unwrap();
+    let modules = one_id(&graph, "npm-node-modules");
+    let runs: Vec<String> = nodes_of_kind(&graph, "npm-node-modules")[0]["toolchains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+
+    // Every toolchain but node given.
+    let package = dir.join("package");
+    std::fs::create_dir_all(package.join("bin")).unwrap();
+    let mut given = serde_json::Map::new();
+    for tool in &runs {
+        let binary = Path::new(graph["toolchains"][tool]["path"].as_str().unwrap());
+        std::fs::write(package.join("bin").join(binary.file_name().unwrap()), "").unwrap();
+        if tool != "node" {
+            given.insert(tool.clone(), serde_json::json!(package));
+        }
+    }
+    let doc = |given: &serde_json::Map<String, serde_json::Value>| {
+        serde_json::json!({ "toolchains": given }).to_string()
+    };
+    let out = realise_with(&path, &modules, &doc(&given), &dir.join("o1"));
+    let err = common::stderr(&out);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!("node `{modules}` runs the `node` toolchain"))
+            && err.contains("LOCK2BUILD_NIXPKGS does not give"),
+        "{err}"
+    );
+
+    // A node package with bin/node but no lib/node_modules/npm.
+    given.insert("node".into(), serde_json::json!(package));
+    let out = realise_with(&path, &modules, &doc(&given), &dir.join("o2"));
+    let err = common::stderr(&out);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!("node `{modules}`: the `npm` toolchain's package"))
+            && err.contains("lib/node_modules/npm/bin/npm-cli.js"),
+        "{err}"
+    );
+    for o in ["o1", "o2"] {
+        assert!(!dir.join(o).exists());
+    }
+}

@@ -1,12 +1,15 @@
 # A stand-in for nixpkgs (there is none on the test machines), for
 # tests/graph_nixpkgs.rs: each attribute a derivation, named as nixpkgs
-# names the package (`rustc`, `gcc`, `openssl`, `sqlite`): wrappers of the
-# host's tools, and copies of the host's OpenSSL and SQLite whose `dev`
-# output has their headers and a `.pc` file of its own (naming these store
-# paths, not /usr). Built with `sandbox = false` (they read the host).
+# names the package (`rustc`, `gcc`, `nodejs`, `gnumake`, `openssl`,
+# `sqlite`): wrappers of (or links to) the host's tools, and copies of the
+# host's OpenSSL and SQLite whose `dev` output has their headers and a
+# `.pc` file of its own (naming these store paths, not /usr). Built with
+# `sandbox = false` (they read the host).
 { rustBin, libdir, multiarch, opensslVersion, sqliteVersion
 , patchelf ? "/usr/bin/patchelf"
 , pythonAttr ? "python311", hostPython ? "/usr/bin/python3.11"
+, hostNode ? "/usr/bin/node", hostNpm ? "/usr/lib/node_modules/npm"
+, nodeHeaders ? "/usr/include/node"
 , system ? builtins.currentSystem }:
 let
   sh = name: extra: script: derivation ({
@@ -14,10 +17,15 @@ let
     builder = "/bin/sh";
     args = [ "-c" script ];
   } // extra);
-  wrapper = name: target: sh "test-${name}" { } ''
+  wrapper = name: target: wrappers "" name { ${name} = target; };
+  # One package of several wrappers: bin/NAME runs `prefix` then execs
+  # its target.
+  wrappers = prefix: name: targets: sh "test-${name}" { } ''
     /bin/mkdir -p $out/bin
-    printf '#!/bin/sh\nexec %s "$@"\n' ${target} > $out/bin/${name}
-    /bin/chmod +x $out/bin/${name}
+    ${builtins.concatStringsSep "\n" (builtins.attrValues (builtins.mapAttrs (tool: target: ''
+      printf '#!/bin/sh\n${prefix}exec %s "$@"\n' ${target} > $out/bin/${tool}
+      /bin/chmod +x $out/bin/${tool}
+    '') targets))}
   '';
   links = name: dir: tools: sh "test-${name}" { } ''
     /bin/mkdir -p $out/bin
@@ -54,10 +62,28 @@ in
 {
   rustc = wrapper "rustc" "${rustBin}/rustc";
   cargo = wrapper "cargo" "${rustBin}/cargo";
-  gcc = wrapper "cc" "/usr/bin/cc";
+  # cc for build scripts, g++ (make's default CXX) for node-gyp; each
+  # finds the host's assembler and linker, as nixpkgs' cc-wrapper finds
+  # the binutils it carries.
+  gcc = wrappers "PATH=\"$PATH:/usr/bin\" " "cc" { cc = "/usr/bin/cc"; "c++" = "/usr/bin/c++"; "g++" = "/usr/bin/g++"; }
+    // { bintools = links "binutils" "/usr/bin" [ "ar" "as" "ld" "nm" "ranlib" "strip" ]; };
+  gnumake = wrapper "make" "/usr/bin/make";
+  python3 = wrapper "python3" "/usr/bin/python3";
+  # nixpkgs' layout: bin/node, npm in lib/node_modules/npm (bin/npm its
+  # CLI), the headers node-gyp compiles against in include/node.
+  nodejs = sh "test-nodejs" { } ''
+    /bin/mkdir -p $out/bin $out/lib/node_modules $out/include
+    /bin/ln -s ${hostNode} $out/bin/node
+    /bin/ln -s ${hostNpm} $out/lib/node_modules/npm
+    /bin/ln -s ../lib/node_modules/npm/bin/npm-cli.js $out/bin/npm
+    /bin/ln -s ${nodeHeaders} $out/include/node
+  '';
   pkg-config = wrapper "pkg-config" "/usr/bin/pkg-config";
   git = wrapper "git" "/usr/bin/git";
-  coreutils = links "coreutils" "/usr/bin" [ "cat" "cp" "ls" "ln" "mkdir" "mv" "rm" "chmod" "env" "sort" "head" "tr" "uname" "dirname" "basename" ];
+  bash = links "bash" "/bin" [ "bash" "sh" ];
+  gnused = links "gnused" "/bin" [ "sed" ];
+  gnugrep = links "gnugrep" "/bin" [ "grep" ];
+  coreutils = links "coreutils" "/usr/bin" [ "cat" "cp" "ls" "ln" "mkdir" "mv" "rm" "chmod" "env" "sort" "head" "tr" "uname" "dirname" "basename" "printf" "touch" "echo" "true" "test" "wc" "cut" "readlink" ];
   openssl = library "openssl" {
     module = "openssl"; version = opensslVersion; libs = [ "ssl" "crypto" ];
     headers = [ "/usr/include/openssl" ];

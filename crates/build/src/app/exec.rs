@@ -108,6 +108,15 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().flat_map(|k| k.iter()).find(|k| k.name == name)
 }
 
+/// Node `node` of a graph run with the toolchains an engine gives
+/// (`lock2build realise` under `LOCK2BUILD_NIXPKGS`: toolchain name →
+/// package): what its recipe names of the host's toolchains becomes
+/// those packages' (npm kinds: node and npm; other kinds read the graph's
+/// toolchains, which realise replaces itself).
+pub fn use_given_toolchains(node: &mut Node, given: &BTreeMap<String, PathBuf>) -> Result<()> {
+    super::node_graph::use_given_node(node, given)
+}
+
 /// The project's own files, made by no one: the executor reads them where
 /// they are (builders copy what they need, skipping [`super::skipped`]
 /// names); Nix copies them with `builtins.path` and the same filter.

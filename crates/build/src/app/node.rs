@@ -289,6 +289,9 @@ pub(super) struct Ctx<'a> {
     pub toolchain: &'a NodeToolchain,
     pub db: &'a Database,
     pub logs_dir: &'a Path,
+    /// What every step gets from the node (the engine's `PATH` and library
+    /// paths under `LOCK2BUILD_NIXPKGS`; empty otherwise).
+    pub env: &'a BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -298,6 +301,7 @@ impl Ctx<'_> {
             steps: self.steps,
             jobs: self.jobs,
             toolchain: self.toolchain,
+            env: self.env,
         }
     }
 }
@@ -761,6 +765,8 @@ pub(super) struct NpmSteps<'a> {
     /// `JOBS` for node-gyp.
     pub jobs: usize,
     pub toolchain: &'a NodeToolchain,
+    /// The node's environment, under each package's own ([`Ctx::env`]).
+    pub env: &'a BTreeMap<String, String>,
 }
 
 impl NpmSteps<'_> {
@@ -861,6 +867,7 @@ impl NpmSteps<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        vars.extend(self.env.clone());
         vars.extend(env.clone());
         spec.env = vars;
         let running = self.steps.start(shown, log);

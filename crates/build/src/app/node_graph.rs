@@ -185,6 +185,15 @@ pub(super) fn graph(
             .toolchains
             .insert(id.name.clone(), toolchain_entry(id));
     }
+    // Not part of any id (node ids stay what they were before the graph
+    // named them): what engines with nixpkgs put in a node's PATH.
+    for tool in build_tools(&s.packages, &s.db, &ids) {
+        let entry = lock2build_graph::Toolchain {
+            nixpkgs: tool.nixpkgs,
+            ..toolchain_entry(&tool.id)
+        };
+        graph.toolchains.insert(tool.name, entry);
+    }
     let built = Built {
         modules: &modules,
         app: app.as_ref(),
@@ -340,6 +349,68 @@ fn from_source_notes(
     notes
 }
 
+/// A build tool an override names (`tools`), as the graph records it.
+struct BuildTool {
+    /// The providers table's id (`make`, `python3`): the toolchain's name.
+    name: String,
+    /// The host's binary.
+    id: ToolchainId,
+    /// The provider's nixpkgs attribute (`gnumake`), when it names one.
+    nixpkgs: Option<String>,
+}
+
+/// The tools the packages' overrides name (node-gyp's `make`, `python3`)
+/// that are not toolchains already (`c++`, `cc`): each the provider's
+/// first binary found on the host. A tool the host lacks is left out:
+/// only install scripts need one, and [`survey`] refused those.
+fn build_tools(packages: &[Package], db: &Database, have: &[ToolchainId]) -> Vec<BuildTool> {
+    let wanted: BTreeSet<&String> = packages.iter().flat_map(|p| &p.overrides.tools).collect();
+    let mut tools = Vec::new();
+    for name in wanted {
+        if have.iter().any(|t| t.name == *name) {
+            continue;
+        }
+        let provider = db.providers().get(name);
+        let binaries = match provider {
+            Some(p) if !p.binaries.is_empty() => p.binaries.clone(),
+            _ => vec![name.clone()],
+        };
+        let Some(id) = binaries
+            .iter()
+            .find_map(|b| ToolchainId::probe(Path::new(b)).ok())
+        else {
+            continue;
+        };
+        let nixpkgs = match provider.map(|p| p.nixpkgs.as_slice()) {
+            Some([attr]) => Some(attr.clone()),
+            _ => None,
+        };
+        tools.push(BuildTool {
+            name: name.clone(),
+            id,
+            nixpkgs,
+        });
+    }
+    tools
+}
+
+/// The toolchains a node whose step builds `packages` runs: node, npm and
+/// the C compilers, then the tools their overrides name that the graph
+/// has.
+fn node_toolchains<'a>(
+    graph: &Graph,
+    built: &Built,
+    packages: impl IntoIterator<Item = &'a Package>,
+) -> Vec<String> {
+    let mut names: Vec<String> = built.ids.iter().map(|t| t.name.clone()).collect();
+    for tool in packages.into_iter().flat_map(|p| &p.overrides.tools) {
+        if graph.toolchains.contains_key(tool) && !names.contains(tool) {
+            names.push(tool.clone());
+        }
+    }
+    names
+}
+
 /// The built nodes' ids and what their recipes hold besides the packages.
 struct Built<'a> {
     modules: &'a NodeId,
@@ -379,7 +450,6 @@ fn add_nodes(
     };
     let git_options = crate::fetch_plan::git_options(&options.fetch, options.progress);
     let overrides = std::path::absolute(&options.dir)?;
-    let all_tools: Vec<String> = built.ids.iter().map(|t| t.name.clone()).collect();
     let mut recipes = Vec::new();
     let mut fetch_ids: BTreeMap<*const FetchRequest, String> = BTreeMap::new();
     for p in &s.packages {
@@ -424,7 +494,7 @@ fn add_nodes(
                     "npm-git-pack",
                     &pack_recipe,
                     vec![pack_recipe.package.from.clone()],
-                    all_tools.clone(),
+                    node_toolchains(graph, built, [p]),
                 )?,
             );
             recipe = pack_recipe.package;
@@ -432,6 +502,7 @@ fn add_nodes(
         }
         recipes.push(recipe);
     }
+    let modules_tools = node_toolchains(graph, built, &s.packages);
     let lock = lock_node(s)?;
     let lock_id = lock.id.clone();
     push(graph, lock);
@@ -455,7 +526,7 @@ fn add_nodes(
             "npm-node-modules",
             &modules,
             inputs,
-            all_tools,
+            modules_tools,
         )?,
     );
     let Some(app) = built.app else {
@@ -572,6 +643,72 @@ impl Tools {
             version: self.version.clone(),
             ids: Vec::new(),
         }
+    }
+}
+
+/// An npm node run with the toolchains an engine gives
+/// (`LOCK2BUILD_NIXPKGS`, toolchain name → package): its recipe's node
+/// and npm become the `node` package's `bin/node` and the `npm` package's
+/// `lib/node_modules/npm` (both nixpkgs' `nodejs`), node-gyp's `nodedir`
+/// the `node` package. Other kinds are left as they are.
+pub(crate) fn use_given_node(node: &mut Node, given: &BTreeMap<String, PathBuf>) -> Result<()> {
+    if !KINDS.iter().any(|k| k.name == node.recipe.kind) {
+        return Ok(());
+    }
+    let package = |name: &str| {
+        given.get(name).ok_or_else(|| {
+            anyhow!(
+                "node `{}` runs `{name}`, which LOCK2BUILD_NIXPKGS does not give",
+                node.id
+            )
+        })
+    };
+    let tools = Tools::in_package(package("node")?, package("npm")?, &node.id)?;
+    node.recipe
+        .params
+        .insert("toolchain".into(), serde_json::to_value(tools)?);
+    Ok(())
+}
+
+impl Tools {
+    /// node from the package `node_package` (`bin/node`, its headers in
+    /// `include/node`), npm from `npm_package`'s `lib/node_modules/npm`,
+    /// each checked, for node `id`; the version is what that node says.
+    fn in_package(node_package: &Path, npm_package: &Path, id: &str) -> Result<Tools> {
+        let node = node_package.join("bin/node");
+        let npm_root = npm_package.join("lib/node_modules/npm");
+        let npm_cli = npm_root.join("bin/npm-cli.js");
+        for (name, package, path) in [
+            ("node", node_package, &node),
+            ("npm", npm_package, &npm_cli),
+        ] {
+            if !path.is_file() {
+                bail!(
+                    "node `{id}`: the `{name}` toolchain's package {} has no {} (nixpkgs' nodejs has both node and npm)",
+                    package.display(),
+                    path.display()
+                );
+            }
+        }
+        let said = std::process::Command::new(&node)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("node `{id}`: running {} --version", node.display()))?;
+        let version = String::from_utf8_lossy(&said.stdout).trim().to_owned();
+        if !said.status.success() || version.is_empty() {
+            bail!(
+                "node `{id}`: {} --version failed: {}",
+                node.display(),
+                String::from_utf8_lossy(&said.stderr).trim()
+            );
+        }
+        Ok(Tools {
+            node,
+            npm_cli,
+            npm_root,
+            prefix: node_package.to_owned(),
+            version,
+        })
     }
 }
 
@@ -737,8 +874,12 @@ fn dirs(out: &Out) -> OutputDirs {
     }
 }
 
-/// node.rs's context for a step, from the executor's.
-fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database) -> Ctx<'a> {
+/// node.rs's context for `node`'s steps, from the executor's.
+fn steps_ctx<'a>(
+    (ctx, node): (&'a exec::Ctx, &'a Node),
+    toolchain: &'a Toolchain,
+    db: &'a Database,
+) -> Ctx<'a> {
     Ctx {
         sandbox: ctx.sandbox,
         steps: ctx.steps,
@@ -747,6 +888,7 @@ fn steps_ctx<'a>(ctx: &'a exec::Ctx, toolchain: &'a Toolchain, db: &'a Database)
         toolchain,
         db,
         logs_dir: &ctx.logs_dir,
+        env: &node.env,
     }
 }
 
@@ -769,6 +911,7 @@ fn make_pack(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result
         steps: ctx.steps,
         jobs: ctx.jobs,
         toolchain: &toolchain,
+        env: &node.env,
     };
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let mut failed = None;
@@ -800,7 +943,7 @@ fn make_modules(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Res
     let node_refs: Vec<&plan::Node> = nodes.iter().collect();
     let db = overrides(&r.overrides);
     let toolchain = r.toolchain.toolchain();
-    let npm_ctx = steps_ctx(ctx, &toolchain, &db);
+    let npm_ctx = steps_ctx((ctx, node), &toolchain, &db);
     let id = NodeId::parse(&node.id)?;
     let flagged = script_steps(&packages, None, &ctx.logs_dir, &id)?;
     let tree = TreeInputs {
@@ -845,7 +988,7 @@ fn make_app(ctx: &exec::Ctx, node: &Node, inputs: &Inputs, out: &Out) -> Result<
     let toolchain = r.toolchain.toolchain();
     // The app step reads no override: the database explains a failure only.
     let no_overrides = Database::load_lenient(&[]).0;
-    let npm_ctx = steps_ctx(ctx, &toolchain, &no_overrides);
+    let npm_ctx = steps_ctx((ctx, node), &toolchain, &no_overrides);
     let log = ctx.logs_dir.join(format!("{}.log", node.id));
     let dirs = dirs(out);
     let mut failed: Option<String> = None;
