@@ -39,8 +39,17 @@ mkdir -p "$out"
 # figure of a first graph on a fresh store.
 /usr/bin/time -f "%e s" -o "$work/first-cargo" "$L2B" graph "$work/cargo" -o "$work/cargo.json"
 /usr/bin/time -f "%e s" -o "$work/first-npm" "$L2B" graph "$work/npm" -o "$work/npm.json"
+# BASELINE=/path/to/an/older/lock2build also times that binary's plan in
+# the same run: issue #14 sets the target against `plan` as it was when
+# the issue was filed (0316a57; `plan` got faster since).
+baseline=()
+if [ -n "${BASELINE:-}" ]; then
+  baseline=(-n "plan, baseline binary (cargo)" "$BASELINE plan $work/cargo --offline --json"
+            -n "plan, baseline binary (npm)" "$BASELINE plan $work/npm --offline --json")
+fi
 hyperfine --warmup 2 --runs "$runs" -N \
   --export-markdown "$out/make.md" --export-json "$out/make.json" \
+  "${baseline[@]}" \
   -n "lock2build plan (cargo, 530 crates)" "$L2B plan $work/cargo --offline --json --python-version 3.11" \
   -n "lock2build plan, host probe (cargo)" "$L2B plan $work/cargo --offline --json" \
   -n "lock2build graph (cargo, 530 crates)" "$L2B graph $work/cargo --offline -o $work/g1.json" \

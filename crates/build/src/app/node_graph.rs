@@ -375,10 +375,12 @@ fn build_tools(packages: &[Package], db: &Database, have: &[ToolchainId]) -> Vec
             Some(p) if !p.binaries.is_empty() => p.binaries.clone(),
             _ => vec![name.clone()],
         };
-        let Some(id) = binaries
-            .iter()
-            .find_map(|b| ToolchainId::probe(Path::new(b)).ok())
-        else {
+        // Its binary's hash only: not its `--version`, which a dispatcher
+        // (pyenv's python3 shim: ~0.2 s) answers by starting every time.
+        let Some(id) = binaries.iter().find_map(|b| {
+            let path = lock2build_store::find_in_path(Path::new(b))?;
+            ToolchainId::with_version(Path::new(b), &path, String::new()).ok()
+        }) else {
             continue;
         };
         let nixpkgs = match provider.map(|p| p.nixpkgs.as_slice()) {
