@@ -240,7 +240,7 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     let (plan, ecosystem, _) = picked_plan(options)?;
     let mut graph = match ecosystem {
         Ecosystem::Crates => rust_graph::graph(options, &plan, 0)?,
-        Ecosystem::Npm => node_graph::graph(options, &open_store()?, plan, 0)?.graph,
+        Ecosystem::Npm => node_graph::graph(options, open_store()?, plan, 0)?.graph,
         Ecosystem::Pypi => python::complete_graph(options, &plan, 0)?,
     };
     // The providers table only when a node links a native library.
@@ -273,7 +273,7 @@ fn picked_plan(options: &AppOptions) -> Result<(Plan, Ecosystem, Vec<String>)> {
     }
     let plan = plan::plan_graphs(vec![picked.graph], &options.plan)?.plan;
     crate::progress::warn(&plan::check_locked(&plan, options.locked)?);
-    crate::fetch_plan::store_local_files(&plan, &options.dir, &open_store()?)?;
+    crate::fetch_plan::store_local_files(&plan, &options.dir, open_store()?)?;
     Ok((plan, ecosystem, picked.notes))
 }
 
@@ -564,9 +564,22 @@ pub fn known_platforms(plan: &mut Plan) -> usize {
     }
 }
 
-pub(crate) fn open_store() -> Result<Store> {
+/// The store builds use, opened once per process and root: opening
+/// sweeps `tmp/` and reads `meta/`, `plans/` and `gcroots/` (which grow
+/// with the store), so the builders' several opens in one run cost one.
+pub(crate) fn open_store() -> Result<&'static Store> {
+    static OPENED: std::sync::Mutex<Vec<(PathBuf, &'static Store)>> =
+        std::sync::Mutex::new(Vec::new());
     let root = Store::default_root()?;
-    Store::open(&root).with_context(|| format!("cannot open the store at {}", root.display()))
+    let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, store)) = opened.iter().find(|(r, _)| *r == root) {
+        return Ok(store);
+    }
+    let store = Store::open(&root)
+        .with_context(|| format!("cannot open the store at {}", root.display()))?;
+    let store: &'static Store = Box::leak(Box::new(store));
+    opened.push((root, store));
+    Ok(store)
 }
 
 pub(crate) fn patch_hashes(patches: &[PathBuf]) -> Result<Vec<String>> {

@@ -151,7 +151,7 @@ pub(super) struct ScriptStep {
 pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<AppReport> {
     let started = Instant::now();
     let store = open_store()?;
-    let npm = super::node_graph::graph(options, &store, plan, project)?;
+    let npm = super::node_graph::graph(options, store, plan, project)?;
     if options.progress {
         eprintln!("{}", npm.header);
     }
@@ -163,9 +163,9 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         requests.clear();
     }
     let (fetched, _) =
-        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
+        crate::fetch_plan::fetch_sources(store, &requests, &options.fetch, &options.dir)?;
 
-    let ctx = super::exec::Ctx::for_app(options, &npm.graph, &store, None)?;
+    let ctx = super::exec::Ctx::for_app(options, &npm.graph, store, None)?;
     let logs_dir = ctx.logs_dir.clone();
     let shown = Shown {
         progress: options.progress,
@@ -221,7 +221,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
     ids.extend(npm.packs.values().cloned());
     link_and_record(
         options,
-        &store,
+        store,
         &npm.project_dir,
         &output,
         &npm.live_requests,

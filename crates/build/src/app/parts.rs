@@ -55,12 +55,12 @@ pub(crate) fn vendor_crates(
     let wanted: BTreeSet<String> = vendor.hashes();
     requests.retain(|r| r.hashes.iter().any(|h| wanted.contains(&h.to_sri())));
     if store.output(&vendor.id).is_none() {
-        fetch_all(&store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
+        fetch_all(store, &requests, &options.fetch).map_err(|e| anyhow!("{e}"))?;
     }
-    let made = vendor.make(&store, options.jobs)?;
+    let made = vendor.make(store, options.jobs)?;
     super::link_and_record(
         options,
-        &store,
+        store,
         &project_dir,
         &made.path,
         &requests,

@@ -63,7 +63,7 @@ pub(super) struct PythonGraph {
     /// The full graph (`result`: the app's environment).
     pub graph: Graph,
     /// The store the graph was made against.
-    pub store: Store,
+    pub store: &'static Store,
     /// The downloads the app uses (fetched by [`prepare`]).
     pub requests: Vec<FetchRequest>,
     /// What [`prepare`] downloaded.
@@ -123,7 +123,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     let mut requests = all_requests.clone();
     requests.retain(|r| planning.needs_fetch(&r.hashes, &planning.nodes));
     let (mut fetched, _) =
-        crate::fetch_plan::fetch_sources(&planning.store, &requests, &options.fetch, &options.dir)?;
+        crate::fetch_plan::fetch_sources(planning.store, &requests, &options.fetch, &options.dir)?;
 
     let mut work_dirs = Vec::new();
     let (prepared, build_systems) = planning.source_builds(&mut work_dirs)?;
@@ -132,7 +132,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
         let more = planning.build_downloads(bs, &pin_nodes, &prepared, &requests)?;
         if !more.is_empty() {
             let (report, _) = crate::fetch_plan::fetch_sources(
-                &planning.store,
+                planning.store,
                 &more,
                 &options.fetch,
                 &options.dir,
@@ -163,7 +163,7 @@ pub(super) fn prepare(options: &AppOptions, plan: &Plan, project: usize) -> Resu
     let env = env_node(
         options,
         &packages,
-        &planning.store,
+        planning.store,
         &planning.toolchains.python,
         &planning.target,
     )?;
@@ -211,7 +211,7 @@ struct Planning<'p> {
     nodes: Vec<&'p Node>,
     /// Those built from source: sdists, git packages, directories.
     source_builds: Vec<&'p Node>,
-    store: Store,
+    store: &'static Store,
     checkouts: BTreeMap<String, lock2build_git::Checkout>,
     toolchains: Toolchains,
     target: String,
@@ -255,7 +255,7 @@ impl<'p> Planning<'p> {
             notes.extend(check_native(&source_builds, &db, &python)?);
         }
         let store = open_store()?;
-        let checkouts = git_checkouts(plan, &source_builds, &store, options)?;
+        let checkouts = git_checkouts(plan, &source_builds, store, options)?;
         let toolchains = Toolchains {
             python: ToolchainId::probe(&python.executable)?,
             cc: match source_builds.is_empty() {
@@ -356,7 +356,7 @@ impl<'p> Planning<'p> {
                 tree: &tree,
                 label: format!("{} {}", node.name, node.version),
             },
-            &self.store,
+            self.store,
             self.options,
             &self.db,
             &mut self.rust_toolchain,
@@ -499,7 +499,7 @@ impl<'p> Planning<'p> {
             .prefix("lock2build-sdist-")
             .tempdir_in(lock2build_store::scratch_dir())?;
         let unpacked = dir.path().join("src");
-        lock2build_archive::unpack_artifact(&self.store, &artifact.hashes, format, &unpacked)
+        lock2build_archive::unpack_artifact(self.store, &artifact.hashes, format, &unpacked)
             .with_context(|| format!("unpacking {filename}"))?;
         let source = lock2build_store::single_top_dir(&unpacked).unwrap_or(unpacked);
         work.push(dir);
@@ -679,7 +679,7 @@ impl<'p> Planning<'p> {
         }
         let rust_params = match rust {
             Some((r, t)) => {
-                let vendor = rust_nodes(&mut draft.nodes, r, &self.store, self.options)?;
+                let vendor = rust_nodes(&mut draft.nodes, r, self.store, self.options)?;
                 inputs.push(vendor.clone());
                 json!({
                     "vendor": vendor,

@@ -75,8 +75,8 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
         requests.clear();
     }
     let (fetched, _) =
-        crate::fetch_plan::fetch_sources(&store, &requests, &options.fetch, &options.dir)?;
-    let ctx = exec::Ctx::for_app(options, &g.graph, &store, None)?;
+        crate::fetch_plan::fetch_sources(store, &requests, &options.fetch, &options.dir)?;
+    let ctx = exec::Ctx::for_app(options, &g.graph, store, None)?;
     let logs_dir = ctx.logs_dir.clone();
     if !app_done && !vendor_done {
         say(format!("vendoring {} crates…", g.crates));
@@ -128,7 +128,7 @@ pub(super) fn build(options: &AppOptions, plan: Plan, project: usize) -> Result<
 
     link_and_record(
         options,
-        &store,
+        store,
         &g.project_dir,
         &made,
         &g.requests,

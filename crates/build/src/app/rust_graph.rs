@@ -211,7 +211,7 @@ pub(super) fn plan_graph<'p>(
         skeleton: Some((skeleton, skeleton_hash.clone())),
     };
     let cx = VendorContext {
-        store: &store,
+        store,
         toolchain: &toolchain,
         db: &db,
         fetch: &options.fetch,
@@ -254,7 +254,7 @@ pub(super) fn plan_graph<'p>(
 
     let mut graph = Graph::new(steps.target.clone());
     add_toolchains(&mut graph, &toolchain);
-    let checkouts = git_checkouts(&store, options, vendor)?;
+    let checkouts = git_checkouts(store, options, vendor)?;
     add_vendor(&mut graph, vendor, &all_crates.crates, &requests, checkouts)?;
     let tree = exec::local_tree_node(&steps.root.0, &project_dir, &project_tree)?;
     let tree_id = tree.id.clone();
