@@ -31,38 +31,61 @@ pub fn load(project: &Path) -> Result<Database> {
     })
 }
 
-/// [`load`] once per process and project: what one run's builders read
-/// (the graph, its nixpkgs names, the native check) comes from the same
-/// layers, parsed once (~15% of making a 530-crate graph, each time), and
-/// started early by [`load_in_background`]. Commands that write a layer
-/// and read it again use [`load`].
-pub fn load_shared(project: &Path) -> Result<Arc<Database>> {
-    let cell = shared_cell(project)?;
-    cell.get_or_init(|| load(project).map(Arc::new).map_err(|e| format!("{e:#}")))
+/// The database a build of `ecosystem` in `project` reads, once per
+/// process: the provider table, the configuration layers and the package
+/// files of that ecosystem (a Python build's too of crates, for its Rust
+/// extensions), parsed once (the whole database was ~15% of making a
+/// 530-crate graph, twice) and started early by [`load_in_background`].
+/// Commands that write a layer and read it again, or that report on every
+/// package file, use [`load`].
+pub fn load_for(project: &Path, ecosystem: Ecosystem) -> Result<Arc<Database>> {
+    let cell = shared_cell(project, ecosystem)?;
+    cell.get_or_init(|| load_ecosystem(project, ecosystem))
         .clone()
         .map_err(|e| anyhow!("{e}"))
 }
 
-/// Starts [`load_shared`] of `project` on another thread, while the lock
-/// is read: the first `load_shared` waits for it.
-pub fn load_in_background(project: &Path) {
-    let Ok(cell) = shared_cell(project) else {
+/// Starts [`load_for`] on another thread, while the lock is read: the
+/// first `load_for` of the same project and ecosystem waits for it.
+pub fn load_in_background(project: &Path, ecosystem: Ecosystem) {
+    let Ok(cell) = shared_cell(project, ecosystem) else {
         return;
     };
     let project = project.to_owned();
     std::thread::spawn(move || {
-        cell.get_or_init(|| load(&project).map(Arc::new).map_err(|e| format!("{e:#}")));
+        cell.get_or_init(|| load_ecosystem(&project, ecosystem));
     });
+}
+
+fn load_ecosystem(project: &Path, ecosystem: Ecosystem) -> Result<Arc<Database>, String> {
+    let only: &[Ecosystem] = match ecosystem {
+        Ecosystem::Pypi => &[Ecosystem::Pypi, Ecosystem::Crates],
+        Ecosystem::Npm => &[Ecosystem::Npm],
+        Ecosystem::Crates => &[Ecosystem::Crates],
+    };
+    let sources = standard_sources(project)
+        .context("reading the override layers")
+        .map_err(|e| format!("{e:#}"))?;
+    Database::load_only(&sources, only)
+        .map(Arc::new)
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
 }
 
 type SharedDatabase = Arc<OnceLock<Result<Arc<Database>, String>>>;
 
-/// The one cell `project`'s shared database is loaded into.
-fn shared_cell(project: &Path) -> Result<SharedDatabase> {
-    static LOADED: Mutex<Vec<(PathBuf, SharedDatabase)>> = Mutex::new(Vec::new());
-    let key = std::path::absolute(project)?;
+/// The one cell `project`'s database for `ecosystem` is loaded into.
+fn shared_cell(project: &Path, ecosystem: Ecosystem) -> Result<SharedDatabase> {
+    type Cells = Vec<((PathBuf, Ecosystem), SharedDatabase)>;
+    static LOADED: Mutex<Cells> = Mutex::new(Vec::new());
+    let key = (std::path::absolute(project)?, ecosystem);
     let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, cell)) = loaded.iter().find(|(p, _)| *p == key) {
+    if let Some((_, cell)) = loaded.iter().find(|(k, _)| *k == key) {
         return Ok(cell.clone());
     }
     let cell = SharedDatabase::default();

@@ -241,7 +241,30 @@ impl Database {
     /// Loads what can be loaded and returns the problems next to it (for
     /// `doctor`-like commands that still want to answer).
     pub fn load_lenient(sources: &[LayerSource]) -> (Database, Vec<OverrideError>) {
-        let mut loaded = Loaded::default();
+        Database::load_lenient_only(sources, None)
+    }
+
+    /// [`Database::load`] of the package files of `ecosystems` only (the
+    /// provider table and the configuration layers whole): what a build
+    /// of those ecosystems asks, read and parsed without the others'.
+    pub fn load_only(
+        sources: &[LayerSource],
+        ecosystems: &[Ecosystem],
+    ) -> Result<Database, Vec<OverrideError>> {
+        match Database::load_lenient_only(sources, Some(ecosystems.to_vec())) {
+            (database, errors) if errors.is_empty() => Ok(database),
+            (_, errors) => Err(errors),
+        }
+    }
+
+    fn load_lenient_only(
+        sources: &[LayerSource],
+        only: Option<Vec<Ecosystem>>,
+    ) -> (Database, Vec<OverrideError>) {
+        let mut loaded = Loaded {
+            only,
+            ..Loaded::default()
+        };
         for source in sources {
             loaded.load_source(source);
         }

@@ -51,6 +51,9 @@ pub(crate) struct Loaded {
     pub packages: BTreeMap<(Ecosystem, String), Vec<Entry>>,
     pub pending: Vec<PendingId>,
     pub errors: Vec<OverrideError>,
+    /// The ecosystems whose package files a layer directory gives (all
+    /// when `None`): a build reads only its own.
+    pub only: Option<Vec<Ecosystem>>,
 }
 
 impl Loaded {
@@ -144,6 +147,13 @@ impl Loaded {
                 .push(OverrideError::new(&providers, format!("cannot read: {e}"))),
         }
         for ecosystem in ECOSYSTEMS {
+            if self
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.contains(&ecosystem))
+            {
+                continue;
+            }
             let dir = root.join(ecosystem.as_str());
             if dir.is_dir() {
                 for (name, file) in package_files(ecosystem, &dir, &mut self.errors) {

@@ -219,7 +219,7 @@ pub fn toolchain_report(plan: &Plan) -> (String, bool) {
 /// ([`lock2build_plan::pick`]), plans only that one and runs its
 /// ecosystem's builder.
 pub fn build_app(options: &AppOptions) -> Result<AppReport> {
-    crate::overrides::load_in_background(&options.dir);
+    load_overrides_early(options);
     let (plan, ecosystem, notes) = picked_plan(options)?;
     let mut report = match ecosystem {
         Ecosystem::Pypi => python::build(options, plan, 0),
@@ -236,7 +236,7 @@ pub fn build_app(options: &AppOptions) -> Result<AppReport> {
 /// The build graph `app` would run for the project in `options.dir`
 /// (`lock2build graph`, `app --engine nix`).
 pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
-    crate::overrides::load_in_background(&options.dir);
+    load_overrides_early(options);
     let (plan, ecosystem, _) = picked_plan(options)?;
     let mut graph = match ecosystem {
         Ecosystem::Crates => rust_graph::graph(options, &plan, 0)?,
@@ -245,11 +245,32 @@ pub fn graph_for(options: &AppOptions) -> Result<lock2build_graph::Graph> {
     };
     // The providers table only when a node links a native library.
     let db = match graph.nodes.iter().any(|n| !n.native.is_empty()) {
-        true => Some(crate::overrides::load_shared(&options.dir)?),
+        true => Some(crate::overrides::load_for(&options.dir, ecosystem)?),
         false => None,
     };
     nix_engine::add_nixpkgs_names(&mut graph, db.as_ref().map(|db| db.providers()));
     Ok(graph)
+}
+
+/// Starts reading the overrides of the ecosystem the project is most
+/// likely built as (the one asked for, the lockfile's, the only one whose
+/// lockfiles the directory has) while its lock is read; a wrong guess only
+/// loads a database nobody waits for.
+fn load_overrides_early(options: &AppOptions) {
+    let named = options
+        .lockfile
+        .as_deref()
+        .and_then(lock2build_plan::discover::LockKind::from_path)
+        .map(|k| k.ecosystem());
+    let guess = options.ecosystem.or(named).or_else(|| {
+        let found = top_ecosystems(&options.dir);
+        (found.len() == 1)
+            .then(|| found.into_iter().next())
+            .flatten()
+    });
+    if let Some(ecosystem) = guess {
+        crate::overrides::load_in_background(&options.dir, ecosystem);
+    }
 }
 
 /// The plan of the lockfile `app` builds in `options.dir`

@@ -274,7 +274,7 @@ fn survey(options: &AppOptions, store: &Store, plan: Plan, project: usize) -> Re
         toolchain.version,
         toolchain.node.display()
     );
-    let db = crate::overrides::load_shared(&options.dir)?;
+    let db = crate::overrides::load_for(&options.dir, Ecosystem::Npm)?;
     let packages = packages(&nodes, &db, &lock_display)?;
     let skipped = platforms::other_platforms(store, &options.fetch, &plan, &nodes, &packages)?;
     let mut notes = Vec::new();

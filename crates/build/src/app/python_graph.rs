@@ -241,7 +241,7 @@ impl<'p> Planning<'p> {
                 python.executable.display()
             );
         }
-        let db = overrides::load_shared(&options.dir)?;
+        let db = overrides::load_for(&options.dir, Ecosystem::Pypi)?;
         let lock_dir = std::path::absolute(&options.dir)?.join(
             plan.projects[project]
                 .lockfile

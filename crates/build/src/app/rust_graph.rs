@@ -185,7 +185,7 @@ pub(super) fn plan_graph<'p>(
             toolchain.ids[0].version
         );
     }
-    let db = overrides::load_shared(&options.dir)?;
+    let db = overrides::load_for(&options.dir, Ecosystem::Crates)?;
     let mut notes = Vec::new();
     let selected = selected_crates(options, &nodes, &lock_display, &mut notes)?;
     let store = open_store()?;
