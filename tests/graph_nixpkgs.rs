@@ -84,6 +84,30 @@ fn one_id(graph: &serde_json::Value, kind: &str) -> String {
         .to_string()
 }
 
+/// The derivation of `node` (the graph at `graph`, with `file`'s pkgs)
+/// has each stand-in `test-<name>` derivation among its inputs.
+fn assert_takes(file: &Path, graph: &Path, node: &str, names: &[&str]) {
+    let drv = out_text(&nix(
+        "nix-instantiate",
+        file,
+        graph,
+        &format!("nodes.\"{node}\""),
+    ));
+    let refs = out_text(
+        &Command::new("nix-store")
+            .args(["-q", "--references", &drv])
+            .output()
+            .unwrap(),
+    );
+    for name in names {
+        let suffix = format!("-test-{name}.drv");
+        assert!(
+            refs.lines().any(|l| l.ends_with(&suffix)),
+            "{drv} does not take test-{name}:\n{refs}"
+        );
+    }
+}
+
 fn out_text(out: &Output) -> String {
     assert!(out.status.success(), "{}", common::stderr(out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -104,25 +128,12 @@ fn the_cargo_app_builds_with_the_toolchains_and_libraries_of_pkgs() {
     let deps = one_id(&graph, "cargo-deps");
 
     // The deps' derivation has the pkgs' derivations among its inputs.
-    let drv = out_text(&nix(
-        "nix-instantiate",
+    assert_takes(
         &file,
         &path,
-        &format!("nodes.\"{deps}\""),
-    ));
-    let refs = out_text(
-        &Command::new("nix-store")
-            .args(["-q", "--references", &drv])
-            .output()
-            .unwrap(),
+        &deps,
+        &["rustc", "cargo", "cc", "pkg-config", "openssl", "sqlite"],
     );
-    for name in ["rustc", "cargo", "cc", "pkg-config", "openssl", "sqlite"] {
-        let suffix = format!("-test-{name}.drv");
-        assert!(
-            refs.lines().any(|l| l.ends_with(&suffix)),
-            "{drv} does not take test-{name}:\n{refs}"
-        );
-    }
 
     let made = out_text(&nix("nix-build", &file, &path, "result"));
     let run = Command::new(Path::new(&made).join("bin/native-app"))
@@ -471,29 +482,23 @@ fn the_npm_app_builds_with_the_node_and_build_tools_of_pkgs() {
     }
     let file = with_npm_pkgs(project.parent().unwrap(), &graph, &[]);
 
-    let drv = out_text(&nix(
-        "nix-instantiate",
+    assert_takes(
         &file,
         &path,
-        &format!("nodes.\"{modules}\""),
-    ));
-    let refs = out_text(
-        &Command::new("nix-store")
-            .args(["-q", "--references", &drv])
-            .output()
-            .unwrap(),
+        &modules,
+        &["nodejs", "cc", "binutils", "make", "python3", "bash"],
     );
-    for name in ["nodejs", "cc", "binutils", "make", "python3", "bash"] {
-        let suffix = format!("-test-{name}.drv");
-        assert!(
-            refs.lines().any(|l| l.ends_with(&suffix)),
-            "{drv} does not take test-{name}:\n{refs}"
-        );
-    }
 
     let made = out_text(&nix("nix-build", &file, &path, "result"));
     let bin = Path::new(&made).join("bin/hash-demo");
-    let said = out_text(&Command::new(&bin).arg("hello").output().unwrap());
+    // picocolors colours its output when CI is set, whatever the terminal.
+    let said = out_text(
+        &Command::new(&bin)
+            .arg("hello")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap(),
+    );
     assert!(
         said.contains("bcrypt 5.1.1") && said.contains("verify(hello): true"),
         "{said}"
