@@ -31,15 +31,17 @@ pub fn app(
     engine: Engine,
     options: impl FnOnce() -> Result<AppOptions>,
 ) -> Result<AppOutcome> {
+    // The key of what the build depends on, computed once: the memo's
+    // answer, and (if unchanged after the build) what the memo is kept by.
+    let memo_key = noop::key(dir);
     if engine == Engine::Local {
-        if let Some(report) = noop::lookup(dir, link) {
+        if let Some(report) = noop::lookup(dir, link, memo_key.as_deref()) {
             return Ok(AppOutcome {
                 report,
                 unchanged: true,
             });
         }
     }
-    let memo_key = noop::key(dir);
     let options = options()?;
     let report = match engine {
         Engine::Local => app::build_app(&options)?,

@@ -152,14 +152,13 @@ fn disabled() -> bool {
     std::env::var_os("LOCK2BUILD_NO_MEMO").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The last report, if nothing it depends on changed (see the module docs).
-pub fn lookup(dir: &Path, link: &Path) -> Option<AppReport> {
-    if disabled() {
-        return None;
-    }
+/// The last report, if nothing it depends on changed (see the module
+/// docs): `key` is [`key`] of `dir` now.
+pub fn lookup(dir: &Path, link: &Path, key: Option<&str>) -> Option<AppReport> {
+    let key = key?;
     let path = memo_path(dir, link)?;
     let memo: Memo = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    if memo.version != MEMO_VERSION || key(dir)? != memo.key {
+    if memo.version != MEMO_VERSION || key != memo.key {
         return None;
     }
     if memo
@@ -184,15 +183,12 @@ pub fn record(dir: &Path, link: &Path, before: Option<String>, report: &AppRepor
     let (Some(before), Some(path)) = (before, memo_path(dir, link)) else {
         return;
     };
-    if disabled() {
-        return;
-    }
-    if key(dir).as_ref() != Some(&before) {
-        return;
-    }
     // Only a run that found everything built: its report is what the
     // full check says, and what the memo answers with.
     if !report.built.is_empty() || report.downloaded > 0 {
+        return;
+    }
+    if key(dir).as_ref() != Some(&before) {
         return;
     }
     let memo = Memo {
@@ -215,8 +211,11 @@ pub fn record(dir: &Path, link: &Path, before: Option<String>, report: &AppRepor
 }
 
 /// The key of everything but the probed binaries, or nothing when
-/// something cannot be read.
+/// something cannot be read (or the memo is off).
 pub fn key(dir: &Path) -> Option<String> {
+    if disabled() {
+        return None;
+    }
     let mut k = Key(Sha256::new());
     k.line(&format!(
         "lock2build-noop/{MEMO_VERSION} {}",

@@ -256,6 +256,29 @@ fn copy_with_times(src: &Path, dest: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// [`rebuilt_units`] and [`written_dirs`] of a stored target directory.
+/// A store output is never written again: the lists are remembered by its
+/// path and its directory's stamp (a removed and remade output has another
+/// inode and ctime), as the stubs' NAR hash is, instead of reading its
+/// `.d` files at every edit.
+fn overlay_lists(lower: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let read = || Ok::<_, std::io::Error>((rebuilt_units(lower)?, written_dirs(lower)?));
+    let Some(seen) = lower.to_str() else {
+        return read();
+    };
+    let text = lock2build_store::remembered_probe(
+        "overlay of a stored target directory/1",
+        &[lower],
+        &[seen],
+        || serde_json::to_string(&read()?).map_err(std::io::Error::other),
+    );
+    // A path JSON cannot hold, an unreadable memo: read them again.
+    match text.ok().and_then(|t| serde_json::from_str(&t).ok()) {
+        Some(lists) => Ok(lists),
+        None => read(),
+    }
+}
+
 /// What of a stored dependencies' target directory (`lower`) the project's
 /// build writes again, relative to it: cargo rewrites these files in place,
 /// and they are read-only in the store, so an overlay of it hides them
@@ -453,13 +476,17 @@ impl CargoStep<'_> {
             _ => None,
         };
         let overlay = match &deps_target {
-            Some(lower) if self.sandbox.is_sandboxed() => Some(Overlay {
-                lower: lower.clone(),
-                upper: target_dir.clone(),
-                inside: PathBuf::from(TARGET),
-                remove: rebuilt_units(lower).context("reading the dependencies' build")?,
-                writable: written_dirs(lower)?,
-            }),
+            Some(lower) if self.sandbox.is_sandboxed() => {
+                let (remove, writable) =
+                    overlay_lists(lower).context("reading the dependencies' build")?;
+                Some(Overlay {
+                    lower: lower.clone(),
+                    upper: target_dir.clone(),
+                    inside: PathBuf::from(TARGET),
+                    remove,
+                    writable,
+                })
+            }
             Some(lower) => {
                 copy_with_times(lower, &target_dir).context("copying the dependencies' build")?;
                 None
