@@ -33,23 +33,20 @@ pub fn app(
 ) -> Result<AppOutcome> {
     // The key of what the build depends on, computed once: the memo's
     // answer, and (if unchanged after the build) what the memo is kept by.
-    let memo_key = noop::key(dir);
-    if engine == Engine::Local {
-        if let Some(report) = noop::lookup(dir, link, memo_key.as_deref()) {
-            return Ok(AppOutcome {
-                report,
-                unchanged: true,
-            });
-        }
+    // Nix keeps its own record.
+    let memo_key = (engine == Engine::Local).then(|| noop::key(dir)).flatten();
+    if let Some(report) = noop::lookup(dir, link, memo_key.as_deref()) {
+        return Ok(AppOutcome {
+            report,
+            unchanged: true,
+        });
     }
     let options = options()?;
     let report = match engine {
         Engine::Local => app::build_app(&options)?,
         Engine::Nix => app::nix_engine::build(&options)?,
     };
-    if engine == Engine::Local {
-        noop::record(&options.dir, link, memo_key, &report);
-    }
+    noop::record(&options.dir, link, memo_key, &report);
     Ok(AppOutcome {
         report,
         unchanged: false,

@@ -19,16 +19,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The database for a project: community, user and project layers.
 pub fn load(project: &Path) -> Result<Database> {
     let sources = standard_sources(project).context("reading the override layers")?;
-    Database::load(&sources).map_err(|errors| {
-        anyhow!(
-            "{}",
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    Database::load(&sources).map_err(|errors| anyhow!("{}", one_message(&errors)))
+}
+
+/// Every problem loading found, a line each.
+fn one_message(errors: &[lock2build_overrides::OverrideError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The database a build of `ecosystem` in `project` reads, once per
@@ -68,13 +68,7 @@ fn load_ecosystem(project: &Path, ecosystem: Ecosystem) -> Result<Arc<Database>,
         .map_err(|e| format!("{e:#}"))?;
     Database::load_only(&sources, only)
         .map(Arc::new)
-        .map_err(|errors| {
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map_err(|errors| one_message(&errors))
 }
 
 type SharedDatabase = Arc<OnceLock<Result<Arc<Database>, String>>>;

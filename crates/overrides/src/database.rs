@@ -226,16 +226,22 @@ pub struct Database {
     packages: BTreeMap<(Ecosystem, String), Vec<Entry>>,
 }
 
+/// The database, unless loading it found problems.
+fn checked(
+    (database, errors): (Database, Vec<OverrideError>),
+) -> Result<Database, Vec<OverrideError>> {
+    if errors.is_empty() {
+        Ok(database)
+    } else {
+        Err(errors)
+    }
+}
+
 impl Database {
     /// Loads `sources` in order (lowest priority first); every problem in
     /// every file is returned.
     pub fn load(sources: &[LayerSource]) -> Result<Database, Vec<OverrideError>> {
-        let (database, errors) = Database::load_lenient(sources);
-        if errors.is_empty() {
-            Ok(database)
-        } else {
-            Err(errors)
-        }
+        checked(Database::load_lenient(sources))
     }
 
     /// Loads what can be loaded and returns the problems next to it (for
@@ -251,10 +257,10 @@ impl Database {
         sources: &[LayerSource],
         ecosystems: &[Ecosystem],
     ) -> Result<Database, Vec<OverrideError>> {
-        match Database::load_lenient_only(sources, Some(ecosystems.to_vec())) {
-            (database, errors) if errors.is_empty() => Ok(database),
-            (_, errors) => Err(errors),
-        }
+        checked(Database::load_lenient_only(
+            sources,
+            Some(ecosystems.to_vec()),
+        ))
     }
 
     fn load_lenient_only(
