@@ -126,14 +126,7 @@ fn each_kind_of_npm_edit_rebuilds_what_it_changes_and_a_stamp_alone_nothing() {
     // compiler (a wrapper), node_modules and the app again.
     touch(&bin.join("cc"));
     assert!(built(&full_check(&project, &store)).is_empty());
-    std::fs::remove_file(bin.join("cc")).unwrap();
-    std::fs::write(
-        bin.join("cc"),
-        format!("#!/bin/sh\nexec {} \"$@\"\n", cc.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_wrapper(&bin.join("cc"), &cc);
     assert_eq!(
         built(&full_check(&project, &store)),
         ["node_modules", "bcrypt 5.1.1", "native-app 1.0.0"]

@@ -169,14 +169,7 @@ fn a_rust_noop_sees_edits_manifests_and_toolchain_binaries() {
     settles(&project, &store, &env);
 
     // Another compiler (a wrapper): what it compiles is rebuilt.
-    std::fs::remove_file(bin.join("cc")).unwrap();
-    std::fs::write(
-        bin.join("cc"),
-        format!("#!/bin/sh\nexec {} \"$@\"\n", cc.display()),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("cc"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_wrapper(&bin.join("cc"), &cc);
     let other = json(&project, &store, &env);
     assert!(!unchanged(&other));
     assert_eq!(strings(&other["built"]).len(), 2, "{other}");

@@ -202,6 +202,19 @@ fn serve(
     }
 }
 
+/// Replaces `path` by a shell script that runs `target` with its
+/// arguments (a compiler wrapper: another binary, the same compiler).
+pub fn write_wrapper(path: &Path, target: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    std::fs::write(
+        path,
+        format!("#!/bin/sh\nexec {} \"$@\"\n", target.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

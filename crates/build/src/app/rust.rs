@@ -464,35 +464,7 @@ impl CargoStep<'_> {
         let target_dir = work.path().join("target");
         std::fs::create_dir_all(&home)?;
         std::fs::create_dir_all(&target_dir)?;
-        // The project's crates start from the dependencies' target
-        // directory, with its times: cargo then finds them fresh, and the
-        // project's files (copied now, so newer) stale. In the sandbox the
-        // stored directory is the lower layer of an overlay (no copy; what
-        // cargo writes lands in `target_dir`); without one, a copy.
-        let deps_target = match kind {
-            StepKind::App {
-                deps: Some(deps), ..
-            } => Some(deps.join("target")),
-            _ => None,
-        };
-        let overlay = match &deps_target {
-            Some(lower) if self.sandbox.is_sandboxed() => {
-                let (remove, writable) =
-                    overlay_lists(lower).context("reading the dependencies' build")?;
-                Some(Overlay {
-                    lower: lower.clone(),
-                    upper: target_dir.clone(),
-                    inside: PathBuf::from(TARGET),
-                    remove,
-                    writable,
-                })
-            }
-            Some(lower) => {
-                copy_with_times(lower, &target_dir).context("copying the dependencies' build")?;
-                None
-            }
-            None => None,
-        };
+        let overlay = self.start_from_deps(kind, &target_dir)?;
         let tree = match kind {
             StepKind::Deps { skeleton } => skeleton,
             StepKind::App { project, .. } => project,
@@ -590,6 +562,34 @@ impl CargoStep<'_> {
 }
 
 impl CargoStep<'_> {
+    /// Where the project's crates start: from the dependencies' target
+    /// directory, with its times (cargo then finds them fresh, and the
+    /// project's files, copied now, so newer, stale). In the sandbox the
+    /// stored directory is the lower layer of an overlay whose upper layer
+    /// is `target_dir` (no copy); without one, a copy into `target_dir`.
+    fn start_from_deps(&self, kind: &StepKind, target_dir: &Path) -> Result<Option<Overlay>> {
+        let StepKind::App {
+            deps: Some(deps), ..
+        } = kind
+        else {
+            return Ok(None);
+        };
+        let lower = deps.join("target");
+        if !self.sandbox.is_sandboxed() {
+            copy_with_times(&lower, target_dir).context("copying the dependencies' build")?;
+            return Ok(None);
+        }
+        let (remove, writable) =
+            overlay_lists(&lower).context("reading the dependencies' build")?;
+        Ok(Some(Overlay {
+            lower,
+            upper: target_dir.to_owned(),
+            inside: PathBuf::from(TARGET),
+            remove,
+            writable,
+        }))
+    }
+
     /// Runs `spec`, with `overlay` (its upper directory is the step's
     /// target directory) if there is one. Where the overlay cannot be
     /// mounted, or cargo found a stored file it must write again that
