@@ -9,9 +9,9 @@
 //! machine; any change to the recipe, an input, a toolchain or the target
 //! gives a new one, hence a rebuild.
 
+use crate::canonical::json_into;
 use crate::error::StoreError;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,26 +34,26 @@ impl NodeId {
         toolchains: &[ToolchainId],
         target: &str,
     ) -> Result<NodeId, StoreError> {
-        let recipe =
-            serde_json::to_value(recipe).map_err(|e| StoreError::Identity(e.to_string()))?;
         let mut inputs: Vec<&str> = inputs.iter().map(NodeId::as_str).collect();
         inputs.sort_unstable();
         inputs.dedup();
         let mut toolchains: Vec<&ToolchainId> = toolchains.iter().collect();
         toolchains.sort();
         toolchains.dedup();
-        let toolchains =
-            serde_json::to_value(toolchains).map_err(|e| StoreError::Identity(e.to_string()))?;
-        let doc = serde_json::json!({
-            "v": 1,
-            "name": name,
-            "recipe": recipe,
-            "inputs": inputs,
-            "toolchains": toolchains,
-            "target": target,
-        });
-        let mut canonical = Vec::new();
-        write_canonical(&doc, &mut canonical);
+        // The document's keys, in their sorted order.
+        let mut canonical = Vec::with_capacity(512);
+        let identity = |e: crate::canonical::Error| StoreError::Identity(e.to_string());
+        canonical.extend_from_slice(b"{\"inputs\":");
+        json_into(&inputs, &mut canonical);
+        canonical.extend_from_slice(b",\"name\":");
+        json_into(name, &mut canonical);
+        canonical.extend_from_slice(b",\"recipe\":");
+        crate::canonical::write(recipe, &mut canonical).map_err(identity)?;
+        canonical.extend_from_slice(b",\"target\":");
+        json_into(target, &mut canonical);
+        canonical.extend_from_slice(b",\"toolchains\":");
+        crate::canonical::write(&toolchains, &mut canonical).map_err(identity)?;
+        canonical.extend_from_slice(b",\"v\":1}");
         let digest = Sha256::digest(&canonical);
         let mut id = base32(digest.get(..20).unwrap_or_default());
         let name = sanitize_name(name);
@@ -153,44 +153,6 @@ fn base32(bytes: &[u8]) -> String {
         out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
     }
     out
-}
-
-/// JSON with object keys sorted and no whitespace (serde_json's own
-/// escaping for strings and numbers).
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (key, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_into(key, out);
-                out.push(b':');
-                write_canonical(v, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        other => json_into(other, out),
-    }
-}
-
-/// A key or scalar as serde_json writes it (`Value`'s `Display`), straight
-/// into `out` (a `Vec` write cannot fail): no string per key or scalar.
-fn json_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(out, value);
 }
 
 /// The identity of a host toolchain binary (python3, node, cargo, cc):
@@ -400,10 +362,13 @@ pub struct ProbeReads {
 /// [`remembered_probe`] for a probe whose inputs are known only from its
 /// answer (`reads_of(answer)`). The last answer's reads are kept, keyed by
 /// `what`, `files` and `words`; the answer is remembered under their
-/// stamps and entries as they were *before* the probe ran, and only when
-/// the probe's own answer names the same reads: a change during the probe
-/// (or reads that differ from the last answer's) is never taken as
-/// remembered, and the next run asks again.
+/// stamps and entries as they were *before* the probe ran, when the
+/// probe's own answer names the same reads. An answer whose reads differ
+/// from the last answer's (the first ask, a new target file) is remembered
+/// under its reads' stamps taken after it, but only when `files` kept
+/// their stamps and no read changed since shortly before the probe started
+/// (by ctime: [`settled_before`]); a change during the probe is never
+/// taken as remembered, and the next run asks again.
 pub fn remembered_probe_reading<E>(
     what: &str,
     files: &[&Path],
@@ -437,38 +402,102 @@ fn remembered_probe_reading_in<E>(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    // The last reads, as they are now: part of the answer's key.
-    let mut all_files: Vec<&Path> = files.to_vec();
-    all_files.extend(last.files.iter().map(PathBuf::as_path));
-    let mut all_words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
-    all_words.push(format!("reads {}", serde_json::json!(last)));
-    all_words.extend(last.dirs.iter().map(|d| dir_entries(d)));
-    let all_words: Vec<&str> = all_words.iter().map(String::as_str).collect();
     // Stamped before the probe runs: what changes while it runs changes
     // the key.
-    let memo = dir.join(probe_key(what, &all_files, &all_words));
+    let memo = dir.join(reads_answer_key(what, files, words, &last));
     if let Some(answer) = read_answer(&memo) {
         return Ok(answer);
     }
+    let started = std::time::SystemTime::now();
+    let stamped: Vec<FileStamp> = files.iter().map(|f| FileStamp::of(f)).collect();
     let answer = probe()?;
     let reads = reads_of(&answer);
     if reads == last {
         write_memo(&memo, &format!("lock2build-probe\n{answer}"));
     } else if let Ok(text) = serde_json::to_string(&reads) {
-        // Not keyed by what it read: the next run asks again, keyed by it.
         write_memo(&reads_memo, &text);
+        // Reads not known before: the answer is remembered under them
+        // only when none of them can have changed while the probe ran;
+        // otherwise the next run asks again, keyed by them.
+        let files_kept = files
+            .iter()
+            .zip(&stamped)
+            .all(|(f, s)| FileStamp::of(f) == *s);
+        if files_kept && settled_before(started, reads.paths()) {
+            let key = reads_answer_key(what, files, words, &reads);
+            write_memo(&dir.join(key), &format!("lock2build-probe\n{answer}"));
+        }
     }
     Ok(answer)
 }
 
+/// The key of a [`remembered_probe_reading`] answer: `files` and `words`,
+/// and `reads` as they are now (their files' stamps, their directories'
+/// entries).
+fn reads_answer_key(what: &str, files: &[&Path], words: &[&str], reads: &ProbeReads) -> String {
+    let mut all_files: Vec<&Path> = files.to_vec();
+    all_files.extend(reads.files.iter().map(PathBuf::as_path));
+    let mut all_words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    all_words.push(format!("reads {}", serde_json::json!(reads)));
+    all_words.extend(reads.dirs.iter().map(|d| dir_entries(d)));
+    let all_words: Vec<&str> = all_words.iter().map(String::as_str).collect();
+    probe_key(what, &all_files, &all_words)
+}
+
+impl ProbeReads {
+    fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().chain(&self.dirs).map(PathBuf::as_path)
+    }
+}
+
+/// Whether none of `paths` changed after `started` (less a margin: file
+/// times come from a clock that lags by up to a tick), by their ctime, which
+/// any write, rename onto, or change of entries (a directory) sets. A path
+/// that does not exist counts by its parent directory's ctime (its creation
+/// or removal would have changed it); so the stamps taken after a probe
+/// that started at `started` are those it saw.
+fn settled_before<'a>(
+    started: std::time::SystemTime,
+    paths: impl Iterator<Item = &'a Path>,
+) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(since) = started.duration_since(std::time::UNIX_EPOCH) else {
+        return false;
+    };
+    let limit = since.as_nanos().saturating_sub(SETTLED_MARGIN.as_nanos());
+    let old = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            let ctime = i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec());
+            u128::try_from(ctime).is_ok_and(|c| c < limit)
+        })
+    };
+    for path in paths {
+        let settled = match std::fs::symlink_metadata(path) {
+            Ok(_) => old(path),
+            Err(_) => path.parent().is_some_and(old),
+        };
+        if !settled {
+            return false;
+        }
+    }
+    true
+}
+
+/// How long before a probe started what it reads must have last changed
+/// for its answer to be remembered at the first ask ([`settled_before`]).
+const SETTLED_MARGIN: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The names and kinds of a directory's entries, sorted (`-` when it
-/// cannot be read).
+/// cannot be read). A symlink named `result` is left out: it is the link
+/// `lock2build app` makes (and replaces) in the project's directory after
+/// the build, which no probe of the project reads.
 fn dir_entries(dir: &Path) -> String {
     let Ok(read) = std::fs::read_dir(dir) else {
         return format!("{}\0-", dir.display());
     };
     let mut names: Vec<String> = read
         .flatten()
+        .filter(|e| !(e.file_name() == "result" && e.file_type().is_ok_and(|t| t.is_symlink())))
         .map(|e| {
             let kind = match e.file_type() {
                 Ok(t) if t.is_dir() => '/',
@@ -708,6 +737,73 @@ mod tests {
         assert_eq!(ask("eight"), "eight");
         assert_eq!(ask("nine"), "eight");
         assert_eq!(runs.get(), 5);
+    }
+
+    #[test]
+    fn a_first_answer_is_remembered_when_its_reads_were_settled_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let memo = dir.path().join("memo");
+        let (manifest, member) = (
+            dir.path().join("Cargo.toml"),
+            dir.path().join("member.toml"),
+        );
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(&manifest, "a").unwrap();
+        std::fs::write(&member, "m").unwrap();
+        let runs = std::cell::Cell::new(0);
+        // The answer names the directories it read, as cargo's does.
+        let reads = |answer: &str| ProbeReads {
+            files: vec![member.clone()],
+            dirs: answer.split(',').map(|d| dir.path().join(d)).collect(),
+        };
+        let ask = |answer: &str, during: &dyn Fn()| {
+            remembered_probe_reading_in(Some(&memo), "metadata", &[&manifest], &[], reads, || {
+                runs.set(runs.get() + 1);
+                during();
+                Ok::<_, ()>(answer.to_owned())
+            })
+            .unwrap()
+        };
+        let settle = || std::thread::sleep(SETTLED_MARGIN * 2);
+        let nothing = || {};
+        // Nothing written just before: the first answer is kept.
+        settle();
+        assert_eq!(ask("src", &nothing), "src");
+        assert_eq!(ask("other", &nothing), "src");
+        assert_eq!(runs.get(), 1);
+        // The `result` link in a directory it read changes nothing.
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("src/result")).unwrap();
+        assert_eq!(ask("other", &nothing), "src");
+        // A read written just before the probe: an answer with new reads is
+        // not kept; asked again, it is (as before: stamped before the probe).
+        std::fs::write(&member, "m2").unwrap();
+        assert_eq!(ask("src,tests", &nothing), "src,tests");
+        assert_eq!(ask("src,tests", &nothing), "src,tests");
+        assert_eq!(ask("other", &nothing), "src,tests");
+        assert_eq!(runs.get(), 3);
+        // A read written while the probe runs, then a pause: not kept.
+        std::fs::write(&manifest, "b").unwrap();
+        settle();
+        let touch_member = || std::fs::write(&member, "m3").unwrap();
+        assert_eq!(ask("src", &touch_member), "src");
+        settle();
+        assert_eq!(ask("src", &nothing), "src");
+        assert_eq!(runs.get(), 5);
+        // A missing directory it names, made while the probe runs: not kept.
+        std::fs::write(&manifest, "c").unwrap();
+        settle();
+        let make_tests = || std::fs::create_dir(dir.path().join("tests")).unwrap();
+        assert_eq!(ask("src,tests", &make_tests), "src,tests");
+        assert_eq!(ask("src,tests", &nothing), "src,tests");
+        assert_eq!(runs.get(), 7);
+        // A file of `files` changed while the probe runs: not kept.
+        settle();
+        std::fs::write(&member, "m4").unwrap();
+        settle();
+        let touch_manifest = || std::fs::write(&manifest, "d").unwrap();
+        assert_eq!(ask("src", &touch_manifest), "src");
+        assert_eq!(ask("src", &nothing), "src");
+        assert_eq!(runs.get(), 9);
     }
 
     #[test]
