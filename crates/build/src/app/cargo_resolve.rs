@@ -240,7 +240,7 @@ pub(super) fn stub_manifest(entry: &serde_json::Value) -> Result<String> {
 pub(super) fn host_build(
     store: &Store,
     toolchain: &RustToolchain,
-    skeleton: &Path,
+    skeleton: &super::cargo_workspace::SkeletonDir,
     skeleton_hash: &str,
     stubs: &Stubs,
     git: Option<&GitCrates>,
@@ -267,7 +267,9 @@ pub(super) fn host_build(
         if let Some(git) = git {
             config.push_str(&git.cargo_config(&git.path));
         }
-        let resolved = run_metadata(toolchain, skeleton, &config, selection, &host)
+        let resolved = skeleton
+            .path()
+            .and_then(|skeleton| run_metadata(toolchain, skeleton, &config, selection, &host))
             .map_err(|e| format!("{e:#}"))?;
         std::fs::write(
             out.building.join("host-build.json"),

@@ -48,7 +48,23 @@ pub(super) struct LockedWorkspace<'a> {
     pub display: String,
     /// Its skeleton ([`write_skeleton`]): the workspace's directory in it
     /// and the skeleton's hash; `None` when it could not be written.
-    pub skeleton: Option<(PathBuf, String)>,
+    pub skeleton: Option<(SkeletonDir<'a>, String)>,
+}
+
+/// Where a workspace's skeleton is: written, or written when first read.
+pub(super) enum SkeletonDir<'a> {
+    Written(PathBuf),
+    Remembered(&'a Skeleton),
+}
+
+impl SkeletonDir<'_> {
+    /// The workspace's directory in the skeleton.
+    pub fn path(&self) -> Result<&Path> {
+        match self {
+            SkeletonDir::Written(dir) => Ok(dir),
+            SkeletonDir::Remembered(skeleton) => skeleton.dir(),
+        }
+    }
 }
 
 impl LockedWorkspace<'_> {
@@ -219,73 +235,179 @@ pub(super) fn write_skeleton(
     workspace: &Path,
     dest: &Path,
 ) -> Result<PathBuf> {
-    let metadata = workspace_targets(toolchain, workspace)?;
-    let root = std::fs::canonicalize(root)?;
-    let inside = |path: &Path| -> Option<PathBuf> {
-        let path = std::fs::canonicalize(path).ok()?;
-        path.strip_prefix(&root).ok().map(Path::to_owned)
-    };
-    let at = inside(workspace).with_context(|| {
-        format!(
-            "the workspace {} is outside {}",
-            workspace.display(),
-            root.display()
-        )
-    })?;
-    let mut files: BTreeMap<PathBuf, &str> = BTreeMap::new();
-    for name in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".cargo/config.toml",
-        ".cargo/config",
-        "rust-toolchain.toml",
-        "rust-toolchain",
-    ] {
-        if workspace.join(name).is_file() {
-            files.insert(at.join(name), "");
+    SkeletonLayout::of(toolchain, root, workspace)?.write(dest)
+}
+
+/// What a skeleton ([`write_skeleton`]) is made of.
+struct SkeletonLayout {
+    /// `root`, symlinks resolved: where the copied files come from.
+    root: PathBuf,
+    /// The workspace's directory, relative to `root`.
+    at: PathBuf,
+    /// Files copied as they are (relative to `root`).
+    files: Vec<PathBuf>,
+    /// Target source files, replaced by this text.
+    dummies: BTreeMap<PathBuf, &'static str>,
+}
+
+impl SkeletonLayout {
+    fn of(toolchain: &RustToolchain, root: &Path, workspace: &Path) -> Result<SkeletonLayout> {
+        let metadata = workspace_targets(toolchain, workspace)?;
+        let root = std::fs::canonicalize(root)?;
+        let inside = |path: &Path| -> Option<PathBuf> {
+            let path = std::fs::canonicalize(path).ok()?;
+            path.strip_prefix(&root).ok().map(Path::to_owned)
+        };
+        let at = inside(workspace).with_context(|| {
+            format!(
+                "the workspace {} is outside {}",
+                workspace.display(),
+                root.display()
+            )
+        })?;
+        let mut files = std::collections::BTreeSet::new();
+        for name in [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            ".cargo/config",
+            "rust-toolchain.toml",
+            "rust-toolchain",
+        ] {
+            if workspace.join(name).is_file() {
+                files.insert(at.join(name));
+            }
         }
+        let mut dummies = BTreeMap::new();
+        for package in metadata["packages"].as_array().into_iter().flatten() {
+            if let Some(rel) = package["manifest_path"]
+                .as_str()
+                .and_then(|p| inside(Path::new(p)))
+            {
+                files.insert(rel);
+            }
+            for t in package["targets"].as_array().into_iter().flatten() {
+                let Some(rel) = t["src_path"].as_str().and_then(|p| inside(Path::new(p))) else {
+                    continue;
+                };
+                let library = t["kind"].as_array().into_iter().flatten().any(|k| {
+                    matches!(
+                        k.as_str(),
+                        Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro")
+                    )
+                });
+                dummies.insert(rel, if library { "" } else { "fn main() {}\n" });
+            }
+        }
+        Ok(SkeletonLayout {
+            root,
+            at,
+            files: files.into_iter().collect(),
+            dummies,
+        })
     }
-    let mut dummies: BTreeMap<PathBuf, &str> = BTreeMap::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        if let Some(rel) = package["manifest_path"]
-            .as_str()
-            .and_then(|p| inside(Path::new(p)))
-        {
-            files.insert(rel, "");
+
+    /// Writes the skeleton into `dest`; returns the workspace's directory
+    /// in it.
+    fn write(&self, dest: &Path) -> Result<PathBuf> {
+        for rel in &self.files {
+            let to = dest.join(rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            // Writable: the manifest may get a `[workspace]` (a read-only
+            // tree, the Nix store's, is copied too).
+            super::copy_writable(&self.root.join(rel), &to)
+                .with_context(|| format!("copying {}", self.root.join(rel).display()))?;
         }
-        for t in package["targets"].as_array().into_iter().flatten() {
-            let Some(rel) = t["src_path"].as_str().and_then(|p| inside(Path::new(p))) else {
-                continue;
-            };
-            let library = t["kind"].as_array().into_iter().flatten().any(|k| {
-                matches!(
-                    k.as_str(),
-                    Some("lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro")
-                )
-            });
-            dummies.insert(rel, if library { "" } else { "fn main() {}\n" });
+        for (rel, text) in &self.dummies {
+            let to = dest.join(rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&to, text)?;
         }
+        let at = dest.join(&self.at);
+        own_workspace_root(&at)?;
+        Ok(at)
     }
-    for rel in files.keys() {
-        let to = dest.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        // Writable: the manifest may get a `[workspace]` (a read-only tree,
-        // the Nix store's, is copied too).
-        super::copy_writable(&root.join(rel), &to)
-            .with_context(|| format!("copying {}", root.join(rel).display()))?;
+}
+
+/// A workspace's skeleton ([`write_skeleton`]) known by its hashes, which
+/// are remembered by the stamps of the files it copies (and the layout
+/// `cargo metadata` gives, itself remembered): its directory is written
+/// only when a step must read it (a resolve not yet in the store), not at
+/// every graph (issue #15: each write created and removed ~10 inodes).
+pub(super) struct Skeleton {
+    layout: SkeletonLayout,
+    /// [`super::tree_hash`] of the skeleton.
+    pub tree_hash: String,
+    /// Its NAR sha256 (SRI): the `cargo-skeleton` node's fixed output.
+    pub nar: String,
+    written: std::sync::OnceLock<(tempfile::TempDir, PathBuf)>,
+}
+
+impl Skeleton {
+    /// The skeleton of the workspace at `workspace` (inside `root`).
+    pub fn remembered(
+        toolchain: &RustToolchain,
+        root: &Path,
+        workspace: &Path,
+    ) -> Result<Skeleton> {
+        let layout = SkeletonLayout::of(toolchain, root, workspace)?;
+        let sources: Vec<PathBuf> = layout.files.iter().map(|f| layout.root.join(f)).collect();
+        let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
+        let mut words = vec![
+            layout.root.display().to_string(),
+            layout.at.display().to_string(),
+        ];
+        words.extend(
+            layout
+                .dummies
+                .iter()
+                .map(|(rel, text)| format!("{}\0{text}", rel.display())),
+        );
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let written = std::sync::OnceLock::new();
+        let answer =
+            lock2build_store::remembered_probe("cargo skeleton/1", &sources, &words, || {
+                let (dest, _) = Self::write_once(&layout, &written)?;
+                let nar = lock2build_git::nar_sha256(dest).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok::<_, anyhow::Error>(format!("{} {nar}", super::tree_hash(dest)?))
+            })?;
+        let (tree_hash, nar) = answer
+            .split_once(' ')
+            .map(|(t, n)| (t.to_owned(), n.to_owned()))
+            .context("internal: a remembered skeleton's hashes are unreadable")?;
+        Ok(Skeleton {
+            layout,
+            tree_hash,
+            nar,
+            written,
+        })
     }
-    for (rel, text) in dummies {
-        let to = dest.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&to, text)?;
+
+    /// The workspace's directory in the skeleton, written now if it was not.
+    pub fn dir(&self) -> Result<&Path> {
+        Ok(Self::write_once(&self.layout, &self.written)?.1)
     }
-    let at = dest.join(at);
-    own_workspace_root(&at)?;
-    Ok(at)
+
+    fn write_once<'w>(
+        layout: &SkeletonLayout,
+        written: &'w std::sync::OnceLock<(tempfile::TempDir, PathBuf)>,
+    ) -> Result<(&'w Path, &'w Path)> {
+        if written.get().is_none() {
+            let dest = tempfile::Builder::new()
+                .prefix("lock2build-skeleton-")
+                .tempdir_in(lock2build_store::scratch_dir())?;
+            let at = layout.write(dest.path())?;
+            let _ = written.set((dest, at));
+        }
+        let (dest, at) = written
+            .get()
+            .context("internal: the skeleton was not written")?;
+        Ok((dest.path(), at))
+    }
 }
 
 /// The manifests and targets (`src_path`, `kind`) of the workspace at

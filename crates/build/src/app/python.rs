@@ -25,7 +25,8 @@ use super::build_requirements::{AskedAtBuildTime, BuildRequirements, SourceBuild
 use super::cargo_git::{GitCrates, GitSource};
 use super::cargo_vendor::{cargo_config_for, RustToolchain, Vendor, VendoredCrate};
 use super::cargo_workspace::{
-    own_workspace_root, vendor_for_host, write_skeleton, LockedWorkspace, VendorContext,
+    own_workspace_root, vendor_for_host, write_skeleton, LockedWorkspace, SkeletonDir,
+    VendorContext,
 };
 use super::{
     copy_tree, distinct_artifacts, downloads, exec, failure_message, link_and_record, python_graph,
@@ -646,7 +647,7 @@ fn cargo_workspaces<'p>(
         let skeleton = match own_workspace_root(&copied)
             .and_then(|()| write_skeleton(toolchain, &copy, &copied, &dest))
         {
-            Ok(dir) => Some((dir, tree_hash(&dest)?)),
+            Ok(dir) => Some((SkeletonDir::Written(dir), tree_hash(&dest)?)),
             Err(e) => {
                 learnt.push(format!("{e:#}"));
                 None

@@ -33,10 +33,12 @@ use super::cargo_resolve::stubs;
 use super::cargo_vendor::{
     crate_id, link_tree, unpack_crate, RustToolchain, Vendor, VendoredCrate, GIT_SOURCES,
 };
-use super::cargo_workspace::{vendor_for_host, write_skeleton, LockedWorkspace, VendorContext};
+use super::cargo_workspace::{
+    vendor_for_host, write_skeleton, LockedWorkspace, Skeleton, SkeletonDir, VendorContext,
+};
 use super::exec::{self, input, recipe, Ctx, Inputs, Kind, Out};
 use super::rust::{root_package, CargoStep, StepKind};
-use super::{open_store, patch_hashes, tree_hash, AppConfig, AppOptions};
+use super::{open_store, patch_hashes, AppConfig, AppOptions};
 use crate::overrides;
 use crate::progress::StepName;
 use anyhow::{anyhow, bail, Context, Result};
@@ -196,11 +198,8 @@ pub(super) fn plan_graph<'p>(
     let (selection, bins) = selection_and_bins(options, !packages.is_empty())?;
     // The workspace's skeleton: what the dependencies build from, and what
     // says which crates cargo compiles on this host.
-    let skeleton_dir = tempfile::Builder::new()
-        .prefix("lock2build-skeleton-")
-        .tempdir_in(lock2build_store::scratch_dir())?;
-    let skeleton = write_skeleton(&toolchain, &project_dir, &project_dir, skeleton_dir.path())?;
-    let skeleton_hash = tree_hash(skeleton_dir.path())?;
+    let skeleton = Skeleton::remembered(&toolchain, &project_dir, &project_dir)?;
+    let skeleton_hash = skeleton.tree_hash.clone();
     // What the lock holds: registry crates to vendor (those the host build
     // compiles), path crates inside the project, git crates by commit.
     let workspace = LockedWorkspace {
@@ -208,7 +207,7 @@ pub(super) fn plan_graph<'p>(
         lock_dir: lock_dir.clone(),
         root: project_dir.clone(),
         display: lock_display.clone(),
-        skeleton: Some((skeleton, skeleton_hash.clone())),
+        skeleton: Some((SkeletonDir::Remembered(&skeleton), skeleton_hash.clone())),
     };
     let cx = VendorContext {
         store,
@@ -263,7 +262,7 @@ pub(super) fn plan_graph<'p>(
     let made = step_nodes(
         &graph,
         &steps,
-        skeleton_dir.path(),
+        &skeleton.nar,
         &tree_id,
         deps_id.as_ref(),
         &app_id,
@@ -306,7 +305,7 @@ fn app_label(steps: &Steps, selected: &[&Node]) -> String {
 fn step_nodes(
     graph: &Graph,
     steps: &Steps,
-    skeleton_dir: &Path,
+    skeleton_nar: &str,
     tree_id: &str,
     deps_id: Option<&NodeId>,
     app_id: &NodeId,
@@ -315,7 +314,7 @@ fn step_nodes(
     let vendor = steps.vendor;
     let mut made = Vec::new();
     if let Some(deps_id) = deps_id {
-        let skeleton = skeleton_node(&steps.root.0, skeleton_dir, tree_id, steps.toolchain)?;
+        let skeleton = skeleton_node(&steps.root.0, skeleton_nar, tree_id, steps.toolchain)?;
         let label = format!("dependencies of {}", steps.root.0);
         let params = steps.params(
             format!("{}-deps", steps.root.0),
@@ -653,11 +652,10 @@ pub(super) fn add_vendor(
 /// the project's code changes.
 fn skeleton_node(
     root: &str,
-    dir: &Path,
+    nar: &str,
     tree: &str,
     toolchain: &RustToolchain,
 ) -> Result<GraphNode> {
-    let nar = lock2build_git::nar_sha256(dir).map_err(|e| anyhow!("{e}"))?;
     let id = NodeId::compute(
         &format!("{root}-skeleton"),
         &serde_json::json!({ "fixed": nar }),
@@ -676,7 +674,7 @@ fn skeleton_node(
     )?;
     node.toolchains = vec!["cargo".into(), "rustc".into()];
     node.output = Output::Fixed(FixedOutput {
-        hash: nar,
+        hash: nar.to_owned(),
         mode: HashMode::Nar,
     });
     Ok(node)
