@@ -455,7 +455,8 @@ impl ProbeReads {
 /// any write, rename onto, or change of entries (a directory) sets. A path
 /// that does not exist counts by its parent directory's ctime (its creation
 /// or removal would have changed it); so the stamps taken after a probe
-/// that started at `started` are those it saw.
+/// that started at `started` are those it saw. Only on file systems that
+/// take their times from this machine's clock ([`stamped_by_this_clock`]).
 fn settled_before<'a>(
     started: std::time::SystemTime,
     paths: impl Iterator<Item = &'a Path>,
@@ -472,15 +473,40 @@ fn settled_before<'a>(
         })
     };
     for path in paths {
-        let settled = match std::fs::symlink_metadata(path) {
-            Ok(_) => old(path),
-            Err(_) => path.parent().is_some_and(old),
+        let at = match std::fs::symlink_metadata(path) {
+            Ok(_) => path,
+            Err(_) => match path.parent() {
+                Some(parent) => parent,
+                None => return false,
+            },
         };
-        if !settled {
+        if !(stamped_by_this_clock(at) && old(at)) {
             return false;
         }
     }
     true
+}
+
+/// Whether `path`'s file system stamps times with this machine's clock
+/// (a local disk or memory file system), so they compare with
+/// `SystemTime::now()`: an NFS, SMB or FUSE server's clock may lag by
+/// more than any margin.
+fn stamped_by_this_clock(path: &Path) -> bool {
+    const LOCAL: [u64; 8] = [
+        0xEF53,      // ext2/3/4
+        0x5846_5342, // xfs
+        0x9123_683E, // btrfs
+        0x0102_1994, // tmpfs
+        0x794C_7630, // overlayfs
+        0x2FC1_2FC1, // zfs
+        0xF2F5_2010, // f2fs
+        0x5346_544E, // ntfs3
+    ];
+    rustix::fs::statfs(path).is_ok_and(|fs| {
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        let kind = fs.f_type as u64;
+        LOCAL.contains(&kind)
+    })
 }
 
 /// How long before a probe started what it reads must have last changed
