@@ -29,7 +29,10 @@
 //!    the resource limits are set, a user namespace mapping the caller to
 //!    root and a mount namespace are made (`unshare(2)`), the overlay is
 //!    mounted (`userxattr`: its bookkeeping in `user.overlay.*`
-//!    attributes) and [`OVERLAY_NOTE`] written to the log.
+//!    attributes; `volatile`: the upper directory is scratch, so a copy-up
+//!    is not synced to disk: cargo hard-links each stored build script
+//!    again at every build, and each link copied up ~1 MB and `fsync`ed it)
+//!    and [`OVERLAY_NOTE`] written to the log.
 //!
 //! A failure of step 2 (user namespaces off, a file system overlayfs cannot
 //! use as its upper layer) is [`SandboxError::OverlayUnavailable`] naming
@@ -74,7 +77,7 @@ pub(crate) struct OverlayRun {
     pub merged: PathBuf,
     /// Where the child writes which part of the setup failed.
     failed: PathBuf,
-    /// overlayfs's options (`lowerdir=…,upperdir=…,workdir=…,userxattr`).
+    /// overlayfs's options (`lowerdir=…,upperdir=…,workdir=…,userxattr,volatile`).
     options: CString,
     /// The note the log begins with.
     note: Vec<u8>,
@@ -144,7 +147,7 @@ impl OverlayRun {
         options.extend(overlay.upper.as_os_str().as_bytes());
         options.extend(b",workdir=");
         options.extend(work.path().as_os_str().as_bytes());
-        options.extend(b",userxattr");
+        options.extend(b",userxattr,volatile");
         let options = CString::new(options)
             .map_err(|_| SandboxError::InvalidSpec("a NUL in the overlay's paths".into()))?;
         let note = format!(
