@@ -376,11 +376,22 @@ pub fn remembered_probe_reading<E>(
     reads_of: impl Fn(&str) -> ProbeReads,
     probe: impl FnOnce() -> Result<String, E>,
 ) -> Result<String, E> {
-    remembered_probe_reading_in(probes_dir().as_deref(), what, files, words, reads_of, probe)
+    let memo = probes_dir();
+    let settled = SETTLED_MARGIN;
+    remembered_probe_reading_in(
+        memo.as_deref(),
+        settled,
+        what,
+        files,
+        words,
+        reads_of,
+        probe,
+    )
 }
 
 fn remembered_probe_reading_in<E>(
     dir: Option<&Path>,
+    settled: std::time::Duration,
     what: &str,
     files: &[&Path],
     words: &[&str],
@@ -423,7 +434,7 @@ fn remembered_probe_reading_in<E>(
             .iter()
             .zip(&stamped)
             .all(|(f, s)| FileStamp::of(f) == *s);
-        if files_kept && settled_before(started, reads.paths()) {
+        if files_kept && settled_before(started, settled, reads.paths()) {
             let key = reads_answer_key(what, files, words, &reads);
             write_memo(&dir.join(key), &format!("lock2build-probe\n{answer}"));
         }
@@ -450,7 +461,7 @@ impl ProbeReads {
     }
 }
 
-/// Whether none of `paths` changed after `started` (less a margin: file
+/// Whether none of `paths` changed after `started` (less `margin`: file
 /// times come from a clock that lags by up to a tick), by their ctime, which
 /// any write, rename onto, or change of entries (a directory) sets. A path
 /// that does not exist counts by its parent directory's ctime (its creation
@@ -459,13 +470,14 @@ impl ProbeReads {
 /// take their times from this machine's clock ([`stamped_by_this_clock`]).
 fn settled_before<'a>(
     started: std::time::SystemTime,
+    margin: std::time::Duration,
     paths: impl Iterator<Item = &'a Path>,
 ) -> bool {
     use std::os::unix::fs::MetadataExt;
     let Ok(since) = started.duration_since(std::time::UNIX_EPOCH) else {
         return false;
     };
-    let limit = since.as_nanos().saturating_sub(SETTLED_MARGIN.as_nanos());
+    let limit = since.as_nanos().saturating_sub(margin.as_nanos());
     let old = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| {
             let ctime = i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec());
@@ -510,8 +522,9 @@ fn stamped_by_this_clock(path: &Path) -> bool {
 }
 
 /// How long before a probe started what it reads must have last changed
-/// for its answer to be remembered at the first ask ([`settled_before`]).
-const SETTLED_MARGIN: std::time::Duration = std::time::Duration::from_millis(100);
+/// for its answer to be remembered at the first ask ([`settled_before`]):
+/// twice the longest clock tick file times lag by (`HZ=100`: 10 ms).
+const SETTLED_MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The names and kinds of a directory's entries, sorted (`-` when it
 /// cannot be read). A symlink named `result` is left out: it is the link
@@ -730,6 +743,7 @@ mod tests {
         let ask = |answer: &str| {
             remembered_probe_reading_in(
                 Some(&memo),
+                SETTLED_MARGIN,
                 "metadata",
                 &[&manifest],
                 &["w"],
@@ -782,12 +796,24 @@ mod tests {
             files: vec![member.clone()],
             dirs: answer.split(',').map(|d| dir.path().join(d)).collect(),
         };
+        // A long margin where "just before" must not depend on the
+        // scheduler (a test paused between a write and the probe).
+        let margin = std::cell::Cell::new(SETTLED_MARGIN);
         let ask = |answer: &str, during: &dyn Fn()| {
-            remembered_probe_reading_in(Some(&memo), "metadata", &[&manifest], &[], reads, || {
-                runs.set(runs.get() + 1);
-                during();
-                Ok::<_, ()>(answer.to_owned())
-            })
+            let what = "metadata";
+            remembered_probe_reading_in(
+                Some(&memo),
+                margin.get(),
+                what,
+                &[&manifest],
+                &[],
+                reads,
+                || {
+                    runs.set(runs.get() + 1);
+                    during();
+                    Ok::<_, ()>(answer.to_owned())
+                },
+            )
             .unwrap()
         };
         let settle = || std::thread::sleep(SETTLED_MARGIN * 2);
@@ -803,7 +829,9 @@ mod tests {
         // A read written just before the probe: an answer with new reads is
         // not kept; asked again, it is (as before: stamped before the probe).
         std::fs::write(&member, "m2").unwrap();
+        margin.set(std::time::Duration::from_secs(600));
         assert_eq!(ask("src,tests", &nothing), "src,tests");
+        margin.set(SETTLED_MARGIN);
         assert_eq!(ask("src,tests", &nothing), "src,tests");
         assert_eq!(ask("other", &nothing), "src,tests");
         assert_eq!(runs.get(), 3);
