@@ -2,11 +2,13 @@
 //! (`DT_RELR`) where the C library understands them (glibc 2.36 and
 //! later). The binary is position-independent and has ~29,000 relative
 //! relocations; packed, the loader applies them from an 8 KB table instead
-//! of a 690 KB one, which takes ~1-2 ms off every start (bench/README.md,
-//! "Start-up of the binary"), without giving up the address randomisation
-//! a non-PIE binary would. An older glibc would ignore the packed table and
-//! crash, so the flag is left out there (and when cross-compiling, where
-//! the build machine's C library says nothing of the target's).
+//! of a 690 KB one (the loader's relocation work at each start: ~3.5M
+//! cycles before, ~0.3M after; bench/README.md, "Against the issue day's
+//! `plan`, after the profile, id and skeleton changes"), without giving up
+//! the address randomisation a non-PIE binary would. An older glibc cannot
+//! load such a binary, so the flag is left out there (and when
+//! cross-compiling, where the build machine's C library says nothing of
+//! the target's).
 use std::process::Command;
 
 fn main() {

@@ -87,11 +87,25 @@ pub(crate) struct OverlayRun {
 
 impl Drop for OverlayRun {
     fn drop(&mut self) {
-        // overlayfs leaves `work/work` with mode 000: a user who is not
-        // root could not remove it otherwise.
-        use std::os::unix::fs::PermissionsExt;
-        let inner = self.work.path().join("work");
-        let _ = std::fs::set_permissions(inner, std::fs::Permissions::from_mode(0o700));
+        // overlayfs leaves `work/work` (and, mounted volatile,
+        // `work/work/incompat/volatile/dirty`) with mode 000: a user who
+        // is not root could not remove them otherwise.
+        owner_may_enter(&self.work.path().join("work"));
+    }
+}
+
+/// Gives the owner every permission on `dir` and the directories below it.
+fn owner_may_enter(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        owner_may_enter(&entry.path());
     }
 }
 

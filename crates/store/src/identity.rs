@@ -430,12 +430,16 @@ fn remembered_probe_reading_in<E>(
         // Reads not known before: the answer is remembered under them
         // only when none of them can have changed while the probe ran;
         // otherwise the next run asks again, keyed by them.
+        // The key first, then the checks: a change after the key's stamps
+        // fails them (or leaves a key the next run does not find).
+        let key = reads_answer_key(what, files, words, &reads);
         let files_kept = files
             .iter()
             .zip(&stamped)
             .all(|(f, s)| FileStamp::of(f) == *s);
-        if files_kept && settled_before(started, settled, reads.paths()) {
-            let key = reads_answer_key(what, files, words, &reads);
+        // A clock set back while the probe ran: times say nothing.
+        let clock_forward = std::time::SystemTime::now() >= started;
+        if files_kept && clock_forward && settled_before(started, settled, reads.paths()) {
             write_memo(&dir.join(key), &format!("lock2build-probe\n{answer}"));
         }
     }
@@ -478,11 +482,21 @@ fn settled_before<'a>(
         return false;
     };
     let limit = since.as_nanos().saturating_sub(margin.as_nanos());
+    // Times in whole seconds (ext3, ext4 with small inodes): a change up to
+    // a second later than its time says.
+    let old_enough = |m: &std::fs::Metadata| {
+        let ctime = i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec());
+        let coarse = if m.ctime_nsec() == 0 {
+            1_000_000_000
+        } else {
+            0
+        };
+        u128::try_from(ctime + coarse).is_ok_and(|c| c < limit)
+    };
+    // A symlink by its own time and its target's (either may be changed).
     let old = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| {
-            let ctime = i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec());
-            u128::try_from(ctime).is_ok_and(|c| c < limit)
-        })
+        std::fs::symlink_metadata(p).is_ok_and(|m| old_enough(&m))
+            && std::fs::metadata(p).is_ok_and(|m| old_enough(&m))
     };
     for path in paths {
         let at = match std::fs::symlink_metadata(path) {
@@ -504,7 +518,7 @@ fn settled_before<'a>(
 /// `SystemTime::now()`: an NFS, SMB or FUSE server's clock may lag by
 /// more than any margin.
 fn stamped_by_this_clock(path: &Path) -> bool {
-    const LOCAL: [u64; 8] = [
+    const LOCAL: [u32; 8] = [
         0xEF53,      // ext2/3/4
         0x5846_5342, // xfs
         0x9123_683E, // btrfs
@@ -515,8 +529,9 @@ fn stamped_by_this_clock(path: &Path) -> bool {
         0x5346_544E, // ntfs3
     ];
     rustix::fs::statfs(path).is_ok_and(|fs| {
-        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-        let kind = fs.f_type as u64;
+        // The magic's 32 bits (`f_type` is an `int` on 32-bit glibc).
+        #[allow(clippy::unnecessary_cast)]
+        let kind = fs.f_type as u32;
         LOCAL.contains(&kind)
     })
 }
@@ -527,16 +542,21 @@ fn stamped_by_this_clock(path: &Path) -> bool {
 const SETTLED_MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The names and kinds of a directory's entries, sorted (`-` when it
-/// cannot be read). A symlink named `result` is left out: it is the link
-/// `lock2build app` makes (and replaces) in the project's directory after
-/// the build, which no probe of the project reads.
+/// cannot be read). In a package's directory (one with a `Cargo.toml`), a
+/// symlink named `result` is left out: it is the link `lock2build app`
+/// makes (and replaces) in the project after the build. Elsewhere (a
+/// `src/bin/result` link is a target) it counts.
 fn dir_entries(dir: &Path) -> String {
     let Ok(read) = std::fs::read_dir(dir) else {
         return format!("{}\0-", dir.display());
     };
+    let package = dir.join("Cargo.toml").is_file();
     let mut names: Vec<String> = read
         .flatten()
-        .filter(|e| !(e.file_name() == "result" && e.file_type().is_ok_and(|t| t.is_symlink())))
+        .filter(|e| {
+            let link = || e.file_type().is_ok_and(|t| t.is_symlink());
+            !(package && e.file_name() == "result" && link())
+        })
         .map(|e| {
             let kind = match e.file_type() {
                 Ok(t) if t.is_dir() => '/',
@@ -782,7 +802,13 @@ mod tests {
     #[test]
     fn a_first_answer_is_remembered_when_its_reads_were_settled_before_it() {
         let dir = tempfile::tempdir().unwrap();
-        let memo = dir.path().join("memo");
+        if !stamped_by_this_clock(dir.path()) {
+            eprintln!("skipped: the temporary directory's file system keeps another clock");
+            return;
+        }
+        // Outside the package's directory, which the probe reads.
+        let memo_root = tempfile::tempdir().unwrap();
+        let memo = memo_root.path().join("memo");
         let (manifest, member) = (
             dir.path().join("Cargo.toml"),
             dir.path().join("member.toml"),
@@ -794,7 +820,9 @@ mod tests {
         // The answer names the directories it read, as cargo's does.
         let reads = |answer: &str| ProbeReads {
             files: vec![member.clone()],
-            dirs: answer.split(',').map(|d| dir.path().join(d)).collect(),
+            dirs: std::iter::once(dir.path().to_owned())
+                .chain(answer.split(',').map(|d| dir.path().join(d)))
+                .collect(),
         };
         // A long margin where "just before" must not depend on the
         // scheduler (a test paused between a write and the probe).
@@ -823,9 +851,13 @@ mod tests {
         assert_eq!(ask("src", &nothing), "src");
         assert_eq!(ask("other", &nothing), "src");
         assert_eq!(runs.get(), 1);
-        // The `result` link in a directory it read changes nothing.
-        std::os::unix::fs::symlink("/nowhere", dir.path().join("src/result")).unwrap();
+        // The `result` link in the package's directory changes nothing;
+        // one in `src/` (a target's name) does.
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("result")).unwrap();
         assert_eq!(ask("other", &nothing), "src");
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("src/result")).unwrap();
+        assert_eq!(ask("src", &nothing), "src");
+        assert_eq!(runs.get(), 2);
         // A read written just before the probe: an answer with new reads is
         // not kept; asked again, it is (as before: stamped before the probe).
         std::fs::write(&member, "m2").unwrap();
@@ -834,7 +866,7 @@ mod tests {
         margin.set(SETTLED_MARGIN);
         assert_eq!(ask("src,tests", &nothing), "src,tests");
         assert_eq!(ask("other", &nothing), "src,tests");
-        assert_eq!(runs.get(), 3);
+        assert_eq!(runs.get(), 4);
         // A read written while the probe runs, then a pause: not kept.
         std::fs::write(&manifest, "b").unwrap();
         settle();
@@ -842,14 +874,14 @@ mod tests {
         assert_eq!(ask("src", &touch_member), "src");
         settle();
         assert_eq!(ask("src", &nothing), "src");
-        assert_eq!(runs.get(), 5);
+        assert_eq!(runs.get(), 6);
         // A missing directory it names, made while the probe runs: not kept.
         std::fs::write(&manifest, "c").unwrap();
         settle();
         let make_tests = || std::fs::create_dir(dir.path().join("tests")).unwrap();
         assert_eq!(ask("src,tests", &make_tests), "src,tests");
         assert_eq!(ask("src,tests", &nothing), "src,tests");
-        assert_eq!(runs.get(), 7);
+        assert_eq!(runs.get(), 8);
         // A file of `files` changed while the probe runs: not kept.
         settle();
         std::fs::write(&member, "m4").unwrap();
@@ -857,7 +889,7 @@ mod tests {
         let touch_manifest = || std::fs::write(&manifest, "d").unwrap();
         assert_eq!(ask("src", &touch_manifest), "src");
         assert_eq!(ask("src", &nothing), "src");
-        assert_eq!(runs.get(), 9);
+        assert_eq!(runs.get(), 10);
     }
 
     #[test]

@@ -333,6 +333,9 @@ impl SkeletonLayout {
     }
 }
 
+/// The probe memo's name of a skeleton's hashes ([`Skeleton::remembered`]).
+const SKELETON_MEMO: &str = "cargo skeleton/1";
+
 /// A workspace's skeleton ([`write_skeleton`]) known by its hashes, which
 /// are remembered by the stamps of the files it copies (and the layout
 /// `cargo metadata` gives, itself remembered): its directory is written
@@ -369,16 +372,23 @@ impl Skeleton {
         );
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let written = std::sync::OnceLock::new();
-        let answer =
-            lock2build_store::remembered_probe("cargo skeleton/1", &sources, &words, || {
-                let (dest, _) = Self::write_once(&layout, &written)?;
-                let nar = lock2build_git::nar_sha256(dest).map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok::<_, anyhow::Error>(format!("{} {nar}", super::tree_hash(dest)?))
-            })?;
-        let (tree_hash, nar) = answer
-            .split_once(' ')
-            .map(|(t, n)| (t.to_owned(), n.to_owned()))
-            .context("internal: a remembered skeleton's hashes are unreadable")?;
+        let hashes = || -> Result<String> {
+            let (dest, _) = Self::write_once(&layout, &written)?;
+            let nar = lock2build_git::nar_sha256(dest).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(format!("{} {nar}", super::tree_hash(dest)?))
+        };
+        // What the key says of the skeleton's bytes: bump it with any
+        // change to `SkeletonLayout::write` or `own_workspace_root`.
+        let answer = lock2build_store::remembered_probe(SKELETON_MEMO, &sources, &words, hashes)?;
+        let (tree_hash, nar) = match answer.split_once(' ') {
+            Some((t, n)) => (t.to_owned(), n.to_owned()),
+            // An unreadable memo (a hand-edited cache): the hashes again.
+            None => {
+                let fresh = hashes()?;
+                let (t, n) = fresh.split_once(' ').unwrap_or((&fresh, ""));
+                (t.to_owned(), n.to_owned())
+            }
+        };
         Ok(Skeleton {
             layout,
             tree_hash,
@@ -387,9 +397,19 @@ impl Skeleton {
         })
     }
 
-    /// The workspace's directory in the skeleton, written now if it was not.
+    /// The workspace's directory in the skeleton, written now if it was
+    /// not; refused if it is not the skeleton the hashes name (a manifest
+    /// or the lock written since they were taken).
     pub fn dir(&self) -> Result<&Path> {
-        Ok(Self::write_once(&self.layout, &self.written)?.1)
+        let fresh = self.written.get().is_none();
+        let (dest, at) = Self::write_once(&self.layout, &self.written)?;
+        if fresh && super::tree_hash(dest)? != self.tree_hash {
+            anyhow::bail!(
+                "the workspace at {} changed while lock2build was reading it (its manifests or lock were written)\n  help: run the command again",
+                self.layout.root.join(&self.layout.at).display()
+            );
+        }
+        Ok(at)
     }
 
     fn write_once<'w>(
@@ -397,9 +417,11 @@ impl Skeleton {
         written: &'w std::sync::OnceLock<(tempfile::TempDir, PathBuf)>,
     ) -> Result<(&'w Path, &'w Path)> {
         if written.get().is_none() {
+            let scratch = lock2build_store::scratch_dir();
             let dest = tempfile::Builder::new()
                 .prefix("lock2build-skeleton-")
-                .tempdir_in(lock2build_store::scratch_dir())?;
+                .tempdir_in(&scratch)
+                .with_context(|| format!("making a directory in {}", scratch.display()))?;
             let at = layout.write(dest.path())?;
             let _ = written.set((dest, at));
         }

@@ -647,7 +647,7 @@ pub(super) fn add_vendor(
     Ok(())
 }
 
-/// The skeleton written at `dir`, as a fixed node: named by its NAR hash,
+/// The skeleton whose NAR hash is `nar`, as a fixed node: named by it,
 /// so the deps' node (and Nix's derivation of it) stays the same when only
 /// the project's code changes.
 fn skeleton_node(
