@@ -241,7 +241,6 @@ pub(super) fn host_build(
     store: &Store,
     toolchain: &RustToolchain,
     skeleton: &super::cargo_workspace::SkeletonDir,
-    skeleton_hash: &str,
     stubs: &Stubs,
     git: Option<&GitCrates>,
     selection: &[String],
@@ -254,7 +253,7 @@ pub(super) fn host_build(
         "cargo-resolve",
         &serde_json::json!({
             "recipe": "cargo-resolve/1",
-            "skeleton": skeleton_hash,
+            "skeleton": skeleton.hash(),
             "selection": selection,
             "host": host,
         }),

@@ -46,14 +46,15 @@ pub(super) struct LockedWorkspace<'a> {
     pub root: PathBuf,
     /// The Cargo.lock as errors name it.
     pub display: String,
-    /// Its skeleton ([`write_skeleton`]): the workspace's directory in it
-    /// and the skeleton's hash; `None` when it could not be written.
-    pub skeleton: Option<(SkeletonDir<'a>, String)>,
+    /// Its skeleton ([`write_skeleton`]); `None` when it could not be
+    /// written.
+    pub skeleton: Option<SkeletonDir<'a>>,
 }
 
-/// Where a workspace's skeleton is: written, or written when first read.
+/// A workspace's skeleton: written (the workspace's directory in it and
+/// the skeleton's [`super::tree_hash`]), or written when first read.
 pub(super) enum SkeletonDir<'a> {
-    Written(PathBuf),
+    Written { dir: PathBuf, hash: String },
     Remembered(&'a Skeleton),
 }
 
@@ -61,8 +62,16 @@ impl SkeletonDir<'_> {
     /// The workspace's directory in the skeleton.
     pub fn path(&self) -> Result<&Path> {
         match self {
-            SkeletonDir::Written(dir) => Ok(dir),
+            SkeletonDir::Written { dir, .. } => Ok(dir),
             SkeletonDir::Remembered(skeleton) => skeleton.dir(),
+        }
+    }
+
+    /// The skeleton's tree hash.
+    pub fn hash(&self) -> &str {
+        match self {
+            SkeletonDir::Written { hash, .. } => hash,
+            SkeletonDir::Remembered(skeleton) => &skeleton.tree_hash,
         }
     }
 }
@@ -129,14 +138,13 @@ fn for_host(
         let stubs = stubs(cx.store, &vendor.crates, cx.index)?;
         let mut host = HostBuild::default();
         for ws in workspaces {
-            let (dir, hash) = ws.skeleton.as_ref().ok_or_else(|| {
+            let skeleton = ws.skeleton.as_ref().ok_or_else(|| {
                 anyhow::anyhow!("cargo could not read the workspace of {}", ws.display)
             })?;
             let found = host_build(
                 cx.store,
                 cx.toolchain,
-                dir,
-                hash,
+                skeleton,
                 &stubs,
                 vendor.git.as_ref(),
                 selection,

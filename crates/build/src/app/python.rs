@@ -647,7 +647,10 @@ fn cargo_workspaces<'p>(
         let skeleton = match own_workspace_root(&copied)
             .and_then(|()| write_skeleton(toolchain, &copy, &copied, &dest))
         {
-            Ok(dir) => Some((SkeletonDir::Written(dir), tree_hash(&dest)?)),
+            Ok(dir) => Some(SkeletonDir::Written {
+                dir,
+                hash: tree_hash(&dest)?,
+            }),
             Err(e) => {
                 learnt.push(format!("{e:#}"));
                 None

@@ -199,7 +199,6 @@ pub(super) fn plan_graph<'p>(
     // The workspace's skeleton: what the dependencies build from, and what
     // says which crates cargo compiles on this host.
     let skeleton = Skeleton::remembered(&toolchain, &project_dir, &project_dir)?;
-    let skeleton_hash = skeleton.tree_hash.clone();
     // What the lock holds: registry crates to vendor (those the host build
     // compiles), path crates inside the project, git crates by commit.
     let workspace = LockedWorkspace {
@@ -207,7 +206,7 @@ pub(super) fn plan_graph<'p>(
         lock_dir: lock_dir.clone(),
         root: project_dir.clone(),
         display: lock_display.clone(),
-        skeleton: Some((SkeletonDir::Remembered(&skeleton), skeleton_hash.clone())),
+        skeleton: Some(SkeletonDir::Remembered(&skeleton)),
     };
     let cx = VendorContext {
         store,
@@ -220,13 +219,7 @@ pub(super) fn plan_graph<'p>(
     let for_host = vendor_for_host(&cx, &[workspace], &selection, &selected, &mut notes)?;
     let built_nodes = for_host.built(&nodes);
     let env = for_host.checked_env(&built_nodes, &db)?;
-    // The host libraries' versions: an upgraded OpenSSL rebuilds.
-    let native_ids: Vec<String> = built_nodes
-        .iter()
-        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .collect();
+    let native_ids = native_ids(&built_nodes, &db);
     let steps = Steps {
         options,
         toolchain: &toolchain,
@@ -241,7 +234,7 @@ pub(super) fn plan_graph<'p>(
         vendor: &for_host.vendor,
         root: root_package(&nodes),
     };
-    let deps_id = steps.deps_id(&skeleton_hash)?;
+    let deps_id = steps.deps_id(&skeleton.tree_hash)?;
     let project_tree = super::remembered_tree_hash(&project_dir)?;
     let app_id = steps.app_id(deps_id.as_ref(), &project_tree)?;
 
@@ -286,6 +279,17 @@ pub(super) fn plan_graph<'p>(
         label,
         project_dir,
     })
+}
+
+/// The native libraries the overrides give the crates `built` (their
+/// versions go into the ids: an upgraded OpenSSL rebuilds), sorted.
+fn native_ids(built: &[&Node], db: &lock2build_overrides::Database) -> Vec<String> {
+    built
+        .iter()
+        .flat_map(|n| db.resolve(Ecosystem::Crates, &n.name, &n.version).native)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect()
 }
 
 /// What the app's progress calls it: the selected packages, or the root.
